@@ -1,0 +1,134 @@
+"""The ``twonets`` command; each domain adds its own sub-command here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from twonets import migrations
+from twonets.core.cli import accounts_app, ids_app
+from twonets.core.config import Settings
+from twonets.core.db import make_engine, make_session_factory, unit_of_work
+from twonets.core.errors import TwonetsError
+from twonets.core.service import ensure_reference_data
+
+app = typer.Typer(
+    help="Two Nets: government services and city operations on one governed platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: migrations.")
+app.add_typer(db_app, name="db")
+app.add_typer(ids_app, name="ids")
+app.add_typer(accounts_app, name="accounts")
+
+
+@app.callback()
+def main_callback(ctx: typer.Context) -> None:
+    """Build the settings once (from ``TWONETS_*``) for every sub-command."""
+    try:
+        ctx.obj = Settings()
+    except Exception as exc:
+        typer.echo(f"error: settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
+    """Migrate the database to the newest schema and load the reference places."""
+    settings: Settings = ctx.obj
+    url = settings.effective_database_url
+    migrations.upgrade(url, revision)
+    engine = make_engine(url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            added = ensure_reference_data(session)
+        typer.echo(
+            f"database at {migrations.current_revision(engine)}; {added} reference rows added"
+        )
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's schema revision and the newest one."""
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        current = migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+    head = migrations.head_revision()
+    typer.echo(f"current: {current or 'none'}\nhead:    {head}")
+    raise typer.Exit(0 if current == head else 1)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Serve the API and the pages (the database must be migrated)."""
+    settings: Settings = ctx.obj
+    run_server(settings, host=host, port=port)
+
+
+def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Run the app under uvicorn until interrupted."""
+    from twonets.web import create_app
+
+    try:
+        application = create_app(settings)
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    scale: Annotated[int, typer.Option(min=1, max=1000, help="size multiplier")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same city)")] = 2026,
+    port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve after seeding")
+    ] = True,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="wipe a database that holds another demo city")
+    ] = False,
+) -> None:
+    """Seed the deterministic demo city, then serve it and print the demo accounts."""
+    from twonets.demo import run_demo
+
+    settings: Settings = ctx.obj
+    try:
+        accounts = run_demo(settings, scale=scale, seed=seed, reset=reset)
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    url = f"http://{settings.host}:{port or settings.port}"
+    typer.echo(f"\nTwo Nets demo city is ready at {url}\n\nDemo accounts (password in brackets):")
+    for account in accounts:
+        typer.echo(f"  {account.username:<22} [{account.password}]  {account.description}")
+    if serve_after:
+        run_server(settings, port=port)
+
+
+def main() -> None:
+    """Entry point of the ``twonets`` command."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()

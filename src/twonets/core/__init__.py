@@ -1,0 +1,1 @@
+"""Core: configuration, storage, identifiers, errors, principals, events, geography."""

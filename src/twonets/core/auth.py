@@ -1,0 +1,136 @@
+"""Principals, password hashing and bearer tokens: who is calling, and with which roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from twonets.core.errors import Forbidden, Unauthenticated
+from twonets.core.models import Account, AccountKind, AuthToken, Role
+
+_hasher = PasswordHasher()
+# A fixed hash verified when the username is unknown, so that timing does not tell
+# whether an account exists.
+_DUMMY_HASH = _hasher.hash("twonets-no-such-account")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a use case, as the services see it (never an ORM object)."""
+
+    account_id: int
+    username: str
+    display_name: str
+    kind: AccountKind
+    roles: frozenset[Role]
+    department_id: int | None = None
+    department_code: str | None = None
+    department_function: str | None = None
+    department_level: str | None = None
+    region_code: str | None = None
+    district_code: str | None = None
+    citizen_id: int | None = None
+    enterprise_id: int | None = None
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        """Whether the principal holds at least one of ``roles`` (admins hold all)."""
+        wanted = set(roles)
+        return Role.ADMIN in self.roles or bool(self.roles & wanted)
+
+    def require(self, *roles: Role) -> None:
+        """Raise ``Forbidden`` naming the roles if the principal holds none of them."""
+        if not self.has_any(roles):
+            names = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"this action needs one of the roles: {names}")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_of(account: Account) -> Principal:
+    """The principal an account speaks as."""
+    department = account.department
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        kind=AccountKind(account.kind),
+        roles=frozenset(Role(r.role) for r in account.roles),
+        department_id=department.id if department else None,
+        department_code=department.code if department else None,
+        department_function=department.function if department else None,
+        department_level=department.level if department else None,
+        region_code=department.region_code if department else None,
+        district_code=department.district_code if department else None,
+        citizen_id=account.citizen_id,
+        enterprise_id=account.enterprise_id,
+    )
+
+
+def authenticate(session: Session, username: str, password: str) -> Account:
+    """The active account with this username and password, or ``Unauthenticated``."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthenticated("username or password is wrong")
+    if not verify_password(account.password_hash, password) or not account.active:
+        raise Unauthenticated("username or password is wrong")
+    return account
+
+
+def issue_token(session: Session, account: Account, *, now: datetime, ttl: timedelta) -> str:
+    """A new bearer token for ``account``; the caller's transaction stores its digest."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AuthToken(
+            token_hash=_token_digest(token),
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return token
+
+
+def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
+    """The principal a bearer token stands for, or ``Unauthenticated`` with the reason."""
+    record = session.get(AuthToken, _token_digest(token))
+    if record is None:
+        raise Unauthenticated("the token is not known")
+    if record.revoked_at is not None:
+        raise Unauthenticated("the token was revoked (logged out)")
+    if record.expires_at <= now:
+        raise Unauthenticated("the token has expired; log in again")
+    account = session.get(Account, record.account_id)
+    if account is None or not account.active:
+        raise Unauthenticated("the account is no longer active")
+    return principal_of(account)
+
+
+def revoke_token(session: Session, token: str, *, now: datetime) -> None:
+    """Revoke a bearer token (logout); unknown tokens are ignored."""
+    record = session.get(AuthToken, _token_digest(token))
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = now

@@ -1,0 +1,69 @@
+"""One typed settings object for every command and the server (``TWONETS_`` environment)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from twonets.core.errors import ConfigurationError
+
+
+class Mode(StrEnum):
+    """How the platform runs: the demo generates what it lacks, production refuses to."""
+
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Settings of one deployment; built once by an entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="TWONETS_", extra="ignore")
+
+    mode: Mode = Mode.DEMO
+    var_dir: Path = Path("var")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    events_url: str | None = None
+    events_stream: str = "TWONETS"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_hours: int = 12
+    outbox_poll_seconds: float = 0.5
+    require_services: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one, or a SQLite file under ``var/``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'twonets.db').as_posix()}"
+
+
+def resolve_secret_key(settings: Settings) -> bytes:
+    """The platform's root secret: configured, or (demo only) generated once into ``var/``."""
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value()
+        if len(value) < 32:
+            raise ConfigurationError("TWONETS_SECRET_KEY: should be at least 32 characters")
+        return value.encode()
+    if settings.mode is Mode.PRODUCTION:
+        raise ConfigurationError(
+            "TWONETS_SECRET_KEY: required in production mode (generated only in demo mode)"
+        )
+    path = settings.var_dir / "secret.key"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        # Written with owner-only permissions before any content lands in it.
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()

@@ -1,0 +1,131 @@
+"""HTTP adapters every domain's ``api.py`` shares: units of work, callers, access rules.
+
+Every route declares who may call it by depending on exactly one of ``public``,
+``authenticated`` or ``require(...)``; a test walks the app and fails on a route that
+declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets.core import auth
+from twonets.core.config import Settings
+from twonets.core.db import unit_of_work, utcnow
+from twonets.core.errors import Unauthenticated
+from twonets.core.models import Role
+
+TOKEN_COOKIE = "twonets_token"
+ACCESS_ATTRIBUTE = "__twonets_access__"
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    """A factory of units of work: ``with uow() as session`` is one transaction."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return lambda: unit_of_work(factory)
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """The clock of the app (tests may freeze it)."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock
+
+
+def bearer_token(request: Request) -> str | None:
+    """The caller's token: the ``Authorization: Bearer`` header, else the page cookie."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Authorization header should be 'Bearer <token>'")
+        return value.strip()
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+def _principal(request: Request) -> auth.Principal | None:
+    cached: auth.Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        return None
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        principal = auth.resolve_token(session, token, now=get_clock(request)())
+    request.state.principal = principal
+    return principal
+
+
+def _declare(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(func, ACCESS_ATTRIBUTE, kind)
+        return func
+
+    return mark
+
+
+@_declare("public")
+def public(request: Request) -> auth.Principal | None:
+    """Anyone may call; the principal is given when the caller did log in."""
+    try:
+        return _principal(request)
+    except Unauthenticated:
+        return None
+
+
+@_declare("authenticated")
+def authenticated(request: Request) -> auth.Principal:
+    """Any logged-in account may call."""
+    principal = _principal(request)
+    if principal is None:
+        raise Unauthenticated("log in first: no token or session cookie came with the request")
+    return principal
+
+
+def require(*roles: Role) -> Callable[[Request], auth.Principal]:
+    """Only accounts holding one of ``roles`` (or admin) may call."""
+    if not roles:
+        raise ValueError("require() needs at least one role")
+
+    @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
+    def dependency(request: Request) -> auth.Principal:
+        principal = authenticated(request)
+        principal.require(*roles)
+        return principal
+
+    return dependency
+
+
+def access_of(dependency: Callable[..., Any]) -> str | None:
+    """The access declaration of a dependency callable, if it is one."""
+    value = getattr(dependency, ACCESS_ATTRIBUTE, None)
+    return value if isinstance(value, str) else None
+
+
+def iter_calls(dependant: Any) -> Iterator[Callable[..., Any]]:
+    """Every callable in a FastAPI dependant tree."""
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from iter_calls(sub)
+
+
+Caller = Annotated[auth.Principal, Depends(authenticated)]
+MaybeCaller = Annotated[auth.Principal | None, Depends(public)]
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

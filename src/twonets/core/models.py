@@ -1,0 +1,215 @@
+"""Tables of the core: places, departments, principals, credentials, outbox, idempotency."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from twonets.core.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """What an account may do; staff accounts hold one or more, citizens and firms one."""
+
+    CITIZEN = "citizen"
+    ENTERPRISE = "enterprise"
+    STAFF = "staff"
+    OPERATOR = "operator"
+    VERIFIER = "verifier"
+    HEALTH_PLANNER = "health_planner"
+    DPO = "dpo"
+    ADMIN = "admin"
+
+
+class AccountKind(StrEnum):
+    """Whom an account speaks for."""
+
+    CITIZEN = "citizen"
+    ENTERPRISE = "enterprise"
+    STAFF = "staff"
+
+
+class DepartmentLevel(StrEnum):
+    """The administrative level of a department."""
+
+    CITY = "city"
+    DISTRICT = "district"
+    STREET = "street"
+
+
+class Region(Base):
+    """A trust region (a province-level government) whose issuers sign credentials."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    admin_code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    population_2020: Mapped[int] = mapped_column(Integer)
+    home: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class District(Base):
+    """A district of the home city (GB/T 2260 code), with its census population."""
+
+    __tablename__ = "district"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    name: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    population_2020: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class Department(Base):
+    """A government department: a function at a level, in a region and maybe a district."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    function: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[DepartmentLevel] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+
+
+class Citizen(Base):
+    """A resident known by their GB 11643 ID number (personal data: read via governance)."""
+
+    __tablename__ = "citizen"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(8))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(256))
+    home_lon: Mapped[float | None]
+    home_lat: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Enterprise(Base):
+    """An organisation known by its GB 32100 unified social credit code."""
+
+    __tablename__ = "enterprise"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    legal_representative: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(256))
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Account(Base):
+    """A login: a citizen, an enterprise or a member of staff of one department."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[AccountKind] = mapped_column(String(16))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), unique=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    roles: Mapped[list[AccountRole]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", lazy="selectin"
+    )
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class AccountRole(Base):
+    """One role held by one account."""
+
+    __tablename__ = "account_role"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(String(32), primary_key=True)
+
+    account: Mapped[Account] = relationship(back_populates="roles")
+
+
+class AuthToken(Base):
+    """A bearer token (pages keep it in a cookie); only its SHA-256 is stored."""
+
+    __tablename__ = "auth_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(128), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The outcome of a write that a client may retry under the same key."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DemoSeed(Base):
+    """Which demo city (seed and scale) a database holds, so reseeding is a decision."""
+
+    __tablename__ = "demo_seed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    scale: Mapped[int] = mapped_column(Integer)
+    seeded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    steps: Mapped[list[str]] = mapped_column(JSON)

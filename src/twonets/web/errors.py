@@ -1,0 +1,110 @@
+"""The one place where errors become responses: problem+json for the API, pages for people."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twonets.core.errors import (
+    PROBLEM_BASE,
+    FieldProblem,
+    Invalid,
+    TwonetsError,
+    Unauthenticated,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _problem_response(request: Request, body: dict[str, Any], status: int) -> Response:
+    if _wants_page(request):
+        templates = request.app.state.templates
+        return templates.TemplateResponse(
+            request, "error.html", {"problem": body}, status_code=status
+        )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    # Drop where the value came from ("body", "query"); keep the path inside it.
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path"} else []
+    if loc and loc[0] == "header":
+        parts = [str(p) for p in loc[1:]]
+    return ".".join(parts) or (str(loc[0]) if loc else "body")
+
+
+def validation_problem(exc: RequestValidationError) -> Invalid:
+    """Turn pydantic's errors into one ``Invalid`` that names each field and rule."""
+    problems = []
+    for error in exc.errors():
+        field = _field_path(tuple(error.get("loc", ())))
+        message = str(error.get("msg", "is invalid"))
+        if message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(FieldProblem(field, str(error.get("type", "invalid")), message))
+    first = problems[0] if problems else FieldProblem("body", "invalid", "is invalid")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return Invalid(f"{first.field}: {first.detail}{more}", errors=problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that render every error the same way."""
+
+    async def on_twonets_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TwonetsError)
+        if isinstance(exc, Unauthenticated) and _wants_page(request):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if exc.status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc.detail)
+        return _problem_response(request, exc.to_problem(instance=request.url.path), exc.status)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problem = validation_problem(exc)
+        return _problem_response(
+            request, problem.to_problem(instance=request.url.path), problem.status
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+        body = {
+            "type": PROBLEM_BASE + slug,
+            "title": str(exc.detail) if exc.status_code != 404 else "Not found",
+            "status": exc.status_code,
+            "detail": str(exc.detail) if exc.status_code != 404 else f"no route {request.url.path}",
+            "instance": request.url.path,
+        }
+        return _problem_response(request, body, exc.status_code)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Logged with its trace for operators; the caller learns only that it failed.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "the request failed on our side; it has been logged",
+            "instance": request.url.path,
+        }
+        return _problem_response(request, body, 500)
+
+    app.add_exception_handler(TwonetsError, on_twonets_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

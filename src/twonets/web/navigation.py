@@ -1,0 +1,49 @@
+"""Navigation by role: which pages each kind of user finds in the menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twonets.core.auth import Principal
+from twonets.core.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A menu entry shown to accounts holding one of ``roles`` (empty: everyone)."""
+
+    label: str
+    href: str
+    roles: frozenset[Role] = frozenset()
+    description: str = ""
+
+
+STAFF = frozenset({Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO})
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Home", "/", description="Your start page"),
+    NavItem(
+        "Districts",
+        "/districts",
+        description="The 16 districts of the city with their census populations",
+    ),
+    NavItem(
+        "Identifier check",
+        "/ids",
+        description="Check resident ID numbers and unified social credit codes",
+    ),
+    NavItem(
+        "Departments",
+        "/departments",
+        STAFF | {Role.ADMIN},
+        "Departments by level and function",
+    ),
+    NavItem("API", "/docs", frozenset({Role.ADMIN}), "The OpenAPI description of every route"),
+)
+
+
+def nav_for(principal: Principal | None) -> list[NavItem]:
+    """The menu entries this caller may see."""
+    if principal is None:
+        return [i for i in NAV if not i.roles and i.href != "/"]
+    return [i for i in NAV if not i.roles or principal.has_any(i.roles)]

@@ -1,0 +1,184 @@
+"""Server-rendered pages of the core: login, home per role, districts, departments, ids."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from twonets.core import auth, service
+from twonets.core.errors import Unauthenticated
+from twonets.core.http import (
+    TOKEN_COOKIE,
+    AppSettings,
+    Caller,
+    Clock,
+    MaybeCaller,
+    Uow,
+    authenticated,
+    bearer_token,
+    public,
+    require,
+)
+from twonets.core.ids import check_identifier
+from twonets.core.models import Role
+from twonets.web.navigation import STAFF, nav_for
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(
+    request: Request,
+    template: str,
+    principal: auth.Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page inside the shell, with the menu this caller may see."""
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {"principal": principal, "nav": nav_for(principal), "path": request.url.path, **context},
+        status_code=status_code,
+    )
+    return response
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site paths: a login link must not bounce the user to another site.
+    if not value or not value.startswith("/") or value.startswith("//") or urlsplit(value).netloc:
+        return "/"
+    return value
+
+
+@router.get("/login", response_class=HTMLResponse, dependencies=[Depends(public)])
+def login_page(request: Request, caller: MaybeCaller, next: str | None = None) -> Response:
+    """The login form."""
+    if caller is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(public)])
+def login_submit(
+    request: Request,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the credentials, set the session cookie and go on."""
+    ttl = timedelta(hours=settings.token_ttl_hours)
+    try:
+        with uow() as session:
+            token, _ = service.log_in(
+                session, username=username, password=password, now=clock(), ttl=ttl
+            )
+    except Unauthenticated as exc:
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=401,
+            next=_safe_next(next),
+            error=exc.detail,
+            username=username,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.mode == "production",
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(authenticated)])
+def logout(request: Request, uow: Uow, clock: Clock) -> Response:
+    """Revoke the session and return to the login page."""
+    token = bearer_token(request)
+    if token:
+        with uow() as session:
+            auth.revoke_token(session, token, now=clock())
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+ROLE_TITLES = {
+    Role.CITIZEN: "Resident",
+    Role.ENTERPRISE: "Enterprise",
+    Role.STAFF: "Department staff",
+    Role.OPERATOR: "City operations operator",
+    Role.VERIFIER: "Verifier",
+    Role.HEALTH_PLANNER: "Health planner",
+    Role.DPO: "Data protection officer",
+    Role.ADMIN: "Administrator",
+}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
+    """The start page of the caller's role: what they can do, where to go."""
+    facts: dict[str, Any] = {}
+    with uow() as session:
+        if caller.has_any({Role.ADMIN}):
+            facts["accounts"] = service.count_accounts(session)
+            facts["departments"] = len(service.list_departments(session))
+        if caller.department_code:
+            department = service.get_department(session, caller.department_code)
+            facts["department"] = department
+    roles = sorted(caller.roles, key=lambda r: list(Role).index(r))
+    return render(
+        request,
+        "home.html",
+        caller,
+        role_titles=[ROLE_TITLES[r] for r in roles],
+        facts=facts,
+        cards=[i for i in nav_for(caller) if i.href != "/"],
+    )
+
+
+@router.get("/districts", response_class=HTMLResponse)
+def districts_page(request: Request, caller: MaybeCaller, uow: Uow) -> HTMLResponse:
+    """The districts of the city, their populations, and a map of their boundaries."""
+    with uow() as session:
+        districts = list(service.list_districts(session))
+        regions = list(service.list_regions(session))
+    total = sum(d.population_2020 for d in districts)
+    return render(
+        request, "districts.html", caller, districts=districts, regions=regions, total=total
+    )
+
+
+@router.get(
+    "/departments",
+    response_class=HTMLResponse,
+    dependencies=[Depends(require(*(STAFF | {Role.ADMIN})))],
+)
+def departments_page(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
+    """Departments by level and function."""
+    with uow() as session:
+        departments = list(service.list_departments(session))
+    return render(request, "departments.html", caller, departments=departments)
+
+
+@router.get("/ids", response_class=HTMLResponse)
+def ids_page(
+    request: Request,
+    caller: MaybeCaller,
+    value: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """Check identifiers in the browser: one verdict per value."""
+    values = [v for v in (value or []) for v in v.split() if v]
+    results = [check_identifier(v) for v in values]
+    return render(request, "ids.html", caller, results=results, values="\n".join(values))

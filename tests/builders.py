@@ -1,0 +1,87 @@
+"""Keyword-only builders of test data, so each test says only what matters to it."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from twonets.core import service
+from twonets.core.ids import make_credit_code, make_id_number
+from twonets.core.models import Account, Department, DepartmentLevel, Role
+
+PASSWORD = "correct-horse-battery"
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+_counter = itertools.count(1)
+
+
+def next_id_number(*, region: str = "310101", birth: date = date(1990, 5, 17)) -> str:
+    """A valid, unused-in-this-run ID number."""
+    return make_id_number(region, birth, next(_counter) % 1000)
+
+
+def next_credit_code(*, region: str = "310101") -> str:
+    """A valid, unused-in-this-run credit code."""
+    return make_credit_code(region_code=region, organisation_body=f"MA{next(_counter):06d}")
+
+
+def create_department(
+    session: Session,
+    *,
+    code: str | None = None,
+    function: str = "health",
+    level: DepartmentLevel = DepartmentLevel.CITY,
+    district_code: str | None = None,
+) -> Department:
+    """A department (city level unless told otherwise)."""
+    code = code or f"dept{next(_counter)}"
+    return service.create_department(
+        session,
+        code=code,
+        name=f"部门{code}",
+        name_en=f"Department {code}",
+        function=function,
+        level=level,
+        region_code="SH",
+        district_code=district_code,
+    )
+
+
+def create_staff(
+    session: Session,
+    *,
+    username: str | None = None,
+    roles: tuple[Role, ...] = (Role.STAFF,),
+    department: Department | None = None,
+    password: str = PASSWORD,
+) -> Account:
+    """A member of staff (of a new department unless one is given)."""
+    department = department or create_department(session)
+    return service.create_staff_account(
+        session,
+        username=username or f"staff{next(_counter)}",
+        display_name="Test Staff",
+        password=password,
+        department_code=department.code,
+        roles=roles,
+    )
+
+
+def create_citizen(
+    session: Session,
+    *,
+    id_number: str | None = None,
+    name: str = "张三",
+    password: str = PASSWORD,
+    district_code: str | None = "310101",
+) -> Account:
+    """A registered resident with a login."""
+    return service.register_citizen(
+        session,
+        id_number=id_number or next_id_number(),
+        name=name,
+        password=password,
+        district_code=district_code,
+        now=NOW,
+    )

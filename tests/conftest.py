@@ -1,0 +1,141 @@
+"""Fixtures shared by every test: databases on SQLite and PostgreSQL, the app, a client."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets import migrations
+from twonets.core.config import Settings
+from twonets.core.db import make_engine, make_session_factory, unit_of_work
+from twonets.core.service import ensure_reference_data
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TWONETS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def services_required() -> bool:
+    """Whether a missing server fails the run (CI) instead of skipping (a laptop)."""
+    return os.environ.get("TWONETS_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(name: str, reason: str) -> None:
+    """Skip, or fail under TWONETS_REQUIRE_SERVICES=1, because ``name`` cannot be reached."""
+    message = f"{name} is not available ({reason})"
+    if services_required():
+        pytest.fail(message + " and TWONETS_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An engine on the server's ``test`` database, used to create per-run databases."""
+    engine = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        engine.dispose()
+        unavailable("PostgreSQL at " + POSTGRES_ADMIN_URL, type(exc).__name__)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_admin: Engine) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"twonets_t_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(POSTGRES_ADMIN_URL, name)
+    finally:
+        with postgres_admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database migrated to head once per run, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'twonets.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    name = f"twonets_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _with_database(POSTGRES_ADMIN_URL, name)
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """An engine on an emptied, migrated database holding only the reference places."""
+    engine = make_engine(migrated_url)
+    metadata = migrations.metadata()
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        ensure_reference_data(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the test database."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session; the test commits what it wants others to see."""
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_url: str) -> Settings:
+    """Demo-mode settings pointing at the test database, with ``var/`` in a temp folder."""
+    return Settings(var_dir=tmp_path / "var", database_url=migrated_url, events_url=None)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    """The platform's app on the test database, without the background outbox relay."""
+    from twonets.web import create_app
+
+    return create_app(settings, engine=engine, relay=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client of the app."""
+    with TestClient(app) as client:
+        yield client
