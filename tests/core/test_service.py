@@ -1,0 +1,137 @@
+"""Use cases of the core, on SQLite and PostgreSQL: registration, departments, staff, tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from builders import NOW, PASSWORD, create_citizen, create_department, create_staff, next_id_number
+from twonets.core import auth, service
+from twonets.core.db import unit_of_work
+from twonets.core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from twonets.core.models import Citizen, DepartmentLevel, OutboxEvent, Role
+
+
+def test_reference_data_is_loaded_once(session: Session) -> None:
+    assert service.ensure_reference_data(session) == 0
+    assert len(service.list_districts(session)) == 16
+    assert service.list_regions(session)[0].code == "SH"
+
+
+def test_registered_citizen_carries_what_the_id_number_says(session: Session) -> None:
+    number = next_id_number(region="310115")
+    account = service.register_citizen(
+        session, id_number=number, name="钱七", password=PASSWORD, now=NOW
+    )
+    citizen = session.get(Citizen, account.citizen_id)
+    assert citizen is not None
+    assert citizen.birth_date.isoformat() == "1990-05-17"
+    assert citizen.sex == ("male" if int(number[16]) % 2 else "female")
+    assert [r.role for r in account.roles] == [Role.CITIZEN]
+
+
+def test_citizen_registration_checks_everything_before_writing(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with pytest.raises(Invalid) as caught, unit_of_work(session_factory) as session:
+        service.register_citizen(
+            session, id_number=next_id_number(), name="x", password="short", now=NOW
+        )
+    assert caught.value.errors[0].field == "password"
+    with session_factory() as session:
+        assert session.scalars(select(Citizen)).all() == []
+        assert session.scalars(select(OutboxEvent)).all() == []
+
+
+def test_unknown_district_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound, match="district '999999'"):
+        service.register_citizen(
+            session,
+            id_number=next_id_number(),
+            name="x",
+            password=PASSWORD,
+            district_code="999999",
+            now=NOW,
+        )
+
+
+def test_same_id_number_twice_is_a_conflict(session: Session) -> None:
+    number = next_id_number()
+    create_citizen(session, id_number=number)
+    with pytest.raises(Conflict):
+        create_citizen(session, id_number=number)
+
+
+def test_department_codes_are_unique_and_levels_need_districts(session: Session) -> None:
+    create_department(session, code="sh.one")
+    with pytest.raises(Conflict):
+        create_department(session, code="sh.one")
+    with pytest.raises(Invalid, match="district_code"):
+        create_department(session, code="d.two", level=DepartmentLevel.STREET)
+    street = create_department(
+        session, code="d.three", level=DepartmentLevel.STREET, district_code="310101"
+    )
+    assert street.district_code == "310101"
+
+
+def test_staff_roles_exclude_citizen_and_enterprise(session: Session) -> None:
+    with pytest.raises(Invalid, match="not a staff role: citizen"):
+        create_staff(session, roles=(Role.CITIZEN,))
+
+
+def test_principal_of_staff_carries_the_department(session: Session) -> None:
+    department = create_department(
+        session,
+        code="310101.ops",
+        function="operations",
+        level=DepartmentLevel.DISTRICT,
+        district_code="310101",
+    )
+    account = create_staff(session, roles=(Role.OPERATOR,), department=department)
+    principal = auth.principal_of(account)
+    assert principal.department_function == "operations"
+    assert principal.district_code == "310101"
+    assert principal.has_any({Role.OPERATOR})
+    assert not principal.has_any({Role.DPO})
+
+
+def test_admins_hold_every_role(session: Session) -> None:
+    principal = auth.principal_of(create_staff(session, roles=(Role.ADMIN,)))
+    principal.require(Role.DPO)
+    assert principal.has_any({Role.HEALTH_PLANNER})
+
+
+def test_tokens_expire_and_can_be_revoked(session: Session) -> None:
+    account = create_staff(session, username="tok")
+    token, principal = service.log_in(
+        session, username="tok", password=PASSWORD, now=NOW, ttl=timedelta(hours=1)
+    )
+    assert principal.username == "tok"
+    assert auth.resolve_token(session, token, now=NOW + timedelta(minutes=59)).account_id == (
+        account.id
+    )
+    with pytest.raises(Unauthenticated, match="expired"):
+        auth.resolve_token(session, token, now=NOW + timedelta(hours=1))
+    auth.revoke_token(session, token, now=NOW)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        auth.resolve_token(session, token, now=NOW)
+
+
+def test_wrong_password_and_inactive_accounts_cannot_log_in(session: Session) -> None:
+    account = create_staff(session, username="gone")
+    with pytest.raises(Unauthenticated):
+        service.log_in(session, username="gone", password="nope-nope", now=NOW, ttl=timedelta(1))
+    account.active = False
+    with pytest.raises(Unauthenticated):
+        service.log_in(session, username="gone", password=PASSWORD, now=NOW, ttl=timedelta(1))
+
+
+def test_passwords_are_stored_as_argon2_hashes(session: Session) -> None:
+    account = create_staff(session)
+    assert account.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in account.password_hash
+    assert auth.verify_password(account.password_hash, PASSWORD)
+    assert not auth.verify_password("not-a-hash", PASSWORD)

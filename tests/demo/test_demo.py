@@ -1,0 +1,136 @@
+"""The demo city: deterministic, valid identifiers, census-shaped, seeded once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from twonets.core import geo, places
+from twonets.core.config import Mode, Settings
+from twonets.core.db import make_engine, make_session_factory
+from twonets.core.errors import Conflict, Forbidden
+from twonets.core.ids import validate_credit_code, validate_id_number
+from twonets.core.models import Account, Citizen, Department, Enterprise
+from twonets.demo import run_demo
+from twonets.demo.city import ENTERPRISES_PER_SCALE, RESIDENTS_PER_SCALE, _apportion
+
+
+def _settings(tmp_path: Path, name: str) -> Settings:
+    return Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / name}")
+
+
+def _citizens(settings: Settings) -> list[tuple[str, str, str | None]]:
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = session.execute(
+                select(Citizen.id_number, Citizen.name, Citizen.district_code).order_by(Citizen.id)
+            ).all()
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = _settings(tmp_path_factory.mktemp("demo"), "a.db")
+    run_demo(settings, scale=1, seed=11)
+    return settings
+
+
+def test_the_same_seed_builds_the_same_city(seeded: Settings, tmp_path: Path) -> None:
+    other = _settings(tmp_path, "b.db")
+    run_demo(other, scale=1, seed=11)
+    assert _citizens(other) == _citizens(seeded)
+
+
+def test_a_different_seed_builds_another_city(seeded: Settings, tmp_path: Path) -> None:
+    other = _settings(tmp_path, "c.db")
+    run_demo(other, scale=1, seed=12)
+    assert _citizens(other)[:50] != _citizens(seeded)[:50]
+
+
+def test_residents_follow_the_census_and_carry_valid_numbers(seeded: Settings) -> None:
+    citizens = _citizens(seeded)
+    assert len(citizens) == RESIDENTS_PER_SCALE
+    assert len({c[0] for c in citizens}) == len(citizens)
+    for number, _, _ in citizens:
+        validate_id_number(number)
+    by_district = Counter(c[2] for c in citizens)
+    expected = _apportion(RESIDENTS_PER_SCALE, [d.population_2020 for d in places.DISTRICTS])
+    assert [by_district[d.code] for d in places.DISTRICTS] == expected
+    assert by_district["310115"] == max(by_district.values())
+
+
+def test_firms_have_valid_codes_and_homes_lie_in_their_district(seeded: Settings) -> None:
+    engine = make_engine(seeded.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            firms = session.scalars(select(Enterprise)).all()
+            assert len(firms) == ENTERPRISES_PER_SCALE
+            for firm in firms:
+                validate_credit_code(firm.credit_code)
+                assert firm.credit_code[2:8] == firm.district_code
+            sample = session.scalars(select(Citizen).limit(40)).all()
+            for c in sample:
+                assert c.home_lon is not None and c.home_lat is not None
+                assert geo.locate_district(c.home_lon, c.home_lat) == c.district_code
+            departments = session.scalar(select(func.count()).select_from(Department))
+            assert departments == 14 + 2 * 16
+    finally:
+        engine.dispose()
+
+
+def test_every_demo_account_can_log_in(seeded: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from twonets.web import create_app
+
+    accounts = run_demo(seeded, scale=1, seed=11)
+    assert {"admin", "dpo", "operator", "health.planner", "verifier"} <= {
+        a.username for a in accounts
+    }
+    with TestClient(create_app(seeded, relay=False)) as client:
+        for account in accounts:
+            response = client.post(
+                "/api/v1/auth/token",
+                json={"username": account.username, "password": account.password},
+            )
+            assert response.status_code == 200, account.username
+
+
+def test_rerun_with_the_same_seed_keeps_the_data(seeded: Settings) -> None:
+    engine = make_engine(seeded.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            before = session.scalar(select(func.count()).select_from(Account))
+        run_demo(seeded, scale=1, seed=11)
+        with make_session_factory(engine)() as session:
+            assert session.scalar(select(func.count()).select_from(Account)) == before
+    finally:
+        engine.dispose()
+
+
+def test_another_seed_needs_reset(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "d.db")
+    run_demo(settings, scale=1, seed=1)
+    with pytest.raises(Conflict, match="--reset"):
+        run_demo(settings, scale=1, seed=2)
+    run_demo(settings, scale=1, seed=2, reset=True)
+    assert len(_citizens(settings)) == RESIDENTS_PER_SCALE
+
+
+def test_production_mode_refuses_the_demo(tmp_path: Path) -> None:
+    settings = Settings(
+        var_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/p.db", mode=Mode.PRODUCTION
+    )
+    with pytest.raises(Forbidden):
+        run_demo(settings)
+
+
+def test_apportion_adds_up() -> None:
+    assert sum(_apportion(1000, [3, 3, 3])) == 1000
+    assert _apportion(10, [1, 0]) == [10, 0]
