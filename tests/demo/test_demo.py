@@ -76,7 +76,8 @@ def test_firms_have_valid_codes_and_homes_lie_in_their_district(seeded: Settings
                 assert firm.credit_code[2:8] == firm.district_code
             sample = session.scalars(select(Citizen).limit(40)).all()
             for c in sample:
-                assert c.home_lon is not None and c.home_lat is not None
+                assert c.home_lon is not None
+                assert c.home_lat is not None
                 assert geo.locate_district(c.home_lon, c.home_lat) == c.district_code
             departments = session.scalar(select(func.count()).select_from(Department))
             assert departments == 14 + 2 * 16

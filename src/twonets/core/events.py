@@ -11,6 +11,7 @@ retried, so handlers must be idempotent (JetStream drops the duplicates by ``Nat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -192,10 +193,12 @@ class OutboxRelay:
                     row.dispatched_at = now
                     row.attempts += 1
             if failed is not None:
-                row = session.scalar(select(OutboxEvent).where(OutboxEvent.event_id == failed[0]))
-                if row is not None:
-                    row.attempts += 1
-                    row.last_error = failed[1][:2000]
+                failing = session.scalar(
+                    select(OutboxEvent).where(OutboxEvent.event_id == failed[0])
+                )
+                if failing is not None:
+                    failing.attempts += 1
+                    failing.last_error = failed[1][:2000]
 
     async def relay_once(self) -> int:
         """Deliver one batch; stop at the first failure so that order is kept."""
@@ -223,7 +226,5 @@ class OutboxRelay:
                 log.exception("outbox relay failed")
                 count = 0
             if count == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-                except TimeoutError:
-                    pass

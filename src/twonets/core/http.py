@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,8 +70,11 @@ def _principal(request: Request) -> auth.Principal | None:
     return principal
 
 
-def _declare(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _declare(kind: str) -> Callable[[F], F]:
+    def mark(func: F) -> F:
         setattr(func, ACCESS_ATTRIBUTE, kind)
         return func
 

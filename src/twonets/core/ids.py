@@ -63,7 +63,7 @@ _ORGANISATION_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class InvalidIdentifier(ValueError):  # noqa: N818 (the name is the API other modules use)
+class InvalidIdentifier(ValueError):
     """An identifier that breaks its standard; ``reason`` says which rule, for a person."""
 
     def __init__(self, reason: str) -> None:

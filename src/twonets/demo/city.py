@@ -356,7 +356,8 @@ def seed_accounts(city: DemoCity) -> None:
         city.add_account(username, description)
     citizen = session.get(Citizen, city.citizen_ids[0])
     enterprise = session.get(Enterprise, city.enterprise_ids[0])
-    assert citizen is not None and enterprise is not None
+    assert citizen is not None
+    assert enterprise is not None
     service.add_principal_account(session, citizen=citizen, password_hash=city.password_hash)
     city.add_account(citizen.id_number, f"resident {citizen.name} ({citizen.district_code})")
     service.add_principal_account(session, enterprise=enterprise, password_hash=city.password_hash)

@@ -33,9 +33,10 @@ def _wants_page(request: Request) -> bool:
 def _problem_response(request: Request, body: dict[str, Any], status: int) -> Response:
     if _wants_page(request):
         templates = request.app.state.templates
-        return templates.TemplateResponse(
+        page: Response = templates.TemplateResponse(
             request, "error.html", {"problem": body}, status_code=status
         )
+        return page
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
