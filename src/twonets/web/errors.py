@@ -18,6 +18,8 @@ from twonets.core.errors import (
     TwonetsError,
     Unauthenticated,
 )
+from twonets.core.http import public
+from twonets.web.navigation import nav_for
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,21 @@ def _wants_page(request: Request) -> bool:
 
 def _problem_response(request: Request, body: dict[str, Any], status: int) -> Response:
     if _wants_page(request):
+        try:
+            principal = public(request)  # already known after a 403; None when logged out
+        except Exception:  # the error page must render even when the database is down
+            principal = None
         templates = request.app.state.templates
         page: Response = templates.TemplateResponse(
-            request, "error.html", {"problem": body}, status_code=status
+            request,
+            "error.html",
+            {
+                "problem": body,
+                "principal": principal,
+                "nav": nav_for(principal),
+                "path": request.url.path,
+            },
+            status_code=status,
         )
         return page
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

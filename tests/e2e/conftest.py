@@ -1,0 +1,199 @@
+"""Browser fixtures: the demo city served by uvicorn on a free port, and headless Chromium.
+
+The browser is Debian's Chromium (``apt-get install chromium``), never one Playwright
+downloads. Without it the browser tests skip, or fail under ``TWONETS_REQUIRE_SERVICES=1``.
+
+``serve_demo`` is also used by ``screenshots.py``, which imports this file as a module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+START_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo login: what ``run_demo`` printed for the person trying the demo."""
+
+    username: str
+    password: str
+    description: str
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The running demo city: where it answers and which accounts log in to it."""
+
+    base_url: str
+    accounts: tuple[DemoLogin, ...]
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.base_url + path
+
+    def account(self, description_prefix: str) -> DemoLogin:
+        """The first demo account whose description starts with ``description_prefix``."""
+        for account in self.accounts:
+            if account.description.startswith(description_prefix):
+                return account
+        raise LookupError(f"no demo account described as {description_prefix!r}...")
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium, or the one named by ``TWONETS_CHROMIUM``; None if absent."""
+    candidate = os.environ.get("TWONETS_CHROMIUM") or "/usr/bin/chromium"
+    if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        return candidate
+    return shutil.which(candidate) if os.sep not in candidate else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_healthy(base_url: str, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("the demo server stopped while starting")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+                last_error = f"status {response.status}"
+        except OSError as exc:
+            last_error = type(exc).__name__
+        time.sleep(0.05)
+    raise RuntimeError(
+        f"the demo server did not answer /healthz within {START_TIMEOUT_SECONDS:.0f} s "
+        f"({last_error})"
+    )
+
+
+@contextlib.contextmanager
+def serve_demo(folder: Path) -> Iterator[LiveServer]:
+    """Seed the demo city (scale 1, seed 7) into SQLite under ``folder`` and serve it."""
+    import uvicorn
+
+    from twonets import migrations
+    from twonets.core.config import Settings
+    from twonets.demo import run_demo
+    from twonets.web import create_app
+
+    url = f"sqlite:///{folder / 'e2e.db'}"
+    settings = Settings(var_dir=folder / "var", database_url=url, events_url=None)
+    migrations.upgrade(url)
+    accounts = tuple(
+        DemoLogin(a.username, a.password, a.description)
+        for a in run_demo(settings, scale=1, seed=7)
+    )
+    app = create_app(settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="twonets-e2e-server", daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base_url, thread)
+        yield LiveServer(base_url=base_url, accounts=accounts)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_SECONDS)
+        app.state.engine.dispose()
+
+
+@contextlib.contextmanager
+def launch_chromium(executable_path: str) -> Iterator[Browser]:
+    """Headless Chromium driven by Playwright's sync API; everything closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable_path, args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _unavailable(name: str, reason: str) -> None:
+    # The root conftest's rule, restated: conftest files are not importable as modules.
+    message = f"{name} is not available ({reason})"
+    if os.environ.get("TWONETS_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " and TWONETS_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The Chromium executable the browser tests drive."""
+    path = find_chromium()
+    if path is None:
+        wanted = os.environ.get("TWONETS_CHROMIUM") or "/usr/bin/chromium"
+        _unavailable("Chromium", f"{wanted} not found; apt-get install chromium")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """The demo city served on 127.0.0.1 for the whole session."""
+    with (
+        tempfile.TemporaryDirectory(prefix="twonets-e2e-") as folder,
+        serve_demo(Path(folder)) as server,
+    ):
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """One headless Chromium for the session."""
+    with launch_chromium(chromium_path) as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh page in its own context (no cookies shared between tests)."""
+    context = browser.new_context(base_url=live_server.base_url, locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        context.close()
