@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     events_url: str | None = None
     events_stream: str = "TWONETS"
+    events_subject_prefix: str = "twonets"
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_hours: int = 12

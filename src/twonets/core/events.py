@@ -29,6 +29,7 @@ from twonets.core.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
+MAX_TOPIC_LENGTH = 128
 TOPIC_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
@@ -59,7 +60,14 @@ def record_event(
     session: Session, topic: str, payload: dict[str, Any], *, now: datetime | None = None
 ) -> str:
     """Add an event to the outbox in the caller's transaction; returns its id."""
-    if not topic or set(topic) - TOPIC_CHARS or topic.startswith(".") or ".." in topic:
+    if (
+        not topic
+        or len(topic) > MAX_TOPIC_LENGTH
+        or set(topic) - TOPIC_CHARS
+        or topic.startswith(".")
+        or topic.endswith(".")
+        or ".." in topic
+    ):
         raise Invalid.field("topic", "topic", f"not a dotted lower-case name: {topic!r}")
     event_id = str(uuid.uuid4())
     session.add(

@@ -52,7 +52,9 @@ def create_app(
         nats_publisher: events.NatsJetStreamPublisher | None = None
         if settings.events_url:
             nats_publisher = events.NatsJetStreamPublisher(
-                settings.events_url, stream=settings.events_stream
+                settings.events_url,
+                stream=settings.events_stream,
+                subject_prefix=settings.events_subject_prefix,
             )
             publishers.append(nats_publisher)
         publishers.append(bus)
