@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from twonets.core import geo, places
-from twonets.core.config import Mode, Settings
+from twonets.core.config import Mode, Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory
 from twonets.core.errors import Conflict, Forbidden
 from twonets.core.ids import validate_credit_code, validate_id_number
 from twonets.core.models import Account, Citizen, Department, Enterprise
 from twonets.demo import run_demo
 from twonets.demo.city import ENTERPRISES_PER_SCALE, RESIDENTS_PER_SCALE, _apportion
+from twonets.governance.sealing import Keyring
 
 
 def _settings(tmp_path: Path, name: str) -> Settings:
@@ -74,11 +75,15 @@ def test_firms_have_valid_codes_and_homes_lie_in_their_district(seeded: Settings
             for firm in firms:
                 validate_credit_code(firm.credit_code)
                 assert firm.credit_code[2:8] == firm.district_code
+            keyring = Keyring(resolve_secret_key(seeded))
             sample = session.scalars(select(Citizen).limit(40)).all()
             for c in sample:
                 assert c.home_lon is not None
                 assert c.home_lat is not None
-                assert geo.locate_district(c.home_lon, c.home_lat) == c.district_code
+                assert c.home_lon.startswith("gcm1:")
+                lon = float(keyring.unseal("core.citizen", "home_lon", c.home_lon))
+                lat = float(keyring.unseal("core.citizen", "home_lat", c.home_lat))
+                assert geo.locate_district(lon, lat) == c.district_code
             departments = session.scalar(select(func.count()).select_from(Department))
             assert departments == 14 + 2 * 16
     finally:

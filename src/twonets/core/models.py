@@ -19,6 +19,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from twonets.core.db import Base, UTCDateTime, utcnow
+from twonets.core.privacy import (
+    DataClass,
+    SensitiveKind,
+    all_public,
+    dataset,
+    personal,
+    sensitive,
+)
 
 
 class Role(StrEnum):
@@ -54,6 +62,7 @@ class Region(Base):
     """A trust region (a province-level government) whose issuers sign credentials."""
 
     __tablename__ = "region"
+    __table_args__ = {"info": all_public()}
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     admin_code: Mapped[str] = mapped_column(String(6), unique=True)
@@ -67,6 +76,7 @@ class District(Base):
     """A district of the home city (GB/T 2260 code), with its census population."""
 
     __tablename__ = "district"
+    __table_args__ = {"info": all_public()}
 
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
@@ -80,6 +90,7 @@ class Department(Base):
     """A government department: a function at a level, in a region and maybe a district."""
 
     __tablename__ = "department"
+    __table_args__ = {"info": all_public()}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -96,17 +107,28 @@ class Citizen(Base):
     """A resident known by their GB 11643 ID number (personal data: read via governance)."""
 
     __tablename__ = "citizen"
+    __table_args__ = {
+        "info": dataset(
+            "core.citizen",
+            subject="id",
+            subject_kind="citizen",
+            district="district_code",
+            time="created_at",
+            default=DataClass.PUBLIC,
+        )
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
-    birth_date: Mapped[date] = mapped_column(Date)
-    sex: Mapped[str] = mapped_column(String(8))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(String(18), unique=True, info=personal())
+    name: Mapped[str] = mapped_column(String(64), info=personal())
+    birth_date: Mapped[date] = mapped_column(Date, info=personal())
+    sex: Mapped[str] = mapped_column(String(8), info=personal())
+    phone: Mapped[str | None] = mapped_column(String(20), info=personal())
     district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
-    address: Mapped[str | None] = mapped_column(String(256))
-    home_lon: Mapped[float | None]
-    home_lat: Mapped[float | None]
+    address: Mapped[str | None] = mapped_column(String(256), info=personal())
+    # A precise home location is whereabouts (PIPL Art. 28): sealed at rest, as text.
+    home_lon: Mapped[str | None] = mapped_column(Text, info=sensitive(SensitiveKind.WHEREABOUTS))
+    home_lat: Mapped[str | None] = mapped_column(Text, info=sensitive(SensitiveKind.WHEREABOUTS))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -114,11 +136,21 @@ class Enterprise(Base):
     """An organisation known by its GB 32100 unified social credit code."""
 
     __tablename__ = "enterprise"
+    __table_args__ = {
+        "info": dataset(
+            "core.enterprise",
+            subject="id",
+            subject_kind="enterprise",
+            district="district_code",
+            time="created_at",
+            default=DataClass.PUBLIC,
+        )
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    legal_representative: Mapped[str | None] = mapped_column(String(64))
+    legal_representative: Mapped[str | None] = mapped_column(String(64), info=personal())
     industry: Mapped[str | None] = mapped_column(String(64))
     district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
     address: Mapped[str | None] = mapped_column(String(256))
@@ -131,11 +163,15 @@ class Account(Base):
     """A login: a citizen, an enterprise or a member of staff of one department."""
 
     __tablename__ = "account"
+    __table_args__ = {"info": all_public()}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(128))
-    password_hash: Mapped[str] = mapped_column(String(256))
+    # A resident's user name is their ID number.
+    username: Mapped[str] = mapped_column(String(64), unique=True, info=personal())
+    display_name: Mapped[str] = mapped_column(String(128), info=personal())
+    password_hash: Mapped[str] = mapped_column(
+        String(256), info=sensitive(SensitiveKind.CREDENTIAL)
+    )
     kind: Mapped[AccountKind] = mapped_column(String(16))
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), unique=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), unique=True)
@@ -153,6 +189,7 @@ class AccountRole(Base):
     """One role held by one account."""
 
     __tablename__ = "account_role"
+    __table_args__ = {"info": all_public()}
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
@@ -166,8 +203,11 @@ class AuthToken(Base):
     """A bearer token (pages keep it in a cookie); only its SHA-256 is stored."""
 
     __tablename__ = "auth_token"
+    __table_args__ = {"info": all_public()}
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=sensitive(SensitiveKind.CREDENTIAL)
+    )
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -178,6 +218,7 @@ class OutboxEvent(Base):
     """An event written in the same transaction as the change it announces."""
 
     __tablename__ = "outbox_event"
+    __table_args__ = {"info": all_public()}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -193,13 +234,13 @@ class IdempotencyRecord(Base):
     """The outcome of a write that a client may retry under the same key."""
 
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
+    __table_args__ = (UniqueConstraint("scope", "key"), {"info": all_public()})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(128))
     key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, info=personal())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -207,9 +248,11 @@ class DemoSeed(Base):
     """Which demo city (seed and scale) a database holds, so reseeding is a decision."""
 
     __tablename__ = "demo_seed"
+    __table_args__ = {"info": all_public()}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seed: Mapped[int] = mapped_column(Integer)
     scale: Mapped[int] = mapped_column(Integer)
     seeded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    steps: Mapped[list[str]] = mapped_column(JSON)
+    # The demo's printed logins include residents' ID numbers.
+    steps: Mapped[list[str]] = mapped_column(JSON, info=personal())

@@ -3,79 +3,19 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, timedelta
+from typing import Any
 
-from rich.progress import Progress
-from sqlalchemy.orm import Session
-
-from twonets.core import auth, geo, places, service
+from twonets.core import geo, places, service
 from twonets.core.ids import make_credit_code, make_id_number
-from twonets.core.models import Citizen, Department, DepartmentLevel, Enterprise, Role
+from twonets.core.models import Citizen, DepartmentLevel, Enterprise, Role
+from twonets.core.seeding import DemoCity, Step
 from twonets.demo import names
-
-T = TypeVar("T")
-
-DEMO_PASSWORD = "twonets-demo"
+from twonets.governance.sealing import Keyring
 
 RESIDENTS_PER_SCALE = 4000
 ENTERPRISES_PER_SCALE = 600
 
-
-@dataclass(frozen=True)
-class DemoAccount:
-    """A login printed for the person trying the demo."""
-
-    username: str
-    password: str
-    description: str
-
-
-@dataclass
-class DemoCity:
-    """What a seeding step gets: one session, one random stream, the clock, and lookups."""
-
-    session: Session
-    seed: int
-    scale: int
-    now: datetime
-    progress: Progress | None = None
-    accounts: list[DemoAccount] = field(default_factory=list)
-    citizen_ids: list[int] = field(default_factory=list)
-    enterprise_ids: list[int] = field(default_factory=list)
-    departments: dict[str, Department] = field(default_factory=dict)
-    _password_hash: str | None = None
-
-    def rng(self, step: str) -> random.Random:
-        """A random stream of its own per step, so adding a step does not change the others."""
-        return random.Random(f"{self.seed}:{step}")
-
-    @property
-    def password_hash(self) -> str:
-        """One argon2 hash of the demo password, computed once for all demo accounts."""
-        if self._password_hash is None:
-            self._password_hash = auth.hash_password(DEMO_PASSWORD)
-        return self._password_hash
-
-    def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-        """Iterate with a progress bar when a terminal is watching."""
-        if self.progress is None:
-            yield from items
-            return
-        task = self.progress.add_task(description, total=total)
-        for item in items:
-            yield item
-            self.progress.advance(task)
-        self.progress.update(task, completed=total or 0, visible=True)
-
-    def add_account(self, username: str, description: str) -> None:
-        """Announce a demo login (created by the step with ``DEMO_PASSWORD``)."""
-        self.accounts.append(DemoAccount(username, DEMO_PASSWORD, description))
-
-
-Step = Callable[[DemoCity], None]
 
 # (code, 中文名, English name, function, level, district or None)
 CITY_DEPARTMENTS: tuple[tuple[str, str, str, str, DepartmentLevel, str | None], ...] = (
@@ -250,6 +190,7 @@ def seed_departments(city: DemoCity) -> None:
 def seed_residents(city: DemoCity) -> None:
     """Residents spread over the districts by census population, with valid ID numbers."""
     rng = city.rng("residents")
+    keyring = Keyring(city.root_secret)
     total = RESIDENTS_PER_SCALE * city.scale
     counts = _apportion(total, [d.population_2020 for d in places.DISTRICTS])
     today = city.now.date()
@@ -278,8 +219,9 @@ def seed_residents(city: DemoCity) -> None:
                 phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                 district_code=district.code,
                 address=_address(rng, district.name),
-                home_lon=round(lon, 6),
-                home_lat=round(lat, 6),
+                # Whereabouts are sensitive: sealed at rest under the dataset's key.
+                home_lon=keyring.seal("core.citizen", "home_lon", f"{lon:.6f}"),
+                home_lat=keyring.seal("core.citizen", "home_lat", f"{lat:.6f}"),
                 created_at=city.now,
             )
         )

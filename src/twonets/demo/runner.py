@@ -8,15 +8,19 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from twonets import migrations
-from twonets.core.config import Mode, Settings
+from twonets.core.config import Mode, Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import Conflict, Forbidden
 from twonets.core.models import Account, DemoSeed
-from twonets.demo.city import DEMO_PASSWORD, DemoAccount, DemoCity, registered_steps, seed_core
+from twonets.core.seeding import DEMO_PASSWORD, DemoAccount, DemoCity, Step
+from twonets.demo.city import registered_steps, seed_core
 
 __all__ = ["DemoAccount", "run_demo"]
+
+ACCOUNT_PREFIX = "account:"
 
 
 def _progress(console: Console) -> Progress | None:
@@ -34,21 +38,30 @@ def _progress(console: Console) -> Progress | None:
 def run_demo(
     settings: Settings, *, scale: int = 1, seed: int = 2026, reset: bool = False
 ) -> list[DemoAccount]:
-    """Seed the demo city into the configured database (once) and return its logins."""
+    """Seed the demo city into the configured database (once) and return its logins.
+
+    A database that already holds this city (same seed and scale) is kept; steps registered
+    since it was seeded are run on it, so a new capability shows up without a reset.
+    """
     if settings.mode is Mode.PRODUCTION:
         raise Forbidden("the demo city is not seeded in production mode (TWONETS_MODE)")
     console = Console(stderr=True)
     url = settings.effective_database_url
+    root_secret = resolve_secret_key(settings)
     migrations.upgrade(url)
     engine = make_engine(url)
     try:
         factory = make_session_factory(engine)
         with factory() as session:
             existing = session.scalar(select(DemoSeed))
+        steps: list[tuple[str, Step]] = [("00-core", seed_core), *registered_steps()]
         if existing is not None and (existing.seed, existing.scale) == (seed, scale):
-            console.print(f"demo city (seed {seed}, scale {scale}) already seeded")
-            with factory() as session:
-                return _accounts_of(existing, session)
+            done = set(existing.steps)
+            missing = [(n, s) for n, s in steps if n not in done]
+            if not missing:
+                console.print(f"demo city (seed {seed}, scale {scale}) already seeded")
+                return _accounts_of(existing)
+            return _seed(factory, console, missing, seed, scale, root_secret, resume=True)
         if existing is not None and not reset:
             raise Conflict(
                 f"the database holds the demo city of seed {existing.seed}, scale "
@@ -60,54 +73,77 @@ def run_demo(
             engine.dispose()
             migrations.downgrade(url, "base")
             migrations.upgrade(url)
-        started = time.perf_counter()
-        progress = _progress(console)
-        with unit_of_work(factory) as session:
-            city = DemoCity(
-                session=session, seed=seed, scale=scale, now=utcnow(), progress=progress
-            )
-            steps = [("00-core", seed_core), *registered_steps()]
-            if progress is not None:
-                progress.start()
-            try:
-                for name, step in steps:
-                    step(city)
-                    if progress is None:
-                        print(f"seeded {name}", file=sys.stderr)
-            finally:
-                if progress is not None:
-                    progress.stop()
-            session.add(
-                DemoSeed(seed=seed, scale=scale, steps=[n for n, _ in steps], seeded_at=city.now)
-            )
-            session.flush()
-            record = session.scalar(select(DemoSeed))
-            assert record is not None
-            record.steps = [n for n, _ in steps] + [
-                f"account:{a.username}:{a.description}" for a in city.accounts
-            ]
-        console.print(
-            f"seeded the demo city (seed {seed}, scale {scale}) in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        return city.accounts
+        return _seed(factory, console, steps, seed, scale, root_secret, resume=False)
     finally:
         engine.dispose()
 
 
-def _has_data(factory: object) -> bool:
-    from sqlalchemy.orm import Session, sessionmaker
+def _seed(
+    factory: sessionmaker[Session],
+    console: Console,
+    steps: list[tuple[str, Step]],
+    seed: int,
+    scale: int,
+    root_secret: bytes,
+    *,
+    resume: bool,
+) -> list[DemoAccount]:
+    started = time.perf_counter()
+    progress = _progress(console)
+    with unit_of_work(factory) as session:
+        record = session.scalar(select(DemoSeed)) if resume else None
+        city = DemoCity(
+            session=session,
+            seed=seed,
+            scale=scale,
+            now=utcnow(),
+            root_secret=root_secret,
+            progress=progress,
+        )
+        if record is not None:
+            city.accounts = _accounts_of(record)
+            city.citizen_ids, city.enterprise_ids = _ids(session)
+        if progress is not None:
+            progress.start()
+        try:
+            for name, step in steps:
+                step(city)
+                if progress is None:
+                    print(f"seeded {name}", file=sys.stderr)
+        finally:
+            if progress is not None:
+                progress.stop()
+        names = [n for n, _ in steps]
+        logins = [f"{ACCOUNT_PREFIX}{a.username}:{a.description}" for a in city.accounts]
+        if record is None:
+            session.add(DemoSeed(seed=seed, scale=scale, steps=names + logins, seeded_at=city.now))
+        else:
+            kept = [s for s in record.steps if not s.startswith(ACCOUNT_PREFIX)]
+            record.steps = kept + names + logins
+    console.print(
+        f"seeded the demo city (seed {seed}, scale {scale}) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return city.accounts
 
-    assert isinstance(factory, sessionmaker)
-    session: Session
+
+def _ids(session: Session) -> tuple[list[int], list[int]]:
+    from twonets.core.models import Citizen, Enterprise
+
+    citizens = list(session.scalars(select(Citizen.id).order_by(Citizen.id)))
+    firms = list(session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
+    return citizens, firms
+
+
+def _has_data(factory: sessionmaker[Session]) -> bool:
     with factory() as session:
         return session.scalar(select(Account.id).limit(1)) is not None
 
 
-def _accounts_of(record: DemoSeed, session: object) -> list[DemoAccount]:
+def _accounts_of(record: DemoSeed) -> list[DemoAccount]:
     accounts = []
     for entry in record.steps:
-        if entry.startswith("account:"):
-            _, username, description = entry.split(":", 2)
+        if entry.startswith(ACCOUNT_PREFIX):
+            username, _, description = entry.removeprefix(ACCOUNT_PREFIX).partition(":")
             accounts.append(DemoAccount(username, DEMO_PASSWORD, description))
     return accounts

@@ -15,7 +15,8 @@ HERE = Path(__file__).resolve().parent
 
 def metadata() -> MetaData:
     """The metadata of every domain's tables (importing the models registers them)."""
-    import twonets.core.models  # noqa: F401
+    import twonets.core.models
+    import twonets.governance.models  # noqa: F401
     from twonets.core.db import Base
 
     return Base.metadata

@@ -13,6 +13,13 @@ target_metadata = metadata()
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds tables (copy, drop, rename); with foreign keys enforced the drop
+        # fails while other tables point at rows. Alembic's advice: switch them off meanwhile.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        # The PRAGMA began SQLAlchemy's implicit transaction; end it so that Alembic's own
+        # transaction is the one that commits.
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

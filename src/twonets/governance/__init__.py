@@ -1,0 +1,1 @@
+"""Personal-data governance: catalogue, purposes, policies, the one door, the ledger."""
