@@ -42,6 +42,19 @@ def _with_database(url: str, database: str) -> str:
     return f"{base}/{database}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its lowest cost in tests: hundreds of accounts are made, none is attacked."""
+    from argon2 import PasswordHasher
+
+    from twonets.core import auth
+
+    kept = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    auth._hasher = kept
+
+
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[Engine]:
     """An engine on the server's ``test`` database, used to create per-run databases."""

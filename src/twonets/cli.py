@@ -14,6 +14,7 @@ from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.errors import TwonetsError
 from twonets.core.service import ensure_reference_data
+from twonets.governance.cli import governance_app, ledger_app
 
 app = typer.Typer(
     help="Two Nets: government services and city operations on one governed platform.",
@@ -24,6 +25,8 @@ db_app = typer.Typer(help="The database: migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(ids_app, name="ids")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(governance_app, name="governance")
 
 
 @app.callback()

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     port: int = 8000
     token_ttl_hours: int = 12
     outbox_poll_seconds: float = 0.5
+    ledger_seconds: float = 2.0
     require_services: bool = False
 
     @field_validator("database_url")

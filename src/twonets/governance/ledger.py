@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -267,10 +267,15 @@ class VerifyReport:
         return not self.problems
 
 
-def _entries(session: Session) -> Iterator[LedgerEntry]:
-    yield from session.scalars(
+def _entries(session: Session) -> Generator[LedgerEntry, None, None]:
+    result = session.scalars(
         select(LedgerEntry).order_by(LedgerEntry.seq).execution_options(yield_per=5000)
     )
+    try:
+        yield from result
+    finally:
+        # Stopping at the first fault leaves a server-side cursor open on PostgreSQL.
+        result.close()
 
 
 def verify_ledger(session: Session, public_key: Ed25519PublicKey) -> VerifyReport:
@@ -279,10 +284,23 @@ def verify_ledger(session: Session, public_key: Ed25519PublicKey) -> VerifyRepor
     heads = {h.tree_size: h for h in session.scalars(select(TreeHead))}
     report.tree_heads = len(heads)
     report.pending = int(session.scalar(select(func.count()).select_from(PendingAccess)) or 0)
+    entries = _entries(session)
+    try:
+        return _walk(entries, heads, public_key, report)
+    finally:
+        entries.close()
+
+
+def _walk(
+    entries: Iterator[LedgerEntry],
+    heads: dict[int, TreeHead],
+    public_key: Ed25519PublicKey,
+    report: VerifyReport,
+) -> VerifyReport:
     accumulator = merkle.MerkleAccumulator()
     chain = GENESIS
     expected = 0
-    for entry in _entries(session):
+    for entry in entries:
         if entry.seq != expected:
             report.problems.append(
                 f"entry {expected} is missing (next stored entry is {entry.seq})"

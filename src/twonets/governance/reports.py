@@ -362,7 +362,7 @@ def rewrap_dataset(
     target = gov.catalogue.get(dataset)
     keyring = gov.keyring(session)
     table = target.table
-    subject = table.c[target.subject_field]
+    keys = list(table.primary_key.columns)
     current = keyring.current_version(dataset)
     prefix_current = f"gcm1:{current}:"
     sealed = target.sealed_fields
@@ -370,14 +370,15 @@ def rewrap_dataset(
         *(and_(table.c[n].is_not(None), ~table.c[n].startswith(prefix_current)) for n in sealed)
     )
     rows = session.execute(
-        select(subject, *(table.c[n] for n in sealed)).where(stale).limit(batch_size)
+        select(*keys, *(table.c[n] for n in sealed)).where(stale).limit(batch_size)
     ).all()
     for row in rows:
         values = {
             n: keyring.rewrap(dataset, n, row[i]) if row[i] is not None else None
-            for i, n in enumerate(sealed, start=1)
+            for i, n in enumerate(sealed, start=len(keys))
         }
-        session.execute(update(table).where(subject == row[0]).values(values))
+        match = and_(*(k == row[j] for j, k in enumerate(keys)))
+        session.execute(update(table).where(match).values(values))
     return len(rows)
 
 

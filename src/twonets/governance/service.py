@@ -539,7 +539,9 @@ def _build_select(
         statement = statement.where(table.c[name] == value)
     if query.subject_ids is not None:
         statement = statement.where(subject.in_(list(query.subject_ids)))
-    return statement.order_by(subject).limit(query.limit).offset(query.offset)
+    # Subject first, then the primary key: pages are stable across calls.
+    order = [subject, *(c for c in table.primary_key.columns if c is not subject)]
+    return statement.order_by(*order).limit(query.limit).offset(query.offset)
 
 
 def read(
@@ -599,6 +601,8 @@ def read(
             masked[name] = masking.apply(rules[name], value, pseudonym_key=key, field=name)
         out.append(masked)
     request_id = request_id or str(uuid.uuid4())
+    # One entry per data subject read, however many of their rows came back.
+    subjects = list(dict.fromkeys(r["subject_id"] for r in out))
     ledger.record_reads(
         session,
         [
@@ -609,12 +613,12 @@ def read(
                 "purpose_code": purpose,
                 "dataset": dataset,
                 "subject_kind": target.subject_kind,
-                "subject_id": r["subject_id"],
+                "subject_id": subject_id,
                 "fields": wanted,
                 "request_id": request_id,
                 "kind": kind,
             }
-            for r in out
+            for subject_id in subjects
         ],
     )
     return ReadResult(

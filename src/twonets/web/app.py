@@ -20,9 +20,13 @@ from twonets import __version__
 from twonets.core import events
 from twonets.core.api import router as core_router
 from twonets.core.config import Settings, resolve_secret_key
-from twonets.core.db import make_engine, make_session_factory, ping, utcnow
+from twonets.core.db import make_engine, make_session_factory, ping, unit_of_work, utcnow
 from twonets.core.errors import Unavailable
 from twonets.core.http import public
+from twonets.governance import ledger
+from twonets.governance.api import router as governance_router
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.service import Governance
 from twonets.migrations import current_revision, head_revision
 from twonets.web import pages
 from twonets.web.errors import install_error_handlers
@@ -47,7 +51,6 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task: asyncio.Task[None] | None = None
         publishers: list[Any] = []
         nats_publisher: events.NatsJetStreamPublisher | None = None
         if settings.events_url:
@@ -82,6 +85,7 @@ def create_app(
     app.state.clock = clock
     app.state.bus = bus
     app.state.secret_key = resolve_secret_key(settings)
+    app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     install_error_handlers(app)
 
@@ -104,6 +108,26 @@ def create_app(
         return JSONResponse({"status": "ready", "database": "ok", "schema": current})
 
     app.include_router(core_router)
+    app.include_router(governance_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+async def _sequence_ledger(app: FastAPI, stop: asyncio.Event, settings: Settings) -> None:
+    """Move recorded reads into the hash-chained ledger in batches, off the read path."""
+    gov: Governance = app.state.governance
+
+    def once() -> int:
+        with unit_of_work(app.state.session_factory) as session:
+            return ledger.sequence_pending(session, gov.signer, now=app.state.clock())
+
+    while not stop.is_set():
+        try:
+            count = await asyncio.to_thread(once)
+        except Exception:  # a busy or briefly absent database: try again next round
+            log.exception("ledger sequencing failed")
+            count = 0
+        if count == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.ledger_seconds)
