@@ -61,14 +61,18 @@ def create_app(
             )
             publishers.append(nats_publisher)
         publishers.append(bus)
+        tasks: list[asyncio.Task[None]] = []
         if relay:
             outbox = events.OutboxRelay(app.state.session_factory, publishers)
-            task = asyncio.create_task(outbox.run(stop, poll_seconds=settings.outbox_poll_seconds))
+            tasks.append(
+                asyncio.create_task(outbox.run(stop, poll_seconds=settings.outbox_poll_seconds))
+            )
+            tasks.append(asyncio.create_task(_sequence_ledger(app, stop, settings)))
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for task in tasks:
                 await task
             if nats_publisher is not None:
                 await nats_publisher.close()
