@@ -1,4 +1,4 @@
-"""Governance over HTTP: problem+json for missing grants, the officer's routes, a citizen's report."""
+"""Governance over HTTP: problem+json for missing grants, the officer's routes, reports."""
 
 from __future__ import annotations
 
