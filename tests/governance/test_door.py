@@ -339,3 +339,70 @@ def test_a_citizen_gets_a_copy_of_their_data_and_the_purposes_holding_it(
             session, subject_kind="citizen", subject_id=world.citizens[0]
         )
     assert {r["purpose_code"] for r in own} == {"subject.access"}
+
+
+def test_minors_rows_need_a_policy_that_names_them(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    from datetime import date
+
+    from builders import create_citizen, next_id_number
+
+    with unit_of_work(session_factory) as session:
+        child = create_citizen(
+            session, id_number=next_id_number(birth=date(2016, 3, 1)), name="小明"
+        ).citizen_id
+        adult = world.citizens[0]
+
+        def grant(row_filter: dict[str, str]) -> None:
+            service.set_policy(
+                session,
+                world.gov.catalogue,
+                actor="dpo",
+                grantee_kind=GranteeKind.FUNCTION,
+                grantee="health",
+                purpose_code="epidemic.tracing",
+                dataset="core.citizen",
+                fields={"name": "keep"},
+                row_filter=row_filter,
+                reason="test",
+                now=NOW,
+            )
+
+        grant({})
+        found = read(
+            session,
+            world.gov,
+            world.health,
+            purpose="epidemic.tracing",
+            dataset="core.citizen",
+            query=ReadQuery(subject_ids=[adult, child]),
+            now=NOW,
+        )
+        assert [r["subject_id"] for r in found.rows] == [adult]
+        grant({"minors": "include"})
+        found = read(
+            session,
+            world.gov,
+            world.health,
+            purpose="epidemic.tracing",
+            dataset="core.citizen",
+            query=ReadQuery(subject_ids=[adult, child]),
+            now=NOW,
+        )
+        assert sorted(r["subject_id"] for r in found.rows) == sorted([adult, child])
+        with pytest.raises(Invalid) as caught:
+            service.set_policy(
+                session,
+                world.gov.catalogue,
+                actor="dpo",
+                grantee_kind=GranteeKind.FUNCTION,
+                grantee="health",
+                purpose_code="epidemic.tracing",
+                dataset="health.scan",
+                fields={"name": "keep"},
+                row_filter={"minors": "include"},
+                reason="x",
+                now=NOW,
+            )
+        assert caught.value.errors[0].rule == "has-birth-date"

@@ -114,6 +114,7 @@ class Citizen(Base):
             subject_kind="citizen",
             district="district_code",
             time="created_at",
+            minor_birth_date="birth_date",
             default=DataClass.PUBLIC,
         )
     }

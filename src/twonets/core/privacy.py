@@ -64,6 +64,7 @@ def dataset(
     district: str | None = None,
     time: str | None = None,
     retention: dict[str, str] | None = None,
+    minor_birth_date: str | None = None,
     default: DataClass | None = None,
 ) -> dict[str, Any]:
     """Table info declaring a dataset of personal data (``__table_args__ = {"info": ...}``)."""
@@ -75,6 +76,7 @@ def dataset(
             "district": district,
             "time": time,
             "retention": retention,
+            "minor_birth_date": minor_birth_date,
         }
     }
     if default is not None:

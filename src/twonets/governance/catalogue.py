@@ -53,6 +53,8 @@ class Dataset:
     time_field: str | None
     fields: Mapping[str, FieldSpec]
     retention: RetentionRule | None
+    # The birth-date field by which rows of minors under 14 are told apart (PIPL Art. 28, 31).
+    minor_field: str | None = None
 
     def field(self, name: str) -> FieldSpec:
         """The spec of one field; ``NotFound`` naming the dataset otherwise."""
@@ -115,6 +117,7 @@ def dataset_of(table: Table) -> Dataset | None:
         )
         if retention
         else None,
+        minor_field=declared.get("minor_birth_date"),
     )
 
 

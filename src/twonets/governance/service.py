@@ -43,6 +43,7 @@ from twonets.governance.sealing import Keyring
 SUBJECT_ACCESS = "subject.access"
 MAX_READ_ROWS = 1000
 MAX_EXPORT_ROWS = 100_000
+MINOR_AGE = 14
 
 
 class PurposeState(StrEnum):
@@ -259,12 +260,21 @@ def _check_grantee(session: Session, kind: GranteeKind, grantee: str) -> None:
 
 
 def check_row_filter(dataset: Dataset, row_filter: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a row filter: ``{"district": "own"}`` and/or ``{"equals": {field: value}}``."""
-    unknown = set(row_filter) - {"district", "equals"}
+    """Validate a row filter: ``district: own``, ``equals: {field: value}``, ``minors: include``."""
+    unknown = set(row_filter) - {"district", "equals", "minors"}
     if unknown:
         raise Invalid.field(
-            "row_filter", "known-keys", f"unknown keys {sorted(unknown)}; use district, equals"
+            "row_filter",
+            "known-keys",
+            f"unknown keys {sorted(unknown)}; use district, equals, minors",
         )
+    if "minors" in row_filter:
+        if row_filter["minors"] != "include":
+            raise Invalid.field("row_filter.minors", "include", "the only value is 'include'")
+        if dataset.minor_field is None:
+            raise Invalid.field(
+                "row_filter.minors", "has-birth-date", f"dataset {dataset.name} has no birth date"
+            )
     if "district" in row_filter:
         if row_filter["district"] != "own":
             raise Invalid.field("row_filter.district", "own", "the only district filter is 'own'")
@@ -518,6 +528,7 @@ def _build_select(
     policy: Policy,
     principal: Principal,
     query: ReadQuery,
+    now: datetime,
 ) -> Select[Any]:
     table = target.table
     subject = table.c[target.subject_field]
@@ -533,6 +544,14 @@ def _build_select(
         statement = statement.where(table.c[target.district_field] == principal.district_code)
     for name, value in (row_filter.get("equals") or {}).items():
         statement = statement.where(table.c[name] == value)
+    if target.minor_field is not None and row_filter.get("minors") != "include":
+        # Minors' data is sensitive: only a policy that names them reads their rows.
+        today = now.date()
+        try:
+            cutoff = today.replace(year=today.year - MINOR_AGE)
+        except ValueError:  # 29 February
+            cutoff = today.replace(year=today.year - MINOR_AGE, day=28)
+        statement = statement.where(table.c[target.minor_field] <= cutoff)
     for name, value in query.where.items():
         if name in target.sealed_fields:
             raise Invalid.field(f"where.{name}", "not-sealed", "sealed fields cannot be filtered")
@@ -576,7 +595,7 @@ def read(
             f"the policy for {purpose} on {dataset} does not grant: {names}",
             extra={"refused_fields": sorted(set(refused))},
         )
-    rows = session.execute(_build_select(target, wanted, policy, principal, query)).all()
+    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
     rules = {name: masking.parse_rule(granted[name]) for name in wanted}
     needs_keys = any(f in target.sealed_fields for f in wanted) or any(
         r.kind is masking.MaskKind.PSEUDONYM for r in rules.values()
