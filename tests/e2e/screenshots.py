@@ -83,6 +83,53 @@ def take(folder: Path) -> list[Path]:
         shoot(page, "04-home-resident")
         page.goto("/departments")
         shoot(page, "08-departments-resident-403")
+        page.goto("/my-data")
+        shoot(page, "09-my-data-resident")
+        page.goto("/my-data?department=sh.police")
+        shoot(page, "10-my-data-filtered")
+        page.goto("/my-data")
+        page.get_by_test_id("show-copy").click()
+        page.wait_for_url(server.url("/my-data/copy"))
+        shoot(page, "11-my-data-copy")
+        context.close()
+
+        context, page = session("dpo")
+        page.goto("/governance")
+        shoot(page, "12-governance-overview")
+        page.get_by_test_id("verify-now").click()
+        page.get_by_test_id("verify-result").locator(".verdict").wait_for()
+        shoot(page, "13-governance-verified")
+        page.goto("/governance/purposes")
+        shoot(page, "14-governance-purposes")
+        page.locator("form[data-testid=declare-purpose] input[name=code]").fill("Flood Relief")
+        page.locator("form[data-testid=declare-purpose] input[name=name]").fill("防汛 Flood relief")
+        page.locator("form[data-testid=declare-purpose]").evaluate("f => f.noValidate = true")
+        page.locator("form[data-testid=declare-purpose] button[type=submit]").click()
+        page.get_by_test_id("form-error").wait_for()
+        shoot(page, "15-governance-purposes-error")
+        page.goto("/governance/policies")
+        shoot(page, "16-governance-policies")
+        page.goto(
+            "/governance/policies/edit?grantee_kind=function&grantee=health"
+            "&purpose_code=epidemic.tracing&dataset=core.citizen"
+        )
+        shoot(page, "17-policy-editor")
+        page.locator("tr[data-field='phone'] select").select_option("partial")
+        page.locator("input[name='first.phone']").fill("")
+        page.locator("textarea[name=reason]").fill("mask the phone number")
+        page.get_by_test_id("save-policy").click()
+        page.get_by_test_id("form-error").wait_for()
+        shoot(page, "18-policy-editor-error")
+        page.locator("input[name='first.phone']").fill("3")
+        page.locator("input[name='last.phone']").fill("4")
+        page.get_by_test_id("save-policy").click()
+        page.get_by_test_id("notice").wait_for()
+        shoot(page, "19-policies-saved")
+        page.goto(
+            "/governance/policies/history?grantee_kind=function&grantee=health"
+            "&purpose_code=epidemic.tracing&dataset=core.citizen"
+        )
+        shoot(page, "20-policy-history")
         context.close()
     return saved
 

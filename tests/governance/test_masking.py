@@ -365,3 +365,26 @@ def test_pseudonym_needs_a_key() -> None:
 def test_pseudonym_refuses_a_short_key() -> None:
     with pytest.raises(ValueError, match="at least 16 bytes"):
         apply(parse_rule("pseudonym"), ID_NUMBER, pseudonym_key=b"short")
+
+
+@given(
+    spec=st.sampled_from(["keep", "redact", "partial:1:0", "partial:3:4", "partial:6:4", "year"]),
+    value=st.one_of(
+        st.none(),
+        st.text(max_size=30),
+        st.dates().map(lambda d: d),
+        st.integers(),
+    ),
+)
+def test_masker_masks_exactly_like_apply(spec: str, value: object) -> None:
+    from twonets.governance.masking import masker
+
+    rule = parse_rule(spec)
+
+    def outcome(mask: object) -> object:
+        try:
+            return ("value", mask(value))  # type: ignore[operator]
+        except Invalid as exc:
+            return ("invalid", exc.errors)
+
+    assert outcome(masker(rule)) == outcome(lambda v: apply(rule, v))

@@ -127,6 +127,7 @@ class Catalogue:
     def __init__(self, metadatas: Iterable[MetaData] = ()) -> None:
         self._metadatas = [Base.metadata, *metadatas]
         self._extra: dict[str, Dataset] = {}
+        self._cache: tuple[tuple[int, ...], dict[str, Dataset]] | None = None
 
     def register(self, table: Table) -> Dataset:
         """Add a table from another metadata (a plug-in's, or a test's)."""
@@ -134,10 +135,14 @@ class Catalogue:
         if found is None:
             raise ValueError(f"table {table.name} declares no dataset")
         self._extra[found.name] = found
+        self._cache = None
         return found
 
     def datasets(self) -> dict[str, Dataset]:
-        """Every dataset by name (tables are read each time: domains may load late)."""
+        """Every dataset by name (rebuilt when a domain loads more tables)."""
+        key = (*(len(m.tables) for m in self._metadatas), len(self._extra))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         found: dict[str, Dataset] = {}
         for metadata in self._metadatas:
             for table in metadata.sorted_tables:
@@ -145,6 +150,7 @@ class Catalogue:
                 if declared is not None:
                     found[declared.name] = declared
         found.update(self._extra)
+        self._cache = (key, found)
         return found
 
     def get(self, name: str) -> Dataset:

@@ -21,13 +21,13 @@ import json
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Invalid, NotFound
@@ -48,6 +48,8 @@ ENTRY_FIELDS = (
     "request_id",
     "kind",
 )
+_PENDING = cast(Table, PendingAccess.__table__)
+_ENTRIES = cast(Table, LedgerEntry.__table__)
 _ADVISORY_LOCK = 0x7477_6E65_7473  # "twnets": one sequencer at a time on PostgreSQL
 
 
@@ -117,9 +119,10 @@ def verify_tree_head(public_key: Ed25519PublicKey, head: TreeHead) -> bool:
 
 
 def record_reads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Record reads in the caller's transaction, to be sequenced into the ledger."""
+    """Record reads (each with its ``subject_ids``) in the caller's transaction."""
     if rows:
-        session.execute(insert(PendingAccess), list(rows))
+        # Core insert, not the ORM: a read must not pay for unit-of-work bookkeeping.
+        session.execute(insert(_PENDING), list(rows))
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:
@@ -133,9 +136,8 @@ def sequence_pending(
     """Move up to ``batch_size`` pending reads into the ledger and sign a new tree head."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
-    pending = session.scalars(
-        select(PendingAccess).order_by(PendingAccess.id).limit(batch_size)
-    ).all()
+    table = _PENDING
+    pending = session.execute(select(table).order_by(table.c.id).limit(batch_size)).all()
     if not pending:
         return 0
     head = latest_tree_head(session)
@@ -150,26 +152,31 @@ def sequence_pending(
     last = session.scalar(select(LedgerEntry.chain_hash).where(LedgerEntry.seq == size - 1))
     chain = bytes.fromhex(last) if last else GENESIS
     entries = []
-    for offset, row in enumerate(pending):
-        values = {
-            "seq": size + offset,
-            "read_at": row.read_at,
-            "actor": row.actor,
-            "department_code": row.department_code,
-            "purpose_code": row.purpose_code,
-            "dataset": row.dataset,
-            "subject_kind": row.subject_kind,
-            "subject_id": row.subject_id,
-            "fields": list(row.fields),
-            "request_id": row.request_id,
-            "kind": row.kind,
-        }
-        leaf = merkle.leaf_hash(canonical_entry(values))
-        chain = hashlib.sha256(chain + leaf).digest()
-        accumulator.append(leaf)
-        entries.append({**values, "leaf_hash": leaf.hex(), "chain_hash": chain.hex()})
-    session.execute(insert(LedgerEntry), entries)
-    session.execute(delete(PendingAccess).where(PendingAccess.id <= pending[-1].id))
+    seq = size
+    for row in pending:
+        for subject_id in row.subject_ids:
+            values = {
+                "seq": seq,
+                "read_at": row.read_at,
+                "actor": row.actor,
+                "department_code": row.department_code,
+                "purpose_code": row.purpose_code,
+                "dataset": row.dataset,
+                "subject_kind": row.subject_kind,
+                "subject_id": subject_id,
+                "fields": list(row.fields),
+                "request_id": row.request_id,
+                "kind": row.kind,
+            }
+            leaf = merkle.leaf_hash(canonical_entry(values))
+            chain = hashlib.sha256(chain + leaf).digest()
+            accumulator.append(leaf)
+            entries.append({**values, "leaf_hash": leaf.hex(), "chain_hash": chain.hex()})
+            seq += 1
+    session.execute(delete(table).where(table.c.id <= pending[-1].id))
+    if not entries:
+        return 0
+    session.execute(insert(_ENTRIES), entries)
     new_size = size + len(entries)
     root_hash = accumulator.root()
     session.add(

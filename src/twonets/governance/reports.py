@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -32,8 +32,6 @@ from twonets.governance.service import (
     purpose_state,
 )
 
-_ACCESS_TABLES: tuple[type[LedgerEntry] | type[PendingAccess], ...] = (LedgerEntry, PendingAccess)
-
 
 def _subject_of(principal: Principal) -> tuple[str, int]:
     if principal.citizen_id is not None:
@@ -50,39 +48,41 @@ def reads_of_subject(
     departments = {d.code: d for d in session.scalars(select(Department))}
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
     rows: list[dict[str, Any]] = []
-    sources: tuple[tuple[type[LedgerEntry] | type[PendingAccess], bool], ...] = (
-        (LedgerEntry, True),
-        (PendingAccess, False),
-    )
-    for model, sealed in sources:
-        found: Sequence[Any] = session.scalars(
-            select(model)
-            .where(model.subject_kind == subject_kind, model.subject_id == subject_id)
-            .order_by(model.read_at.desc())
-            .limit(limit)
-        ).all()
-        for entry in found:
-            department = departments.get(entry.department_code or "")
-            purpose = purposes.get(entry.purpose_code)
-            rows.append(
-                {
-                    "read_at": entry.read_at.isoformat(),
-                    "department_code": entry.department_code,
-                    "department": department.name if department else None,
-                    "department_en": department.name_en if department else None,
-                    "purpose_code": entry.purpose_code,
-                    "purpose": purpose.name
-                    if purpose
-                    else ("your own request" if entry.purpose_code == SUBJECT_ACCESS else None),
-                    "legal_basis": str(purpose.legal_basis) if purpose else None,
-                    "dataset": entry.dataset,
-                    "fields": list(entry.fields),
-                    "kind": entry.kind,
-                    "request_id": entry.request_id,
-                    "seq": entry.seq if isinstance(entry, LedgerEntry) else None,
-                    "in_ledger": sealed,
-                }
-            )
+    recorded: Sequence[Any] = session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.subject_kind == subject_kind, LedgerEntry.subject_id == subject_id)
+        .order_by(LedgerEntry.read_at.desc())
+        .limit(limit)
+    ).all()
+    waiting = [
+        p
+        for p in session.scalars(
+            select(PendingAccess).where(PendingAccess.subject_kind == subject_kind)
+        )
+        if subject_id in p.subject_ids
+    ]
+    for entry in [*recorded, *waiting]:
+        department = departments.get(entry.department_code or "")
+        purpose = purposes.get(entry.purpose_code)
+        rows.append(
+            {
+                "read_at": entry.read_at.isoformat(),
+                "department_code": entry.department_code,
+                "department": department.name if department else None,
+                "department_en": department.name_en if department else None,
+                "purpose_code": entry.purpose_code,
+                "purpose": purpose.name
+                if purpose
+                else ("your own request" if entry.purpose_code == SUBJECT_ACCESS else None),
+                "legal_basis": str(purpose.legal_basis) if purpose else None,
+                "dataset": entry.dataset,
+                "fields": list(entry.fields),
+                "kind": entry.kind,
+                "request_id": entry.request_id,
+                "seq": entry.seq if isinstance(entry, LedgerEntry) else None,
+                "in_ledger": isinstance(entry, LedgerEntry),
+            }
+        )
     rows.sort(key=lambda r: r["read_at"], reverse=True)
     return rows[:limit]
 
@@ -139,7 +139,7 @@ def my_data(
                 "purpose_code": SUBJECT_ACCESS,
                 "dataset": name,
                 "subject_kind": kind,
-                "subject_id": subject,
+                "subject_ids": [subject],
                 "fields": target.personal_fields,
                 "request_id": f"copy-{now.timestamp():.0f}-{subject}",
                 "kind": "copy",
@@ -182,29 +182,36 @@ def _purposes_holding(session: Session, dataset: str, now: datetime) -> list[dic
     return out
 
 
+def _pending_since(session: Session, since: datetime) -> Sequence[PendingAccess]:
+    return session.scalars(select(PendingAccess).where(PendingAccess.read_at >= since)).all()
+
+
 def reads_summary(session: Session, *, since: datetime) -> list[dict[str, Any]]:
-    """Reads and distinct subjects by department and purpose since a time (officer's view)."""
-    out: dict[tuple[str | None, str], dict[str, Any]] = {}
-    for model in _ACCESS_TABLES:
-        rows = session.execute(
-            select(
-                model.department_code,
-                model.purpose_code,
-                func.count(),
-                func.count(func.distinct(model.subject_id)),
-            )
-            .where(model.read_at >= since)
-            .group_by(model.department_code, model.purpose_code)
-        ).all()
-        for department, purpose, reads, subjects in rows:
-            slot = out.setdefault(
-                (department, purpose),
-                {"department_code": department, "purpose_code": purpose, "reads": 0, "subjects": 0},
-            )
-            slot["reads"] += int(reads)
-            # Distinct counts of two tables can overlap; the larger is a lower bound.
-            slot["subjects"] = max(slot["subjects"], int(subjects))
-    return sorted(out.values(), key=lambda r: (-r["reads"], r["purpose_code"]))
+    """Subject reads and distinct subjects by department and purpose (officer's view)."""
+    subjects: dict[tuple[str | None, str], set[int]] = defaultdict(set)
+    reads: dict[tuple[str | None, str], int] = defaultdict(int)
+    rows = session.execute(
+        select(LedgerEntry.department_code, LedgerEntry.purpose_code, LedgerEntry.subject_id).where(
+            LedgerEntry.read_at >= since
+        )
+    ).all()
+    for department, purpose, subject in rows:
+        reads[(department, purpose)] += 1
+        subjects[(department, purpose)].add(int(subject))
+    for pending in _pending_since(session, since):
+        key = (pending.department_code, pending.purpose_code)
+        reads[key] += len(pending.subject_ids)
+        subjects[key].update(int(i) for i in pending.subject_ids)
+    out = [
+        {
+            "department_code": department,
+            "purpose_code": purpose,
+            "reads": n,
+            "subjects": len(subjects[(department, purpose)]),
+        }
+        for (department, purpose), n in reads.items()
+    ]
+    return sorted(out, key=lambda r: (-r["reads"], r["purpose_code"]))
 
 
 @dataclass(frozen=True)
@@ -225,14 +232,16 @@ def unusual_readers(
     """Readers whose distinct subjects exceed ``factor`` times their peers' median."""
     functions = {d.code: d.function for d in session.scalars(select(Department))}
     counts: dict[tuple[str, str | None], set[int]] = defaultdict(set)
-    for model in _ACCESS_TABLES:
-        rows = session.execute(
-            select(model.actor, model.department_code, model.subject_id)
-            .where(model.read_at >= since, model.purpose_code != "subject.access")
-            .distinct()
-        ).all()
-        for actor, department, subject in rows:
-            counts[(actor, department)].add(int(subject))
+    rows = session.execute(
+        select(LedgerEntry.actor, LedgerEntry.department_code, LedgerEntry.subject_id)
+        .where(LedgerEntry.read_at >= since, LedgerEntry.purpose_code != SUBJECT_ACCESS)
+        .distinct()
+    ).all()
+    for actor, department, subject in rows:
+        counts[(actor, department)].add(int(subject))
+    for pending in _pending_since(session, since):
+        if pending.purpose_code != SUBJECT_ACCESS:
+            counts[(pending.actor, pending.department_code)].update(pending.subject_ids)
     by_function: dict[str | None, list[tuple[str, str | None, int]]] = defaultdict(list)
     for (actor, department), subjects in counts.items():
         by_function[functions.get(department or "")].append((actor, department, len(subjects)))

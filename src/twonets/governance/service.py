@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -64,11 +64,18 @@ class Governance:
 
     def __post_init__(self) -> None:
         self.signer = ledger.LedgerSigner(self.root_secret)
+        self._keyrings: dict[tuple[tuple[str, int], ...], Keyring] = {}
 
     def keyring(self, session: Session) -> Keyring:
-        """The keyring with each dataset's current key version (read per use: rotation)."""
-        versions = {k.dataset: k.version for k in session.scalars(select(DatasetKey))}
-        return Keyring(self.root_secret, versions)
+        """The keyring at each dataset's current key version (read per use: rotation)."""
+        rows = session.execute(select(DatasetKey.dataset, DatasetKey.version)).all()
+        versions = tuple(sorted((str(d), int(v)) for d, v in rows))
+        keyring = self._keyrings.get(versions)
+        if keyring is None:
+            # Derived keys are cached inside a keyring; keep one per set of versions.
+            keyring = Keyring(self.root_secret, dict(versions))
+            self._keyrings = {versions: keyring}
+        return keyring
 
 
 # --- purposes ---------------------------------------------------------------------------------
@@ -455,10 +462,25 @@ def grant_for(
     if principal.department_function:
         candidates.append((GranteeKind.FUNCTION, principal.department_function))
     candidates.extend((GranteeKind.ROLE, r.value) for r in sorted(principal.roles))
+    if not candidates:
+        return None
+    # One query for every candidate's versions; the newest version of each is the one in force.
+    versions = session.scalars(
+        select(Policy).where(
+            Policy.purpose_code == purpose_code,
+            Policy.dataset == dataset,
+            or_(*(and_(Policy.grantee_kind == k, Policy.grantee == g) for k, g in candidates)),
+        )
+    ).all()
+    newest: dict[tuple[str, str], Policy] = {}
+    for policy in versions:
+        slot = (str(policy.grantee_kind), policy.grantee)
+        if slot not in newest or policy.version > newest[slot].version:
+            newest[slot] = policy
     for kind, grantee in candidates:
-        policy = _current_policy_row(session, kind, grantee, purpose_code, dataset)
-        if policy is not None and not policy.revoked:
-            return policy
+        found = newest.get((str(kind), grantee))
+        if found is not None and not found.revoked:
+            return found
     return None
 
 
@@ -608,38 +630,52 @@ def read(
         else None
     )
     sealed = set(target.sealed_fields)
+    # Work out once per read what each column needs: opening, masking, or nothing (keep).
+    plan = [
+        (
+            i,
+            name,
+            name in sealed,
+            None
+            if rules[name].kind is masking.MaskKind.KEEP
+            else masking.masker(rules[name], pseudonym_key=key, field=name),
+        )
+        for i, name in enumerate(wanted, start=1)
+    ]
     out: list[dict[str, Any]] = []
     for row in rows:
-        subject_id = row[0]
-        masked: dict[str, Any] = {"subject_id": subject_id}
-        for i, name in enumerate(wanted, start=1):
+        masked: dict[str, Any] = {"subject_id": row[0]}
+        for i, name, is_sealed, mask in plan:
             value = row[i]
-            if name in sealed and value is not None:
-                assert keyring is not None
-                value = keyring.unseal(dataset, name, value)
-            masked[name] = masking.apply(rules[name], value, pseudonym_key=key, field=name)
+            if value is not None:
+                if is_sealed:
+                    assert keyring is not None
+                    value = keyring.unseal(dataset, name, value)
+                if mask is not None:
+                    value = mask(value)
+            masked[name] = value
         out.append(masked)
     request_id = request_id or str(uuid.uuid4())
-    # One entry per data subject read, however many of their rows came back.
+    # One ledger entry per data subject read, however many of their rows came back.
     subjects = list(dict.fromkeys(r["subject_id"] for r in out))
-    ledger.record_reads(
-        session,
-        [
-            {
-                "read_at": now,
-                "actor": principal.username,
-                "department_code": principal.department_code,
-                "purpose_code": purpose,
-                "dataset": dataset,
-                "subject_kind": target.subject_kind,
-                "subject_id": subject_id,
-                "fields": wanted,
-                "request_id": request_id,
-                "kind": kind,
-            }
-            for subject_id in subjects
-        ],
-    )
+    if subjects:
+        ledger.record_reads(
+            session,
+            [
+                {
+                    "read_at": now,
+                    "actor": principal.username,
+                    "department_code": principal.department_code,
+                    "purpose_code": purpose,
+                    "dataset": dataset,
+                    "subject_kind": target.subject_kind,
+                    "subject_ids": subjects,
+                    "fields": wanted,
+                    "request_id": request_id,
+                    "kind": kind,
+                }
+            ],
+        )
     return ReadResult(
         dataset=dataset,
         purpose=purpose,

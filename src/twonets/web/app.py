@@ -28,7 +28,7 @@ from twonets.governance.api import router as governance_router
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
 from twonets.migrations import current_revision, head_revision
-from twonets.web import pages
+from twonets.web import governance_pages, pages
 from twonets.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ def create_app(
     app.include_router(core_router)
     app.include_router(governance_router)
     app.include_router(pages.router)
+    app.include_router(governance_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

@@ -38,6 +38,18 @@ NAV: tuple[NavItem, ...] = (
         STAFF | {Role.ADMIN},
         "Departments by level and function",
     ),
+    NavItem(
+        "My data",
+        "/my-data",
+        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
+        "Who read your data, when and why; a copy of what is held about you",
+    ),
+    NavItem(
+        "Data governance",
+        "/governance",
+        frozenset({Role.DPO}),
+        "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
+    ),
     NavItem("API", "/docs", frozenset({Role.ADMIN}), "The OpenAPI description of every route"),
 )
 

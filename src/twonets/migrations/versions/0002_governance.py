@@ -2,7 +2,7 @@
 
 Revision ID: 0002_governance
 Revises: 0001_core
-Create Date: 2026-11-30 01:09:13.686834
+Create Date: 2026-11-30 01:23:02.153175
 """
 
 from collections.abc import Sequence
@@ -30,18 +30,13 @@ def upgrade() -> None:
         sa.Column("purpose_code", sa.String(length=64), nullable=False),
         sa.Column("dataset", sa.String(length=64), nullable=False),
         sa.Column("subject_kind", sa.String(length=16), nullable=False),
-        sa.Column("subject_id", sa.BigInteger(), nullable=False),
+        sa.Column("subject_ids", sa.JSON(), nullable=False),
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("request_id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gov_access_pending")),
         info={"data_class_default": "public"},
     )
-    with op.batch_alter_table("gov_access_pending", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_gov_access_pending_subject_id"), ["subject_id"], unique=False
-        )
-
     op.create_table(
         "gov_change",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -211,8 +206,5 @@ def downgrade() -> None:
     op.drop_table("gov_ledger_entry")
     op.drop_table("gov_dataset_key")
     op.drop_table("gov_change")
-    with op.batch_alter_table("gov_access_pending", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_gov_access_pending_subject_id"))
-
     op.drop_table("gov_access_pending")
     # ### end Alembic commands ###
