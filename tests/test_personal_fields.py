@@ -40,16 +40,8 @@ EXEMPT = ("twonets.governance", "twonets.migrations", "twonets.demo")
 # (module, model class) pairs that select personal fields for something other than a
 # department's read. Interim: each entry goes once its lines carry a `# governance:` comment
 # (test_allowances_are_still_needed says when).
-ALLOWED: frozenset[tuple[str, str]] = frozenset(
-    {
-        # Login looks up the account being logged into, to check its password hash.
-        ("twonets.core.auth", "Account"),
-        # Resolving and revoking a bearer token reads that token's own record (hash, expiry).
-        ("twonets.core.auth", "AuthToken"),
-        # A retried write gets back the response stored for the same client and key.
-        ("twonets.core.idempotency", "IdempotencyRecord"),
-    }
-)
+# Whole (module, class) exemptions; prefer a "# governance: <reason>" comment on the line.
+ALLOWED: frozenset[tuple[str, str]] = frozenset()
 
 _OPT_OUT = re.compile(r"#\s*governance:(?P<reason>.*)$")
 _SQLALCHEMY = "sqlalchemy"

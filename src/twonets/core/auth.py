@@ -91,7 +91,8 @@ def principal_of(account: Account) -> Principal:
 
 def authenticate(session: Session, username: str, password: str) -> Account:
     """The active account with this username and password, or ``Unauthenticated``."""
-    account = session.scalar(select(Account).where(Account.username == username))
+    by_name = select(Account).where(Account.username == username)  # governance: login
+    account = session.scalar(by_name)
     if account is None:
         verify_password(_DUMMY_HASH, password)
         raise Unauthenticated("username or password is wrong")
@@ -116,14 +117,14 @@ def issue_token(session: Session, account: Account, *, now: datetime, ttl: timed
 
 def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     """The principal a bearer token stands for, or ``Unauthenticated`` with the reason."""
-    record = session.get(AuthToken, _token_digest(token))
+    record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
     if record is None:
         raise Unauthenticated("the token is not known")
     if record.revoked_at is not None:
         raise Unauthenticated("the token was revoked (logged out)")
     if record.expires_at <= now:
         raise Unauthenticated("the token has expired; log in again")
-    account = session.get(Account, record.account_id)
+    account = session.get(Account, record.account_id)  # governance: the token holder's account
     if account is None or not account.active:
         raise Unauthenticated("the account is no longer active")
     return principal_of(account)
@@ -131,6 +132,6 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> None:
     """Revoke a bearer token (logout); unknown tokens are ignored."""
-    record = session.get(AuthToken, _token_digest(token))
+    record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
     if record is not None and record.revoked_at is None:
         record.revoked_at = now

@@ -35,7 +35,7 @@ def check_key(key: str) -> str:
 def replay(session: Session, scope: str, key: str, fingerprint: str) -> dict[str, Any] | None:
     """The stored response for this key, None if new; ``Conflict`` if reused for another body."""
     record = session.scalar(
-        select(IdempotencyRecord).where(
+        select(IdempotencyRecord).where(  # governance: this client's own stored response
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
         )
     )
