@@ -2,8 +2,10 @@
 
 A department reads 1,000 residents of ``core.citizen`` through ``governance.service.read``:
 purpose check, policy lookup, only the granted fields, sealed fields opened, each field
-masked, one pending ledger record per subject. The baseline, measured in the same run on the
-same SQLite file, is the raw query of the same rows and the same columns
+masked, and the read recorded for the ledger (one pending row naming the 1,000 subjects,
+expanded by the sequencer into one hash-chained entry per subject, off the read path).
+The baseline, measured in the same run on the same SQLite file, is the raw query of the
+same rows and the same columns
 (``session.execute(select(...)).all()``: no masking, no ledger). Two policies:
 
 - masked: name keep, phone partial:3:4, id_number partial:6:4, birth_date year, address keep;
@@ -12,7 +14,8 @@ same SQLite file, is the raw query of the same rows and the same columns
 Each operation runs ``--repeat`` times after a warm-up, each run in its own transaction that
 is rolled back (so the pending table does not grow); the script prints median and p90 in ms,
 the ratio governed/raw of the medians and whether it meets the aim. It also times
-``ledger.sequence_pending`` on 10,000 pending reads (entries per second). ``--profile``
+``ledger.sequence_pending`` turning 10 pending reads of 1,000 subjects into 10,000 entries
+(entries per second). ``--profile``
 adds a cProfile of the sealed case, the 25 most expensive functions by own time.
 
     .venv/bin/python benchmarks/governed_read.py [--residents N] [--repeat N] [--profile]
@@ -232,7 +235,7 @@ def median_p90_ms(seconds: list[float]) -> tuple[float, float]:
 
 
 def sequencing(bench: Bench, repeat: int) -> list[float]:
-    """Seconds to sequence ``PENDING`` pending reads into the ledger, each run rolled back."""
+    """Seconds to sequence ``PENDING`` subject reads into the ledger, each run rolled back."""
     rows = [
         {
             "read_at": NOW,
@@ -348,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         seq_median = statistics.median(seq)
         figures["sequence_pending"] = {"seconds": seq_median, "per_second": PENDING / seq_median}
         print(
-            f"ledger.sequence_pending of {PENDING:,} pending reads: "
+            f"ledger.sequence_pending of {PENDING:,} subject reads (10 reads of 1,000): "
             f"median {seq_median * 1000:.0f} ms ({PENDING / seq_median:,.0f} entries/s, "
             f"{len(seq)} runs)"
         )
