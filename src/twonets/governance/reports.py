@@ -389,10 +389,3 @@ def rewrap_dataset(
         match = and_(*(k == row[j] for j, k in enumerate(keys)))
         session.execute(update(table).where(match).values(values))
     return len(rows)
-
-
-def recent_changes(session: Session, *, limit: int = 50) -> Sequence[GovernanceChange]:
-    """The newest governance changes, for the officer's page."""
-    return session.scalars(
-        select(GovernanceChange).order_by(GovernanceChange.id.desc()).limit(limit)
-    ).all()

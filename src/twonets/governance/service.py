@@ -437,14 +437,6 @@ def list_policies(session: Session, *, include_history: bool = False) -> Sequenc
     return session.scalars(query).all()
 
 
-def get_policy(session: Session, policy_id: int) -> Policy:
-    """One policy version by id."""
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        raise NotFound(f"policy {policy_id} does not exist")
-    return policy
-
-
 def list_changes(session: Session, *, limit: int = 100) -> Sequence[GovernanceChange]:
     """The newest governance changes."""
     return session.scalars(
