@@ -554,3 +554,24 @@ def test_a_new_grant_for_an_unknown_grantee_is_refused_on_the_form(
     assert response.status_code == 422
     assert "no department &#39;no.such&#39;" in response.text
     assert "Save as version 1" in response.text
+
+
+def test_children_are_included_only_when_the_editor_says_so(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    headers = _as(client, world.dpo)
+    response = client.post(
+        "/governance/policies/edit",
+        data=_editor_form(minors="include"),
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    with session_factory() as session:
+        policy = next(p for p in service.list_policies(session) if p.grantee == "t.housing")
+    assert policy.row_filter == {"district": "own", "minors": "include"}
+    query = f"grantee_kind=department&grantee=t.housing&purpose_code={PURPOSE}&dataset={DATASET}"
+    page = client.get(f"/governance/policies/edit?{query}", headers=headers).text
+    assert 'data-testid="minors" checked' in page
+    listed = client.get("/governance/policies", headers=headers).text
+    assert "children under 14 included" in listed

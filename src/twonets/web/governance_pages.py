@@ -866,6 +866,8 @@ def _values_of(policy: Policy | None) -> dict[str, str]:
     values["row_filter"] = "own" if row_filter.get("district") == "own" else ""
     if row_filter.get("equals"):
         values["equals"] = json.dumps(row_filter["equals"], ensure_ascii=False)
+    if row_filter.get("minors") == "include":
+        values["minors"] = "include"
     return values
 
 
@@ -985,6 +987,8 @@ def _row_filter_of(form: Mapping[str, str]) -> dict[str, Any]:
             row_filter["equals"] = json.loads(form["equals"])
         except ValueError:
             raise Invalid.field("row_filter.equals", "json", "is not valid JSON") from None
+    if form.get("minors") == "include":
+        row_filter["minors"] = "include"
     return row_filter
 
 
