@@ -1,0 +1,1 @@
+"""Electronic licences: types, issuance, wallet, presentation, verification."""
