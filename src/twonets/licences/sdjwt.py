@@ -1,0 +1,815 @@
+"""Licences as SD-JWT VCs (RFC 9901, SD-JWT VC draft): issue, present with key binding, verify.
+
+An issued credential is ``<issuer-signed JWT>~<disclosure>~...~``. The JWT (header
+``typ: dc+sd-jwt``) carries ``iss``, ``iat``, ``exp``, ``vct``, ``cnf.jwk`` (the holder's public
+key), an optional ``status`` (a status-list entry) and the plain claims; each selectively
+disclosable top-level claim is replaced by the SHA-256 digest of its disclosure, the base64url
+JSON array ``[salt, name, value]``, in ``_sd`` (sorted, with decoys, so neither order nor count
+gives anything away). A presentation keeps the disclosures the holder chose and ends with a
+KB-JWT (``typ: kb+jwt``) signed by the holder key, whose ``sd_hash`` covers everything before it.
+
+JWS compact signing and verification use ``cryptography`` directly, with ES256 (raw ``r || s``)
+and EdDSA (Ed25519). Selective disclosure is top-level only, which is all :func:`issue` makes.
+
+Verification runs in explicit steps (:class:`SdJwtStep`, in order), each with its own failure,
+and never raises on bad input: the caller always gets an :class:`SdJwtVerdict`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import secrets
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, TypeAlias
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from twonets.core.errors import FieldProblem, Invalid, ProblemList
+
+PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+SD_JWT_TYP = "dc+sd-jwt"
+KB_JWT_TYP = "kb+jwt"
+SD_ALG = "sha-256"
+# A licence with a photo hash is a few KB; far larger input is an attack, not a credential.
+MAX_PRESENTATION_CHARS = 128 * 1024
+# A phone's clock may run a little ahead of the verifier's; a KB-JWT further ahead is refused.
+KB_CLOCK_SKEW = timedelta(minutes=1)
+
+# SD-JWT VC: these must stay in the clear (they decide validity, type and binding).
+_NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"})
+# Set by issue() itself, or reserved by RFC 9901; the caller's claims may not use them.
+_RESERVED = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
+# Kept out of a verdict's ``claims``: they have fields of their own, or are SD-JWT machinery.
+_NOT_CLAIMS = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg"}
+_JWS_ALGS = ("ES256", "EdDSA", "Ed25519")  # "Ed25519" is the fully specified name (RFC 9864)
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_P256_BYTES = 32
+
+
+class SdJwtStep(StrEnum):
+    """The verification steps in the order they run; a verdict names the failed one, or ok."""
+
+    FORMAT = "format"
+    SIGNATURE = "signature"
+    DISCLOSURE = "disclosure"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    HOLDER_BINDING = "holder_binding"
+    OK = "ok"
+
+
+_STEP_ORDER = list(SdJwtStep)
+
+
+@dataclass(frozen=True)
+class SdJwtVerdict:
+    """The outcome of verifying one presentation: valid, or the step that failed and why.
+
+    ``issuer``, ``vct``, ``kid`` and the dates are filled in once the envelope is read, so a
+    failed verdict can say whose credential it claimed to be. ``claims`` (the plain claims and
+    the disclosed ones, without ``iss``, ``vct``, ``iat``, ``exp``, ``nbf``, ``cnf``, ``status``
+    and ``_sd``), ``disclosed`` (the names that came from disclosures) and ``status`` (for the
+    caller's revocation check) only once the issuer signature and the disclosures verified;
+    they are to be used only when ``valid`` is true.
+    """
+
+    valid: bool
+    step: SdJwtStep
+    detail: str
+    issuer: str | None = None
+    vct: str | None = None
+    kid: str | None = None
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    claims: dict[str, Any] | None = field(default=None, hash=False)
+    disclosed: tuple[str, ...] = ()
+    status: dict[str, Any] | None = field(default=None, hash=False)
+
+    def passed(self, step: SdJwtStep) -> bool:
+        """Whether verification got past ``step`` (an ok verdict is past every step)."""
+        return _STEP_ORDER.index(self.step) > _STEP_ORDER.index(step)
+
+
+class UnreadableSdJwt(Invalid):
+    """An SD-JWT handed to :func:`present` cannot be read."""
+
+    slug = "unreadable-sd-jwt"
+    title = "Unreadable SD-JWT"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"sd_jwt: {detail}", errors=[FieldProblem("sd_jwt", "format", detail)])
+
+
+# --- keys and signing ----------------------------------------------------------------------
+
+
+class JwsSigner(Protocol):
+    """Signs a JWS signing input; a key in memory, an HSM or a KMS can stand behind it."""
+
+    @property
+    def alg(self) -> str:
+        """The JWS alg: "ES256" or "EdDSA"."""
+        ...
+
+    @property
+    def kid(self) -> str | None:
+        """The key id put in the JWS header, or None for none."""
+        ...
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The raw JWS signature of ``signing_input`` (ES256: r || s, 64 bytes)."""
+        ...
+
+
+@dataclass(frozen=True)
+class KeySigner:
+    """A :class:`JwsSigner` over a private key held in memory."""
+
+    alg: str
+    kid: str | None
+    private_key: PrivateKey = field(repr=False)
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The raw JWS signature of ``signing_input``."""
+        if isinstance(self.private_key, ed25519.Ed25519PrivateKey):
+            return self.private_key.sign(signing_input)
+        r, s = decode_dss_signature(self.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
+
+
+def es256_signer(private_key: ec.EllipticCurvePrivateKey, kid: str | None) -> KeySigner:
+    """An ES256 signer for a P-256 private key, announcing ``kid`` in the header."""
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not _is_p256(private_key.curve):
+        raise ValueError("ES256 needs an EC P-256 private key")
+    return KeySigner("ES256", kid, private_key)
+
+
+def eddsa_signer(private_key: ed25519.Ed25519PrivateKey, kid: str | None) -> KeySigner:
+    """An EdDSA signer for an Ed25519 private key, announcing ``kid`` in the header."""
+    if not isinstance(private_key, ed25519.Ed25519PrivateKey):
+        raise ValueError("EdDSA needs an Ed25519 private key")
+    return KeySigner("EdDSA", kid, private_key)
+
+
+def public_jwk(public_key: PublicKey) -> dict[str, str]:
+    """The public JWK of a key: EC P-256 as kty EC (x, y), Ed25519 as kty OKP (x)."""
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        raw = public_key.public_bytes_raw()
+        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and _is_p256(public_key.curve):
+        numbers = public_key.public_numbers()
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _b64url(numbers.x.to_bytes(_P256_BYTES, "big")),
+            "y": _b64url(numbers.y.to_bytes(_P256_BYTES, "big")),
+        }
+    raise ValueError(f"unsupported key {type(public_key).__name__}; use EC P-256 or Ed25519")
+
+
+def key_from_jwk(jwk: Mapping[str, Any]) -> PublicKey:
+    """The public key of an EC P-256 or Ed25519 JWK; ValueError says what is wrong with it."""
+    if not isinstance(jwk, Mapping):
+        raise ValueError(f"a JWK is a JSON object, not {_kind(jwk)}")
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    if kty == "OKP" and crv == "Ed25519":
+        return ed25519.Ed25519PublicKey.from_public_bytes(_jwk_coordinate(jwk, "x"))
+    if kty == "EC" and crv == "P-256":
+        x = int.from_bytes(_jwk_coordinate(jwk, "x"), "big")
+        y = int.from_bytes(_jwk_coordinate(jwk, "y"), "big")
+        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()  # checks the curve
+    raise ValueError(f"unsupported JWK kty {kty!r} crv {crv!r}; use EC P-256 or OKP Ed25519")
+
+
+def sign_jwt(payload: Mapping[str, Any], *, typ: str, signer: JwsSigner) -> str:
+    """A compact JWS of ``payload`` with header {alg, typ, kid}, compact JSON, base64url."""
+    if signer.alg not in _JWS_ALGS:
+        raise ValueError(f"unsupported alg {signer.alg!r}; use one of {', '.join(_JWS_ALGS)}")
+    header: dict[str, str] = {"alg": signer.alg, "typ": typ}
+    if signer.kid is not None:
+        header["kid"] = signer.kid
+    signing_input = f"{_b64url(_dumps(header))}.{_b64url(_dumps(payload))}"
+    return f"{signing_input}.{_b64url(signer.sign(signing_input.encode('ascii')))}"
+
+
+# --- issuance and presentation -------------------------------------------------------------
+
+
+def _random_salt() -> bytes:
+    return secrets.token_bytes(16)
+
+
+def issue(
+    claims: Mapping[str, Any],
+    *,
+    selectively_disclosable: Collection[str],
+    issuer: str,
+    vct: str,
+    signer: JwsSigner,
+    holder_jwk: Mapping[str, Any],
+    issued_at: datetime,
+    expires_at: datetime,
+    status: Mapping[str, Any] | None = None,
+    salt: Callable[[], bytes] = _random_salt,
+    decoys: int | None = None,
+) -> str:
+    """An SD-JWT VC of ``claims`` bound to ``holder_jwk``: ``<issuer-jwt>~<disclosure>~...~``.
+
+    Top-level claims named in ``selectively_disclosable`` become disclosures with a fresh salt
+    (``salt()``, at least 128 bits); the rest stay plain. ``decoys`` fake digests (by default
+    1 to 4 at random) join ``_sd``, which is sorted. ``status`` is the status-list entry,
+    ``{"status_list": {"idx": n, "uri": "..."}}``. Claims that break a rule raise ``Invalid``.
+    """
+    _require_aware(issued_at, "issued_at")
+    _require_aware(expires_at, "expires_at")
+    if expires_at <= issued_at:
+        raise ValueError("expires_at must be after issued_at")
+    if not isinstance(issuer, str) or not issuer or not isinstance(vct, str) or not vct:
+        raise ValueError("issuer and vct must be non-empty text")
+    if isinstance(selectively_disclosable, str):
+        raise ValueError("selectively_disclosable is a collection of claim names, not one name")
+    if "d" in holder_jwk:
+        raise ValueError("holder_jwk holds a private key ('d'); bind the public key only")
+    key_from_jwk(holder_jwk)  # a credential bound to an unusable key could never be presented
+    if status is not None:
+        _check_status(status)
+    hidden = set(selectively_disclosable)
+    _check_claims(claims, hidden)
+
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "iat": _numeric_date(issued_at),
+        "exp": _numeric_date(expires_at),
+        "vct": vct,
+        "cnf": {"jwk": dict(holder_jwk)},
+    }
+    if status is not None:
+        payload["status"] = dict(status)
+    disclosures: list[str] = []
+    digests: list[str] = []
+    for name, value in claims.items():
+        if name not in hidden:
+            payload[name] = value
+            continue
+        salt_bytes = salt()
+        if len(salt_bytes) < 16:
+            raise ValueError(f"salt() gave {len(salt_bytes)} bytes; at least 16 (128 bits)")
+        disclosure = _b64url(_dumps([_b64url(salt_bytes), name, value]))
+        disclosures.append(disclosure)
+        digests.append(_digest(disclosure))
+    count = 1 + secrets.randbelow(4) if decoys is None else decoys
+    if count < 0:
+        raise ValueError("decoys must not be negative")
+    # A decoy is the digest of random bytes: indistinguishable from a digest of a disclosure.
+    digests += [_b64url(hashlib.sha256(secrets.token_bytes(32)).digest()) for _ in range(count)]
+    if digests:
+        payload["_sd"] = sorted(digests)
+    payload["_sd_alg"] = SD_ALG
+    return "~".join([sign_jwt(payload, typ=SD_JWT_TYP, signer=signer), *disclosures]) + "~"
+
+
+def present(
+    sd_jwt: str,
+    *,
+    disclose: Collection[str],
+    holder_key: PrivateKey | JwsSigner,
+    audience: str,
+    nonce: str,
+    at: datetime,
+) -> str:
+    """A presentation of ``sd_jwt`` that discloses only ``disclose``, with a KB-JWT for
+    ``audience`` and ``nonce`` signed at ``at`` by the holder (a private key or a signer).
+
+    Naming a plain claim is allowed (it is always shown); naming a claim the credential does
+    not have raises ``Invalid``. A private key that is not the one in ``cnf.jwk`` is refused.
+    """
+    _require_aware(at, "at")
+    if isinstance(disclose, str):
+        raise ValueError("disclose is a collection of claim names, not one name")
+    if not isinstance(sd_jwt, str) or not sd_jwt.endswith("~"):
+        raise UnreadableSdJwt("expected an issued SD-JWT: '<issuer-jwt>~<disclosure>~...~'")
+    jwt_text, *disclosures = sd_jwt[:-1].split("~")
+    try:
+        payload = _parse_jws(jwt_text, "issuer-signed JWT", SdJwtStep.FORMAT).payload
+        names = [_disclosure_claim(d, i)[0] for i, d in enumerate(disclosures, 1)]
+    except _Failure as failure:
+        raise UnreadableSdJwt(failure.detail) from None
+    wanted = set(disclose)
+    unknown = sorted(name for name in wanted if name not in names and name not in payload)
+    if unknown:
+        detail = f"the credential has no disclosable claim {', '.join(map(repr, unknown))}"
+        raise Invalid.field("disclose", "unknown-claim", detail)
+    if isinstance(holder_key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        bound = payload.get("cnf", {}).get("jwk") if isinstance(payload.get("cnf"), dict) else None
+        mine = public_jwk(holder_key.public_key())
+        if not isinstance(bound, dict) or any(bound.get(k) != v for k, v in mine.items()):
+            raise ValueError("holder_key is not the key bound in the credential's cnf.jwk")
+        signer: JwsSigner = (
+            eddsa_signer(holder_key, None)
+            if isinstance(holder_key, ed25519.Ed25519PrivateKey)
+            else es256_signer(holder_key, None)
+        )
+    else:
+        signer = holder_key
+    chosen = [d for d, name in zip(disclosures, names, strict=True) if name in wanted]
+    presented = "~".join([jwt_text, *chosen]) + "~"
+    kb_payload = {
+        "iat": _numeric_date(at),
+        "aud": audience,
+        "nonce": nonce,
+        "sd_hash": _digest(presented),
+    }
+    return presented + sign_jwt(kb_payload, typ=KB_JWT_TYP, signer=signer)
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+def verify_presentation(
+    presentation: str,
+    *,
+    keys_for: Callable[[str | None, str], Sequence[PublicKey]],
+    audience: str,
+    nonce: str,
+    at: datetime,
+    max_kb_age: timedelta = timedelta(minutes=5),
+) -> SdJwtVerdict:
+    """Verify ``presentation`` at ``at`` for ``audience`` and ``nonce``.
+
+    Steps, in order: format (the ``~`` layout, the issuer JWT, ``typ``, ``iss``, ``vct``,
+    ``_sd_alg``), signature (every key ``keys_for(kid, iss)`` returns is tried; it must return
+    an empty sequence for an unknown issuer or kid), disclosure (each digest in ``_sd``, none
+    twice), not-yet-valid and expired (``iat``, ``nbf``, ``exp``), holder binding (a KB-JWT
+    signed by the ``cnf.jwk`` key, with this audience and nonce, ``iat`` no older than
+    ``max_kb_age``, and ``sd_hash`` over what it follows). Bad input never raises.
+    """
+    _require_aware(at, "at")
+    try:
+        parsed = _parse_presentation(presentation)
+    except _Failure as failure:
+        return SdJwtVerdict(valid=False, step=failure.step, detail=failure.detail)
+    jws, envelope = parsed.issuer_jwt, parsed.envelope
+    facts: dict[str, Any] = {
+        "issuer": envelope.issuer,
+        "vct": envelope.vct,
+        "kid": envelope.kid,
+        "issued_at": envelope.issued_at,
+        "expires_at": envelope.expires_at,
+    }
+    try:
+        alg = _check_issuer_signature(jws, envelope, keys_for)
+        claims, disclosed = _disclose(jws.payload, parsed.disclosures)
+    except _Failure as failure:
+        return SdJwtVerdict(valid=False, step=failure.step, detail=failure.detail, **facts)
+    facts.update(claims=claims, disclosed=disclosed, status=envelope.status)
+    starts = [d for d in (envelope.issued_at, envelope.not_before) if d is not None]
+    if starts and at < max(starts):
+        detail = f"valid from {_iso(max(starts))}, after the verification time {_iso(at)}"
+        return SdJwtVerdict(valid=False, step=SdJwtStep.NOT_YET_VALID, detail=detail, **facts)
+    if envelope.expires_at is not None and at >= envelope.expires_at:
+        detail = f"expired at {_iso(envelope.expires_at)}; verification time {_iso(at)}"
+        return SdJwtVerdict(valid=False, step=SdJwtStep.EXPIRED, detail=detail, **facts)
+    try:
+        holder_alg = _check_key_binding(
+            jws.payload, parsed, audience=audience, nonce=nonce, at=at, max_kb_age=max_kb_age
+        )
+    except _Failure as failure:
+        return SdJwtVerdict(valid=False, step=failure.step, detail=failure.detail, **facts)
+    detail = (
+        f"{alg} issuer signature verified for {envelope.issuer!r}; {len(disclosed)} claim(s) "
+        f"disclosed; {holder_alg} key binding verified for {audience!r}"
+    )
+    return SdJwtVerdict(valid=True, step=SdJwtStep.OK, detail=detail, **facts)
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """One step failed; carried up to the public function that turns it into its answer."""
+
+    def __init__(self, step: SdJwtStep, detail: str) -> None:
+        super().__init__(detail)
+        self.step = step
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class _Jws:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    alg: str
+    signing_input: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    issuer: str
+    vct: str
+    kid: str | None
+    issued_at: datetime | None
+    not_before: datetime | None
+    expires_at: datetime | None
+    status: dict[str, Any] | None
+    sd: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    issuer_jwt: _Jws
+    envelope: _Envelope
+    disclosures: list[str]
+    kb_jwt: str  # "" when the presentation ends in '~'
+    presented: str  # everything up to and including the last '~': what sd_hash covers
+
+
+def _parse_presentation(text: object) -> _Parsed:
+    fail = SdJwtStep.FORMAT
+    if not isinstance(text, str):
+        raise _Failure(fail, f"expected text, got {_kind(text)}")
+    if len(text) > MAX_PRESENTATION_CHARS:
+        raise _Failure(fail, f"{len(text)} characters, over {MAX_PRESENTATION_CHARS}")
+    if not text.isascii():
+        position = next(i for i, char in enumerate(text) if not char.isascii())
+        raise _Failure(fail, f"non-ASCII character {text[position]!r} at position {position}")
+    if "~" not in text:
+        raise _Failure(fail, "no '~' separator: not an SD-JWT (a plain JWT?)")
+    jwt_text, *disclosures, kb_jwt = text.split("~")
+    for position, disclosure in enumerate(disclosures, 1):
+        if not disclosure:
+            raise _Failure(fail, f"disclosure {position} is empty ('~~')")
+    jws = _parse_jws(jwt_text, "issuer-signed JWT", fail)
+    if jws.header.get("typ") != SD_JWT_TYP:
+        typ = jws.header.get("typ")
+        raise _Failure(fail, f"issuer-signed JWT typ is {typ!r}, not {SD_JWT_TYP!r}")
+    payload = jws.payload
+    for name in ("iss", "vct"):
+        if not isinstance(payload.get(name), str) or not payload[name]:
+            raise _Failure(fail, f"{name} is {_kind(payload.get(name))}, not non-empty text")
+    kid = jws.header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise _Failure(fail, f"header kid is {_kind(kid)}, not text")
+    if payload.get("_sd_alg", SD_ALG) != SD_ALG:
+        raise _Failure(fail, f"_sd_alg {payload['_sd_alg']!r} is not supported; only {SD_ALG!r}")
+    sd = payload.get("_sd", [])
+    if not isinstance(sd, list) or not all(isinstance(digest, str) for digest in sd):
+        raise _Failure(fail, "_sd is not an array of digests (text)")
+    status = payload.get("status")
+    if status is not None and not isinstance(status, dict):
+        raise _Failure(fail, f"status is {_kind(status)}, not an object")
+    envelope = _Envelope(
+        issuer=payload["iss"],
+        vct=payload["vct"],
+        kid=kid,
+        issued_at=_claim_date(payload, "iat", fail),
+        not_before=_claim_date(payload, "nbf", fail),
+        expires_at=_claim_date(payload, "exp", fail),
+        status=status,
+        sd=tuple(sd),
+    )
+    presented = text[: len(text) - len(kb_jwt)]
+    return _Parsed(jws, envelope, disclosures, kb_jwt, presented)
+
+
+def _parse_jws(text: str, what: str, step: SdJwtStep) -> _Jws:
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise _Failure(step, f"{what} has {len(parts)} part(s); a compact JWS has 3")
+    header = _json_part(parts[0], f"{what} header", step)
+    payload = _json_part(parts[1], f"{what} payload", step)
+    try:
+        signature = _b64url_decode(parts[2])
+    except ValueError as exc:
+        raise _Failure(step, f"{what} signature: {exc}") from None
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise _Failure(step, f"{what} header alg is {_kind(alg)}, not text")
+    if "crit" in header:
+        raise _Failure(step, f"{what} header has crit: no JWS extension is supported")
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    return _Jws(header, payload, alg=alg, signing_input=signing_input, signature=signature)
+
+
+def _json_part(part: str, what: str, step: SdJwtStep) -> dict[str, Any]:
+    try:
+        value = _loads(_b64url_decode(part))
+    except ValueError as exc:
+        raise _Failure(step, f"{what}: {exc}") from None
+    if not isinstance(value, dict):
+        raise _Failure(step, f"{what} is {_kind(value)}, not a JSON object")
+    return value
+
+
+def _check_issuer_signature(
+    jws: _Jws,
+    envelope: _Envelope,
+    keys_for: Callable[[str | None, str], Sequence[PublicKey]],
+) -> str:
+    fail = SdJwtStep.SIGNATURE
+    if jws.alg not in _JWS_ALGS:
+        raise _Failure(fail, f"alg {jws.alg!r} is not accepted; accepted: {', '.join(_JWS_ALGS)}")
+    keys = list(keys_for(envelope.kid, envelope.issuer))
+    if not keys:
+        raise _Failure(fail, f"no key known for kid {envelope.kid!r} of issuer {envelope.issuer!r}")
+    problems = []
+    for number, key in enumerate(keys, 1):
+        problem = _signature_problem(key, jws.alg, jws.signature, jws.signing_input)
+        if problem is None:
+            return jws.alg
+        problems.append(f"key {number}: {problem}")
+    raise _Failure(
+        fail,
+        f"{jws.alg} signature does not verify with the {len(keys)} key(s) for kid "
+        f"{envelope.kid!r} of issuer {envelope.issuer!r}: " + "; ".join(problems),
+    )
+
+
+def _disclose(
+    payload: dict[str, Any], disclosures: list[str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    fail = SdJwtStep.DISCLOSURE
+    referenced: set[str] = set()
+    for digest in payload.get("_sd", []):
+        if digest in referenced:
+            raise _Failure(fail, f"digest {digest} appears twice in _sd")
+        referenced.add(digest)
+    claims = {name: value for name, value in payload.items() if name not in _NOT_CLAIMS}
+    seen: dict[str, int] = {}
+    disclosed: list[str] = []
+    for position, disclosure in enumerate(disclosures, 1):
+        digest = _digest(disclosure)
+        if digest in seen:
+            raise _Failure(fail, f"disclosure {position} repeats disclosure {seen[digest]}")
+        seen[digest] = position
+        if digest not in referenced:
+            raise _Failure(
+                fail,
+                f"disclosure {position} (digest {digest}) is not in the credential's _sd: "
+                "it was altered, or comes from another credential",
+            )
+        name, value = _disclosure_claim(disclosure, position)
+        if name in _NEVER_DISCLOSABLE or name in ("_sd", "..."):
+            raise _Failure(fail, f"disclosure {position}: {name!r} must not be disclosed this way")
+        if name in payload or name in claims:
+            raise _Failure(fail, f"disclosure {position}: claim {name!r} is already present")
+        claims[name] = value
+        disclosed.append(name)
+    return claims, tuple(disclosed)
+
+
+def _disclosure_claim(disclosure: str, position: int) -> tuple[str, Any]:
+    fail = SdJwtStep.DISCLOSURE
+    try:
+        decoded = _loads(_b64url_decode(disclosure))
+    except ValueError as exc:
+        raise _Failure(fail, f"disclosure {position} is not base64url JSON: {exc}") from None
+    if not isinstance(decoded, list) or len(decoded) != 3:
+        what = f"an array of {len(decoded)}" if isinstance(decoded, list) else _kind(decoded)
+        raise _Failure(fail, f"disclosure {position} is {what}, not [salt, name, value]")
+    salt, name, value = decoded
+    if not isinstance(salt, str) or not isinstance(name, str):
+        raise _Failure(fail, f"disclosure {position}: salt and claim name must be text")
+    return name, value
+
+
+def _check_key_binding(
+    payload: dict[str, Any],
+    parsed: _Parsed,
+    *,
+    audience: str,
+    nonce: str,
+    at: datetime,
+    max_kb_age: timedelta,
+) -> str:
+    fail = SdJwtStep.HOLDER_BINDING
+    cnf = payload.get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict):
+        raise _Failure(fail, "the credential binds no holder key (no cnf.jwk)")
+    try:
+        holder_key = key_from_jwk(jwk)
+    except ValueError as exc:
+        raise _Failure(fail, f"cnf.jwk is unusable: {exc}") from None
+    if not parsed.kb_jwt:
+        raise _Failure(fail, "no KB-JWT after the last '~': no proof of the holder key")
+    kb = _parse_jws(parsed.kb_jwt, "KB-JWT", fail)
+    if kb.header.get("typ") != KB_JWT_TYP:
+        raise _Failure(fail, f"KB-JWT typ is {kb.header.get('typ')!r}, not {KB_JWT_TYP!r}")
+    problem = (
+        f"alg {kb.alg!r} is not accepted"
+        if kb.alg not in _JWS_ALGS
+        else _signature_problem(holder_key, kb.alg, kb.signature, kb.signing_input)
+    )
+    if problem is not None:
+        raise _Failure(fail, f"KB-JWT is not signed by the holder key in cnf.jwk: {problem}")
+    aud = kb.payload.get("aud")
+    if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+        raise _Failure(fail, f"KB-JWT aud is {aud!r}, not {audience!r}")
+    if kb.payload.get("nonce") != nonce:
+        raise _Failure(fail, f"KB-JWT nonce {kb.payload.get('nonce')!r} is not the one asked for")
+    signed_at = _claim_date(kb.payload, "iat", fail)
+    if signed_at is None:
+        raise _Failure(fail, "KB-JWT has no iat")
+    if at - signed_at > max_kb_age:
+        age = f"{_iso(signed_at)}, over {max_kb_age} before {_iso(at)}"
+        raise _Failure(fail, f"KB-JWT is stale: signed at {age}")
+    if signed_at - at > KB_CLOCK_SKEW:
+        raise _Failure(fail, f"KB-JWT signed at {_iso(signed_at)}, in the future of {_iso(at)}")
+    expected = _digest(parsed.presented)
+    if kb.payload.get("sd_hash") != expected:
+        raise _Failure(
+            fail,
+            f"KB-JWT sd_hash {kb.payload.get('sd_hash')!r} is not {expected!r}, the hash of the "
+            "presented SD-JWT: disclosures were added, removed or reordered",
+        )
+    return kb.alg
+
+
+def _signature_problem(key: PublicKey, alg: str, signature: bytes, signed: bytes) -> str | None:
+    """Why ``signature`` does not verify with ``key`` under ``alg``, or None when it does."""
+    try:
+        if alg == "ES256":
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not _is_p256(key.curve):
+                return f"ES256 needs an EC P-256 key, this is {_key_kind(key)}"
+            if len(signature) != 2 * _P256_BYTES:
+                return f"signature is {len(signature)} bytes; ES256 r||s is {2 * _P256_BYTES}"
+            r = int.from_bytes(signature[:_P256_BYTES], "big")
+            s = int.from_bytes(signature[_P256_BYTES:], "big")
+            key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
+        else:
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                return f"{alg} needs an Ed25519 key, this is {_key_kind(key)}"
+            key.verify(signature, signed)
+    except InvalidSignature:
+        return "signature does not match"
+    except ValueError as exc:
+        return f"signature does not match ({exc})"
+    return None
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _check_claims(claims: Mapping[str, Any], hidden: set[str]) -> None:
+    problems = ProblemList()
+    for name, value in claims.items():
+        if not isinstance(name, str) or name in _RESERVED:
+            problems.add(f"claims.{name}", "reserved", f"{name!r} is set by issue() or reserved")
+            continue
+        try:
+            _dumps(value)
+        except (TypeError, ValueError) as exc:
+            problems.add(f"claims.{name}", "not-json", f"not a JSON value: {exc}")
+            continue
+        path = _reserved_key_inside(value)
+        if path is not None:
+            detail = f"holds the reserved key {path[-1]!r}"
+            problems.add(".".join(["claims", name, *path]), "reserved", detail)
+    for name in sorted(hidden - set(claims)):
+        problems.add("selectively_disclosable", "unknown-claim", f"no claim named {name!r}")
+    problems.raise_if_any()
+
+
+def _reserved_key_inside(value: Any) -> list[str] | None:
+    # A nested "_sd" or "..." would read as selective disclosure to other verifiers.
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key in ("_sd", "..."):
+                return [str(key)]
+            below = _reserved_key_inside(inner)
+            if below is not None:
+                return [str(key), *below]
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            below = _reserved_key_inside(inner)
+            if below is not None:
+                return [str(index), *below]
+    return None
+
+
+def _check_status(status: Mapping[str, Any]) -> None:
+    if not isinstance(status, Mapping) or not status:
+        raise ValueError("status must be a non-empty object, e.g. {'status_list': {...}}")
+    entry = status.get("status_list")
+    if entry is None:
+        return
+    idx = entry.get("idx") if isinstance(entry, Mapping) else None
+    uri = entry.get("uri") if isinstance(entry, Mapping) else None
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0 or not isinstance(uri, str):
+        raise ValueError("status_list must be {'idx': non-negative integer, 'uri': text}")
+
+
+def _claim_date(payload: Mapping[str, Any], name: str, step: SdJwtStep) -> datetime | None:
+    if name not in payload:
+        return None
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Failure(step, f"{name} is {_kind(value)}, not a NumericDate")
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _Failure(step, f"{name} {value!r} is out of range") from None
+
+
+def _digest(text: str) -> str:
+    return _b64url(hashlib.sha256(text.encode("ascii")).digest())
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64url(data) != text:  # stray bits in the last character: one value, one spelling
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 7515 section 5.2: duplicate member names are rejected rather than last-one-wins.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate member {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return json.loads(
+            data.decode("utf-8"), object_pairs_hook=_unique_members, parse_constant=_no_constant
+        )
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _is_p256(curve: ec.EllipticCurve) -> bool:
+    return curve.name == ec.SECP256R1.name
+
+
+def _jwk_coordinate(jwk: Mapping[str, Any], name: str) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise ValueError(f"JWK member {name!r} is {_kind(value)}, not base64url text")
+    raw = _b64url_decode(value)
+    if len(raw) != _P256_BYTES:
+        raise ValueError(f"JWK member {name!r} is {len(raw)} bytes, not {_P256_BYTES}")
+    return raw
+
+
+def _numeric_date(moment: datetime) -> int:
+    return math.floor(moment.timestamp())
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "missing (null)"
+    names = {str: "text", bool: "a boolean", int: "an integer", float: "a number"}
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    return names.get(type(value), type(value).__name__)
+
+
+def _key_kind(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"an EC {key.curve.name} key"
+    return f"a {type(key).__name__}"
