@@ -1,0 +1,1 @@
+"""Trust: signature suites, regions' issuing keys, certificates, signed trust lists, stores."""

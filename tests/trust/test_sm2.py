@@ -1,0 +1,441 @@
+"""Tests for the SM2-SM3 suite: known answers, OpenSSL as a second implementation, absence."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twonets.trust import _der
+from twonets.trust.certificates import (
+    certificate_der,
+    certificate_public_key,
+    certificate_suite,
+    check_issued_by,
+    load_certificate,
+)
+from twonets.trust.errors import InvalidCertificate, InvalidKey, SuiteUnavailable
+from twonets.trust.keys import IssuingKey
+from twonets.trust.suites import (
+    ES256,
+    SM2_SM3,
+    SM2PrivateKey,
+    SM2PublicKey,
+    SM2SM3Suite,
+    der_to_raw,
+    load_public_key,
+    raw_to_der,
+)
+
+# The signing example on the SM2 recommended curve with the default user id
+# "1234567812345678", from the annexes of GM/T 0003.5-2012 (GB/T 32918.5-2017, parameter
+# definitions), as other SM2 implementations' tests reproduce it (gmalg's among them):
+# private key d, public point P, message, and the signature (r, s) made with
+# k = 59276E27 D506861A 16680F3A D9C02DCC EF3CC1FA 3CDBE4CE 6D54B80D EAC1BC21.
+EXAMPLE_D = 0x3945208F_7B2144B1_3F36E38A_C6D39F95_88939369_2860B51A_42FB81EF_4DF7C5B8
+EXAMPLE_POINT = bytes.fromhex(
+    "04"
+    "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020"
+    "CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13"
+)
+EXAMPLE_MESSAGE = b"message digest"
+EXAMPLE_SIGNATURE = bytes.fromhex(
+    "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3"
+    "B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA"
+)
+DEFAULT_ID = "1234567812345678"
+MESSAGE = "上海市 电子证照 SM2 签名".encode()
+
+
+def raises(kind: type[Exception], message: str) -> AbstractContextManager[Any]:
+    """``pytest.raises`` of ``kind`` whose message is exactly ``message``."""
+    return pytest.raises(kind, match=f"^{re.escape(message)}$")
+
+
+@pytest.fixture
+def gmalg() -> Any:
+    """The gmalg module, or a skip naming it."""
+    return pytest.importorskip("gmalg", reason="the SM2-SM3 suite needs gmalg (pip install gmalg)")
+
+
+@pytest.fixture
+def without_gmalg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A world in which ``import gmalg`` fails."""
+    monkeypatch.setitem(sys.modules, "gmalg", None)
+
+
+def _openssl_with_sm2() -> str:
+    """The openssl command, if it has SM2 and SM3; else a skip."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no second SM2 implementation to check against")
+    listed = subprocess.run(
+        [openssl, "list", "-public-key-algorithms"], capture_output=True, text=True, check=False
+    )
+    if "SM2" not in listed.stdout:
+        pytest.skip("this openssl has no SM2: no second SM2 implementation to check against")
+    return openssl
+
+
+def _openssl(openssl: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([openssl, *args], capture_output=True, check=False, timeout=30)
+
+
+def test_the_published_example_signature_verifies() -> None:
+    # Needs gmalg for the arithmetic, but checks our SPKI point, r||s split and default id.
+    pytest.importorskip("gmalg", reason="the SM2-SM3 suite needs gmalg (pip install gmalg)")
+    public = SM2PublicKey(EXAMPLE_POINT)
+    assert SM2_SM3.verify(public, EXAMPLE_MESSAGE, EXAMPLE_SIGNATURE)
+    assert not SM2_SM3.verify(public, EXAMPLE_MESSAGE + b".", EXAMPLE_SIGNATURE)
+    assert not SM2_SM3.verify(public, EXAMPLE_MESSAGE, EXAMPLE_SIGNATURE[::-1])
+    # The user id is part of what is signed (Z_A): another id does not verify.
+    assert not SM2SM3Suite(user_id=b"ALICE123@YAHOO.COM").verify(
+        public, EXAMPLE_MESSAGE, EXAMPLE_SIGNATURE
+    )
+
+
+def test_the_example_private_key_gives_the_published_public_point(gmalg: Any) -> None:
+    assert SM2_SM3.from_scalar(EXAMPLE_D).public_key().point == EXAMPLE_POINT
+
+
+def test_gmalg_reproduces_the_standards_annex_example(gmalg: Any) -> None:
+    """GB/T 32918.2 Annex A (example Fp-256 curve, ID ALICE123@YAHOO.COM), fixed k."""
+    from gmalg.ellipticcurve import ECDLP
+    from gmalg.sm2 import SM2Core
+
+    curve = ECDLP(
+        0x8542D69E_4C044F18_E8B92435_BF6FF7DE_45728391_5C45517D_722EDB8B_08F1DFC3,
+        0x787968B4_FA32C3FD_2417842E_73BBFEFF_2F3C848B_6831D7E0_EC65228B_3937E498,
+        0x63E4C6D3_B23B0C84_9CF84241_484BFE48_F61D59A5_B16BA06E_6E12D1DA_27C5249A,
+        (
+            0x421DEBD6_1B62EAB6_746434EB_C3CC315E_32220B3B_ADD50BDC_4C4E6C14_7FEDD43D,
+            0x0680512B_CBB42C07_D47349D2_153B70C4_E5D7FDFC_BFA36EA1_A85841B9_E46E09A2,
+        ),
+        0x8542D69E_4C044F18_E8B92435_BF6FF7DD_29772063_0485628D_5AE74EE7_C32E79B7,
+    )
+    k = 0x6CB28D99_385C175C_94F94E93_4817663F_C176D925_DD72B727_260DBAAE_1FB2F96F
+    core = SM2Core(curve, gmalg.SM3(), lambda _bits: k)
+    d = 0x128B2FA8_BD433C6C_068C8D80_3DFF7979_2A519A55_171B1B65_0C23661D_15897263
+    public = core.generate_pk(d)
+    assert public == (
+        0x0AE4C779_8AA0F119_471BEE11_825BE462_02BB79E2_A5844495_E97C04FF_4DF2548A,
+        0x7C0240F8_8F1CD4E1_6352A73C_17B7F16F_07353E53_A176D684_A9FE0C6B_B798E857,
+    )
+    r, s = core.sign(b"message digest", d, b"ALICE123@YAHOO.COM", public)
+    assert r == 0x40F1EC59_F793D9F4_9E09DCEF_49130D41_94F79FB1_EED2CAA5_5BACDB49_C4E755D1
+    assert s == 0x6FC6DAC3_2C5D5CF1_0C77DFB2_0F7C2EB6_67A45787_2FB09EC5_6327A67E_C7DEEBE7
+
+
+def test_sign_then_verify_with_sm3_and_the_default_id(gmalg: Any) -> None:
+    private = SM2_SM3.generate()
+    signature = SM2_SM3.sign(private, MESSAGE)
+    assert len(signature) == 64
+    assert SM2_SM3.verify(private.public_key(), MESSAGE, signature)
+    assert not SM2_SM3.verify(private.public_key(), MESSAGE + b"!", signature)
+    flipped = bytes([signature[0] ^ 0x80]) + signature[1:]
+    assert not SM2_SM3.verify(private.public_key(), MESSAGE, flipped)
+    assert not SM2_SM3.verify(private.public_key(), MESSAGE, signature[:63])
+    # Two signatures of one message differ (k is random), and both verify.
+    again = SM2_SM3.sign(private, MESSAGE)
+    assert again != signature
+    assert SM2_SM3.verify(private.public_key(), MESSAGE, again)
+
+
+def test_degenerate_signatures_fail_without_raising(gmalg: Any) -> None:
+    public = SM2PublicKey(EXAMPLE_POINT)
+    for signature in (bytes(64), b"\xff" * 64, bytes(32) + b"\x01" * 32):
+        assert not SM2_SM3.verify(public, EXAMPLE_MESSAGE, signature)
+
+
+def test_openssl_verifies_our_signature_and_reads_our_keys(gmalg: Any, tmp_path: Path) -> None:
+    openssl = _openssl_with_sm2()
+    private = SM2_SM3.generate()
+    public_pem = tmp_path / "public.pem"
+    public_pem.write_bytes(SM2_SM3.public_bytes(private.public_key(), "PEM"))
+    (tmp_path / "message").write_bytes(MESSAGE)
+    (tmp_path / "signature.der").write_bytes(raw_to_der(SM2_SM3.sign(private, MESSAGE)))
+    verified = _openssl(
+        openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(public_pem), "-rawin",
+        "-in", str(tmp_path / "message"), "-sigfile", str(tmp_path / "signature.der"),
+        "-digest", "sm3", "-pkeyopt", f"distid:{DEFAULT_ID}",
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    # OpenSSL opens our encrypted PKCS#8 and finds the same public key in it.
+    encrypted = tmp_path / "private.pem"
+    encrypted.write_bytes(SM2_SM3.private_bytes(private, b"a long passphrase"))
+    exported = _openssl(
+        openssl, "pkey", "-in", str(encrypted), "-passin", "pass:a long passphrase", "-pubout"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == public_pem.read_bytes()
+
+
+def test_we_verify_openssls_signature_and_read_its_keys(gmalg: Any, tmp_path: Path) -> None:
+    openssl = _openssl_with_sm2()
+    key = tmp_path / "key.pem"
+    assert _openssl(openssl, "genpkey", "-algorithm", "SM2", "-out", str(key)).returncode == 0
+    public = _openssl(openssl, "pkey", "-in", str(key), "-pubout").stdout
+    (tmp_path / "message").write_bytes(MESSAGE)
+    signed = _openssl(
+        openssl, "pkeyutl", "-sign", "-inkey", str(key), "-rawin",
+        "-in", str(tmp_path / "message"), "-digest", "sm3", "-pkeyopt", f"distid:{DEFAULT_ID}",
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    loaded = load_public_key(public)
+    assert SM2_SM3.verify(loaded, MESSAGE, der_to_raw(signed.stdout))
+    # Its PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) encryption is the scheme we read.
+    encrypted = _openssl(
+        openssl, "pkcs8", "-topk8", "-in", str(key), "-v2", "aes-256-cbc",
+        "-v2prf", "hmacWithSHA256", "-passout", "pass:from openssl",
+    )  # fmt: skip
+    assert encrypted.returncode == 0, encrypted.stderr
+    private = SM2_SM3.load_private(encrypted.stdout, b"from openssl")
+    assert private.public_key() == loaded
+
+
+def test_public_key_round_trips_as_openssl_shaped_spki() -> None:
+    public = SM2PublicKey(EXAMPLE_POINT)
+    der = SM2_SM3.public_bytes(public)
+    # id-ecPublicKey with the curve sm2p256v1, then the 65-byte point.
+    assert der.hex().startswith("3059301306072a8648ce3d020106082a811ccf5501822d034200")
+    assert SM2_SM3.load_public(der) == public
+    assert SM2_SM3.load_public(SM2_SM3.public_bytes(public, "PEM")) == public
+    assert load_public_key(der) == public
+
+
+def test_public_keys_load_without_gmalg(without_gmalg: None) -> None:
+    public = SM2PublicKey(EXAMPLE_POINT)
+    assert SM2_SM3.load_public(SM2_SM3.public_bytes(public)) == public
+    assert not SM2_SM3.available
+
+
+def test_without_gmalg_the_suite_says_what_to_install(without_gmalg: None) -> None:
+    message = (
+        "signature suite SM2-SM3 needs the PyPI package 'gmalg', which is not installed: "
+        "pip install gmalg"
+    )
+    with raises(SuiteUnavailable, message) as caught:
+        SM2_SM3.generate()
+    assert caught.value.status == 500
+    private = SM2PrivateKey(EXAMPLE_D, SM2PublicKey(EXAMPLE_POINT))
+    with raises(SuiteUnavailable, message):
+        SM2_SM3.sign(private, MESSAGE)
+    # Not "False": a verifier that cannot check SM2 must not report a bad signature.
+    with raises(SuiteUnavailable, message):
+        SM2_SM3.verify(private.public_key(), EXAMPLE_MESSAGE, EXAMPLE_SIGNATURE)
+
+
+def test_a_point_off_the_curve_is_refused() -> None:
+    off = EXAMPLE_POINT[:-1] + bytes([EXAMPLE_POINT[-1] ^ 1])
+    with raises(InvalidKey, "SM2 public key: not an uncompressed point on the SM2 curve"):
+        SM2PublicKey(off)
+    with raises(InvalidKey, "SM2 public key: not an uncompressed point on the SM2 curve"):
+        SM2_SM3.load_public(_der.sm2_spki(off))
+    compressed = b"\x02" + EXAMPLE_POINT[1:33]
+    with raises(InvalidKey, "SM2 public key: not an uncompressed point on the SM2 curve"):
+        SM2PublicKey(compressed)
+
+
+def test_an_ec_key_is_not_an_sm2_key(gmalg: Any) -> None:
+    der = ES256.public_bytes(ES256.generate().public_key())
+    with raises(InvalidKey, "public key: SM2-SM3 takes an SM2 key, got EC P-256"):
+        SM2_SM3.load_public(der)
+    with raises(InvalidKey, "SM2-SM3 signs with an SM2 private key, got EC P-256"):
+        SM2_SM3.sign(ES256.generate(), MESSAGE)
+
+
+def test_an_out_of_range_private_scalar_is_refused() -> None:
+    with raises(InvalidKey, "SM2 private key: the scalar is out of range [1, n-2]"):
+        SM2PrivateKey(0, SM2PublicKey(EXAMPLE_POINT))
+
+
+def test_private_key_round_trips_and_a_wrong_passphrase_is_refused(gmalg: Any) -> None:
+    private = SM2PrivateKey(EXAMPLE_D, SM2PublicKey(EXAMPLE_POINT))
+    pem = SM2_SM3.private_bytes(private, b"passphrase")
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert SM2_SM3.load_private(pem, b"passphrase").public_key() == private.public_key()
+    with raises(
+        InvalidKey, "SM2-SM3 private key: cannot be decrypted (wrong passphrase or altered data)"
+    ):
+        SM2_SM3.load_private(pem, b"not the passphrase")
+    with raises(InvalidKey, "SM2-SM3 private key: expected encrypted PKCS#8 PEM"):
+        SM2_SM3.load_private(b"-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n", b"x")
+
+
+def test_a_private_key_whose_point_does_not_match_is_refused(gmalg: Any) -> None:
+    other = SM2_SM3.generate().public_key()
+    assert isinstance(other, SM2PublicKey)
+    plain = _der.sm2_pkcs8(EXAMPLE_D, other.point)
+    pem = _der.pem("ENCRYPTED PRIVATE KEY", _der.pbes2_encrypt(plain, b"pass"))
+    with raises(InvalidKey, "SM2-SM3 private key: its public key does not match its scalar"):
+        SM2_SM3.load_private(pem, b"pass")
+
+
+def test_repr_never_shows_the_scalar() -> None:
+    private = SM2PrivateKey(EXAMPLE_D, SM2PublicKey(EXAMPLE_POINT))
+    shown = repr(private) + str(private)
+    assert f"{EXAMPLE_D:x}" not in shown.lower()
+    assert str(EXAMPLE_D) not in shown
+    assert repr(private) == "SM2PrivateKey(public=SM2PublicKey(x=09f9df311e5421a1…))"
+
+
+def test_an_empty_user_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="the SM2 user id must be 1 to 8191 bytes"):
+        SM2SM3Suite(user_id=b"")
+
+
+class SM2Chain(NamedTuple):
+    """Certificates made by OpenSSL: an SM2 CA, a leaf it issued, a CA of the same name."""
+
+    ca: x509.Certificate
+    leaf: x509.Certificate
+    twin_ca: x509.Certificate
+    leaf_public_pem: bytes
+
+
+def _openssl_certificate(
+    openssl: str, folder: Path, name: str, subject: str, issuer: str | None = None
+) -> x509.Certificate:
+    """An SM2 key ``<name>.key`` and its certificate, self-signed or by ``issuer``."""
+    sign = ["-sm3", "-sigopt", f"distid:{DEFAULT_ID}"]
+    key = str(folder / f"{name}.key")
+    out = str(folder / f"{name}.pem")
+    steps = [["genpkey", "-algorithm", "SM2", "-out", key]]
+    if issuer is None:
+        steps.append(["req", "-x509", "-new", "-key", key, *sign, "-subj", subject, "-out", out])
+    else:
+        csr = str(folder / f"{name}.csr")
+        steps.append(["req", "-new", "-key", key, *sign, "-subj", subject, "-out", csr])
+        steps.append(
+            ["x509", "-req", "-in", csr, "-CA", str(folder / f"{issuer}.pem"), "-CAkey",
+             str(folder / f"{issuer}.key"), *sign, "-vfyopt", f"distid:{DEFAULT_ID}", "-out", out]
+        )  # fmt: skip
+    for step in steps:
+        done = _openssl(openssl, *step)
+        assert done.returncode == 0, done.stderr
+    return load_certificate(Path(out).read_bytes())
+
+
+@pytest.fixture
+def sm2_chain(gmalg: Any, tmp_path: Path) -> SM2Chain:
+    """An SM2 CA, a leaf it issued and a same-named CA with another key, made by OpenSSL."""
+    openssl = _openssl_with_sm2()
+    ca = _openssl_certificate(openssl, tmp_path, "ca", "/C=CN/O=SH/CN=SM2 CA")
+    leaf = _openssl_certificate(openssl, tmp_path, "leaf", "/C=CN/O=SH/CN=SM2 signer", "ca")
+    twin = _openssl_certificate(openssl, tmp_path, "twin", "/C=CN/O=SH/CN=SM2 CA")
+    public = _openssl(openssl, "pkey", "-in", str(tmp_path / "leaf.key"), "-pubout").stdout
+    return SM2Chain(ca, leaf, twin, public)
+
+
+def test_sm2_certificates_made_by_openssl_are_read_and_checked(sm2_chain: SM2Chain) -> None:
+    ca, leaf, _, public = sm2_chain
+    assert certificate_suite(leaf) is SM2_SM3
+    assert certificate_public_key(leaf) == SM2_SM3.load_public(public)
+    check_issued_by(leaf, ca)
+    check_issued_by(ca, ca)
+    key = IssuingKey.from_certificate("SH", leaf, chain=[ca])
+    assert key.suite == "SM2-SM3"
+    assert key.kid == hashlib.sha256(certificate_der(leaf)).digest()[:8]
+
+
+def test_a_forged_sm2_chain_is_refused(sm2_chain: SM2Chain) -> None:
+    ca, leaf, twin_ca, _ = sm2_chain
+    with raises(
+        InvalidCertificate,
+        "certificate CN=SM2 CA,O=SH,C=CN: not issued by CN=SM2 signer,O=SH,C=CN "
+        "(Issuer certificate subject does not match certificate issuer.)",
+    ):
+        check_issued_by(ca, leaf)
+    with raises(
+        InvalidCertificate,
+        "certificate CN=SM2 signer,O=SH,C=CN: its signature does not verify under the key of "
+        "CN=SM2 CA,O=SH,C=CN",
+    ):
+        check_issued_by(leaf, twin_ca)
+    # An ES256 certificate claiming the SM2 CA as its issuer.
+    ec_key = ES256.generate()
+    assert isinstance(ec_key, ec.EllipticCurvePrivateKey)
+    impostor = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.subject)
+        .issuer_name(ca.subject)
+        .public_key(ec_key.public_key())
+        .serial_number(7)
+        .not_valid_before(leaf.not_valid_before_utc)
+        .not_valid_after(leaf.not_valid_after_utc)
+        .sign(ec_key, hashes.SHA256())
+    )
+    with raises(
+        InvalidCertificate,
+        "certificate CN=SM2 signer,O=SH,C=CN: signed with 1.2.840.10045.4.3.2, but its issuer "
+        "CN=SM2 CA,O=SH,C=CN holds an SM2 key (expected SM2-with-SM3, 1.2.156.10197.1.501)",
+    ):
+        check_issued_by(impostor, ca)
+
+
+_EXAMPLE_SPKI = _der.sm2_spki(EXAMPLE_POINT)
+_EXAMPLE_ENCRYPTED = _der.pbes2_encrypt(_der.sm2_pkcs8(EXAMPLE_D, EXAMPLE_POINT), b"pass")
+
+
+@settings(max_examples=150, deadline=None)
+@given(position=st.integers(0, len(_EXAMPLE_SPKI) - 1), value=st.integers(0, 255))
+def test_a_mutated_public_key_loads_or_fails_as_invalid_key(position: int, value: int) -> None:
+    mutated = bytearray(_EXAMPLE_SPKI)
+    mutated[position] = value
+    try:
+        loaded = SM2_SM3.load_public(bytes(mutated))
+    except InvalidKey:
+        return
+    assert loaded == SM2PublicKey(bytes(mutated)[-65:])
+
+
+@settings(max_examples=150, deadline=None)
+@given(position=st.integers(0, len(_EXAMPLE_ENCRYPTED) - 1), value=st.integers(0, 255))
+def test_a_mutated_encrypted_key_fails_as_invalid_key(position: int, value: int) -> None:
+    pytest.importorskip("gmalg", reason="the SM2-SM3 suite needs gmalg (pip install gmalg)")
+    mutated = bytearray(_EXAMPLE_ENCRYPTED)
+    unchanged = mutated[position] == value
+    mutated[position] = value
+    try:
+        loaded = SM2_SM3.load_private(_der.pem("ENCRYPTED PRIVATE KEY", bytes(mutated)), b"pass")
+    except InvalidKey:
+        assert not unchanged
+        return
+    assert isinstance(loaded, SM2PrivateKey)
+    # Only a change that PKCS#8 ignores can still give the key back.
+    assert loaded.scalar == EXAMPLE_D
+
+
+@given(st.binary(max_size=200))
+def test_random_bytes_are_no_sm2_key(data: bytes) -> None:
+    with pytest.raises(InvalidKey):
+        SM2_SM3.load_public(data)
+
+
+def test_pkcs8_parameters_and_extra_fields_are_checked() -> None:
+    d = EXAMPLE_D.to_bytes(32, "big")
+    algorithm = _der.sequence(_der.oid(_der.OID_EC_PUBLIC_KEY), _der.oid(_der.OID_SM2_CURVE))
+
+    def pkcs8(*extra: bytes) -> bytes:
+        inner = _der.sequence(_der.integer(1), _der.tlv(_der.OCTET_STRING, d), *extra)
+        return _der.sequence(_der.integer(0), algorithm, _der.tlv(_der.OCTET_STRING, inner))
+
+    sm2_parameters = _der.tlv(_der.CONTEXT_0, _der.oid(_der.OID_SM2_CURVE))
+    assert _der.parse_sm2_pkcs8(pkcs8(sm2_parameters)) == (EXAMPLE_D, None)
+    p256_parameters = _der.tlv(_der.CONTEXT_0, _der.oid("1.2.840.10045.3.1.7"))
+    with pytest.raises(ValueError, match="ECPrivateKey parameters name another curve than SM2"):
+        _der.parse_sm2_pkcs8(pkcs8(p256_parameters))
+    with pytest.raises(ValueError, match="ECPrivateKey: unexpected DER tag 0x04"):
+        _der.parse_sm2_pkcs8(pkcs8(_der.tlv(_der.OCTET_STRING, b"")))
