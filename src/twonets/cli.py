@@ -15,6 +15,7 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.errors import TwonetsError
 from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
+from twonets.licences.cli import licences_app, trust_app
 
 app = typer.Typer(
     help="Two Nets: government services and city operations on one governed platform.",
@@ -27,6 +28,8 @@ app.add_typer(ids_app, name="ids")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(governance_app, name="governance")
+app.add_typer(licences_app, name="licences")
+app.add_typer(trust_app, name="trust")
 
 
 @app.callback()

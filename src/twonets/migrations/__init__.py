@@ -16,7 +16,9 @@ HERE = Path(__file__).resolve().parent
 def metadata() -> MetaData:
     """The metadata of every domain's tables (importing the models registers them)."""
     import twonets.core.models
-    import twonets.governance.models  # noqa: F401
+    import twonets.governance.models
+    import twonets.licences.models
+    import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 
     return Base.metadata

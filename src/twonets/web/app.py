@@ -27,6 +27,8 @@ from twonets.governance import ledger
 from twonets.governance.api import router as governance_router
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
+from twonets.licences.api import router as licences_router
+from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.web import governance_pages, pages
 from twonets.web.errors import install_error_handlers
@@ -90,6 +92,7 @@ def create_app(
     app.state.bus = bus
     app.state.secret_key = resolve_secret_key(settings)
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
+    app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     install_error_handlers(app)
 
@@ -113,6 +116,7 @@ def create_app(
 
     app.include_router(core_router)
     app.include_router(governance_router)
+    app.include_router(licences_router)
     app.include_router(pages.router)
     app.include_router(governance_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,217 @@
+"""HTTP routes of licences: issue and manage, the wallet, sharing, verification, trust lists."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from twonets.core.auth import Principal
+from twonets.core.http import Clock, Uow, public, require
+from twonets.core.models import Role
+from twonets.licences import catalogue, qr, service
+from twonets.licences.schemas import (
+    AmendIn,
+    LicenceIn,
+    LicenceOut,
+    RecogniseIn,
+    ShareIn,
+    StatusIn,
+    VerifyIn,
+)
+from twonets.trust import service as trust
+
+router = APIRouter(prefix="/api/v1", tags=["licences"])
+
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
+Verifier = Annotated[Principal, Depends(require(Role.VERIFIER, Role.STAFF, Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+def get_licensing(request: Request) -> service.Licensing:
+    """The licensing context the app was built with."""
+    ctx: service.Licensing = request.app.state.licensing
+    return ctx
+
+
+Ctx = Annotated[service.Licensing, Depends(get_licensing)]
+
+
+@router.get("/licences/types", dependencies=[Depends(public)])
+def licence_types() -> list[dict[str, Any]]:
+    """The catalogue of licence types and their fields."""
+    return [
+        {
+            "code": t.code,
+            "name": t.name,
+            "name_en": t.name_en,
+            "issuer_function": t.issuer_function,
+            "holder": str(t.holder),
+            "validity_years": t.validity_years,
+            "fields": [
+                {"name": f.name, "label": f.label, "type": str(f.type), "class": str(f.data_class)}
+                for f in t.fields
+            ],
+        }
+        for t in catalogue.TYPES
+    ]
+
+
+@router.post("/licences", response_model=LicenceOut, status_code=201)
+def issue_licence(body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx) -> Any:
+    """Issue a licence (staff of the department that issues that type)."""
+    with uow() as session:
+        licence = service.issue_licence(session, ctx, caller, now=clock(), **body.model_dump())
+        return service.licence_json(session, ctx, licence)
+
+
+@router.post("/licences/{licence_id}/amend", response_model=LicenceOut, status_code=201)
+def amend_licence(
+    licence_id: int, body: AmendIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> Any:
+    """A new version of a licence; the old one stops verifying."""
+    with uow() as session:
+        licence = service.amend_licence(
+            session, ctx, caller, licence_id=licence_id, now=clock(), **body.model_dump()
+        )
+        return service.licence_json(session, ctx, licence)
+
+
+@router.post("/licences/{licence_id}/status", response_model=LicenceOut)
+def change_status(
+    licence_id: int, body: StatusIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> Any:
+    """Suspend, resume or revoke a licence; verifiers see it in the next status list."""
+    with uow() as session:
+        licence = service.change_status(
+            session, caller, licence_id=licence_id, now=clock(), **body.model_dump()
+        )
+        return service.licence_json(session, ctx, licence)
+
+
+@router.get("/wallet", response_model=list[LicenceOut])
+def wallet(caller: Holder, uow: Uow, ctx: Ctx) -> Any:
+    """My licences."""
+    with uow() as session:
+        return service.wallet(session, ctx, caller)
+
+
+@router.get("/wallet/{licence_id}/qr")
+def wallet_qr(licence_id: int, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """A QR credential of one of my licences (the text, and the QR version it needs)."""
+    with uow() as session:
+        text = service.qr_code(session, ctx, caller, licence_id=licence_id, now=clock())
+    return {"text": text, "qr_version": qr.qr_version(text), "characters": len(text)}
+
+
+@router.post("/wallet/{licence_id}/share")
+def wallet_share(
+    licence_id: int, body: ShareIn, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, str]:
+    """An SD-JWT presentation of one of my licences, showing only the chosen fields."""
+    with uow() as session:
+        presentation = service.share(
+            session, ctx, caller, licence_id=licence_id, now=clock(), **body.model_dump()
+        )
+    return {"presentation": presentation}
+
+
+@router.post("/verify")
+def verify(body: VerifyIn, caller: Verifier, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """Verify a presented licence: format, signature, validity, status, the issuer's trust."""
+    with uow() as session:
+        verdict = service.verify(
+            session,
+            ctx,
+            text=body.credential,
+            verifier=caller.username,
+            now=clock(),
+            audience=body.audience,
+            nonce=body.nonce,
+        )
+    return verdict.to_json()
+
+
+@router.get("/licences/verifications", dependencies=[Depends(require(Role.ADMIN, Role.DPO))])
+def verification_counts(uow: Uow, clock: Clock) -> list[dict[str, Any]]:
+    """Verifications per day, type, verifier, region and result (last 30 days)."""
+    with uow() as session:
+        rows = service.verification_counts(session, since=(clock() - timedelta(days=30)).date())
+        return [
+            {
+                "day": r.day.isoformat(),
+                "type": r.type_code,
+                "verifier": r.verifier,
+                "region": r.region_code,
+                "result": r.result,
+                "count": r.count,
+            }
+            for r in rows
+        ]
+
+
+@router.get("/status-lists/{region}", dependencies=[Depends(public)])
+def status_list(region: str, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
+    """A region's signed Status List Token (verifiers cache it for its ttl)."""
+    with uow() as session:
+        token = service.status_list_token(session, ctx, region=region, now=clock())
+    return Response(
+        token,
+        media_type="application/statuslist+jwt",
+        headers={"Cache-Control": f"public, max-age={service.STATUS_TTL_SECONDS}"},
+    )
+
+
+@router.get("/trust/lists/{region}", dependencies=[Depends(public)])
+def trust_list(region: str, uow: Uow, ctx: Ctx) -> dict[str, Any]:
+    """A region's anchor (pin it) and its latest signed trust list."""
+    with uow() as session:
+        record = trust.get_issuing_region(session, region)
+        return {
+            "region": region,
+            "anchor": trust.anchor_pem(session, region, ctx.root_secret),
+            "sequence": record.sequence,
+            "trust_list": record.trust_list,
+        }
+
+
+@router.get("/trust/bundle", dependencies=[Depends(public)])
+def trust_bundle(uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """Everything an offline verifier needs (``twonets licences verify --trust-list``)."""
+    with uow() as session:
+        return service.trust_bundle(session, ctx, now=clock())
+
+
+@router.get("/trust/regions", dependencies=[Depends(public)])
+def recognised_regions(uow: Uow) -> list[dict[str, Any]]:
+    """The regions whose licences verify here."""
+    with uow() as session:
+        return [
+            {
+                "region": r.region_code,
+                "kind": r.kind,
+                "home": r.home,
+                "since": r.added_at.isoformat(),
+            }
+            for r in trust.list_recognised(session)
+        ]
+
+
+@router.post("/trust/regions", status_code=201)
+def recognise_region(body: RecogniseIn, caller: Admin, uow: Uow, clock: Clock) -> dict[str, str]:
+    """Recognise another region (mutual recognition: add its list, copy none of its data)."""
+    with uow() as session:
+        record = trust.recognise_region(
+            session, anchor=body.anchor, trust_list=body.trust_list, now=clock()
+        )
+        return {"region": record.region_code}
+
+
+@router.delete("/trust/regions/{region}", status_code=204)
+def drop_region(region: str, caller: Admin, uow: Uow) -> Response:
+    """Stop recognising a region."""
+    with uow() as session:
+        trust.drop_region(session, region=region)
+    return Response(status_code=204)

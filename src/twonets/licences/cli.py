@@ -1,0 +1,159 @@
+"""Sub-commands ``twonets licences`` and ``twonets trust``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from twonets.core.errors import TwonetsError
+from twonets.licences.status import StatusList, open_status_list_token
+from twonets.licences.verify import verify_credential
+from twonets.trust.keys import kid_text
+from twonets.trust.store import TrustStore
+from twonets.trust.suites import load_public_key
+
+licences_app = typer.Typer(help="Electronic licences: verify a presented licence, offline.")
+trust_app = typer.Typer(help="Trust: a region's keys and trust lists.")
+
+
+def _time(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"--at: not an ISO 8601 time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, dict[str, StatusList]]:
+    """A trust store and status lists from bundle files (JSON) or PEM certificate files."""
+    store = TrustStore()
+    tokens: dict[str, str] = {}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        if "-----BEGIN CERTIFICATE-----" in text:
+            # A foreign issuer's signing certificates: recognised as region "XX" unless named.
+            region = path.stem.upper()[:2] if path.stem[:2].isalpha() else "XX"
+            store.add_pem_region(region, text)
+            continue
+        bundle = json.loads(text)
+        if bundle.get("format") != "twonets-trust-bundle":
+            raise typer.BadParameter(f"{path}: neither a trust bundle nor a PEM file")
+        for entry in bundle.get("regions", []):
+            if entry.get("kind") == "pem":
+                store.add_pem_region(entry["region"], entry["trust_list"])
+            else:
+                anchor = load_public_key(entry["anchor"].encode("ascii"))
+                store.add_region(anchor, entry["trust_list"], at)
+        tokens.update(bundle.get("status_lists", {}))
+    lists = {}
+    for uri, token in tokens.items():
+        keys: dict[str, Any] = {}
+        for region in store.regions:
+            for key in store.trust_list(region).keys:
+                keys[kid_text(key.kid)] = key.public_key
+        lists[uri] = open_status_list_token(token, public_keys=keys, at=at, uri=uri).status_list
+    return store, lists
+
+
+@licences_app.command("verify")
+def verify(
+    credential: Annotated[str, typer.Argument(help="QR text or SD-JWT presentation; - for stdin")],
+    trust_list: Annotated[
+        list[Path] | None,
+        typer.Option("--trust-list", help="trust bundle (JSON) or PEM certificates; repeatable"),
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time to verify at")] = None,
+    audience: Annotated[str | None, typer.Option(help="expected KB-JWT audience")] = None,
+    nonce: Annotated[str | None, typer.Option(help="expected KB-JWT nonce")] = None,
+) -> None:
+    """Verify a presented licence offline; print a JSON verdict; exit 0 only when valid."""
+    moment = _time(at)
+    text = sys.stdin.read() if credential == "-" else credential
+    paths = trust_list or [Path("var/trust-bundle.json")]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        typer.echo(
+            json.dumps(
+                {"valid": False, "step": "trust", "detail": f"no trust list at {missing[0]}"}
+            )
+        )
+        raise typer.Exit(1)
+    try:
+        store, lists = load_trust(paths, moment)
+    except TwonetsError as exc:
+        typer.echo(json.dumps({"valid": False, "step": "trust", "detail": exc.detail}))
+        raise typer.Exit(1) from None
+
+    def status_of(uri: str, idx: int) -> int | None:
+        return lists[uri].get(idx) if uri in lists else None
+
+    verdict = verify_credential(
+        text,
+        store=store,
+        at=moment,
+        status_of=status_of,
+        audience=audience,
+        nonce=nonce,
+    )
+    typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
+    raise typer.Exit(0 if verdict.valid else 1)
+
+
+@licences_app.command("export-trust")
+def export_trust(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="where to write the bundle")] = Path(
+        "var/trust-bundle.json"
+    ),
+) -> None:
+    """Write the trust bundle an offline verifier needs (regions, lists, status lists)."""
+    from twonets.core.config import Settings, resolve_secret_key
+    from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
+    from twonets.licences import service
+
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            bundle = service.trust_bundle(
+                session, service.Licensing(resolve_secret_key(settings)), now=utcnow()
+            )
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    typer.echo(
+        f"wrote {out}: {len(bundle['regions'])} regions, {len(bundle['status_lists'])} status lists"
+    )
+
+
+@trust_app.command("rotate")
+def rotate(ctx: typer.Context, region: str) -> None:
+    """A new signing key for a region; older keys retire and still verify what they signed."""
+    from twonets.core.config import Settings, resolve_secret_key
+    from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
+    from twonets.trust import service as trust
+
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            key = trust.rotate_region_key(
+                session, region=region, root_secret=resolve_secret_key(settings), now=utcnow()
+            )
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"{region}: key {kid_text(key.kid)} signs from now on; trust list republished")

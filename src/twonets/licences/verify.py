@@ -1,0 +1,270 @@
+"""One verifier for every presented licence: a compact QR code or an SD-JWT presentation.
+
+It needs no database: a trust store (the regions a verifier recognises, with their keys) and,
+for licences that carry a status reference, a way to read status lists. The command line,
+the API and the verifier's page all call ``verify_credential``; the verdict is the same JSON
+everywhere: ``valid``, the failing ``step`` and its ``detail``, the issuer and region, and the
+claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from twonets.licences import qr, sdjwt
+from twonets.licences.status import StatusType
+from twonets.trust.keys import IssuingKey, KeyStatus
+from twonets.trust.store import TrustStore
+from twonets.trust.suites import SM2PublicKey
+
+# The licence claims inside a QR credential (CWT claim -260, key 1) are this dict.
+PAYLOAD_LICENCE = "licence"
+PAYLOAD_TYPE = "type"
+PAYLOAD_CLAIMS = "claims"
+PAYLOAD_STATUS = "status"
+REGION_PREFIX_SUFFIX = "1:"
+
+# The status value at (list URI, index), or None when that list is not at hand.
+StatusLookup = Callable[[str, int], int | None]
+
+
+def region_prefix(region: str) -> str:
+    """The QR prefix of a region's licences, e.g. ``SH1:``."""
+    return f"{region}{REGION_PREFIX_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class CredentialVerdict:
+    """The outcome, in the shape every caller prints or returns."""
+
+    valid: bool
+    format: str
+    step: str
+    detail: str
+    region: str | None = None
+    issuer: str | None = None
+    kid: str | None = None
+    licence: str | None = None
+    type_code: str | None = None
+    claims: dict[str, Any] | None = None
+    issued_at: str | None = None
+    expires_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as JSON."""
+        return {
+            "valid": self.valid,
+            "format": self.format,
+            "step": self.step,
+            "detail": self.detail,
+            "region": self.region,
+            "issuer": self.issuer,
+            "kid": self.kid,
+            "licence": self.licence,
+            "type": self.type_code,
+            "claims": self.claims,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+        }
+
+
+def _usable(key: IssuingKey) -> bool:
+    return key.status is not KeyStatus.REVOKED
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def verify_credential(
+    text: str,
+    *,
+    store: TrustStore,
+    at: datetime,
+    status_of: StatusLookup | None = None,
+    audience: str | None = None,
+    nonce: str | None = None,
+) -> CredentialVerdict:
+    """Verify a QR text or an SD-JWT presentation against ``store`` at ``at``."""
+    text = text.strip()
+    if "~" in text:
+        return _verify_sd_jwt(text, store, at, status_of, audience, nonce)
+    return _verify_qr(text, store, at, status_of)
+
+
+def _status_step(
+    status: object, status_of: StatusLookup | None, fmt: str, base: dict[str, Any]
+) -> CredentialVerdict | None:
+    """A failed verdict if the credential's status says revoked or suspended, else None."""
+    if status is None:
+        return None
+    reference = status.get("status_list") if isinstance(status, Mapping) else None
+    if not isinstance(reference, Mapping):
+        reference = status if isinstance(status, Mapping) else None
+    if reference is None or "idx" not in reference or "uri" not in reference:
+        return CredentialVerdict(False, fmt, "status", "the status reference is malformed", **base)
+    if status_of is None:
+        return CredentialVerdict(
+            False,
+            fmt,
+            "status",
+            f"no status list for {reference['uri']} is at hand; give the verifier a trust "
+            "bundle that includes it, or verify online",
+            **base,
+        )
+    value = status_of(str(reference["uri"]), int(reference["idx"]))
+    if value is None:
+        return CredentialVerdict(
+            False, fmt, "status", f"no status list for {reference['uri']} is at hand", **base
+        )
+    if value == StatusType.INVALID:
+        return CredentialVerdict(False, fmt, "status", "the licence has been revoked", **base)
+    if value == StatusType.SUSPENDED:
+        return CredentialVerdict(False, fmt, "status", "the licence is suspended", **base)
+    if value != StatusType.VALID:
+        return CredentialVerdict(False, fmt, "status", f"unknown status value {value}", **base)
+    return None
+
+
+def _verify_qr(
+    text: str, store: TrustStore, at: datetime, status_of: StatusLookup | None
+) -> CredentialVerdict:
+    prefixes = [region_prefix(r) for r in store.regions] + [qr.HCERT_PREFIX]
+
+    def keys_for(kid: bytes) -> list[qr.PublicKeyCandidate]:
+        # SM2 keys have no COSE algorithm in the QR format; they sign SD-JWTs only.
+        return [
+            qr.PublicKeyCandidate(key.public_key, region, key.not_before, key.not_after)
+            for region, key in store.keys_for(kid)
+            if _usable(key) and not isinstance(key.public_key, SM2PublicKey)
+        ]
+
+    verdict = qr.verify(text, keys_for=keys_for, at=at, prefixes=prefixes)
+    payload = verdict.claims or {}
+    region = verdict.signer
+    base: dict[str, Any] = {
+        "region": region,
+        "issuer": verdict.issuer,
+        "kid": verdict.kid,
+        "issued_at": _iso(verdict.issued_at),
+        "expires_at": _iso(verdict.expires_at),
+    }
+    ours = PAYLOAD_LICENCE in payload
+    if ours:
+        base["licence"] = str(payload.get(PAYLOAD_LICENCE))
+        base["type_code"] = str(payload.get(PAYLOAD_TYPE))
+    if not verdict.valid:
+        if verdict.step is qr.Step.KID and "no key" in verdict.detail:
+            return CredentialVerdict(
+                False,
+                "qr",
+                "trust",
+                f"{verdict.detail}: the issuer's region is not trusted here",
+                **base,
+            )
+        return CredentialVerdict(False, "qr", str(verdict.step), verdict.detail, **base)
+    claims = payload.get(PAYLOAD_CLAIMS) if ours else payload
+    base["claims"] = dict(claims) if isinstance(claims, Mapping) else {"value": claims}
+    # The code's prefix names a region; its signer must be of that region.
+    prefix_region = text.split(":", 1)[0][:-1] if not text.startswith(qr.HCERT_PREFIX) else None
+    if prefix_region is not None and prefix_region != region:
+        return CredentialVerdict(
+            False,
+            "qr",
+            "trust",
+            f"the code says region {prefix_region} but is signed by a key of {region}",
+            **base,
+        )
+    failed = _status_step(payload.get(PAYLOAD_STATUS) if ours else None, status_of, "qr", base)
+    if failed is not None:
+        return failed
+    return CredentialVerdict(True, "qr", "ok", "valid", **base)
+
+
+def _kid_bytes(kid: str | None) -> bytes | None:
+    """A key id from a JWS header: standard or url-safe base64, padded or not."""
+    import base64
+    import binascii
+
+    if not kid:
+        return None
+    text = kid.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _peek_key_binding(text: str) -> dict[str, Any]:
+    """The audience and nonce a KB-JWT claims (unchecked): used when the caller set none,
+    as an inspection tool does; the signature and ``sd_hash`` are still checked."""
+    import base64
+    import json
+
+    kb = text.rsplit("~", 1)[-1]
+    parts = kb.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _verify_sd_jwt(
+    text: str,
+    store: TrustStore,
+    at: datetime,
+    status_of: StatusLookup | None,
+    audience: str | None,
+    nonce: str | None,
+) -> CredentialVerdict:
+
+    def keys_for(kid: str | None, issuer: str) -> list[Any]:
+        raw = _kid_bytes(kid)
+        if raw is None:
+            return []
+        return [key.public_key for _, key in store.keys_for(raw) if _usable(key)]
+
+    if audience is None or nonce is None:
+        expected = _peek_key_binding(text)
+        audience = audience if audience is not None else expected.get("aud", "")
+        nonce = nonce if nonce is not None else expected.get("nonce", "")
+    verdict = sdjwt.verify_presentation(
+        text, keys_for=keys_for, audience=str(audience), nonce=str(nonce), at=at
+    )
+    region = None
+    raw_kid = _kid_bytes(verdict.kid)
+    if raw_kid is not None:
+        found = store.keys_for(raw_kid)
+        region = found[0][0] if found else None
+    claims = dict(verdict.claims or {})
+    base: dict[str, Any] = {
+        "region": region,
+        "issuer": verdict.issuer,
+        "kid": verdict.kid,
+        "type_code": verdict.vct,
+        "licence": str(claims.pop(PAYLOAD_LICENCE)) if PAYLOAD_LICENCE in claims else None,
+        "issued_at": _iso(verdict.issued_at),
+        "expires_at": _iso(verdict.expires_at),
+    }
+    if not verdict.valid:
+        step = str(verdict.step)
+        if step == "signature" and region is None:
+            return CredentialVerdict(
+                False,
+                "sd-jwt",
+                "trust",
+                f"{verdict.detail}: the issuer's region is not trusted here",
+                **base,
+            )
+        return CredentialVerdict(False, "sd-jwt", step, verdict.detail, **base)
+    base["claims"] = claims
+    failed = _status_step(verdict.status, status_of, "sd-jwt", base)
+    if failed is not None:
+        return failed
+    return CredentialVerdict(True, "sd-jwt", "ok", "valid", **base)

@@ -1,0 +1,224 @@
+"""Use cases of trust: a region's keys and published lists, the regions the platform trusts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from twonets.core.errors import Conflict, Invalid, NotFound
+from twonets.core.events import record_event
+from twonets.trust.keys import IssuingKey, RegionKeyring
+from twonets.trust.models import IssuingRegion, RecognisedRegion
+
+__all__ = ["IssuingRegion", "RecognisedRegion"]
+from twonets.trust.store import TrustStore
+from twonets.trust.suites import PublicKey, load_public_key
+from twonets.trust.trustlist import TrustList, load_pem_trust_list, peek_region, sign_trust_list
+
+LIST_VALIDITY = timedelta(days=30)
+ANCHOR_SUITE = "EdDSA"
+
+
+def _keyring(record: IssuingRegion, root_secret: bytes) -> RegionKeyring:
+    return RegionKeyring.from_json(record.keyring, root_secret)
+
+
+def _anchor_key(record: IssuingRegion, root_secret: bytes) -> IssuingKey:
+    return RegionKeyring.from_json(record.anchor, root_secret).keys[-1]
+
+
+def get_issuing_region(session: Session, region: str) -> IssuingRegion:
+    """A region whose keys this platform holds."""
+    record = session.get(IssuingRegion, region)  # governance: the platform's own keys
+    if record is None:
+        raise NotFound(f"this platform holds no issuing keys of region {region!r}")
+    return record
+
+
+def holds_region(session: Session, region: str) -> bool:
+    """Whether this platform holds the issuing keys of ``region``."""
+    found = select(IssuingRegion.region_code).where(IssuingRegion.region_code == region)
+    return session.scalar(found) is not None
+
+
+def ensure_issuing_region(
+    session: Session,
+    *,
+    region: str,
+    root_secret: bytes,
+    now: datetime,
+    suite: str = "ES256",
+    recognise: bool = True,
+) -> IssuingRegion:
+    """Create a region's first issuing key and trust-list anchor, publish its list (once)."""
+    record = session.get(IssuingRegion, region)  # governance: the platform's own keys
+    if record is not None:
+        return record
+    keyring = RegionKeyring(region)
+    keyring.generate(suite, now)
+    anchor = RegionKeyring(region)
+    anchor.generate(ANCHOR_SUITE, now, lifetime=timedelta(days=3650))
+    record = IssuingRegion(
+        region_code=region,
+        suite=suite,
+        keyring=keyring.to_json(root_secret),
+        anchor=anchor.to_json(root_secret),
+        sequence=0,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    jws = publish_trust_list(session, region=region, root_secret=root_secret, now=now)
+    if recognise:
+        session.add(
+            RecognisedRegion(
+                region_code=region,
+                anchor_pem=anchor_pem(session, region, root_secret),
+                trust_list=jws,
+                kind="signed",
+                home=True,
+                added_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+    return record
+
+
+def publish_trust_list(session: Session, *, region: str, root_secret: bytes, now: datetime) -> str:
+    """Sign a new trust list of the region's keys (sequence + 1) and keep it for verifiers."""
+    record = get_issuing_region(session, region)
+    keyring = _keyring(record, root_secret)
+    record.sequence += 1
+    trust_list = TrustList.of_keyring(
+        keyring, sequence=record.sequence, issued_at=now, next_update=now + LIST_VALIDITY
+    )
+    anchor = _anchor_key(record, root_secret)
+    assert anchor.private_key is not None
+    jws = sign_trust_list(trust_list, anchor.private_key)
+    record.trust_list = jws
+    record.published_at = now
+    recognised = session.get(RecognisedRegion, region)
+    if recognised is not None and recognised.kind == "signed":
+        recognised.trust_list = jws
+        recognised.updated_at = now
+    record_event(session, "trust.list.published", {"region": region, "sequence": record.sequence})
+    session.flush()
+    return jws
+
+
+def anchor_pem(session: Session, region: str, root_secret: bytes) -> str:
+    """The public key that signs the region's trust lists (PEM), for verifiers to pin."""
+    record = get_issuing_region(session, region)
+    anchor = _anchor_key(record, root_secret)
+    return anchor.signature_suite.public_bytes(anchor.public_key, "PEM").decode("ascii")
+
+
+def signing_key(
+    session: Session, *, region: str, root_secret: bytes, now: datetime, valid_for: timedelta
+) -> IssuingKey:
+    """The key that signs credentials of the region now (the newest active one)."""
+    record = get_issuing_region(session, region)
+    return _keyring(record, root_secret).signing_key(now, valid_for=valid_for)
+
+
+def rotate_region_key(
+    session: Session, *, region: str, root_secret: bytes, now: datetime
+) -> IssuingKey:
+    """A new signing key for the region; older keys retire (they still verify), list republished."""
+    record = get_issuing_region(session, region)
+    keyring = _keyring(record, root_secret)
+    key = keyring.rotate(record.suite, now)
+    record.keyring = keyring.to_json(root_secret)
+    publish_trust_list(session, region=region, root_secret=root_secret, now=now)
+    return key
+
+
+def recognise_region(
+    session: Session, *, anchor: str, trust_list: str, now: datetime
+) -> RecognisedRegion:
+    """Trust another region: check its signed list against its anchor, keep both."""
+    store = TrustStore()
+    listed = store.add_region(_load_anchor(anchor), trust_list, now)
+    if session.get(RecognisedRegion, listed.region) is not None:
+        raise Conflict(f"region {listed.region} is already recognised; drop it first")
+    record = RecognisedRegion(
+        region_code=listed.region,
+        anchor_pem=anchor,
+        trust_list=trust_list,
+        kind="signed",
+        home=False,
+        added_at=now,
+        updated_at=now,
+    )
+    session.add(record)
+    record_event(session, "trust.region.recognised", {"region": listed.region})
+    session.flush()
+    return record
+
+
+def recognise_pem_issuer(session: Session, *, region: str, pem: str, now: datetime) -> None:
+    """Trust a foreign issuer from a PEM bundle of its signing certificates."""
+    load_pem_trust_list(pem, region)
+    if session.get(RecognisedRegion, region) is not None:
+        raise Conflict(f"region {region} is already recognised; drop it first")
+    session.add(
+        RecognisedRegion(
+            region_code=region,
+            anchor_pem=None,
+            trust_list=pem,
+            kind="pem",
+            home=False,
+            added_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+
+
+def drop_region(session: Session, *, region: str) -> None:
+    """Stop trusting a region: its credentials no longer verify here."""
+    record = session.get(RecognisedRegion, region)
+    if record is None:
+        raise NotFound(f"region {region!r} is not recognised")
+    if record.home:
+        raise Invalid.field("region", "not-home", "the home region cannot be dropped")
+    session.delete(record)
+    record_event(session, "trust.region.dropped", {"region": region})
+    session.flush()
+
+
+def list_recognised(session: Session) -> Sequence[RecognisedRegion]:
+    """The regions this platform's verifiers trust, home first."""
+    return session.scalars(
+        select(RecognisedRegion).order_by(
+            RecognisedRegion.home.desc(), RecognisedRegion.region_code
+        )
+    ).all()
+
+
+def trust_store(session: Session, *, now: datetime) -> TrustStore:
+    """The verifier's trust store of this platform, every list checked against its anchor."""
+    store = TrustStore()
+    for record in list_recognised(session):
+        if record.kind == "pem":
+            store.add_pem_region(record.region_code, record.trust_list)
+        else:
+            assert record.anchor_pem is not None
+            store.add_region(_load_anchor(record.anchor_pem), record.trust_list, now)
+    return store
+
+
+def _load_anchor(pem: str) -> PublicKey:
+    try:
+        return load_public_key(pem.encode("ascii"))
+    except (ValueError, UnicodeError):
+        raise Invalid.field("anchor", "pem", "should be a PEM public key") from None
+
+
+def region_of(trust_list: str) -> str:
+    """The region a signed trust list says it is of (unchecked: for routing only)."""
+    return peek_region(trust_list)
