@@ -158,7 +158,7 @@ def _address(rng: random.Random, district_name: str) -> str:
 
 def seed_departments(city: DemoCity) -> None:
     """City departments, and an operations centre and a health commission in each district."""
-    for code, name, name_en, function, level, district in CITY_DEPARTMENTS:
+    for n, (code, name, name_en, function, level, district) in enumerate(CITY_DEPARTMENTS, 1):
         city.departments[code] = service.create_department(
             city.session,
             code=code,
@@ -168,6 +168,10 @@ def seed_departments(city: DemoCity) -> None:
             level=level,
             region_code="SH",
             district_code=district,
+            # Government organs: registration authority 1, kind 1 (GB 32100).
+            credit_code=make_credit_code(
+                authority="1", kind="1", region_code="310000", organisation_body=f"0024{n:04d}"
+            ),
         )
     for d in places.DISTRICTS:
         for suffix, zh, en, function in (

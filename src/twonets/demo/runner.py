@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,7 +62,9 @@ def run_demo(
             if not missing:
                 console.print(f"demo city (seed {seed}, scale {scale}) already seeded")
                 return _accounts_of(existing)
-            return _seed(factory, console, missing, seed, scale, root_secret, resume=True)
+            accounts = _seed(factory, console, missing, seed, scale, root_secret, resume=True)
+            _write_trust_bundle(factory, root_secret, console, settings.var_dir)
+            return accounts
         if existing is not None and not reset:
             raise Conflict(
                 f"the database holds the demo city of seed {existing.seed}, scale "
@@ -73,7 +76,9 @@ def run_demo(
             engine.dispose()
             migrations.downgrade(url, "base")
             migrations.upgrade(url)
-        return _seed(factory, console, steps, seed, scale, root_secret, resume=False)
+        accounts = _seed(factory, console, steps, seed, scale, root_secret, resume=False)
+        _write_trust_bundle(factory, root_secret, console, settings.var_dir)
+        return accounts
     finally:
         engine.dispose()
 
@@ -125,6 +130,22 @@ def _seed(
         f"{time.perf_counter() - started:.1f} s"
     )
     return city.accounts
+
+
+def _write_trust_bundle(
+    factory: sessionmaker[Session], root_secret: bytes, console: Console, var_dir: Path
+) -> None:
+    """Leave an offline verifier's trust bundle in var/ (``twonets licences verify``)."""
+    import json
+
+    from twonets.licences import service
+
+    with unit_of_work(factory) as session:
+        bundle = service.trust_bundle(session, service.Licensing(root_secret), now=utcnow())
+    path = var_dir / "trust-bundle.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    console.print(f"wrote the offline verifier's trust bundle to {path}")
 
 
 def _ids(session: Session) -> tuple[list[int], list[int]]:

@@ -86,7 +86,8 @@ def verify(
         )
         raise typer.Exit(1)
     try:
-        store, lists = load_trust(paths, moment)
+        # Trust lists and status lists must be current now; the licence is checked at --at.
+        store, lists = load_trust(paths, datetime.now(UTC))
     except TwonetsError as exc:
         typer.echo(json.dumps({"valid": False, "step": "trust", "detail": exc.detail}))
         raise typer.Exit(1) from None

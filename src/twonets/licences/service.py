@@ -217,7 +217,7 @@ def amend_licence(
 ) -> Licence:
     """A new version with changed claims; the old version stops verifying (superseded)."""
     old = get_licence(session, licence_id)
-    if old.status is not LicenceStatus.ACTIVE and old.status != LicenceStatus.SUSPENDED:
+    if old.status not in (LicenceStatus.ACTIVE, LicenceStatus.SUSPENDED):
         raise Conflict(f"licence {old.identifier} is {old.status} and cannot be amended")
     kind = catalogue.get_type(old.type_code)
     _issuing_department(session, principal, kind)
@@ -335,7 +335,7 @@ def _own(session: Session, principal: Principal, licence_id: int) -> Licence:
     owner = licence.citizen_id if kind == "citizen" else licence.enterprise_id
     if owner != holder:
         raise NotFound(f"licence {licence_id} does not exist")
-    if licence.status is not LicenceStatus.ACTIVE:
+    if licence.status != LicenceStatus.ACTIVE:
         raise Conflict(f"licence {licence.identifier} is {licence.status}: it cannot be shown")
     return licence
 

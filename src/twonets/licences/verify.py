@@ -121,7 +121,13 @@ def _status_step(
             False, fmt, "status", f"no status list for {reference['uri']} is at hand", **base
         )
     if value == StatusType.INVALID:
-        return CredentialVerdict(False, fmt, "status", "the licence has been revoked", **base)
+        return CredentialVerdict(
+            False,
+            fmt,
+            "status",
+            "the licence has been revoked (or replaced by a new version)",
+            **base,
+        )
     if value == StatusType.SUSPENDED:
         return CredentialVerdict(False, fmt, "status", "the licence is suspended", **base)
     if value != StatusType.VALID:
