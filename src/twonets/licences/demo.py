@@ -162,10 +162,8 @@ def seed(city: DemoCity) -> None:
         valid_from=now.date() - timedelta(days=400),
         now=now,
     )
-    firms = session.scalars(
-        select(Enterprise).order_by(Enterprise.id).limit(100 * city.scale)
-    ).all()
-    for firm in firms:  # governance: seeding
+    firms = select(Enterprise).order_by(Enterprise.id).limit(100 * city.scale)  # governance: seed
+    for firm in session.scalars(firms).all():
         service.issue_licence(
             session,
             ctx,
