@@ -1,6 +1,6 @@
 """Structured licence identifiers: type, issuer, number, version, ISO 7064 MOD 37,36 check.
 
-An identifier reads ``DL-11310000002420498X-0000012345-01-K``: the licence type code
+An identifier reads ``DL-113100000024204983-0000012345-01-W``: the licence type code
 (2 to 6 letters or digits), the issuing department's unified social credit code (GB 32100),
 a 10-digit number, a 2-digit version (amendments raise it), and one check character
 computed with ISO 7064 MOD 37,36 over everything before it without the hyphens, so that any

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -27,6 +27,8 @@ class Licence(Base):
     __tablename__ = "licence"
     __table_args__ = (
         UniqueConstraint("region_code", "status_index"),
+        # The next licence number of a type and issuer is found through this index.
+        Index("ix_licence_type_issuer_number", "type_code", "issuer_credit_code", "number"),
         {
             "info": dataset(
                 "licences.licence",

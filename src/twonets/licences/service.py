@@ -48,6 +48,7 @@ STATUS_LIST_SIZE = 1 << 17
 STATUS_BITS = 2
 STATUS_TTL_SECONDS = 300
 QR_LIFETIME = timedelta(days=365)
+BUNDLE_LIFETIME = timedelta(days=1)
 SD_JWT_LIFETIME = timedelta(days=30)
 # What a holder may always leave out of an SD-JWT presentation: every field of the type.
 ALWAYS_SHOWN = ("licence",)
@@ -462,10 +463,17 @@ def status_list(session: Session, *, region: str) -> StatusList:
     return lst
 
 
-def status_list_token(session: Session, ctx: Licensing, *, region: str, now: datetime) -> str:
-    """The signed Status List Token of a region, for verifiers to cache."""
+def status_list_token(
+    session: Session,
+    ctx: Licensing,
+    *,
+    region: str,
+    now: datetime,
+    lifetime: timedelta = timedelta(hours=1),
+) -> str:
+    """The signed Status List Token of a region, for verifiers to cache (``ttl`` 5 minutes)."""
     key = trust.signing_key(
-        session, region=region, root_secret=ctx.root_secret, now=now, valid_for=timedelta(hours=1)
+        session, region=region, root_secret=ctx.root_secret, now=now, valid_for=lifetime
     )
     assert key.private_key is not None
     from twonets.trust.keys import kid_text
@@ -474,7 +482,7 @@ def status_list_token(session: Session, ctx: Licensing, *, region: str, now: dat
         status_list(session, region=region),
         uri=status_uri(region),
         issued_at=now,
-        expires_at=now + timedelta(hours=1),
+        expires_at=now + lifetime,
         ttl=STATUS_TTL_SECONDS,
         signer=KeySigner(key.private_key, kid_text(key.kid)),  # type: ignore[arg-type]
         issuer=region,
@@ -492,16 +500,22 @@ def verify(
     nonce: str | None = None,
 ) -> CredentialVerdict:
     """Verify a presented licence online (live status) and count the verification."""
-    store = trust.trust_store(session, now=now)
-    lists: dict[str, StatusList] = {}
+    store = trust.trust_store(session, now=now, root_secret=ctx.root_secret)
 
     def status_of(uri: str, idx: int) -> int | None:
+        # Online, the status comes straight from the licence at that index (one indexed row),
+        # not from rebuilding the whole list.
         region = uri.rsplit("/", 1)[-1]
         if uri != status_uri(region) or not trust.holds_region(session, region):
             return None
-        if region not in lists:
-            lists[region] = status_list(session, region=region)
-        return lists[region].get(idx)
+        found = session.scalar(
+            select(Licence.status).where(Licence.region_code == region, Licence.status_index == idx)
+        )
+        if found is None or found == LicenceStatus.ACTIVE:
+            return StatusType.VALID
+        if found == LicenceStatus.SUSPENDED:
+            return StatusType.SUSPENDED
+        return StatusType.INVALID
 
     verdict = verify_credential(
         text, store=store, at=now, status_of=status_of, audience=audience, nonce=nonce
@@ -570,8 +584,9 @@ def trust_bundle(session: Session, ctx: Licensing, *, now: datetime) -> dict[str
             }
         )
         if trust.holds_region(session, record.region_code):
+            # An offline verifier goes a day between bundles; revocations wait that long.
             status_lists[status_uri(record.region_code)] = status_list_token(
-                session, ctx, region=record.region_code, now=now
+                session, ctx, region=record.region_code, now=now, lifetime=BUNDLE_LIFETIME
             )
     return {
         "format": "twonets-trust-bundle",

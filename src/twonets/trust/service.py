@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -14,9 +15,12 @@ from twonets.trust.keys import IssuingKey, RegionKeyring
 from twonets.trust.models import IssuingRegion, RecognisedRegion
 
 __all__ = ["IssuingRegion", "RecognisedRegion"]
+from twonets.trust.errors import StaleTrustList
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import PublicKey, load_public_key
 from twonets.trust.trustlist import TrustList, load_pem_trust_list, peek_region, sign_trust_list
+
+log = logging.getLogger(__name__)
 
 LIST_VALIDITY = timedelta(days=30)
 ANCHOR_SUITE = "EdDSA"
@@ -200,15 +204,29 @@ def list_recognised(session: Session) -> Sequence[RecognisedRegion]:
     ).all()
 
 
-def trust_store(session: Session, *, now: datetime) -> TrustStore:
-    """The verifier's trust store of this platform, every list checked against its anchor."""
+def trust_store(session: Session, *, now: datetime, root_secret: bytes | None = None) -> TrustStore:
+    """The verifier's trust store of this platform, every list checked against its anchor.
+
+    A region whose list has gone stale is left out (its credentials fail at "trust") rather
+    than failing every verification; with ``root_secret``, the lists of regions whose keys
+    this platform holds are republished when stale.
+    """
     store = TrustStore()
     for record in list_recognised(session):
         if record.kind == "pem":
             store.add_pem_region(record.region_code, record.trust_list)
-        else:
-            assert record.anchor_pem is not None
+            continue
+        assert record.anchor_pem is not None
+        try:
             store.add_region(_load_anchor(record.anchor_pem), record.trust_list, now)
+        except StaleTrustList:
+            if root_secret is None or not holds_region(session, record.region_code):
+                log.warning("trust list of %s is stale; its credentials fail", record.region_code)
+                continue
+            fresh = publish_trust_list(
+                session, region=record.region_code, root_secret=root_secret, now=now
+            )
+            store.add_region(_load_anchor(record.anchor_pem), fresh, now)
     return store
 
 
