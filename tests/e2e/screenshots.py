@@ -131,7 +131,109 @@ def take(folder: Path) -> list[Path]:
         )
         shoot(page, "20-policy-history")
         context.close()
+
+        # Licences: the resident's wallet and sharing, the verifier, issuing, trust.
+        context, page = session(resident.username)
+        page.goto("/wallet")
+        shoot(page, "21-wallet")
+        page.locator("a.licence-card[data-type='ID']").click()
+        page.locator("svg.qr").wait_for()
+        shoot(page, "22-licence-id-card")
+        share = page.get_by_test_id("share-form")
+        nonce = share.locator("input[name=nonce]").input_value()
+        share.get_by_test_id("create-presentation").click()
+        page.get_by_test_id("presentation").wait_for()
+        shoot(page, "23-licence-shared")
+        presentation = page.get_by_test_id("presentation").input_value()
+        page.goto("/wallet")
+        page.locator("a.licence-card[data-type='DL'][data-region='JS']").click()
+        page.locator("svg.qr").wait_for()
+        shoot(page, "24-licence-jiangsu")
+        photo = page.locator("svg.qr").screenshot()
+        context.close()
+
+        context, page = session("verifier")
+        page.goto("/verify")
+        shoot(page, "25-verify-form")
+        form = page.get_by_test_id("verify-form")
+        form.locator("textarea[name=credential]").fill(presentation)
+        form.locator("summary").click()
+        form.locator("input[name=audience]").fill("hotel front desk")
+        form.locator("input[name=nonce]").fill(nonce)
+        form.get_by_test_id("verify-submit").click()
+        page.get_by_test_id("banner").wait_for()
+        shoot(page, "26-verify-valid-presentation")
+        page.locator("input[name=image]").set_input_files(
+            {"name": "licence.png", "mimeType": "image/png", "buffer": photo}
+        )
+        page.get_by_test_id("verify-submit").click()
+        page.get_by_test_id("banner").wait_for()
+        shoot(page, "27-verify-valid-photo-jiangsu")
+        form = page.get_by_test_id("verify-form")
+        form.locator("textarea[name=credential]").fill(presentation)
+        form.locator("input[name=nonce]").fill("another-challenge")
+        form.get_by_test_id("verify-submit").click()
+        page.get_by_test_id("banner").wait_for()
+        shoot(page, "28-verify-invalid-challenge")
+        page.goto("/verify")
+        page.locator("textarea[name=credential]").fill("https://example.com/pay?id=42")
+        page.get_by_test_id("verify-submit").click()
+        page.get_by_test_id("banner").wait_for()
+        shoot(page, "29-verify-invalid-garbage")
+        page.goto("/verify")
+        page.locator("input[name=image]").set_input_files(
+            {"name": "holiday.png", "mimeType": "image/png", "buffer": _blank_png()}
+        )
+        page.get_by_test_id("verify-submit").click()
+        page.get_by_test_id("form-error").wait_for()
+        shoot(page, "30-verify-no-qr-in-photo")
+        context.close()
+
+        context, page = session("licence.police")
+        page.goto("/licences/issue")
+        shoot(page, "31-issue-choose")
+        page.goto("/licences/issue?type=ID")
+        form = page.get_by_test_id("issue-form")
+        form.locator("input[name='claims.name']").fill("测试")
+        form.locator("input[name='claims.id_number']").fill("310101199001011235")
+        form.locator("select[name='claims.sex']").select_option("male")
+        form.get_by_test_id("issue-submit").click()
+        page.get_by_test_id("form-error").wait_for()
+        shoot(page, "32-issue-errors")
+        page.goto("/licences/issue?type=VR")
+        form = page.get_by_test_id("issue-form")
+        form.locator("input[name='claims.name']").fill(resident.description.split()[1])
+        form.locator("input[name='claims.id_number']").fill(resident.username)
+        form.locator("input[name='claims.plate']").fill("沪A·D12345")
+        form.locator("input[name='claims.vin']").fill("LSVAU2180N2183294")
+        form.locator("input[name='claims.vehicle_type']").fill("small car")
+        form.locator("select[name='claims.energy']").select_option("electric")
+        form.locator("input[name='claims.registered_on']").fill("2026-11-02")
+        form.get_by_test_id("issue-submit").click()
+        page.get_by_test_id("issued").wait_for()
+        shoot(page, "33-issue-done")
+        page.goto("/trust")
+        shoot(page, "34-trust-staff")
+        context.close()
+
+        context, page = session("admin")
+        page.goto("/trust")
+        shoot(page, "35-trust-admin")
+        context.close()
     return saved
+
+
+def _blank_png() -> bytes:
+    """A photo with no QR code in it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 320), "#cfe3f5")
+    ImageDraw.Draw(image).ellipse((180, 80, 300, 200), fill="#f5c542")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def main(argv: list[str]) -> int:

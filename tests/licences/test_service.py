@@ -358,3 +358,16 @@ def test_the_offline_command_verifies_with_a_trust_bundle(
     with unit_of_work(session_factory) as session:
         account = session.scalar(select(Account).where(Account.kind == "staff"))
         assert account is not None
+
+
+def test_a_second_id_card_in_force_is_refused(
+    office: Office, session_factory: sessionmaker[Session]
+) -> None:
+    first = _issue(session_factory, office)
+    with pytest.raises(Conflict, match="already has a Resident ID card in force"):
+        _issue(session_factory, office)
+    with unit_of_work(session_factory) as session:
+        service.change_status(
+            session, office.police, licence_id=first, action="revoke", reason="lost", now=T
+        )
+    assert _issue(session_factory, office) != first

@@ -60,6 +60,8 @@ class LicenceType:
     holder: HolderKind
     validity_years: int | None
     fields: tuple[LicenceField, ...] = field(default_factory=tuple)
+    # Whether a holder has at most one licence of this type in force (an ID card: yes).
+    one_per_holder: bool = True
 
     def field(self, name: str) -> LicenceField:
         """One field by name."""
@@ -237,6 +239,7 @@ TYPES: tuple[LicenceType, ...] = (
             LicenceField("specialty", "Specialty", T, PUB, required=False),
             LicenceField("awarded_on", "Awarded on", D, PUB),
         ),
+        one_per_holder=False,
     ),
 )
 

@@ -94,7 +94,9 @@ def seed(city: DemoCity) -> None:
                 now=now,
             )
         )
-        if citizen.birth_date <= date(now.year - 18, 1, 1) and rng.random() < 0.5:
+        # The first resident's driving licence comes from Jiangsu (below).
+        adult = citizen.birth_date <= date(now.year - 18, 1, 1)
+        if adult and citizen is not people[0] and rng.random() < 0.5:
             service.issue_licence(
                 session,
                 ctx,

@@ -160,6 +160,24 @@ def issue_licence(
     if valid_until is not None and valid_until <= valid_from:
         raise Invalid.field("valid_until", "after-valid-from", "should be after valid_from")
     citizen_id, enterprise_id = _holder(session, kind, checked)
+    if kind.one_per_holder:
+        holder = (
+            Licence.citizen_id == citizen_id
+            if citizen_id is not None
+            else Licence.enterprise_id == enterprise_id
+        )
+        in_force = session.scalar(
+            select(Licence.identifier).where(
+                Licence.type_code == type_code,
+                holder,
+                Licence.status.in_([LicenceStatus.ACTIVE, LicenceStatus.SUSPENDED]),
+            )
+        )
+        if in_force is not None:
+            raise Conflict(
+                f"the holder already has a {kind.name_en} in force ({in_force}); "
+                "amend it, or revoke it first"
+            )
     region = region or ctx.region
     assert department.credit_code is not None
     number = 1 + int(

@@ -30,7 +30,7 @@ from twonets.governance.service import Governance
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
-from twonets.web import governance_pages, pages
+from twonets.web import governance_pages, licence_pages, pages
 from twonets.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ def create_app(
     app.include_router(licences_router)
     app.include_router(pages.router)
     app.include_router(governance_pages.router)
+    app.include_router(licence_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

@@ -10,12 +10,17 @@ from twonets.core.models import Role
 
 @dataclass(frozen=True)
 class NavItem:
-    """A menu entry shown to accounts holding one of ``roles`` (empty: everyone)."""
+    """A menu entry shown to accounts holding one of ``roles`` (empty: everyone).
+
+    Administrators see every entry unless ``admin`` is false: a page for holders of
+    licences, or for the verifier at a desk, is not an administrator's work.
+    """
 
     label: str
     href: str
     roles: frozenset[Role] = frozenset()
     description: str = ""
+    admin: bool = True
 
 
 STAFF = frozenset({Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO})
@@ -45,6 +50,26 @@ NAV: tuple[NavItem, ...] = (
         "Who read your data, when and why; a copy of what is held about you",
     ),
     NavItem(
+        "My licences",
+        "/wallet",
+        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
+        "Your electronic licences: show one as a QR code or share only the details asked for",
+        admin=False,
+    ),
+    NavItem(
+        "Verify a licence",
+        "/verify",
+        frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR}),
+        "Check a licence a person shows you: scan or paste its QR code or shared presentation",
+        admin=False,
+    ),
+    NavItem(
+        "Trust",
+        "/trust",
+        STAFF | {Role.ADMIN},
+        "The regions whose licences verify here, and how often licences were checked",
+    ),
+    NavItem(
         "Data governance",
         "/governance",
         frozenset({Role.DPO}),
@@ -58,4 +83,10 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     """The menu entries this caller may see."""
     if principal is None:
         return [i for i in NAV if not i.roles and i.href != "/"]
-    return [i for i in NAV if not i.roles or principal.has_any(i.roles)]
+    return [i for i in NAV if not i.roles or _sees(principal, i)]
+
+
+def _sees(principal: Principal, item: NavItem) -> bool:
+    if item.admin:
+        return principal.has_any(item.roles)
+    return bool(principal.roles & item.roles)

@@ -1,0 +1,123 @@
+"""Licences in a real browser, on the demo city: the resident's wallet, sharing, the verifier."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.sync_api import Page, expect
+
+if TYPE_CHECKING:
+    from e2e.conftest import LiveServer
+
+HOTEL_FIELDS = {"name", "id_number", "photo_hash"}
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Log in through the form and wait for the start page."""
+    page.goto("/login")
+    form = page.locator("form[action='/login']")
+    form.get_by_label("User name").fill(username)
+    form.get_by_label("Password").fill(password)
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("welcome")).to_be_visible()
+
+
+def log_out(page: Page) -> None:
+    """Log out through the header's button."""
+    page.locator("header.shell").get_by_role("button", name="Log out").click()
+    expect(page.locator("form[action='/login']")).to_be_visible()
+
+
+def open_licence(page: Page, live_server: LiveServer, *, type_code: str, region: str) -> None:
+    """From the start page, open the wallet and one licence in it."""
+    page.locator("header.shell nav").get_by_role("link", name="My licences").click()
+    expect(page).to_have_url(live_server.url("/wallet"))
+    page.locator(f"a.licence-card[data-type='{type_code}'][data-region='{region}']").click()
+    expect(page.locator("svg.qr")).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_a_shared_id_card_verifies_with_exactly_the_shared_fields(
+    page: Page, live_server: LiveServer
+) -> None:
+    resident = live_server.account("resident")
+    log_in(page, resident.username, resident.password)
+    open_licence(page, live_server, type_code="ID", region="SH")
+
+    expect(page.get_by_test_id("licence")).to_contain_text("居民身份证")
+    expect(page.get_by_test_id("qr-meta")).to_contain_text("QR version")
+    form = page.get_by_test_id("share-form")
+    ticked = {
+        box.get_attribute("value") for box in form.locator("input[name=disclose]:checked").all()
+    }
+    assert ticked == HOTEL_FIELDS
+    nonce = form.locator("input[name=nonce]").input_value()
+    audience = form.locator("input[name=audience]").input_value()
+    assert nonce
+    assert audience
+    form.get_by_test_id("create-presentation").click()
+    expect(page.get_by_test_id("reveals")).to_contain_text("Name, ID number, Photo (SHA-256)")
+    presentation = page.get_by_test_id("presentation").input_value()
+    assert presentation.count("~") == 4  # three disclosures and the key binding
+    log_out(page)
+
+    verifier = live_server.account("verifier")
+    log_in(page, verifier.username, verifier.password)
+    page.locator("header.shell nav").get_by_role("link", name="Verify a licence").click()
+    verify = page.get_by_test_id("verify-form")
+    verify.locator("textarea[name=credential]").fill(presentation)
+    verify.locator("summary").click()
+    verify.locator("input[name=audience]").fill(audience)
+    verify.locator("input[name=nonce]").fill(nonce)
+    verify.get_by_test_id("verify-submit").click()
+
+    expect(page.get_by_test_id("banner")).to_contain_text("VALID")
+    expect(page.get_by_test_id("banner")).not_to_contain_text("NOT VALID")
+    rows = page.get_by_test_id("claims").locator("tr[data-field]")
+    shown = {row.get_attribute("data-field") for row in rows.all()}
+    assert shown == HOTEL_FIELDS
+    expect(page.get_by_test_id("not-shown")).to_contain_text("Address")
+
+
+@pytest.mark.e2e
+def test_a_photo_of_the_jiangsu_driving_licence_verifies_in_shanghai(
+    page: Page, live_server: LiveServer
+) -> None:
+    resident = live_server.account("resident")
+    log_in(page, resident.username, resident.password)
+    page.goto("/wallet")
+    card = page.locator("a.licence-card[data-type='DL'][data-region='JS']")
+    expect(card).to_contain_text("issued in Jiangsu")
+    page.locator("header.shell nav").get_by_role("link", name="Home").click()
+    open_licence(page, live_server, type_code="DL", region="JS")
+    photo = page.locator("svg.qr").screenshot()
+    log_out(page)
+
+    verifier = live_server.account("verifier")
+    log_in(page, verifier.username, verifier.password)
+    page.goto("/verify")
+    page.locator("input[name=image]").set_input_files(
+        {"name": "licence.png", "mimeType": "image/png", "buffer": photo}
+    )
+    page.get_by_test_id("verify-submit").click()
+
+    expect(page.get_by_test_id("banner")).to_contain_text("VALID")
+    expect(page.get_by_test_id("banner")).not_to_contain_text("NOT VALID")
+    expect(page.get_by_test_id("verdict-region")).to_contain_text("JS")
+    expect(page.get_by_test_id("verdict-region")).to_contain_text("Jiangsu")
+    expect(page.get_by_test_id("verdict")).to_contain_text("机动车驾驶证")
+    expect(page.get_by_test_id("verdict")).to_contain_text("read from the uploaded photo")
+
+
+@pytest.mark.e2e
+def test_a_pasted_scrap_of_text_shows_the_failing_step(page: Page, live_server: LiveServer) -> None:
+    verifier = live_server.account("verifier")
+    log_in(page, verifier.username, verifier.password)
+    page.goto("/verify")
+    page.locator("textarea[name=credential]").fill("https://example.com/pay?id=42")
+    page.get_by_test_id("verify-submit").click()
+
+    expect(page.get_by_test_id("banner")).to_contain_text("NOT VALID")
+    expect(page.get_by_test_id("headline")).to_have_text("Not a licence code")
+    expect(page.get_by_test_id("failed-step")).to_have_text("prefix")
