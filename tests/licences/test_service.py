@@ -371,3 +371,26 @@ def test_a_second_id_card_in_force_is_refused(
             session, office.police, licence_id=first, action="revoke", reason="lost", now=T
         )
     assert _issue(session_factory, office) != first
+
+
+def test_licences_are_found_by_a_checked_identifier(
+    office: Office, session_factory: sessionmaker[Session]
+) -> None:
+    from twonets.core.errors import NotFound
+
+    licence_id = _issue(session_factory, office)
+    with session_factory() as session:
+        licence = session.get(Licence, licence_id)
+        assert licence is not None
+        assert service.find_licence(session, licence.identifier.lower()).id == licence_id
+        wrong = licence.identifier[:-1] + ("0" if licence.identifier[-1] != "0" else "1")
+        with pytest.raises(Invalid) as caught:
+            service.find_licence(session, wrong)
+        assert caught.value.errors[0].field == "identifier"
+        assert caught.value.errors[0].detail.startswith("check character should be")
+        from twonets.licences.identifiers import make_licence_id, parse_licence_id
+
+        parsed = parse_licence_id(licence.identifier)
+        missing = make_licence_id(parsed.type_code, parsed.issuer, 99, 1)
+        with pytest.raises(NotFound):
+            service.find_licence(session, missing)

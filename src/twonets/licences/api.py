@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from twonets.core.auth import Principal
+from twonets.core.errors import Forbidden
 from twonets.core.http import Clock, Uow, public, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
@@ -64,6 +65,16 @@ def issue_licence(body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: C
     """Issue a licence (staff of the department that issues that type)."""
     with uow() as session:
         licence = service.issue_licence(session, ctx, caller, now=clock(), **body.model_dump())
+        return service.licence_json(session, ctx, licence)
+
+
+@router.get("/licences/by-identifier/{identifier}", response_model=LicenceOut)
+def licence_by_identifier(identifier: str, caller: Staff, uow: Uow, ctx: Ctx) -> Any:
+    """One licence by its identifier, for the department that issued it."""
+    with uow() as session:
+        licence = service.find_licence(session, identifier)
+        if licence.issuer_department_code != caller.department_code:
+            raise Forbidden("only the issuing department looks licences up by identifier")
         return service.licence_json(session, ctx, licence)
 
 

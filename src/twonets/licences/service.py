@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
+from twonets.core.ids import InvalidIdentifier
 from twonets.core.models import Citizen, Department, Enterprise, Role
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.sealing import Keyring
 from twonets.governance.service import Governance
 from twonets.licences import catalogue, qr, sdjwt
-from twonets.licences.identifiers import make_licence_id
+from twonets.licences.identifiers import make_licence_id, validate_licence_id
 from twonets.licences.models import Licence, LicenceStatus, VerificationCount
 from twonets.licences.status import KeySigner, StatusList, StatusType, sign_status_list_token
 from twonets.licences.verify import (
@@ -221,6 +222,19 @@ def get_licence(session: Session, licence_id: int) -> Licence:
     licence = session.get(Licence, licence_id)  # governance: issuer's or holder's own record
     if licence is None:
         raise NotFound(f"licence {licence_id} does not exist")
+    return licence
+
+
+def find_licence(session: Session, identifier: str) -> Licence:
+    """A licence by its structured identifier, checked (type, issuer, check character) first."""
+    try:
+        normalised = validate_licence_id(identifier)
+    except InvalidIdentifier as exc:
+        raise Invalid.field("identifier", "licence-identifier", exc.reason) from None
+    # governance: an issuer's lookup of its own record; the claims stay sealed
+    licence = session.scalar(select(Licence).where(Licence.identifier == normalised))
+    if licence is None:
+        raise NotFound(f"no licence {normalised}")
     return licence
 
 
