@@ -29,7 +29,7 @@ from twonets.core.models import Department, Role
 from twonets.governance import ledger, reports, service
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
-from twonets.web.pages import render
+from twonets.web.pages import field_errors, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -370,12 +370,6 @@ def _page(
     return render(request, template, principal, status_code, **HELPERS, **context)
 
 
-def _field_errors(error: TwonetsError | None) -> dict[str, str]:
-    if error is None:
-        return {}
-    return {problem.field: problem.detail for problem in error.errors}
-
-
 async def form_fields(request: Request) -> dict[str, str]:
     """The submitted form as plain strings (files are ignored), parsed before the handler runs."""
     form = await request.form()
@@ -602,7 +596,7 @@ def _purposes_page(
         legal_bases=[(b.value, BASIS_LABELS[b]) for b in LegalBasis],
         form=form or {"valid_from": today, "retention_days": "365"},
         error=error,
-        errors=_field_errors(error),
+        errors=field_errors(error),
         change=change,
         notice=notice,
         highlight=highlight,
@@ -891,7 +885,7 @@ def _editor(
             chooser=True,
             key=key,
             error=error,
-            errors=_field_errors(error),
+            errors=field_errors(error),
             **_choices(request, uow),
         )
     kind = _grantee_kind(key["grantee_kind"])
@@ -923,7 +917,7 @@ def _editor(
         values=values if values is not None else _values_of(current),
         mask_choices=MASK_CHOICES,
         error=error,
-        errors=_field_errors(error),
+        errors=field_errors(error),
     )
 
 

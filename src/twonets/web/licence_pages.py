@@ -46,7 +46,7 @@ from twonets.trust.errors import (
 from twonets.trust.suites import load_public_key
 from twonets.trust.trustlist import verify_trust_list
 from twonets.web.governance_pages import SHANGHAI, FormFields, local_date, local_time
-from twonets.web.pages import render
+from twonets.web.pages import field_errors, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -280,12 +280,6 @@ def _page(
     return render(request, template, principal, status_code, **HELPERS, **context)
 
 
-def _field_errors(error: TwonetsError | None) -> dict[str, str]:
-    if error is None:
-        return {}
-    return {problem.field: problem.detail for problem in error.errors}
-
-
 def get_licensing(request: Request) -> service.Licensing:
     """The licensing context the app was built with."""
     ctx: service.Licensing = request.app.state.licensing
@@ -396,7 +390,7 @@ def _licence_page(
         always=always,
         form=form,
         error=error,
-        errors=_field_errors(error),
+        errors=field_errors(error),
     )
 
 
@@ -559,7 +553,7 @@ def _verify_page(
         issuer_text=_issuer_text(places, verdict.issuer if verdict else None),
         source=source,
         error=error,
-        errors=_field_errors(error),
+        errors=field_errors(error),
         can_issue=_issues_any(caller),
     )
 
@@ -657,7 +651,7 @@ def _issue_page(
         today=today,
         issued=issued,
         error=error,
-        errors=_field_errors(error),
+        errors=field_errors(error),
     )
 
 
@@ -874,7 +868,7 @@ def _trust_page(
         added=added,
         dropped=dropped,
         error=error,
-        errors=errors if errors is not None else _field_errors(error),
+        errors=errors if errors is not None else field_errors(error),
         now=now,
     )
 
@@ -910,7 +904,7 @@ def recognise_region(
     except TwonetsError as exc:
         if exc.status >= 500:
             raise
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         if not errors and isinstance(exc, InvalidKey):
             errors["anchor"] = f"not a PEM public key ({exc.detail})"
         elif not errors and isinstance(exc, InvalidTrustList | UntrustedTrustList):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core import auth, service
-from twonets.core.errors import Unauthenticated
+from twonets.core.errors import TwonetsError, Unauthenticated
 from twonets.core.http import (
     TOKEN_COOKIE,
     AppSettings,
@@ -46,6 +46,13 @@ def render(
         status_code=status_code,
     )
     return response
+
+
+def field_errors(error: TwonetsError | None) -> dict[str, str]:
+    """The message for each field an error names, for a form to show beside the field."""
+    if error is None:
+        return {}
+    return {problem.field: problem.detail for problem in error.errors}
 
 
 def _safe_next(value: str | None) -> str:
