@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from twonets.core.ids import InvalidIdentifier
 from twonets.licences import qr, sdjwt
-from twonets.licences.identifiers import validate_licence_id
 from twonets.licences.status import StatusType
 from twonets.trust.keys import IssuingKey, KeyStatus
 from twonets.trust.store import TrustStore
@@ -174,13 +172,6 @@ def _verify_qr(
                 **base,
             )
         return CredentialVerdict(False, "qr", str(verdict.step), verdict.detail, **base)
-    if ours:
-        try:
-            validate_licence_id(str(base["licence"]))
-        except InvalidIdentifier as exc:
-            return CredentialVerdict(
-                False, "qr", "format", f"the licence identifier is malformed: {exc.reason}", **base
-            )
     claims = payload.get(PAYLOAD_CLAIMS) if ours else payload
     base["claims"] = dict(claims) if isinstance(claims, Mapping) else {"value": claims}
     # The code's prefix names a region; its signer must be of that region.
