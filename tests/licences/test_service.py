@@ -394,3 +394,33 @@ def test_licences_are_found_by_a_checked_identifier(
         missing = make_licence_id(parsed.type_code, parsed.issuer, 99, 1)
         with pytest.raises(NotFound):
             service.find_licence(session, missing)
+
+
+def test_the_offline_command_takes_one_regions_signed_list(
+    office: Office, session_factory: sessionmaker[Session], tmp_path: object
+) -> None:
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from twonets.cli import app
+
+    assert isinstance(tmp_path, Path)
+    text = _qr(session_factory, office, _issue(session_factory, office))
+    with session_factory() as session:
+        document = {
+            "region": "SH",
+            "anchor": trust.anchor_pem(session, "SH", ROOT),
+            "trust_list": trust.get_issuing_region(session, "SH").trust_list,
+        }
+    path = tmp_path / "sh.json"
+    path.write_text(json.dumps(document))
+    result = CliRunner().invoke(
+        app, ["licences", "verify", "--trust-list", str(path), "--at", T.isoformat(), text]
+    )
+    verdict = json.loads(result.output)
+    # Signature and trust hold; without the region's status list revocation cannot be checked.
+    assert (verdict["valid"], verdict["step"]) == (False, "status")
+    assert "no status list" in verdict["detail"]
+    assert verdict["region"] == "SH"

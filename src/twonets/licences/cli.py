@@ -43,8 +43,13 @@ def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, dict[str, S
             store.add_pem_region(region, text)
             continue
         bundle = json.loads(text)
+        if "anchor" in bundle and "trust_list" in bundle and "format" not in bundle:
+            # One region's signed list as GET /api/v1/trust/lists/{region} serves it.
+            bundle = {"format": "twonets-trust-bundle", "regions": [bundle]}
         if bundle.get("format") != "twonets-trust-bundle":
-            raise typer.BadParameter(f"{path}: neither a trust bundle nor a PEM file")
+            raise typer.BadParameter(
+                f"{path}: not a trust bundle, a region's signed trust list, or a PEM file"
+            )
         for entry in bundle.get("regions", []):
             if entry.get("kind") == "pem":
                 store.add_pem_region(entry["region"], entry["trust_list"])
