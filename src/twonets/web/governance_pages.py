@@ -13,10 +13,9 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,17 +28,20 @@ from twonets.core.models import Department, Role
 from twonets.governance import ledger, reports, service
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
-from twonets.web.pages import field_errors, render
+from twonets.web.pages import (
+    SHANGHAI,
+    FormFields,
+    field_errors,
+    local_date,
+    local_iso,
+    local_time,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Officer = Annotated[Principal, Depends(require(Role.DPO))]
-
-try:
-    SHANGHAI: tzinfo = ZoneInfo("Asia/Shanghai")
-except ZoneInfoNotFoundError:  # no tz database: Shanghai has kept UTC+8 without DST since 1991
-    SHANGHAI = timezone(timedelta(hours=8), "CST")
 
 OVERVIEW_DAYS = (7, 30, 90, 365)
 PURPOSE_CODE = re.compile(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
@@ -120,34 +122,6 @@ PURPOSE_ACTIONS = {
     "resume": ("Resume", "resumed"),
     "end": ("End now", "ended"),
 }
-
-
-def _moment(value: datetime | str) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI)
-
-
-def local_time(value: datetime | str | None) -> str:
-    """A moment as a person in Shanghai reads it: ``30 Nov 2026, 17:05``."""
-    if value is None or value == "":
-        return "—"
-    moment = _moment(value)
-    return f"{moment.day} {moment:%b %Y, %H:%M}"
-
-
-def local_date(value: datetime | str | None) -> str:
-    """The Shanghai date of a moment: ``30 Nov 2026``."""
-    if value is None or value == "":
-        return "—"
-    moment = _moment(value)
-    return f"{moment.day} {moment:%b %Y}"
-
-
-def local_iso(value: datetime | str) -> str:
-    """The moment in Shanghai time, ISO 8601 (for ``<time datetime>``)."""
-    return _moment(value).isoformat(timespec="minutes")
 
 
 def record_label(name: str) -> str:
@@ -368,15 +342,6 @@ def _page(
     **context: Any,
 ) -> HTMLResponse:
     return render(request, template, principal, status_code, **HELPERS, **context)
-
-
-async def form_fields(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings (files are ignored), parsed before the handler runs."""
-    form = await request.form()
-    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def _see_other(path: str, **query: str) -> RedirectResponse:

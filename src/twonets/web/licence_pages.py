@@ -45,8 +45,7 @@ from twonets.trust.errors import (
 )
 from twonets.trust.suites import load_public_key
 from twonets.trust.trustlist import verify_trust_list
-from twonets.web.governance_pages import SHANGHAI, FormFields, local_date, local_time
-from twonets.web.pages import field_errors, render
+from twonets.web.pages import SHANGHAI, FormFields, field_errors, local_date, local_time, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -46,6 +47,49 @@ def render(
         status_code=status_code,
     )
     return response
+
+
+try:
+    SHANGHAI: tzinfo = ZoneInfo("Asia/Shanghai")
+except ZoneInfoNotFoundError:  # no tz database: Shanghai has kept UTC+8 without DST since 1991
+    SHANGHAI = timezone(timedelta(hours=8), "CST")
+
+
+def _moment(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI)
+
+
+def local_time(value: datetime | str | None) -> str:
+    """A moment as a person in Shanghai reads it: ``30 Nov 2026, 17:05``."""
+    if value is None or value == "":
+        return "—"
+    moment = _moment(value)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def local_date(value: datetime | str | None) -> str:
+    """The Shanghai date of a moment: ``30 Nov 2026``."""
+    if value is None or value == "":
+        return "—"
+    moment = _moment(value)
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def local_iso(value: datetime | str) -> str:
+    """The moment in Shanghai time, ISO 8601 (for ``<time datetime>``)."""
+    return _moment(value).isoformat(timespec="minutes")
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form as plain strings (files are ignored), parsed before the handler runs."""
+    form = await request.form()
+    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def field_errors(error: TwonetsError | None) -> dict[str, str]:
