@@ -43,6 +43,7 @@ from twonets.licences.verify import (
     verify_credential,
 )
 from twonets.trust import service as trust
+from twonets.trust.store import TrustStore
 
 DATASET = "licences.licence"
 STATUS_LIST_SIZE = 1 << 17
@@ -50,6 +51,7 @@ STATUS_BITS = 2
 STATUS_TTL_SECONDS = 300
 QR_LIFETIME = timedelta(days=365)
 BUNDLE_LIFETIME = timedelta(days=1)
+STORE_MAX_AGE = timedelta(hours=1)
 SD_JWT_LIFETIME = timedelta(days=30)
 # What a holder may always leave out of an SD-JWT presentation: every field of the type.
 ALWAYS_SHOWN = ("licence",)
@@ -62,6 +64,23 @@ class Licensing:
     root_secret: bytes = field(repr=False)
     region: str = "SH"
     gov: Governance | None = field(default=None, repr=False)
+    # The verifier's trust store, kept while the recognised lists stay the same.
+    _store: tuple[tuple[Any, ...], datetime, TrustStore] | None = field(default=None, repr=False)
+
+    def trust_store(self, session: Session, now: datetime) -> TrustStore:
+        """The platform's trust store, rebuilt when a recognised list changes or hourly."""
+        key = tuple(
+            (r.region_code, r.updated_at, r.trust_list[-16:])
+            for r in trust.list_recognised(session)
+        )
+        cached = self._store
+        if cached is not None and cached[0] == key and now - cached[1] < STORE_MAX_AGE:
+            stale = cached[2].stale_regions(now)
+            if not stale:
+                return cached[2]
+        store = trust.trust_store(session, now=now, root_secret=self.root_secret)
+        self._store = (key, now, store)
+        return store
 
     def keyring(self, session: Session) -> Keyring:
         """The at-rest keyring, at the key versions governance keeps."""
@@ -532,7 +551,7 @@ def verify(
     nonce: str | None = None,
 ) -> CredentialVerdict:
     """Verify a presented licence online (live status) and count the verification."""
-    store = trust.trust_store(session, now=now, root_secret=ctx.root_secret)
+    store = ctx.trust_store(session, now)
 
     def status_of(uri: str, idx: int) -> int | None:
         # Online, the status comes straight from the licence at that index (one indexed row),
