@@ -250,8 +250,8 @@ def find_licence(session: Session, identifier: str) -> Licence:
         normalised = validate_licence_id(identifier)
     except InvalidIdentifier as exc:
         raise Invalid.field("identifier", "licence-identifier", exc.reason) from None
-    # governance: an issuer's lookup of its own record; the claims stay sealed
-    licence = session.scalar(select(Licence).where(Licence.identifier == normalised))
+    by_id = select(Licence).where(Licence.identifier == normalised)  # governance: issuer's own
+    licence = session.scalar(by_id)
     if licence is None:
         raise NotFound(f"no licence {normalised}")
     return licence
