@@ -15,6 +15,7 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.errors import TwonetsError
 from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
+from twonets.health.cli import health_app
 from twonets.licences.cli import licences_app, trust_app
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(governance_app, name="governance")
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(health_app, name="health")
 
 
 @app.callback()

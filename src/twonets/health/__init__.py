@@ -1,0 +1,1 @@
+"""Public-health readiness: reserve, bed-demand projection, centre siting, early warning."""
