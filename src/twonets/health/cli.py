@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from twonets.health import _cli_project, _cli_siting
+from twonets.health import _cli_alarms, _cli_project, _cli_siting
 
 health_app = typer.Typer(
     help="Public-health readiness: bed-demand projection, centre siting, outbreak alarms."
 )
-for command in (_cli_project, _cli_siting):
+for command in (_cli_project, _cli_siting, _cli_alarms):
     command.register(health_app)
