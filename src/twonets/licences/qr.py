@@ -40,6 +40,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from twonets.core.errors import FieldProblem, Invalid
+from twonets.licences.dates import iso as _iso
+from twonets.licences.dates import numeric_date as _numeric_date
+from twonets.licences.dates import require_aware as _require_aware
 
 PublicKey: TypeAlias = (
     ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey | rsa.RSAPublicKey
@@ -668,19 +671,6 @@ def _signature_problem(
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
     # RFC 9052 section 4.4: what COSE_Sign1 signs, with empty external_aad.
     return cbor2.dumps(["Signature1", protected, b"", payload])
-
-
-def _numeric_date(moment: datetime) -> int:
-    return math.floor(moment.timestamp())
-
-
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _b64(data: bytes) -> str:

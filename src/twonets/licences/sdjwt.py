@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import re
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -38,6 +37,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from twonets.core.errors import FieldProblem, Invalid, ProblemList
+from twonets.licences.dates import iso as _iso
+from twonets.licences.dates import numeric_date as _numeric_date
+from twonets.licences.dates import require_aware as _require_aware
 
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -783,19 +785,6 @@ def _jwk_coordinate(jwk: Mapping[str, Any], name: str) -> bytes:
     if len(raw) != _P256_BYTES:
         raise ValueError(f"JWK member {name!r} is {len(raw)} bytes, not {_P256_BYTES}")
     return raw
-
-
-def _numeric_date(moment: datetime) -> int:
-    return math.floor(moment.timestamp())
-
-
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _kind(value: object) -> str:
