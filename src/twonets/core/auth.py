@@ -40,6 +40,15 @@ class Principal:
     citizen_id: int | None = None
     enterprise_id: int | None = None
 
+    @property
+    def subject(self) -> tuple[str, int] | None:
+        """The data subject this caller is (``("citizen", id)`` or ``("enterprise", id)``)."""
+        if self.citizen_id is not None:
+            return "citizen", self.citizen_id
+        if self.enterprise_id is not None:
+            return "enterprise", self.enterprise_id
+        return None
+
     def has_any(self, roles: Iterable[Role]) -> bool:
         """Whether the principal holds at least one of ``roles`` (admins hold all)."""
         wanted = set(roles)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden
 from twonets.core.http import Caller, Clock, Uow, public, require
 from twonets.core.models import Role
 from twonets.governance import ledger, reports, service
@@ -273,14 +272,7 @@ def inclusion_proof(
 ) -> dict[str, Any]:
     """An inclusion proof of one entry: the entry's subject or a data protection officer."""
     with uow() as session:
-        proof = ledger.inclusion(session, seq, tree_size)
-        entry = proof["entry"]
-        own = (entry["subject_kind"] == "citizen" and entry["subject_id"] == caller.citizen_id) or (
-            entry["subject_kind"] == "enterprise" and entry["subject_id"] == caller.enterprise_id
-        )
-        if not own and not caller.has_any({Role.DPO}):
-            raise Forbidden("only the entry's data subject or a data protection officer")
-        return proof
+        return reports.inclusion_for(session, caller, seq=seq, tree_size=tree_size)
 
 
 @router.get("/ledger/proofs/consistency", dependencies=[Depends(public)])

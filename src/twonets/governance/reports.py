@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, Invalid, NotFound
-from twonets.core.models import Department
+from twonets.core.models import Department, Role
 from twonets.core.privacy import DataClass
 from twonets.governance import ledger
 from twonets.governance.models import (
@@ -34,11 +34,21 @@ from twonets.governance.service import (
 
 
 def _subject_of(principal: Principal) -> tuple[str, int]:
-    if principal.citizen_id is not None:
-        return "citizen", principal.citizen_id
-    if principal.enterprise_id is not None:
-        return "enterprise", principal.enterprise_id
-    raise Forbidden("only residents and enterprises have a report of reads of their data")
+    if principal.subject is None:
+        raise Forbidden("only residents and enterprises have a report of reads of their data")
+    return principal.subject
+
+
+def inclusion_for(
+    session: Session, principal: Principal, *, seq: int, tree_size: int | None = None
+) -> dict[str, Any]:
+    """An inclusion proof of one ledger entry, for its data subject or a protection officer."""
+    proof = ledger.inclusion(session, seq, tree_size)
+    entry = proof["entry"]
+    own = principal.subject == (entry["subject_kind"], entry["subject_id"])
+    if not own and not principal.has_any({Role.DPO}):
+        raise Forbidden("only the entry's data subject or a data protection officer")
+    return proof
 
 
 def reads_of_subject(

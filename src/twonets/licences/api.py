@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden
 from twonets.core.http import Clock, Uow, public, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
@@ -72,9 +71,7 @@ def issue_licence(body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: C
 def licence_by_identifier(identifier: str, caller: Staff, uow: Uow, ctx: Ctx) -> Any:
     """One licence by its identifier, for the department that issued it."""
     with uow() as session:
-        licence = service.find_licence(session, identifier)
-        if licence.issuer_department_code != caller.department_code:
-            raise Forbidden("only the issuing department looks licences up by identifier")
+        licence = service.find_issued_licence(session, caller, identifier)
         return service.licence_json(session, ctx, licence)
 
 

@@ -95,11 +95,9 @@ def status_uri(region: str) -> str:
 
 
 def _holder_kind(principal: Principal) -> tuple[str, int]:
-    if principal.citizen_id is not None:
-        return "citizen", principal.citizen_id
-    if principal.enterprise_id is not None:
-        return "enterprise", principal.enterprise_id
-    raise Forbidden("only residents and enterprises hold licences")
+    if principal.subject is None:
+        raise Forbidden("only residents and enterprises hold licences")
+    return principal.subject
 
 
 def _issuing_department(
@@ -241,6 +239,14 @@ def get_licence(session: Session, licence_id: int) -> Licence:
     licence = session.get(Licence, licence_id)  # governance: issuer's or holder's own record
     if licence is None:
         raise NotFound(f"licence {licence_id} does not exist")
+    return licence
+
+
+def find_issued_licence(session: Session, principal: Principal, identifier: str) -> Licence:
+    """A licence by identifier, for the department that issued it."""
+    licence = find_licence(session, identifier)
+    if licence.issuer_department_code != principal.department_code:
+        raise Forbidden("only the issuing department looks licences up by identifier")
     return licence
 
 
