@@ -331,38 +331,23 @@ def set_policy(
         canonical[name] = masking.parse_rule(spec, field=f"fields.{name}").spec
     checked_filter = check_row_filter(target, row_filter or {})
     current = _current_policy_row(session, grantee_kind, grantee, purpose_code, dataset)
-    version = 1
-    before = None
-    if current is not None:
-        version = current.version + 1
-        current.superseded_at = now
-        before = _policy_json(current)
-    policy = Policy(
-        grantee_kind=grantee_kind,
-        grantee=grantee,
-        purpose_code=purpose_code,
-        dataset=dataset,
-        version=version,
-        fields=canonical,
-        row_filter=checked_filter,
-        revoked=False,
-        reason=reason,
-        created_by=actor,
-        created_at=now,
-    )
-    session.add(policy)
-    session.flush()
-    _log_change(
+    return _write_version(
         session,
-        actor=actor,
+        current,
+        Policy(
+            grantee_kind=grantee_kind,
+            grantee=grantee,
+            purpose_code=purpose_code,
+            dataset=dataset,
+            fields=canonical,
+            row_filter=checked_filter,
+            revoked=False,
+            reason=reason,
+            created_by=actor,
+            created_at=now,
+        ),
         action="policy.set",
-        target=f"{grantee_kind}:{grantee}/{purpose_code}/{dataset}",
-        before=before,
-        after=_policy_json(policy),
-        reason=reason,
-        now=now,
     )
-    return policy
 
 
 def revoke_policy(
@@ -382,31 +367,43 @@ def revoke_policy(
     current = _current_policy_row(session, grantee_kind, grantee, purpose_code, dataset)
     if current is None or current.revoked:
         raise NotFound("no grant in force to revoke")
-    current.superseded_at = now
-    policy = Policy(
-        grantee_kind=grantee_kind,
-        grantee=grantee,
-        purpose_code=purpose_code,
-        dataset=dataset,
-        version=current.version + 1,
-        fields={},
-        row_filter={},
-        revoked=True,
-        reason=reason,
-        created_by=actor,
-        created_at=now,
+    return _write_version(
+        session,
+        current,
+        Policy(
+            grantee_kind=grantee_kind,
+            grantee=grantee,
+            purpose_code=purpose_code,
+            dataset=dataset,
+            fields={},
+            row_filter={},
+            revoked=True,
+            reason=reason,
+            created_by=actor,
+            created_at=now,
+        ),
+        action="policy.revoked",
     )
+
+
+def _write_version(
+    session: Session, current: Policy | None, policy: Policy, *, action: str
+) -> Policy:
+    """Add ``policy`` as the next version after ``current`` (superseding it), and log it."""
+    policy.version = current.version + 1 if current is not None else 1
+    if current is not None:
+        current.superseded_at = policy.created_at
     session.add(policy)
     session.flush()
     _log_change(
         session,
-        actor=actor,
-        action="policy.revoked",
-        target=f"{grantee_kind}:{grantee}/{purpose_code}/{dataset}",
-        before=_policy_json(current),
+        actor=policy.created_by,
+        action=action,
+        target=f"{policy.grantee_kind}:{policy.grantee}/{policy.purpose_code}/{policy.dataset}",
+        before=_policy_json(current) if current is not None else None,
         after=_policy_json(policy),
-        reason=reason,
-        now=now,
+        reason=policy.reason,
+        now=policy.created_at,
     )
     return policy
 
