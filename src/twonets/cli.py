@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from twonets import migrations
+from twonets.codes.cli import codes_app
 from twonets.core.cli import accounts_app, ids_app
 from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
@@ -17,6 +18,7 @@ from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
 from twonets.health.cli import health_app
 from twonets.licences.cli import licences_app, trust_app
+from twonets.operations.cli import ops_app
 
 app = typer.Typer(
     help="Two Nets: government services and city operations on one governed platform.",
@@ -32,6 +34,8 @@ app.add_typer(governance_app, name="governance")
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
 app.add_typer(health_app, name="health")
+app.add_typer(codes_app, name="codes")
+app.add_typer(ops_app, name="ops")
 
 
 @app.callback()

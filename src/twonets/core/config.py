@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     ledger_seconds: float = 2.0
     require_services: bool = False
+    # Device intake: where the JT/T 808 gateway listens ("host:port"; empty: not started with
+    # the web app) and the MQTT broker whose sensor and meter topics it subscribes to.
+    jt808_listen: str = ""
+    mqtt_url: str = ""
 
     @field_validator("database_url")
     @classmethod

@@ -36,6 +36,7 @@ class Role(StrEnum):
     ENTERPRISE = "enterprise"
     STAFF = "staff"
     OPERATOR = "operator"
+    FIELD = "field"
     VERIFIER = "verifier"
     HEALTH_PLANNER = "health_planner"
     DPO = "dpo"

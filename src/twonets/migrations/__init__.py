@@ -15,9 +15,13 @@ HERE = Path(__file__).resolve().parent
 
 def metadata() -> MetaData:
     """The metadata of every domain's tables (importing the models registers them)."""
+    import twonets.codes.models
     import twonets.core.models
     import twonets.governance.models
+    import twonets.health.models
     import twonets.licences.models
+    import twonets.operations.device_models
+    import twonets.operations.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from twonets import __version__
+from twonets.codes import api as codes_api
 from twonets.core import events
 from twonets.core.api import router as core_router
 from twonets.core.config import Settings, resolve_secret_key
@@ -27,10 +28,20 @@ from twonets.governance import ledger
 from twonets.governance.api import router as governance_router
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
+from twonets.health import api as health_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
-from twonets.web import governance_pages, licence_pages, pages
+from twonets.operations import api as operations_api
+from twonets.operations import device_api
+from twonets.web import (
+    code_pages,
+    governance_pages,
+    health_pages,
+    licence_pages,
+    operations_pages,
+    pages,
+)
 from twonets.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -70,6 +81,7 @@ def create_app(
                 asyncio.create_task(outbox.run(stop, poll_seconds=settings.outbox_poll_seconds))
             )
             tasks.append(asyncio.create_task(_sequence_ledger(app, stop, settings)))
+            tasks.extend(asyncio.create_task(work(stop)) for work in app.state.background)
         try:
             yield
         finally:
@@ -94,6 +106,11 @@ def create_app(
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+    app.state.background = background
+    for domain in (health_api, codes_api, operations_api, device_api):
+        domain.setup(app)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"], dependencies=[Depends(public)])
@@ -117,9 +134,16 @@ def create_app(
     app.include_router(core_router)
     app.include_router(governance_router)
     app.include_router(licences_router)
+    app.include_router(health_api.router)
+    app.include_router(codes_api.router)
+    app.include_router(operations_api.router)
+    app.include_router(device_api.router)
     app.include_router(pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)
+    app.include_router(health_pages.router)
+    app.include_router(code_pages.router)
+    app.include_router(operations_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

@@ -1,0 +1,3 @@
+"""The code service's tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Health's tables."""
+
+from __future__ import annotations

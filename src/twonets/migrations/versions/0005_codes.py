@@ -1,0 +1,26 @@
+"""codes
+
+Revision ID: 0005_codes
+Revises: 0004_health
+Create Date: 2026-11-30 03:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import twonets.core.db  # noqa: F401
+
+revision: str = "0005_codes"
+down_revision: str | None = "0004_health"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+
+
+def downgrade() -> None:
+    """Undo this revision."""

@@ -1,0 +1,3 @@
+"""Device intake's tables: terminals and their last known positions."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The operations centre's tables."""
+
+from __future__ import annotations
