@@ -2,8 +2,166 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
 import typer
+
+from twonets.core.config import Settings
+from twonets.core.db import make_engine, make_session_factory
+from twonets.core.errors import TwonetsError
+from twonets.operations import jt808
+from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
+from twonets.operations.mqtt_intake import MqttIntake, database_writer
+
+jt808_app = typer.Typer(help="The JT/T 808 codec: decode and encode frames.")
 
 
 def register(app: typer.Typer) -> None:
     """Add the device-intake commands to ``twonets ops``."""
+    app.add_typer(jt808_app, name="jt808")
+    app.command("gateway")(gateway_command)
+    app.command("mqtt")(mqtt_command)
+
+
+def _fail(detail: str) -> typer.Exit:
+    typer.echo(f"error: {detail}", err=True)
+    return typer.Exit(1)
+
+
+@jt808_app.command("decode")
+def decode_command(
+    frame: Annotated[
+        list[str], typer.Argument(metavar="HEX", help="The frame in hex, 7e...7e (spaces allowed).")
+    ],
+) -> None:
+    """Print a JT/T 808 frame as JSON."""
+    text = "".join("".join(frame).split())
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        raise _fail("HEX: not hexadecimal (two digits per byte)") from None
+    try:
+        decoded = jt808.decode(data)
+    except jt808.FrameError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(json.dumps(jt808.to_json(decoded), ensure_ascii=False, indent=2))
+
+
+@jt808_app.command("encode")
+def encode_command(
+    phone: Annotated[str, typer.Option(help="Terminal phone number (digits).")],
+    lon: Annotated[float, typer.Option(help="Longitude, WGS-84 degrees.")],
+    lat: Annotated[float, typer.Option(help="Latitude, WGS-84 degrees.")],
+    time: Annotated[str, typer.Option(help="ISO time with its offset.")],
+    speed: Annotated[float, typer.Option(help="Speed in km/h.")] = 0.0,
+    heading: Annotated[int, typer.Option(help="Direction 0-359, north 0.")] = 0,
+    serial: Annotated[int, typer.Option(help="Message serial number.")] = 0,
+    alarm: Annotated[int, typer.Option(help="Alarm flags (DWORD).")] = 0,
+    version: Annotated[int, typer.Option(help="2013 or 2019.")] = 2013,
+) -> None:
+    """Print a location report (0x0200) frame in hex, for testing a gateway."""
+    from datetime import datetime
+
+    if version not in (2013, 2019):
+        raise _fail("--version: should be 2013 or 2019")
+    try:
+        when = datetime.fromisoformat(time)
+    except ValueError:
+        raise _fail("--time: not an ISO date and time") from None
+    status = 0x2 | (0x4 if lat < 0 else 0) | (0x8 if lon < 0 else 0)
+    try:
+        data = jt808.encode(
+            jt808.Frame(
+                jt808.Header(
+                    jt808.MessageId.LOCATION,
+                    phone,
+                    serial,
+                    protocol_version=1 if version == 2019 else None,
+                ),
+                jt808.Location(
+                    alarm_flags=alarm,
+                    status_flags=status,
+                    latitude_e6=round(abs(lat) * 1e6),
+                    longitude_e6=round(abs(lon) * 1e6),
+                    altitude_m=0,
+                    speed_dkmh=round(speed * 10),
+                    direction=heading,
+                    time=when,
+                ),
+            )
+        )
+    except jt808.FrameError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(data.hex())
+
+
+def _run_until_signal(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await work(stop)
+
+    asyncio.run(main())
+
+
+def gateway_command(
+    ctx: typer.Context,
+    listen: Annotated[
+        str | None, typer.Option(help="host:port (default: TWONETS_JT808_LISTEN or :8808).")
+    ] = None,
+) -> None:
+    """Run the JT/T 808 gateway for vehicle terminals until interrupted."""
+    settings: Settings = ctx.obj
+    try:
+        host, port = parse_listen(listen or settings.jt808_listen or "127.0.0.1:8808")
+    except TwonetsError as exc:
+        raise _fail(exc.detail) from None
+    factory = make_session_factory(make_engine(settings.effective_database_url))
+    gateway = Gateway(DatabaseBackend(factory), host=host, port=port)
+
+    async def work(stop: asyncio.Event) -> None:
+        await gateway.start()
+        typer.echo(f"JT/T 808 gateway on {gateway.host}:{gateway.port}; Ctrl-C stops it")
+        try:
+            await stop.wait()
+        finally:
+            await gateway.close()
+        s = gateway.stats
+        typer.echo(
+            f"{s.connections} connections, {s.frames} frames, {s.positions} positions, "
+            f"malformed {dict(s.malformed)}, refused {dict(s.refused)}"
+        )
+
+    _run_until_signal(work)
+
+
+def mqtt_command(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="Broker, mqtt://host:port (default: TWONETS_MQTT_URL).")
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="Topic prefix.")] = "twonets",
+) -> None:
+    """Subscribe to <prefix>/meters/<kind>/<device> and record readings until interrupted."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.effective_database_url))
+    try:
+        intake = MqttIntake(
+            url or settings.mqtt_url or "mqtt://127.0.0.1:1883",
+            database_writer(factory),
+            prefix=prefix,
+        )
+    except TwonetsError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(f"subscribing to {intake.topic_filter} at {intake.host}:{intake.port}")
+    _run_until_signal(intake.run)
+    s = intake.stats
+    typer.echo(f"{s.messages} messages, {s.readings} readings, rejected {dict(s.rejected)}")

@@ -1,0 +1,274 @@
+"""Device intake's use cases: register and authenticate terminals, record positions and readings.
+
+Each function works in the caller's transaction (a session from a unit of work) and never
+commits; the gateway and the MQTT subscriber call them once per batch of frames, so a batch
+of a few hundred positions is one transaction: its events in the outbox and the terminals'
+last positions land together or not at all.
+
+Coordinates arrive in WGS-84 (GNSS receivers); the city's maps draw GCJ-02 district
+boundaries, so each position is converted here, explicitly, and both are kept.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from twonets.core.events import record_event
+from twonets.core.geo import wgs84_to_gcj02_arrays
+from twonets.operations import jt808
+from twonets.operations.device_models import LastPosition, Terminal
+
+LOCATION_TOPIC = "ops.device.location"
+READING_TOPIC = "ops.device.reading"
+AUTH_CODE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class TerminalRef:
+    """What a gateway connection remembers about the terminal it serves."""
+
+    pk: int
+    phone: str
+    plate: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """One normalised position of a terminal (WGS-84 degrees, km/h, UTC time)."""
+
+    terminal: TerminalRef
+    lon: float
+    lat: float
+    speed_kmh: float
+    heading: int
+    altitude_m: int
+    time: datetime
+    alarm_flags: int = 0
+    status_flags: int = 0
+    mileage_km: float | None = None
+    fuel_l: float | None = None
+    satellites: int | None = None
+    signal_strength: int | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One normalised meter or sensor reading."""
+
+    device: str
+    kind: str
+    value: float
+    unit: str
+    time: datetime
+    lon: float | None = None
+    lat: float | None = None
+
+
+def position_from_location(terminal: TerminalRef, location: jt808.Location) -> Position:
+    """The normalised position of a decoded 0x0200 body (or one item of a 0x0704 batch)."""
+    return Position(
+        terminal=terminal,
+        lon=location.longitude,
+        lat=location.latitude,
+        speed_kmh=location.speed_kmh,
+        heading=location.direction,
+        altitude_m=location.altitude_m,
+        time=location.time.astimezone(UTC),
+        alarm_flags=location.alarm_flags,
+        status_flags=location.status_flags,
+        mileage_km=None if location.mileage is None else location.mileage / 10,
+        fuel_l=None if location.fuel is None else location.fuel / 10,
+        satellites=location.satellites,
+        signal_strength=location.signal_strength,
+    )
+
+
+# --- terminals ---------------------------------------------------------------------------
+
+
+def register_terminal(
+    session: Session,
+    *,
+    phone: str,
+    protocol_version: int | None,
+    registration: jt808.Registration,
+    now: datetime,
+) -> tuple[jt808.RegistrationResult, str | None]:
+    """Register a terminal (or re-register it): the result code and the auth code to use.
+
+    A terminal registering again for the same vehicle gets its existing auth code back; a
+    plate already held by another terminal is refused (result 1), as the protocol foresees.
+    """
+    plate = registration.plate.strip()
+    terminal = session.scalars(
+        select(Terminal).where(Terminal.phone == phone)  # governance: terminal login, not a read
+    ).one_or_none()
+    holder = session.scalar(
+        select(Terminal.phone).where(Terminal.plate == plate, Terminal.phone != phone)
+    )
+    if plate and holder is not None:
+        return jt808.RegistrationResult.VEHICLE_REGISTERED, None
+    if terminal is None:
+        terminal = Terminal(phone=phone, auth_code=secrets.token_hex(AUTH_CODE_BYTES))
+        session.add(terminal)
+    terminal.terminal_id = registration.terminal_id.strip()[:30]
+    terminal.plate = plate[:16]
+    terminal.plate_colour = registration.plate_colour
+    terminal.manufacturer = registration.manufacturer.strip()[:32]
+    terminal.model = registration.model.strip()[:32]
+    terminal.province = registration.province
+    terminal.city = registration.city
+    terminal.protocol_version = protocol_version
+    terminal.registered_at = now
+    session.flush()
+    return jt808.RegistrationResult.SUCCESS, terminal.auth_code
+
+
+def authenticate_terminal(
+    session: Session, *, phone: str, auth_code: str, now: datetime
+) -> TerminalRef | None:
+    """The terminal if ``auth_code`` is the one it was given at registration, else ``None``."""
+    terminal = session.scalars(
+        select(Terminal).where(Terminal.phone == phone)  # governance: terminal login, not a read
+    ).one_or_none()
+    if terminal is None or not hmac.compare_digest(terminal.auth_code.encode(), auth_code.encode()):
+        return None
+    terminal.authenticated_at = now
+    return TerminalRef(terminal.id, terminal.phone, terminal.plate)
+
+
+# --- positions and readings --------------------------------------------------------------
+
+
+def _to_gcj02(lons: Sequence[float], lats: Sequence[float]) -> tuple[list[float], list[float]]:
+    gcj_lon, gcj_lat = wgs84_to_gcj02_arrays(
+        np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+    )
+    return [round(float(v), 7) for v in gcj_lon], [round(float(v), 7) for v in gcj_lat]
+
+
+def location_payload(position: Position, gcj_lon: float, gcj_lat: float) -> dict[str, Any]:
+    """The ``ops.device.location`` event payload of one position."""
+    payload: dict[str, Any] = {
+        "terminal": position.terminal.phone,
+        "plate": position.terminal.plate,
+        "wgs84": {"lon": position.lon, "lat": position.lat},
+        "gcj02": {"lon": gcj_lon, "lat": gcj_lat},
+        "speed_kmh": position.speed_kmh,
+        "heading": position.heading,
+        "altitude_m": position.altitude_m,
+        "time": position.time.isoformat(),
+        "alarm_flags": position.alarm_flags,
+        "alarms": jt808.flag_names(position.alarm_flags, jt808.ALARM_BITS),
+        "status_flags": position.status_flags,
+        "status": jt808.flag_names(position.status_flags, jt808.STATUS_BITS),
+    }
+    for name in ("mileage_km", "fuel_l", "satellites", "signal_strength"):
+        value = getattr(position, name)
+        if value is not None:
+            payload[name] = value
+    return payload
+
+
+def record_positions(session: Session, positions: Sequence[Position], *, now: datetime) -> int:
+    """Record a batch of positions: one event each, and each terminal's newest position."""
+    if not positions:
+        return 0
+    gcj_lon, gcj_lat = _to_gcj02([p.lon for p in positions], [p.lat for p in positions])
+    newest: dict[int, tuple[Position, float, float]] = {}
+    for position, glon, glat in zip(positions, gcj_lon, gcj_lat, strict=True):
+        record_event(session, LOCATION_TOPIC, location_payload(position, glon, glat), now=now)
+        kept = newest.get(position.terminal.pk)
+        if kept is None or position.time >= kept[0].time:
+            newest[position.terminal.pk] = (position, glon, glat)
+    rows = {
+        row.terminal_pk: row
+        for row in session.scalars(select(LastPosition).where(LastPosition.terminal_pk.in_(newest)))
+    }
+    for pk, (position, glon, glat) in newest.items():
+        row = rows.get(pk)
+        if row is None:
+            row = LastPosition(terminal_pk=pk)
+            session.add(row)
+        elif row.reported_at > position.time:
+            continue  # a late batch (blind-area upload) must not move the truck backwards
+        row.lon, row.lat, row.gcj_lon, row.gcj_lat = position.lon, position.lat, glon, glat
+        row.speed_kmh = position.speed_kmh
+        row.heading = position.heading
+        row.altitude_m = position.altitude_m
+        row.alarm_flags = position.alarm_flags
+        row.status_flags = position.status_flags
+        row.reported_at = position.time
+        row.received_at = now
+    session.flush()
+    return len(positions)
+
+
+def record_readings(session: Session, readings: Sequence[Reading], *, now: datetime) -> int:
+    """Record a batch of meter and sensor readings as ``ops.device.reading`` events."""
+    located = [r for r in readings if r.lon is not None and r.lat is not None]
+    gcj_lon, gcj_lat = _to_gcj02([r.lon or 0.0 for r in located], [r.lat or 0.0 for r in located])
+    gcj = {id(r): (x, y) for r, x, y in zip(located, gcj_lon, gcj_lat, strict=True)}
+    for reading in readings:
+        payload: dict[str, Any] = {
+            "device": reading.device,
+            "kind": reading.kind,
+            "value": reading.value,
+            "unit": reading.unit,
+            "time": reading.time.isoformat(),
+        }
+        if id(reading) in gcj:
+            payload["wgs84"] = {"lon": reading.lon, "lat": reading.lat}
+            glon, glat = gcj[id(reading)]
+            payload["gcj02"] = {"lon": glon, "lat": glat}
+        record_event(session, READING_TOPIC, payload, now=now)
+    return len(readings)
+
+
+# --- the map layer -----------------------------------------------------------------------
+
+
+def vehicles_layer(session: Session, *, now: datetime) -> dict[str, Any]:
+    """Last known position of every terminal as GeoJSON in GCJ-02 (the map's datum)."""
+    rows = session.execute(
+        select(
+            Terminal.phone,
+            Terminal.plate,
+            LastPosition.gcj_lon,
+            LastPosition.gcj_lat,
+            LastPosition.speed_kmh,
+            LastPosition.heading,
+            LastPosition.alarm_flags,
+            LastPosition.reported_at,
+        )
+        .join(LastPosition, LastPosition.terminal_pk == Terminal.id)
+        .order_by(Terminal.plate)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": phone,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "terminal": phone,
+                "plate": plate,
+                "speed": speed,
+                "heading": heading,
+                "age_seconds": max(0, round((now - reported).total_seconds())),
+                "alarm": alarm != 0,
+                "alarms": jt808.flag_names(alarm, jt808.ALARM_BITS),
+                "reported_at": reported.isoformat(),
+            },
+        }
+        for phone, plate, lon, lat, speed, heading, alarm, reported in rows
+    ]
+    return {"type": "FeatureCollection", "crs_name": "gcj02", "features": features}

@@ -1,0 +1,389 @@
+"""The JT/T 808 gateway: an asyncio TCP server for vehicle terminals.
+
+Per connection the stream is split on ``0x7e`` and each frame decoded. Registration is
+answered with 0x8100 (the auth code stored for the terminal); authentication, heartbeats,
+location reports and batch uploads with 0x8001 general responses, numbered by the platform's
+own serial per connection. Location reports from a connection that has not authenticated
+are refused (result 1), as the protocol requires. The positions of all connections are
+gathered into batches, written in one transaction each (events and last positions), and only
+then acknowledged, so an acknowledged position is never lost.
+
+Malformed frames are counted per reason and logged; they never end the connection or the
+server. What the gateway does with terminals and positions goes through a small ``Backend``
+interface: the database in production, memory in benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets.core.db import unit_of_work, utcnow
+from twonets.core.errors import ConfigurationError
+from twonets.operations import device_service, jt808
+from twonets.operations.device_service import Position, TerminalRef
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 64 * 1024
+T = TypeVar("T")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``"host:port"`` as a pair; a bad value is a configuration error naming the setting."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError(f"TWONETS_JT808_LISTEN: should be host:port, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class Backend(Protocol):
+    """Where the gateway registers terminals, checks auth codes and sends positions."""
+
+    async def register(
+        self, phone: str, protocol_version: int | None, registration: jt808.Registration
+    ) -> tuple[jt808.RegistrationResult, str | None]:
+        """The registration result and auth code for a terminal."""
+
+    async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
+        """The terminal, if the auth code is right."""
+
+    async def publish(self, positions: Sequence[Position]) -> None:
+        """Store and announce positions; return only once they are durable (or raise)."""
+
+
+class Batcher(Generic[T]):
+    """Gathers items from many callers into one write; each caller waits for its write.
+
+    A write starts when ``max_items`` are waiting or ``linger`` seconds after the first
+    item; items arriving during a write go into the next one.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[T]], Awaitable[None]],
+        *,
+        max_items: int = 500,
+        linger: float = 0.005,
+    ) -> None:
+        self._write = write
+        self.max_items = max_items
+        self.linger = linger
+        self._pending: list[tuple[Sequence[T], asyncio.Future[None]]] = []
+        self._count = 0
+        self._full = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def submit(self, items: Sequence[T]) -> None:
+        """Queue ``items`` and wait until the write holding them has finished."""
+        if not items:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((items, future))
+        self._count += len(items)
+        if self._count >= self.max_items:
+            self._full.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            if self._count < self.max_items:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self.linger)
+            self._full.clear()
+            batch, self._pending, self._count = self._pending, [], 0
+            items = [item for chunk, _ in batch for item in chunk]
+            try:
+                await self._write(items)
+            except Exception as exc:  # every waiting caller learns its items were not written
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                self.batches += 1
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+
+class DatabaseBackend:
+    """The gateway's backend on the platform's database (one transaction per batch)."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        max_batch: int = 500,
+        linger: float = 0.005,
+    ) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.batcher: Batcher[Position] = Batcher(
+            self._write_positions, max_items=max_batch, linger=linger
+        )
+
+    async def register(
+        self, phone: str, protocol_version: int | None, registration: jt808.Registration
+    ) -> tuple[jt808.RegistrationResult, str | None]:
+        """Register in its own transaction."""
+
+        def work() -> tuple[jt808.RegistrationResult, str | None]:
+            with unit_of_work(self.factory) as session:
+                return device_service.register_terminal(
+                    session,
+                    phone=phone,
+                    protocol_version=protocol_version,
+                    registration=registration,
+                    now=self.clock(),
+                )
+
+        return await asyncio.to_thread(work)
+
+    async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
+        """Check the code in its own transaction."""
+
+        def work() -> TerminalRef | None:
+            with unit_of_work(self.factory) as session:
+                return device_service.authenticate_terminal(
+                    session, phone=phone, auth_code=auth_code, now=self.clock()
+                )
+
+        return await asyncio.to_thread(work)
+
+    async def publish(self, positions: Sequence[Position]) -> None:
+        """Join the next batch and wait for its commit."""
+        await self.batcher.submit(positions)
+
+    async def _write_positions(self, positions: list[Position]) -> None:
+        def work() -> None:
+            with unit_of_work(self.factory) as session:
+                device_service.record_positions(session, positions, now=self.clock())
+
+        await asyncio.to_thread(work)
+
+
+@dataclass
+class MemoryBackend:
+    """A backend in memory: every terminal may register; positions are kept in a list."""
+
+    positions: list[Position] = field(default_factory=list)
+    terminals: dict[str, tuple[str, TerminalRef]] = field(default_factory=dict)
+
+    async def register(
+        self, phone: str, protocol_version: int | None, registration: jt808.Registration
+    ) -> tuple[jt808.RegistrationResult, str | None]:
+        """Register with an auth code derived from the phone number."""
+        code = f"code-{phone}"
+        self.terminals[phone] = (
+            code,
+            TerminalRef(len(self.terminals) + 1, phone, registration.plate),
+        )
+        return jt808.RegistrationResult.SUCCESS, code
+
+    async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
+        """The terminal if registered with this code."""
+        known = self.terminals.get(phone)
+        return known[1] if known is not None and known[0] == auth_code else None
+
+    async def publish(self, positions: Sequence[Position]) -> None:
+        """Keep the positions."""
+        self.positions.extend(positions)
+
+
+@dataclass
+class GatewayStats:
+    """What the gateway has seen since it started."""
+
+    connections: int = 0
+    open_connections: int = 0
+    frames: int = 0
+    positions: int = 0
+    malformed: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    handler_errors: int = 0
+
+
+@dataclass
+class _Connection:
+    peer: str
+    terminal: TerminalRef | None = None
+    serial: int = 0
+
+    def next_serial(self) -> int:
+        value = self.serial
+        self.serial = (self.serial + 1) & 0xFFFF
+        return value
+
+
+class Gateway:
+    """A JT/T 808 TCP server; ``start`` then ``close``, or ``run`` until an event is set."""
+
+    def __init__(self, backend: Backend, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.backend = backend
+        self.host = host
+        self.port = port
+        self.stats = GatewayStats()
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        """Listen; ``port`` holds the bound port afterwards (useful with port 0)."""
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("JT/T 808 gateway listening on %s:%d", self.host, self.port)
+
+    async def close(self) -> None:
+        """Stop accepting, close open connections and wait for their handlers."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set (the app's background work)."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.close()
+
+    # --- one connection ------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        self._writers.add(writer)
+        peer = writer.get_extra_info("peername")
+        connection = _Connection(peer=f"{peer[0]}:{peer[1]}" if peer else "?")
+        self.stats.connections += 1
+        self.stats.open_connections += 1
+        framer = jt808.Framer()
+        try:
+            while True:
+                data = await reader.read(READ_SIZE)
+                if not data:
+                    break
+                replies = await self._handle_chunks(connection, framer.feed(data))
+                if replies:
+                    writer.write(b"".join(replies))
+                    await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:  # a bug here must cost one connection, never the gateway
+            self.stats.handler_errors += 1
+            log.exception("JT/T 808 connection %s failed", connection.peer)
+        finally:
+            self.stats.open_connections -= 1
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def _handle_chunks(self, connection: _Connection, chunks: list[bytes]) -> list[bytes]:
+        """Decode and answer the frames of one read; positions are acknowledged once stored."""
+        replies: list[jt808.Frame | tuple[jt808.Header, int]] = []
+        positions: list[Position] = []
+        for chunk in chunks:
+            try:
+                frame = jt808.decode(chunk)
+            except jt808.FrameError as exc:
+                self.stats.malformed[exc.rule] += 1
+                log.warning("JT/T 808 frame from %s dropped: %s", connection.peer, exc.detail)
+                continue
+            self.stats.frames += 1
+            reply = await self._handle(connection, frame, positions)
+            if reply is not None:
+                replies.append(reply)
+        result = jt808.GeneralResponse.SUCCESS
+        if positions:
+            try:
+                await self.backend.publish(positions)
+                self.stats.positions += len(positions)
+            except Exception:  # the terminal keeps the positions and sends them again
+                log.exception("positions from %s not stored", connection.peer)
+                result = jt808.GeneralResponse.FAILURE
+        out = []
+        for reply in replies:
+            if isinstance(reply, tuple):  # a location acknowledged after the write
+                reply = self._general(connection, reply[0], result)
+            out.append(jt808.encode(reply))
+        return out
+
+    async def _handle(
+        self, connection: _Connection, frame: jt808.Frame, positions: list[Position]
+    ) -> jt808.Frame | tuple[jt808.Header, int] | None:
+        header, body = frame.header, frame.body
+        ok = jt808.GeneralResponse.SUCCESS
+        if isinstance(body, jt808.Registration):
+            result, code = await self.backend.register(header.phone, header.protocol_version, body)
+            return self._reply(
+                connection,
+                header,
+                jt808.MessageId.REGISTRATION_REPLY,
+                jt808.RegistrationReply(header.serial, result, code),
+            )
+        if isinstance(body, jt808.Authentication):
+            terminal = await self.backend.authenticate(header.phone, body.auth_code)
+            if terminal is None:
+                self.stats.refused["authentication"] += 1
+            connection.terminal = terminal
+            return self._general(
+                connection, header, ok if terminal else jt808.GeneralResponse.FAILURE
+            )
+        if isinstance(body, jt808.Heartbeat):
+            return self._general(connection, header, ok)
+        if isinstance(body, jt808.GeneralResponse):
+            return None  # a terminal's answer to a platform message: nothing to answer
+        if isinstance(body, jt808.Location | jt808.BatchLocation):
+            terminal = connection.terminal
+            if terminal is None or terminal.phone != header.phone:
+                self.stats.refused["unauthenticated"] += 1
+                return self._general(connection, header, jt808.GeneralResponse.FAILURE)
+            locations = body.locations if isinstance(body, jt808.BatchLocation) else (body,)
+            positions.extend(device_service.position_from_location(terminal, x) for x in locations)
+            return (header, 0)
+        self.stats.refused["unsupported"] += 1
+        return self._general(connection, header, jt808.GeneralResponse.UNSUPPORTED)
+
+    def _general(self, connection: _Connection, header: jt808.Header, result: int) -> jt808.Frame:
+        return self._reply(
+            connection,
+            header,
+            jt808.MessageId.PLATFORM_RESPONSE,
+            jt808.GeneralResponse(header.serial, header.message_id, result),
+        )
+
+    @staticmethod
+    def _reply(
+        connection: _Connection, request: jt808.Header, message_id: int, body: jt808.Body
+    ) -> jt808.Frame:
+        return jt808.Frame(
+            jt808.Header(
+                message_id=message_id,
+                phone=request.phone,
+                serial=connection.next_serial(),
+                protocol_version=request.protocol_version,
+            ),
+            body,
+        )
