@@ -1,11 +1,257 @@
-"""HTTP routes of codes."""
+"""HTTP routes of codes: scenarios, the holder's code, scans, health status and appeals."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+
+from twonets.codes import service, status
+from twonets.codes.context import Coding
+from twonets.codes.models import scenario_json
+from twonets.codes.schemas import (
+    AppealIn,
+    CodeOut,
+    DecisionIn,
+    HealthFactIn,
+    HolderStatusIn,
+    IssueIn,
+    ScanIn,
+    ScanOut,
+    ScenarioIn,
+    ScenarioOut,
+)
+from twonets.core import idempotency
+from twonets.core.auth import Principal
+from twonets.core.db import unit_of_work
+from twonets.core.http import Clock, UnitOfWork, Uow, public, require
+from twonets.core.models import Role
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/codes", tags=["codes"])
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
+Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+Scanner = Annotated[Principal, Depends(require(*service.SCAN_ROLES))]
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR))]
+Officer = Annotated[Principal, Depends(require(Role.DPO))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+RETENTION_EVERY = timedelta(hours=1)
+
+
+def get_coding(request: Request) -> Coding:
+    """The code context the app was built with."""
+    ctx: Coding = request.app.state.coding
+    return ctx
+
+
+Ctx = Annotated[Coding, Depends(get_coding)]
 
 
 def setup(app: FastAPI) -> None:
     """Put this domain's context on ``app.state`` and register its background work."""
+    settings = app.state.settings
+    # Deployments tune these with TWONETS_CODES_* settings once the settings object has them.
+    rotation = timedelta(seconds=getattr(settings, "codes_rotation_seconds", 60))
+    grace = timedelta(seconds=getattr(settings, "codes_grace_seconds", 30))
+    app.state.coding = Coding(
+        app.state.secret_key, gov=app.state.governance, rotation=rotation, grace=grace
+    )
+
+    async def retention(stop: asyncio.Event) -> None:
+        """Delete scans past their retention, hourly, while the app runs."""
+
+        def once() -> int:
+            with unit_of_work(app.state.session_factory) as session:
+                return service.purge_scans(session, now=app.state.clock())
+
+        while not stop.is_set():
+            try:
+                deleted = await asyncio.to_thread(once)
+                if deleted:
+                    log.info("codes: deleted %d scans past their retention", deleted)
+            except Exception:  # keep the app serving; the next run tries again
+                log.exception("codes: retention run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETENTION_EVERY.total_seconds())
+
+    app.state.background.append(retention)
+
+
+def _once(
+    uow: UnitOfWork,
+    scope: str,
+    key: str | None,
+    body: dict[str, Any],
+    write: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``write`` once per idempotency key; a retry gets the first answer back."""
+    fingerprint = idempotency.request_fingerprint(body)
+    with uow() as session:
+        if key is not None:
+            idempotency.check_key(key)
+            previous = idempotency.replay(session, scope, key, fingerprint)
+            if previous is not None:
+                return previous
+        result = write(session)
+        if key is not None:
+            idempotency.remember(session, scope, key, fingerprint, result)
+    return result
+
+
+@router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])
+def list_scenarios(uow: Uow) -> list[dict[str, Any]]:
+    """Every scenario: who holds codes, what a scan discloses, who scans, how long kept."""
+    with uow() as session:
+        return [scenario_json(s) for s in service.list_scenarios(session)]
+
+
+@router.put("/scenarios/{code}", response_model=ScenarioOut)
+def put_scenario(
+    code: str, body: ScenarioIn, caller: Admin, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, Any]:
+    """Create or change a scenario (administrators)."""
+    with uow() as session:
+        row = service.put_scenario(
+            session, ctx, actor=caller.username, code=code, now=clock(), **body.model_dump()
+        )
+        return scenario_json(row)
+
+
+@router.post("/mine", response_model=CodeOut)
+def issue_code(body: IssueIn, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """A freshly signed code of the caller for one scenario (valid one rotation)."""
+    with uow() as session:
+        return service.issue_code(
+            session, ctx, caller, scenario=body.scenario, job_posting=body.job_posting, now=clock()
+        ).to_json()
+
+
+@router.get("/mine/scans")
+def my_scans(
+    caller: Holder,
+    uow: Uow,
+    clock: Clock,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Where the caller's codes were scanned, newest first."""
+    with uow() as session:
+        return service.my_scans(session, ctx, caller, now=clock(), limit=limit)
+
+
+@router.get("/mine/health")
+def my_health(caller: Resident, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """The caller's health colour, why, and their appeals."""
+    with uow() as session:
+        return status.my_health(session, ctx, caller, now=clock())
+
+
+@router.post("/mine/appeals", status_code=201)
+def file_appeal(
+    body: AppealIn, caller: Resident, uow: Uow, clock: Clock, ctx: Ctx, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Contest the automated health status; health staff decide."""
+
+    def write(session: Any) -> dict[str, Any]:
+        appeal = status.file_appeal(session, ctx, caller, statement=body.statement, now=clock())
+        return {
+            "id": appeal.id,
+            "status": str(appeal.status),
+            "filed_at": appeal.filed_at.isoformat(),
+        }
+
+    return _once(uow, f"codes.appeal:{caller.account_id}", key, body.model_dump(), write)
+
+
+@router.post("/scans", response_model=ScanOut)
+def scan(
+    body: ScanIn, caller: Scanner, uow: Uow, clock: Clock, ctx: Ctx, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
+
+    def write(session: Any) -> dict[str, Any]:
+        return service.scan(
+            session, ctx, caller, text=body.code, place=body.place, now=clock()
+        ).to_json()
+
+    if key is None:
+        with uow() as session:
+            return write(session)
+    return _once(uow, f"codes.scan:{caller.account_id}", key, body.model_dump(), write)
+
+
+@router.post("/health-facts", status_code=201)
+def record_health_fact(
+    body: HealthFactIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, Any]:
+    """A health department reports a test, a contact flag or travel of a resident."""
+    with uow() as session:
+        fact = status.record_health_fact(session, ctx, caller, now=clock(), **body.model_dump())
+        return {"id": fact.id, "observed_at": fact.observed_at.isoformat()}
+
+
+@router.get("/appeals")
+def list_appeals(
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    ctx: Ctx,
+    state: Annotated[str, Query(alias="status")] = "pending",
+) -> list[dict[str, Any]]:
+    """Appeals for health staff (read through governance, each read in the ledger)."""
+    with uow() as session:
+        return status.list_appeals(session, ctx, caller, status=state, now=clock())
+
+
+@router.post("/appeals/{appeal_id}/decision")
+def decide_appeal(
+    appeal_id: int, body: DecisionIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, Any]:
+    """Uphold (setting a colour) or reject an appeal; the holder sees the reason."""
+    with uow() as session:
+        appeal = status.decide_appeal(
+            session, ctx, caller, appeal_id=appeal_id, now=clock(), **body.model_dump()
+        )
+        return {"id": appeal.id, "status": str(appeal.status), "decided_at": str(appeal.decided_at)}
+
+
+@router.post("/holders/status")
+def set_holder_status(
+    body: HolderStatusIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, Any]:
+    """Revoke a holder's codes (effective at the next scan) or restore them."""
+    with uow() as session:
+        holder = service.set_holder_status(session, ctx, caller, now=clock(), **body.model_dump())
+        return {"status": str(holder.status), "changed_at": str(holder.status_changed_at)}
+
+
+@router.get("/stats")
+def statistics(
+    caller: Watcher,
+    uow: Uow,
+    clock: Clock,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Scans per scenario per day, unique holders, peak rate per minute."""
+    today = clock().date()
+    with uow() as session:
+        return service.statistics(
+            session, since=since or today - timedelta(days=27), until=until or today
+        )
+
+
+@router.post("/retention/run")
+def run_retention(caller: Officer, uow: Uow, clock: Clock) -> dict[str, int]:
+    """Delete scans whose scenario's retention has run out now."""
+    with uow() as session:
+        return {"deleted": service.purge_scans(session, now=clock())}
