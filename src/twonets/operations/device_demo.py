@@ -1,9 +1,93 @@
-"""Devices in the demo city."""
+"""Devices in the demo city: muck-truck terminals and a few hours of their tracks.
+
+Each truck is registered as a JT/T 808 terminal and drives from a point in its district at
+urban speeds, turning back at the city's edge; its positions go through the same use case as
+the gateway's (one ``ops.device.location`` event each, and its last position for the map).
+A few trucks report alarms (overspeed), a few stopped reporting an hour or more ago.
+"""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
+from twonets.core.geo import locate_district, random_point_in_district
+from twonets.core.places import DISTRICTS
 from twonets.core.seeding import DemoCity
+from twonets.operations import device_service
+from twonets.operations.device_models import Terminal
+
+TRUCKS_PER_SCALE = 40
+TRACK_HOURS = 3
+STEP_MINUTES = 2
+# Muck trucks work mostly in the outer districts, where the building sites are.
+_DISTRICT_WEIGHTS = {d.code: (1 if d.kind == "central" else 3) for d in DISTRICTS}
+_METRES_PER_DEGREE_LAT = 111_320.0
+_OVERSPEED_KMH = 60.0
 
 
 def seed(city: DemoCity) -> None:
-    """Nothing yet."""
+    """Register the muck-truck terminals and record their tracks."""
+    rng = city.rng("60-devices")
+    codes = list(_DISTRICT_WEIGHTS)
+    weights = list(_DISTRICT_WEIGHTS.values())
+    steps = TRACK_HOURS * 60 // STEP_MINUTES
+    start = city.now - timedelta(hours=TRACK_HOURS)
+    positions: list[device_service.Position] = []
+    count = TRUCKS_PER_SCALE * city.scale
+    for i in city.track(range(count), "muck-truck tracks", total=count):
+        district = rng.choices(codes, weights)[0]
+        terminal = Terminal(
+            phone=f"1440{i:07d}",
+            terminal_id=f"MT{i:05d}",
+            plate=f"沪D{rng.randrange(10_000, 100_000)}",
+            plate_colour=2,  # yellow: heavy goods vehicles
+            manufacturer="SHMUC",
+            model="ZTE-808",
+            province=31,
+            city=0,
+            protocol_version=1 if i % 3 == 0 else None,
+            auth_code=f"{rng.getrandbits(96):024x}",
+            registered_at=start - timedelta(days=rng.randint(30, 400)),
+        )
+        city.session.add(terminal)
+        city.session.flush()
+        ref = device_service.TerminalRef(terminal.id, terminal.phone, terminal.plate)
+        lon, lat = random_point_in_district(district, rng)
+        heading = rng.uniform(0, 360)
+        # One in ten trucks went quiet (parked, terminal off) an hour or two ago.
+        last_step = steps - (rng.randint(30, 60) if rng.random() < 0.1 else 0)
+        speeder = rng.random() < 0.1
+        for step in range(last_step + 1):
+            stopped = rng.random() < 0.2
+            speed = 0.0 if stopped else rng.uniform(15, 45)
+            if speeder and step == last_step:
+                speed = rng.uniform(_OVERSPEED_KMH + 5, _OVERSPEED_KMH + 25)
+            heading = (heading + rng.gauss(0, 25)) % 360
+            metres = speed * 1000 * STEP_MINUTES / 60
+            d_lat = metres * math.cos(math.radians(heading)) / _METRES_PER_DEGREE_LAT
+            d_lon = (
+                metres
+                * math.sin(math.radians(heading))
+                / (_METRES_PER_DEGREE_LAT * math.cos(math.radians(lat)))
+            )
+            if locate_district(lon + d_lon, lat + d_lat) is None:
+                heading = (heading + 180) % 360  # the edge of the city: turn back
+            else:
+                lon, lat = lon + d_lon, lat + d_lat
+            alarm = 1 << 1 if speed > _OVERSPEED_KMH else 0
+            positions.append(
+                device_service.Position(
+                    terminal=ref,
+                    lon=round(lon, 6),
+                    lat=round(lat, 6),
+                    speed_kmh=round(speed, 1),
+                    heading=round(heading) % 360,
+                    altitude_m=rng.randint(2, 12),
+                    time=start + timedelta(minutes=step * STEP_MINUTES),
+                    alarm_flags=alarm,
+                    status_flags=0b11 if speed else 0b10,
+                    satellites=rng.randint(6, 18),
+                )
+            )
+    device_service.record_positions(city.session, positions, now=city.now)

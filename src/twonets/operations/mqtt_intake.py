@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -91,7 +91,7 @@ def parse_message(topic: str, payload: bytes, *, prefix: str, now: datetime) -> 
         kind=kind,
         value=body.value,
         unit=body.unit,
-        time=(body.time or now).astimezone(now.tzinfo),
+        time=(body.time or now).astimezone(UTC),
         lon=body.lon,
         lat=body.lat,
     )

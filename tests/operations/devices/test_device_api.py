@@ -1,0 +1,149 @@
+"""The vehicles map layer, the intake status, and ``twonets ops jt808 ...`` on the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from builders import PASSWORD, create_staff
+from twonets.cli import app as cli_app
+from twonets.core.config import Settings
+from twonets.core.geo import gcj02_to_wgs84, locate_district
+from twonets.core.models import Role
+from twonets.operations import device_service, jt808
+from twonets.operations.device_models import Terminal
+
+runner = CliRunner()
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+FRAME = (
+    "7E 02 00 00 26 12 34 56 78 90 12 00 7D 02 00 00 00 01 00 00 00 02 00 BA 7F 0E 07 E4 F1"
+    " 1C 00 28 00 3C 00 00 18 10 15 10 10 10 01 04 00 00 00 64 02 02 00 7D 01 13 7E"
+)
+
+
+def _token(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _seed(factory: sessionmaker[Session]) -> None:
+    with factory() as session, session.begin():
+        create_staff(session, username="watch", roles=(Role.OPERATOR,))
+        create_staff(session, username="clerk", roles=(Role.STAFF,))
+        refs = []
+        for i, plate in enumerate(["沪D00001", "沪D00002"]):
+            terminal = Terminal(
+                phone=f"1390000000{i}",
+                terminal_id=f"T{i}",
+                plate=plate,
+                manufacturer="SHMUC",
+                model="M1",
+                auth_code="x",
+            )
+            session.add(terminal)
+            session.flush()
+            refs.append(device_service.TerminalRef(terminal.id, terminal.phone, plate))
+        device_service.record_positions(
+            session,
+            [
+                device_service.Position(
+                    refs[0], 121.4691, 31.2286, 30.0, 90, 4, NOW, alarm_flags=1
+                ),
+                device_service.Position(
+                    refs[1], 121.80, 31.15, 0.0, 0, 4, NOW - timedelta(hours=1)
+                ),
+            ],
+            now=NOW,
+        )
+
+
+def test_the_vehicles_layer_is_gcj02_geojson_for_operators(
+    app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    app.state.clock = lambda: NOW + timedelta(seconds=30)
+    assert client.get("/ops/layers/vehicles").status_code == 401
+    clerk = _token(client, "clerk")
+    assert client.get("/ops/layers/vehicles", headers=clerk).status_code == 403
+    response = client.get("/ops/layers/vehicles", headers=_token(client, "watch"))
+    assert response.status_code == 200
+    layer = response.json()
+    assert layer["type"] == "FeatureCollection"
+    first, second = layer["features"]
+    assert first["properties"]["plate"] == "沪D00001"
+    assert first["properties"]["speed"] == 30.0
+    assert first["properties"]["age_seconds"] == 30
+    assert first["properties"]["alarm"] is True
+    assert first["properties"]["alarms"] == ["emergency"]
+    assert second["properties"]["age_seconds"] == 3630
+    assert second["properties"]["alarm"] is False
+    lon, lat = first["geometry"]["coordinates"]
+    # Coordinates are GCJ-02: converting back gives the WGS-84 fix, inside Huangpu.
+    back = gcj02_to_wgs84(lon, lat)
+    assert abs(back[0] - 121.4691) < 1e-6
+    assert abs(back[1] - 31.2286) < 1e-6
+    assert locate_district(lon, lat, crs="gcj02") == locate_district(*back, crs="wgs84")
+    assert (lon, lat) != (121.4691, 31.2286)
+
+
+def test_the_intake_status_reports_nothing_running_by_default(client: TestClient) -> None:
+    assert client.get("/ops/devices/status").status_code == 401
+
+
+def test_the_gateway_runs_with_the_app_when_configured(
+    settings: Settings, session_factory: sessionmaker[Session], engine: object
+) -> None:
+    from twonets.web import create_app
+
+    _seed(session_factory)
+    configured = settings.model_copy(update={"jt808_listen": "127.0.0.1:0"})
+    application = create_app(configured, engine=engine)  # type: ignore[arg-type]
+    with TestClient(application) as client:
+        status = client.get("/ops/devices/status", headers=_token(client, "watch")).json()
+    assert status["gateway"]["listen"].startswith("127.0.0.1:")
+    assert status["gateway"]["listen"] != "127.0.0.1:0"
+    assert status["mqtt"] is None
+
+
+def test_decode_prints_the_frame_as_json() -> None:
+    result = runner.invoke(cli_app, ["ops", "jt808", "decode", *FRAME.split()])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["message_id"] == "0x0200"
+    assert out["message"] == "location"
+    assert out["header"]["phone"] == "123456789012"
+    assert out["body"]["latitude"] == 12.222222
+    assert out["body"]["time"] == "2018-10-15T10:10:10+08:00"
+    assert out["body"]["fuel"] == 125
+
+
+def test_decode_says_what_is_wrong() -> None:
+    bad = runner.invoke(cli_app, ["ops", "jt808", "decode", FRAME.replace("13 7E", "12 7E")])
+    assert bad.exit_code == 1
+    assert "frame.checksum: should be 0x13, got 0x12" in bad.output
+    junk = runner.invoke(cli_app, ["ops", "jt808", "decode", "zz"])
+    assert junk.exit_code == 1
+    assert "not hexadecimal" in junk.output
+
+
+def test_encode_gives_a_frame_decode_reads_back() -> None:
+    result = runner.invoke(
+        cli_app,
+        [
+            "ops", "jt808", "encode", "--phone", "13912345678", "--lon", "121.4691",
+            "--lat", "31.2286", "--time", "2026-11-30T10:00:00+08:00", "--speed", "42.5",
+            "--version", "2019",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = jt808.decode(bytes.fromhex(result.output.strip()))
+    assert frame.header.is_2019
+    assert isinstance(frame.body, jt808.Location)
+    assert (frame.body.longitude, frame.body.latitude) == (121.4691, 31.2286)
+    assert frame.body.speed_kmh == 42.5
