@@ -127,6 +127,7 @@ def world(engine: Engine, session_factory: sessionmaker[Session]) -> World:
             purpose_code="codes.health-appeal",
             dataset="codes.health_appeal",
             fields={
+                "id": "keep",
                 "filed_at": "keep",
                 "status": "keep",
                 "colour_at_filing": "keep",
