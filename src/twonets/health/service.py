@@ -300,6 +300,11 @@ class ReadinessRow:
         return self.current / self.reservists if self.reservists else 0.0
 
 
+def district_names(session: Session) -> dict[str, str]:
+    """District code -> English name, for figures and pages."""
+    return dict(session.execute(select(District.code, District.name_en)).tuples().all())
+
+
 def readiness(session: Session, *, today: date) -> list[ReadinessRow]:
     """Readiness per specialty and district: reservists, available, trained and current."""
     current = _current(session, today)
