@@ -305,9 +305,11 @@ _locations = st.builds(
     satellites=st.none() | _u8,
     other_extras=_others,
 )
+# Fixed-width fields are ASCII in practice (at most 5 bytes in 2013); free text is GBK.
+_ascii = st.text(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-"), max_size=5)
 _text = st.text(
     st.characters(codec="gbk", exclude_characters="\x00", exclude_categories=("Cs",)),
-    max_size=5,
+    max_size=12,
 )
 _bodies = st.one_of(
     _locations,
@@ -320,9 +322,9 @@ _bodies = st.one_of(
         Registration,
         province=_u16,
         city=_u16,
-        manufacturer=_text,
-        model=_text,
-        terminal_id=_text,
+        manufacturer=_ascii,
+        model=_ascii,
+        terminal_id=_ascii,
         plate_colour=_u8,
         plate=st.text(st.sampled_from("沪苏浙皖ABCDEFGH0123456789"), max_size=8),
     ),
