@@ -330,13 +330,14 @@ def issue_code(
             now=now,
         ),
     )
-    key = ctx.signing_key(session, ctx.region, now)
+    # A holder's codes are signed in the region that registered the holder.
+    key = ctx.signing_key(session, holder.region_code, now)
     assert key.private_key is not None
     # Whole seconds: iat and exp are NumericDates, and the page counts down from them.
     issued = now.replace(microsecond=0)
     text = token.encode_code(
         claims,
-        region=ctx.region,
+        region=holder.region_code,
         private_key=key.private_key,  # type: ignore[arg-type]
         kid=key.kid,
         issued_at=issued,
@@ -619,7 +620,17 @@ def my_scans(
         .limit(limit)
     ).all()  # governance: the holder's own scans; recorded below as a subject-access read
     keyring = ctx.keyring(session, now)
-    names = dict(session.execute(select(Department.code, Department.name_en)).all())
+    names: dict[str, str] = {ANY_RESIDENT: "scanned by a resident"}
+    names.update(session.execute(select(Department.code, Department.name_en)).all())
+    firms = {row.verifier_code for row in rows} - set(names)
+    if firms:
+        names.update(
+            session.execute(
+                select(Enterprise.credit_code, Enterprise.name).where(
+                    Enterprise.credit_code.in_(firms)
+                )
+            ).all()
+        )
     out = [
         {
             "id": row.id,

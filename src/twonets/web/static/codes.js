@@ -1,0 +1,20 @@
+// Counts down to a code's expiry; htmx swaps in the next code before then.
+(function () {
+  function tick() {
+    document.querySelectorAll("[data-expires]").forEach(function (el) {
+      var left = Math.round((Date.parse(el.dataset.expires) - Date.now()) / 1000);
+      var out = el.querySelector(".countdown");
+      if (!out) return;
+      if (left > 0) {
+        out.textContent = "valid for " + left + " s more · a new code comes by itself";
+        out.classList.remove("expired");
+      } else {
+        out.textContent = "renewing…";
+        out.classList.add("expired");
+      }
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSwap", tick);
+  tick();
+})();
