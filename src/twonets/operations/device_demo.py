@@ -3,7 +3,8 @@
 Each truck is registered as a JT/T 808 terminal and drives from a point in its district at
 urban speeds, turning back at the city's edge; its positions go through the same use case as
 the gateway's (one ``ops.device.location`` event each, and its last position for the map).
-A few trucks report alarms (overspeed), a few stopped reporting an hour or more ago.
+A few trucks report overspeed, one rolls over (its alarm opens a case in the operations
+centre), a few stopped reporting an hour or more ago.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ STEP_MINUTES = 2
 _DISTRICT_WEIGHTS = {d.code: (1 if d.kind == "central" else 3) for d in DISTRICTS}
 _METRES_PER_DEGREE_LAT = 111_320.0
 _OVERSPEED_KMH = 60.0
+ROLLED_OVER_TRUCK = 7
 
 
 def seed(city: DemoCity) -> None:
@@ -58,6 +60,8 @@ def seed(city: DemoCity) -> None:
         # One in ten trucks went quiet (parked, terminal off) an hour or two ago.
         last_step = steps - (rng.randint(30, 60) if rng.random() < 0.1 else 0)
         speeder = rng.random() < 0.1
+        # One truck rolls over at the end of its track: its terminal's alarm opens a case.
+        rolled = i == ROLLED_OVER_TRUCK
         for step in range(last_step + 1):
             stopped = rng.random() < 0.2
             speed = 0.0 if stopped else rng.uniform(15, 45)
@@ -76,6 +80,8 @@ def seed(city: DemoCity) -> None:
             else:
                 lon, lat = lon + d_lon, lat + d_lat
             alarm = 1 << 1 if speed > _OVERSPEED_KMH else 0
+            if rolled and step == last_step:
+                speed, alarm = 0.0, 1 << 30
             positions.append(
                 device_service.Position(
                     terminal=ref,

@@ -12,6 +12,7 @@ boundaries, so each position is converted here, explicitly, and both are kept.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,14 +23,52 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from twonets.core.errors import TwonetsError
 from twonets.core.events import record_event
 from twonets.core.geo import wgs84_to_gcj02_arrays
 from twonets.operations import jt808
+from twonets.operations import service as cases
 from twonets.operations.device_models import LastPosition, Terminal
+from twonets.operations.elements import Urgency
+from twonets.operations.schemas import IntakeReport, SourceKind
+
+log = logging.getLogger(__name__)
 
 LOCATION_TOPIC = "ops.device.location"
 READING_TOPIC = "ops.device.reading"
 AUTH_CODE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class CaseRule:
+    """When a device report opens a case: the management element, urgency and wording."""
+
+    category: str
+    urgency: Urgency
+    description: str
+
+
+# Terminal alarm bits that need people on the ground; a case opens when a bit comes on
+# (not for every report that still carries it). Overspeed and fatigue go to the transport
+# authorities' own systems, not to the city's cases.
+VEHICLE_ALARM_CASES: dict[int, CaseRule] = {
+    0: CaseRule("E0601", Urgency.EMERGENCY, "emergency alarm pressed in muck truck {plate}"),
+    29: CaseRule("E0601", Urgency.URGENT, "collision reported by muck truck {plate}"),
+    30: CaseRule(
+        "E0303", Urgency.EMERGENCY, "muck truck {plate} rolled over: load likely on the road"
+    ),
+}
+# Sensor readings above a threshold: (kind, unit) -> (threshold, rule).
+READING_THRESHOLDS: dict[tuple[str, str], tuple[float, CaseRule]] = {
+    ("level", "cm"): (
+        15.0,
+        CaseRule("E0405", Urgency.URGENT, "water {value:g} cm deep on the road at {device}"),
+    ),
+    ("noise", "dB"): (
+        70.0,
+        CaseRule("E0301", Urgency.NORMAL, "noise {value:g} dB at {device}"),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +101,7 @@ class Position:
 
 @dataclass(frozen=True)
 class Reading:
-    """One normalised meter or sensor reading."""
+    """One normalised meter or sensor reading; ``crossed`` when it just went over its threshold."""
 
     device: str
     kind: str
@@ -71,6 +110,13 @@ class Reading:
     time: datetime
     lon: float | None = None
     lat: float | None = None
+    crossed: bool = False
+
+
+def over_threshold(kind: str, unit: str, value: float) -> bool:
+    """Whether a reading lies above the threshold of its kind (if it has one)."""
+    rule = READING_THRESHOLDS.get((kind, unit))
+    return rule is not None and value > rule[0]
 
 
 def position_from_location(terminal: TerminalRef, location: jt808.Location) -> Position:
@@ -179,28 +225,85 @@ def location_payload(position: Position, gcj_lon: float, gcj_lat: float) -> dict
     return payload
 
 
+def _open_case(
+    session: Session,
+    rule: CaseRule,
+    *,
+    lon: float,
+    lat: float,
+    time: datetime,
+    event_id: str,
+    now: datetime,
+    **words: Any,
+) -> None:
+    """Open a case through the operations centre's intake; a refusal is logged, not raised.
+
+    The intake runs in a savepoint, so a report it refuses (say, a point outside the city)
+    leaves the batch of positions or readings it came with intact.
+    """
+    report = IntakeReport(
+        source_kind=SourceKind.DEVICE,
+        source_ref=event_id,
+        category=rule.category,
+        description=rule.description.format(**words),
+        lon=lon,
+        lat=lat,
+        crs="wgs84",
+        urgency=rule.urgency,
+        reported_at=min(time, now),
+    )
+    try:
+        with session.begin_nested():
+            cases.intake(session, report, now=now)
+    except TwonetsError as exc:
+        log.warning("device case not opened (%s): %s", report.description, exc.detail)
+
+
 def record_positions(session: Session, positions: Sequence[Position], *, now: datetime) -> int:
-    """Record a batch of positions: one event each, and each terminal's newest position."""
+    """Record a batch of positions: one event each, and each terminal's newest position.
+
+    An alarm bit of ``VEHICLE_ALARM_CASES`` coming on opens a case at that position.
+    """
     if not positions:
         return 0
     gcj_lon, gcj_lat = _to_gcj02([p.lon for p in positions], [p.lat for p in positions])
-    newest: dict[int, tuple[Position, float, float]] = {}
+    by_terminal: dict[int, list[tuple[Position, float, float, str]]] = {}
     for position, glon, glat in zip(positions, gcj_lon, gcj_lat, strict=True):
-        record_event(session, LOCATION_TOPIC, location_payload(position, glon, glat), now=now)
-        kept = newest.get(position.terminal.pk)
-        if kept is None or position.time >= kept[0].time:
-            newest[position.terminal.pk] = (position, glon, glat)
+        payload = location_payload(position, glon, glat)
+        event_id = record_event(session, LOCATION_TOPIC, payload, now=now)
+        by_terminal.setdefault(position.terminal.pk, []).append((position, glon, glat, event_id))
     rows = {
         row.terminal_pk: row
-        for row in session.scalars(select(LastPosition).where(LastPosition.terminal_pk.in_(newest)))
+        for row in session.scalars(
+            select(LastPosition).where(LastPosition.terminal_pk.in_(by_terminal))
+        )
     }
-    for pk, (position, glon, glat) in newest.items():
+    for pk, reports in by_terminal.items():
+        reports.sort(key=lambda item: item[0].time)
         row = rows.get(pk)
+        flags = row.alarm_flags if row is not None else 0
+        for position, _, _, event_id in reports:
+            if row is not None and position.time <= row.reported_at:
+                continue  # a late batch (blind-area upload) does not replay old alarms
+            for bit, rule in VEHICLE_ALARM_CASES.items():
+                if position.alarm_flags & ~flags & (1 << bit):
+                    _open_case(
+                        session,
+                        rule,
+                        lon=position.lon,
+                        lat=position.lat,
+                        time=position.time,
+                        event_id=event_id,
+                        now=now,
+                        plate=position.terminal.plate,
+                    )
+            flags = position.alarm_flags
+        position, glon, glat, _ = reports[-1]
         if row is None:
             row = LastPosition(terminal_pk=pk)
             session.add(row)
         elif row.reported_at > position.time:
-            continue  # a late batch (blind-area upload) must not move the truck backwards
+            continue  # a late batch must not move the truck backwards
         row.lon, row.lat, row.gcj_lon, row.gcj_lat = position.lon, position.lat, glon, glat
         row.speed_kmh = position.speed_kmh
         row.heading = position.heading
@@ -230,7 +333,25 @@ def record_readings(session: Session, readings: Sequence[Reading], *, now: datet
             payload["wgs84"] = {"lon": reading.lon, "lat": reading.lat}
             glon, glat = gcj[id(reading)]
             payload["gcj02"] = {"lon": glon, "lat": glat}
-        record_event(session, READING_TOPIC, payload, now=now)
+        event_id = record_event(session, READING_TOPIC, payload, now=now)
+        threshold = READING_THRESHOLDS.get((reading.kind, reading.unit))
+        if (
+            reading.crossed
+            and threshold is not None
+            and reading.lon is not None
+            and reading.lat is not None
+        ):
+            _open_case(
+                session,
+                threshold[1],
+                lon=reading.lon,
+                lat=reading.lat,
+                time=reading.time,
+                event_id=event_id,
+                now=now,
+                value=reading.value,
+                device=reading.device,
+            )
     return len(readings)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections import Counter
@@ -39,6 +40,7 @@ DEFAULT_PREFIX = "twonets"
 KINDS = frozenset({"water", "electricity", "gas", "heat", "noise", "air", "level", "flow"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAX_PAYLOAD = 4096
+_MAX_TRACKED = 100_000
 
 
 class ReadingIn(BaseModel):
@@ -135,6 +137,7 @@ class MqttIntake:
         self.batcher: Batcher[Reading] = Batcher(write, max_items=max_batch, linger=linger)
         self.subscribed = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
+        self._over: dict[tuple[str, str], bool] = {}
 
     @property
     def topic_filter(self) -> str:
@@ -150,6 +153,15 @@ class MqttIntake:
             self.stats.rejected[exc.reason] += 1
             log.warning("MQTT message dropped: %s", exc)
             return
+        if (reading.kind, reading.unit) in device_service.READING_THRESHOLDS:
+            key = (reading.kind, reading.device)
+            over = device_service.over_threshold(reading.kind, reading.unit, reading.value)
+            # A case opens when a sensor goes over its threshold, not for every reading above.
+            if over and not self._over.get(key, False):
+                reading = dataclasses.replace(reading, crossed=True)
+            if len(self._over) >= _MAX_TRACKED and key not in self._over:
+                self._over.clear()  # bounded memory; at worst one duplicate, merged by intake
+            self._over[key] = over
         try:
             await self.batcher.submit([reading])
         except Exception:  # the database is away: count and log; the broker has moved on

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.geo import locate_district
 from twonets.core.models import OutboxEvent
 from twonets.core.seeding import DemoCity
-from twonets.operations import device_demo, device_service
+from twonets.operations import catalogue, device_demo, device_service
 from twonets.operations.device_models import LastPosition, Terminal
+from twonets.operations.models import Case, CaseReport, CaseStep
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 def _seed(factory: sessionmaker[Session]) -> list[tuple[str, float, float]]:
     with factory() as session, session.begin():
+        catalogue.ensure_elements(session)
         device_demo.seed(DemoCity(session=session, seed=7, scale=1, now=NOW, root_secret=b"k"))
     with factory() as session:
         return [
@@ -48,8 +50,15 @@ def test_the_demo_trucks_have_tracks_inside_shanghai(
     assert len(layer["features"]) == device_demo.TRUCKS_PER_SCALE
     assert any(f["properties"]["alarm"] for f in layer["features"])
     assert any(f["properties"]["age_seconds"] >= 3600 for f in layer["features"])
+    with session_factory() as session:
+        (case,) = session.scalars(select(Case)).all()
+    assert case.category_code == "E0303"
+    assert "rolled over" in case.description
     # The same seed gives the same trucks in the same places.
     with session_factory() as session, session.begin():
+        session.execute(delete(CaseStep))
+        session.execute(delete(CaseReport))
+        session.execute(delete(Case))
         session.execute(LastPosition.__table__.delete())
         session.execute(Terminal.__table__.delete())
     assert _seed(session_factory) == trucks
