@@ -123,6 +123,21 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=OVERDUE_CHECK_SECONDS)
 
+    def load_elements() -> int:
+        with unit_of_work(factory) as session:
+            return catalogue.ensure_elements(session)
+
+    async def elements_on_start(stop: asyncio.Event) -> None:
+        # Categories new in the shipped catalogue reach the tables when the app starts.
+        try:
+            added = await asyncio.to_thread(load_elements)
+        except Exception:  # the schema may be behind; /readyz says so
+            log.exception("loading the management elements failed")
+            return
+        if added:
+            log.info("loaded %d management element categories", added)
+
+    app.state.background.append(elements_on_start)
     app.state.background.append(watch_overdue)
 
 

@@ -161,12 +161,14 @@ def open_cases_layer(
 
 
 def case_points(session: Session, *, since: datetime) -> list[tuple[float, float]]:
-    """WGS-84 points of the counted cases reported since ``since`` (for the density layer)."""
+    """WGS-84 points of the problems reported since ``since`` (for the density layer); merged
+    duplicates and reports not filed are left out."""
     return [
         (lon, lat)
         for lon, lat in session.execute(
             select(Case.lon, Case.lat).where(
-                Case.reported_at >= since, Case.state.in_([s.value for s in COUNTED_STATES])
+                Case.reported_at >= since,
+                Case.state.not_in([CaseState.MERGED.value, CaseState.REJECTED.value]),
             )
         )
     ]

@@ -27,7 +27,7 @@ from twonets.core import geo, idempotency
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
-from twonets.core.models import Department, DepartmentLevel, Role
+from twonets.core.models import Department, DepartmentLevel, Region, Role
 from twonets.operations import catalogue, elements, worktime
 from twonets.operations.elements import Urgency
 from twonets.operations.models import (
@@ -228,8 +228,14 @@ def intake(
         raise Invalid.field(
             "source_kind", "citizen", "citizen reports come from a resident's login"
         )
-    duplicate = find_duplicate(
-        session, category=category.code, lon=lon, lat=lat, reported_at=reported_at, rules=rules
+    # Another department's alarms are distinct signals by construction (it deduplicates its
+    # own); everything else is checked for a duplicate by place, kind and time.
+    duplicate = (
+        None
+        if report.source_kind is SourceKind.ALARM
+        else find_duplicate(
+            session, category=category.code, lon=lon, lat=lat, reported_at=reported_at, rules=rules
+        )
     )
     row = Case(
         number=f"pending-{uuid.uuid4().hex}",
@@ -376,7 +382,11 @@ def responsible_department(session: Session, case_row: Case, category: Category)
         )
         or session.scalar(
             select(Department)
-            .where(Department.function == function, Department.level == DepartmentLevel.CITY.value)
+            .where(
+                Department.function == function,
+                Department.level == DepartmentLevel.CITY.value,
+                Department.region_code.in_(select(Region.code).where(Region.home.is_(True))),
+            )
             .order_by(Department.code)
             .limit(1)
         )

@@ -1,7 +1,436 @@
-"""Pages of operations."""
+"""Pages of the operations centre: the dashboard, a case for the operator, the field view.
+
+The dashboard stays current without reloading: ``/ops/stream`` is a Server-Sent Events
+stream that announces each change to the cases, and the page then refreshes its map layers,
+case list and figures.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from twonets.core import service as core_service
+from twonets.core.auth import Principal
+from twonets.core.errors import Invalid, TwonetsError
+from twonets.core.http import AppSettings, Clock, Uow, require
+from twonets.core.models import Role
+from twonets.operations import api as ops_api
+from twonets.operations import catalogue, figures, service
+from twonets.operations.schemas import IntakeReport, SourceKind
+from twonets.web.pages import FormFields, field_errors, local_time, render
 
 router = APIRouter(include_in_schema=False)
+
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF))]
+Field = Annotated[Principal, Depends(require(Role.FIELD))]
+Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+CaseReader = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF, Role.FIELD))]
+
+STREAM_POLL_SECONDS = 2.0
+STREAM_KEEPALIVE_SECONDS = 15.0
+# A stream ends after this long; the browser's EventSource reconnects by itself.
+STREAM_SECONDS = 600.0
+STATE_LABELS = {
+    "reported": "Reported 上报",
+    "filed": "Filed 立案",
+    "dispatched": "Dispatched 派遣",
+    "handling": "Handling 处置中",
+    "handled": "Handled 已反馈",
+    "verified": "Verified 已核查",
+    "closed": "Closed 结案",
+    "merged": "Merged 已合并",
+    "rejected": "Not filed 不予立案",
+}
+
+
+def _options(session: Session) -> dict[str, Any]:
+    categories = catalogue.list_categories(session)
+    majors: dict[str, str] = {}
+    for c in categories:
+        majors.setdefault(
+            c.code[:3], f"{'部件' if c.kind == 'component' else '事件'} {c.major_name}"
+        )
+    return {
+        "districts": core_service.list_districts(session),
+        "majors": sorted(majors.items()),
+        "categories": categories,
+        "states": STATE_LABELS,
+    }
+
+
+def _filter(params: Any) -> service.CaseFilter:
+    overdue = params.get("overdue")
+    return service.CaseFilter(
+        district=params.get("district") or None,
+        major=params.get("major") or None,
+        category=params.get("category") or None,
+        state=params.get("state") or None,
+        overdue=True if overdue in {"1", "true", "on"} else None,
+        open_only=params.get("open") in {"1", "true", "on"},
+        limit=50,
+    )
+
+
+@router.get("/ops", response_class=HTMLResponse)
+def dashboard(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTMLResponse:
+    """The operations centre: map with layers, cases with filters, figures; live."""
+    now = clock()
+    with uow() as session:
+        options = _options(session)
+        rows = figures.figures(session, by="district", now=now)
+        counts = figures.state_counts(session)
+        version = figures.dashboard_version(session)
+    return render(
+        request,
+        "operations/dashboard.html",
+        caller,
+        layers=request.app.state.ops_layers,
+        totals=figures.totals(rows),
+        open_count=sum(n for s, n in counts.items() if s in service.OPEN_STATES),
+        version=version,
+        **options,
+    )
+
+
+@router.get("/ops/fragments/cases", response_class=HTMLResponse)
+def case_rows(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTMLResponse:
+    """The case list of the dashboard, filtered (an htmx fragment)."""
+    now = clock()
+    try:
+        flt = _filter(request.query_params)
+        with uow() as session:
+            rows, total = service.list_cases(session, flt, now=now)
+            cases = [service.case_json(session, c, now=now) for c in rows]
+        problem = None
+    except TwonetsError as exc:
+        cases, total, problem = [], 0, exc.detail
+    return render(
+        request,
+        "operations/_case_rows.html",
+        caller,
+        cases=cases,
+        total=total,
+        problem=problem,
+        states=STATE_LABELS,
+        now=now,
+        local_time=local_time,
+    )
+
+
+@router.get("/ops/fragments/figures", response_class=HTMLResponse)
+def figure_table(
+    request: Request, caller: Watcher, uow: Uow, clock: Clock, by: str = "district"
+) -> HTMLResponse:
+    """The figures table of the dashboard (an htmx fragment)."""
+    with uow() as session:
+        rows = figures.figures(
+            session, by=by if by in {"district", "department"} else "district", now=clock()
+        )
+    return render(
+        request, "operations/_figures.html", caller, rows=rows, totals=figures.totals(rows), by=by
+    )
+
+
+@router.get("/ops/stream")
+async def stream(
+    request: Request, caller: Watcher, uow: Uow, once: bool = False
+) -> StreamingResponse:
+    """Server-Sent Events: ``event: cases`` with a new version each time a case changes."""
+
+    def version() -> str:
+        with uow() as session:
+            current: str = figures.dashboard_version(session)
+            return current
+
+    async def events() -> AsyncIterator[str]:
+        last = ""
+        quiet = 0.0
+        waited = 0.0
+        yield "retry: 3000\n\n"
+        while waited < STREAM_SECONDS:
+            current = await asyncio.to_thread(version)
+            if current != last:
+                last = current
+                quiet = 0.0
+                yield f"event: cases\ndata: {current}\n\n"
+                if once:
+                    return
+            elif quiet >= STREAM_KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+            quiet += STREAM_POLL_SECONDS
+            waited += STREAM_POLL_SECONDS
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+# --- one case, for the operator ------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    case_id: int,
+    *,
+    error: TwonetsError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = clock()
+    with uow() as session:
+        row = service.visible_case(session, caller, case_id)
+        case = service.case_json(session, row, now=now, history=True)
+        departments = [d for d in core_service.list_departments(session) if d.region_code == "SH"]
+        suggested = None
+        if row.state == service.CaseState.FILED:
+            try:
+                category = catalogue.get_category(session, row.category_code)
+                suggested = service.responsible_department(session, row, category).code
+            except TwonetsError:
+                suggested = None
+    return render(
+        request,
+        "operations/case.html",
+        caller,
+        status_code=status_code,
+        case=case,
+        states=STATE_LABELS,
+        departments=departments,
+        suggested=suggested,
+        error=error.detail if error else None,
+        errors=field_errors(error),
+        local_time=local_time,
+        is_operator=caller.has_any({Role.OPERATOR}),
+    )
+
+
+@router.get("/ops/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request, case_id: int, caller: CaseReader, uow: Uow, clock: Clock
+) -> HTMLResponse:
+    """One case: where, what, its history and photos; the operator's next step."""
+    return _case_page(request, caller, uow, clock, case_id)
+
+
+@router.post("/ops/cases/{case_id}/{action}", response_class=HTMLResponse)
+def case_action(
+    request: Request,
+    case_id: int,
+    action: str,
+    form: FormFields,
+    caller: Operator,
+    uow: Uow,
+    clock: Clock,
+) -> Response:
+    """File, reject, dispatch, verify, close or evaluate from the case page."""
+    note = form.get("note") or None
+    try:
+        with uow() as session:
+            now = clock()
+            if action == "file":
+                service.file_case(session, caller, case_id, now=now, note=note)
+            elif action == "reject":
+                service.reject_case(session, caller, case_id, now=now, note=note)
+            elif action == "dispatch":
+                service.dispatch_case(
+                    session,
+                    caller,
+                    case_id,
+                    now=now,
+                    note=note,
+                    department_code=form.get("department_code") or None,
+                )
+            elif action == "verify":
+                service.verify_case(
+                    session, caller, case_id, passed=form.get("passed") == "yes", now=now, note=note
+                )
+            elif action == "close":
+                service.close_case(session, caller, case_id, now=now, note=note)
+            elif action == "evaluate":
+                score = form.get("score", "")
+                if not score.isdigit():
+                    raise Invalid.field("score", "range", "choose a score from 1 to 5")
+                service.evaluate_case(
+                    session, caller, case_id, score=int(score), now=now, note=note
+                )
+            else:
+                return Response(status_code=404)
+    except TwonetsError as exc:
+        return _case_page(request, caller, uow, clock, case_id, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/cases/{case_id}", status_code=303)
+
+
+# --- the field view ------------------------------------------------------------------------
+
+
+def _tasks_page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    *,
+    error: TwonetsError | None = None,
+    failed: int | None = None,
+    status_code: int = 200,
+    done: str | None = None,
+) -> HTMLResponse:
+    now = clock()
+    with uow() as session:
+        tasks = [service.case_json(session, c, now=now) for c in service.my_tasks(session, caller)]
+    return render(
+        request,
+        "operations/tasks.html",
+        caller,
+        status_code=status_code,
+        tasks=tasks,
+        states=STATE_LABELS,
+        error=error.detail if error else None,
+        errors=field_errors(error),
+        failed=failed,
+        done=done,
+        local_time=local_time,
+        now=now,
+    )
+
+
+@router.get("/ops/tasks", response_class=HTMLResponse)
+def tasks_page(
+    request: Request, caller: Field, uow: Uow, clock: Clock, done: str | None = None
+) -> HTMLResponse:
+    """My tasks: my department's cases to handle, soonest deadline first."""
+    return _tasks_page(request, caller, uow, clock, done=done)
+
+
+@router.post("/ops/tasks/{case_id}/accept", response_class=HTMLResponse)
+def task_accept(request: Request, case_id: int, caller: Field, uow: Uow, clock: Clock) -> Response:
+    """Take a task on."""
+    try:
+        with uow() as session:
+            service.accept_case(session, caller, case_id, now=clock())
+    except TwonetsError as exc:
+        return _tasks_page(
+            request, caller, uow, clock, error=exc, failed=case_id, status_code=exc.status
+        )
+    return RedirectResponse("/ops/tasks", status_code=303)
+
+
+@router.post("/ops/tasks/{case_id}/feedback", response_class=HTMLResponse)
+async def task_feedback(
+    request: Request,
+    case_id: int,
+    caller: Field,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    note: Annotated[str, Form()] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """Report a task handled, with photos."""
+    taken = [p for p in await ops_api.read_photos(photos or []) if p.content or p.filename]
+
+    def write() -> str:
+        with uow() as session:
+            row = service.report_handling(
+                session,
+                caller,
+                case_id,
+                now=clock(),
+                note=note or None,
+                photos=taken,
+                photo_dir=ops_api.photo_dir(settings),
+            )
+            return row.number
+
+    try:
+        number = await asyncio.to_thread(write)
+    except TwonetsError as exc:
+        return _tasks_page(
+            request, caller, uow, clock, error=exc, failed=case_id, status_code=exc.status
+        )
+    return RedirectResponse(f"/ops/tasks?done={number}", status_code=303)
+
+
+# --- a resident reports a problem ----------------------------------------------------------
+
+
+@router.get("/ops/report", response_class=HTMLResponse)
+def report_page(request: Request, caller: Resident, uow: Uow, clock: Clock) -> HTMLResponse:
+    """Report a problem in the city (pick the place on the map) and follow my reports."""
+    return _report_page(request, caller, uow, clock)
+
+
+def _report_page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    *,
+    error: TwonetsError | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = clock()
+    with uow() as session:
+        categories = [c for c in catalogue.list_categories(session) if c.kind == "event"]
+        mine = [service.case_json(session, c, now=now) for c in service.my_reports(session, caller)]
+    return render(
+        request,
+        "operations/report.html",
+        caller,
+        status_code=status_code,
+        categories=categories,
+        mine=mine,
+        states=STATE_LABELS,
+        form=form or {},
+        error=error.detail if error else None,
+        errors=field_errors(error),
+        local_time=local_time,
+    )
+
+
+@router.post("/ops/report", response_class=HTMLResponse)
+def report_submit(
+    request: Request, form: FormFields, caller: Resident, uow: Uow, clock: Clock
+) -> Response:
+    """Send a report."""
+    try:
+        report = IntakeReport.model_validate(
+            {
+                "source_kind": SourceKind.CITIZEN,
+                "category": form.get("category", ""),
+                "description": form.get("description", ""),
+                "lon": form.get("lon") or "nan",
+                "lat": form.get("lat") or "nan",
+                "crs": "wgs84",
+            }
+        )
+        with uow() as session:
+            service.intake(
+                session, report, now=clock(), reporter=caller, rules=request.app.state.ops_rules
+            )
+    except TwonetsError as exc:
+        return _report_page(
+            request, caller, uow, clock, error=exc, form=form, status_code=exc.status
+        )
+    except ValidationError as exc:  # name the first field
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "form"
+        if field in {"lon", "lat"}:
+            problem = Invalid.field(field, "required", "click the map where the problem is")
+        else:
+            problem = Invalid.field(field, first["type"], first["msg"])
+        return _report_page(request, caller, uow, clock, error=problem, form=form, status_code=422)
+    return RedirectResponse("/ops/report", status_code=303)

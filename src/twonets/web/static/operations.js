@@ -1,0 +1,159 @@
+// Operations centre pages: the dashboard map with its layers and live updates, a case's
+// small map, the report form's place picker. No tile server: district outlines only.
+(function () {
+  "use strict";
+  if (!window.L) return;
+
+  function districtsInto(map, fit) {
+    return fetch("/api/v1/districts.geojson")
+      .then((r) => r.json())
+      .then((fc) => {
+        const layer = L.geoJSON(fc, {
+          style: { color: "#1e4d6b", weight: 1, fillColor: "#2a7ab0", fillOpacity: 0.06 },
+          onEachFeature: (f, l) => l.bindTooltip(`${f.properties.name} ${f.properties.name_en}`, { sticky: true }),
+          interactive: true,
+        }).addTo(map);
+        if (fit) map.fitBounds(layer.getBounds());
+        return layer;
+      });
+  }
+
+  function ageClass(p) {
+    if (p.overdue) return "#7b1020";
+    if (p.age_hours < 24) return "#2e9b4d";
+    if (p.age_hours < 72) return "#e0a800";
+    return "#d9534f";
+  }
+
+  function escapeHtml(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function renderLayer(kind, key, fc) {
+    if (kind === "heat") {
+      return L.geoJSON(fc, {
+        style: (f) => ({ color: "#b03a2e", weight: 0.5, fillColor: "#e74c3c", fillOpacity: 0.15 + 0.6 * (f.properties.share || 0) }),
+        onEachFeature: (f, l) => l.bindTooltip(`${f.properties.count} case(s)`),
+      });
+    }
+    return L.geoJSON(fc, {
+      pointToLayer: (f, latlng) => {
+        const p = f.properties || {};
+        if (key !== "cases") {
+          return L.circleMarker(latlng, { radius: 4, color: "#1f5fa8", weight: 1, fillColor: "#4a90d9", fillOpacity: 0.9 });
+        }
+        return L.circleMarker(latlng, {
+          radius: p.overdue ? 7 : 5,
+          color: p.overdue ? "#7b1020" : "#333",
+          weight: p.overdue ? 3 : 1,
+          fillColor: ageClass(p),
+          fillOpacity: 0.9,
+        });
+      },
+      onEachFeature: (f, l) => {
+        const p = f.properties || {};
+        if (key === "cases") {
+          l.bindPopup(
+            `<strong><a href="/ops/cases/${encodeURIComponent(p.id)}">${escapeHtml(p.number)}</a></strong><br>` +
+              `${escapeHtml(p.category)} ${escapeHtml(p.category_name)} <small>${escapeHtml(p.category_name_en)}</small><br>` +
+              `${escapeHtml(p.state)} · ${Math.round(p.age_hours)} h old${p.overdue ? " · <strong>overdue</strong>" : ""}`
+          );
+        } else {
+          const label = p.plate || p.name || p.id || "";
+          if (label) l.bindTooltip(escapeHtml(label));
+        }
+      },
+    });
+  }
+
+  function dashboard(el) {
+    const map = L.map(el, { zoomSnap: 0.25, attributionControl: false });
+    map.setView([31.2, 121.45], 9);
+    districtsInto(map, true).then(() => { el.dataset.districts = "loaded"; });
+    const shown = {};
+    const boxes = Array.from(document.querySelectorAll("#ops-layers input[name=layer]"));
+
+    function load(box) {
+      const key = box.value;
+      return fetch(box.dataset.url, { headers: { Accept: "application/geo+json, application/json" } })
+        .then((r) => (r.ok ? r.json() : { type: "FeatureCollection", features: [] }))
+        .then((fc) => {
+          if (shown[key]) map.removeLayer(shown[key]);
+          shown[key] = renderLayer(box.dataset.kind, key, fc);
+          if (box.checked) shown[key].addTo(map);
+          el.dataset["layer" + key.charAt(0).toUpperCase() + key.slice(1)] = String((fc.features || []).length);
+        })
+        .catch(() => { box.parentElement.classList.add("error"); });
+    }
+
+    boxes.forEach((box) => {
+      box.addEventListener("change", () => {
+        if (box.checked) {
+          if (shown[box.value]) shown[box.value].addTo(map);
+          else load(box);
+        } else if (shown[box.value]) {
+          map.removeLayer(shown[box.value]);
+        }
+      });
+      if (box.checked) load(box);
+    });
+
+    function refresh() {
+      boxes.forEach((box) => { if (box.checked || shown[box.value]) load(box); });
+      document.body.dispatchEvent(new Event("ops-refresh"));
+    }
+
+    const live = document.getElementById("ops-live");
+    const root = document.querySelector(".ops-dashboard");
+    let version = root ? root.dataset.version : "";
+    if (window.EventSource) {
+      const source = new EventSource("/ops/stream");
+      source.addEventListener("open", () => { live.textContent = "live"; live.classList.add("on"); });
+      source.addEventListener("error", () => { live.textContent = "reconnecting…"; live.classList.remove("on"); });
+      source.addEventListener("cases", (e) => {
+        if (e.data !== version) {
+          version = e.data;
+          refresh();
+          live.textContent = "live · updated " + new Date().toLocaleTimeString();
+        }
+      });
+    } else {
+      setInterval(refresh, 15000);
+      live.textContent = "refreshing every 15 s";
+    }
+  }
+
+  function caseMap(el) {
+    const lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
+    const map = L.map(el, { zoomSnap: 0.25, attributionControl: false }).setView([lat, lon], 13);
+    districtsInto(map, false);
+    L.circleMarker([lat, lon], { radius: 8, color: "#7b1020", weight: 3, fillColor: "#d9534f", fillOpacity: 0.9 }).addTo(map);
+  }
+
+  function reportMap(el) {
+    const map = L.map(el, { zoomSnap: 0.25, attributionControl: false });
+    districtsInto(map, true);
+    const lonInput = document.getElementById("report-lon");
+    const latInput = document.getElementById("report-lat");
+    const where = document.getElementById("report-where");
+    let marker = null;
+    function put(latlng) {
+      if (marker) marker.setLatLng(latlng);
+      else marker = L.marker(latlng).addTo(map);
+      lonInput.value = latlng.lng.toFixed(6);
+      latInput.value = latlng.lat.toFixed(6);
+      where.textContent = `Place: ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)} (WGS-84)`;
+    }
+    if (lonInput.value && latInput.value) put(L.latLng(parseFloat(latInput.value), parseFloat(lonInput.value)));
+    map.on("click", (e) => put(e.latlng));
+  }
+
+  const dash = document.getElementById("ops-map");
+  if (dash) dashboard(dash);
+  const small = document.getElementById("case-map");
+  if (small) caseMap(small);
+  const picker = document.getElementById("report-map");
+  if (picker) reportMap(picker);
+})();
