@@ -43,6 +43,7 @@ def intake_status(caller: Watcher, request: Request) -> dict[str, Any]:
             "malformed": dict(s.malformed),
             "refused": dict(s.refused),
             "handler_errors": s.handler_errors,
+            "idle_closed": s.idle_closed,
         }
     if intake is not None:
         m = intake.stats

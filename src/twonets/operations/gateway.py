@@ -34,6 +34,9 @@ from twonets.operations.device_service import Position, TerminalRef
 log = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+# Terminals send a heartbeat every 60 s by default (parameter 0x0001); a connection silent
+# for five of those is dead, and its socket is freed.
+IDLE_TIMEOUT_SECONDS = 300.0
 T = TypeVar("T")
 
 
@@ -213,6 +216,7 @@ class GatewayStats:
     malformed: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     handler_errors: int = 0
+    idle_closed: int = 0
 
 
 @dataclass
@@ -230,10 +234,18 @@ class _Connection:
 class Gateway:
     """A JT/T 808 TCP server; ``start`` then ``close``, or ``run`` until an event is set."""
 
-    def __init__(self, backend: Backend, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+    ) -> None:
         self.backend = backend
         self.host = host
         self.port = port
+        self.idle_timeout = idle_timeout
         self.stats = GatewayStats()
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -279,7 +291,12 @@ class Gateway:
         framer = jt808.Framer()
         try:
             while True:
-                data = await reader.read(READ_SIZE)
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle_timeout)
+                except TimeoutError:
+                    self.stats.idle_closed += 1
+                    log.info("JT/T 808 connection %s idle, closed", connection.peer)
+                    break
                 if not data:
                     break
                 replies = await self._handle_chunks(connection, framer.feed(data))

@@ -277,3 +277,17 @@ async def test_run_stops_gracefully_with_terminals_connected() -> None:
     await asyncio.wait_for(task, 10)
     assert await term.reader.read() == b""  # the gateway closed our connection
     await term.close()
+
+
+@pytest.mark.asyncio
+async def test_a_silent_connection_is_closed() -> None:
+    gateway = Gateway(MemoryBackend(), idle_timeout=0.2)
+    await gateway.start()
+    try:
+        term = await Terminal808.connect(gateway.port)
+        await term.send(term.frame("9", jt808.Heartbeat()), replies=1)
+        assert await asyncio.wait_for(term.reader.read(), 5) == b""
+        await term.close()
+    finally:
+        await gateway.close()
+    assert gateway.stats.idle_closed == 1
