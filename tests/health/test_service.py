@@ -163,7 +163,7 @@ def test_a_mobilisation_keeps_each_hospitals_share_and_notifies(
             .join(Assignment, Assignment.reservist_id == service.Reservist.id)
         ):
             per_hospital[hospital_id] = per_hospital.get(hospital_id, 0) + 1
-        staff = dict(session.execute(select(Hospital.id, Hospital.staff_total)))
+        staff = dict(session.execute(select(Hospital.id, Hospital.staff_total)).all())
     for hospital_id, n in per_hospital.items():
         assert n <= math.floor(0.1 * staff[hospital_id])
     assert body["totals"]["notified"] == 6 + 4

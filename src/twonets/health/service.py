@@ -302,13 +302,13 @@ class ReadinessRow:
 
 def district_names(session: Session) -> dict[str, str]:
     """District code -> English name, for figures and pages."""
-    return {code: name for code, name in session.execute(select(District.code, District.name_en))}
+    return dict(session.execute(select(District.code, District.name_en)).all())
 
 
 def readiness(session: Session, *, today: date) -> list[ReadinessRow]:
     """Readiness per specialty and district: reservists, available, trained and current."""
     current = _current(session, today)
-    names = {code: name for code, name in session.execute(select(District.code, District.name_en))}
+    names = dict(session.execute(select(District.code, District.name_en)).all())
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = session.execute(
         select(Reservist.id, Reservist.specialty, Reservist.district_code, Reservist.available)
@@ -459,9 +459,8 @@ def _plan_round(session: Session, mobilisation: Mobilisation, *, round_: int, no
     if not needs:
         return 0
     # Staff already away on any open mobilisation count against their hospital's share.
-    away: dict[int, int] = {
-        hospital: n
-        for hospital, n in session.execute(
+    away: dict[int, int] = dict(
+        session.execute(
             select(Reservist.hospital_id, func.count())
             .join(Assignment, Assignment.reservist_id == Reservist.id)
             .join(Mobilisation, Mobilisation.id == Assignment.mobilisation_id)
@@ -470,8 +469,8 @@ def _plan_round(session: Session, mobilisation: Mobilisation, *, round_: int, no
                 Assignment.status != AssignmentStatus.REFUSED,
             )
             .group_by(Reservist.hospital_id)
-        )
-    }
+        ).all()
+    )
     busy = set(
         session.scalars(
             select(Assignment.reservist_id)
@@ -733,17 +732,16 @@ def series(
     session: Session, *, district_code: str, syndrome: str, since: date, until: date
 ) -> tuple[list[date], list[int]]:
     """Daily counts of one series, zero on days with no report."""
-    stored: dict[date, int] = {
-        day: count
-        for day, count in session.execute(
+    stored: dict[date, int] = dict(
+        session.execute(
             select(SyndromeCount.day, SyndromeCount.count).where(
                 SyndromeCount.district_code == district_code,
                 SyndromeCount.syndrome == syndrome,
                 SyndromeCount.day >= since,
                 SyndromeCount.day <= until,
             )
-        )
-    }
+        ).all()
+    )
     days = [since + timedelta(days=k) for k in range((until - since).days + 1)]
     return days, [int(stored.get(d, 0)) for d in days]
 
@@ -1058,9 +1056,7 @@ def turnaround(session: Session, *, since: datetime) -> list[Turnaround]:
             LabSample.result,
         ).where(LabSample.reported_at >= since)
     ).all()
-    names = {
-        code: name for code, name in session.execute(select(Department.code, Department.name_en))
-    }
+    names = dict(session.execute(select(Department.code, Department.name_en)).all())
     per: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
     for lab, collected, received, reported, result in rows:
         per[lab].append(
