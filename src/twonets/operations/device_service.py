@@ -238,8 +238,8 @@ def _open_case(
 ) -> None:
     """Open a case through the operations centre's intake; a refusal is logged, not raised.
 
-    The intake runs in a savepoint, so a report it refuses (say, a point outside the city)
-    leaves the batch of positions or readings it came with intact.
+    The intake runs in a savepoint, so a report it refuses (say, a point outside the city),
+    or a fault inside it, leaves the batch of positions or readings it came with intact.
     """
     report = IntakeReport(
         source_kind=SourceKind.DEVICE,
@@ -257,6 +257,8 @@ def _open_case(
             cases.intake(session, report, now=now)
     except TwonetsError as exc:
         log.warning("device case not opened (%s): %s", report.description, exc.detail)
+    except Exception:  # a fault in case intake must not cost the positions it rode with
+        log.exception("device case not opened (%s)", report.description)
 
 
 def record_positions(session: Session, positions: Sequence[Position], *, now: datetime) -> int:

@@ -110,3 +110,23 @@ async def test_the_subscriber_marks_only_the_crossing() -> None:
         await intake.handle("twonets/meters/level/LV-1", payload)
     await intake.handle("twonets/meters/water/WM-1", b'{"value": 99, "unit": "m3"}')
     assert [r.crossed for r in written] == [False, True, False, False, True, False]
+
+
+def test_a_fault_in_case_intake_keeps_the_positions(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("intake is broken")
+
+    monkeypatch.setattr(device_service.cases, "intake", broken)
+    with session_factory() as session, session.begin():
+        ref = _truck(session)
+        device_service.record_positions(session, [_at(ref, 1, ROLLOVER)], now=NOW)
+    with session_factory() as session:
+        assert _cases(session) == []
+        (row,) = session.scalars(select(LastPosition)).all()
+        assert row.alarm_flags == ROLLOVER
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.topic == device_service.LOCATION_TOPIC)
+        ).all()
+        assert len(events) == 1
