@@ -47,7 +47,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 RETENTION_EVERY = timedelta(hours=1)
 
 
-def get_coding(request: Request) -> Coding:
+async def get_coding(request: Request) -> Coding:
     """The code context the app was built with."""
     ctx: Coding = request.app.state.coding
     return ctx

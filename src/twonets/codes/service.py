@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, distinct, func, insert, select
+from sqlalchemy import Table, bindparam, delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from twonets.codes import token
@@ -43,6 +43,17 @@ SCAN_DATASET = "codes.scan"
 MAX_CODE_CHARS = 2000
 MAX_PLACE_CHARS = 200
 SCAN_ROLES = (Role.VERIFIER, Role.STAFF, Role.OPERATOR, Role.CITIZEN, Role.ENTERPRISE)
+
+_HOLDER_BY_TOKEN = select(
+    CodeHolder.citizen_id, CodeHolder.enterprise_id, CodeHolder.status, CodeHolder.region_code
+).where(CodeHolder.token == bindparam("token"))
+_SIGHTINGS = (
+    select(ScanRecord.place_key)  # governance: keyed hashes of places of one code, compared
+    .where(ScanRecord.code_id == bindparam("code_id"), ScanRecord.scanned_at >= bindparam("since"))
+    .limit(20)
+)
+_SCANS: Table = ScanRecord.__table__  # type: ignore[assignment]
+_INSERT_SCAN = insert(_SCANS).returning(_SCANS.c.id)
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -511,15 +522,11 @@ def scan(
         )
     citizen_id: int | None = None
     enterprise_id: int | None = None
+    # Core statements built once, on the session's connection: the scan path runs them on
+    # every scan, and building ORM statements each time cost more than running them.
+    connection = session.connection()
     if ctx.holds(session, verdict.region, now):
-        holder = session.execute(
-            select(
-                CodeHolder.citizen_id,
-                CodeHolder.enterprise_id,
-                CodeHolder.status,
-                CodeHolder.region_code,
-            ).where(CodeHolder.token == verdict.token)
-        ).first()
+        holder = connection.execute(_HOLDER_BY_TOKEN, {"token": verdict.token}).first()
         if holder is None or holder.region_code != verdict.region:
             failed = _invalid(verdict, "holder", "no holder of this region has this token")
             return ScanOutcome(failed, admit=False, replay=False, recorded=False)
@@ -531,11 +538,9 @@ def scan(
         # An enterprise's code scanned by a resident: the record is about that resident.
         citizen_id = principal.citizen_id
     place_key = ctx.place_key(organisation, checkpoint)
-    seen = session.scalars(
-        select(ScanRecord.place_key)
-        .where(ScanRecord.code_id == verdict.code_id, ScanRecord.scanned_at >= now - ctx.window)
-        .limit(20)
-    ).all()  # governance: compares keyed hashes of places for one code; nothing leaves
+    seen = connection.execute(
+        _SIGHTINGS, {"code_id": verdict.code_id, "since": now - ctx.window}
+    ).scalars()
     replay = any(key != place_key for key in seen)
     disclosed = {k: v for k, v in verdict.disclosed.items() if k in rule.disclosed}
     shown = token.CodeVerdict(
@@ -559,27 +564,26 @@ def scan(
     fine = "green" if rule.health else "valid"
     admit = not replay and verdict.status == fine
     keyring = ctx.keyring(session, now)
-    scan_id = session.execute(
-        insert(ScanRecord)
-        .values(
-            scenario_code=rule.code,
-            purpose_code=rule.purpose_code,
-            citizen_id=citizen_id,
-            enterprise_id=enterprise_id,
-            holder_token=verdict.token,
-            holder_region=verdict.region,
-            verifier_code=organisation,
-            place=keyring.seal(SCAN_DATASET, "place", checkpoint),
-            place_key=place_key,
-            district_code=principal.district_code,
-            code_id=verdict.code_id,
-            result="replayed" if replay else ("admitted" if admit else "refused"),
-            scanned_at=now,
-            day=now.date(),
-            minute=int(now.timestamp()) // 60,
-            keep_until=now + timedelta(days=rule.retention_days),
-        )
-        .returning(ScanRecord.id)
+    scan_id = connection.execute(
+        _INSERT_SCAN,
+        {
+            "scenario_code": rule.code,
+            "purpose_code": rule.purpose_code,
+            "citizen_id": citizen_id,
+            "enterprise_id": enterprise_id,
+            "holder_token": verdict.token,
+            "holder_region": verdict.region,
+            "verifier_code": organisation,
+            "place": keyring.seal(SCAN_DATASET, "place", checkpoint),
+            "place_key": place_key,
+            "district_code": principal.district_code,
+            "code_id": verdict.code_id,
+            "result": "replayed" if replay else ("admitted" if admit else "refused"),
+            "scanned_at": now,
+            "day": now.date(),
+            "minute": int(now.timestamp()) // 60,
+            "keep_until": now + timedelta(days=rule.retention_days),
+        },
     ).scalar_one()
     return ScanOutcome(
         shown,

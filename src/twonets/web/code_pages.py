@@ -78,7 +78,7 @@ STEP_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def get_coding(request: Request) -> Coding:
+async def get_coding(request: Request) -> Coding:
     """The code context of the app."""
     ctx: Coding = request.app.state.coding
     return ctx
