@@ -238,7 +238,7 @@ def intake(
         )
     )
     row = Case(
-        number=f"pending-{uuid.uuid4().hex}",
+        number=f"pending-{uuid.uuid4().hex[:20]}",  # the id decides the number
         category_code=category.code,
         component_identifier=report.component_identifier,
         district_code=district,
