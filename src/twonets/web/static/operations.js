@@ -75,14 +75,30 @@
     const shown = {};
     const boxes = Array.from(document.querySelectorAll("#ops-layers input[name=layer]"));
 
+    // H3 resolution for the zoom: hexagons of a few screen millimetres at every scale.
+    function resolution() {
+      const z = map.getZoom();
+      return z <= 9 ? 6 : z <= 11 ? 7 : z <= 13 ? 8 : 9;
+    }
+
+    function urlOf(box) {
+      if (box.dataset.kind !== "heat") return box.dataset.url;
+      const url = new URL(box.dataset.url, window.location.origin);
+      url.searchParams.set("resolution", String(resolution()));
+      return url.pathname + url.search;
+    }
+
     function load(box) {
       const key = box.value;
-      return fetch(box.dataset.url, { headers: { Accept: "application/geo+json, application/json" } })
+      return fetch(urlOf(box), { headers: { Accept: "application/geo+json, application/json" } })
         .then((r) => (r.ok ? r.json() : { type: "FeatureCollection", features: [] }))
         .then((fc) => {
           if (shown[key]) map.removeLayer(shown[key]);
           shown[key] = renderLayer(box.dataset.kind, key, fc);
-          if (box.checked) shown[key].addTo(map);
+          if (box.checked) {
+            shown[key].addTo(map);
+            if (box.dataset.kind === "heat") shown[key].bringToBack();
+          }
           el.dataset["layer" + key.charAt(0).toUpperCase() + key.slice(1)] = String((fc.features || []).length);
         })
         .catch(() => { box.parentElement.classList.add("error"); });
@@ -91,13 +107,23 @@
     boxes.forEach((box) => {
       box.addEventListener("change", () => {
         if (box.checked) {
-          if (shown[box.value]) shown[box.value].addTo(map);
-          else load(box);
+          if (shown[box.value]) {
+            shown[box.value].addTo(map);
+            if (box.dataset.kind === "heat") shown[box.value].bringToBack();
+          } else load(box);
         } else if (shown[box.value]) {
           map.removeLayer(shown[box.value]);
         }
       });
       if (box.checked) load(box);
+    });
+
+    let lastResolution = null;
+    map.on("zoomend", () => {
+      const now = resolution();
+      if (now === lastResolution) return;
+      lastResolution = now;
+      boxes.forEach((box) => { if (box.dataset.kind === "heat" && shown[box.value]) load(box); });
     });
 
     function refresh() {
