@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from builders import NOW
 from twonets.core.errors import Conflict, Invalid
+from twonets.core.geo import wgs84_to_gcj02
 from twonets.operations import catalogue, elements
 from twonets.operations.elements import ElementKind
 
@@ -173,3 +174,28 @@ def test_calendar_days(session: Session) -> None:
     assert caught.value.errors[0].rule == "weekday"
     with pytest.raises(Invalid):
         catalogue.set_calendar_day(session, day="2026-13-01", kind="holiday", name="x")
+
+
+@settings(max_examples=200, deadline=None)
+@given(lon=st.floats(121.2, 121.8), lat=st.floats(30.9, 31.4))
+def test_a_point_given_in_gcj02_lands_where_its_wgs84_twin_does(lon: float, lat: float) -> None:
+    try:
+        wgs = catalogue.place(lon, lat, "wgs84")
+    except Invalid:
+        return  # outside the districts (the sea, the river mouth)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    try:
+        from_gcj = catalogue.place(glon, glat, "gcj02")
+    except Invalid:
+        from_gcj = None
+    # Converting back is exact to about a centimetre: same position, same district.
+    assert from_gcj is not None
+    assert from_gcj[0] == pytest.approx(wgs[0], abs=1e-6)
+    assert from_gcj[1] == pytest.approx(wgs[1], abs=1e-6)
+    assert from_gcj[2] == wgs[2]
+
+
+def test_an_unknown_datum_names_the_field() -> None:
+    with pytest.raises(Invalid) as caught:
+        catalogue.place(121.47, 31.23, "bd09")
+    assert (caught.value.errors[0].field, caught.value.errors[0].rule) == ("crs", "crs")
