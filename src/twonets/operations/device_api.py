@@ -29,8 +29,13 @@ def vehicles_layer(caller: Watcher, uow: Uow, clock: Clock) -> dict[str, Any]:
 @router.get("/ops/devices/status")
 def intake_status(caller: Watcher, request: Request) -> dict[str, Any]:
     """Counters of the JT/T 808 gateway and the MQTT subscriber running in this process."""
-    gateway: Gateway | None = getattr(request.app.state, "jt808_gateway", None)
-    intake: MqttIntake | None = getattr(request.app.state, "mqtt_intake", None)
+    return status_of(request.app)
+
+
+def status_of(app: FastAPI) -> dict[str, Any]:
+    """The counters of the gateway and subscriber running with ``app`` (``None`` if not)."""
+    gateway: Gateway | None = getattr(app.state, "jt808_gateway", None)
+    intake: MqttIntake | None = getattr(app.state, "mqtt_intake", None)
     out: dict[str, Any] = {"gateway": None, "mqtt": None}
     if gateway is not None:
         s = gateway.stats

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.errors import TwonetsError
 from twonets.core.events import record_event
-from twonets.core.geo import wgs84_to_gcj02_arrays
+from twonets.core.geo import locate_district, wgs84_to_gcj02_arrays
 from twonets.operations import jt808
 from twonets.operations import service as cases
 from twonets.operations.device_models import LastPosition, Terminal
@@ -355,6 +355,83 @@ def record_readings(session: Session, readings: Sequence[Reading], *, now: datet
                 device=reading.device,
             )
     return len(readings)
+
+
+# --- reads for operators -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TerminalRow:
+    """One terminal as the devices page lists it."""
+
+    phone: str
+    plate: str
+    maker: str
+    model: str
+    version: int
+    registered_at: datetime
+    authenticated_at: datetime | None
+    reported_at: datetime | None
+    age_seconds: int | None
+    speed_kmh: float | None
+    district: str | None
+    alarms: list[str]
+
+
+def list_terminals(session: Session, *, now: datetime) -> list[TerminalRow]:
+    """Every terminal with its last report, those in alarm first, then the most recent."""
+    rows = session.execute(
+        select(
+            Terminal.phone,
+            Terminal.plate,
+            Terminal.manufacturer,
+            Terminal.model,
+            Terminal.protocol_version,
+            Terminal.registered_at,
+            Terminal.authenticated_at,
+            LastPosition.reported_at,
+            LastPosition.speed_kmh,
+            LastPosition.lon,
+            LastPosition.lat,
+            LastPosition.alarm_flags,
+        ).outerjoin(LastPosition, LastPosition.terminal_pk == Terminal.id)
+    ).all()
+    out = []
+    for (
+        phone,
+        plate,
+        maker,
+        model,
+        version,
+        registered,
+        authed,
+        reported,
+        speed,
+        lon,
+        lat,
+        flags,
+    ) in rows:
+        out.append(
+            TerminalRow(
+                phone=phone,
+                plate=plate,
+                maker=maker,
+                model=model,
+                version=2013 if version is None else 2019,
+                registered_at=registered,
+                authenticated_at=authed,
+                reported_at=reported,
+                age_seconds=None
+                if reported is None
+                else max(0, round((now - reported).total_seconds())),
+                speed_kmh=speed,
+                district=None if lon is None else locate_district(lon, lat),
+                alarms=jt808.flag_names(flags or 0, jt808.ALARM_BITS),
+            )
+        )
+    far_past = datetime.min.replace(tzinfo=UTC)
+    out.sort(key=lambda t: (not t.alarms, -(t.reported_at or far_past).timestamp(), t.plate))
+    return out
 
 
 # --- the map layer -----------------------------------------------------------------------
