@@ -407,3 +407,19 @@ def test_keys_and_tokens_are_the_region_s(world: World) -> None:
     assert one == token.holder_token(ROOT, region="SH", kind="citizen", holder_id=1)
     assert one != token.holder_token(ROOT, region="JS", kind="citizen", holder_id=1)
     assert one != token.holder_token(ROOT, region="SH", kind="enterprise", holder_id=1)
+
+
+def test_governance_retention_leaves_scans_to_their_scenarios(world: World) -> None:
+    from twonets.governance.reports import run_retention
+
+    old = T - timedelta(days=40)
+    _scan(world, world.library, _code(world, world.resident, at=old), at=old)
+    with world.session() as session:
+        outcomes = run_retention(session, world.gov, actor="retention-job", now=T)
+    # codes.scan carries each row's own keep_until (its scenario's retention), which the
+    # generic run (one purpose per dataset) does not read: the codes job deletes it.
+    assert not [o for o in outcomes if o.dataset.startswith("codes.")]
+    assert _scans(world) == 1
+    with world.session() as session:
+        assert service.purge_scans(session, now=T) == 1
+    assert _scans(world) == 0
