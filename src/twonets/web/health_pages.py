@@ -319,14 +319,19 @@ def health_page(
 
 
 def _chosen_series(wanted: str | None, alerts: Sequence[Any]) -> tuple[str, str] | None:
-    """The series to plot: ``district:syndrome`` if asked, else the one with most alarms."""
+    """The series to plot: ``district:syndrome`` if asked, else the most aberrant one.
+
+    Series are ranked by how far their alarms went above the detectors' bounds (summed over
+    the alarms), so one large outbreak outranks scattered alarms just over a bound.
+    """
     if wanted and ":" in wanted:
         district, syndrome = wanted.split(":", 1)
         return district, syndrome
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for a in alerts:  # the latest first: ties go to the most recent alarm
-        counts[(str(a.district_code), str(a.signal))] += 1
-    return max(counts, key=lambda k: counts[k]) if counts else None
+    excess: dict[tuple[str, str], float] = defaultdict(float)
+    for a in alerts:
+        bound = a.threshold if a.threshold else 1.0
+        excess[(str(a.district_code), str(a.signal))] += max(0.0, a.observed / bound - 1.0)
+    return max(excess, key=lambda k: excess[k]) if excess else None
 
 
 @router.post("/health/mobilisations/{mobilisation_id}/replan")
