@@ -558,21 +558,18 @@ _EXTRA_FIELDS: dict[int, tuple[str, int]] = {
 _LOCATION = struct.Struct(">IIIIHHH6s")
 
 
+# Each BCD byte that holds two decimal digits, and their value (0x59 → 59).
+_BCD_VALUES = {(v // 10) << 4 | v % 10: v for v in range(100)}
+
+
 def _decode_time(raw: bytes, where: str) -> datetime:
-    text = _bcd_decode(raw, where)
     try:
-        local = datetime(
-            2000 + int(text[0:2]),
-            int(text[2:4]),
-            int(text[4:6]),
-            int(text[6:8]),
-            int(text[8:10]),
-            int(text[10:12]),
-            tzinfo=CHINA_STANDARD_TIME,
-        )
-    except ValueError as exc:
-        raise FrameError("time", where, f"not a date and time: {text}") from exc
-    return local
+        year, month, day, hour, minute, second = (_BCD_VALUES[b] for b in raw)
+        return datetime(2000 + year, month, day, hour, minute, second, tzinfo=CHINA_STANDARD_TIME)
+    except KeyError:
+        raise FrameError("bcd", where, f"not BCD digits: {raw.hex()}") from None
+    except ValueError:
+        raise FrameError("time", where, f"not a date and time: {raw.hex()}") from None
 
 
 def _encode_time(value: datetime, where: str) -> bytes:
