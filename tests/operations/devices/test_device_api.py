@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +14,13 @@ from typer.testing import CliRunner
 from builders import PASSWORD, create_staff
 from twonets.cli import app as cli_app
 from twonets.core.config import Settings
+from twonets.core.errors import ConfigurationError
 from twonets.core.geo import gcj02_to_wgs84, locate_district
 from twonets.core.models import Role
 from twonets.operations import device_service, jt808
 from twonets.operations.device_models import Terminal
+from twonets.operations.gateway import parse_listen
+from twonets.operations.mqtt_intake import parse_url
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -147,3 +151,25 @@ def test_encode_gives_a_frame_decode_reads_back() -> None:
     assert isinstance(frame.body, jt808.Location)
     assert (frame.body.longitude, frame.body.latitude) == (121.4691, 31.2286)
     assert frame.body.speed_kmh == 42.5
+
+
+@pytest.mark.parametrize("value", ["8808", "host:", ":8808", "host:port", "host:70000"])
+def test_a_bad_listen_setting_names_the_setting(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_listen(value)
+    assert caught.value.detail.startswith("TWONETS_JT808_LISTEN: should be host:port")
+
+
+def test_listen_and_broker_settings_are_parsed() -> None:
+    assert parse_listen("0.0.0.0:8808") == ("0.0.0.0", 8808)
+    assert parse_listen("[::1]:8808") == ("::1", 8808)
+    assert parse_url("mqtt://broker.local") == ("broker.local", 1883)
+    with pytest.raises(ConfigurationError) as caught:
+        parse_url("http://broker.local:1883")
+    assert "TWONETS_MQTT_URL" in caught.value.detail
+
+
+def test_the_gateway_command_refuses_a_bad_listen_address() -> None:
+    result = runner.invoke(cli_app, ["ops", "gateway", "--listen", "nowhere"])
+    assert result.exit_code == 1
+    assert "TWONETS_JT808_LISTEN: should be host:port, got 'nowhere'" in result.output
