@@ -104,7 +104,10 @@ def seed(url: str, holders: int) -> Seeded:
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
         core_service.ensure_reference_data(session)
-        trust.ensure_issuing_region(session, region="SH", root_secret=root, now=now)
+        # Keys from a minute back: codes are signed at whole seconds.
+        trust.ensure_issuing_region(
+            session, region="SH", root_secret=root, now=now - timedelta(minutes=1)
+        )
         core_service.create_department(
             session,
             code="sh.culture",

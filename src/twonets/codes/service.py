@@ -341,11 +341,12 @@ def issue_code(
             now=now,
         ),
     )
-    # A holder's codes are signed in the region that registered the holder.
-    key = ctx.signing_key(session, holder.region_code, now)
-    assert key.private_key is not None
-    # Whole seconds: iat and exp are NumericDates, and the page counts down from them.
+    # Whole seconds: iat and exp are NumericDates, and the page counts down from them. The
+    # key is chosen at that second too: a verifier checks the key's window against iat.
     issued = now.replace(microsecond=0)
+    # A holder's codes are signed in the region that registered the holder.
+    key = ctx.signing_key(session, holder.region_code, issued)
+    assert key.private_key is not None
     text = token.encode_code(
         claims,
         region=holder.region_code,
