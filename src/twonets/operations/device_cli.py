@@ -15,6 +15,7 @@ from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory
 from twonets.core.errors import TwonetsError
 from twonets.operations import jt808
+from twonets.operations.device_simulator import simulate
 from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
 from twonets.operations.mqtt_intake import MqttIntake, database_writer
 
@@ -98,6 +99,47 @@ def encode_command(
     except jt808.FrameError as exc:
         raise _fail(exc.detail) from None
     typer.echo(data.hex())
+
+
+@jt808_app.command("simulate")
+def simulate_command(
+    ctx: typer.Context,
+    to: Annotated[
+        str | None, typer.Option(help="Gateway host:port (default: TWONETS_JT808_LISTEN).")
+    ] = None,
+    terminals: Annotated[int, typer.Option(min=1, max=10_000, help="Trucks.")] = 5,
+    reports: Annotated[int, typer.Option(min=1, help="Positions per truck.")] = 20,
+    interval: Annotated[float, typer.Option(min=0, help="Seconds between reports.")] = 1.0,
+    version: Annotated[int, typer.Option(help="2013 or 2019.")] = 2019,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same trucks).")] = 808,
+) -> None:
+    """Drive simulated muck trucks that register, authenticate and report to a gateway."""
+    settings: Settings = ctx.obj
+    if version not in (2013, 2019):
+        raise _fail("--version: should be 2013 or 2019")
+    try:
+        host, port = parse_listen(to or settings.jt808_listen or "127.0.0.1:8808")
+    except TwonetsError as exc:
+        raise _fail(exc.detail) from None
+    report = asyncio.run(
+        simulate(
+            host,
+            port,
+            terminals=terminals,
+            reports=reports,
+            interval=interval,
+            version=1 if version == 2019 else None,
+            seed=seed,
+        )
+    )
+    typer.echo(
+        f"{report.registered} of {terminals} trucks registered; {report.positions} positions "
+        f"sent, {report.acknowledged} acknowledged"
+    )
+    for failure in report.failures[:20]:
+        typer.echo(f"  {failure}", err=True)
+    if report.failures:
+        raise typer.Exit(1)
 
 
 def _run_until_signal(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:

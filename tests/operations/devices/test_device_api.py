@@ -173,3 +173,12 @@ def test_the_gateway_command_refuses_a_bad_listen_address() -> None:
     result = runner.invoke(cli_app, ["ops", "gateway", "--listen", "nowhere"])
     assert result.exit_code == 1
     assert "TWONETS_JT808_LISTEN: should be host:port, got 'nowhere'" in result.output
+
+
+def test_simulate_says_when_no_gateway_listens() -> None:
+    result = runner.invoke(
+        cli_app, ["ops", "jt808", "simulate", "--to", "127.0.0.1:1", "--terminals", "2"]
+    )
+    assert result.exit_code == 1
+    assert "0 of 2 trucks registered; 0 positions sent, 0 acknowledged" in result.output
+    assert "cannot connect to 127.0.0.1:1" in result.output

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import make_session_factory
 from twonets.core.events import InProcessBus, OutboxRelay
-from twonets.core.geo import gcj02_to_wgs84, wgs84_to_gcj02
+from twonets.core.geo import gcj02_to_wgs84, locate_district, wgs84_to_gcj02
 from twonets.core.models import OutboxEvent
 from twonets.operations import jt808
 from twonets.operations.device_models import LastPosition, Terminal
+from twonets.operations.device_simulator import simulate
 from twonets.operations.gateway import DatabaseBackend, Gateway, MemoryBackend
 from twonets.operations.jt808 import CHINA_STANDARD_TIME, Frame, Header
 
@@ -291,3 +292,21 @@ async def test_a_silent_connection_is_closed() -> None:
     finally:
         await gateway.close()
     assert gateway.stats.idle_closed == 1
+
+
+@pytest.mark.asyncio
+async def test_simulated_trucks_report_through_the_gateway(
+    gateway: Gateway, engine: Engine
+) -> None:
+    report = await simulate(
+        "127.0.0.1", gateway.port, terminals=3, reports=13, interval=0, version=1, seed=5
+    )
+    assert report.failures == []
+    assert report.registered == 3
+    assert report.positions == report.acknowledged == 39
+    events, positions = _rows(make_session_factory(engine))
+    assert len(events) == 39
+    assert len(positions) == 3
+    assert all(locate_district(p.lon, p.lat) is not None for p in positions)
+    # Per truck: registration, authentication, ten reports, then one batch of three.
+    assert gateway.stats.frames == 3 * (2 + 10 + 1)
