@@ -16,7 +16,14 @@ from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.governance.models import PendingAccess
 from twonets.health import service
-from twonets.health.models import Alert, Assignment, AssignmentStatus, Hospital, TrainingKind
+from twonets.health.models import (
+    Alert,
+    Assignment,
+    AssignmentStatus,
+    Hospital,
+    Reservist,
+    TrainingKind,
+)
 from twonets.licences import service as licences
 
 # --- register ----------------------------------------------------------------------------------
@@ -159,8 +166,8 @@ def test_a_mobilisation_keeps_each_hospitals_share_and_notifies(
     with session_factory() as session:
         for (hospital_id,) in session.execute(
             select(Hospital.id)
-            .join(service.Reservist, service.Reservist.hospital_id == Hospital.id)
-            .join(Assignment, Assignment.reservist_id == service.Reservist.id)
+            .join(Reservist, Reservist.hospital_id == Hospital.id)
+            .join(Assignment, Assignment.reservist_id == Reservist.id)
         ):
             per_hospital[hospital_id] = per_hospital.get(hospital_id, 0) + 1
         staff = dict(session.execute(select(Hospital.id, Hospital.staff_total)).all())
