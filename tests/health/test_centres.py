@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from twonets.core.errors import Invalid
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.service import Governance
+from twonets.health import service
 from twonets.health.centres import (
     build_outlines,
     distance_matrix,
@@ -17,6 +20,7 @@ from twonets.health.centres import (
     plan_json,
     provenance,
 )
+from twonets.health.service.planning import PLANS_KEPT
 from twonets.health.siting import SitingStatus
 
 
@@ -79,3 +83,13 @@ def test_the_shipped_outlines_are_the_mainland_provinces_as_built() -> None:
     assert fc["type"] == "FeatureCollection"
     assert len(fc["features"]) == 31
     assert outlines_geojson().strip() == build_outlines()
+
+
+def test_the_service_keeps_a_bounded_number_of_plans() -> None:
+    ctx = service.HealthContext(gov=Governance(Catalogue(), b"k" * 48))
+    first = service.centre_plan(ctx, centres_count=2, beds_max=60_000, patients=1_000)
+    assert service.centre_plan(ctx, centres_count=2, beds_max=60_000, patients=1_000) is first
+    for n in range(PLANS_KEPT):
+        service.centre_plan(ctx, centres_count=1, beds_min=1, beds_max=10_000, patients=10 + n)
+    assert len(ctx.plan_cache) == PLANS_KEPT
+    assert (1_000, 1.0, 2, 3_000, 60_000, None) not in ctx.plan_cache

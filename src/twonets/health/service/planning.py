@@ -7,6 +7,9 @@ from typing import Any
 from twonets.health import centres
 from twonets.health.service.common import HealthContext
 
+# Plans kept per context: a planner tries a few scenarios; arbitrary queries must not grow it.
+PLANS_KEPT = 16
+
 
 def centre_plan(
     ctx: HealthContext,
@@ -20,8 +23,12 @@ def centre_plan(
 ) -> dict[str, Any]:
     """Chosen centres for a nationwide scenario (memoised per parameters: the data is fixed)."""
     key = (patients, peak_share, centres_count, beds_min, beds_max, max_km)
-    if key not in ctx.plan_cache:
-        plan = centres.plan_centres(
+    cached = ctx.plan_cache.pop(key, None)
+    if cached is not None:
+        ctx.plan_cache[key] = cached  # most recently used last
+        return cached
+    plan = centres.plan_json(
+        centres.plan_centres(
             patients=patients,
             peak_share=peak_share,
             centres=centres_count,
@@ -29,5 +36,8 @@ def centre_plan(
             beds_max=beds_max,
             max_km=max_km,
         )
-        ctx.plan_cache[key] = centres.plan_json(plan)
-    return ctx.plan_cache[key]
+    )
+    ctx.plan_cache[key] = plan
+    while len(ctx.plan_cache) > PLANS_KEPT:
+        ctx.plan_cache.pop(next(iter(ctx.plan_cache)))  # the least recently used
+    return plan
