@@ -20,7 +20,6 @@ from twonets.codes.models import ScanRecord
 from twonets.codes.service import SCAN_DATASET
 from twonets.core import auth
 from twonets.core import service as core_service
-from twonets.core.ids import make_credit_code
 from twonets.core.models import Citizen, Enterprise, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
@@ -186,21 +185,13 @@ def seed(city: DemoCity) -> None:
         staff[username] = auth.principal_of(account)
         city.add_account(username, description)
 
-    # A stadium that scans sports codes, and the first enterprise as an employer.
-    stadium_code = make_credit_code(region_code="310104", organisation_body="MA5TADUM")
-    stadium = Enterprise(
-        credit_code=stadium_code,
-        name="上海体育场管理有限公司",
-        district_code="310104",
-        industry="sports venues",
-        created_at=now,
-    )
-    session.add(stadium)
-    session.flush()
-    core_service.add_principal_account(
-        session, enterprise=stadium, password_hash=city.password_hash
-    )
-    city.add_account(stadium_code, "Shanghai Stadium (an enterprise scanning sports codes)")
+    # The second enterprise runs a sports venue and scans sports codes; the first employs
+    # (it holds a résumé code and checks identities).
+    venue = session.get(Enterprise, city.enterprise_ids[1])  # governance: seeding a demo login
+    assert venue is not None
+    core_service.add_principal_account(session, enterprise=venue, password_hash=city.password_hash)
+    stadium_code = venue.credit_code
+    city.add_account(stadium_code, f"sports venue {venue.name} (scans sports codes)")
     sports = service.get_scenario(session, "sports")
     sports.verifiers = [stadium_code]
     employer = session.scalar(
