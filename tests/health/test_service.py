@@ -242,6 +242,13 @@ def test_a_retried_mobilisation_with_the_same_key_is_not_planned_twice(
         )
         assert first.id == again.id
         assert session.scalar(select(func.count()).select_from(Assignment)) == 2
+        with pytest.raises(Conflict):
+            service.create_mobilisation(
+                session,
+                world.planner,
+                idempotency_key="k-1",
+                **{**kwargs, "demand": _demand(3)},  # type: ignore[arg-type]
+            )
 
 
 def test_bad_demand_names_the_line(world: World, session_factory: sessionmaker[Session]) -> None:

@@ -69,6 +69,16 @@ def _check_demand(lines: Sequence[DemandLine]) -> None:
     problems.raise_if_any()
 
 
+def _line_json(d: DemandLine) -> dict[str, Any]:
+    return {
+        "centre": d.centre,
+        "lon": d.lon,
+        "lat": d.lat,
+        "specialty": d.specialty,
+        "count": d.count,
+    }
+
+
 def create_mobilisation(
     session: Session,
     principal: Principal,
@@ -85,6 +95,13 @@ def create_mobilisation(
             select(Mobilisation).where(Mobilisation.idempotency_key == idempotency_key)
         )
         if earlier is not None:
+            same = (
+                earlier.name == name.strip()
+                and earlier.max_share == max_share
+                and earlier.demand == [_line_json(d) for d in demand]
+            )
+            if not same:
+                raise Conflict("this Idempotency-Key was used for a different mobilisation")
             return earlier
     problems = ProblemList()
     if not name.strip():
@@ -97,16 +114,7 @@ def create_mobilisation(
         name=name.strip(),
         status=MobilisationStatus.OPEN,
         max_share=max_share,
-        demand=[
-            {
-                "centre": d.centre,
-                "lon": d.lon,
-                "lat": d.lat,
-                "specialty": d.specialty,
-                "count": d.count,
-            }
-            for d in demand
-        ],
+        demand=[_line_json(d) for d in demand],
         rounds=1,
         created_by=principal.username,
         created_at=now,
