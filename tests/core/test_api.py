@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import PASSWORD, create_citizen, create_staff, next_credit_code, next_id_number
+from twonets.core.auth import Principal, PrincipalCache
 from twonets.core.db import unit_of_work
-from twonets.core.models import Account, Citizen, Enterprise, OutboxEvent, Role
+from twonets.core.models import (
+    Account,
+    AccountKind,
+    AuthToken,
+    Citizen,
+    Enterprise,
+    OutboxEvent,
+    Role,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -258,3 +269,41 @@ def test_registration_writes_an_outbox_event(client: TestClient, session: Sessio
     )
     topics = session.scalars(select(OutboxEvent.topic)).all()
     assert topics == ["core.citizen.registered"]
+
+
+def test_a_resolved_login_is_reused_for_a_few_seconds_and_logout_ends_it_at_once(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        create_citizen(session, id_number=(number := next_id_number()))
+    headers = _token(client, number)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    # Revoked behind the process's back: the cached login still answers within its seconds...
+    with unit_of_work(session_factory) as session:
+        record = session.scalars(select(AuthToken)).all()
+        for token in record:
+            token.revoked_at = token.created_at
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    # ...while a logout through this process drops it at once.
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    after = client.get("/api/v1/me", headers=headers)
+    assert after.status_code == 401
+    assert "revoked" in after.json()["detail"]
+
+
+def test_the_principal_cache_expires_with_its_seconds_and_with_the_token() -> None:
+    principal = Principal(
+        account_id=1, username="u", display_name="U", kind=AccountKind.CITIZEN, roles=frozenset()
+    )
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    cache = PrincipalCache(ttl_seconds=60)
+    cache.put("t", principal, expires_at=now + timedelta(minutes=5))
+    assert cache.get("t", now=now) == principal
+    assert cache.get("t", now=now + timedelta(minutes=5)) is None  # the token itself expired
+    assert cache.get("t", now=now) is None  # and the entry is gone
+    off = PrincipalCache(ttl_seconds=0)
+    off.put("t", principal, expires_at=now + timedelta(minutes=5))
+    assert off.get("t", now=now) is None
+    stale = PrincipalCache(ttl_seconds=1e-9)
+    stale.put("t", principal, expires_at=now + timedelta(minutes=5))
+    assert stale.get("t", now=now) is None

@@ -60,8 +60,8 @@ def setup(app: FastAPI) -> None:
     """Put this domain's context on ``app.state`` and register its background work."""
     settings = app.state.settings
     # Deployments tune these with TWONETS_CODES_* settings once the settings object has them.
-    rotation = timedelta(seconds=getattr(settings, "codes_rotation_seconds", 60))
-    grace = timedelta(seconds=getattr(settings, "codes_grace_seconds", 30))
+    rotation = timedelta(seconds=settings.codes_rotation_seconds)
+    grace = timedelta(seconds=settings.codes_grace_seconds)
     app.state.coding = Coding(
         app.state.secret_key, gov=app.state.governance, rotation=rotation, grace=grace
     )

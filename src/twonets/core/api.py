@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from twonets.core import auth, geo, idempotency, service
 from twonets.core.http import (
@@ -14,6 +14,7 @@ from twonets.core.http import (
     Clock,
     Uow,
     bearer_token,
+    forget_token,
     public,
     require,
 )
@@ -76,11 +77,16 @@ def create_token(body: TokenRequest, uow: Uow, clock: Clock, settings: AppSettin
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(
-    caller: Caller, uow: Uow, clock: Clock, token: Annotated[str, Depends(bearer_token)]
+    request: Request,
+    caller: Caller,
+    uow: Uow,
+    clock: Clock,
+    token: Annotated[str, Depends(bearer_token)],
 ) -> Response:
     """Revoke the token this request came with."""
     with uow() as session:
         auth.revoke_token(session, token, now=clock())
+    forget_token(request, token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -126,6 +128,13 @@ def issue_token(session: Session, account: Account, *, now: datetime, ttl: timed
 
 def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     """The principal a bearer token stands for, or ``Unauthenticated`` with the reason."""
+    return resolve_token_until(session, token, now=now)[0]
+
+
+def resolve_token_until(
+    session: Session, token: str, *, now: datetime
+) -> tuple[Principal, datetime]:
+    """The principal a bearer token stands for and when the token expires."""
     record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
     if record is None:
         raise Unauthenticated("the token is not known")
@@ -136,7 +145,57 @@ def resolve_token(session: Session, token: str, *, now: datetime) -> Principal:
     account = session.get(Account, record.account_id)  # governance: the token holder's account
     if account is None or not account.active:
         raise Unauthenticated("the account is no longer active")
-    return principal_of(account)
+    return principal_of(account), record.expires_at
+
+
+class PrincipalCache:
+    """Principals of recently resolved tokens, kept for a few seconds of wall-clock time.
+
+    A busy endpoint (a gate scanning codes) would otherwise spend a database round trip per
+    request on the same token. An entry lives at most ``ttl_seconds`` and never past its
+    token's expiry; logging out on this process drops it at once, while a token revoked
+    elsewhere (another process, an account deactivated) keeps working here for at most
+    ``ttl_seconds``. A ``ttl_seconds`` of 0 turns the cache off.
+    """
+
+    def __init__(self, ttl_seconds: float, *, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, datetime, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, *, now: datetime) -> Principal | None:
+        """The cached principal of ``token``, if it is fresh and the token has not expired."""
+        if self.ttl_seconds <= 0:
+            return None
+        key = _token_digest(token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        fresh_until, expires_at, principal = entry
+        if time.monotonic() >= fresh_until or expires_at <= now:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, *, expires_at: datetime) -> None:
+        """Remember ``principal`` for ``token`` (expiring with the token at the latest)."""
+        if self.ttl_seconds <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[_token_digest(token)] = (
+                time.monotonic() + self.ttl_seconds,
+                expires_at,
+                principal,
+            )
+
+    def drop(self, token: str) -> None:
+        """Forget ``token`` (it was logged out)."""
+        with self._lock:
+            self._entries.pop(_token_digest(token), None)
 
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     ledger_seconds: float = 2.0
     require_services: bool = False
+    # How long a resolved login is reused without asking the database (0: always ask).
+    principal_cache_seconds: float = 5.0
+    # Personal and enterprise codes: how long a code is shown, and accepted after that.
+    codes_rotation_seconds: int = 60
+    codes_grace_seconds: int = 30
     # Device intake: where the JT/T 808 gateway listens ("host:port"; empty: not started with
     # the web app) and the MQTT broker whose sensor and meter topics it subscribes to.
     jt808_listen: str = ""

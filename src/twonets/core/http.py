@@ -63,11 +63,24 @@ def _principal(request: Request) -> auth.Principal | None:
     token = bearer_token(request)
     if token is None:
         return None
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        principal = auth.resolve_token(session, token, now=get_clock(request)())
+    now = get_clock(request)()
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    principal = None if principals is None else principals.get(token, now=now)
+    if principal is None:
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        with factory() as session:
+            principal, expires_at = auth.resolve_token_until(session, token, now=now)
+        if principals is not None:
+            principals.put(token, principal, expires_at=expires_at)
     request.state.principal = principal
     return principal
+
+
+def forget_token(request: Request, token: str) -> None:
+    """Drop a logged-out token from this process's cache of principals."""
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if principals is not None:
+        principals.drop(token)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -32,11 +32,15 @@ from twonets.governance.catalogue import Catalogue, Dataset
 from twonets.governance.models import (
     DatasetKey,
     GovernanceChange,
-    GranteeKind,
-    LegalBasis,
     Policy,
     Purpose,
     PurposeStatus,
+)
+from twonets.governance.models import (
+    GranteeKind as GranteeKind,  # re-exported: domains set policies with it
+)
+from twonets.governance.models import (
+    LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
 )
 from twonets.governance.sealing import Keyring
 

@@ -28,9 +28,8 @@ from twonets.core.places import DISTRICTS
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
 
-# The policy enums through governance's service (a domain may not import its models); the
-# ignore goes once governance.service lists them in __all__.
-from twonets.governance.service import (  # type: ignore[attr-defined]
+# The policy enums through governance's service (a domain may not import its models).
+from twonets.governance.service import (
     Governance,
     GranteeKind,
     LegalBasis,

@@ -31,7 +31,8 @@ from twonets.governance.sealing import Keyring
 from twonets.governance.service import Governance
 from twonets.licences import catalogue, qr, sdjwt
 from twonets.licences.identifiers import make_licence_id, validate_licence_id
-from twonets.licences.models import Licence, LicenceStatus, VerificationCount
+from twonets.licences.models import Licence, VerificationCount
+from twonets.licences.models import LicenceStatus as LicenceStatus  # re-exported for callers
 from twonets.licences.status import KeySigner, StatusList, StatusType, sign_status_list_token
 from twonets.licences.verify import (
     PAYLOAD_CLAIMS,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from twonets import __version__
 from twonets.codes import api as codes_api
-from twonets.core import events
+from twonets.core import auth, events
 from twonets.core.api import router as core_router
 from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, ping, unit_of_work, utcnow
@@ -36,6 +36,7 @@ from twonets.operations import api as operations_api
 from twonets.operations import device_api
 from twonets.web import (
     code_pages,
+    device_pages,
     governance_pages,
     health_pages,
     licence_pages,
@@ -103,6 +104,7 @@ def create_app(
     app.state.clock = clock
     app.state.bus = bus
     app.state.secret_key = resolve_secret_key(settings)
+    app.state.principals = auth.PrincipalCache(settings.principal_cache_seconds)
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
@@ -144,6 +146,7 @@ def create_app(
     app.include_router(health_pages.router)
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
+    app.include_router(device_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

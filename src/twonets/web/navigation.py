@@ -75,6 +75,12 @@ NAV: tuple[NavItem, ...] = (
         frozenset({Role.DPO}),
         "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
     ),
+    NavItem(
+        "Devices",
+        "/ops/devices",
+        frozenset({Role.OPERATOR, Role.FIELD}),
+        "Vehicle terminals, meters and the intake's counters",
+    ),
     NavItem("API", "/docs", frozenset({Role.ADMIN}), "The OpenAPI description of every route"),
 )
 

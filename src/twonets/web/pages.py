@@ -21,6 +21,7 @@ from twonets.core.http import (
     Uow,
     authenticated,
     bearer_token,
+    forget_token,
     public,
     require,
 )
@@ -160,6 +161,7 @@ def logout(request: Request, uow: Uow, clock: Clock) -> Response:
     if token:
         with uow() as session:
             auth.revoke_token(session, token, now=clock())
+        forget_token(request, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response

@@ -36,7 +36,7 @@ from twonets.licences import service as licences
 
 # Through the licence service (a domain may not import another's models); the ignore goes
 # once licences.service lists it in __all__.
-from twonets.licences.service import LicenceStatus  # type: ignore[attr-defined]
+from twonets.licences.service import LicenceStatus
 
 
 def create_hospital(
