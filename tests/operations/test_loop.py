@@ -13,11 +13,11 @@ from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.geo import wgs84_to_gcj02
 from twonets.core.models import OutboxEvent
-from twonets.operations import service
+from twonets.operations import queries, service, states
 from twonets.operations.elements import Urgency
 from twonets.operations.models import CaseStep
 from twonets.operations.schemas import IntakeReport, SourceKind
-from twonets.operations.service import CaseState
+from twonets.operations.states import CaseState
 
 
 def report(
@@ -102,12 +102,12 @@ def test_full_loop_from_intake_to_evaluation(
         lambda s, t: service.close_case(s, w.operator, case_id, now=t),
         lambda s, t: service.evaluate_case(s, w.operator, case_id, score=5, now=t),
     ]
-    states = []
+    seen = []
     for i, step in enumerate(steps, 1):
         with unit_of_work(session_factory) as session:
-            states.append(step(session, MONDAY_10 + timedelta(minutes=10 * i)).state)
+            seen.append(step(session, MONDAY_10 + timedelta(minutes=10 * i)).state)
 
-    assert states == [
+    assert seen == [
         "filed",
         "dispatched",
         "handling",
@@ -117,7 +117,7 @@ def test_full_loop_from_intake_to_evaluation(
         "closed",
     ]
     with unit_of_work(session_factory) as session:
-        case = service.get_case(session, case_id)
+        case = states.get_case(session, case_id)
         history = session.scalars(
             select(CaseStep.action).where(CaseStep.case_id == case_id).order_by(CaseStep.id)
         ).all()
@@ -147,9 +147,9 @@ def test_dispatch_follows_the_category_rule(session: Session, ops_world: OpsWorl
         service.file_case(session, ops_world.operator, case.id, now=MONDAY_10)
         service.dispatch_case(session, ops_world.operator, case.id, now=MONDAY_10)
 
-    found = service.case_json(session, street, now=MONDAY_10)["department_code"]
+    found = queries.case_json(session, street, now=MONDAY_10)["department_code"]
     assert found == ops_world.urban_department
-    assert service.case_json(session, rubbish, now=MONDAY_10)["department_code"] == (
+    assert queries.case_json(session, rubbish, now=MONDAY_10)["department_code"] == (
         ops_world.greening_department
     )
 
@@ -236,8 +236,8 @@ def test_handlers_of_another_department_may_not_take_a_task(
 
     with pytest.raises(Forbidden):
         service.accept_case(session, ops_world.greening_handler, case.id, now=MONDAY_10)
-    assert service.my_tasks(session, ops_world.greening_handler) == []
-    assert [c.id for c in service.my_tasks(session, ops_world.handler)] == [case.id]
+    assert queries.my_tasks(session, ops_world.greening_handler) == []
+    assert [c.id for c in queries.my_tasks(session, ops_world.handler)] == [case.id]
 
 
 def test_duplicate_report_is_merged_and_counted(session: Session, ops_world: OpsWorld) -> None:
@@ -250,7 +250,7 @@ def test_duplicate_report_is_merged_and_counted(session: Session, ops_world: Ops
     assert near.state == CaseState.MERGED
     assert near.merged_into_id == first.id
     assert first.report_count == 2
-    assert service.case_json(session, near, now=MONDAY_10)["merged_into"] == first.number
+    assert queries.case_json(session, near, now=MONDAY_10)["merged_into"] == first.number
 
 
 @pytest.mark.parametrize(
@@ -309,8 +309,8 @@ def test_overdue_cases_are_marked_once(session: Session, ops_world: OpsWorld) ->
     assert service.mark_overdue(session, now=MONDAY_10 + timedelta(minutes=59)) == 0
     assert service.mark_overdue(session, now=MONDAY_10 + timedelta(minutes=61)) == 1
     assert service.mark_overdue(session, now=MONDAY_10 + timedelta(minutes=90)) == 0
-    overdue, total = service.list_cases(
-        session, service.CaseFilter(overdue=True), now=MONDAY_10 + timedelta(hours=2)
+    overdue, total = queries.list_cases(
+        session, queries.CaseFilter(overdue=True), now=MONDAY_10 + timedelta(hours=2)
     )
     assert [c.id for c in overdue] == [case.id]
     assert total == 1

@@ -24,7 +24,8 @@ from twonets.core.errors import Invalid
 from twonets.core.events import Event
 from twonets.core.http import AppSettings, Clock, Uow, public, require
 from twonets.core.models import Role
-from twonets.operations import catalogue, figures, heat, service
+from twonets.operations import catalogue, figures, heat, queries, service
+from twonets.operations import photos as photo_store
 from twonets.operations.elements import ElementKind
 from twonets.operations.schemas import (
     CalendarDayIn,
@@ -275,7 +276,7 @@ def my_reports(caller: Resident, uow: Uow, clock: Clock) -> Any:
     """The problems I reported, and where each stands."""
     with uow() as session:
         now = clock()
-        return [service.case_json(session, c, now=now) for c in service.my_reports(session, caller)]
+        return [queries.case_json(session, c, now=now) for c in queries.my_reports(session, caller)]
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -296,7 +297,7 @@ def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Cases, newest first, filtered by district, category, state and whether overdue."""
-    flt = service.CaseFilter(
+    flt = queries.CaseFilter(
         district=district,
         category=category,
         major=major,
@@ -308,16 +309,16 @@ def list_cases(
     )
     with uow() as session:
         now = clock()
-        rows, total = service.list_cases(session, flt, now=now)
-        return {"total": total, "cases": [service.case_json(session, c, now=now) for c in rows]}
+        rows, total = queries.list_cases(session, flt, now=now)
+        return {"total": total, "cases": [queries.case_json(session, c, now=now) for c in rows]}
 
 
 @router.get("/api/v1/ops/cases/{case_id}", response_model=CaseOut)
 def get_case(case_id: int, caller: CaseReader, uow: Uow, clock: Clock) -> Any:
     """One case with its history."""
     with uow() as session:
-        row = service.visible_case(session, caller, case_id)
-        return service.case_json(session, row, now=clock(), history=True)
+        row = queries.visible_case(session, caller, case_id)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/file", response_model=CaseOut)
@@ -325,7 +326,7 @@ def file_case(case_id: int, body: NoteIn, caller: Operator, uow: Uow, clock: Clo
     """立案: accept the report as a case."""
     with uow() as session:
         row = service.file_case(session, caller, case_id, now=clock(), note=body.note)
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/reject", response_model=CaseOut)
@@ -333,7 +334,7 @@ def reject_case(case_id: int, body: NoteIn, caller: Operator, uow: Uow, clock: C
     """不予立案: not a case for the city (say why)."""
     with uow() as session:
         row = service.reject_case(session, caller, case_id, now=clock(), note=body.note)
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/dispatch", response_model=CaseOut)
@@ -341,7 +342,7 @@ def dispatch_case(case_id: int, body: DispatchIn, caller: Operator, uow: Uow, cl
     """派遣: send the case to a department (by the category's rule unless one is named)."""
     with uow() as session:
         row = service.dispatch_case(session, caller, case_id, now=clock(), **body.model_dump())
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/accept", response_model=CaseOut)
@@ -349,15 +350,15 @@ def accept_case(case_id: int, caller: Field, uow: Uow, clock: Clock) -> Any:
     """A handler takes the task on."""
     with uow() as session:
         row = service.accept_case(session, caller, case_id, now=clock())
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
-async def read_photos(files: list[UploadFile]) -> list[service.Photo]:
+async def read_photos(files: list[UploadFile]) -> list[photo_store.Photo]:
     """Uploaded files as photos, reading no more than one byte past the size limit."""
     photos = []
     for upload in files:
-        content = await upload.read(service.MAX_PHOTO_BYTES + 1)
-        photos.append(service.Photo(content, upload.content_type or "", upload.filename or ""))
+        content = await upload.read(photo_store.MAX_PHOTO_BYTES + 1)
+        photos.append(photo_store.Photo(content, upload.content_type or "", upload.filename or ""))
     return photos
 
 
@@ -385,7 +386,7 @@ async def feedback(
                 photos=taken,
                 photo_dir=photo_dir(settings),
             )
-            return service.case_json(session, row, now=clock(), history=True)
+            return queries.case_json(session, row, now=clock(), history=True)
 
     return await asyncio.to_thread(write)
 
@@ -397,7 +398,7 @@ def verify_case(case_id: int, body: VerifyIn, caller: Operator, uow: Uow, clock:
         row = service.verify_case(
             session, caller, case_id, passed=body.passed, note=body.note, now=clock()
         )
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/close", response_model=CaseOut)
@@ -405,7 +406,7 @@ def close_case(case_id: int, body: NoteIn, caller: Operator, uow: Uow, clock: Cl
     """结案: close a verified case."""
     with uow() as session:
         row = service.close_case(session, caller, case_id, now=clock(), note=body.note)
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.post("/api/v1/ops/cases/{case_id}/evaluate", response_model=CaseOut)
@@ -415,7 +416,7 @@ def evaluate_case(case_id: int, body: EvaluateIn, caller: Evaluator, uow: Uow, c
         row = service.evaluate_case(
             session, caller, case_id, score=body.score, note=body.note, now=clock()
         )
-        return service.case_json(session, row, now=clock(), history=True)
+        return queries.case_json(session, row, now=clock(), history=True)
 
 
 @router.get("/api/v1/ops/tasks", response_model=list[CaseOut])
@@ -423,14 +424,14 @@ def my_tasks(caller: Field, uow: Uow, clock: Clock) -> Any:
     """My tasks: my department's cases waiting for or under handling, soonest deadline first."""
     with uow() as session:
         now = clock()
-        return [service.case_json(session, c, now=now) for c in service.my_tasks(session, caller)]
+        return [queries.case_json(session, c, now=now) for c in queries.my_tasks(session, caller)]
 
 
 @router.get("/api/v1/ops/photos/{photo_id}")
 def photo(photo_id: int, caller: CaseReader, uow: Uow, settings: AppSettings) -> FileResponse:
     """One handler's photo."""
     with uow() as session:
-        path, content_type = service.get_photo(session, caller, photo_id, photo_dir(settings))
+        path, content_type = queries.get_photo(session, caller, photo_id, photo_dir(settings))
     return FileResponse(path, media_type=content_type)
 
 

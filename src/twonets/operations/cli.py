@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.operations import catalogue, device_cli, figures, service
+from twonets.operations import catalogue, device_cli, figures, queries, service
 from twonets.operations.elements import ElementKind
 
 ops_app = typer.Typer(help="City operations: management elements, cases, device intake.")
@@ -60,8 +60,8 @@ def overdue_command(
     now = utcnow()
     with _session(ctx) as session:
         marked = service.mark_overdue(session, now=now) if mark else 0
-        rows, total = service.list_cases(
-            session, service.CaseFilter(overdue=True, limit=1000), now=now
+        rows, total = queries.list_cases(
+            session, queries.CaseFilter(overdue=True, limit=1000), now=now
         )
         for c in rows:
             late = (now - c.deadline_at).total_seconds() / 3600 if c.deadline_at else 0

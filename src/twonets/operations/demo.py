@@ -20,7 +20,7 @@ from twonets.core import service as core_service
 from twonets.core.auth import Principal
 from twonets.core.models import Account, AccountKind, DepartmentLevel, Role
 from twonets.core.seeding import DemoCity
-from twonets.operations import catalogue, service
+from twonets.operations import catalogue, service, states
 from twonets.operations.elements import Urgency
 from twonets.operations.schemas import IntakeReport, SourceKind
 
@@ -266,8 +266,8 @@ def _walk(
         t = t + timedelta(hours=rng.uniform(low, high))
         return t if t <= end else None
 
-    case = service.get_case(session, case_id)
-    if case.state == service.CaseState.REPORTED.value:
+    case = states.get_case(session, case_id)
+    if case.state == states.CaseState.REPORTED.value:
         if (now := later(0.1, 8)) is None:
             return
         if rng.random() < 0.05:

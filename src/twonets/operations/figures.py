@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from twonets.core.errors import Invalid
 from twonets.core.models import Department, District
 from twonets.operations.models import Case, Category
-from twonets.operations.service import (
+from twonets.operations.states import (
     CLOCK_STATES,
     COUNTED_STATES,
     OPEN_STATES,

@@ -16,19 +16,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core import geo, idempotency
 from twonets.core.auth import Principal
-from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
+from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.events import record_event
 from twonets.core.models import Department, DepartmentLevel, Region, Role
-from twonets.operations import catalogue, elements, worktime
+from twonets.operations import catalogue, elements, queries, worktime
+from twonets.operations import photos as photos_mod
 from twonets.operations.elements import Urgency
 from twonets.operations.models import (
     Case,
@@ -38,36 +38,11 @@ from twonets.operations.models import (
     Category,
 )
 from twonets.operations.schemas import IntakeReport, SourceKind
-
-
-class CaseState(StrEnum):
-    """Where a case is in its loop."""
-
-    REPORTED = "reported"  # taken in, awaiting filing
-    FILED = "filed"  # 立案: accepted as a case, awaiting dispatch
-    DISPATCHED = "dispatched"  # 派遣: sent to a department, clock running
-    HANDLING = "handling"  # a handler took it on
-    HANDLED = "handled"  # 反馈: the handler reported it solved, awaiting verification
-    VERIFIED = "verified"  # 核查: someone else confirmed on site
-    CLOSED = "closed"  # 结案
-    MERGED = "merged"  # a duplicate of an open case, counted there
-    REJECTED = "rejected"  # 不予立案: not a case for the city
-
-
-OPEN_STATES = frozenset(
-    {
-        CaseState.REPORTED,
-        CaseState.FILED,
-        CaseState.DISPATCHED,
-        CaseState.HANDLING,
-        CaseState.HANDLED,
-        CaseState.VERIFIED,
-    }
-)
-CLOCK_STATES = frozenset({CaseState.DISPATCHED, CaseState.HANDLING})
-# States a filed case has left behind: filing, rejection and merging decide whether it counts.
-COUNTED_STATES = frozenset(
-    set(CaseState) - {CaseState.REPORTED, CaseState.MERGED, CaseState.REJECTED}
+from twonets.operations.states import (
+    CLOCK_STATES,
+    OPEN_STATES,
+    CaseState,
+    get_case,
 )
 
 # action -> states it may start from
@@ -82,13 +57,6 @@ TRANSITIONS: dict[str, frozenset[CaseState]] = {
     "evaluate": frozenset({CaseState.CLOSED}),
 }
 
-PHOTO_TYPES = {
-    "image/jpeg": ("jpg", (b"\xff\xd8\xff",)),
-    "image/png": ("png", (b"\x89PNG\r\n\x1a\n",)),
-    "image/webp": ("webp", (b"RIFF",)),
-}
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-MAX_PHOTOS = 5
 # Reports may be a little ahead of the server's clock (a device's clock drifts).
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -102,15 +70,6 @@ class Rules:
 
 
 DEFAULT_RULES = Rules()
-
-
-@dataclass(frozen=True)
-class Photo:
-    """An uploaded photo: its bytes and the type the client said it was."""
-
-    content: bytes
-    content_type: str
-    filename: str = ""
 
 
 class IllegalTransition(Conflict):
@@ -324,22 +283,6 @@ def _check(case_row: Case, action: str) -> None:
         )
 
 
-def get_case(session: Session, case_id: int) -> Case:
-    """One case by its id."""
-    row = session.get(Case, case_id)
-    if row is None:
-        raise NotFound(f"no case {case_id}")
-    return row
-
-
-def get_case_by_number(session: Session, number: str) -> Case:
-    """One case by its number."""
-    row = session.scalar(select(Case).where(Case.number == number.strip()))
-    if row is None:
-        raise NotFound(f"no case {number!r}")
-    return row
-
-
 def file_case(
     session: Session, caller: Principal, case_id: int, *, now: datetime, note: str | None = None
 ) -> Case:
@@ -469,32 +412,6 @@ def accept_case(session: Session, caller: Principal, case_id: int, *, now: datet
     return row
 
 
-def _check_photo(photo: Photo, index: int) -> str:
-    field = f"photos[{index}]"
-    kind = PHOTO_TYPES.get(photo.content_type)
-    if kind is None:
-        raise Invalid.field(
-            field, "photo-type", f"should be JPEG, PNG or WebP, got {photo.content_type!r}"
-        )
-    if not photo.content:
-        raise Invalid.field(field, "photo-size", "is empty")
-    if len(photo.content) > MAX_PHOTO_BYTES:
-        raise Invalid.field(
-            field, "photo-size", f"is {len(photo.content):,} bytes; at most {MAX_PHOTO_BYTES:,}"
-        )
-    magic_ok = any(photo.content.startswith(m) for m in kind[1])
-    if photo.content_type == "image/webp":
-        magic_ok = magic_ok and photo.content[8:12] == b"WEBP"
-    if not magic_ok:
-        raise Invalid.field(field, "photo-type", f"the content is not {photo.content_type}")
-    return kind[0]
-
-
-def photo_path(photo_dir: Path, sha256: str, content_type: str) -> Path:
-    """Where a photo's bytes live."""
-    return photo_dir / sha256[:2] / f"{sha256}.{PHOTO_TYPES[content_type][0]}"
-
-
 def report_handling(
     session: Session,
     caller: Principal,
@@ -502,27 +419,24 @@ def report_handling(
     *,
     now: datetime,
     note: str | None,
-    photos: Sequence[Photo] = (),
+    photos: Sequence[photos_mod.Photo] = (),
     photo_dir: Path | None = None,
 ) -> Case:
     """反馈: the handler reports the problem solved, with photos; a late report is a breach."""
     row = get_case(session, case_id)
     _require_handler(caller, row)
     _check(row, "feedback")
-    if len(photos) > MAX_PHOTOS:
-        raise Invalid.field("photos", "count", f"at most {MAX_PHOTOS} photos, got {len(photos)}")
-    checked = [(_check_photo(p, i), p) for i, p in enumerate(photos)]
+    if len(photos) > photos_mod.MAX_PHOTOS:
+        raise Invalid.field(
+            "photos", "count", f"at most {photos_mod.MAX_PHOTOS} photos, got {len(photos)}"
+        )
+    checked = [(photos_mod.check_photo(p, i), p) for i, p in enumerate(photos)]
     if checked and photo_dir is None:
         raise ValueError("photos given without a folder to keep them")
     for _, photo in checked:
         digest = hashlib.sha256(photo.content).hexdigest()
         assert photo_dir is not None
-        path = photo_path(photo_dir, digest, photo.content_type)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(photo.content)
-            tmp.replace(path)
+        photos_mod.store_photo(photo_dir, photo, digest)
         session.add(
             CasePhoto(
                 case_id=row.id,
@@ -683,163 +597,6 @@ def mark_overdue(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-# --- reads ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseFilter:
-    """Filters of the case list."""
-
-    district: str | None = None
-    category: str | None = None
-    major: str | None = None
-    state: str | None = None
-    overdue: bool | None = None
-    department_id: int | None = None
-    open_only: bool = False
-    limit: int = 100
-    offset: int = 0
-
-
-def list_cases(session: Session, flt: CaseFilter, *, now: datetime) -> tuple[list[Case], int]:
-    """Cases matching the filter, newest first, and how many match in all."""
-    conditions: list[Any] = []
-    if flt.district:
-        conditions.append(Case.district_code == flt.district)
-    if flt.category:
-        conditions.append(Case.category_code == flt.category.upper())
-    if flt.major:
-        conditions.append(Case.category_code.startswith(flt.major.upper()))
-    if flt.state:
-        try:
-            conditions.append(Case.state == CaseState(flt.state).value)
-        except ValueError:
-            raise Invalid.field(
-                "state", "case-state", f"one of {', '.join(s.value for s in CaseState)}"
-            ) from None
-    if flt.open_only:
-        conditions.append(Case.state.in_([s.value for s in OPEN_STATES]))
-    if flt.department_id is not None:
-        conditions.append(Case.department_id == flt.department_id)
-    overdue = and_(Case.state.in_([s.value for s in CLOCK_STATES]), Case.deadline_at < now)
-    if flt.overdue is True:
-        conditions.append(overdue)
-    elif flt.overdue is False:
-        conditions.append(~overdue)
-    if not 1 <= flt.limit <= 1000:
-        raise Invalid.field("limit", "range", "should be 1 to 1000")
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Case)
-        .where(*conditions)
-        .order_by(Case.reported_at.desc(), Case.id.desc())
-        .limit(flt.limit)
-        .offset(flt.offset)
-    ).all()
-    return list(rows), int(total)
-
-
-def my_tasks(session: Session, caller: Principal) -> list[Case]:
-    """A handler's tasks: cases of their department waiting for or under handling."""
-    caller.require(Role.FIELD)
-    if caller.department_id is None:
-        return []
-    return list(
-        session.scalars(
-            select(Case)
-            .where(
-                Case.department_id == caller.department_id,
-                Case.state.in_([s.value for s in CLOCK_STATES]),
-                or_(
-                    Case.handler_account_id.is_(None), Case.handler_account_id == caller.account_id
-                ),
-            )
-            .order_by(Case.deadline_at, Case.id)
-        )
-    )
-
-
-def is_overdue(row: Case, now: datetime) -> bool:
-    """Whether the case is being handled past its time limit."""
-    return row.state in CLOCK_STATES and row.deadline_at is not None and row.deadline_at < now
-
-
-def case_json(
-    session: Session, row: Case, *, now: datetime, history: bool = False
-) -> dict[str, Any]:
-    """A case as the API and pages show it."""
-    category = session.get(Category, row.category_code)
-    department = session.get(Department, row.department_id) if row.department_id else None
-    merged = session.get(Case, row.merged_into_id) if row.merged_into_id else None
-    photos = session.scalars(
-        select(CasePhoto.id).where(CasePhoto.case_id == row.id).order_by(CasePhoto.id)
-    ).all()
-    out: dict[str, Any] = {
-        "id": row.id,
-        "number": row.number,
-        "state": row.state,
-        "category": row.category_code,
-        "category_name": category.name if category else "",
-        "category_name_en": category.name_en if category else "",
-        "kind": category.kind if category else "",
-        "district_code": row.district_code,
-        "lon": row.lon,
-        "lat": row.lat,
-        "description": row.description,
-        "urgency": row.urgency,
-        "source_kind": row.source_kind,
-        "source_ref": row.source_ref,
-        "component_identifier": row.component_identifier,
-        "reported_at": row.reported_at,
-        "filed_at": row.filed_at,
-        "dispatched_at": row.dispatched_at,
-        "deadline_at": row.deadline_at,
-        "handled_at": row.handled_at,
-        "verified_at": row.verified_at,
-        "closed_at": row.closed_at,
-        "department_code": department.code if department else None,
-        "department_name": department.name if department else None,
-        "merged_into": merged.number if merged else None,
-        "report_count": row.report_count,
-        "rework_count": row.rework_count,
-        "overdue": is_overdue(row, now),
-        "breached": row.breached or is_overdue(row, now),
-        "evaluation": row.evaluation,
-        "photos": list(photos),
-        "history": None,
-    }
-    if history:
-        out["history"] = [
-            {
-                "at": s.at,
-                "action": s.action,
-                "from_state": s.from_state,
-                "to_state": s.to_state,
-                "actor": s.actor_name,
-                "note": s.note,
-                "details": s.details,
-            }
-            for s in session.scalars(
-                select(CaseStep).where(CaseStep.case_id == row.id).order_by(CaseStep.id)
-            )
-        ]
-    return out
-
-
-def get_photo(
-    session: Session, caller: Principal, photo_id: int, photo_dir: Path
-) -> tuple[Path, str]:
-    """A photo's file and content type, for someone who may see its case."""
-    photo = session.get(CasePhoto, photo_id)
-    if photo is None:
-        raise NotFound(f"no photo {photo_id}")
-    visible_case(session, caller, photo.case_id)
-    path = photo_path(photo_dir, photo.sha256, photo.content_type)
-    if not path.exists():
-        raise NotFound(f"photo {photo_id} is recorded but its file is missing")
-    return path, photo.content_type
-
-
 def intake_health_alert(
     session: Session, payload: dict[str, Any], event_id: str, *, now: datetime
 ) -> Case | None:
@@ -896,38 +653,7 @@ def intake_once(
         if previous is not None:
             return previous
     row = intake(session, report, now=now, reporter=reporter, rules=rules)
-    answer = json.loads(json.dumps(case_json(session, row, now=now), default=str))
+    answer = json.loads(json.dumps(queries.case_json(session, row, now=now), default=str))
     if key is not None:
         idempotency.remember(session, scope, key, fingerprint, answer)
     return dict(answer)
-
-
-def visible_case(session: Session, caller: Principal, case_id: int) -> Case:
-    """A case the caller may see: operators and staff see all; field staff their department's;
-    residents the cases they reported."""
-    row = get_case(session, case_id)
-    if caller.has_any({Role.OPERATOR, Role.STAFF}):
-        return row
-    if caller.has_any({Role.FIELD}) and caller.department_id == row.department_id:
-        return row
-    if caller.citizen_id is not None and session.scalar(
-        select(CaseReport.id)
-        .where(CaseReport.case_id == row.id, CaseReport.reporter_citizen_id == caller.citizen_id)
-        .limit(1)
-    ):
-        return row
-    raise NotFound(f"no case {case_id}")
-
-
-def my_reports(session: Session, caller: Principal) -> list[Case]:
-    """The cases a resident reported (a merged report shows as its own merged case)."""
-    if caller.citizen_id is None:
-        raise Forbidden("only residents have reports of their own")
-    return list(
-        session.scalars(
-            select(Case)
-            .join(CaseReport, CaseReport.case_id == Case.id)
-            .where(CaseReport.reporter_citizen_id == caller.citizen_id)
-            .order_by(Case.reported_at.desc())
-        )
-    )

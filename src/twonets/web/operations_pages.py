@@ -22,7 +22,7 @@ from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import AppSettings, Clock, Uow, require
 from twonets.core.models import Role
 from twonets.operations import api as ops_api
-from twonets.operations import catalogue, figures, service
+from twonets.operations import catalogue, figures, queries, service, states
 from twonets.operations.schemas import IntakeReport, SourceKind
 from twonets.web.pages import FormFields, field_errors, local_time, render
 
@@ -66,9 +66,9 @@ def _options(session: Session) -> dict[str, Any]:
     }
 
 
-def _filter(params: Any) -> service.CaseFilter:
+def _filter(params: Any) -> queries.CaseFilter:
     overdue = params.get("overdue")
-    return service.CaseFilter(
+    return queries.CaseFilter(
         district=params.get("district") or None,
         major=params.get("major") or None,
         category=params.get("category") or None,
@@ -94,7 +94,7 @@ def dashboard(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTML
         caller,
         layers=request.app.state.ops_layers,
         totals=figures.totals(rows),
-        open_count=sum(n for s, n in counts.items() if s in service.OPEN_STATES),
+        open_count=sum(n for s, n in counts.items() if s in states.OPEN_STATES),
         version=version,
         **options,
     )
@@ -107,8 +107,8 @@ def case_rows(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTML
     try:
         flt = _filter(request.query_params)
         with uow() as session:
-            rows, total = service.list_cases(session, flt, now=now)
-            cases = [service.case_json(session, c, now=now) for c in rows]
+            rows, total = queries.list_cases(session, flt, now=now)
+            cases = [queries.case_json(session, c, now=now) for c in rows]
         problem = None
     except TwonetsError as exc:
         cases, total, problem = [], 0, exc.detail
@@ -191,11 +191,11 @@ def _case_page(
 ) -> HTMLResponse:
     now = clock()
     with uow() as session:
-        row = service.visible_case(session, caller, case_id)
-        case = service.case_json(session, row, now=now, history=True)
+        row = queries.visible_case(session, caller, case_id)
+        case = queries.case_json(session, row, now=now, history=True)
         departments = [d for d in core_service.list_departments(session) if d.region_code == "SH"]
         suggested = None
-        if row.state == service.CaseState.FILED:
+        if row.state == states.CaseState.FILED:
             try:
                 category = catalogue.get_category(session, row.category_code)
                 suggested = service.responsible_department(session, row, category).code
@@ -289,7 +289,7 @@ def _tasks_page(
 ) -> HTMLResponse:
     now = clock()
     with uow() as session:
-        tasks = [service.case_json(session, c, now=now) for c in service.my_tasks(session, caller)]
+        tasks = [queries.case_json(session, c, now=now) for c in queries.my_tasks(session, caller)]
     return render(
         request,
         "operations/tasks.html",
@@ -385,7 +385,7 @@ def _report_page(
     now = clock()
     with uow() as session:
         categories = [c for c in catalogue.list_categories(session) if c.kind == "event"]
-        mine = [service.case_json(session, c, now=now) for c in service.my_reports(session, caller)]
+        mine = [queries.case_json(session, c, now=now) for c in queries.my_reports(session, caller)]
     return render(
         request,
         "operations/report.html",
