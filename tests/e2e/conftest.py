@@ -169,9 +169,12 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope (this folder is a package for it): Playwright's sync API keeps an event loop
+# running in the main thread while it is open, so it must close before the tests in other
+# folders that run their own event loops.
+@pytest.fixture(scope="package")
 def live_server() -> Iterator[LiveServer]:
-    """The demo city served on 127.0.0.1 for the whole session."""
+    """The demo city served on 127.0.0.1 for the browser tests."""
     with (
         tempfile.TemporaryDirectory(prefix="twonets-e2e-") as folder,
         serve_demo(Path(folder)) as server,
@@ -179,9 +182,9 @@ def live_server() -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests."""
     with launch_chromium(chromium_path) as browser:
         yield browser
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-import h3  # type: ignore[import-untyped]
+import h3
 from shapely.geometry import Polygon, mapping
 
 DEFAULT_RESOLUTION = 8  # cells of about 0.74 km²: streets, not single buildings

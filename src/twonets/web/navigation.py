@@ -57,11 +57,45 @@ NAV: tuple[NavItem, ...] = (
         admin=False,
     ),
     NavItem(
+        "My code",
+        "/code",
+        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
+        "Your rotating code for libraries, schools, venues and health checks; your status and "
+        "where it was scanned",
+        admin=False,
+    ),
+    NavItem(
         "Verify a licence",
         "/verify",
         frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR}),
         "Check a licence a person shows you: scan or paste its QR code or shared presentation",
         admin=False,
+    ),
+    NavItem(
+        "Scan a code",
+        "/code/scan",
+        frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR, Role.ENTERPRISE}),
+        "Check a personal or enterprise code at your gate: only what its scenario discloses",
+        admin=False,
+    ),
+    NavItem(
+        "Code statistics",
+        "/codes/stats",
+        frozenset({Role.STAFF, Role.OPERATOR}),
+        "Scans per scenario per day, unique holders, the peak minute",
+    ),
+    NavItem(
+        "Health appeals",
+        "/codes/appeals",
+        frozenset({Role.STAFF}),
+        "Appeals against automated health status, for health staff to decide",
+        admin=False,
+    ),
+    NavItem(
+        "Public health",
+        "/health",
+        frozenset({Role.HEALTH_PLANNER}),
+        "Reserve readiness, bed-demand projection, emergency centres, alarms and lab results",
     ),
     NavItem(
         "Trust",
@@ -74,6 +108,26 @@ NAV: tuple[NavItem, ...] = (
         "/governance",
         frozenset({Role.DPO}),
         "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
+    ),
+    NavItem(
+        "Operations centre",
+        "/ops",
+        frozenset({Role.OPERATOR, Role.STAFF}),
+        "The city map with open cases and layers, the case list and the figures; live",
+    ),
+    NavItem(
+        "My tasks",
+        "/ops/tasks",
+        frozenset({Role.FIELD}),
+        "Cases dispatched to your department: take one on, report it handled with photos",
+        admin=False,
+    ),
+    NavItem(
+        "Report a problem",
+        "/ops/report",
+        frozenset({Role.CITIZEN}),
+        "Tell the city about rubbish, a broken cover or a blocked pavement, and follow it",
+        admin=False,
     ),
     NavItem(
         "Devices",

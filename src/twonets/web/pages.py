@@ -172,6 +172,7 @@ ROLE_TITLES = {
     Role.ENTERPRISE: "Enterprise",
     Role.STAFF: "Department staff",
     Role.OPERATOR: "City operations operator",
+    Role.FIELD: "Field staff",
     Role.VERIFIER: "Verifier",
     Role.HEALTH_PLANNER: "Health planner",
     Role.DPO: "Data protection officer",
