@@ -84,8 +84,17 @@ def test_firms_have_valid_codes_and_homes_lie_in_their_district(seeded: Settings
                 lon = float(keyring.unseal("core.citizen", "home_lon", c.home_lon))
                 lat = float(keyring.unseal("core.citizen", "home_lat", c.home_lat))
                 assert geo.locate_district(lon, lat) == c.district_code
-            departments = session.scalar(select(func.count()).select_from(Department))
-            assert departments == 14 + 2 * 16 + 1  # and Jiangsu's police, issuing in JS
+            departments = session.scalars(select(Department)).all()
+            # The city's 14 departments and two in each district (steps add their own).
+            city = [d for d in departments if d.region_code == "SH" and d.district_code is None]
+            assert len(city) >= 14
+            per_district = Counter(d.district_code for d in departments if d.district_code)
+            assert set(per_district) == {d.code for d in places.DISTRICTS}
+            assert min(per_district.values()) >= 2
+            assert any(d.region_code == "JS" for d in departments)  # Jiangsu's police, issuing
+            for department in departments:
+                if department.credit_code is not None:
+                    validate_credit_code(department.credit_code)
     finally:
         engine.dispose()
 
