@@ -37,6 +37,7 @@ router = APIRouter(prefix="/api/v1/health", tags=["health"])
 
 Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER, Role.ADMIN))]
 LabStaff = Annotated[Principal, Depends(require(Role.STAFF))]
+Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Answerer = Annotated[Principal, Depends(require(Role.CITIZEN, Role.HEALTH_PLANNER, Role.ADMIN))]
 DETECT_EVERY_SECONDS = 3600.0
 
@@ -234,6 +235,24 @@ def respond(
             session, caller, assignment_id=assignment_id, accept=body.accept, now=clock()
         )
         return {"id": a.id, "status": a.status}
+
+
+@router.get("/my-calls")
+def my_calls(caller: Resident, uow: Uow, clock: Clock) -> dict[str, Any]:
+    """The caller's own call-ups, if they are in the clinical reserve (newest first)."""
+    with uow() as session:
+        return service.my_calls(session, caller, now=clock())
+
+
+@router.post("/my-calls/{call_id}/answer")
+def answer_my_call(
+    call_id: int, body: ResponseIn, caller: Resident, uow: Uow, clock: Clock
+) -> dict[str, Any]:
+    """Accept or refuse one of the caller's own call-ups (409 once answered or withdrawn)."""
+    with uow() as session:
+        return service.answer_my_call(
+            session, caller, call_id=call_id, accept=body.accept, now=clock()
+        )
 
 
 @router.post("/mobilisations/{mobilisation_id}/replan")

@@ -5,7 +5,8 @@
 - about 300 reservists at scale 1, each with a professional qualification licence issued
   by the human-resources bureau and checked on registration; trainings, some expired;
 - a mobilisation to two emergency centres with accepted, refused and pending calls, re-planned
-  once after the refusals;
+  once after the refusals; one reservist with a pending call has a resident login, to
+  answer it on "My call-ups";
 - two years of daily syndrome counts per district with one planted outbreak (acute
   diarrhoea in Minhang over the last week) that the detectors find;
 - three labs' samples over the last month, with a positive for a notifiable pathogen.
@@ -37,7 +38,15 @@ from twonets.governance.service import (
     set_policy,
 )
 from twonets.health import service
-from twonets.health.models import LabSample, Specialty, SyndromeCount, TrainingKind
+from twonets.health.models import (
+    Assignment,
+    AssignmentStatus,
+    LabSample,
+    Reservist,
+    Specialty,
+    SyndromeCount,
+    TrainingKind,
+)
 from twonets.licences import service as licences
 
 # name, district
@@ -116,6 +125,7 @@ def seed(city: DemoCity) -> None:
     hospitals = _hospitals(city, rng)
     reservists = _reserve(city, rng, hospitals)
     _mobilisation(city, rng, reservists)
+    _reservist_login(city)
     _counts(city, rng, today)
     service.detect(session, today=today, now=now)
     _labs(city, rng)
@@ -289,6 +299,28 @@ def _mobilisation(city: DemoCity, rng: random.Random, reservists: list[int]) -> 
             )
     service.replan(session, mobilisation_id=mobilisation.id, now=started + timedelta(days=1))
     del reservists
+
+
+def _reservist_login(city: DemoCity) -> None:
+    """Give the first reservist with a pending call (and no login yet) a resident login."""
+    session = city.session
+    # The first residents get logins from other steps (core, codes): leave them to those.
+    taken = set(city.citizen_ids[:10]) | {
+        cid for cid in session.scalars(select(Account.citizen_id)) if cid is not None
+    }
+    pending = session.scalars(
+        select(Reservist.citizen_id)
+        .join(Assignment, Assignment.reservist_id == Reservist.id)
+        .where(Assignment.status == AssignmentStatus.NOTIFIED)
+        .order_by(Assignment.id)
+    ).all()
+    citizen_id = next((cid for cid in pending if cid not in taken), None)
+    if citizen_id is None:
+        return  # a tiny city may call no one; nothing to announce
+    citizen = session.get(Citizen, citizen_id)  # governance: seeding the demo's own login
+    assert citizen is not None
+    core_service.add_principal_account(session, citizen=citizen, password_hash=city.password_hash)
+    city.add_account(citizen.id_number, "reservist with a pending call-up (My call-ups)")
 
 
 def _counts(city: DemoCity, rng: random.Random, today: date) -> None:

@@ -37,6 +37,10 @@ from twonets.health.service.mobilisations import (
     replan,
     respond,
 )
+from twonets.health.service.my_calls import (
+    answer_my_call,
+    my_calls,
+)
 from twonets.health.service.planning import (
     centre_plan,
 )
@@ -78,6 +82,7 @@ __all__ = [
     "ReadinessRow",
     "Turnaround",
     "alert_json",
+    "answer_my_call",
     "centre_plan",
     "check_qualification",
     "close_mobilisation",
@@ -91,6 +96,7 @@ __all__ = [
     "list_mobilisations",
     "list_reservists",
     "mobilisation_json",
+    "my_calls",
     "readiness",
     "record_counts",
     "record_training",
