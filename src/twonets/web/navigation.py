@@ -123,6 +123,13 @@ NAV: tuple[NavItem, ...] = (
         admin=False,
     ),
     NavItem(
+        "My call-ups",
+        "/health/my-calls",
+        frozenset({Role.CITIZEN}),
+        "Clinicians in the city's clinical reserve: answer a call-up (accept or refuse)",
+        admin=False,
+    ),
+    NavItem(
         "Report a problem",
         "/ops/report",
         frozenset({Role.CITIZEN}),
