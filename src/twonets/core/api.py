@@ -100,17 +100,8 @@ def _idempotent(
     uow: Uow, scope: str, key: str | None, body: dict[str, Any], write: Any
 ) -> dict[str, Any]:
     """Run ``write(session)`` once per idempotency key; a retry returns the first answer."""
-    fingerprint = idempotency.request_fingerprint(body)
     with uow() as session:
-        if key is not None:
-            idempotency.check_key(key)
-            previous = idempotency.replay(session, scope, key, fingerprint)
-            if previous is not None:
-                return previous
-        result: dict[str, Any] = write(session)
-        if key is not None:
-            idempotency.remember(session, scope, key, fingerprint, result)
-    return result
+        return idempotency.once(session, scope, key, body, lambda: write(session))
 
 
 @router.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -56,3 +57,27 @@ def remember(
     session.add(
         IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, response=response)
     )
+
+
+def once(
+    session: Session,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    write: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``write()`` once per idempotency key, in the caller's transaction.
+
+    Without a key it simply runs; with one, a retry of the same ``payload`` gets the first
+    answer back and a different payload under the same key is a ``Conflict``.
+    """
+    if key is None:
+        return write()
+    check_key(key)
+    fingerprint = request_fingerprint(payload)
+    previous = replay(session, scope, key, fingerprint)
+    if previous is not None:
+        return previous
+    result = write()
+    remember(session, scope, key, fingerprint, result)
+    return result
