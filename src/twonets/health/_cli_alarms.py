@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from twonets.core.errors import Invalid
+from twonets.health._cli_errors import invalid_option, option_error
 from twonets.health.warning import (
     Detection,
     EarsMethod,
@@ -37,8 +38,6 @@ class ThresholdChoice(StrEnum):
     MUAN = "muan"
 
 
-# The defaults of surveillance, written once in warning.py.
-_F = farrington_flexible.__kwdefaults__ or {}
 _EARS: dict[AlarmMethod, EarsMethod] = {
     AlarmMethod.EARS_C1: "C1",
     AlarmMethod.EARS_C2: "C2",
@@ -54,11 +53,6 @@ _THRESHOLDS: dict[ThresholdChoice, ThresholdMethod] = {
 def register(app: typer.Typer) -> None:
     """Add the ``alarms`` command to ``app``."""
     app.command("alarms")(alarms_command)
-
-
-def _fail(option: str, detail: str) -> typer.Exit:
-    typer.echo(f"error: --{option}: {detail}", err=True)
-    return typer.Exit(2)
 
 
 def _parse_range(text: str) -> tuple[int, int]:
@@ -139,40 +133,23 @@ def alarms_command(
     try:
         text = input.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail("input", f"cannot read {input}: {exc}") from None
+        raise option_error("input", f"cannot read {input}: {exc}") from None
     try:
         t, observed = read_series_csv(text)
         span = None if range is None else _parse_range(range)
+        given: dict[str, Any] = {
+            name: value for name, value in farrington_options.items() if value is not None
+        }
         if method is AlarmMethod.FARRINGTON:
-            detections = farrington_flexible(
-                observed,
-                t=t,
-                range=span,
-                alpha=_F["alpha"] if alpha is None else alpha,
-                b=_F["b"] if b is None else b,
-                w=_F["w"] if w is None else w,
-                no_periods=_F["no_periods"] if no_periods is None else no_periods,
-                weights_threshold=(
-                    _F["weights_threshold"] if weights_threshold is None else weights_threshold
-                ),
-                past_weeks_not_included=past_weeks_not_included,
-                p_threshold_trend=(
-                    _F["p_threshold_trend"] if p_threshold_trend is None else p_threshold_trend
-                ),
-                threshold_method=(
-                    _F["threshold_method"]
-                    if threshold_method is None
-                    else _THRESHOLDS[threshold_method]
-                ),
-                freq=_F["freq"] if freq is None else freq,
-            )
+            if threshold_method is not None:
+                given["threshold_method"] = _THRESHOLDS[threshold_method]
+            if alpha is not None:
+                given["alpha"] = alpha
+            detections = farrington_flexible(observed, t=t, range=span, **given)
         else:
-            for name, value in farrington_options.items():
-                if value is not None:
-                    raise _fail(name.replace("_", "-"), "applies only to --method farrington")
+            if given:
+                raise option_error(next(iter(given)), "applies only to --method farrington")
             detections = ears(observed, method=_EARS[method], alpha=alpha, t=t, range=span)
     except Invalid as exc:
-        field = exc.errors[0].field if exc.errors else ""
-        detail = exc.errors[0].detail if exc.errors else exc.detail
-        raise _fail(field.replace("_", "-"), detail) from None
+        raise invalid_option(exc) from None
     typer.echo(_to_csv(detections))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from twonets.core.errors import Invalid
+from twonets.health._cli_errors import invalid_option
 from twonets.health.projection import ProjectionParameters, project
 
 _D = ProjectionParameters()
@@ -75,10 +76,7 @@ def project_command(
             n_days=n_days,
         )
     except Invalid as exc:
-        field = exc.errors[0].field if exc.errors else ""
-        detail = exc.errors[0].detail if exc.errors else exc.detail
-        typer.echo(f"error: --{field.replace('_', '-')}: {detail}", err=True)
-        raise typer.Exit(2) from None
+        raise invalid_option(exc) from None
     projection = project(params)
     if csv is not None:
         try:
