@@ -66,22 +66,13 @@ class Licensing:
     region: str = "SH"
     gov: Governance | None = field(default=None, repr=False)
     # The verifier's trust store, kept while the recognised lists stay the same.
-    _store: tuple[tuple[Any, ...], datetime, TrustStore] | None = field(default=None, repr=False)
+    _store: trust.CachedTrustStore | None = field(default=None, repr=False)
 
     def trust_store(self, session: Session, now: datetime) -> TrustStore:
         """The platform's trust store, rebuilt when a recognised list changes or hourly."""
-        key = tuple(
-            (r.region_code, r.updated_at, r.trust_list[-16:])
-            for r in trust.list_recognised(session)
-        )
-        cached = self._store
-        if cached is not None and cached[0] == key and now - cached[1] < STORE_MAX_AGE:
-            stale = cached[2].stale_regions(now)
-            if not stale:
-                return cached[2]
-        store = trust.trust_store(session, now=now, root_secret=self.root_secret)
-        self._store = (key, now, store)
-        return store
+        if self._store is None:
+            self._store = trust.CachedTrustStore(self.root_secret, max_age=STORE_MAX_AGE)
+        return self._store.get(session, now)
 
     def keyring(self, session: Session) -> Keyring:
         """The at-rest keyring, at the key versions governance keeps."""

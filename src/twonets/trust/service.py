@@ -230,6 +230,59 @@ def trust_store(session: Session, *, now: datetime, root_secret: bytes | None = 
     return store
 
 
+class CachedTrustStore:
+    """A verifier's trust store kept between verifications, rebuilt only when it must be.
+
+    Rebuilt when a recognised list changes (a region added, dropped or republished), when a
+    list in it goes stale, and at least every ``max_age``. Whether the lists changed is asked
+    of the database at most every ``recheck`` (0: on every call), so a busy scan path need not
+    query per request; a dropped region then stops verifying within ``recheck``.
+    """
+
+    def __init__(
+        self,
+        root_secret: bytes | None,
+        *,
+        max_age: timedelta = timedelta(hours=1),
+        recheck: timedelta = timedelta(0),
+    ) -> None:
+        self.root_secret = root_secret
+        self.max_age = max_age
+        self.recheck = recheck
+        self._built: tuple[tuple[object, ...], datetime, TrustStore] | None = None
+        self._checked_at: datetime | None = None
+
+    def get(self, session: Session, now: datetime) -> TrustStore:
+        """The trust store as of ``now``."""
+        built = self._built
+        checked = self._checked_at
+        if (
+            built is not None
+            and checked is not None
+            and timedelta(0) <= now - checked < self.recheck
+        ):
+            return built[2]
+        key = tuple(
+            (r.region_code, r.updated_at, r.trust_list[-16:]) for r in list_recognised(session)
+        )
+        self._checked_at = now
+        if (
+            built is not None
+            and built[0] == key
+            and timedelta(0) <= now - built[1] < self.max_age
+            and not built[2].stale_regions(now)
+        ):
+            return built[2]
+        store = trust_store(session, now=now, root_secret=self.root_secret)
+        self._built = (key, now, store)
+        return store
+
+    def forget(self) -> None:
+        """Drop the kept store (the next call rebuilds it)."""
+        self._built = None
+        self._checked_at = None
+
+
 def _load_anchor(pem: str) -> PublicKey:
     try:
         return load_public_key(pem.encode("ascii"))
