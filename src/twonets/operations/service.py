@@ -646,14 +646,12 @@ def intake_once(
     rules: Rules = DEFAULT_RULES,
 ) -> dict[str, Any]:
     """``intake`` under an idempotency key: a retried report returns the first answer."""
-    fingerprint = idempotency.request_fingerprint(report.model_dump(mode="json"))
-    if key is not None:
-        idempotency.check_key(key)
-        previous = idempotency.replay(session, scope, key, fingerprint)
-        if previous is not None:
-            return previous
-    row = intake(session, report, now=now, reporter=reporter, rules=rules)
-    answer = json.loads(json.dumps(queries.case_json(session, row, now=now), default=str))
-    if key is not None:
-        idempotency.remember(session, scope, key, fingerprint, answer)
-    return dict(answer)
+
+    def write() -> dict[str, Any]:
+        row = intake(session, report, now=now, reporter=reporter, rules=rules)
+        answer: dict[str, Any] = json.loads(
+            json.dumps(queries.case_json(session, row, now=now), default=str)
+        )
+        return answer
+
+    return idempotency.once(session, scope, key, report.model_dump(mode="json"), write)

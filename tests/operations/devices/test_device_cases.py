@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,8 +15,6 @@ from twonets.operations.device_service import Position, Reading, TerminalRef
 from twonets.operations.models import Case
 from twonets.operations.mqtt_intake import MqttIntake
 
-# The ``run_async`` fixture of this folder's conftest.
-RunAsync = Callable[[Coroutine[Any, Any, None]], None]
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 ROLLOVER = 1 << 30
 EMERGENCY = 1 << 0
@@ -101,21 +97,19 @@ def test_a_level_sensor_crossing_its_threshold_opens_a_flooding_case(
         assert case.description == "water 22 cm deep on the road at LV-7"
 
 
-def test_the_subscriber_marks_only_the_crossing(run_async: RunAsync) -> None:
-    async def scenario() -> None:
-        written: list[Reading] = []
+@pytest.mark.asyncio
+async def test_the_subscriber_marks_only_the_crossing() -> None:
+    written: list[Reading] = []
 
-        async def write(readings: list[Reading]) -> None:
-            written.extend(readings)
+    async def write(readings: list[Reading]) -> None:
+        written.extend(readings)
 
-        intake = MqttIntake("mqtt://127.0.0.1:1", write, clock=lambda: NOW, linger=0)
-        for value in (10, 20, 25, 5, 30):
-            payload = f'{{"value": {value}, "unit": "cm", "lon": 121.47, "lat": 31.23}}'.encode()
-            await intake.handle("twonets/meters/level/LV-1", payload)
-        await intake.handle("twonets/meters/water/WM-1", b'{"value": 99, "unit": "m3"}')
-        assert [r.crossed for r in written] == [False, True, False, False, True, False]
-
-    run_async(scenario())
+    intake = MqttIntake("mqtt://127.0.0.1:1", write, clock=lambda: NOW, linger=0)
+    for value in (10, 20, 25, 5, 30):
+        payload = f'{{"value": {value}, "unit": "cm", "lon": 121.47, "lat": 31.23}}'.encode()
+        await intake.handle("twonets/meters/level/LV-1", payload)
+    await intake.handle("twonets/meters/water/WM-1", b'{"value": 99, "unit": "m3"}')
+    assert [r.crossed for r in written] == [False, True, False, False, True, False]
 
 
 def test_a_fault_in_case_intake_keeps_the_positions(

@@ -13,16 +13,9 @@ from twonets.core.models import Role
 from twonets.operations import device_service
 from twonets.operations.device_models import Terminal
 from twonets.operations.gateway import Gateway, MemoryBackend
-from twonets.web import device_pages
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 HTML = {"accept": "text/html"}
-
-
-def _mounted(app: FastAPI) -> FastAPI:
-    if not any(getattr(r, "path", None) == "/ops/devices" for r in app.routes):
-        app.include_router(device_pages.router)
-    return app
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:
@@ -61,7 +54,7 @@ def test_operators_see_terminals_alarms_first(
 ) -> None:
     _seed(session_factory)
     app.state.clock = lambda: NOW + timedelta(seconds=40)
-    with TestClient(_mounted(app)) as client:
+    with TestClient(app) as client:
         assert client.get("/ops/devices", headers=_login(client, "clerk")).status_code == 403
         response = client.get("/ops/devices", headers=_login(client, "watch"))
     assert response.status_code == 200
@@ -86,7 +79,7 @@ def test_the_page_shows_the_gateway_counters(
     gateway.stats.frames = 1234
     gateway.stats.malformed["checksum"] = 7
     app.state.jt808_gateway = gateway
-    with TestClient(_mounted(app)) as client:
+    with TestClient(app) as client:
         page = client.get("/ops/devices", headers=_login(client, "watch")).text
     assert "127.0.0.1:8808" in page
     assert "1234" in page

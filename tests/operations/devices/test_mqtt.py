@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
 
 import aiomqtt
 import pytest
@@ -21,8 +19,6 @@ from twonets.core.models import OutboxEvent
 from twonets.operations.mqtt_intake import MqttIntake, PayloadError, database_writer, parse_message
 
 MQTT_URL = os.environ.get("TWONETS_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
-# The ``run_async`` fixture of this folder's conftest.
-RunAsync = Callable[[Coroutine[Any, Any, None]], None]
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
@@ -76,60 +72,58 @@ def test_bad_messages_are_refused_with_a_reason(topic: str, payload: bytes, reas
 
 
 @pytest.mark.services
-def test_readings_from_the_broker_become_events(engine: Engine, run_async: RunAsync) -> None:
-    async def scenario() -> None:
-        host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
-        try:
-            async with aiomqtt.Client(host, int(port or 1883), timeout=3):
-                pass
-        except aiomqtt.MqttError as exc:
-            unavailable(f"MQTT broker at {MQTT_URL}", type(exc).__name__)
-        prefix = f"twonets-test-{uuid.uuid4().hex[:10]}"
-        factory = make_session_factory(engine)
-        intake = MqttIntake(
-            MQTT_URL,
-            database_writer(factory, lambda: NOW),
-            prefix=prefix,
-            clock=lambda: NOW,
-            linger=0.01,
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(intake.run(stop))
-        try:
-            await asyncio.wait_for(intake.subscribed.wait(), 10)
-            async with aiomqtt.Client(host, int(port or 1883)) as client:
-                for i in range(5):
-                    await client.publish(
-                        f"{prefix}/meters/electricity/EM-{i}",
-                        f'{{"value": {i * 1.5}, "unit": "kWh", "lon": 121.47, "lat": 31.23}}',
-                        qos=1,
-                    )
-                await client.publish(f"{prefix}/meters/electricity/EM-9", b"{oops", qos=1)
+@pytest.mark.asyncio
+async def test_readings_from_the_broker_become_events(engine: Engine) -> None:
+    host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
+    try:
+        async with aiomqtt.Client(host, int(port or 1883), timeout=3):
+            pass
+    except aiomqtt.MqttError as exc:
+        unavailable(f"MQTT broker at {MQTT_URL}", type(exc).__name__)
+    prefix = f"twonets-test-{uuid.uuid4().hex[:10]}"
+    factory = make_session_factory(engine)
+    intake = MqttIntake(
+        MQTT_URL,
+        database_writer(factory, lambda: NOW),
+        prefix=prefix,
+        clock=lambda: NOW,
+        linger=0.01,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(intake.run(stop))
+    try:
+        await asyncio.wait_for(intake.subscribed.wait(), 10)
+        async with aiomqtt.Client(host, int(port or 1883)) as client:
+            for i in range(5):
                 await client.publish(
-                    f"{prefix}/meters/unknown/EM-9", b'{"value": 1, "unit": "x"}', qos=1
+                    f"{prefix}/meters/electricity/EM-{i}",
+                    f'{{"value": {i * 1.5}, "unit": "kWh", "lon": 121.47, "lat": 31.23}}',
+                    qos=1,
                 )
-            for _ in range(200):
-                if intake.stats.readings == 5 and sum(intake.stats.rejected.values()) == 2:
-                    break
-                await asyncio.sleep(0.05)
-        finally:
-            stop.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task, 10)
-        assert intake.stats.readings == 5
-        assert intake.stats.rejected == {"payload": 1, "kind": 1}
-        with factory() as session:
-            payloads = [
-                e.payload
-                for e in session.scalars(
-                    select(OutboxEvent).where(OutboxEvent.topic == "ops.device.reading")
-                )
-            ]
-        assert sorted(p["device"] for p in payloads) == [f"EM-{i}" for i in range(5)]
-        one = next(p for p in payloads if p["device"] == "EM-2")
-        assert (one["kind"], one["value"], one["unit"]) == ("electricity", 3.0, "kWh")
-        assert one["time"] == NOW.isoformat()
-        assert one["wgs84"] == {"lon": 121.47, "lat": 31.23}
-        assert one["gcj02"]["lon"] == pytest.approx(wgs84_to_gcj02(121.47, 31.23)[0], abs=1e-6)
-
-    run_async(scenario())
+            await client.publish(f"{prefix}/meters/electricity/EM-9", b"{oops", qos=1)
+            await client.publish(
+                f"{prefix}/meters/unknown/EM-9", b'{"value": 1, "unit": "x"}', qos=1
+            )
+        for _ in range(200):
+            if intake.stats.readings == 5 and sum(intake.stats.rejected.values()) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 10)
+    assert intake.stats.readings == 5
+    assert intake.stats.rejected == {"payload": 1, "kind": 1}
+    with factory() as session:
+        payloads = [
+            e.payload
+            for e in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.topic == "ops.device.reading")
+            )
+        ]
+    assert sorted(p["device"] for p in payloads) == [f"EM-{i}" for i in range(5)]
+    one = next(p for p in payloads if p["device"] == "EM-2")
+    assert (one["kind"], one["value"], one["unit"]) == ("electricity", 3.0, "kWh")
+    assert one["time"] == NOW.isoformat()
+    assert one["wgs84"] == {"lon": 121.47, "lat": 31.23}
+    assert one["gcj02"]["lon"] == pytest.approx(wgs84_to_gcj02(121.47, 31.23)[0], abs=1e-6)
