@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from twonets.codes.schemas import (
 from twonets.core import idempotency
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
-from twonets.core.http import Clock, UnitOfWork, Uow, public, require
+from twonets.core.http import Clock, Uow, public, require
 from twonets.core.models import Role
 
 log = logging.getLogger(__name__)
@@ -86,27 +85,6 @@ def setup(app: FastAPI) -> None:
     app.state.background.append(retention)
 
 
-def _once(
-    uow: UnitOfWork,
-    scope: str,
-    key: str | None,
-    body: dict[str, Any],
-    write: Callable[[Any], dict[str, Any]],
-) -> dict[str, Any]:
-    """Run ``write`` once per idempotency key; a retry gets the first answer back."""
-    fingerprint = idempotency.request_fingerprint(body)
-    with uow() as session:
-        if key is not None:
-            idempotency.check_key(key)
-            previous = idempotency.replay(session, scope, key, fingerprint)
-            if previous is not None:
-                return previous
-        result = write(session)
-        if key is not None:
-            idempotency.remember(session, scope, key, fingerprint, result)
-    return result
-
-
 @router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])
 def list_scenarios(uow: Uow) -> list[dict[str, Any]]:
     """Every scenario: who holds codes, what a scan discloses, who scans, how long kept."""
@@ -161,15 +139,18 @@ def file_appeal(
 ) -> dict[str, Any]:
     """Contest the automated health status; health staff decide."""
 
-    def write(session: Any) -> dict[str, Any]:
-        appeal = status.file_appeal(session, ctx, caller, statement=body.statement, now=clock())
-        return {
-            "id": appeal.id,
-            "status": str(appeal.status),
-            "filed_at": appeal.filed_at.isoformat(),
-        }
+    with uow() as session:
 
-    return _once(uow, f"codes.appeal:{caller.account_id}", key, body.model_dump(), write)
+        def write() -> dict[str, Any]:
+            appeal = status.file_appeal(session, ctx, caller, statement=body.statement, now=clock())
+            return {
+                "id": appeal.id,
+                "status": str(appeal.status),
+                "filed_at": appeal.filed_at.isoformat(),
+            }
+
+        scope = f"codes.appeal:{caller.account_id}"
+        return idempotency.once(session, scope, key, body.model_dump(), write)
 
 
 @router.post("/scans", response_model=ScanOut)
@@ -178,15 +159,15 @@ def scan(
 ) -> dict[str, Any]:
     """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
 
-    def write(session: Any) -> dict[str, Any]:
-        return service.scan(
-            session, ctx, caller, text=body.code, place=body.place, now=clock()
-        ).to_json()
+    with uow() as session:
 
-    if key is None:
-        with uow() as session:
-            return write(session)
-    return _once(uow, f"codes.scan:{caller.account_id}", key, body.model_dump(), write)
+        def write() -> dict[str, Any]:
+            return service.scan(
+                session, ctx, caller, text=body.code, place=body.place, now=clock()
+            ).to_json()
+
+        scope = f"codes.scan:{caller.account_id}"
+        return idempotency.once(session, scope, key, body.model_dump(), write)
 
 
 @router.post("/health-facts", status_code=201)

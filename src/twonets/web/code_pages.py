@@ -11,20 +11,22 @@ appeals at ``/codes/appeals``. Handlers parse, call ``twonets.codes`` and render
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from twonets.codes import service, status
+from twonets.codes.api import Ctx
 from twonets.codes.context import Coding
 from twonets.codes.scenarios import DISCLOSABLE
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
-from twonets.core.http import Clock, Uow, require
+from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.web.licence_pages import decode_qr_image
 from twonets.web.pages import field_errors, local_date, local_time, render
@@ -78,15 +80,6 @@ STEP_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-async def get_coding(request: Request) -> Coding:
-    """The code context of the app."""
-    ctx: Coding = request.app.state.coding
-    return ctx
-
-
-Ctx = Annotated[Coding, Depends(get_coding)]
-
-
 def qr_svg(text: str, *, title: str) -> Markup:
     """The QR code of ``text`` as inline SVG, drawn at whole pixels per module."""
     code = segno.make_qr(text, error="m")
@@ -108,8 +101,23 @@ def _holder_kind(caller: Principal) -> str:
     return "citizen" if caller.citizen_id is not None else "enterprise"
 
 
+def _holder_view(session: Session, ctx: Coding, caller: Principal, now: datetime) -> dict[str, Any]:
+    """What the holder's page shows around the code: scenarios, status, scans."""
+    kind = _holder_kind(caller)
+    every = service.list_scenarios(session)
+    return {
+        "scenarios": [s for s in every if s.active and kind in s.holder_kinds],
+        "names": {s.code: s.name_en for s in every},
+        "scans": service.my_scans(session, ctx, caller, now=now, limit=50),
+        "health": status.my_health(session, ctx, caller, now=now) if kind == "citizen" else None,
+        "colours": COLOURS,
+        "when": local_time,
+        "disclosable": DISCLOSABLE,
+    }
+
+
 def _show(
-    uow: Any, ctx: Coding, caller: Principal, scenario: str, job_posting: str, now: Any
+    uow: UnitOfWork, ctx: Coding, caller: Principal, scenario: str, job_posting: str, now: datetime
 ) -> Shown:
     with uow() as session:
         issued = service.issue_code(
@@ -131,12 +139,9 @@ def code_page(
 ) -> HTMLResponse:
     """The holder's code for a scenario, refreshed before it expires; status and scans."""
     now = clock()
-    kind = _holder_kind(caller)
     with uow() as session:
-        every = service.list_scenarios(session)
-        scenarios = [s for s in every if s.active and kind in s.holder_kinds]
-        scans = service.my_scans(session, ctx, caller, now=now, limit=50)
-        health = status.my_health(session, ctx, caller, now=now) if kind == "citizen" else None
+        view = _holder_view(session, ctx, caller, now)
+    scenarios = view["scenarios"]
     chosen = scenario or (scenarios[0].code if scenarios else "")
     shown: Shown | None = None
     problem: TwonetsError | None = None
@@ -145,23 +150,16 @@ def code_page(
             shown = _show(uow, ctx, caller, chosen, job_posting, now)
         except TwonetsError as exc:
             problem = exc
-    names = {s.code: s.name_en for s in every}
     return render(
         request,
         "codes/code.html",
         caller,
-        scenarios=scenarios,
         chosen=chosen,
         shown=shown,
         problem=problem,
-        health=health,
-        colours=COLOURS,
-        scans=scans,
-        names=names,
         job_posting=job_posting,
         filed=filed,
-        when=local_time,
-        disclosable=DISCLOSABLE,
+        **view,
     )
 
 
@@ -209,28 +207,19 @@ def appeal_submit(
         with uow() as session:
             status.file_appeal(session, ctx, caller, statement=statement, now=clock())
     except TwonetsError as exc:
-        now = clock()
         with uow() as session:
-            health = status.my_health(session, ctx, caller, now=now)
-            scans = service.my_scans(session, ctx, caller, now=now, limit=50)
-            scenarios = [s for s in service.list_scenarios(session) if s.active]
+            view = _holder_view(session, ctx, caller, clock())
         return render(
             request,
             "codes/code.html",
             caller,
             status_code=exc.status,
-            scenarios=[s for s in scenarios if "citizen" in s.holder_kinds],
             chosen="health",
             shown=None,
             problem=None,
-            health=health,
-            colours=COLOURS,
-            scans=scans,
-            names={s.code: s.name_en for s in scenarios},
             job_posting="",
             filed="",
-            when=local_time,
-            disclosable=DISCLOSABLE,
+            **view,
             appeal_error=exc,
             appeal_errors=field_errors(exc),
             statement=statement,
