@@ -401,3 +401,27 @@ def test_turnaround_is_the_median_and_90th_percentile_per_lab(
     assert t.median_hours == pytest.approx(float(np.median(hours)))
     assert t.p90_hours == pytest.approx(float(np.percentile(hours, 90)))
     assert t.median_lab_hours == pytest.approx(float(np.median([h * 0.75 for h in hours])))
+
+
+def test_the_plotted_series_is_the_one_furthest_above_its_bounds() -> None:
+    def alarm(district: str | None, signal: str, observed: float, bound: float | None) -> Alert:
+        return Alert(
+            kind="syndrome",
+            district_code=district,
+            signal=signal,
+            day=TODAY,
+            method="ears-c2",
+            observed=observed,
+            threshold=bound,
+        )
+
+    scattered = [alarm("310101", "ili", 11.0, 10.0) for _ in range(5)]  # 0.1 over, five times
+    outbreak = [alarm("310115", "diarrhoea", 40.0, 10.0)]  # 3.0 over, once
+    lab = Alert(kind="pathogen", district_code="310104", signal="sars-cov-2", day=TODAY,
+                method="lab", observed=1000.0, threshold=None)  # fmt: skip
+    assert service.most_aberrant_series([*scattered, *outbreak, lab]) == (
+        "310115",
+        "diarrhoea",
+    )
+    assert service.most_aberrant_series(scattered) == ("310101", "ili")
+    assert service.most_aberrant_series([lab, alarm(None, "ili", 50.0, 1.0)]) is None

@@ -29,7 +29,7 @@ from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.health import service
-from twonets.health.models import Specialty
+from twonets.health.models import Alert, Specialty
 from twonets.health.projection import Disposition, ProjectionParameters, project
 from twonets.web.pages import FormFields, field_errors, local_date, local_time, render
 
@@ -323,20 +323,12 @@ def health_page(
     )
 
 
-def _chosen_series(wanted: str | None, alerts: Sequence[Any]) -> tuple[str, str] | None:
-    """The series to plot: ``district:syndrome`` if asked, else the most aberrant one.
-
-    Series are ranked by how far their alarms went above the detectors' bounds (summed over
-    the alarms), so one large outbreak outranks scattered alarms just over a bound.
-    """
+def _chosen_series(wanted: str | None, alerts: Sequence[Alert]) -> tuple[str, str] | None:
+    """The series to plot: ``district:syndrome`` if asked, else the most aberrant one."""
     if wanted and ":" in wanted:
         district, syndrome = wanted.split(":", 1)
         return district, syndrome
-    excess: dict[tuple[str, str], float] = defaultdict(float)
-    for a in alerts:
-        bound = a.threshold if a.threshold else 1.0
-        excess[(str(a.district_code), str(a.signal))] += max(0.0, a.observed / bound - 1.0)
-    return max(excess, key=lambda k: excess[k]) if excess else None
+    return service.most_aberrant_series(alerts)
 
 
 @router.post("/health/mobilisations/{mobilisation_id}/replan")

@@ -61,6 +61,7 @@ from twonets.health.service.surveillance import (
     alert_json,
     detect,
     list_alerts,
+    most_aberrant_series,
     record_counts,
     series,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "list_mobilisations",
     "list_reservists",
     "mobilisation_json",
+    "most_aberrant_series",
     "my_calls",
     "readiness",
     "record_counts",

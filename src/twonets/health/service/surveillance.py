@@ -260,6 +260,21 @@ def list_alerts(
     return session.scalars(statement).all()
 
 
+def most_aberrant_series(alerts: Iterable[Alert]) -> tuple[str, str] | None:
+    """The (district, syndrome) series whose alarms went furthest above their bounds.
+
+    Excess over the detectors' bounds is summed over a series' alarms, so one large outbreak
+    outranks scattered alarms just over a bound. None without syndrome alarms in a district.
+    """
+    excess: dict[tuple[str, str], float] = defaultdict(float)
+    for a in alerts:
+        if a.kind != "syndrome" or not a.district_code:
+            continue
+        bound = a.threshold if a.threshold else 1.0
+        excess[(a.district_code, a.signal)] += max(0.0, a.observed / bound - 1.0)
+    return max(excess, key=lambda k: excess[k]) if excess else None
+
+
 def alert_json(alert: Alert) -> dict[str, Any]:
     """An alert as JSON."""
     return {
