@@ -30,6 +30,7 @@ from twonets.governance.service import (
     Governance,
     PurposeState,
     purpose_state,
+    subject_access_entry,
 )
 
 
@@ -142,18 +143,15 @@ def my_data(
             "held_for": _purposes_holding(session, name, now),
         }
         recorded.append(
-            {
-                "read_at": now,
-                "actor": principal.username,
-                "department_code": None,
-                "purpose_code": SUBJECT_ACCESS,
-                "dataset": name,
-                "subject_kind": kind,
-                "subject_ids": [subject],
-                "fields": target.personal_fields,
-                "request_id": f"copy-{now.timestamp():.0f}-{subject}",
-                "kind": "copy",
-            }
+            subject_access_entry(
+                principal,
+                subject_kind=kind,
+                subject_id=subject,
+                dataset=name,
+                fields=target.personal_fields,
+                now=now,
+                request_id=f"copy-{now.timestamp():.0f}-{subject}",
+            )
         )
     ledger.record_reads(session, recorded)
     return {"generated_at": now.isoformat(), "subject_kind": kind, "datasets": copy}

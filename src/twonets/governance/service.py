@@ -505,6 +505,36 @@ class ReadResult:
     policy_version: int
 
 
+def subject_access_entry(
+    principal: Principal,
+    *,
+    subject_kind: str,
+    subject_id: int,
+    dataset: str,
+    fields: Sequence[str],
+    now: datetime,
+    request_id: str,
+) -> dict[str, Any]:
+    """The ledger record of a data subject reading their own records (``subject.access``).
+
+    A resident's own page (their scans, their call-ups, a copy of their data) reads personal
+    data without a department or purpose; the read is still recorded, so that their report
+    shows it as "your own request". Pass the entries to ``ledger.record_reads``.
+    """
+    return {
+        "read_at": now,
+        "actor": principal.username,
+        "department_code": None,
+        "purpose_code": SUBJECT_ACCESS,
+        "dataset": dataset,
+        "subject_kind": subject_kind,
+        "subject_ids": [subject_id],
+        "fields": list(fields),
+        "request_id": request_id,
+        "kind": "copy",
+    }
+
+
 def _forbid_missing_grant(principal: Principal, purpose_code: str, dataset: str) -> Forbidden:
     who = principal.department_code or principal.username
     return Forbidden(
