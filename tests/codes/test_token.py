@@ -215,3 +215,10 @@ def test_signed_but_malformed_claims_fail_at_claims(payload: dict[str, object]) 
     verdict = token.verify_code(text, store=STORE, at=NOW, grace=GRACE)
     assert not verdict.valid
     assert verdict.step == "claims"
+
+
+@given(st.binary(max_size=64))
+def test_token_text_reads_back_to_the_same_bytes(raw: bytes) -> None:
+    text = token.token_text(raw)
+    assert "=" not in text
+    assert token.token_bytes(text) == raw

@@ -10,7 +10,6 @@ scenario's retention runs out.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,12 +130,13 @@ def put_scenario(
             "choice",
             f"unknown field(s) {', '.join(unknown)}; known: {', '.join(DISCLOSABLE)}",
         )
+    named = set(verifiers) - {ANY_RESIDENT}
+    known = set(session.scalars(select(Department.code).where(Department.code.in_(named))))
+    known.update(
+        session.scalars(select(Enterprise.credit_code).where(Enterprise.credit_code.in_(named)))
+    )
     for i, verifier in enumerate(verifiers):
-        if verifier == ANY_RESIDENT:
-            continue
-        is_department = session.scalar(select(Department.id).where(Department.code == verifier))
-        is_firm = session.scalar(select(Enterprise.id).where(Enterprise.credit_code == verifier))
-        if is_department is None and is_firm is None:
+        if verifier != ANY_RESIDENT and verifier not in known:
             problems.add(
                 f"verifiers[{i}]",
                 "exists",
@@ -326,7 +326,7 @@ def issue_code(
     else:
         status, explanation = "valid", "Your code is valid."
     claims = token.CodeClaims(
-        token=_token_bytes(holder.token),
+        token=token.token_bytes(holder.token),
         holder_kind=kind,
         scenario=scenario,
         status=status,
@@ -366,10 +366,6 @@ def issue_code(
         refresh_seconds=int(ctx.rotation.total_seconds()),
         disclosed=claims.disclosed,
     )
-
-
-def _token_bytes(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _find_holder(

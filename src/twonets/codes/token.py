@@ -57,6 +57,11 @@ def token_text(token: bytes) -> str:
     return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
 
 
+def token_bytes(text: str) -> bytes:
+    """The holder token written by ``token_text`` (unpadded URL-safe base64), as bytes."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def code_id(token: bytes, nonce: bytes, issued_at: int) -> str:
     """One code among all codes: the same code re-encoded has the same id (it is signed)."""
     digest = hashlib.sha256(token + nonce + issued_at.to_bytes(8, "big")).digest()[:16]
