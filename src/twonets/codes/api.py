@@ -58,7 +58,7 @@ Ctx = Annotated[Coding, Depends(get_coding)]
 def setup(app: FastAPI) -> None:
     """Put this domain's context on ``app.state`` and register its background work."""
     settings = app.state.settings
-    # Deployments tune these with TWONETS_CODES_* settings once the settings object has them.
+    # TWONETS_CODES_ROTATION_SECONDS and TWONETS_CODES_GRACE_SECONDS tune these.
     rotation = timedelta(seconds=settings.codes_rotation_seconds)
     grace = timedelta(seconds=settings.codes_grace_seconds)
     app.state.coding = Coding(
