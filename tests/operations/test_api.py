@@ -137,6 +137,8 @@ def test_the_loop_over_http_with_photos(client: TestClient, login: Login) -> Non
     assert handled.status_code == 200, handled.text
     photo_id = handled.json()["photos"][0]
     assert client.get(f"/api/v1/ops/photos/{photo_id}", headers=op).content == PNG
+    listed = client.get("/api/v1/ops/cases", headers=op).json()["cases"]
+    assert next(c for c in listed if c["id"] == cid)["photos"] == [photo_id]
 
     failed = client.post(
         f"/api/v1/ops/cases/{cid}/verify",

@@ -276,7 +276,7 @@ def my_reports(caller: Resident, uow: Uow, clock: Clock) -> Any:
     """The problems I reported, and where each stands."""
     with uow() as session:
         now = clock()
-        return [queries.case_json(session, c, now=now) for c in queries.my_reports(session, caller)]
+        return queries.cases_json(session, queries.my_reports(session, caller), now=now)
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def list_cases(
     with uow() as session:
         now = clock()
         rows, total = queries.list_cases(session, flt, now=now)
-        return {"total": total, "cases": [queries.case_json(session, c, now=now) for c in rows]}
+        return {"total": total, "cases": queries.cases_json(session, rows, now=now)}
 
 
 @router.get("/api/v1/ops/cases/{case_id}", response_model=CaseOut)
@@ -424,7 +424,7 @@ def my_tasks(caller: Field, uow: Uow, clock: Clock) -> Any:
     """My tasks: my department's cases waiting for or under handling, soonest deadline first."""
     with uow() as session:
         now = clock()
-        return [queries.case_json(session, c, now=now) for c in queries.my_tasks(session, caller)]
+        return queries.cases_json(session, queries.my_tasks(session, caller), now=now)
 
 
 @router.get("/api/v1/ops/photos/{photo_id}")

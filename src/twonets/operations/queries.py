@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -97,16 +98,35 @@ def my_tasks(session: Session, caller: Principal) -> list[Case]:
     )
 
 
+def cases_json(session: Session, rows: Sequence[Case], *, now: datetime) -> list[dict[str, Any]]:
+    """Cases as the API and pages list them, their photos found in one query."""
+    photos: dict[int, list[int]] = {row.id: [] for row in rows}
+    if photos:
+        for case_id, photo_id in session.execute(
+            select(CasePhoto.case_id, CasePhoto.id)
+            .where(CasePhoto.case_id.in_(photos))
+            .order_by(CasePhoto.id)
+        ):
+            photos[case_id].append(photo_id)
+    return [case_json(session, row, now=now, photos=photos[row.id]) for row in rows]
+
+
 def case_json(
-    session: Session, row: Case, *, now: datetime, history: bool = False
+    session: Session,
+    row: Case,
+    *,
+    now: datetime,
+    history: bool = False,
+    photos: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """A case as the API and pages show it."""
+    """A case as the API and pages show it (``photos``: its photo ids, when already known)."""
     category = session.get(Category, row.category_code)
     department = session.get(Department, row.department_id) if row.department_id else None
     merged = session.get(Case, row.merged_into_id) if row.merged_into_id else None
-    photos = session.scalars(
-        select(CasePhoto.id).where(CasePhoto.case_id == row.id).order_by(CasePhoto.id)
-    ).all()
+    if photos is None:
+        photos = session.scalars(
+            select(CasePhoto.id).where(CasePhoto.case_id == row.id).order_by(CasePhoto.id)
+        ).all()
     out: dict[str, Any] = {
         "id": row.id,
         "number": row.number,

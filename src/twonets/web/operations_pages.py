@@ -108,7 +108,7 @@ def case_rows(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTML
         flt = _filter(request.query_params)
         with uow() as session:
             rows, total = queries.list_cases(session, flt, now=now)
-            cases = [queries.case_json(session, c, now=now) for c in rows]
+            cases = queries.cases_json(session, rows, now=now)
         problem = None
     except TwonetsError as exc:
         cases, total, problem = [], 0, exc.detail
@@ -289,7 +289,7 @@ def _tasks_page(
 ) -> HTMLResponse:
     now = clock()
     with uow() as session:
-        tasks = [queries.case_json(session, c, now=now) for c in queries.my_tasks(session, caller)]
+        tasks = queries.cases_json(session, queries.my_tasks(session, caller), now=now)
     return render(
         request,
         "operations/tasks.html",
@@ -385,7 +385,7 @@ def _report_page(
     now = clock()
     with uow() as session:
         categories = [c for c in catalogue.list_categories(session) if c.kind == "event"]
-        mine = [queries.case_json(session, c, now=now) for c in queries.my_reports(session, caller)]
+        mine = queries.cases_json(session, queries.my_reports(session, caller), now=now)
     return render(
         request,
         "operations/report.html",
