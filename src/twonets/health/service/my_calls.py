@@ -47,7 +47,7 @@ def _state(status: str, mobilisation_status: str) -> str:
     return status
 
 
-def _call_json(assignment: Any, mobilisation: Any) -> dict[str, Any]:
+def _call_json(assignment: Assignment, mobilisation: Mobilisation) -> dict[str, Any]:
     where = next(
         ((d["lon"], d["lat"]) for d in mobilisation.demand if d["centre"] == assignment.centre),
         (None, None),

@@ -248,7 +248,7 @@ def district_names(session: Session) -> dict[str, str]:
 def readiness(session: Session, *, today: date) -> list[ReadinessRow]:
     """Readiness per specialty and district: reservists, available, trained and current."""
     current = _current(session, today)
-    names = dict(session.execute(select(District.code, District.name_en)).all())
+    names = district_names(session)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = session.execute(
         select(Reservist.id, Reservist.specialty, Reservist.district_code, Reservist.available)
