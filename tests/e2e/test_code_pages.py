@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e import browser
+
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
 
@@ -14,12 +16,7 @@ if TYPE_CHECKING:
 def log_in(page: Page, live_server: LiveServer, description: str) -> None:
     """Log in as the demo account with this description and wait for the start page."""
     account = live_server.account(description)
-    page.goto("/login")
-    form = page.locator("form[action='/login']")
-    form.get_by_label("User name").fill(account.username)
-    form.get_by_label("Password").fill(account.password)
-    form.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("welcome")).to_be_visible()
+    browser.log_in(page, account.username, account.password)
 
 
 def log_out(page: Page) -> None:

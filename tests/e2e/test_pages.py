@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.browser import submit_login
+
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
 
@@ -15,18 +17,10 @@ DEMO_ADMIN = ("admin", "twonets-demo")
 LOGIN_URL = re.compile(r"/login\?next=(%2F|/)$")
 
 
-def log_in(page: Page, username: str, password: str) -> None:
-    """Fill in and submit the login form of the page being shown."""
-    form = page.locator("form[action='/login']")
-    form.get_by_label("User name").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.locator("button[type=submit]").click()
-
-
 @pytest.mark.e2e
 def test_admin_logs_in_through_the_form(page: Page, live_server: LiveServer) -> None:
     page.goto("/login")
-    log_in(page, *DEMO_ADMIN)
+    submit_login(page, *DEMO_ADMIN)
 
     expect(page).to_have_url(live_server.url("/"))
     expect(page.get_by_test_id("welcome")).to_contain_text("Welcome")
@@ -39,7 +33,7 @@ def test_a_wrong_password_stays_on_the_login_page(page: Page, live_server: LiveS
     with page.expect_response(
         lambda r: r.request.method == "POST" and r.url == live_server.url("/login")
     ) as answer:
-        log_in(page, "admin", "not-the-password")
+        submit_login(page, "admin", "not-the-password")
 
     assert answer.value.status == 401
     expect(page).to_have_url(live_server.url("/login"))
@@ -54,7 +48,7 @@ def test_the_start_page_asks_for_a_login_then_comes_back(
     page.goto("/")
     expect(page).to_have_url(LOGIN_URL)
 
-    log_in(page, *DEMO_ADMIN)
+    submit_login(page, *DEMO_ADMIN)
 
     expect(page).to_have_url(live_server.url("/"))
     expect(page.get_by_test_id("welcome")).to_be_visible()
@@ -64,7 +58,7 @@ def test_the_start_page_asks_for_a_login_then_comes_back(
 def test_a_resident_sees_no_departments(page: Page, live_server: LiveServer) -> None:
     resident = live_server.account("resident")
     page.goto("/login")
-    log_in(page, resident.username, resident.password)
+    submit_login(page, resident.username, resident.password)
 
     expect(page).to_have_url(live_server.url("/"))
     expect(page.get_by_test_id("welcome")).to_contain_text("Welcome")
@@ -114,7 +108,7 @@ def test_the_identifier_check_gives_one_verdict_per_line(page: Page) -> None:
 @pytest.mark.e2e
 def test_logging_out_ends_the_session(page: Page, live_server: LiveServer) -> None:
     page.goto("/login")
-    log_in(page, *DEMO_ADMIN)
+    submit_login(page, *DEMO_ADMIN)
     expect(page.get_by_test_id("welcome")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()

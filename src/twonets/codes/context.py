@@ -70,7 +70,7 @@ class Coding:
     rotation: timedelta = ROTATION
     grace: timedelta = GRACE
     replay_window: timedelta | None = None
-    _store: tuple[datetime, TrustStore] | None = field(default=None, repr=False)
+    _store: trust.CachedTrustStore | None = field(default=None, repr=False)
     _keys: dict[str, tuple[datetime, IssuingKey]] = field(default_factory=dict, repr=False)
     _scenarios: tuple[datetime, dict[str, ScenarioRule]] | None = field(default=None, repr=False)
     _keyring: tuple[datetime, Keyring] | None = field(default=None, repr=False)
@@ -84,18 +84,18 @@ class Coding:
 
     def forget(self) -> None:
         """Drop every cache (after changing scenarios, trust or keys in tests and commands)."""
-        self._store = self._scenarios = self._keyring = self._held = None
+        self._store = None
+        self._scenarios = self._keyring = self._held = None
         self._keys.clear()
         self._orgs.clear()
 
     def trust_store(self, session: Session, now: datetime) -> TrustStore:
-        """The verifier's trust store, rebuilt every minute (a dropped region stops then)."""
-        cached = self._store
-        if cached is None or not timedelta(0) <= now - cached[0] < STORE_TTL:
-            # With the root secret, lists of regions this platform holds are republished when stale.
-            store = trust.trust_store(session, now=now, root_secret=self.root_secret)
-            self._store = cached = (now, store)
-        return cached[1]
+        """The verifier's trust store; whether a list changed is asked every minute."""
+        if self._store is None:
+            # With the root secret, lists of regions this platform holds are republished when
+            # stale; a dropped region stops verifying within the minute.
+            self._store = trust.CachedTrustStore(self.root_secret, recheck=STORE_TTL)
+        return self._store.get(session, now)
 
     def signing_key(self, session: Session, region: str, now: datetime) -> IssuingKey:
         """The region's current signing key (decrypted once per ten minutes, not per code)."""

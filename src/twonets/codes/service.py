@@ -34,8 +34,8 @@ from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, ProblemL
 from twonets.core.events import record_event
 from twonets.core.models import Citizen, Department, Enterprise, Role
 from twonets.governance import ledger
-from twonets.governance.service import SUBJECT_ACCESS
 from twonets.governance.service import get_purpose as _get_purpose
+from twonets.governance.service import subject_access_entry
 from twonets.trust import service as trust
 
 SCAN_DATASET = "codes.scan"
@@ -649,18 +649,15 @@ def my_scans(
         ledger.record_reads(
             session,
             [
-                {
-                    "read_at": now,
-                    "actor": principal.username,
-                    "department_code": None,
-                    "purpose_code": SUBJECT_ACCESS,
-                    "dataset": SCAN_DATASET,
-                    "subject_kind": "citizen",
-                    "subject_ids": [principal.citizen_id],
-                    "fields": ["verifier_code", "place"],
-                    "request_id": f"codes-scans-{now.timestamp():.0f}-{principal.citizen_id}",
-                    "kind": "copy",
-                }
+                subject_access_entry(
+                    principal,
+                    subject_kind="citizen",
+                    subject_id=principal.citizen_id,
+                    dataset=SCAN_DATASET,
+                    fields=["verifier_code", "place"],
+                    now=now,
+                    request_id=f"codes-scans-{now.timestamp():.0f}-{principal.citizen_id}",
+                )
             ],
         )
     return out

@@ -28,8 +28,14 @@ from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
-from twonets.web.licence_pages import decode_qr_image
-from twonets.web.pages import field_errors, local_date, local_time, render
+from twonets.web.pages import (
+    MAX_IMAGE_BYTES,
+    decode_qr_image,
+    field_errors,
+    local_date,
+    local_time,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -256,7 +262,7 @@ def scan_submit(
     outcome: service.ScanOutcome | None = None
     try:
         if not form["code"] and image is not None and image.filename:
-            form["code"] = decode_qr_image(image.file.read())
+            form["code"] = decode_qr_image(image.file.read(MAX_IMAGE_BYTES + 1))
         with uow() as session:
             outcome = service.scan(
                 session, ctx, caller, text=form["code"], place=form["place"], now=clock()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import secrets
 from collections import defaultdict
@@ -45,7 +44,16 @@ from twonets.trust.errors import (
 )
 from twonets.trust.suites import load_public_key
 from twonets.trust.trustlist import verify_trust_list
-from twonets.web.pages import SHANGHAI, FormFields, field_errors, local_date, local_time, render
+from twonets.web.pages import (
+    MAX_IMAGE_BYTES,
+    SHANGHAI,
+    FormFields,
+    decode_qr_image,
+    field_errors,
+    local_date,
+    local_time,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,8 +64,6 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 # What a hotel asks to see at check-in; the share form ticks these by default.
 HOTEL_CHECK = ("name", "id_number", "photo_hash", "enterprise_name", "credit_code")
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000
 COUNT_DAYS = 30
 QR_TARGET_PIXELS = 330
 
@@ -467,41 +473,6 @@ def share_licence(
 
 
 # --- the verifier's desk ----------------------------------------------------------------------
-
-
-def decode_qr_image(data: bytes) -> str:
-    """The text of the QR code in an image (PNG, JPEG, ...), or ``Invalid`` saying why not."""
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
-
-    if len(data) > MAX_IMAGE_BYTES:
-        raise Invalid.field(
-            "image", "size", f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
-        )
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            width, height = opened.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise Invalid.field(
-                    "image", "size", f"the image is too large ({width} × {height} pixels)"
-                )
-            image = opened.convert("L")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise Invalid.field(
-            "image", "image", "the file is not an image that can be read (use PNG or JPEG)"
-        ) from None
-    found = zxingcpp.read_barcodes(
-        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-    )
-    texts = [barcode.text for barcode in found if barcode.valid and barcode.text]
-    if not texts:
-        raise Invalid.field(
-            "image",
-            "no-qr-code",
-            "no QR code was found in the image: photograph the code straight on, close enough "
-            "that it fills most of the picture, without glare",
-        )
-    return texts[0]
 
 
 def _issuer_text(places: Places, issuer: str | None) -> str:

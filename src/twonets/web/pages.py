@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core import auth, service
-from twonets.core.errors import TwonetsError, Unauthenticated
+from twonets.core.errors import Invalid, TwonetsError, Unauthenticated
 from twonets.core.http import (
     TOKEN_COOKIE,
     AppSettings,
@@ -236,3 +237,43 @@ def ids_page(
     values = [v for v in (value or []) for v in v.split() if v]
     results = [check_identifier(v) for v in values]
     return render(request, "ids.html", caller, results=results, values="\n".join(values))
+
+
+# A photo of a QR code a verifier uploads (a licence, a personal code).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def decode_qr_image(data: bytes) -> str:
+    """The text of the QR code in an image (PNG, JPEG, ...), or ``Invalid`` saying why not."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_IMAGE_BYTES:
+        raise Invalid.field(
+            "image", "size", f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise Invalid.field(
+                    "image", "size", f"the image is too large ({width} × {height} pixels)"
+                )
+            image = opened.convert("L")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise Invalid.field(
+            "image", "image", "the file is not an image that can be read (use PNG or JPEG)"
+        ) from None
+    found = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
+    texts = [barcode.text for barcode in found if barcode.valid and barcode.text]
+    if not texts:
+        raise Invalid.field(
+            "image",
+            "no-qr-code",
+            "no QR code was found in the image: photograph the code straight on, close enough "
+            "that it fills most of the picture, without glare",
+        )
+    return texts[0]
