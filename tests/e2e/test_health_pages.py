@@ -8,18 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.browser import log_in
+
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
-
-
-def log_in(page: Page, username: str, password: str) -> None:
-    """Log in through the form and wait for the start page."""
-    page.goto("/login")
-    form = page.locator("form[action='/login']")
-    form.get_by_label("User name").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("welcome")).to_be_visible()
 
 
 def open_health(page: Page, live_server: LiveServer, query: str = "") -> None:

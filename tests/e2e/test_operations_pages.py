@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.browser import submit_login
+
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
 
@@ -16,10 +18,7 @@ if TYPE_CHECKING:
 def log_in_to(page: Page, path: str, username: str, password: str) -> None:
     """Open ``path``, log in on the form it sends us to, and come back to it."""
     page.goto(path)
-    form = page.locator("form[action='/login']")
-    form.get_by_label("User name").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.locator("button[type=submit]").click()
+    submit_login(page, username, password)
     page.wait_for_url(re.compile(re.escape(path) + "$"))
 
 

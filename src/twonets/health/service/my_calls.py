@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, NotFound
 from twonets.governance import ledger
-from twonets.governance.service import SUBJECT_ACCESS
+from twonets.governance.service import subject_access_entry
 from twonets.health.models import (
     Assignment,
     AssignmentStatus,
@@ -93,18 +93,15 @@ def my_calls(session: Session, principal: Principal, *, now: datetime) -> dict[s
         ledger.record_reads(
             session,
             [
-                {
-                    "read_at": now,
-                    "actor": principal.username,
-                    "department_code": None,
-                    "purpose_code": SUBJECT_ACCESS,
-                    "dataset": RESERVIST_DATASET,
-                    "subject_kind": "citizen",
-                    "subject_ids": [principal.citizen_id],
-                    "fields": ["specialty"],
-                    "request_id": f"health-calls-{now.timestamp():.0f}-{principal.citizen_id}",
-                    "kind": "copy",
-                }
+                subject_access_entry(
+                    principal,
+                    subject_kind="citizen",
+                    subject_id=principal.citizen_id,
+                    dataset=RESERVIST_DATASET,
+                    fields=["specialty"],
+                    now=now,
+                    request_id=f"health-calls-{now.timestamp():.0f}-{principal.citizen_id}",
+                )
             ],
         )
     return {"in_reserve": True, "calls": calls}
