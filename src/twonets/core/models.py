@@ -38,6 +38,11 @@ class Role(StrEnum):
     OPERATOR = "operator"
     FIELD = "field"
     VERIFIER = "verifier"
+    # Revokes and restores holders' codes, and decides appeals, for the scenarios whose
+    # authority is its department's function (codes.scenarios names one per scenario).
+    CODES_AUTHORITY = "codes_authority"
+    # Verifies handled operations cases (never the handler's own).
+    SUPERVISOR = "supervisor"
     HEALTH_PLANNER = "health_planner"
     DPO = "dpo"
     ADMIN = "admin"

@@ -175,6 +175,8 @@ ROLE_TITLES = {
     Role.OPERATOR: "City operations operator",
     Role.FIELD: "Field staff",
     Role.VERIFIER: "Verifier",
+    Role.CODES_AUTHORITY: "Codes authority",
+    Role.SUPERVISOR: "Operations supervisor",
     Role.HEALTH_PLANNER: "Health planner",
     Role.DPO: "Data protection officer",
     Role.ADMIN: "Administrator",
