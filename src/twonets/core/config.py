@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     events_subject_prefix: str = "twonets"
     host: str = "127.0.0.1"
     port: int = 8000
+    # A city's own street-map tile server for the maps ("https://tiles.example/{z}/{x}/{y}.png",
+    # Leaflet's template); empty: the maps show only the offline layers the package carries.
+    map_tiles_url: str = ""
     token_ttl_hours: int = 12
     outbox_poll_seconds: float = 0.5
     ledger_seconds: float = 2.0

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -44,6 +44,7 @@ from twonets.web import (
     pages,
 )
 from twonets.web.errors import install_error_handlers
+from twonets.web.security import SecurityMiddleware, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ def create_app(
         version=__version__,
         description="Government Services Net and City Operations Net, on one governed core.",
         lifespan=lifespan,
+        # The API page is ours (below): Swagger UI from the platform's own static files.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -147,7 +151,23 @@ def create_app(
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
     app.include_router(device_pages.router)
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
+    def api_page(request: Request) -> HTMLResponse:
+        """The API described by its OpenAPI document, in Swagger UI served from here."""
+        page: HTMLResponse = app.state.templates.TemplateResponse(
+            request, "docs.html", {"openapi_url": app.openapi_url}
+        )
+        return page
+
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(public)])
+    def favicon() -> RedirectResponse:
+        """Browsers and tools that ask for the classic icon get the platform's SVG icon."""
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    tiles = origin_of(settings.map_tiles_url) if settings.map_tiles_url else None
+    app.add_middleware(SecurityMiddleware, image_hosts=[tiles] if tiles else [])
     return app
 
 

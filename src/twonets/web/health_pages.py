@@ -14,7 +14,6 @@ redirect back with a notice).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -307,12 +306,11 @@ def health_page(
         projection_fields=PROJECTION_FIELDS,
         projection_errors=projection_errors,
         centres=centres,
-        centres_json=Markup(json.dumps(centres or {}, ensure_ascii=False).replace("</", "<\\/")),
         centre_values=centre_values,
         centre_errors=centre_errors,
         alerts=alerts,
         alert_days=ALERT_DAYS,
-        alarms_json=Markup(json.dumps(per_district)),
+        alarms=per_district,
         plot=plot,
         series_options=series_options,
         districts=districts,

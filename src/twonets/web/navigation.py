@@ -1,32 +1,176 @@
-"""Navigation by role: which pages each kind of user finds in the menu."""
+"""Navigation by role: which pages each kind of user finds in the menu, their work first.
+
+The menu is short enough to fit one line at 1366 pixels: each account sees its own work
+(``primary`` entries, at most ``MAX_PRIMARY``) and finds the rest under "More". An entry is
+shown to an account that holds one of its roles (administrators hold only their own role:
+administration is not everyone's work) and, where an entry names a ``when`` test, passes it.
+Every entry an account sees must open for it: tests/e2e/test_every_page.py opens them all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from twonets.core.auth import Principal
 from twonets.core.models import Role
+from twonets.licences import catalogue
+
+MAX_PRIMARY = 5
 
 
 @dataclass(frozen=True)
 class NavItem:
-    """A menu entry shown to accounts holding one of ``roles`` (empty: everyone).
-
-    Administrators see every entry unless ``admin`` is false: a page for holders of
-    licences, or for the verifier at a desk, is not an administrator's work.
-    """
+    """A menu entry for accounts holding one of ``roles`` (empty: everyone, logged in or not)."""
 
     label: str
     href: str
     roles: frozenset[Role] = frozenset()
     description: str = ""
-    admin: bool = True
+    primary: bool = False
+    when: Callable[[Principal], bool] | None = None
 
 
-STAFF = frozenset({Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO})
+@cache
+def _issuing_functions() -> frozenset[str]:
+    return frozenset(t.issuer_function for t in catalogue.TYPES)
+
+
+def _issues_licences(principal: Principal) -> bool:
+    return principal.department_function in _issuing_functions()
+
+
+HOLDERS = frozenset({Role.CITIZEN, Role.ENTERPRISE})
+STAFF = frozenset(
+    {
+        Role.STAFF,
+        Role.OPERATOR,
+        Role.SUPERVISOR,
+        Role.FIELD,
+        Role.VERIFIER,
+        Role.CODES_AUTHORITY,
+        Role.HEALTH_PLANNER,
+        Role.DPO,
+    }
+)
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("Home", "/", description="Your start page"),
+    # A resident's and an enterprise's own things.
+    NavItem(
+        "My licences",
+        "/wallet",
+        HOLDERS,
+        "Your electronic licences: show one as a QR code or share only the details asked for",
+        primary=True,
+    ),
+    NavItem(
+        "My code",
+        "/code",
+        HOLDERS,
+        "Your rotating code for libraries, schools, venues and health checks; your status and "
+        "where it was scanned",
+        primary=True,
+    ),
+    NavItem(
+        "Report a problem",
+        "/ops/report",
+        frozenset({Role.CITIZEN}),
+        "Tell the city about rubbish, a broken cover or a blocked pavement, and follow it",
+        primary=True,
+    ),
+    NavItem(
+        "My data",
+        "/my-data",
+        HOLDERS,
+        "Who read your data, when and why; a copy of what is held about you",
+        primary=True,
+    ),
+    # The work of staff, by role.
+    NavItem(
+        "Operations centre",
+        "/ops",
+        frozenset({Role.OPERATOR}),
+        "The city map with open cases and layers, the case list and the figures; live",
+        primary=True,
+    ),
+    NavItem(
+        "My tasks",
+        "/ops/tasks",
+        frozenset({Role.FIELD}),
+        "Cases dispatched to your department: take one on, report it handled with photos",
+        primary=True,
+    ),
+    NavItem(
+        "Devices",
+        "/ops/devices",
+        frozenset({Role.OPERATOR, Role.FIELD}),
+        "Vehicle terminals, meters and the intake's counters",
+        primary=True,
+    ),
+    NavItem(
+        "Public health",
+        "/health",
+        frozenset({Role.HEALTH_PLANNER}),
+        "Reserve readiness, bed-demand projection, emergency centres, alarms and lab results",
+        primary=True,
+    ),
+    NavItem(
+        "Health appeals",
+        "/codes/appeals",
+        frozenset({Role.CODES_AUTHORITY}),
+        "Appeals against automated health status, for the health codes authority to decide",
+        primary=True,
+    ),
+    NavItem(
+        "Issue licences",
+        "/licences/issue",
+        frozenset({Role.STAFF}),
+        "Issue, amend, suspend and revoke the licences your department issues",
+        primary=True,
+        when=_issues_licences,
+    ),
+    NavItem(
+        "Verify a licence",
+        "/verify",
+        frozenset({Role.VERIFIER, Role.STAFF}),
+        "Check a licence a person shows you: scan or paste its QR code or shared presentation",
+        primary=True,
+    ),
+    NavItem(
+        "Scan a code",
+        "/code/scan",
+        frozenset({Role.VERIFIER, Role.ENTERPRISE}),
+        "Check a personal or enterprise code at your gate: only what its scenario discloses",
+        primary=True,
+    ),
+    NavItem(
+        "Code statistics",
+        "/codes/stats",
+        frozenset({Role.CODES_AUTHORITY, Role.OPERATOR}),
+        "Scans per scenario per day, unique holders, the peak minute",
+    ),
+    NavItem(
+        "Data governance",
+        "/governance",
+        frozenset({Role.DPO}),
+        "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
+        primary=True,
+    ),
+    # Administration.
+    NavItem(
+        "Departments",
+        "/departments",
+        STAFF | {Role.ADMIN},
+        "Departments by level and function",
+    ),
+    NavItem(
+        "Trust",
+        "/trust",
+        frozenset({Role.ADMIN, Role.STAFF, Role.VERIFIER}),
+        "The regions whose licences verify here, and how often licences were checked",
+    ),
+    # Reference pages anyone may open.
     NavItem(
         "Districts",
         "/districts",
@@ -37,123 +181,34 @@ NAV: tuple[NavItem, ...] = (
         "/ids",
         description="Check resident ID numbers and unified social credit codes",
     ),
-    NavItem(
-        "Departments",
-        "/departments",
-        STAFF | {Role.ADMIN},
-        "Departments by level and function",
-    ),
-    NavItem(
-        "My data",
-        "/my-data",
-        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
-        "Who read your data, when and why; a copy of what is held about you",
-    ),
-    NavItem(
-        "My licences",
-        "/wallet",
-        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
-        "Your electronic licences: show one as a QR code or share only the details asked for",
-        admin=False,
-    ),
-    NavItem(
-        "My code",
-        "/code",
-        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
-        "Your rotating code for libraries, schools, venues and health checks; your status and "
-        "where it was scanned",
-        admin=False,
-    ),
-    NavItem(
-        "Verify a licence",
-        "/verify",
-        frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR}),
-        "Check a licence a person shows you: scan or paste its QR code or shared presentation",
-        admin=False,
-    ),
-    NavItem(
-        "Scan a code",
-        "/code/scan",
-        frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR, Role.ENTERPRISE}),
-        "Check a personal or enterprise code at your gate: only what its scenario discloses",
-        admin=False,
-    ),
-    NavItem(
-        "Code statistics",
-        "/codes/stats",
-        frozenset({Role.STAFF, Role.OPERATOR}),
-        "Scans per scenario per day, unique holders, the peak minute",
-    ),
-    NavItem(
-        "Health appeals",
-        "/codes/appeals",
-        frozenset({Role.STAFF}),
-        "Appeals against automated health status, for health staff to decide",
-        admin=False,
-    ),
-    NavItem(
-        "Public health",
-        "/health",
-        frozenset({Role.HEALTH_PLANNER}),
-        "Reserve readiness, bed-demand projection, emergency centres, alarms and lab results",
-    ),
-    NavItem(
-        "Trust",
-        "/trust",
-        STAFF | {Role.ADMIN},
-        "The regions whose licences verify here, and how often licences were checked",
-    ),
-    NavItem(
-        "Data governance",
-        "/governance",
-        frozenset({Role.DPO}),
-        "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
-    ),
-    NavItem(
-        "Operations centre",
-        "/ops",
-        frozenset({Role.OPERATOR, Role.STAFF}),
-        "The city map with open cases and layers, the case list and the figures; live",
-    ),
-    NavItem(
-        "My tasks",
-        "/ops/tasks",
-        frozenset({Role.FIELD}),
-        "Cases dispatched to your department: take one on, report it handled with photos",
-        admin=False,
-    ),
-    NavItem(
-        "My call-ups",
-        "/health/my-calls",
-        frozenset({Role.CITIZEN}),
-        "Clinicians in the city's clinical reserve: answer a call-up (accept or refuse)",
-        admin=False,
-    ),
-    NavItem(
-        "Report a problem",
-        "/ops/report",
-        frozenset({Role.CITIZEN}),
-        "Tell the city about rubbish, a broken cover or a blocked pavement, and follow it",
-        admin=False,
-    ),
-    NavItem(
-        "Devices",
-        "/ops/devices",
-        frozenset({Role.OPERATOR, Role.FIELD}),
-        "Vehicle terminals, meters and the intake's counters",
-    ),
-    NavItem("API", "/docs", frozenset({Role.ADMIN}), "The OpenAPI description of every route"),
+    NavItem("API", "/docs", description="The OpenAPI description of every route"),
 )
 
 
-def nav_for(principal: Principal | None) -> list[NavItem]:
-    """The menu entries this caller may see."""
+@dataclass(frozen=True)
+class Menu:
+    """What the shell shows: the caller's own work, then the rest under "More"."""
+
+    primary: list[NavItem]
+    more: list[NavItem]
+
+    def __iter__(self) -> Iterator[NavItem]:
+        """Every entry, work first (templates and tests walk the whole menu)."""
+        return iter([*self.primary, *self.more])
+
+
+def sees(principal: Principal | None, item: NavItem) -> bool:
+    """Whether the menu shows ``item`` to ``principal``."""
     if principal is None:
-        return [i for i in NAV if not i.roles and i.href != "/"]
-    return [i for i in NAV if not i.roles or _sees(principal, i)]
+        return not item.roles
+    if item.roles and not principal.roles & item.roles:
+        return False
+    return item.when is None or item.when(principal)
 
 
-def _sees(principal: Principal, item: NavItem) -> bool:
-    if item.admin:
-        return principal.has_any(item.roles)
-    return bool(principal.roles & item.roles)
+def nav_for(principal: Principal | None) -> Menu:
+    """The menu entries this caller may see: its own work first, at most ``MAX_PRIMARY``."""
+    shown = [item for item in NAV if sees(principal, item)]
+    primary = [item for item in shown if item.primary and item.roles][:MAX_PRIMARY]
+    more = [item for item in shown if item not in primary]
+    return Menu(primary=primary, more=more)

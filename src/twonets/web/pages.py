@@ -201,7 +201,7 @@ def home(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
         caller,
         role_titles=[ROLE_TITLES[r] for r in roles],
         facts=facts,
-        cards=[i for i in nav_for(caller) if i.href != "/"],
+        menu=nav_for(caller),
     )
 
 

@@ -1,0 +1,22 @@
+// Behaviour every page shares, bound by data attributes (the pages carry no inline script):
+//   <select data-autosubmit>       submits its form when the choice changes;
+//   <button data-copy="ELEMENT_ID"> copies that element's value or text, then says so.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    const target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    const source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    const text = "value" in source ? source.value : source.textContent;
+    navigator.clipboard.writeText(text || "").then(function () {
+      button.textContent = button.getAttribute("data-copied") || "Copied";
+    });
+  });
+})();
