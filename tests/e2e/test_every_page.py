@@ -43,6 +43,7 @@ class Watch:
     """What the browser asked for and what its security policy refused, while a page ran."""
 
     def __init__(self, page: Page, own_host: str) -> None:
+        self.page = page
         self.own_host = own_host
         self.foreign: list[str] = []
         self.refused: list[str] = []
@@ -58,7 +59,7 @@ class Watch:
 
     def _console(self, message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text or "Refused to" in message.text:
-            self.refused.append(message.text)
+            self.refused.append(f"{self.page.url}: {message.text[:120]}")
 
 
 def _menu(page: Page) -> list[tuple[str, str]]:

@@ -1,12 +1,19 @@
 // Behaviour every page shares, bound by data attributes (the pages carry no inline script):
 //   <select data-autosubmit>       submits its form when the choice changes;
-//   <button data-copy="ELEMENT_ID"> copies that element's value or text, then says so.
+//   <button data-copy="ELEMENT_ID"> copies that element's value or text, then says so;
+//   <form data-confirm="QUESTION">  asks before it is sent.
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
     const target = event.target;
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
       target.form.requestSubmit();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm")) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
     }
   });
   document.addEventListener("click", function (event) {
