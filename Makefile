@@ -11,7 +11,7 @@ VENDOR_STAMP := $(VENDOR)/.built-stamp
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit assets install lock clean
+.PHONY: demo test lint typecheck unit assets install lock clean messages
 
 demo: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/twonets demo $(DEMO_ARGS)
@@ -46,6 +46,15 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 $(VENDOR_STAMP): frontend/node_modules/.package-lock.json frontend/build.mjs
 	node frontend/build.mjs
 	touch $@
+
+# Gather the pages' texts into the catalogue template and each language's catalogue
+# (then translate the new entries in src/twonets/web/locale/<lang>/LC_MESSAGES/messages.po).
+LOCALE := src/twonets/web/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --no-wrap \
+		--project "Two Nets" -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l zh \
+		--ignore-obsolete --no-fuzzy-matching --no-wrap
 
 # Refresh the pins after changing dependencies in pyproject.toml.
 lock: $(STAMP)

@@ -152,6 +152,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client of the app that, like a browser, names the page's origin on every request.
 
     (The web refuses state-changing page requests from other origins; see web/security.py.)
+    It asks for English pages, as the tests read them; tests/web/test_i18n.py reads Chinese.
     """
-    with TestClient(app, headers={"Origin": "http://testserver"}) as client:
+    headers = {"Origin": "http://testserver", "Accept-Language": "en"}
+    with TestClient(app, headers=headers) as client:
         yield client

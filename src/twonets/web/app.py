@@ -39,6 +39,7 @@ from twonets.web import (
     device_pages,
     governance_pages,
     health_pages,
+    i18n,
     licence_pages,
     operations_pages,
     pages,
@@ -111,7 +112,13 @@ def create_app(
     app.state.principals = auth.PrincipalCache(settings.principal_cache_seconds)
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
-    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates = templates = Jinja2Templates(
+        directory=HERE / "templates", context_processors=[i18n.page_context]
+    )
+    templates.env.add_extension("jinja2.ext.i18n")
+    # Outside a request (never for a page) texts stay as written; pages get their language's.
+    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    templates.env.filters["named"] = i18n.named
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background

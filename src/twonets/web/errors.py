@@ -19,11 +19,25 @@ from twonets.core.errors import (
     Unauthenticated,
 )
 from twonets.core.http import public
+from twonets.web.i18n import N_
 from twonets.web.navigation import nav_for
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# The titles problems carry, for the catalogue: an error page shows its title translated.
+PROBLEM_TITLES = (
+    N_("Internal error"),
+    N_("Invalid input"),
+    N_("Not found"),
+    N_("Conflict"),
+    N_("Authentication required"),
+    N_("Forbidden"),
+    N_("Service unavailable"),
+    N_("Configuration error"),
+    N_("Cross-site request refused"),
+    N_("Method Not Allowed"),
+)
 
 
 def _wants_page(request: Request) -> bool:

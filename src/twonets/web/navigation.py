@@ -16,6 +16,7 @@ from functools import cache
 from twonets.core.auth import Principal
 from twonets.core.models import Role
 from twonets.licences import catalogue
+from twonets.web.i18n import N_
 
 MAX_PRIMARY = 5
 
@@ -58,130 +59,132 @@ STAFF = frozenset(
 NAV: tuple[NavItem, ...] = (
     # A resident's and an enterprise's own things.
     NavItem(
-        "My licences",
+        N_("My licences"),
         "/wallet",
         HOLDERS,
-        "Your electronic licences: show one as a QR code or share only the details asked for",
+        N_("Your electronic licences: show one as a QR code or share only the details asked for"),
         primary=True,
     ),
     NavItem(
-        "My code",
+        N_("My code"),
         "/code",
         HOLDERS,
-        "Your rotating code for libraries, schools, venues and health checks; your status and "
-        "where it was scanned",
+        N_(
+            "Your rotating code for libraries, schools, venues and health checks; your status and "
+            "where it was scanned"
+        ),
         primary=True,
     ),
     NavItem(
-        "Report a problem",
+        N_("Report a problem"),
         "/ops/report",
         frozenset({Role.CITIZEN}),
-        "Tell the city about rubbish, a broken cover or a blocked pavement, and follow it",
+        N_("Tell the city about rubbish, a broken cover or a blocked pavement, and follow it"),
         primary=True,
     ),
     NavItem(
-        "My data",
+        N_("My data"),
         "/my-data",
         HOLDERS,
-        "Who read your data, when and why; a copy of what is held about you",
+        N_("Who read your data, when and why; a copy of what is held about you"),
         primary=True,
     ),
     # The work of staff, by role.
     NavItem(
-        "Operations centre",
+        N_("Operations centre"),
         "/ops",
         frozenset({Role.OPERATOR}),
-        "The city map with open cases and layers, the case list and the figures; live",
+        N_("The city map with open cases and layers, the case list and the figures; live"),
         primary=True,
     ),
     NavItem(
-        "My tasks",
+        N_("My tasks"),
         "/ops/tasks",
         frozenset({Role.FIELD}),
-        "Cases dispatched to your department: take one on, report it handled with photos",
+        N_("Cases dispatched to your department: take one on, report it handled with photos"),
         primary=True,
     ),
     NavItem(
-        "Devices",
+        N_("Devices"),
         "/ops/devices",
         frozenset({Role.OPERATOR, Role.FIELD}),
-        "Vehicle terminals, meters and the intake's counters",
+        N_("Vehicle terminals, meters and the intake's counters"),
         primary=True,
     ),
     NavItem(
-        "Public health",
+        N_("Public health"),
         "/health",
         frozenset({Role.HEALTH_PLANNER}),
-        "Reserve readiness, bed-demand projection, emergency centres, alarms and lab results",
+        N_("Reserve readiness, bed-demand projection, emergency centres, alarms and lab results"),
         primary=True,
     ),
     NavItem(
-        "Health appeals",
+        N_("Health appeals"),
         "/codes/appeals",
         frozenset({Role.CODES_AUTHORITY}),
-        "Appeals against automated health status, for the health codes authority to decide",
+        N_("Appeals against automated health status, for the health codes authority to decide"),
         primary=True,
     ),
     NavItem(
-        "Issue licences",
+        N_("Issue licences"),
         "/licences/issue",
         frozenset({Role.STAFF}),
-        "Issue, amend, suspend and revoke the licences your department issues",
+        N_("Issue, amend, suspend and revoke the licences your department issues"),
         primary=True,
         when=_issues_licences,
     ),
     NavItem(
-        "Verify a licence",
+        N_("Verify a licence"),
         "/verify",
         frozenset({Role.VERIFIER, Role.STAFF}),
-        "Check a licence a person shows you: scan or paste its QR code or shared presentation",
+        N_("Check a licence a person shows you: scan or paste its QR code or shared presentation"),
         primary=True,
     ),
     NavItem(
-        "Scan a code",
+        N_("Scan a code"),
         "/code/scan",
         frozenset({Role.VERIFIER, Role.ENTERPRISE}),
-        "Check a personal or enterprise code at your gate: only what its scenario discloses",
+        N_("Check a personal or enterprise code at your gate: only what its scenario discloses"),
         primary=True,
     ),
     NavItem(
-        "Code statistics",
+        N_("Code statistics"),
         "/codes/stats",
         frozenset({Role.CODES_AUTHORITY, Role.OPERATOR}),
-        "Scans per scenario per day, unique holders, the peak minute",
+        N_("Scans per scenario per day, unique holders, the peak minute"),
     ),
     NavItem(
-        "Data governance",
+        N_("Data governance"),
         "/governance",
         frozenset({Role.DPO}),
-        "Reads by department and purpose, unusual readers, the ledger, purposes and policies",
+        N_("Reads by department and purpose, unusual readers, the ledger, purposes and policies"),
         primary=True,
     ),
     # Administration.
     NavItem(
-        "Departments",
+        N_("Departments"),
         "/departments",
         STAFF | {Role.ADMIN},
-        "Departments by level and function",
+        N_("Departments by level and function"),
     ),
     NavItem(
-        "Trust",
+        N_("Trust"),
         "/trust",
         frozenset({Role.ADMIN, Role.STAFF, Role.VERIFIER}),
-        "The regions whose licences verify here, and how often licences were checked",
+        N_("The regions whose licences verify here, and how often licences were checked"),
     ),
     # Reference pages anyone may open.
     NavItem(
-        "Districts",
+        N_("Districts"),
         "/districts",
-        description="The 16 districts of the city with their census populations",
+        description=N_("The 16 districts of the city with their census populations"),
     ),
     NavItem(
-        "Identifier check",
+        N_("Identifier check"),
         "/ids",
-        description="Check resident ID numbers and unified social credit codes",
+        description=N_("Check resident ID numbers and unified social credit codes"),
     ),
-    NavItem("API", "/docs", description="The OpenAPI description of every route"),
+    NavItem(N_("API"), "/docs", description=N_("The OpenAPI description of every route")),
 )
 
 

@@ -28,6 +28,8 @@ from twonets.core.http import (
 )
 from twonets.core.ids import check_identifier
 from twonets.core.models import Role
+from twonets.web import i18n
+from twonets.web.i18n import N_
 from twonets.web.navigation import STAFF, nav_for
 
 router = APIRouter(include_in_schema=False)
@@ -108,6 +110,21 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
+@router.get("/language/{code}", dependencies=[Depends(public)])
+def choose_language(code: str, request: Request, next: str = "/") -> RedirectResponse:
+    """Show the pages in another language from now on (a cookie remembers the choice)."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in i18n.BY_CODE:
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse, dependencies=[Depends(public)])
 def login_page(request: Request, caller: MaybeCaller, next: str | None = None) -> Response:
     """The login form."""
@@ -169,17 +186,17 @@ def logout(request: Request, uow: Uow, clock: Clock) -> Response:
 
 
 ROLE_TITLES = {
-    Role.CITIZEN: "Resident",
-    Role.ENTERPRISE: "Enterprise",
-    Role.STAFF: "Department staff",
-    Role.OPERATOR: "City operations operator",
-    Role.FIELD: "Field staff",
-    Role.VERIFIER: "Verifier",
-    Role.CODES_AUTHORITY: "Codes authority",
-    Role.SUPERVISOR: "Operations supervisor",
-    Role.HEALTH_PLANNER: "Health planner",
-    Role.DPO: "Data protection officer",
-    Role.ADMIN: "Administrator",
+    Role.CITIZEN: N_("Resident"),
+    Role.ENTERPRISE: N_("Enterprise"),
+    Role.STAFF: N_("Department staff"),
+    Role.OPERATOR: N_("City operations operator"),
+    Role.FIELD: N_("Field staff"),
+    Role.VERIFIER: N_("Verifier"),
+    Role.CODES_AUTHORITY: N_("Codes authority"),
+    Role.SUPERVISOR: N_("Operations supervisor"),
+    Role.HEALTH_PLANNER: N_("Health planner"),
+    Role.DPO: N_("Data protection officer"),
+    Role.ADMIN: N_("Administrator"),
 }
 
 

@@ -1,0 +1,147 @@
+"""The pages speak Simplified Chinese first and English on request; the catalogue is complete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twonets.web import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "src" / "twonets" / "web" / "locale" / "zh" / "LC_MESSAGES" / "messages.po"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _source_messages() -> set[str]:
+    """Every text the pages mark for translation, gathered as `make messages` does."""
+    method_map = [
+        ("src/twonets/**.py", "python"),
+        ("src/twonets/web/templates/**.html", "jinja2"),
+    ]
+    options = {"src/twonets/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    found: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options, keywords=keywords
+    ):
+        if isinstance(message, tuple):
+            found.update(m for m in message if m)
+        elif message:
+            found.add(message)
+    return found
+
+
+def test_every_text_of_the_pages_has_a_chinese_translation() -> None:
+    with CATALOGUE.open("rb") as po:
+        catalogue = read_po(po)
+    translated = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+
+    missing = sorted(_source_messages() - set(translated))
+
+    assert missing == [], f"run `make messages` and translate: {missing[:20]}"
+
+
+def test_translations_keep_every_value_of_their_text() -> None:
+    with CATALOGUE.open("rb") as po:
+        catalogue = read_po(po)
+
+    broken = [
+        m.id
+        for m in catalogue
+        if m.id
+        and isinstance(m.id, str)
+        and m.string
+        and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(str(m.string)))
+    ]
+
+    assert broken == []
+
+
+@pytest.mark.parametrize(
+    ("cookie", "header", "expected"),
+    [
+        (None, None, "zh"),
+        (None, "en-GB,en;q=0.9", "en"),
+        (None, "zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        (None, "fr-FR, en;q=0.5", "en"),
+        (None, "fr-FR", "zh"),
+        (None, "en;q=0.2, zh-Hans;q=0.8", "zh"),
+        ("en", "zh-CN", "en"),
+        ("xx", "en", "en"),
+    ],
+)
+def test_the_language_is_the_chosen_one_else_the_browsers_else_chinese(
+    cookie: str | None, header: str | None, expected: str
+) -> None:
+    assert i18n.negotiate(cookie=cookie, accept_language=header).code == expected
+
+
+@given(st.text(max_size=200))
+def test_any_accept_language_header_is_read_without_error(header: str) -> None:
+    tags = i18n.parse_accept_language(header)
+
+    assert all(tag == tag.lower() and tag in header.lower() for tag in tags)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["en", "zh", "fr", "de-at"]), st.integers(1, 999)),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_languages_come_most_wanted_first(ranked: list[tuple[str, int]]) -> None:
+    header = ", ".join(f"{tag};q={q / 1000:.3f}" for tag, q in ranked)
+
+    tags = i18n.parse_accept_language(header)
+
+    qualities = dict(ranked)
+    assert [qualities[t] for t in tags] == sorted(qualities.values(), reverse=True)
+
+
+def test_a_page_speaks_chinese_by_default(client: TestClient) -> None:
+    response = client.get("/districts", headers={"Accept-Language": ""})
+
+    assert '<html lang="zh-Hans"' in response.text
+    assert "<title>各区 · 两张网</title>" in response.text
+    assert "互认地区" in response.text
+    assert "Trust regions" not in response.text
+
+
+def test_a_page_speaks_english_to_a_browser_that_asks(client: TestClient) -> None:
+    response = client.get("/districts", headers={"Accept-Language": "en-GB,en;q=0.9"})
+
+    assert '<html lang="en"' in response.text
+    assert "Trust regions" in response.text
+    assert "互认地区" not in response.text
+
+
+def test_the_language_switch_remembers_the_choice(client: TestClient) -> None:
+    switched = client.get("/language/zh?next=/districts", follow_redirects=False)
+
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/districts"
+    assert "twonets_lang=zh" in switched.headers["set-cookie"]
+    page = client.get("/districts")  # the client still says Accept-Language: en
+    assert "互认地区" in page.text
+
+
+def test_the_language_switch_goes_only_to_pages_of_this_site(client: TestClient) -> None:
+    switched = client.get("/language/en?next=//evil.example/x", follow_redirects=False)
+
+    assert switched.headers["location"] == "/"
+
+
+def test_values_in_a_translated_text_are_escaped(client: TestClient) -> None:
+    page = client.get("/districts", headers={"Accept-Language": "zh"})
+
+    # "%(n)s" and "%(people)s" were filled in, after translation, as plain text.
+    assert re.search(r"本市16个区，2020年人口普查：24,870,895人", page.text)
