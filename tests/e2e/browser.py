@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 
@@ -18,3 +20,31 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.goto("/login")
     submit_login(page, username, password)
     expect(page.get_by_test_id("welcome")).to_be_visible()
+
+
+AXE_SOURCE = Path(__file__).resolve().parents[2] / "frontend/node_modules/axe-core/axe.min.js"
+# Only what keeps a person from using the page: minor and moderate findings are left to review.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page shown.
+
+    axe-core comes from npm (frontend/package-lock.json), like the pages' own packages; it is
+    evaluated through the browser's devtools protocol, which the page's security policy does
+    not govern, so the page itself stays free of inline script.
+    """
+    if not AXE_SOURCE.exists():
+        raise FileNotFoundError(f"{AXE_SOURCE} is missing: run `make assets` (npm ci)")
+    page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    found: list[dict[str, object]] = page.evaluate(
+        """async (impacts) => {
+            const result = await axe.run(document, { resultTypes: ["violations"] });
+            return result.violations
+                .filter((v) => impacts.includes(v.impact))
+                .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                               where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+        }""",
+        list(BLOCKING_IMPACTS),
+    )
+    return [f"{v['impact']} {v['id']} ({v['help']}) at {v['where']}" for v in found]

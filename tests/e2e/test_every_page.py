@@ -2,8 +2,9 @@
 
 For each kind of demo account: log in, open every entry of the menu, and check that the page
 answers 200, that the browser asked no host but the platform's own for anything (the pages
-work on a closed network: no CDN, no tile server unless a city names its own), and that the
-Content-Security-Policy refused nothing (no inline script slipped back in).
+work on a closed network: no CDN, no tile server unless a city names its own), that the
+Content-Security-Policy refused nothing (no inline script slipped back in), and that axe-core
+finds no serious or critical accessibility violation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
-from e2e.browser import log_in
+from e2e.browser import axe_violations, log_in
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
@@ -84,14 +85,17 @@ def test_every_menu_entry_opens_offline_for_the_role_that_sees_it(
     assert entries, f"{role} sees no menu entries"
 
     failures = []
+    inaccessible = [f"home: {v}" for v in axe_violations(page)]
     for label, href in entries:
         response = page.goto(href, wait_until="load")
         assert response is not None
         if response.status != 200:
             failures.append(f"{label} ({href}): {response.status}")
         page.wait_for_timeout(150)  # let the page's own scripts start their requests
+        inaccessible += [f"{href}: {v}" for v in axe_violations(page)]
 
     assert failures == [], f"menu entries that do not open for {role}: {failures}"
+    assert inaccessible == [], f"accessibility violations for {role}: {inaccessible}"
     assert watch.foreign == [], f"requests to other hosts: {watch.foreign}"
     assert watch.refused == [], f"refused by the security policy: {watch.refused}"
 
@@ -104,6 +108,9 @@ def test_the_api_page_works_offline(page: Page, live_server: LiveServer) -> None
 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Two Nets")
     expect(page.locator(".opblock").first).to_be_visible()
+    page.locator(".opblock-summary-control").first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    assert axe_violations(page) == []
     assert watch.foreign == []
     assert watch.refused == []
 
@@ -113,8 +120,10 @@ def test_the_login_page_needs_nothing_from_elsewhere(page: Page, live_server: Li
     watch = Watch(page, urlsplit(live_server.base_url).netloc)
 
     page.goto("/login")
+    assert axe_violations(page) == []
     page.goto("/districts")
     page.wait_for_timeout(300)
+    assert axe_violations(page) == []
 
     assert watch.foreign == []
     assert watch.refused == []

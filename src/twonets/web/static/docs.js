@@ -6,7 +6,7 @@
     window.ui = window.SwaggerUIBundle({
       url: root.dataset.openapi,
       dom_id: "#swagger-ui",
-      deepLinking: true,
+      deepLinking: false,
       presets: [window.SwaggerUIBundle.presets.apis],
       layout: "BaseLayout",
     });
