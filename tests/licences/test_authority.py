@@ -19,7 +19,7 @@ from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, Role
 from twonets.licences import service
-from twonets.licences.models import Licence, LicenceHistory
+from twonets.licences.models import Licence
 from twonets.trust import service as trust
 
 ROOT = b"a" * 48
@@ -216,6 +216,8 @@ def test_another_department_of_the_same_function_needs_a_delegation(
             now=T,
         )
     changed = change(session_factory, desks, desks.traffic, licence_id, action)
+
+    from twonets.licences.models import LicenceHistory
 
     assert changed.issuer_department_code == "sh.police"  # a delegate does not become issuer
     with session_factory() as session:
@@ -441,6 +443,8 @@ def test_a_refused_change_leaves_no_history(
         change(session_factory, desks, desks.js_police, licence_id, "revoke")
     with pytest.raises(Conflict):
         change(session_factory, desks, desks.police, licence_id, "resume")
+    from twonets.licences.models import LicenceHistory
+
     with session_factory() as session:
         actions = session.scalars(select(LicenceHistory.action)).all()
     assert actions == ["issued"]
