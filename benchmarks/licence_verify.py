@@ -188,7 +188,7 @@ def build_city(url: str, residents: int) -> City:
     return City(
         engine,
         factory,
-        service.Licensing(ROOT_SECRET, region=REGION),
+        service.Licensing(ROOT_SECRET),
         police,
         market,
         holder,

@@ -113,3 +113,29 @@ def test_a_pasted_scrap_of_text_shows_the_failing_step(page: Page, live_server: 
     expect(page.get_by_test_id("banner")).to_contain_text("NOT VALID")
     expect(page.get_by_test_id("headline")).to_have_text("Not a licence code")
     expect(page.get_by_test_id("failed-step")).to_have_text("prefix")
+
+
+@pytest.mark.e2e
+def test_the_holder_and_the_issuer_see_a_licences_history(
+    page: Page, live_server: LiveServer
+) -> None:
+    resident = live_server.account("resident")
+    log_in(page, resident.username, resident.password)
+    open_licence(page, live_server, type_code="ID", region="SH")
+    history = page.get_by_test_id("history")
+    expect(history.locator("tr[data-action='issued']")).to_contain_text("Issued")
+    expect(history).not_to_contain_text("licence.police")  # the holder is told the department
+    licence_path = page.url.removeprefix(live_server.url("")).replace("/wallet/", "/licences/")
+    log_out(page)
+
+    clerk = live_server.account("staff issuing ID cards")
+    log_in(page, clerk.username, clerk.password)
+    page.goto("/licences/issue?type=ID")
+    expect(page.get_by_test_id("issue-form")).to_be_visible()
+    expect(page.locator("[name=region]")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("signed with the keys of Shanghai")
+    page.goto(licence_path)
+    expect(page.get_by_test_id("issued-licence")).to_contain_text("居民身份证")
+    expect(page.get_by_test_id("history").get_by_test_id("actor").first).to_have_text(
+        clerk.username
+    )

@@ -170,6 +170,7 @@ def test_revocation_and_suspension_reach_verifiers_through_the_status_list(
         else:
             assert (verdict["valid"], verdict["step"]) == (False, "status")
             assert expected in str(verdict["detail"])
+            assert verdict["status"] == expected  # for pages to tell, without reading the text
     with pytest.raises(Conflict), unit_of_work(session_factory) as session:
         service.change_status(
             session, office.police, licence_id=licence_id, action="resume", reason="x", now=T
@@ -205,7 +206,6 @@ def test_a_jiangsu_licence_verifies_only_while_shanghai_recognises_jiangsu(
         office,
         clerk=office.js_police,
         type_code="DL",
-        region="JS",
         claims={
             "name": "张三",
             "id_number": office.resident_id_number,
@@ -424,3 +424,15 @@ def test_the_offline_command_takes_one_regions_signed_list(
     assert (verdict["valid"], verdict["step"]) == (False, "status")
     assert "no status list" in verdict["detail"]
     assert verdict["region"] == "SH"
+
+
+def test_a_code_of_an_unrecognised_region_names_that_region() -> None:
+    from twonets.licences.verify import verify_credential
+    from twonets.trust.store import TrustStore
+
+    named = verify_credential("ZJ1:6BFOXN*TS0BI$ZD", store=TrustStore(), at=T)
+    other = verify_credential("https://example.com/pay?id=42", store=TrustStore(), at=T)
+
+    assert (named.step, named.named_region) == ("prefix", "ZJ")
+    assert (other.step, other.named_region) == ("prefix", None)
+    assert named.to_json()["named_region"] == "ZJ"

@@ -34,7 +34,9 @@ HOTEL = ("name", "id_number", "photo_hash")
 
 @dataclass(frozen=True)
 class Desk:
-    """A resident holding an ID card, its issuing clerk, a hotel verifier and an admin."""
+    """A resident holding an ID card, its issuing clerk, a hotel verifier and an admin; the
+    clerks of other police departments (Shanghai traffic, Jiangsu, and Zhejiang, whose keys
+    this platform does not hold)."""
 
     resident: str
     licence_id: int
@@ -43,6 +45,9 @@ class Desk:
     verifier: str
     admin: str
     other_id_number: str
+    traffic_clerk: str
+    js_clerk: str
+    zj_clerk: str
 
 
 def _id_card(id_number: str, name: str) -> dict[str, str]:
@@ -79,6 +84,30 @@ def desk(app: FastAPI, session_factory: sessionmaker[Session]) -> Desk:
             ),
         )
         clerk = create_staff(session, username="clerk", department=police)
+        others = {}
+        for code, region, body in (
+            ("sh.traffic", "SH", "00240002"),
+            ("js.police", "JS", "00240003"),
+            ("zj.police", "ZJ", "00240004"),
+        ):
+            other_police = core_service.create_department(
+                session,
+                code=code,
+                name=f"{code} 公安",
+                name_en=f"{code} police",
+                function="police",
+                level=DepartmentLevel.CITY,
+                region_code=region,
+                credit_code=make_credit_code(
+                    authority="1",
+                    kind="1",
+                    region_code={"SH": "310000", "JS": "320000", "ZJ": "330000"}[region],
+                    organisation_body=body,
+                ),
+            )
+            others[code] = create_staff(
+                session, username=f"{code}.clerk", department=other_police
+            ).username
         verifier = create_staff(session, username="hotel", roles=(Role.VERIFIER,))
         admin = create_staff(session, username="root", roles=(Role.ADMIN,))
         number = next_id_number(birth=date(1985, 3, 4))
@@ -102,13 +131,22 @@ def desk(app: FastAPI, session_factory: sessionmaker[Session]) -> Desk:
             verifier.username,
             admin.username,
             other,
+            others["sh.traffic"],
+            others["js.police"],
+            others["zj.police"],
         )
 
 
 def _as(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {**HTML, "authorization": f"Bearer {response.json()['access_token']}"}
+    """Log in through the form (the client keeps the cookie); a browser's page headers."""
+    client.cookies.clear()
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return dict(HTML)
 
 
 def _textarea(page: str, testid: str) -> str:
@@ -465,6 +503,108 @@ def test_the_issue_form_marks_an_unregistered_holder(client: TestClient, desk: D
 
     assert response.status_code == 422
     assert "no registered resident has this ID number" in response.text
+
+
+def _issue_form(id_number: str, name: str) -> dict[str, str]:
+    return {
+        "type": "ID",
+        **{f"claims.{k}": v for k, v in _id_card(id_number, name).items()},
+        "valid_from": "2026-11-30",
+    }
+
+
+def test_the_issue_form_offers_no_region_and_signs_under_the_clerks_own(
+    client: TestClient, desk: Desk, session_factory: sessionmaker[Session]
+) -> None:
+    headers = _as(client, desk.js_clerk)
+    form = client.get("/licences/issue?type=ID", headers=headers)
+    assert form.status_code == 200
+    assert 'name="region"' not in form.text
+    assert "signed with the keys of Jiangsu" in form.text
+
+    # A region slipped into the form changes nothing: the licence is the department's region's.
+    data = {**_issue_form(desk.other_id_number, "李四"), "region": "SH"}
+    response = client.post("/licences/issue", data=data, headers=headers)
+
+    assert response.status_code == 200, response.text
+    assert "signed in Jiangsu" in response.text
+    with session_factory() as session:
+        issued = session.scalars(
+            select(Licence).where(Licence.issuer_department_code == "js.police")
+        )
+        assert [licence.region_code for licence in issued] == ["JS"]
+
+
+def test_a_department_whose_region_keys_are_not_held_here_cannot_issue(
+    client: TestClient, desk: Desk, session_factory: sessionmaker[Session]
+) -> None:
+    data = _issue_form(desk.other_id_number, "李四")
+
+    response = client.post("/licences/issue", data=data, headers=_as(client, desk.zj_clerk))
+
+    assert response.status_code == 409
+    assert "holds no signing keys of region ZJ" in response.text
+    with session_factory() as session:
+        assert session.scalars(select(Licence.region_code)).all() == ["SH"]  # the desk's own
+
+
+def test_the_issued_confirmation_is_only_for_the_issuing_department(
+    client: TestClient, desk: Desk
+) -> None:
+    mine = client.get(f"/licences/issue?issued={desk.licence_id}", headers=_as(client, desk.clerk))
+    assert mine.status_code == 200
+    assert 'data-testid="issued-id"' in mine.text
+    assert "张三" not in mine.text  # the confirmation shows the licence, not the holder's details
+
+    for outsider in (desk.traffic_clerk, desk.js_clerk):
+        theirs = client.get(
+            f"/licences/issue?issued={desk.licence_id}", headers=_as(client, outsider)
+        )
+        assert theirs.status_code == 403
+        assert 'data-testid="issued-id"' not in theirs.text
+
+
+def test_the_issuer_sees_a_licences_history_and_the_holder_its_reasons(
+    client: TestClient, desk: Desk, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        service.change_status(
+            session,
+            desk.clerk_principal,
+            licence_id=desk.licence_id,
+            action="suspend",
+            reason="reported lost at the station",
+            now=NOW,
+        )
+
+    page = client.get(f"/licences/{desk.licence_id}", headers=_as(client, desk.clerk))
+    assert page.status_code == 200
+    assert re.findall(r'<tr data-action="(\w+)">', page.text) == ["issued", "suspended"]
+    assert "reported lost at the station" in page.text
+    assert 'data-testid="actor">clerk<' in page.text
+    assert "张三" not in page.text
+    refused = client.get(f"/licences/{desk.licence_id}", headers=_as(client, desk.traffic_clerk))
+    assert refused.status_code == 403
+
+    wallet = client.get(f"/wallet/{desk.licence_id}", headers=_as(client, desk.resident))
+    assert wallet.status_code == 200
+    assert re.findall(r'<tr data-action="(\w+)">', wallet.text) == ["issued", "suspended"]
+    assert "reported lost at the station" in wallet.text
+    assert 'data-testid="actor"' not in wallet.text  # the holder is told the department only
+
+
+def test_an_administrator_is_offered_nothing_to_issue(client: TestClient, desk: Desk) -> None:
+    headers = _as(client, desk.admin)
+
+    form = client.get("/licences/issue", headers=headers)
+    posted = client.post(
+        "/licences/issue", data=_issue_form(desk.other_id_number, "李四"), headers=headers
+    )
+
+    assert form.status_code == 403
+    assert 'data-testid="issue-form"' not in form.text
+    assert posted.status_code == 403
+    assert 'data-testid="issued-id"' not in posted.text
 
 
 def test_staff_of_a_department_that_issues_nothing_get_403(

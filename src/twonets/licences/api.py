@@ -13,6 +13,11 @@ from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
 from twonets.licences.schemas import (
     AmendIn,
+    DelegationIn,
+    DelegationOut,
+    HeldLicenceOut,
+    HistoryOut,
+    IssuerHistoryOut,
     LicenceIn,
     LicenceOut,
     RecogniseIn,
@@ -31,7 +36,7 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
 def get_licensing(request: Request) -> service.Licensing:
-    """The licensing context the app was built with."""
+    """The licensing context the app was built with (the licence pages depend on it too)."""
     ctx: service.Licensing = request.app.state.licensing
     return ctx
 
@@ -61,18 +66,48 @@ def licence_types() -> list[dict[str, Any]]:
 
 @router.post("/licences", response_model=LicenceOut, status_code=201)
 def issue_licence(body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx) -> Any:
-    """Issue a licence (staff of the department that issues that type)."""
+    """Issue a licence (staff of the department that issues that type), under its region."""
     with uow() as session:
         licence = service.issue_licence(session, ctx, caller, now=clock(), **body.model_dump())
-        return service.licence_json(session, ctx, licence)
+        return service.licence_summary(licence)
+
+
+@router.get("/licences/delegations", response_model=list[DelegationOut])
+def delegations(caller: Admin, uow: Uow) -> Any:
+    """The departments the caller's region names to change other departments' licences."""
+    with uow() as session:
+        return [service.delegation_json(r) for r in service.list_delegations(session, caller)]
+
+
+@router.post("/licences/delegations", response_model=DelegationOut, status_code=201)
+def delegate_changes(body: DelegationIn, caller: Admin, uow: Uow, clock: Clock) -> Any:
+    """Name a department of the region that may change another's licences of a type."""
+    with uow() as session:
+        row = service.delegate_changes(session, caller, now=clock(), **body.model_dump())
+        return service.delegation_json(row)
+
+
+@router.delete("/licences/delegations/{delegation_id}", status_code=204)
+def withdraw_delegation(delegation_id: int, caller: Admin, uow: Uow, clock: Clock) -> Response:
+    """End a delegation."""
+    with uow() as session:
+        service.withdraw_delegation(session, caller, delegation_id=delegation_id, now=clock())
+    return Response(status_code=204)
 
 
 @router.get("/licences/by-identifier/{identifier}", response_model=LicenceOut)
-def licence_by_identifier(identifier: str, caller: Staff, uow: Uow, ctx: Ctx) -> Any:
-    """One licence by its identifier, for the department that issued it."""
+def licence_by_identifier(identifier: str, caller: Staff, uow: Uow) -> Any:
+    """One licence's metadata by its identifier, for its issuing department (or a delegate)."""
     with uow() as session:
         licence = service.find_issued_licence(session, caller, identifier)
-        return service.licence_json(session, ctx, licence)
+        return service.licence_summary(licence)
+
+
+@router.get("/licences/{licence_id}/history", response_model=list[IssuerHistoryOut])
+def licence_history(licence_id: int, caller: Staff, uow: Uow) -> Any:
+    """Every change of a licence across its versions, for its issuer (or a delegate)."""
+    with uow() as session:
+        return service.licence_history(session, caller, licence_id=licence_id)
 
 
 @router.post("/licences/{licence_id}/amend", response_model=LicenceOut, status_code=201)
@@ -84,26 +119,31 @@ def amend_licence(
         licence = service.amend_licence(
             session, ctx, caller, licence_id=licence_id, now=clock(), **body.model_dump()
         )
-        return service.licence_json(session, ctx, licence)
+        return service.licence_summary(licence)
 
 
 @router.post("/licences/{licence_id}/status", response_model=LicenceOut)
-def change_status(
-    licence_id: int, body: StatusIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
-) -> Any:
+def change_status(licence_id: int, body: StatusIn, caller: Staff, uow: Uow, clock: Clock) -> Any:
     """Suspend, resume or revoke a licence; verifiers see it in the next status list."""
     with uow() as session:
         licence = service.change_status(
             session, caller, licence_id=licence_id, now=clock(), **body.model_dump()
         )
-        return service.licence_json(session, ctx, licence)
+        return service.licence_summary(licence)
 
 
-@router.get("/wallet", response_model=list[LicenceOut])
+@router.get("/wallet", response_model=list[HeldLicenceOut])
 def wallet(caller: Holder, uow: Uow, ctx: Ctx) -> Any:
     """My licences."""
     with uow() as session:
         return service.wallet(session, ctx, caller)
+
+
+@router.get("/wallet/{licence_id}/history", response_model=list[HistoryOut])
+def wallet_history(licence_id: int, caller: Holder, uow: Uow) -> Any:
+    """What happened to one of my licences: each change, when, which department, and why."""
+    with uow() as session:
+        return service.holder_history(session, caller, licence_id=licence_id)
 
 
 @router.get("/wallet/{licence_id}/qr")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
+from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.licences.status import StatusList, open_status_list_token
 from twonets.licences.verify import verify_credential
@@ -17,7 +20,9 @@ from twonets.trust.keys import kid_text
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import load_public_key
 
-licences_app = typer.Typer(help="Electronic licences: verify a presented licence, offline.")
+licences_app = typer.Typer(
+    help="Electronic licences: verify a presented licence offline; a region's delegations."
+)
 trust_app = typer.Typer(help="Trust: a region's keys and trust lists.")
 
 
@@ -141,6 +146,91 @@ def export_trust(
     typer.echo(
         f"wrote {out}: {len(bundle['regions'])} regions, {len(bundle['status_lists'])} status lists"
     )
+
+
+Admin = Annotated[
+    str, typer.Option("--admin", help="user name of the region's administrator acting")
+]
+
+
+def _as_admin(ctx: typer.Context, admin: str, use: Callable[[Session, Principal], str]) -> None:
+    """Run ``use`` in one transaction as the named administrator; print what it returns."""
+    from twonets.core.config import Settings
+    from twonets.core.db import make_engine, make_session_factory, unit_of_work
+    from twonets.licences import service
+
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            text = use(session, service.administrator(session, admin))
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(text)
+
+
+@licences_app.command("delegate")
+def delegate(
+    ctx: typer.Context,
+    admin: Admin,
+    type_code: Annotated[str, typer.Argument(help="licence type, e.g. DL")],
+    issuer: Annotated[str, typer.Argument(help="the issuing department, e.g. sh.police")],
+    delegate: Annotated[str, typer.Argument(help="the department named, e.g. sh.traffic")],
+    actions: Annotated[
+        str, typer.Option(help="comma-separated: amend, suspend, resume, revoke")
+    ] = "suspend,resume",
+    reason: Annotated[str, typer.Option(help="the policy that names the department")] = "",
+) -> None:
+    """Name a department of the region that may change another department's licences."""
+    from twonets.core.db import utcnow
+    from twonets.licences import service
+
+    def use(session: Session, principal: Principal) -> str:
+        row = service.delegate_changes(
+            session,
+            principal,
+            type_code=type_code,
+            issuer_department=issuer,
+            delegate_department=delegate,
+            actions=[a.strip() for a in actions.split(",") if a.strip()],
+            reason=reason,
+            now=utcnow(),
+        )
+        return json.dumps(service.delegation_json(row), ensure_ascii=False)
+
+    _as_admin(ctx, admin, use)
+
+
+@licences_app.command("delegations")
+def delegations(ctx: typer.Context, admin: Admin) -> None:
+    """The delegations of the administrator's region, one JSON object a line."""
+    from twonets.licences import service
+
+    def use(session: Session, principal: Principal) -> str:
+        rows = service.list_delegations(session, principal)
+        return "\n".join(json.dumps(service.delegation_json(r), ensure_ascii=False) for r in rows)
+
+    _as_admin(ctx, admin, use)
+
+
+@licences_app.command("withdraw-delegation")
+def withdraw_delegation(
+    ctx: typer.Context,
+    admin: Admin,
+    delegation_id: Annotated[int, typer.Argument(help="the delegation's id")],
+) -> None:
+    """End a delegation: the department changes none of those licences from now on."""
+    from twonets.core.db import utcnow
+    from twonets.licences import service
+
+    def use(session: Session, principal: Principal) -> str:
+        service.withdraw_delegation(session, principal, delegation_id=delegation_id, now=utcnow())
+        return f"delegation {delegation_id} withdrawn"
+
+    _as_admin(ctx, admin, use)
 
 
 @trust_app.command("rotate")

@@ -153,7 +153,6 @@ def seed(city: DemoCity) -> None:
         ctx,
         clerks["js.police.clerk"],
         type_code="DL",
-        region="JS",
         claims={
             "name": first.name,
             "id_number": first.id_number,

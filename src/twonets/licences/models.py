@@ -1,4 +1,4 @@
-"""Tables of licences: the licences themselves and the count of every verification."""
+"""Tables of licences: the licences, their history, delegations, and verification counts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
-from twonets.core.privacy import DataClass, SensitiveKind, all_public, dataset, sensitive
+from twonets.core.privacy import (
+    DataClass,
+    SensitiveKind,
+    all_public,
+    dataset,
+    personal,
+    sensitive,
+)
 
 
 class LicenceStatus(StrEnum):
@@ -19,6 +26,18 @@ class LicenceStatus(StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+
+
+class LicenceAction(StrEnum):
+    """What happened to a licence version, as its history records it."""
+
+    ISSUED = "issued"
+    # A new version replacing an older one (which gets a "superseded" entry).
+    AMENDED = "amended"
+    SUPERSEDED = "superseded"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    REVOKED = "revoked"
 
 
 class Licence(Base):
@@ -80,3 +99,50 @@ class VerificationCount(Base):
     region_code: Mapped[str] = mapped_column(String(8))
     result: Mapped[str] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LicenceHistory(Base):
+    """One change in the life of a licence version: what, from which status, by whom, why."""
+
+    __tablename__ = "licence_history"
+    __table_args__ = (
+        Index("ix_licence_history_licence_at", "licence_id", "at"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"))
+    action: Mapped[LicenceAction] = mapped_column(String(16))
+    # None when the version came into being with this entry (issued, amended).
+    from_status: Mapped[LicenceStatus | None] = mapped_column(String(16))
+    to_status: Mapped[LicenceStatus] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    # The member of staff and their department; the holder is shown the department only.
+    actor: Mapped[str] = mapped_column(String(64), info=personal())
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text, info=personal())
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LicenceDelegation(Base):
+    """A department a region's policy names to change another department's licences of a type.
+
+    Only departments of the region itself are named; the actions are a comma-separated subset
+    of amend, suspend, resume and revoke.
+    """
+
+    __tablename__ = "licence_delegation"
+    __table_args__ = (
+        UniqueConstraint("type_code", "issuer_department_code", "delegate_department_code"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    type_code: Mapped[str] = mapped_column(String(6))
+    issuer_department_code: Mapped[str] = mapped_column(ForeignKey("department.code"))
+    delegate_department_code: Mapped[str] = mapped_column(ForeignKey("department.code"), index=True)
+    actions: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(64), info=personal())
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,11 @@ from twonets.core.schemas import Strict
 
 
 class LicenceIn(Strict):
-    """A licence to issue: its type, claims and validity."""
+    """A licence to issue: its type, claims and validity.
+
+    No region: a licence is of its issuing department's region, and a request naming one is
+    refused as an unknown field.
+    """
 
     type_code: str = Field(pattern=r"^[A-Z0-9]{2,6}$", examples=["DL"])
     claims: dict[str, Any]
@@ -56,8 +60,32 @@ class RecogniseIn(Strict):
     trust_list: str = Field(min_length=20, max_length=1_000_000)
 
 
+class DelegationIn(Strict):
+    """Name a department of the region that may change another department's licences."""
+
+    type_code: str = Field(pattern=r"^[A-Z0-9]{2,6}$", examples=["DL"])
+    issuer_department: str = Field(min_length=1, max_length=64, examples=["sh.police"])
+    delegate_department: str = Field(min_length=1, max_length=64, examples=["sh.traffic"])
+    actions: list[Literal["amend", "suspend", "resume", "revoke"]] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DelegationOut(BaseModel):
+    """A delegation of the region's policy."""
+
+    id: int
+    region: str
+    type: str
+    issuer_department: str
+    delegate_department: str
+    actions: list[str]
+    reason: str
+    granted_by: str
+    granted_at: str
+
+
 class LicenceOut(BaseModel):
-    """A licence as its holder or issuer sees it."""
+    """A licence's metadata, as its issuer sees it and as change responses carry it: no claims."""
 
     id: int
     identifier: str
@@ -71,4 +99,30 @@ class LicenceOut(BaseModel):
     valid_from: str
     valid_until: str | None
     issued_at: str
+    status_changed_at: str | None
+
+
+class HeldLicenceOut(LicenceOut):
+    """A licence as its holder sees it in the wallet: the metadata and every claim."""
+
     claims: dict[str, str]
+
+
+class HistoryOut(BaseModel):
+    """One change of a licence as its holder sees it: what, from which status to which, by
+    which department, and why."""
+
+    identifier: str
+    version: int
+    action: str
+    from_status: str | None
+    to_status: str
+    department: str | None
+    reason: str | None
+    at: str
+
+
+class IssuerHistoryOut(HistoryOut):
+    """One change of a licence as its issuer sees it: also the member of staff who made it."""
+
+    actor: str

@@ -52,6 +52,12 @@ class CredentialVerdict:
     claims: dict[str, Any] | None = None
     issued_at: str | None = None
     expires_at: str | None = None
+    # At step "status": what the issuer's status list says ("revoked", "suspended"), or
+    # "unknown" when no list was at hand or the reference is malformed.
+    status: str | None = None
+    # At step "prefix": the region a code's prefix names when no recognised region has that
+    # prefix (e.g. "ZJ" for a ZJ1: code), so a verifier can say which region is missing.
+    named_region: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON."""
@@ -68,6 +74,8 @@ class CredentialVerdict:
             "claims": self.claims,
             "issued_at": self.issued_at,
             "expires_at": self.expires_at,
+            "status": self.status,
+            "named_region": self.named_region,
         }
 
 
@@ -104,34 +112,26 @@ def _status_step(
     reference = status.get("status_list") if isinstance(status, Mapping) else None
     if not isinstance(reference, Mapping):
         reference = status if isinstance(status, Mapping) else None
+
+    def failed(detail: str, status: str = "unknown") -> CredentialVerdict:
+        return CredentialVerdict(False, fmt, "status", detail, **base, status=status)
+
     if reference is None or "idx" not in reference or "uri" not in reference:
-        return CredentialVerdict(False, fmt, "status", "the status reference is malformed", **base)
+        return failed("the status reference is malformed")
     if status_of is None:
-        return CredentialVerdict(
-            False,
-            fmt,
-            "status",
+        return failed(
             f"no status list for {reference['uri']} is at hand; give the verifier a trust "
-            "bundle that includes it, or verify online",
-            **base,
+            "bundle that includes it, or verify online"
         )
     value = status_of(str(reference["uri"]), int(reference["idx"]))
     if value is None:
-        return CredentialVerdict(
-            False, fmt, "status", f"no status list for {reference['uri']} is at hand", **base
-        )
+        return failed(f"no status list for {reference['uri']} is at hand")
     if value == StatusType.INVALID:
-        return CredentialVerdict(
-            False,
-            fmt,
-            "status",
-            "the licence has been revoked (or replaced by a new version)",
-            **base,
-        )
+        return failed("the licence has been revoked (or replaced by a new version)", "revoked")
     if value == StatusType.SUSPENDED:
-        return CredentialVerdict(False, fmt, "status", "the licence is suspended", **base)
+        return failed("the licence is suspended", "suspended")
     if value != StatusType.VALID:
-        return CredentialVerdict(False, fmt, "status", f"unknown status value {value}", **base)
+        return failed(f"unknown status value {value}")
     return None
 
 
@@ -171,7 +171,10 @@ def _verify_qr(
                 f"{verdict.detail}: the issuer's region is not trusted here",
                 **base,
             )
-        return CredentialVerdict(False, "qr", str(verdict.step), verdict.detail, **base)
+        named = _named_region(text) if verdict.step is qr.Step.PREFIX else None
+        return CredentialVerdict(
+            False, "qr", str(verdict.step), verdict.detail, **base, named_region=named
+        )
     claims = payload.get(PAYLOAD_CLAIMS) if ours else payload
     base["claims"] = dict(claims) if isinstance(claims, Mapping) else {"value": claims}
     # The code's prefix names a region; its signer must be of that region.
@@ -188,6 +191,15 @@ def _verify_qr(
     if failed is not None:
         return failed
     return CredentialVerdict(True, "qr", "ok", "valid", **base)
+
+
+def _named_region(text: str) -> str | None:
+    """The region a code's prefix names (``ZJ1:`` names ZJ), if it has a region's form."""
+    head, colon, _ = text.partition(":")
+    region = head[: -len(REGION_PREFIX_SUFFIX) + 1]
+    if colon and head.endswith(REGION_PREFIX_SUFFIX[0]) and 2 <= len(region) <= 8:
+        return region if region.isascii() and region.isalpha() and region.isupper() else None
+    return None
 
 
 def _kid_bytes(kid: str | None) -> bytes | None:

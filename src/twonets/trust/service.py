@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from twonets.core.errors import Conflict, Invalid, NotFound
+from twonets.core.errors import Conflict, Invalid, NotFound, TwonetsError
 from twonets.core.events import record_event
 from twonets.trust.keys import IssuingKey, RegionKeyring
 from twonets.trust.models import IssuingRegion, RecognisedRegion
 
 __all__ = ["IssuingRegion", "RecognisedRegion"]
-from twonets.trust.errors import StaleTrustList
+from twonets.trust.errors import InvalidTrustList, StaleTrustList
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import PublicKey, load_public_key
-from twonets.trust.trustlist import TrustList, load_pem_trust_list, peek_region, sign_trust_list
+from twonets.trust.trustlist import (
+    TrustList,
+    load_pem_trust_list,
+    peek_region,
+    peek_trust_list,
+    sign_trust_list,
+    verify_trust_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +210,51 @@ def list_recognised(session: Session) -> Sequence[RecognisedRegion]:
             RecognisedRegion.home.desc(), RecognisedRegion.region_code
         )
     ).all()
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    """What a recognised region's list says, and whether it holds now: ``current``, ``stale``
+    (its next update has passed), ``broken`` (it does not verify under the pinned anchor) or
+    ``certificates`` (a foreign issuer's certificates, which carry no list to check)."""
+
+    sequence: int | None
+    issued_at: str | None
+    next_update: str | None
+    keys: int | None
+    state: str
+    problem: str = ""
+
+
+def describe_recognised(record: RecognisedRegion, now: datetime) -> ListFacts:
+    """The facts of a recognised region's list as people read them, checked at ``now``."""
+    if record.kind == "pem":
+        return ListFacts(None, None, None, None, "certificates")
+    try:
+        # What the list claims is shown even when it does not verify, beside the problem.
+        payload = peek_trust_list(record.trust_list)
+    except InvalidTrustList:
+        payload = {}
+    keys, sequence = payload.get("keys"), payload.get("sequence")
+    issued_at, next_update = payload.get("issued_at"), payload.get("next_update")
+
+    def facts(state: str, problem: str = "") -> ListFacts:
+        return ListFacts(
+            sequence=sequence if isinstance(sequence, int) else None,
+            issued_at=issued_at if isinstance(issued_at, str) else None,
+            next_update=next_update if isinstance(next_update, str) else None,
+            keys=len(keys) if isinstance(keys, list) else None,
+            state=state,
+            problem=problem,
+        )
+
+    try:
+        verify_trust_list(record.trust_list, _load_anchor(record.anchor_pem or ""), now)
+    except StaleTrustList as exc:
+        return facts("stale", exc.detail)
+    except (TwonetsError, ValueError) as exc:
+        return facts("broken", exc.detail if isinstance(exc, TwonetsError) else str(exc))
+    return facts("current")
 
 
 def trust_store(session: Session, *, now: datetime, root_secret: bytes | None = None) -> TrustStore:

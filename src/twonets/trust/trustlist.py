@@ -229,6 +229,12 @@ def _decode_payload(payload_bytes: bytes) -> dict[str, Any]:
     return payload
 
 
+def peek_trust_list(jws: str) -> dict[str, Any]:
+    """What a trust list claims (its JSON payload), read without verifying it: for showing
+    people what a stored list says next to whether it verifies."""
+    return _decode_payload(_parse(jws).payload_bytes)
+
+
 def peek_region(jws: str) -> str:
     """The region a trust list claims, read without verifying it (to choose the anchor)."""
     payload = _decode_payload(_parse(jws).payload_bytes)

@@ -4,19 +4,17 @@ Residents and enterprises keep their licences in a web wallet (``/wallet``): eac
 QR code signed the moment it is drawn, or is shared as an SD-JWT presentation that reveals
 only the ticked details. Verifiers paste what they are shown, or upload a photo of a QR code
 (``/verify``), and read the verdict as a hotel clerk needs it. Issuing clerks fill in a
-licence type from the catalogue (``/licences/issue``). Everyone logged in sees which regions
-are recognised (``/trust``); administrators add and drop regions. Handlers only parse, call
-``twonets.licences.service`` or ``twonets.trust.service`` and render.
+licence type from the catalogue (``/licences/issue``) and see each licence they issued with
+its history (``/licences/{id}``). Everyone logged in sees which regions are recognised
+(``/trust``); administrators add and drop regions. Handlers only parse, call
+``twonets.licences.service`` or ``twonets.trust.service`` and render; they get the licensing
+context the way the API does (``twonets.licences.api.get_licensing``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -29,21 +27,14 @@ from sqlalchemy.orm import Session
 
 from twonets.core import service as core_service
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden, Invalid, NotFound, TwonetsError
+from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, TwonetsError
 from twonets.core.http import Caller, Clock, UnitOfWork, Uow, require
 from twonets.core.models import Department, Region, Role
 from twonets.licences import catalogue, service
-from twonets.licences.models import VerificationCount
+from twonets.licences.api import Ctx
 from twonets.licences.verify import CredentialVerdict
 from twonets.trust import service as trust
-from twonets.trust.errors import (
-    InvalidKey,
-    InvalidTrustList,
-    StaleTrustList,
-    UntrustedTrustList,
-)
-from twonets.trust.suites import load_public_key
-from twonets.trust.trustlist import verify_trust_list
+from twonets.trust.errors import InvalidKey, InvalidTrustList, UntrustedTrustList
 from twonets.web.pages import (
     MAX_IMAGE_BYTES,
     SHANGHAI,
@@ -72,6 +63,16 @@ STATUS_LABELS = {
     "suspended": "suspended",
     "revoked": "revoked",
     "superseded": "replaced by a newer version",
+}
+
+# A licence's history entries in words.
+ACTION_LABELS = {
+    "issued": "Issued",
+    "amended": "Amended: a new version",
+    "superseded": "Replaced by a newer version",
+    "suspended": "Suspended",
+    "resumed": "Back in force",
+    "revoked": "Revoked",
 }
 
 # The failing step of a verdict, as a clerk reads it: a headline and what it means.
@@ -195,17 +196,22 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+def action_label(action: str) -> str:
+    """A change in a licence's history in words."""
+    return ACTION_LABELS.get(action, action)
+
+
 def step_words(verdict: CredentialVerdict) -> tuple[str, str]:
     """The headline and the plain explanation of a failed verdict."""
     step, detail = verdict.step, verdict.detail
     if step == "status":
-        if "revoked" in detail:
+        if verdict.status == "revoked":
             return (
                 "Revoked",
                 "The issuer has revoked this licence (or replaced it with a newer version). "
                 "Do not accept it.",
             )
-        if "suspended" in detail:
+        if verdict.status == "suspended":
             return (
                 "Suspended",
                 "The issuer has suspended this licence, for example because it was reported "
@@ -215,13 +221,12 @@ def step_words(verdict: CredentialVerdict) -> tuple[str, str]:
             "Status unknown",
             "Whether the licence is still in force could not be checked.",
         )
-    if step == "prefix" and len(detail) > 0:
-        region = detail.split("'", 2)[1][:2] if detail.count("'") >= 2 else ""
-        if region.isalpha() and region.isupper() and "starts" in detail:
-            return (
-                "Region not recognised",
-                f"The code is of region {region}, whose licences are not recognised here.",
-            )
+    if step == "prefix" and verdict.named_region:
+        return (
+            "Region not recognised",
+            f"The code is of region {verdict.named_region}, whose licences are not "
+            "recognised here.",
+        )
     return STEP_WORDS.get(step, (step.replace("_", " ").capitalize(), detail))
 
 
@@ -272,6 +277,7 @@ HELPERS: dict[str, Any] = {
     "when": local_time,
     "labels_text": labels_text,
     "status_label": status_label,
+    "action_label": action_label,
 }
 
 
@@ -283,15 +289,6 @@ def _page(
     **context: Any,
 ) -> HTMLResponse:
     return render(request, template, principal, status_code, **HELPERS, **context)
-
-
-def get_licensing(request: Request) -> service.Licensing:
-    """The licensing context the app was built with."""
-    ctx: service.Licensing = request.app.state.licensing
-    return ctx
-
-
-Ctx = Annotated[service.Licensing, Depends(get_licensing)]
 
 
 # --- the wallet -------------------------------------------------------------------------------
@@ -365,6 +362,7 @@ def _licence_page(
 ) -> HTMLResponse:
     with uow() as session:
         licence = _own_licence(session, ctx, caller, licence_id)
+        history = service.holder_history(session, caller, licence_id=licence_id)
         places = _places(session)
         qr: QrCode | None = None
         qr_problem = ""
@@ -389,6 +387,7 @@ def _licence_page(
         licence=licence,
         kind=kind,
         places=places,
+        history=history,
         qr=qr,
         qr_problem=qr_problem,
         disclosable=disclosable,
@@ -488,12 +487,6 @@ def verify_page(request: Request, caller: Verifier, uow: Uow) -> HTMLResponse:
     return _verify_page(request, caller, uow)
 
 
-def _issues_any(caller: Principal) -> bool:
-    return caller.department_function is not None and any(
-        t.issuer_function == caller.department_function for t in catalogue.TYPES
-    )
-
-
 def _verify_page(
     request: Request,
     caller: Principal,
@@ -524,7 +517,7 @@ def _verify_page(
         source=source,
         error=error,
         errors=field_errors(error),
-        can_issue=_issues_any(caller),
+        can_issue=bool(service.types_issued_by(caller)),
     )
 
 
@@ -577,12 +570,6 @@ def verify_submit(
 # --- issuing ----------------------------------------------------------------------------------
 
 
-def _types_for(caller: Principal) -> list[catalogue.LicenceType]:
-    if Role.ADMIN in caller.roles and caller.department_code is not None:
-        return list(catalogue.TYPES)
-    return [t for t in catalogue.TYPES if t.issuer_function == caller.department_function]
-
-
 def _issue_page(
     request: Request,
     caller: Principal,
@@ -595,7 +582,7 @@ def _issue_page(
     error: TwonetsError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    types = _types_for(caller)
+    types = service.types_issued_by(caller)
     if not types:
         raise Forbidden(
             "your department issues no licence types; licences are issued by the staff of "
@@ -635,7 +622,6 @@ def issue_page(
     caller: Clerk,
     uow: Uow,
     clock: Clock,
-    ctx: Ctx,
     type: Annotated[str, Query(max_length=8)] = "",
     issued: Annotated[int | None, Query()] = None,
 ) -> HTMLResponse:
@@ -643,9 +629,7 @@ def issue_page(
     done: dict[str, Any] | None = None
     if issued is not None:
         with uow() as session:
-            licence = service.get_licence(session, issued)
-            if licence.issuer_department_code == caller.department_code:
-                done = service.licence_json(session, ctx, licence)
+            done = service.licence_summary(service.get_issued_licence(session, caller, issued))
     return _issue_page(request, caller, uow, clock(), type_code=type, issued=done)
 
 
@@ -669,7 +653,7 @@ def issue_submit(
     type_code = form.get("type", "")
     now = clock()
     try:
-        kind = next((t for t in _types_for(caller) if t.code == type_code), None)
+        kind = next((t for t in service.types_issued_by(caller) if t.code == type_code), None)
         if kind is None:
             raise Invalid.field("type", "known", "choose a licence type your department issues")
         claims = {f.name: form.get(f"claims.{f.name}", "") for f in kind.fields}
@@ -677,9 +661,6 @@ def issue_submit(
         valid_until = _day_field(form, "valid_until", required=False)
         assert valid_from is not None
         with uow() as session:
-            region = caller.region_code
-            if region is not None and not trust.holds_region(session, region):
-                region = None
             licence = service.issue_licence(
                 session,
                 ctx,
@@ -689,10 +670,9 @@ def issue_submit(
                 valid_from=valid_from,
                 valid_until=valid_until,
                 now=now,
-                region=region,
             )
             licence_id = licence.id
-    except (Invalid, Forbidden) as exc:
+    except (Invalid, Forbidden, Conflict) as exc:
         return _issue_page(
             request,
             caller,
@@ -708,73 +688,24 @@ def issue_submit(
     )
 
 
-# --- trust ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListFacts:
-    """What a recognised region's trust list says, and whether it holds now."""
-
-    sequence: int | None
-    issued_at: str | None
-    next_update: str | None
-    keys: int | None
-    state: str
-    problem: str = ""
-
-
-def _unverified_payload(jws: str) -> dict[str, Any]:
-    parts = jws.strip().split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _list_facts(record: trust.RecognisedRegion, now: datetime) -> ListFacts:
-    if record.kind == "pem":
-        return ListFacts(None, None, None, None, "certificates")
-    payload = _unverified_payload(record.trust_list)
-    keys = payload.get("keys")
-    facts: dict[str, Any] = {
-        "sequence": payload.get("sequence"),
-        "issued_at": payload.get("issued_at"),
-        "next_update": payload.get("next_update"),
-        "keys": len(keys) if isinstance(keys, list) else None,
-    }
-    try:
-        anchor = load_public_key((record.anchor_pem or "").encode())
-        verify_trust_list(record.trust_list, anchor, now)
-    except StaleTrustList as exc:
-        return ListFacts(**facts, state="stale", problem=exc.detail)
-    except (TwonetsError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, TwonetsError) else str(exc)
-        return ListFacts(**facts, state="broken", problem=detail)
-    return ListFacts(**facts, state="current")
-
-
-@dataclass(frozen=True)
-class CountRow:
-    """Verifications of one type, region and result over the period."""
-
-    type_code: str
-    region: str
-    result: str
-    count: int
-
-
-def _count_rows(rows: Sequence[VerificationCount]) -> list[CountRow]:
-    totals: dict[tuple[str, str, str], int] = defaultdict(int)
-    for row in rows:
-        totals[(row.type_code, row.region_code, row.result)] += row.count
-    return sorted(
-        (CountRow(t, r, res, n) for (t, r, res), n in totals.items()),
-        key=lambda c: (-c.count, c.type_code, c.region, c.result),
+@router.get("/licences/{licence_id:int}", response_class=HTMLResponse)
+def issued_licence_page(request: Request, licence_id: int, caller: Clerk, uow: Uow) -> HTMLResponse:
+    """A licence the caller's department issued (or may change): its facts and history."""
+    with uow() as session:
+        licence = service.licence_summary(service.get_issued_licence(session, caller, licence_id))
+        history = service.licence_history(session, caller, licence_id=licence_id)
+        places = _places(session)
+    return _page(
+        request,
+        "licences/issued.html",
+        caller,
+        licence=licence,
+        history=history,
+        places=places,
     )
+
+
+# --- trust ------------------------------------------------------------------------------------
 
 
 def result_text(result: str) -> str:
@@ -805,18 +736,14 @@ def _trust_page(
         regions = [
             (
                 record,
-                _list_facts(record, now),
+                trust.describe_recognised(record, now),
                 trust.holds_region(session, record.region_code),
             )
             for record in recognised
         ]
         places = _places(session)
         counts = (
-            _count_rows(
-                service.verification_counts(
-                    session, since=(now - timedelta(days=COUNT_DAYS)).date()
-                )
-            )
+            service.verification_totals(session, since=(now - timedelta(days=COUNT_DAYS)).date())
             if sees_counts
             else []
         )

@@ -1,0 +1,67 @@
+"""What every licence use case shares: the licensing context, the status-list settings,
+where a region's status list is published, and opening a licence's sealed claims."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.sealing import Keyring
+from twonets.governance.service import Governance
+from twonets.licences.models import (
+    Licence,
+)
+from twonets.trust import service as trust
+from twonets.trust.store import TrustStore
+
+DATASET = "licences.licence"
+STATUS_LIST_SIZE = 1 << 17
+STATUS_BITS = 2
+STATUS_TTL_SECONDS = 300
+QR_LIFETIME = timedelta(days=365)
+BUNDLE_LIFETIME = timedelta(days=1)
+STORE_MAX_AGE = timedelta(hours=1)
+SD_JWT_LIFETIME = timedelta(days=30)
+# What a holder may always leave out of an SD-JWT presentation: every field of the type.
+ALWAYS_SHOWN = ("licence",)
+# The changes a region's administrator may delegate to another department of the region.
+CHANGES = ("amend", "suspend", "resume", "revoke")
+
+
+@dataclass
+class Licensing:
+    """What licence use cases need besides a session: the root secret (keys derive from it)."""
+
+    root_secret: bytes = field(repr=False)
+    gov: Governance | None = field(default=None, repr=False)
+    # The verifier's trust store, kept while the recognised lists stay the same.
+    _store: trust.CachedTrustStore | None = field(default=None, repr=False)
+
+    def trust_store(self, session: Session, now: datetime) -> TrustStore:
+        """The platform's trust store, rebuilt when a recognised list changes or hourly."""
+        if self._store is None:
+            self._store = trust.CachedTrustStore(self.root_secret, max_age=STORE_MAX_AGE)
+        return self._store.get(session, now)
+
+    def keyring(self, session: Session) -> Keyring:
+        """The at-rest keyring, at the key versions governance keeps."""
+        if self.gov is None:
+            self.gov = Governance(Catalogue(), self.root_secret)
+        return self.gov.keyring(session)
+
+
+def status_uri(region: str) -> str:
+    """Where a region's status list is published (also its key in an offline bundle)."""
+    return f"/api/v1/status-lists/{region}"
+
+
+def claims_of(session: Session, ctx: Licensing, licence: Licence) -> dict[str, str]:
+    """The opened claims of a licence (for its holder or its issuer, not for other readers)."""
+    claims: dict[str, str] = json.loads(
+        ctx.keyring(session).unseal(DATASET, "claims", licence.claims)
+    )
+    return claims
