@@ -63,6 +63,18 @@ class Watch:
             self.refused.append(f"{self.page.url}: {message.text[:120]}")
 
 
+# Pages axe-core has already checked in this run: many roles share a page (the districts, the
+# departments), and one check of each page is enough for its markup.
+_checked: set[str] = set()
+
+
+def _accessibility(page: Page, where: str) -> list[str]:
+    if where in _checked:
+        return []
+    _checked.add(where)
+    return [f"{where}: {v}" for v in axe_violations(page)]
+
+
 def _menu(page: Page) -> list[tuple[str, str]]:
     links = page.locator("header.shell nav a[href^='/']")
     entries = []
@@ -85,14 +97,14 @@ def test_every_menu_entry_opens_offline_for_the_role_that_sees_it(
     assert entries, f"{role} sees no menu entries"
 
     failures = []
-    inaccessible = [f"home: {v}" for v in axe_violations(page)]
+    inaccessible = _accessibility(page, f"home of {role}")
     for label, href in entries:
         response = page.goto(href, wait_until="load")
         assert response is not None
         if response.status != 200:
             failures.append(f"{label} ({href}): {response.status}")
         page.wait_for_timeout(150)  # let the page's own scripts start their requests
-        inaccessible += [f"{href}: {v}" for v in axe_violations(page)]
+        inaccessible += _accessibility(page, href)
 
     assert failures == [], f"menu entries that do not open for {role}: {failures}"
     assert inaccessible == [], f"accessibility violations for {role}: {inaccessible}"
