@@ -87,8 +87,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "Health appeals",
         "/codes/appeals",
-        frozenset({Role.STAFF}),
-        "Appeals against automated health status, for health staff to decide",
+        frozenset({Role.CODES_AUTHORITY}),
+        "Appeals against automated health status, for the health codes authority to decide",
         admin=False,
     ),
     NavItem(
