@@ -235,13 +235,16 @@ def _holder_view(session: Session, ctx: Coding, caller: Principal, now: datetime
     """What the holder's page shows around the code: scenarios, status, withdrawals, scans."""
     kind = _holder_kind(caller)
     every = service.list_scenarios(session)
+    first = service.default_scenario(session, ctx, caller, now=now)
+    usable = [s for s in every if s.active and kind in s.holder_kinds]
     return {
-        "scenarios": [s for s in every if s.active and kind in s.holder_kinds],
+        # The holder's first code leads the row; the others follow by name.
+        "scenarios": sorted(usable, key=lambda s: (s.code != first, s.code)),
         "names": {s.code: s.name_en for s in every},
         "scans": service.my_scans(session, ctx, caller, now=now, limit=50),
         "revocations": service.my_revocations(session, caller),
         "health": status.my_health(session, ctx, caller, now=now) if kind == "citizen" else None,
-        "default": service.default_scenario(session, ctx, caller, now=now),
+        "default": first,
         "colours": COLOURS,
         "when": local_time,
         "disclosable": DISCLOSABLE,
