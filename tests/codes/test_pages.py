@@ -382,3 +382,13 @@ def test_the_appeals_desk_is_the_health_codes_authority_s(desk: Desk) -> None:
     authority = desk.browser(desk.world.health_authority)
     assert authority.get("/codes/appeals").status_code == 200
     assert 'href="/codes/appeals"' in authority.get("/").text
+
+
+def test_a_codes_authority_of_another_function_is_told_whose_work_appeals_are(
+    desk: Desk,
+) -> None:
+    page = desk.browser(desk.world.culture_authority).get("/codes/appeals")
+    assert page.status_code == 200  # the menu shows it to every codes authority
+    assert 'data-testid="not-yours"' in page.text
+    assert "You decide about Library entry and Sports venue codes" in page.text
+    assert 'data-testid="appeal"' not in page.text

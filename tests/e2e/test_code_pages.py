@@ -258,7 +258,8 @@ def test_my_code_on_a_phone_is_scannable_from_the_screen(
     # Nothing of the page scrolls sideways (the shared header is the shell's own), and the
     # whole code is on the first screen.
     overflow = phone.evaluate(
-        "(() => { const m = document.querySelector('main'); return m.scrollWidth - m.clientWidth; })()"
+        "(() => { const m = document.querySelector('main');"
+        " return m.scrollWidth - m.clientWidth; })()"
     )
     assert overflow <= 0, overflow
     box = qr.bounding_box()

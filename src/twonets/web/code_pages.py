@@ -30,7 +30,7 @@ from twonets.codes.context import Coding
 from twonets.codes.scenarios import DISCLOSABLE
 from twonets.codes.service import Action, Reason
 from twonets.core.auth import Principal
-from twonets.core.errors import TwonetsError
+from twonets.core.errors import Forbidden, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.web.pages import (
@@ -519,12 +519,19 @@ def _appeals(
 ) -> HTMLResponse:
     problem: TwonetsError | None = None
     rows: list[dict[str, Any]] = []
+    elsewhere: list[str] | None = None
     try:
         with uow() as session:
             rows = status.list_appeals(session, ctx, caller, status=state, now=now)
+    except Forbidden as exc:
+        problem = exc
+        # Every codes authority finds this page in the menu; one of another function is told
+        # whose work appeals are and what is theirs, rather than shown an error.
+        with uow() as session:
+            elsewhere = [s.name_en for s in service.scenarios_decided_by(session, caller)]
     except TwonetsError as exc:
         problem = exc
-    shown = error or problem
+    shown = error or (problem if elsewhere is None else None)
     return render(
         request,
         "codes/appeals.html",
@@ -532,7 +539,8 @@ def _appeals(
         status_code=shown.status if shown is not None else 200,
         rows=rows,
         state=state,
-        problem=problem,
+        problem=problem if elsewhere is None else None,
+        elsewhere=elsewhere,
         error=error,
         errors=field_errors(error),
         messages=labelled(error, DECISION_LABELS),

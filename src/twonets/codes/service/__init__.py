@@ -50,6 +50,7 @@ from twonets.codes.service.scenarios import (
     get_scenario,
     list_scenarios,
     put_scenario,
+    scenarios_decided_by,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "purge_scans",
     "put_scenario",
     "scan",
+    "scenarios_decided_by",
     "set_holder_status",
     "statistics",
     "trust_bundle",

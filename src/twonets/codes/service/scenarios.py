@@ -14,7 +14,7 @@ from twonets.codes.scenarios import ANY_RESIDENT, DEFAULTS, DISCLOSABLE, HolderK
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, NotFound, ProblemList
 from twonets.core.events import record_event
-from twonets.core.models import Citizen, Department, Enterprise
+from twonets.core.models import Citizen, Department, Enterprise, Role
 from twonets.governance.service import get_purpose as _get_purpose
 
 # The scenario a holder sees first when opening their code, in order of preference: the
@@ -162,6 +162,17 @@ def put_scenario(
     )
     ctx._scenarios = None
     return row
+
+
+def scenarios_decided_by(session: Session, principal: Principal) -> Sequence[Scenario]:
+    """The scenarios whose holders this principal decides about (as their codes authority)."""
+    if Role.CODES_AUTHORITY not in principal.roles or not principal.department_function:
+        return []
+    return session.scalars(
+        select(Scenario)
+        .where(Scenario.authority == principal.department_function)
+        .order_by(Scenario.code)
+    ).all()
 
 
 def _age(birth: date, today: date) -> int:
