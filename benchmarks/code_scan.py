@@ -155,7 +155,6 @@ def seed(url: str, holders: int) -> Seeded:
                     ),
                     "region_code": "SH",
                     "citizen_id": cid,
-                    "status": "valid",
                     "created_at": now,
                 }
                 for cid in ids

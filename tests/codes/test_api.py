@@ -94,8 +94,11 @@ def test_a_retried_scan_is_recorded_once(api: TestClient, world: World) -> None:
         assert session.scalar(select(func.count()).select_from(ScanRecord)) == 1
 
 
-def test_health_staff_report_and_decide_the_holder_appeals(api: TestClient, world: World) -> None:
+def test_health_staff_report_and_the_authority_decides_appeals(
+    api: TestClient, world: World
+) -> None:
     staff = _auth(api, world.health_staff.username)
+    authority = _auth(api, world.health_authority.username)
     resident = _auth(api, world.resident.username)
     reported = api.post(
         "/api/v1/codes/health-facts",
@@ -117,7 +120,7 @@ def test_health_staff_report_and_decide_the_holder_appeals(api: TestClient, worl
         headers=resident,
     )
     assert filed.status_code == 201, filed.text
-    queue = api.get("/api/v1/codes/appeals", headers=staff).json()
+    queue = api.get("/api/v1/codes/appeals", headers=authority).json()
     assert [(row["id"], row["subject_id"]) for row in queue] == [
         (filed.json()["id"], world.resident.citizen_id)
     ]
@@ -126,14 +129,14 @@ def test_health_staff_report_and_decide_the_holder_appeals(api: TestClient, worl
     bad = api.post(
         f"/api/v1/codes/appeals/{filed.json()['id']}/decision",
         json={"uphold": True, "reason": "checked"},
-        headers=staff,
+        headers=authority,
     )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "colour"
     decided = api.post(
         f"/api/v1/codes/appeals/{filed.json()['id']}/decision",
         json={"uphold": False, "reason": "the contact is confirmed by two sources"},
-        headers=staff,
+        headers=authority,
     )
     assert decided.status_code == 200, decided.text
     health = api.get("/api/v1/codes/mine/health", headers=resident).json()
@@ -150,6 +153,7 @@ def test_only_admins_change_scenarios(api: TestClient, world: World) -> None:
         "verifiers": ["sh.education"],
         "purpose_code": "codes.health-appeal",
         "retention_days": 14,
+        "authority": "culture",
     }
     denied = api.put(
         "/api/v1/codes/scenarios/sports", json=body, headers=_auth(api, world.library.username)

@@ -1,4 +1,4 @@
-"""A small city for code tests: two regions, scenarios, verifier offices, residents."""
+"""A small city for code tests: two regions, scenarios, verifier offices, authorities, residents."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ OFFICES = (
     ("sh.civil", "civil-affairs", "SH", "00240014"),
     ("sh.services", "government-services", "SH", "00240015"),
     ("js.health", "health", "JS", "00240016"),
+    ("sh.police", "police", "SH", "00240017"),
 )
 
 
@@ -54,6 +55,13 @@ class World:
     checkpoint: Principal
     school: Principal
     health_staff: Principal
+    # Codes authorities: health (decides appeals), culture (library), police (identity), and
+    # Jiangsu's health authority; the health planner holds staff but not the authority.
+    health_authority: Principal
+    culture_authority: Principal
+    police_authority: Principal
+    js_health_authority: Principal
+    planner: Principal
     admin: Principal
     factory: sessionmaker[Session]
 
@@ -157,6 +165,11 @@ def world(engine: Engine, session_factory: sessionmaker[Session]) -> World:
         checkpoint, _ = _staff(session, "sh.health", (Role.VERIFIER,))
         school, _ = _staff(session, "sh.education", (Role.VERIFIER,))
         health_staff, _ = _staff(session, "sh.health", (Role.STAFF,))
+        health_authority, _ = _staff(session, "sh.health", (Role.STAFF, Role.CODES_AUTHORITY))
+        culture_authority, _ = _staff(session, "sh.culture", (Role.CODES_AUTHORITY,))
+        police_authority, _ = _staff(session, "sh.police", (Role.CODES_AUTHORITY,))
+        js_health_authority, _ = _staff(session, "js.health", (Role.CODES_AUTHORITY,))
+        planner, _ = _staff(session, "sh.health", (Role.HEALTH_PLANNER, Role.STAFF))
         admin, _ = _staff(session, "sh.services", (Role.ADMIN,))
     return World(
         ctx=Coding(ROOT, gov),
@@ -172,6 +185,11 @@ def world(engine: Engine, session_factory: sessionmaker[Session]) -> World:
         checkpoint=checkpoint,
         school=school,
         health_staff=health_staff,
+        health_authority=health_authority,
+        culture_authority=culture_authority,
+        police_authority=police_authority,
+        js_health_authority=js_health_authority,
+        planner=planner,
         admin=admin,
         factory=session_factory,
     )

@@ -20,6 +20,7 @@ from twonets.codes.schemas import (
     HealthFactIn,
     HolderStatusIn,
     IssueIn,
+    RevocationOut,
     ScanIn,
     ScanOut,
     ScenarioIn,
@@ -40,6 +41,7 @@ Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Scanner = Annotated[Principal, Depends(require(*service.SCAN_ROLES))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Authority = Annotated[Principal, Depends(require(Role.CODES_AUTHORITY))]
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR))]
 Officer = Annotated[Principal, Depends(require(Role.DPO))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -126,6 +128,13 @@ def my_scans(
         return service.my_scans(session, ctx, caller, now=clock(), limit=limit)
 
 
+@router.get("/mine/revocations", response_model=list[RevocationOut])
+def my_revocations(caller: Holder, uow: Uow) -> list[dict[str, Any]]:
+    """The revocations of the caller's codes in force, with who decided and why."""
+    with uow() as session:
+        return [r.to_json() for r in service.my_revocations(session, caller)]
+
+
 @router.get("/mine/health")
 def my_health(caller: Resident, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
     """The caller's health colour, why, and their appeals."""
@@ -137,7 +146,7 @@ def my_health(caller: Resident, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, A
 def file_appeal(
     body: AppealIn, caller: Resident, uow: Uow, clock: Clock, ctx: Ctx, key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """Contest the automated health status; health staff decide."""
+    """Contest the automated health status; the health codes authority decides."""
 
     with uow() as session:
 
@@ -182,20 +191,20 @@ def record_health_fact(
 
 @router.get("/appeals")
 def list_appeals(
-    caller: Staff,
+    caller: Authority,
     uow: Uow,
     clock: Clock,
     ctx: Ctx,
     state: Annotated[str, Query(alias="status")] = "pending",
 ) -> list[dict[str, Any]]:
-    """Appeals for health staff (read through governance, each read in the ledger)."""
+    """Appeals for the health codes authority (read through governance, each in the ledger)."""
     with uow() as session:
         return status.list_appeals(session, ctx, caller, status=state, now=clock())
 
 
 @router.post("/appeals/{appeal_id}/decision")
 def decide_appeal(
-    appeal_id: int, body: DecisionIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+    appeal_id: int, body: DecisionIn, caller: Authority, uow: Uow, clock: Clock, ctx: Ctx
 ) -> dict[str, Any]:
     """Uphold (setting a colour) or reject an appeal; the holder sees the reason."""
     with uow() as session:
@@ -205,14 +214,14 @@ def decide_appeal(
         return {"id": appeal.id, "status": str(appeal.status), "decided_at": str(appeal.decided_at)}
 
 
-@router.post("/holders/status")
+@router.post("/holders/status", response_model=RevocationOut)
 def set_holder_status(
-    body: HolderStatusIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+    body: HolderStatusIn, caller: Authority, uow: Uow, clock: Clock, ctx: Ctx
 ) -> dict[str, Any]:
-    """Revoke a holder's codes (effective at the next scan) or restore them."""
+    """Revoke a holder's codes for a scenario (effective at the next scan) or restore them."""
     with uow() as session:
-        holder = service.set_holder_status(session, ctx, caller, now=clock(), **body.model_dump())
-        return {"status": str(holder.status), "changed_at": str(holder.status_changed_at)}
+        change = service.set_holder_status(session, ctx, caller, now=clock(), **body.model_dump())
+        return change.to_json()
 
 
 @router.get("/stats")

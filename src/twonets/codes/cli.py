@@ -129,7 +129,7 @@ def retention(ctx: typer.Context) -> None:
 
 @codes_app.command("scenarios")
 def scenarios(ctx: typer.Context) -> None:
-    """List the scenarios: holders, disclosed fields, verifiers, purpose, retention."""
+    """List the scenarios: holders, disclosed fields, verifiers, purpose, retention, authority."""
     from twonets.codes import service
     from twonets.codes.models import scenario_json
 
@@ -139,5 +139,6 @@ def scenarios(ctx: typer.Context) -> None:
         typer.echo(
             f"{row['code']:<13} {row['name_en']:<17} holders={','.join(row['holder_kinds'])} "
             f"shows={','.join(row['disclosed'])} scanners={','.join(row['verifiers']) or '-'} "
-            f"purpose={row['purpose_code']} kept={row['retention_days']}d"
+            f"purpose={row['purpose_code']} kept={row['retention_days']}d "
+            f"authority={row['authority']}"
         )

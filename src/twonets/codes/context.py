@@ -38,6 +38,7 @@ class ScenarioRule:
     retention_days: int
     health: bool
     active: bool
+    authority: str = ""
 
     @classmethod
     def of(cls, row: Scenario) -> ScenarioRule:
@@ -52,6 +53,7 @@ class ScenarioRule:
             row.retention_days,
             row.health,
             row.active,
+            row.authority,
         )
 
 

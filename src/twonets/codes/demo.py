@@ -2,8 +2,9 @@
 
 Runs after the licences step, which created Shanghai's and Jiangsu's issuing keys and made
 Shanghai recognise Jiangsu. One resident is registered in Jiangsu (their codes are signed
-by Jiangsu's key and verify at Shanghai venues); some residents are yellow or red; one has
-an appeal waiting for health staff.
+by Jiangsu's key and verify at Shanghai venues; their ID number is a Jiangsu one); some
+residents are yellow or red; one has an appeal waiting for the health codes authority; one
+has had their library code withdrawn by the culture bureau's codes authority.
 """
 
 from __future__ import annotations
@@ -113,8 +114,16 @@ STAFF: tuple[tuple[str, str, str, tuple[Role, ...], str], ...] = (
         "codes.health",
         "健康码复核 冯洁",
         "sh.health",
-        (Role.STAFF,),
-        "health staff: reports test results, decides appeals against health status",
+        (Role.STAFF, Role.CODES_AUTHORITY),
+        "codes authority for health: reports test results, decides appeals against health "
+        "status, revokes and restores health codes",
+    ),
+    (
+        "codes.culture",
+        "文旅码管理 陶然",
+        "sh.culture",
+        (Role.CODES_AUTHORITY,),
+        "codes authority for library entry and sports venues: revokes and restores those codes",
     ),
 )
 
@@ -201,9 +210,10 @@ def seed(city: DemoCity) -> None:
     session.flush()
 
     people = city.citizen_ids[: 600 * city.scale]
-    # A resident registered in Jiangsu: their codes are signed by Jiangsu's key.
+    # A resident registered in Jiangsu: their codes are signed by Jiangsu's key, and their ID
+    # number is a Jiangsu one (region code 32...), as someone who moved from there carries.
     js_ctx = Coding(city.root_secret, gov, region="JS")
-    visitor = people[3]
+    visitor = _jiangsu_resident(session, people, avoid={people[1], people[2]})
     service.ensure_holder(session, js_ctx, kind="citizen", holder_id=visitor, now=now)
     holders = {
         cid: service.ensure_holder(session, ctx, kind="citizen", holder_id=cid, now=now).token
@@ -213,8 +223,9 @@ def seed(city: DemoCity) -> None:
     firm_token = service.ensure_holder(
         session, ctx, kind="enterprise", holder_id=city.enterprise_ids[0], now=now
     ).token
+    withdrawn = next(c for c in people[3:] if c != visitor)
     logins = {}
-    for cid in (people[1], people[2], visitor):
+    for cid in (people[1], people[2], visitor, withdrawn):
         citizen = session.get(Citizen, cid)  # governance: seeding demo logins
         assert citizen is not None
         logins[cid] = auth.principal_of(
@@ -224,12 +235,28 @@ def seed(city: DemoCity) -> None:
         )
     numbers = dict(
         session.execute(  # governance: seeding reads the synthetic residents it reports on
-            select(Citizen.id, Citizen.id_number).where(Citizen.id.in_(people[:80]))
+            select(Citizen.id, Citizen.id_number).where(
+                Citizen.id.in_([*people[:80], visitor, withdrawn])
+            )
         ).all()
     )
     city.add_account(numbers[people[1]], "resident with a red health code and an appeal pending")
     city.add_account(numbers[people[2]], "resident with a yellow health code (travel)")
     city.add_account(numbers[visitor], "resident registered in Jiangsu (codes signed by JS)")
+    city.add_account(
+        numbers[withdrawn], "resident whose library code was withdrawn (sees who and why)"
+    )
+    service.set_holder_status(
+        session,
+        ctx,
+        staff["codes.culture"],
+        scenario="library",
+        id_number=numbers[withdrawn],
+        revoke=True,
+        reason="图书证被他人使用三次。Your library code was used by someone else three times: "
+        "bring your ID card to the Shanghai Library reader services desk to restore it.",
+        now=now - timedelta(days=2),
+    )
 
     health = staff["codes.health"]
     facts = [
@@ -269,6 +296,22 @@ def seed(city: DemoCity) -> None:
         cid: now - timedelta(days=days) for cid, _, value, days in facts if value != "negative"
     }
     _scans(city, ctx, holders, (city.enterprise_ids[0], firm_token), stadium_code, unwell)
+
+
+def _jiangsu_resident(session: Session, people: list[int], *, avoid: set[int]) -> int:
+    """The first demo resident whose ID number was issued in Jiangsu (region code 32...)."""
+    found = session.scalar(
+        select(Citizen.id)
+        .where(
+            Citizen.id.in_([c for c in people[3:] if c not in avoid]),
+            Citizen.id_number.like("32%"),
+        )
+        .order_by(Citizen.id)
+        .limit(1)
+    )
+    if found is None:  # a tiny city may have no one from Jiangsu: take the next resident
+        return next(c for c in people[3:] if c not in avoid)
+    return found
 
 
 def _policies(session: Session, gov: Governance, now: datetime) -> None:

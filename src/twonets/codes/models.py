@@ -1,4 +1,5 @@
-"""The code service's tables: scenarios, holders, health inputs and appeals, scan records."""
+"""The code service's tables: scenarios, holders and their revocations, health inputs and
+appeals, scan records."""
 
 from __future__ import annotations
 
@@ -21,13 +22,6 @@ from twonets.core.privacy import (
 
 # 64-bit keys on PostgreSQL (billions of scans); SQLite only numbers INTEGER PRIMARY KEYs.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class HolderStatus(StrEnum):
-    """Whether a holder's codes are honoured."""
-
-    VALID = "valid"
-    REVOKED = "revoked"
 
 
 class AppealStatus(StrEnum):
@@ -53,6 +47,9 @@ class Scenario(Base):
     verifiers: Mapped[list[str]] = mapped_column(JSON)
     purpose_code: Mapped[str] = mapped_column(String(64))
     retention_days: Mapped[int] = mapped_column(Integer)
+    # The department function that decides about holders for this scenario: its codes
+    # authorities (Role.CODES_AUTHORITY) revoke and restore, and decide health appeals.
+    authority: Mapped[str] = mapped_column(String(64))
     # The status a code carries is the holder's health colour (green/yellow/red).
     health: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -78,10 +75,44 @@ class CodeHolder(Base):
     region_code: Mapped[str] = mapped_column(String(8))
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), unique=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), unique=True)
-    status: Mapped[HolderStatus] = mapped_column(String(16), default=HolderStatus.VALID)
-    status_reason: Mapped[str | None] = mapped_column(Text, info=personal())
-    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Revocation(Base):
+    """One revocation of a holder's codes for one scenario, and its restoration: the history.
+
+    A row without ``restored_at`` is in force. A revocation for the identity scenario
+    withholds every scenario's code (see docs/codes.md).
+    """
+
+    __tablename__ = "code_revocation"
+    __table_args__ = (
+        # The scan path asks, per scan, for the holder's revocations in force.
+        Index("ix_code_revocation_holder_scenario", "holder_id", "scenario_code"),
+        {
+            "info": dataset(
+                "codes.revocation",
+                subject="citizen_id",
+                subject_kind="citizen",
+                time="revoked_at",
+                default=DataClass.PUBLIC,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("code_holder.id"))
+    # The data subject (empty for an enterprise holder, as in code_holder).
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    scenario_code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, info=personal())
+    revoked_by: Mapped[str] = mapped_column(String(64), info=personal())
+    revoked_department: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_by: Mapped[str | None] = mapped_column(String(64), info=personal())
+    restored_department: Mapped[str | None] = mapped_column(String(64))
+    restore_reason: Mapped[str | None] = mapped_column(Text, info=personal())
 
 
 class HealthInput(Base):
@@ -191,6 +222,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
         "verifiers": list(scenario.verifiers),
         "purpose_code": scenario.purpose_code,
         "retention_days": scenario.retention_days,
+        "authority": scenario.authority,
         "health": scenario.health,
         "active": scenario.active,
     }

@@ -20,6 +20,11 @@ class HolderKind(StrEnum):
 # Anyone logged in as a resident may scan (e.g. a graduate scanning an employer's code).
 ANY_RESIDENT = "citizen"
 
+# The scenario whose revocation withholds every code of the holder: each code vouches for
+# who shows it, so when the holder's identity is in doubt (a stolen phone, a fraudulent
+# registration) no scenario's code should be honoured.
+IDENTITY = "identity"
+
 # What a scan may show, by field: a scenario discloses a subset. The code carries only the
 # fields its scenario discloses, so an offline verifier learns nothing more.
 DISCLOSABLE: dict[str, str] = {
@@ -46,6 +51,7 @@ class ScenarioDefault:
     verifiers: tuple[str, ...]
     purpose_code: str
     retention_days: int
+    authority: str
     health: bool = False
 
 
@@ -59,6 +65,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         ("sh.health",),
         "codes.health-scan",
         28,
+        "health",
         health=True,
     ),
     ScenarioDefault(
@@ -70,6 +77,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         ("sh.culture",),
         "codes.library-entry",
         30,
+        "culture",
     ),
     ScenarioDefault(
         "education",
@@ -80,6 +88,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         ("sh.education",),
         "codes.education",
         30,
+        "education",
     ),
     ScenarioDefault(
         "elderly-care",
@@ -90,6 +99,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         ("sh.civil",),
         "codes.elderly-care",
         90,
+        "civil-affairs",
     ),
     ScenarioDefault(
         "sports",
@@ -100,6 +110,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         (),
         "codes.sports-venue",
         14,
+        "culture",
     ),
     ScenarioDefault(
         "resume",
@@ -110,6 +121,7 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         (ANY_RESIDENT,),
         "codes.resume-delivery",
         180,
+        "social-security",
     ),
     ScenarioDefault(
         "identity",
@@ -120,5 +132,6 @@ DEFAULTS: tuple[ScenarioDefault, ...] = (
         ("sh.services",),
         "codes.identity-check",
         30,
+        "police",
     ),
 )

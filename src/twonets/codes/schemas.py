@@ -22,6 +22,8 @@ class ScenarioIn(_In):
     verifiers: list[str]
     purpose_code: str = Field(max_length=64)
     retention_days: int
+    # The department function whose codes authority decides about this scenario's holders.
+    authority: str = Field(max_length=64)
     health: bool = False
     active: bool = True
 
@@ -37,6 +39,7 @@ class ScenarioOut(BaseModel):
     verifiers: list[str]
     purpose_code: str
     retention_days: int
+    authority: str
     health: bool
     active: bool
 
@@ -69,9 +72,34 @@ class ScanIn(_In):
     place: str = Field(max_length=400)
 
 
-class ScanOut(BaseModel):
-    """What the scanner sees."""
+class RepeatOut(BaseModel):
+    """The earlier scan of the same code at the same checkpoint."""
 
+    scan_id: int
+    scanned_at: datetime
+
+
+class ScanOut(BaseModel):
+    """What the scanner sees; ``reason`` and ``action`` are stable codes to choose words by."""
+
+    reason: Literal[
+        "admit",
+        "health_red",
+        "health_yellow",
+        "not_allowed",
+        "wrong_scenario",
+        "not_in_use",
+        "revoked",
+        "unknown_holder",
+        "replay",
+        "expired",
+        "not_yet_valid",
+        "forged",
+        "untrusted",
+        "damaged",
+        "not_a_code",
+    ]
+    action: Literal["admit", "check", "refuse"]
     valid: bool
     step: str
     detail: str
@@ -88,6 +116,7 @@ class ScanOut(BaseModel):
     replay: bool
     recorded: bool
     scan_id: int | None
+    repeat_of: RepeatOut | None
 
 
 class HealthFactIn(_In):
@@ -106,7 +135,7 @@ class AppealIn(_In):
 
 
 class DecisionIn(_In):
-    """Health staff's decision on an appeal."""
+    """The health codes authority's decision on an appeal."""
 
     uphold: bool
     colour: Literal["green", "yellow", "red"] | None = None
@@ -114,9 +143,23 @@ class DecisionIn(_In):
 
 
 class HolderStatusIn(_In):
-    """Revoke or restore a holder's codes."""
+    """Revoke or restore a holder's codes for one scenario (``identity``: every code)."""
 
+    scenario: str = Field(max_length=32)
     id_number: str | None = Field(default=None, max_length=18)
     credit_code: str | None = Field(default=None, max_length=18)
     revoke: bool
     reason: str = Field(max_length=500)
+
+
+class RevocationOut(BaseModel):
+    """A revocation of a holder's codes, as the holder and the authority read it."""
+
+    scenario: str
+    scenario_name: str
+    every_code: bool
+    reason: str
+    revoked_at: datetime
+    department: str
+    restored_at: datetime | None
+    restore_reason: str | None

@@ -1,8 +1,9 @@
 """Use cases of the health status: facts from health departments, the colour, appeals.
 
 The colour is an automated decision (PIPL Art. 24): the holder sees why (the rules in
-``health_rules``), may appeal, and health staff decide; the decision is recorded, and an
-upheld appeal sets the colour from the holder's next code on.
+``health_rules``), may appeal, and the codes authority of the health scenario decides (see
+``twonets.codes.authority``); the decision is recorded, and an upheld appeal sets the colour
+from the holder's next code on. Health staff report the facts the colour comes from.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.codes import health_rules
+from twonets.codes.authority import is_authority, require_authority
 from twonets.codes.context import Coding
-from twonets.codes.models import AppealStatus, HealthAppeal, HealthInput
+from twonets.codes.models import AppealStatus, HealthAppeal, HealthInput, Scenario
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, ProblemList
 from twonets.core.events import record_event
@@ -32,11 +34,29 @@ HEALTH_FUNCTION = "health"
 
 
 def _require_health_staff(principal: Principal) -> None:
-    if Role.ADMIN in principal.roles:
-        return
-    principal.require(Role.STAFF)
-    if principal.department_function != HEALTH_FUNCTION:
+    # Membership, not Principal.require: no other role (administrator included) stands in.
+    if Role.STAFF not in principal.roles or principal.department_function != HEALTH_FUNCTION:
         raise Forbidden("only staff of a health department may do this")
+
+
+def _require_appeal_authority(session: Session, ctx: Coding, principal: Principal) -> None:
+    """Appeals are decided by the codes authority of a health scenario, in this region.
+
+    The colour is computed here, from facts this region's health departments report, so the
+    authority of this platform's region decides, whichever region signs the holder's codes.
+    """
+    rules = session.execute(
+        select(Scenario.authority, Scenario.name_en)
+        .where(Scenario.health.is_(True))
+        .order_by(Scenario.code)
+    ).all()
+    if not rules:
+        raise Forbidden("no scenario carries a health status, so no one decides appeals")
+    if any(is_authority(principal, authority=a, region=ctx.region) for a, _ in rules):
+        return
+    authority, name = rules[0]
+    require_authority(principal, authority=authority, scenario_name=name, region=ctx.region)
+    raise Forbidden(f"only the codes authority of {name} codes decides appeals")
 
 
 def record_health_fact(
@@ -171,7 +191,7 @@ def _appeal_json(appeal: HealthAppeal, keyring: Keyring) -> dict[str, Any]:
 def file_appeal(
     session: Session, ctx: Coding, principal: Principal, *, statement: str, now: datetime
 ) -> HealthAppeal:
-    """The caller contests their automated health status (PIPL Art. 24); staff decide."""
+    """The caller contests their automated health status (PIPL Art. 24); the authority decides."""
     if principal.citizen_id is None:
         raise Forbidden("only residents have a health status to appeal")
     text = statement.strip()
@@ -186,7 +206,7 @@ def file_appeal(
         )
     )
     if pending is not None:
-        raise Conflict(f"appeal {pending} is still pending; health staff will decide it first")
+        raise Conflict(f"appeal {pending} is still pending: it is decided first")
     assessment = health_status(session, ctx, citizen_id=principal.citizen_id, now=now)
     keyring = ctx.keyring(session, now)
     appeal = HealthAppeal(
@@ -208,8 +228,8 @@ def file_appeal(
 def list_appeals(
     session: Session, ctx: Coding, principal: Principal, *, status: str, now: datetime
 ) -> list[dict[str, Any]]:
-    """Appeals for health staff, read through governance (purpose ``codes.health-appeal``)."""
-    _require_health_staff(principal)
+    """Appeals for their deciders, read through governance (purpose ``codes.health-appeal``)."""
+    _require_appeal_authority(session, ctx, principal)
     if status not in {s.value for s in AppealStatus}:
         raise Invalid.field("status", "choice", "pending, upheld or rejected")
     result = read(
@@ -240,8 +260,8 @@ def decide_appeal(
     reason: str,
     now: datetime,
 ) -> HealthAppeal:
-    """Health staff decide an appeal; an upheld one sets the colour from the next rotation."""
-    _require_health_staff(principal)
+    """The health codes authority decides an appeal; an upheld one sets the next code's colour."""
+    _require_appeal_authority(session, ctx, principal)
     problems = ProblemList()
     if not reason.strip():
         problems.add("reason", "required", "the holder reads the reason: give one")

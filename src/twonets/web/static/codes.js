@@ -14,6 +14,11 @@
       }
     });
   }
+  // On a phone the scenarios scroll sideways: bring the one shown into sight.
+  document.querySelectorAll("nav.scenarios ul").forEach(function (list) {
+    var current = list.querySelector("[aria-current='page']");
+    if (current) list.scrollLeft = current.parentElement.offsetLeft - list.offsetLeft;
+  });
   setInterval(tick, 1000);
   document.addEventListener("htmx:afterSwap", tick);
   tick();

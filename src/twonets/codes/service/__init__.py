@@ -1,0 +1,86 @@
+"""Use cases of codes: scenarios, holders and their revocations, rotating codes, scans.
+
+Codes are signed with the region's issuing key (``twonets.trust``) and carry a pseudonymous
+holder token. A scan is checked offline first (``token.verify_code``), then online: the
+scanner's organisation must be one the scenario names, the holder must not be revoked for
+the scenario, and a code seen at another place within its life is flagged as a replay. Each
+accepted scan is one row of the ``codes.scan`` dataset (whereabouts: the place is sealed),
+kept until its scenario's retention runs out.
+
+One module per aggregate; callers import ``twonets.codes.service``:
+
+- ``scenarios``: the scenarios an administrator edits, and the default one of a holder;
+- ``holders``: holders, their codes, revocations by the scenario's codes authority;
+- ``scanning``: the online check at a gate, its verdict and the scan records;
+- ``reports``: retention, statistics and the offline verifier's trust bundle.
+
+The health status and its appeals are ``twonets.codes.status``.
+"""
+
+from __future__ import annotations
+
+from twonets.codes.service.holders import (
+    CodeWithheld,
+    IssuedCode,
+    RevocationView,
+    ensure_holder,
+    issue_code,
+    my_revocations,
+    set_holder_status,
+)
+from twonets.codes.service.reports import purge_scans, statistics, trust_bundle
+from twonets.codes.service.scanning import (
+    MAX_CODE_CHARS,
+    MAX_PLACE_CHARS,
+    SCAN_DATASET,
+    SCAN_ROLES,
+    Action,
+    NotThisGate,
+    Reason,
+    Repeat,
+    ScanOutcome,
+    action_of,
+    my_scans,
+    scan,
+    verifier_of,
+)
+from twonets.codes.service.scenarios import (
+    default_scenario,
+    ensure_scenarios,
+    get_scenario,
+    list_scenarios,
+    put_scenario,
+    scenarios_decided_by,
+)
+
+__all__ = [
+    "MAX_CODE_CHARS",
+    "MAX_PLACE_CHARS",
+    "SCAN_DATASET",
+    "SCAN_ROLES",
+    "Action",
+    "CodeWithheld",
+    "IssuedCode",
+    "NotThisGate",
+    "Reason",
+    "Repeat",
+    "RevocationView",
+    "ScanOutcome",
+    "action_of",
+    "default_scenario",
+    "ensure_holder",
+    "ensure_scenarios",
+    "get_scenario",
+    "issue_code",
+    "list_scenarios",
+    "my_revocations",
+    "my_scans",
+    "purge_scans",
+    "put_scenario",
+    "scan",
+    "scenarios_decided_by",
+    "set_holder_status",
+    "statistics",
+    "trust_bundle",
+    "verifier_of",
+]
