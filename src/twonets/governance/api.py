@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from twonets.core.auth import Principal
 from twonets.core.http import Caller, Clock, Uow, public, require
 from twonets.core.models import Role
-from twonets.governance import ledger, reports, service
+from twonets.governance import ledger, reports, retention, service
 from twonets.governance.schemas import (
     ChangeOut,
     DatasetOut,
@@ -225,7 +225,7 @@ def unusual_readers(
 def run_retention(caller: Officer, uow: Uow, clock: Clock, gov: Gov) -> list[RetentionOut]:
     """Delete or anonymise records whose purpose expired or whose retention ran out."""
     with uow() as session:
-        outcomes = reports.run_retention(session, gov, actor=caller.username, now=clock())
+        outcomes = retention.run_retention(session, gov, actor=caller.username, now=clock())
     return [RetentionOut(**asdict(o)) for o in outcomes]
 
 

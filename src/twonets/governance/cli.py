@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.governance import ledger, reports
+from twonets.governance import keys, ledger, retention
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
 
@@ -79,7 +79,7 @@ def retention_run(
 ) -> None:
     """Apply retention now; safe to rerun (a second run finds nothing to do)."""
     with _context(ctx) as (session, gov):
-        outcomes = reports.run_retention(session, gov, actor="retention-job", now=utcnow())
+        outcomes = retention.run_retention(session, gov, actor="retention-job", now=utcnow())
     if as_json:
         typer.echo(json.dumps([asdict(o) for o in outcomes], ensure_ascii=False))
         return
@@ -94,7 +94,7 @@ def retention_run(
 def keys_rotate(ctx: typer.Context, dataset: str) -> None:
     """Make a new key version current for a dataset; values under older keys still open."""
     with _context(ctx) as (session, gov):
-        version = reports.rotate_dataset_key(
+        version = keys.rotate_dataset_key(
             session, gov, actor="key-rotation", dataset=dataset, now=utcnow()
         )
     typer.echo(f"{dataset}: key version {version} is now current; run 'keys rewrap' next")
@@ -110,7 +110,7 @@ def keys_rewrap(
     total = 0
     while True:
         with _context(ctx) as (session, gov):
-            count = reports.rewrap_dataset(session, gov, dataset=dataset, batch_size=batch_size)
+            count = keys.rewrap_dataset(session, gov, dataset=dataset, batch_size=batch_size)
         total += count
         if count < batch_size:
             break

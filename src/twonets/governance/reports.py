@@ -1,4 +1,8 @@
-"""Oversight use cases: a citizen's report and data copy, the officer's views, retention, keys."""
+"""Oversight use cases: a citizen's report and data copy, the officer's views of reads.
+
+Retention lives in ``retention`` and dataset keys in ``keys``; their names are re-exported
+here so that callers written before the split keep working.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,29 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden, Invalid, NotFound
+from twonets.core.errors import Forbidden
 from twonets.core.models import Department, Role
-from twonets.core.privacy import DataClass
 from twonets.governance import ledger
+from twonets.governance.keys import rewrap_dataset as rewrap_dataset
+from twonets.governance.keys import rotate_dataset_key as rotate_dataset_key
 from twonets.governance.models import (
-    DatasetKey,
-    GovernanceChange,
     LedgerEntry,
     PendingAccess,
     Policy,
     Purpose,
 )
+from twonets.governance.retention import RetentionOutcome as RetentionOutcome
+from twonets.governance.retention import run_retention as run_retention
 from twonets.governance.service import (
     SUBJECT_ACCESS,
     Governance,
-    PurposeState,
     purpose_state,
     subject_access_entry,
 )
@@ -264,136 +268,3 @@ def unusual_readers(
             if n >= min_subjects and ratio >= factor:
                 flagged.append(UnusualReader(actor, department, function, n, median, ratio))
     return sorted(flagged, key=lambda u: -u.ratio)
-
-
-# --- retention --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetentionOutcome:
-    """What one retention run did to one dataset."""
-
-    dataset: str
-    purpose: str
-    action: str
-    cutoff: str
-    affected: int
-    reason: str
-
-
-def run_retention(
-    session: Session, gov: Governance, *, actor: str, now: datetime
-) -> list[RetentionOutcome]:
-    """Delete or anonymise records whose purpose has expired or whose retention has run out.
-
-    Safe to rerun: a second run finds nothing left to do.
-    """
-    outcomes = []
-    for name, target in sorted(gov.catalogue.datasets().items()):
-        rule = target.retention
-        if rule is None:
-            continue
-        purpose = session.get(Purpose, rule.purpose)
-        if purpose is None:
-            raise NotFound(f"dataset {name} is kept under purpose {rule.purpose}, which is missing")
-        state = purpose_state(purpose, now)
-        if state is PurposeState.EXPIRED:
-            cutoff, reason = now, f"purpose {purpose.code} has expired"
-        else:
-            cutoff = now - timedelta(days=purpose.retention_days)
-            reason = f"older than the {purpose.retention_days}-day retention of {purpose.code}"
-        table = target.table
-        time_column = table.c[rule.time_field]
-        if rule.action == "delete":
-            done = session.execute(delete(table).where(time_column < cutoff))
-            affected = int(getattr(done, "rowcount", 0))
-        elif rule.action == "anonymise":
-            personal = [
-                n
-                for n, f in target.fields.items()
-                if f.data_class is not DataClass.PUBLIC and n != target.subject_field
-            ]
-            still = or_(*(table.c[n].is_not(None) for n in personal))
-            done = session.execute(
-                update(table)
-                .where(and_(time_column < cutoff, still))
-                .values(dict.fromkeys(personal))
-            )
-            affected = int(getattr(done, "rowcount", 0))
-        else:
-            raise Invalid.field("retention.action", "known", f"unknown action {rule.action!r}")
-        outcomes.append(
-            RetentionOutcome(name, purpose.code, rule.action, cutoff.isoformat(), affected, reason)
-        )
-    session.add(
-        GovernanceChange(
-            at=now,
-            actor=actor,
-            action="retention.run",
-            target="*",
-            before=None,
-            after={o.dataset: o.affected for o in outcomes},
-            reason="retention run",
-        )
-    )
-    return outcomes
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-def rotate_dataset_key(
-    session: Session, gov: Governance, *, actor: str, dataset: str, now: datetime
-) -> int:
-    """Make a new key version current for a dataset's sealed fields; old values still open."""
-    target = gov.catalogue.get(dataset)
-    if not target.sealed_fields:
-        raise Invalid.field("dataset", "has-sealed-fields", f"{dataset} has no sealed fields")
-    record = session.get(DatasetKey, dataset)
-    before = record.version if record else 1
-    if record is None:
-        record = DatasetKey(dataset=dataset, version=before + 1, rotated_at=now)
-        session.add(record)
-    else:
-        record.version = before + 1
-        record.rotated_at = now
-    session.add(
-        GovernanceChange(
-            at=now,
-            actor=actor,
-            action="key.rotated",
-            target=dataset,
-            before={"version": before},
-            after={"version": before + 1},
-            reason="key rotation",
-        )
-    )
-    session.flush()
-    return before + 1
-
-
-def rewrap_dataset(
-    session: Session, gov: Governance, *, dataset: str, batch_size: int = 1000
-) -> int:
-    """Re-seal up to ``batch_size`` rows still under an older key; returns how many changed."""
-    target = gov.catalogue.get(dataset)
-    keyring = gov.keyring(session)
-    table = target.table
-    keys = list(table.primary_key.columns)
-    current = keyring.current_version(dataset)
-    prefix_current = f"gcm1:{current}:"
-    sealed = target.sealed_fields
-    stale = or_(
-        *(and_(table.c[n].is_not(None), ~table.c[n].startswith(prefix_current)) for n in sealed)
-    )
-    rows = session.execute(
-        select(*keys, *(table.c[n] for n in sealed)).where(stale).limit(batch_size)
-    ).all()
-    for row in rows:
-        values = {
-            n: keyring.rewrap(dataset, n, row[i]) if row[i] is not None else None
-            for i, n in enumerate(sealed, start=len(keys))
-        }
-        match = and_(*(k == row[j] for j, k in enumerate(keys)))
-        session.execute(update(table).where(match).values(values))
-    return len(rows)
