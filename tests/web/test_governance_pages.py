@@ -351,7 +351,7 @@ def test_a_wrong_purpose_form_comes_back_with_its_values_and_the_reason(
 
     assert response.status_code == 422
     assert 'data-testid="error-valid_until"' in response.text
-    assert "should be after valid_from" in response.text
+    assert "should be after the day the purpose starts" in response.text
     assert 'value="flood.relief"' in response.text
     assert 'value="2026-10-01"' in response.text
 

@@ -10,29 +10,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from twonets.core.schemas import Strict
 from twonets.governance.models import GranteeKind, LegalBasis, PurposeStatus
 
-CODE = r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$"
-
 
 class PurposeIn(Strict):
-    """A purpose to declare."""
+    """A purpose to declare (``service.create_purpose`` checks its rules: code, name, window)."""
 
-    code: str = Field(pattern=CODE, max_length=64, examples=["epidemic.tracing"])
-    name: str = Field(min_length=1, max_length=128)
+    code: str = Field(
+        examples=["epidemic.tracing"],
+        description="lower-case words joined by dots, 64 characters at most",
+    )
+    name: str = Field(description="1 to 128 characters")
     description: str = ""
     legal_basis: LegalBasis
     owner_department_code: str
     valid_from: datetime
     valid_until: datetime | None = None
-    retention_days: int = Field(ge=0, le=36500)
+    retention_days: int = Field(description="days, 0 to 36500")
 
 
 class PurposeChangeIn(Strict):
-    """Suspend, resume or end a purpose."""
+    """Suspend, resume or end a purpose (``service.change_purpose`` checks the reason)."""
 
     status: PurposeStatus | None = None
     valid_until: datetime | None = None
     end_now: bool = False
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PurposeOut(BaseModel):
@@ -61,7 +62,7 @@ class PolicyIn(Strict):
     dataset: str
     fields: dict[str, str] = Field(examples=[{"name": "keep", "phone": "partial:3:4"}])
     row_filter: dict[str, Any] = Field(default_factory=dict, examples=[{"district": "own"}])
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PolicyRevokeIn(Strict):
@@ -71,7 +72,7 @@ class PolicyRevokeIn(Strict):
     grantee: str
     purpose_code: str
     dataset: str
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PolicyOut(BaseModel):

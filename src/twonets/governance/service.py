@@ -13,6 +13,7 @@ import csv
 import hashlib
 import hmac
 import io
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,13 @@ from twonets.governance.models import (
 from twonets.governance.sealing import Keyring
 
 SUBJECT_ACCESS = "subject.access"
+# The rules of a purpose's fields (the API's schema, the pages and the demo all go through
+# ``create_purpose``, which checks them).
+PURPOSE_CODE_PATTERN = r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+"
+PURPOSE_CODE_MAX = 64
+PURPOSE_NAME_MAX = 128
+RETENTION_MAX_DAYS = 36_500
+REASON_MAX = 2000
 MAX_READ_ROWS = 1000
 MAX_EXPORT_ROWS = 100_000
 MINOR_AGE = 14
@@ -134,13 +142,64 @@ def _log_change(
     record_event(session, f"governance.{action}", {"target": target}, now=now)
 
 
+def _check_reason(reason: str, *, what: str) -> None:
+    """A reason is required for every change, and kept short enough to read."""
+    if not reason.strip():
+        raise Invalid.field("reason", "required", f"say why {what}")
+    if len(reason) > REASON_MAX:
+        raise Invalid.field("reason", "length", f"should be {REASON_MAX} characters at most")
+
+
+def check_purpose_fields(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    legal_basis: LegalBasis | str,
+    owner_department_code: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    retention_days: int,
+) -> ProblemList:
+    """Every rule a new purpose must meet, each broken one recorded (none raised yet)."""
+    problems = ProblemList()
+    if len(code) > PURPOSE_CODE_MAX or not re.fullmatch(PURPOSE_CODE_PATTERN, code):
+        problems.add(
+            "code",
+            "pattern",
+            "use lower-case words joined by dots, such as housing.group-rental "
+            f"({PURPOSE_CODE_MAX} characters at most)",
+        )
+    if not name.strip() or len(name) > PURPOSE_NAME_MAX:
+        problems.add("name", "length", f"give a name of 1 to {PURPOSE_NAME_MAX} characters")
+    if legal_basis not in set(LegalBasis):
+        bases = ", ".join(b.value for b in LegalBasis)
+        problems.add("legal_basis", "known", f"choose a legal basis of PIPL Art. 13 ({bases})")
+    if valid_until is not None and valid_until <= valid_from:
+        problems.add(
+            "valid_until", "after-valid-from", "should be after the day the purpose starts"
+        )
+    if isinstance(retention_days, bool) or not 0 <= retention_days <= RETENTION_MAX_DAYS:
+        problems.add(
+            "retention_days",
+            "range",
+            f"should be a whole number of days from 0 to {RETENTION_MAX_DAYS}",
+        )
+    if (
+        session.scalar(select(Department.id).where(Department.code == owner_department_code))
+        is None
+    ):
+        problems.add("owner_department_code", "exists", f"no department {owner_department_code!r}")
+    return problems
+
+
 def create_purpose(
     session: Session,
     *,
     actor: str,
     code: str,
     name: str,
-    legal_basis: LegalBasis,
+    legal_basis: LegalBasis | str,
     owner_department_code: str,
     valid_from: datetime,
     valid_until: datetime | None,
@@ -148,25 +207,24 @@ def create_purpose(
     description: str = "",
     now: datetime,
 ) -> Purpose:
-    """Declare a purpose; its owner department must exist and its window make sense."""
-    problems = ProblemList()
-    if valid_until is not None and valid_until <= valid_from:
-        problems.add("valid_until", "after-valid-from", "should be after valid_from")
-    if retention_days < 0:
-        problems.add("retention_days", "minimum", "should be 0 or more")
-    if (
-        session.scalar(select(Department.id).where(Department.code == owner_department_code))
-        is None
-    ):
-        problems.add("owner_department_code", "exists", f"no department {owner_department_code!r}")
-    problems.raise_if_any()
+    """Declare a purpose: its code, name, legal basis, owner, window and retention are checked."""
+    check_purpose_fields(
+        session,
+        code=code,
+        name=name,
+        legal_basis=legal_basis,
+        owner_department_code=owner_department_code,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        retention_days=retention_days,
+    ).raise_if_any()
     if session.get(Purpose, code) is not None:
         raise Conflict(f"purpose {code!r} already exists")
     purpose = Purpose(
         code=code,
-        name=name,
+        name=name.strip(),
         description=description,
-        legal_basis=legal_basis,
+        legal_basis=LegalBasis(legal_basis),
         owner_department_code=owner_department_code,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -215,17 +273,20 @@ def change_purpose(
     now: datetime,
 ) -> Purpose:
     """Suspend, resume or end a purpose (ending sets its validity to stop at ``now``)."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the purpose changes")
+    _check_reason(reason, what="the purpose changes")
+    if status is not None and status not in set(PurposeStatus):
+        raise Invalid.field("status", "known", "should be active or suspended")
     purpose = get_purpose(session, code)
     before = _purpose_json(purpose)
     if status is not None:
-        purpose.status = status
+        purpose.status = PurposeStatus(status)
     if end_now:
         purpose.valid_until = now
     elif valid_until is not None:
         if valid_until <= purpose.valid_from:
-            raise Invalid.field("valid_until", "after-valid-from", "should be after valid_from")
+            raise Invalid.field(
+                "valid_until", "after-valid-from", "should be after the day the purpose starts"
+            )
         purpose.valid_until = valid_until
     purpose.updated_at = now
     session.flush()
@@ -319,8 +380,7 @@ def set_policy(
     now: datetime,
 ) -> Policy:
     """Write a new version of a policy (the previous version stays, superseded)."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the policy changes")
+    _check_reason(reason, what="the policy changes")
     target = catalogue.get(dataset)
     get_purpose(session, purpose_code)
     _check_grantee(session, grantee_kind, grantee)
@@ -366,8 +426,7 @@ def revoke_policy(
     now: datetime,
 ) -> Policy:
     """Withdraw a grant: a new, revoked version that grants nothing."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the grant is withdrawn")
+    _check_reason(reason, what="the grant is withdrawn")
     current = _current_policy_row(session, grantee_kind, grantee, purpose_code, dataset)
     if current is None or current.revoked:
         raise NotFound("no grant in force to revoke")

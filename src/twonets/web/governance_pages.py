@@ -44,7 +44,6 @@ Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Officer = Annotated[Principal, Depends(require(Role.DPO))]
 
 OVERVIEW_DAYS = (7, 30, 90, 365)
-PURPOSE_CODE = re.compile(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
 
 
 # --- words for people -------------------------------------------------------------------------
@@ -280,13 +279,43 @@ def policy_changes(before: Policy | None, after: Policy) -> list[str]:
     return lines or ["no change to fields or rows"]
 
 
+# The labels of the forms' fields, so that a problem names what the person sees.
+PURPOSE_LABELS = {
+    "code": "Code",
+    "name": "Name",
+    "description": "Description",
+    "legal_basis": "Legal basis",
+    "owner_department_code": "Owner department",
+    "valid_from": "Starts on",
+    "valid_until": "Ends on",
+    "retention_days": "Retention (days)",
+    "reason": "Reason",
+    "status": "Change",
+    "action": "Change",
+}
+
+POLICY_LABELS = {
+    "grantee_kind": "Grantee kind",
+    "grantee": "Grantee",
+    "purpose_code": "Purpose",
+    "dataset": "Dataset",
+    "reason": "Reason for this change",
+    "fields": "Fields",
+}
+
+
+def purpose_label(field: str) -> str:
+    """The label of the purpose form's element a field problem is about."""
+    return PURPOSE_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
 def problem_label(field: str) -> str:
-    """The form element a field problem is about, as the page labels it."""
+    """The policy editor's element a field problem is about, as the page labels it."""
     if field.startswith("fields."):
         return record_label(field.removeprefix("fields."))
     if field.startswith("row_filter"):
         return "Rows"
-    return {"reason": "Reason", "fields": "Fields"}.get(field, field.replace("_", " "))
+    return POLICY_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
 def problem_anchor(field: str) -> str:
@@ -329,6 +358,7 @@ HELPERS: dict[str, Any] = {
     "change_lines": change_lines,
     "target_link": target_link,
     "problem_label": problem_label,
+    "purpose_label": purpose_label,
     "problem_anchor": problem_anchor,
     "action_label": lambda action: ACTION_LABELS.get(action, action),
 }
@@ -559,6 +589,14 @@ def _purposes_page(
         states=states,
         departments=departments,
         legal_bases=[(b.value, BASIS_LABELS[b]) for b in LegalBasis],
+        rules={
+            # The browser's hints; the service checks the same rules again.
+            "code_pattern": service.PURPOSE_CODE_PATTERN.replace("-]", "\\-]"),
+            "code_max": service.PURPOSE_CODE_MAX,
+            "name_max": service.PURPOSE_NAME_MAX,
+            "retention_max": service.RETENTION_MAX_DAYS,
+            "reason_max": service.REASON_MAX,
+        },
         form=form or {"valid_from": today, "retention_days": "365"},
         error=error,
         errors=field_errors(error),
@@ -603,36 +641,25 @@ def _local_day(value: str, field: str, *, required: bool) -> datetime | None:
 
 
 def _purpose_values(form: Mapping[str, str]) -> dict[str, Any]:
-    code = form.get("code", "")
-    if not PURPOSE_CODE.fullmatch(code) or len(code) > 64:
-        raise Invalid.field(
-            "code",
-            "pattern",
-            "use lower-case words joined by dots, such as housing.group-rental (64 at most)",
-        )
-    name = form.get("name", "")
-    if not 1 <= len(name) <= 128:
-        raise Invalid.field("name", "length", "give a name of 1 to 128 characters")
-    try:
-        basis = LegalBasis(form.get("legal_basis", ""))
-    except ValueError:
-        raise Invalid.field("legal_basis", "known", "choose a legal basis") from None
+    """The form's values as the service takes them: dates and numbers parsed, nothing judged."""
     retention = form.get("retention_days", "")
-    if not retention.isdigit() or int(retention) > 36500:
+    try:
+        retention_days = int(retention)
+    except ValueError:
         raise Invalid.field(
-            "retention_days", "range", "should be a whole number of days, 0 to 36500"
-        )
+            "retention_days", "integer", "should be a whole number of days"
+        ) from None
     valid_from = _local_day(form.get("valid_from", ""), "valid_from", required=True)
     assert valid_from is not None
     return {
-        "code": code,
-        "name": name,
+        "code": form.get("code", ""),
+        "name": form.get("name", ""),
         "description": form.get("description", ""),
-        "legal_basis": basis,
+        "legal_basis": form.get("legal_basis", ""),
         "owner_department_code": form.get("owner_department_code", ""),
         "valid_from": valid_from,
         "valid_until": _local_day(form.get("valid_until", ""), "valid_until", required=False),
-        "retention_days": int(retention),
+        "retention_days": retention_days,
     }
 
 
@@ -881,6 +908,7 @@ def _editor(
         next_version=(current.version + 1) if current else 1,
         values=values if values is not None else _values_of(current),
         mask_choices=MASK_CHOICES,
+        reason_max=service.REASON_MAX,
         error=error,
         errors=field_errors(error),
     )
