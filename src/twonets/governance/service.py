@@ -497,10 +497,142 @@ def list_policies(session: Session, *, include_history: bool = False) -> Sequenc
     return session.scalars(query).all()
 
 
-def list_changes(session: Session, *, limit: int = 100) -> Sequence[GovernanceChange]:
-    """The newest governance changes."""
+def policy_versions(
+    session: Session, *, grantee_kind: GranteeKind, grantee: str, purpose_code: str, dataset: str
+) -> Sequence[Policy]:
+    """Every version of one grant (grantee, purpose, dataset), oldest first."""
     return session.scalars(
-        select(GovernanceChange).order_by(GovernanceChange.id.desc()).limit(limit)
+        select(Policy)
+        .where(
+            Policy.grantee_kind == grantee_kind,
+            Policy.grantee == grantee,
+            Policy.purpose_code == purpose_code,
+            Policy.dataset == dataset,
+        )
+        .order_by(Policy.version)
+    ).all()
+
+
+class DifferenceKind(StrEnum):
+    """How one value differs between two versions."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One value that differs: ``key`` (and ``item`` within a mapping) went from/to a value."""
+
+    key: str
+    kind: DifferenceKind
+    before: Any = None
+    after: Any = None
+    item: str | None = None
+
+
+# What a newly created thing's audit record shows (the rest is in its own row).
+_CREATED_KEYS = ("version", "legal_basis", "retention_days", "fields", "rows")
+
+
+def change_differences(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[Difference]:
+    """What an audited change did: each changed value, mappings compared entry by entry."""
+    if after is None:
+        return []
+    if before is None:
+        return [
+            Difference(k, DifferenceKind.ADDED, after=after[k]) for k in _CREATED_KEYS if k in after
+        ]
+    out: list[Difference] = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        if key == "id":
+            continue
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            out.extend(_mapping_differences(key, old, new))
+            continue
+        out.append(Difference(key, DifferenceKind.CHANGED, before=old, after=new))
+    return out
+
+
+def _mapping_differences(
+    key: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[Difference]:
+    out = []
+    for name in [*old, *(n for n in new if n not in old)]:
+        if name not in new:
+            out.append(Difference(key, DifferenceKind.REMOVED, before=old[name], item=name))
+        elif name not in old:
+            out.append(Difference(key, DifferenceKind.ADDED, after=new[name], item=name))
+        elif old[name] != new[name]:
+            out.append(
+                Difference(
+                    key, DifferenceKind.CHANGED, before=old[name], after=new[name], item=name
+                )
+            )
+    return out
+
+
+class VersionChange(StrEnum):
+    """What a policy version did to the grant before it."""
+
+    FIRST = "first"
+    WITHDRAWN = "withdrawn"
+    GRANTED_AGAIN = "granted-again"
+    CHANGED = "changed"
+
+
+def version_differences(
+    before: Policy | None, after: Policy
+) -> tuple[VersionChange, list[Difference]]:
+    """What one policy version changed from the one before: fields (by name) and rows."""
+    if before is None:
+        return VersionChange.FIRST, []
+    if after.revoked:
+        return VersionChange.WITHDRAWN, []
+    if before.revoked:
+        return VersionChange.GRANTED_AGAIN, []
+    differences: list[Difference] = []
+    # The new version's order first, then what it dropped.
+    for name in [*after.fields, *(n for n in before.fields if n not in after.fields)]:
+        old, new = before.fields.get(name), after.fields.get(name)
+        if old == new:
+            continue
+        if old is None:
+            differences.append(Difference("fields", DifferenceKind.ADDED, after=new, item=name))
+        elif new is None:
+            differences.append(Difference("fields", DifferenceKind.REMOVED, before=old, item=name))
+        else:
+            differences.append(
+                Difference("fields", DifferenceKind.CHANGED, before=old, after=new, item=name)
+            )
+    if (before.row_filter or {}) != (after.row_filter or {}):
+        differences.append(
+            Difference(
+                "row_filter",
+                DifferenceKind.CHANGED,
+                before=dict(before.row_filter or {}),
+                after=dict(after.row_filter or {}),
+            )
+        )
+    return VersionChange.CHANGED, differences
+
+
+def list_changes(session: Session, *, limit: int = 100) -> Sequence[GovernanceChange]:
+    """The newest governance changes, by when they took effect (newest first).
+
+    Changes are dated by their own ``at``, which need not follow insertion order (the demo
+    and imports write backdated changes), so the order is by date, then by insertion.
+    """
+    return session.scalars(
+        select(GovernanceChange)
+        .order_by(GovernanceChange.at.desc(), GovernanceChange.id.desc())
+        .limit(limit)
     ).all()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -226,56 +226,47 @@ def _short(value: Any) -> str:
 
 
 def change_lines(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
-    """What an audited change did, one line per changed value."""
-    if after is None:
-        return []
-    if before is None:
-        keys = [
-            k for k in ("version", "legal_basis", "retention_days", "fields", "rows") if k in after
-        ]
-        return [f"{k.replace('_', ' ')}: {_short(after[k])}" for k in keys]
+    """What an audited change did, one line per changed value (the service finds them)."""
     lines = []
-    for key in [*before, *(k for k in after if k not in before)]:
-        if key == "id":
-            continue
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            for name in [*old, *(n for n in new if n not in old)]:
-                if name not in new:
-                    lines.append(f"{key}: − {name}")
-                elif name not in old:
-                    lines.append(f"{key}: + {name} {new[name]}")
-                elif old[name] != new[name]:
-                    lines.append(f"{key}: {name} {old[name]} → {new[name]}")
-            continue
-        lines.append(f"{key.replace('_', ' ')}: {_short(old)} → {_short(new)}")
+    for d in service.change_differences(before, after):
+        key = d.key.replace("_", " ") if d.item is None else d.key
+        if d.item is None and before is None:
+            lines.append(f"{key}: {_short(d.after)}")
+        elif d.item is None:
+            lines.append(f"{key}: {_short(d.before)} → {_short(d.after)}")
+        elif d.kind is service.DifferenceKind.REMOVED:
+            lines.append(f"{key}: − {d.item}")
+        elif d.kind is service.DifferenceKind.ADDED:
+            lines.append(f"{key}: + {d.item} {d.after}")
+        else:
+            lines.append(f"{key}: {d.item} {d.before} → {d.after}")
     return lines
+
+
+VERSION_WORDS = {
+    service.VersionChange.FIRST: "first version",
+    service.VersionChange.WITHDRAWN: "grant withdrawn",
+    service.VersionChange.GRANTED_AGAIN: "granted again",
+}
 
 
 def policy_changes(before: Policy | None, after: Policy) -> list[str]:
     """What one policy version changed from the one before, in words."""
-    if before is None:
-        return ["first version"]
-    if after.revoked:
-        return ["grant withdrawn"]
-    if before.revoked:
-        return ["granted again"]
+    change, differences = service.version_differences(before, after)
+    if change in VERSION_WORDS:
+        return [VERSION_WORDS[change]]
     lines = []
-    for name in [*after.fields, *(n for n in before.fields if n not in after.fields)]:
-        old, new = before.fields.get(name), after.fields.get(name)
-        if old == new:
+    for d in differences:
+        if d.key == "row_filter":
+            lines.append(f"rows: {_short(d.before)} → {_short(d.after)}")
             continue
-        label = record_label(name)
-        if old is None:
-            lines.append(f"{label} granted: {rule_text(str(new))}")
-        elif new is None:
+        label = record_label(d.item or "")
+        if d.kind is service.DifferenceKind.ADDED:
+            lines.append(f"{label} granted: {rule_text(str(d.after))}")
+        elif d.kind is service.DifferenceKind.REMOVED:
             lines.append(f"{label} no longer granted")
         else:
-            lines.append(f"{label}: {rule_text(old)} → {rule_text(new)}")
-    if (before.row_filter or {}) != (after.row_filter or {}):
-        lines.append(f"rows: {_short(before.row_filter or {})} → {_short(after.row_filter or {})}")
+            lines.append(f"{label}: {rule_text(str(d.before))} → {rule_text(str(d.after))}")
     return lines or ["no change to fields or rows"]
 
 
@@ -725,17 +716,6 @@ def _grantee_kind(value: str) -> GranteeKind:
         ) from None
 
 
-def _versions(
-    policies: Sequence[Policy], kind: str, grantee: str, purpose_code: str, dataset: str
-) -> list[Policy]:
-    return [
-        p
-        for p in policies
-        if (p.grantee_kind, p.grantee, p.purpose_code, p.dataset)
-        == (kind, grantee, purpose_code, dataset)
-    ]
-
-
 def _policy_key(policy: Policy) -> dict[str, str]:
     return {
         "grantee_kind": str(policy.grantee_kind),
@@ -809,12 +789,14 @@ def policy_history(
     """Every version of one policy, newest first, with who changed what and why."""
     kind = _grantee_kind(grantee_kind)
     with uow() as session:
-        versions = _versions(
-            service.list_policies(session, include_history=True),
-            kind,
-            grantee,
-            purpose_code,
-            dataset,
+        versions = list(
+            service.policy_versions(
+                session,
+                grantee_kind=kind,
+                grantee=grantee,
+                purpose_code=purpose_code,
+                dataset=dataset,
+            )
         )
         purpose = service.get_purpose(session, purpose_code)
         departments = {d.code: d for d in core_service.list_departments(session)}
@@ -884,12 +866,12 @@ def _editor(
     target: Dataset = gov.catalogue.get(key["dataset"])
     with uow() as session:
         purpose: Purpose = service.get_purpose(session, key["purpose_code"])
-        versions = _versions(
-            service.list_policies(session, include_history=True),
-            kind,
-            key["grantee"],
-            key["purpose_code"],
-            key["dataset"],
+        versions = service.policy_versions(
+            session,
+            grantee_kind=kind,
+            grantee=key["grantee"],
+            purpose_code=key["purpose_code"],
+            dataset=key["dataset"],
         )
         departments = {d.code: d for d in core_service.list_departments(session)}
     current = versions[-1] if versions else None
