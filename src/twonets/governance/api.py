@@ -32,7 +32,15 @@ from twonets.governance.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["governance"])
 
 STAFF = (Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO)
-Officer = Annotated[Principal, Depends(require(Role.DPO))]
+
+
+def officer(caller: Annotated[Principal, Depends(require(Role.DPO))]) -> Principal:
+    """A data protection officer (never an administrator: the service says so)."""
+    service.check_officer(caller)
+    return caller
+
+
+Officer = Annotated[Principal, Depends(officer)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 RequestId = Annotated[str | None, Header(alias="X-Request-Id", max_length=36)]

@@ -51,7 +51,7 @@ def inclusion_for(
     proof = ledger.inclusion(session, seq, tree_size)
     entry = proof["entry"]
     own = principal.subject == (entry["subject_kind"], entry["subject_id"])
-    if not own and not principal.has_any({Role.DPO}):
+    if not own and Role.DPO not in principal.roles:
         raise Forbidden("only the entry's data subject or a data protection officer")
     return proof
 

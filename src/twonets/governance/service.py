@@ -25,7 +25,14 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, ProblemList
+from twonets.core.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ProblemList,
+)
 from twonets.core.events import record_event
 from twonets.core.models import Department, Role
 from twonets.governance import ledger, masking
@@ -53,6 +60,9 @@ PURPOSE_CODE_MAX = 64
 PURPOSE_NAME_MAX = 128
 RETENTION_MAX_DAYS = 36_500
 REASON_MAX = 2000
+# Separation of duties: the roles that grant access (dpo) or administer the platform (admin)
+# never read personal data, and are never granted it.
+OVERSIGHT_ROLES = frozenset({Role.DPO, Role.ADMIN})
 MAX_READ_ROWS = 1000
 MAX_EXPORT_ROWS = 100_000
 MINOR_AGE = 14
@@ -88,6 +98,33 @@ class Governance:
             keyring = Keyring(self.root_secret, dict(versions))
             self._keyrings = {versions: keyring}
         return keyring
+
+
+# --- separation of duties ---------------------------------------------------------------------
+
+
+def check_officer(principal: Principal) -> None:
+    """Only a data protection officer keeps purposes, policies and the ledger's review.
+
+    An administrator is not one: administration and data protection are separate roles.
+    """
+    if Role.DPO not in principal.roles:
+        raise Forbidden(
+            "this needs the role dpo (data protection officer); administration is a separate role",
+            extra={"rule": "separation-of-duties"},
+        )
+
+
+def check_may_read(principal: Principal) -> None:
+    """Refuse a reader holding a role that grants access or administers the platform."""
+    held = sorted(r.value for r in principal.roles & OVERSIGHT_ROLES)
+    if held:
+        raise Forbidden(
+            "separation of duties: an account holding the role "
+            f"{' and '.join(held)} grants access or administers the platform, and reads no "
+            "personal data; read with a member of staff's account",
+            extra={"rule": "separation-of-duties", "roles": held},
+        )
 
 
 # --- purposes ---------------------------------------------------------------------------------
@@ -321,6 +358,13 @@ def _policy_json(p: Policy) -> dict[str, Any]:
 
 
 def _check_grantee(session: Session, kind: GranteeKind, grantee: str) -> None:
+    if kind is GranteeKind.ROLE and grantee in OVERSIGHT_ROLES:
+        raise Invalid.field(
+            "grantee",
+            "separation-of-duties",
+            f"the role {grantee} grants access or administers the platform and may not be "
+            "granted reads of personal data",
+        )
     if kind is GranteeKind.DEPARTMENT:
         found = session.scalar(select(Department.id).where(Department.code == grantee))
     elif kind is GranteeKind.FUNCTION:
@@ -758,6 +802,36 @@ def _check_purpose(session: Session, purpose_code: str, now: datetime) -> Purpos
     return purpose
 
 
+def _check_filters(
+    purpose: str, dataset: str, granted: Mapping[str, str], where: Mapping[str, Any]
+) -> None:
+    """A filter may use only a field granted in full.
+
+    Testing a masked field for equality would reveal more than the mask shows (a partial
+    phone number tested against every full number is the full number), so it is refused.
+    """
+    masked = sorted(
+        name
+        for name in where
+        if masking.parse_rule(granted[name]).kind is not masking.MaskKind.KEEP
+    )
+    if masked:
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} grants {', '.join(masked)} only masked: "
+            "a filter may use only fields granted in full",
+            errors=[
+                FieldProblem(
+                    f"where.{name}",
+                    "granted-in-full",
+                    f"{name} is granted masked ({granted[name]}); filter only on fields "
+                    "granted in full",
+                )
+                for name in masked
+            ],
+            extra={"refused_filters": masked, "rule": "filter-on-fields-granted-in-full"},
+        )
+
+
 def _build_select(
     target: Dataset,
     columns: Sequence[str],
@@ -813,6 +887,7 @@ def read(
     max_rows: int = MAX_READ_ROWS,
 ) -> ReadResult:
     """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
+    check_may_read(principal)
     query = query or ReadQuery()
     if not 1 <= query.limit <= max_rows:
         raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
@@ -831,6 +906,7 @@ def read(
             f"the policy for {purpose} on {dataset} does not grant: {names}",
             extra={"refused_fields": sorted(set(refused))},
         )
+    _check_filters(purpose, dataset, granted, query.where)
     rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
     rules = {name: masking.parse_rule(granted[name]) for name in wanted}
     needs_keys = any(f in target.sealed_fields for f in wanted) or any(

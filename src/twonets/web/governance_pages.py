@@ -26,6 +26,7 @@ from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Department, Role
 from twonets.governance import ledger, reports, service
+from twonets.governance.api import officer
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
 from twonets.web.pages import (
@@ -41,7 +42,7 @@ from twonets.web.pages import (
 router = APIRouter(include_in_schema=False)
 
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
-Officer = Annotated[Principal, Depends(require(Role.DPO))]
+Officer = Annotated[Principal, Depends(officer)]
 
 OVERVIEW_DAYS = (7, 30, 90, 365)
 
@@ -734,7 +735,8 @@ def _choices(request: Request, uow: UnitOfWork) -> dict[str, Any]:
     return {
         "choice_departments": departments,
         "choice_functions": sorted({d.function for d in departments}),
-        "choice_roles": [r.value for r in Role],
+        # The roles that grant access or administer are never granted reads.
+        "choice_roles": [r.value for r in Role if r not in service.OVERSIGHT_ROLES],
         "choice_purposes": purposes,
         "choice_datasets": sorted(gov.catalogue.datasets()),
     }
