@@ -174,3 +174,55 @@ class RetentionOut(BaseModel):
     cutoff: str
     affected: int
     reason: str
+
+
+class BreakGlassIn(Strict):
+    """A break-glass read: the purpose, dataset, the few subjects, the fields, and why."""
+
+    purpose: str
+    dataset: str
+    subject_ids: list[int] = Field(max_length=100, examples=[[1042]])
+    fields: list[str] = Field(max_length=100, examples=[["name", "phone"]])
+    reason: str = Field(
+        examples=["unconscious patient at Ruijin A&E; next of kin must be called"],
+        description="what the emergency is, 20 to 2000 characters",
+    )
+
+
+class BreakGlassOut(BaseModel):
+    """What a break-glass read returned, and the number of its record for the review."""
+
+    id: int
+    request_id: str
+    dataset: str
+    purpose: str
+    fields: list[str]
+    masks: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+class BreakGlassRecordOut(BaseModel):
+    """A break-glass read as the officer reviews it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    request_id: str
+    read_at: datetime
+    actor: str
+    department_code: str | None
+    purpose_code: str
+    dataset: str
+    subject_kind: str
+    subject_ids: list[int]
+    fields: list[str]
+    reason: str
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str
+
+
+class BreakGlassReviewIn(Strict):
+    """The officer's note on a break-glass read."""
+
+    note: str

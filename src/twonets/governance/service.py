@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -154,7 +154,7 @@ def _purpose_json(p: Purpose) -> dict[str, Any]:
     }
 
 
-def _log_change(
+def log_change(
     session: Session,
     *,
     actor: str,
@@ -165,6 +165,7 @@ def _log_change(
     reason: str,
     now: datetime,
 ) -> None:
+    """Record a governance change in ``gov_change`` (and announce it as an event)."""
     session.add(
         GovernanceChange(
             at=now,
@@ -272,7 +273,7 @@ def create_purpose(
     )
     session.add(purpose)
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=actor,
         action="purpose.created",
@@ -327,7 +328,7 @@ def change_purpose(
         purpose.valid_until = valid_until
     purpose.updated_at = now
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=actor,
         action="purpose.changed",
@@ -502,7 +503,7 @@ def _write_version(
         current.superseded_at = policy.created_at
     session.add(policy)
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=policy.created_by,
         action=action,
@@ -712,6 +713,14 @@ def grant_for(
     return None
 
 
+def holds_policy_for_purpose(session: Session, principal: Principal, purpose_code: str) -> bool:
+    """Whether the reader holds a grant in force for ``purpose_code`` on any dataset."""
+    datasets = session.scalars(
+        select(Policy.dataset).where(Policy.purpose_code == purpose_code).distinct()
+    ).all()
+    return any(grant_for(session, principal, purpose_code, d) is not None for d in datasets)
+
+
 # --- the one door -----------------------------------------------------------------------------
 
 
@@ -786,7 +795,8 @@ def _forbid_missing_grant(principal: Principal, purpose_code: str, dataset: str)
     )
 
 
-def _check_purpose(session: Session, purpose_code: str, now: datetime) -> Purpose:
+def check_purpose_active(session: Session, purpose_code: str, now: datetime) -> Purpose:
+    """The purpose, if it grants anything at ``now``; else ``Forbidden`` saying why not."""
     purpose = session.get(Purpose, purpose_code)
     if purpose is None:
         raise Forbidden(f"no grant: purpose {purpose_code} does not exist")
@@ -832,6 +842,15 @@ def _check_filters(
         )
 
 
+def minor_cutoff(now: datetime) -> date:
+    """The latest birth date of someone no longer a minor (14 or older) at ``now``."""
+    today = now.date()
+    try:
+        return today.replace(year=today.year - MINOR_AGE)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - MINOR_AGE, day=28)
+
+
 def _build_select(
     target: Dataset,
     columns: Sequence[str],
@@ -856,12 +875,7 @@ def _build_select(
         statement = statement.where(table.c[name] == value)
     if target.minor_field is not None and row_filter.get("minors") != "include":
         # Minors' data is sensitive: only a policy that names them reads their rows.
-        today = now.date()
-        try:
-            cutoff = today.replace(year=today.year - MINOR_AGE)
-        except ValueError:  # 29 February
-            cutoff = today.replace(year=today.year - MINOR_AGE, day=28)
-        statement = statement.where(table.c[target.minor_field] <= cutoff)
+        statement = statement.where(table.c[target.minor_field] <= minor_cutoff(now))
     for name, value in query.where.items():
         if name in target.sealed_fields:
             raise Invalid.field(f"where.{name}", "not-sealed", "sealed fields cannot be filtered")
@@ -873,42 +887,17 @@ def _build_select(
     return statement.order_by(*order).limit(query.limit).offset(query.offset)
 
 
-def read(
+def open_and_mask(
     session: Session,
     gov: Governance,
     principal: Principal,
-    *,
     purpose: str,
-    dataset: str,
-    query: ReadQuery | None = None,
-    now: datetime,
-    request_id: str | None = None,
-    kind: str = "read",
-    max_rows: int = MAX_READ_ROWS,
-) -> ReadResult:
-    """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
-    check_may_read(principal)
-    query = query or ReadQuery()
-    if not 1 <= query.limit <= max_rows:
-        raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
-    target = gov.catalogue.get(dataset)
-    _check_purpose(session, purpose, now)
-    policy = grant_for(session, principal, purpose, dataset)
-    if policy is None:
-        raise _forbid_missing_grant(principal, purpose, dataset)
-    granted = dict(policy.fields)
-    wanted = list(query.fields) if query.fields is not None else list(granted)
-    refused = [f for f in wanted if f not in granted]
-    refused += [f for f in query.where if f not in granted]
-    if refused:
-        names = ", ".join(sorted(set(refused)))
-        raise Forbidden(
-            f"the policy for {purpose} on {dataset} does not grant: {names}",
-            extra={"refused_fields": sorted(set(refused))},
-        )
-    _check_filters(purpose, dataset, granted, query.where)
-    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
-    rules = {name: masking.parse_rule(granted[name]) for name in wanted}
+    target: Dataset,
+    rows: Sequence[Any],
+    rules: Mapping[str, masking.MaskRule],
+) -> list[dict[str, Any]]:
+    """Rows selected as (subject, *fields in ``rules``' order), opened and masked by ``rules``."""
+    wanted = list(rules)
     needs_keys = any(f in target.sealed_fields for f in wanted) or any(
         r.kind is masking.MaskKind.PSEUDONYM for r in rules.values()
     )
@@ -940,14 +929,28 @@ def read(
             if value is not None:
                 if is_sealed:
                     assert keyring is not None
-                    value = keyring.unseal(dataset, name, value)
+                    value = keyring.unseal(target.name, name, value)
                 if mask is not None:
                     value = mask(value)
             masked[name] = value
         out.append(masked)
-    request_id = request_id or str(uuid.uuid4())
-    # One ledger entry per data subject read, however many of their rows came back.
-    subjects = list(dict.fromkeys(r["subject_id"] for r in out))
+    return out
+
+
+def record_subject_reads(
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str,
+    target: Dataset,
+    rows: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    request_id: str,
+    kind: str,
+    now: datetime,
+) -> list[int]:
+    """Record one ledger entry per data subject among ``rows`` (however many rows each had)."""
+    subjects = list(dict.fromkeys(int(r["subject_id"]) for r in rows))
     if subjects:
         ledger.record_reads(
             session,
@@ -957,15 +960,67 @@ def read(
                     "actor": principal.username,
                     "department_code": principal.department_code,
                     "purpose_code": purpose,
-                    "dataset": dataset,
+                    "dataset": target.name,
                     "subject_kind": target.subject_kind,
                     "subject_ids": subjects,
-                    "fields": wanted,
+                    "fields": list(fields),
                     "request_id": request_id,
                     "kind": kind,
                 }
             ],
         )
+    return subjects
+
+
+def read(
+    session: Session,
+    gov: Governance,
+    principal: Principal,
+    *,
+    purpose: str,
+    dataset: str,
+    query: ReadQuery | None = None,
+    now: datetime,
+    request_id: str | None = None,
+    kind: str = "read",
+    max_rows: int = MAX_READ_ROWS,
+) -> ReadResult:
+    """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
+    check_may_read(principal)
+    query = query or ReadQuery()
+    if not 1 <= query.limit <= max_rows:
+        raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
+    target = gov.catalogue.get(dataset)
+    check_purpose_active(session, purpose, now)
+    policy = grant_for(session, principal, purpose, dataset)
+    if policy is None:
+        raise _forbid_missing_grant(principal, purpose, dataset)
+    granted = dict(policy.fields)
+    wanted = list(query.fields) if query.fields is not None else list(granted)
+    refused = [f for f in wanted if f not in granted]
+    refused += [f for f in query.where if f not in granted]
+    if refused:
+        names = ", ".join(sorted(set(refused)))
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} does not grant: {names}",
+            extra={"refused_fields": sorted(set(refused))},
+        )
+    _check_filters(purpose, dataset, granted, query.where)
+    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
+    rules = {name: masking.parse_rule(granted[name]) for name in wanted}
+    out = open_and_mask(session, gov, principal, purpose, target, rows, rules)
+    request_id = request_id or str(uuid.uuid4())
+    record_subject_reads(
+        session,
+        principal,
+        purpose=purpose,
+        target=target,
+        rows=out,
+        fields=wanted,
+        request_id=request_id,
+        kind=kind,
+        now=now,
+    )
     return ReadResult(
         dataset=dataset,
         purpose=purpose,
@@ -1013,7 +1068,7 @@ def export(
     writer.writerow(["subject_id", *result.fields, "watermark"])
     for row in result.rows:
         writer.writerow([row["subject_id"], *(row[f] for f in result.fields), mark])
-    _log_change(
+    log_change(
         session,
         actor=principal.username,
         action="export.made",
