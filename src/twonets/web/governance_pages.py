@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core import service as core_service
@@ -25,7 +25,7 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Department, Role
-from twonets.governance import ledger, reports, service
+from twonets.governance import break_glass, ledger, reports, service
 from twonets.governance.api import officer
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
@@ -84,6 +84,7 @@ KIND_LABELS = {
     "read": "viewed",
     "export": "exported to a file",
     "copy": "your own copy",
+    "break-glass": "read in an emergency (break-glass)",
 }
 
 BASIS_LABELS = {
@@ -115,6 +116,7 @@ ACTION_LABELS = {
     "export.made": "export made",
     "retention.run": "retention run",
     "key.rotated": "key rotated",
+    "break-glass.reviewed": "emergency read reviewed",
 }
 
 PURPOSE_ACTIONS = {
@@ -374,6 +376,23 @@ def _see_other(path: str, **query: str) -> RedirectResponse:
 # --- a resident's report ----------------------------------------------------------------------
 
 
+def page_links(path: str, query: Mapping[str, str], page: int, pages: int) -> dict[str, Any]:
+    """Links to the previous and next page, keeping the other query values."""
+    kept = {k: v for k, v in query.items() if v}
+
+    def link(number: int) -> str:
+        return path + "?" + urlencode({**kept, "page": str(number)})
+
+    return {
+        "page": page,
+        "pages": pages,
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+        "first": link(1) if page > 2 else None,
+        "last": link(pages) if page < pages - 1 else None,
+    }
+
+
 @router.get("/my-data", response_class=HTMLResponse)
 def my_data_page(
     request: Request,
@@ -381,56 +400,27 @@ def my_data_page(
     uow: Uow,
     department: Annotated[str, Query(max_length=64)] = "",
     purpose: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Who read my data, when, for which purpose and which fields; filtered on request."""
+    """Who read my data, when, for which purpose and which fields; filtered and paged."""
     with uow() as session:
-        reads = reports.my_reads(session, caller)
-    by_others = [r for r in reads if r["purpose_code"] != service.SUBJECT_ACCESS]
-    departments = sorted(
-        {
-            (
-                r["department_code"],
-                r["department"] or r["department_code"],
-                r["department_en"] or "",
-            )
-            for r in reads
-            if r["department_code"]
-        },
-        key=lambda d: d[2] or d[1],
-    )
-    purposes = sorted(
-        {(r["purpose_code"], r["purpose"] or r["purpose_code"]) for r in reads},
-        key=lambda p: (p[0] == service.SUBJECT_ACCESS, p[1]),
-    )
-    shown = [
-        r
-        for r in reads
-        if (not department or r["department_code"] == department)
-        and (not purpose or r["purpose_code"] == purpose)
-    ]
-    # Reads come newest first: the first of each department is its latest.
-    readers: dict[str, dict[str, Any]] = {}
-    for r in by_others:
-        if r["department_code"]:
-            slot = readers.setdefault(r["department_code"], {**r, "count": 0})
-            slot["count"] += 1
+        report = reports.my_report(
+            session, caller, department=department, purpose=purpose, page=page
+        )
+    selected = {"department": department, "purpose": purpose}
     return _page(
         request,
         "governance/my_data.html",
         caller,
-        reads=shown,
-        total=len(reads),
-        counts={
-            "reads": len(by_others),
-            "departments": len({r["department_code"] for r in by_others if r["department_code"]}),
-            "purposes": len({r["purpose_code"] for r in by_others}),
-            "copies": len(reads) - len(by_others),
-        },
-        departments=departments,
-        readers=sorted(readers.values(), key=lambda d: -d["count"]),
-        purposes=purposes,
-        selected={"department": department, "purpose": purpose},
-        pending=sum(1 for r in shown if not r["in_ledger"]),
+        report=report,
+        reads=report.reads,
+        counts=report.counts,
+        readers=report.readers,
+        departments=report.departments,
+        purposes=report.purposes,
+        total=report.counts["reads"] + report.counts["copies"],
+        selected=selected,
+        paging=page_links("/my-data", selected, report.page, report.pages),
     )
 
 
@@ -486,6 +476,10 @@ def _overview(
     now: datetime,
     days: int,
     verified: ledger.VerifyReport | None = None,
+    *,
+    notice: str | None = None,
+    glass_error: tuple[int, TwonetsError, Mapping[str, str]] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     since = now - timedelta(days=days)
     with uow() as session:
@@ -495,11 +489,13 @@ def _overview(
         changes = service.list_changes(session, limit=15)
         purposes = {p.code: p for p in service.list_purposes(session)}
         departments = {d.code: d for d in core_service.list_departments(session)}
+        glass = list(break_glass.list_break_glass(session, limit=50))
     busiest = max((row["reads"] for row in summary), default=0)
     return _page(
         request,
         "governance/overview.html",
         caller,
+        status_code=status_code,
         days=days,
         day_choices=OVERVIEW_DAYS,
         since=since,
@@ -517,6 +513,12 @@ def _overview(
         changes=changes,
         purposes=purposes,
         departments=departments,
+        glass_pending=[g for g in glass if g.reviewed_at is None],
+        glass_reviewed=[g for g in glass if g.reviewed_at is not None][:10],
+        glass_error=glass_error,
+        note_min=break_glass.MIN_NOTE,
+        note_max=service.REASON_MAX,
+        notice=notice,
     )
 
 
@@ -527,9 +529,77 @@ def overview_page(
     uow: Uow,
     clock: Clock,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    reviewed: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
-    """Reads by department and purpose, unusual readers, the ledger, recent changes."""
-    return _overview(request, caller, uow, clock(), days)
+    """Break-glass reads to review, reads by department and purpose, unusual readers, the
+    ledger, recent changes."""
+    notice = f"Emergency read {reviewed} marked reviewed." if reviewed else None
+    return _overview(request, caller, uow, clock(), days, notice=notice)
+
+
+@router.post("/governance/break-glass/{read_id}/review", response_class=HTMLResponse)
+def review_break_glass(
+    request: Request,
+    read_id: int,
+    caller: Officer,
+    uow: Uow,
+    clock: Clock,
+    form: FormFields,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> Response:
+    """Mark a break-glass read reviewed with a note; a problem comes back beside the note."""
+    now = clock()
+    try:
+        with uow() as session:
+            break_glass.review_break_glass(
+                session, caller, read_id=read_id, note=form.get("note", ""), now=now
+            )
+    except TwonetsError as exc:
+        return _overview(
+            request,
+            caller,
+            uow,
+            now,
+            days,
+            glass_error=(read_id, exc, form),
+            status_code=exc.status,
+        )
+    return _see_other("/governance", days=str(days), reviewed=str(read_id))
+
+
+@router.get("/governance/readers/{actor}", response_class=HTMLResponse)
+def reader_page(
+    request: Request,
+    actor: Annotated[str, Path(max_length=64)],
+    caller: Officer,
+    uow: Uow,
+    clock: Clock,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Every read one member of staff made over the last days, paged: opened from the
+    unusual readers and from break-glass reads."""
+    since = clock() - timedelta(days=days)
+    with uow() as session:
+        found = reports.reads_of_reader(session, caller, actor=actor, since=since, page=page)
+        departments = {d.code: d for d in core_service.list_departments(session)}
+        glass = list(break_glass.list_break_glass(session, actor=actor))
+    return _page(
+        request,
+        "governance/reader.html",
+        caller,
+        found=found,
+        days=days,
+        day_choices=OVERVIEW_DAYS,
+        department=departments.get(found.department_code or ""),
+        glass=glass,
+        paging=page_links(
+            f"/governance/readers/{quote(actor, safe='')}",
+            {"days": str(days)},
+            found.page,
+            found.pages,
+        ),
+    )
 
 
 @router.post("/governance/verify", response_class=HTMLResponse)
