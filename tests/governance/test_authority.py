@@ -146,9 +146,7 @@ def test_no_policy_grants_the_roles_that_grant_or_administer(
             reason="so that the officer can look",
             now=NOW,
         )
-    assert [(e.field, e.rule) for e in caught.value.errors] == [
-        ("grantee", "separation-of-duties")
-    ]
+    assert [(e.field, e.rule) for e in caught.value.errors] == [("grantee", "separation-of-duties")]
 
 
 def test_a_grant_to_an_ordinary_role_is_still_possible(
@@ -221,7 +219,9 @@ def test_over_http_a_masked_filter_is_a_403_naming_the_field_and_rule(
         {
             "field": "where.phone",
             "rule": "granted-in-full",
-            "detail": "phone is granted masked (partial:3:4); filter only on fields granted in full",
+            "detail": (
+                "phone is granted masked (partial:3:4); filter only on fields granted in full"
+            ),
         }
     ]
 
