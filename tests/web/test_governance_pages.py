@@ -370,7 +370,7 @@ def test_suspending_a_purpose_needs_a_reason(
 
     refused = client.post(path, data={"action": "suspend", "reason": " "}, headers=headers)
     assert refused.status_code == 422
-    assert 'data-testid="error-reason"' in refused.text
+    assert 'data-testid="error-reason">Reason: say why the purpose changes<' in refused.text
 
     done = client.post(
         path,
