@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.browser import log_in
 
@@ -96,3 +97,107 @@ def test_the_officer_edits_a_policy_and_sees_version_2(page: Page, live_server: 
     row = page.locator("tr.just-saved")
     expect(row.get_by_test_id("policy-version")).to_have_text("version 2")
     expect(row).to_contain_text("first 6 characters shown")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page the size of a phone (390×844), touch and all."""
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale="en-GB",
+        viewport=PHONE,
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        context.close()
+
+
+def _fits_the_screen(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
+
+
+@pytest.mark.e2e
+def test_the_resident_pages_and_filters_my_data_on_a_phone(
+    phone: Page, live_server: LiveServer
+) -> None:
+    resident = live_server.account("resident")
+    log_in(phone, resident.username, resident.password)
+
+    phone.goto("/my-data")
+
+    expect(phone.locator("main h1")).to_have_text("Who read my data")
+    _fits_the_screen(phone)
+    reads = phone.get_by_test_id("my-reads").locator("tbody tr")
+    expect(reads).to_have_count(20)
+    first = reads.first.bounding_box()
+    assert first is not None
+    assert first["width"] <= PHONE["width"]
+    expect(reads.first.locator("td.department")).to_be_visible()
+    expect(phone.get_by_test_id("page-of")).to_contain_text("Page 1 of")
+
+    phone.get_by_test_id("next-page").click()
+
+    expect(phone).to_have_url(re.compile(r"/my-data\?page=2"))
+    expect(phone.get_by_test_id("page-of")).to_contain_text("Page 2 of")
+    _fits_the_screen(phone)
+
+    form = phone.get_by_test_id("my-data-filter")
+    form.get_by_label("Department").select_option(label="市公安局 Public Security Bureau")
+    form.get_by_label("Purpose").select_option(label="治安案件调查 Public-security investigation")
+    form.get_by_role("button", name="Filter").click()
+
+    expect(phone).to_have_url(re.compile(r"department=sh\.police&purpose=public-security"))
+    expect(phone.get_by_test_id("filter-summary")).to_contain_text("Showing")
+    cells = phone.get_by_test_id("my-reads").locator("tbody td.department small")
+    assert set(cells.all_inner_texts()) == {"Public Security Bureau"}
+    _fits_the_screen(phone)
+
+
+@pytest.mark.e2e
+def test_the_officer_opens_the_unusual_readers_reads(page: Page, live_server: LiveServer) -> None:
+    log_in(page, *DEMO_DPO)
+    page.goto("/governance")
+
+    page.get_by_test_id("unusual-reader").first.get_by_test_id("open-reader").click()
+
+    expect(page).to_have_url(re.compile(r"/governance/readers/police\.officer\?days=30"))
+    expect(page.locator("main h1")).to_have_text("Reads by police.officer")
+    expect(page.get_by_test_id("reader-reads").locator("tbody tr")).to_have_count(50)
+    expect(page.get_by_test_id("reader-purposes")).to_contain_text("public-security.investigation")
+
+    page.get_by_test_id("next-page").click()
+
+    expect(page.get_by_test_id("page-of")).to_contain_text("Page 2 of")
+    expect(page.get_by_test_id("reader-reads").locator("tbody tr").first).to_contain_text(
+        "citizen no."
+    )
+
+
+@pytest.mark.e2e
+def test_the_officer_reviews_the_break_glass_read(page: Page, live_server: LiveServer) -> None:
+    log_in(page, *DEMO_DPO)
+    page.goto("/governance")
+    waiting = page.get_by_test_id("break-glass-read")
+    expect(waiting).to_have_count(1)
+    expect(waiting.get_by_test_id("break-glass-reason")).to_contain_text("Ruijin A&E")
+
+    waiting.get_by_label("Review note").fill("ok")
+    waiting.get_by_test_id("mark-reviewed").click()
+    # The browser's own check (at least 5 characters) holds the form back first.
+    expect(page).to_have_url(live_server.url("/governance"))
+    waiting.get_by_label("Review note").fill("confirmed with Ruijin A&E: the patient was admitted")
+    waiting.get_by_test_id("mark-reviewed").click()
+
+    expect(page.get_by_test_id("notice")).to_contain_text("marked reviewed")
+    expect(page.get_by_test_id("no-break-glass")).to_be_visible()

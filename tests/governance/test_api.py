@@ -172,3 +172,23 @@ def test_retention_over_http(world: World, client: TestClient) -> None:
     again = client.post("/api/v1/governance/retention/run", headers=_auth(client, "dpo")).json()
     assert all(o["affected"] == 0 for o in again)
     assert NOW - timedelta(days=28) < NOW
+
+
+def test_a_purpose_over_http_is_judged_by_the_service_rules(
+    world: World, client: TestClient
+) -> None:
+    purpose = {
+        "code": "Flood Relief",
+        "name": "x" * 129,
+        "legal_basis": "statutory-duty",
+        "owner_department_code": "sh.health",
+        "valid_from": NOW.isoformat(),
+        "retention_days": 40_000,
+    }
+    response = client.post(
+        "/api/v1/governance/purposes", json=purpose, headers=_auth(client, "dpo")
+    )
+    assert response.status_code == 422
+    problems = {(e["field"], e["rule"]) for e in response.json()["errors"]}
+    assert problems == {("code", "pattern"), ("name", "length"), ("retention_days", "range")}
+    assert response.json()["detail"].startswith("code: use lower-case words joined by dots")

@@ -86,3 +86,15 @@ def test_key_rotation_then_rewrap_keeps_every_home_readable(city: dict[str, str]
     bad = runner.invoke(app, ["governance", "keys", "rotate", "core.enterprise"], env=city)
     assert bad.exit_code == 1
     assert "has no sealed fields" in bad.output
+
+
+def test_the_demo_break_glass_read_is_listed_until_reviewed(city: dict[str, str]) -> None:
+    result = runner.invoke(app, ["governance", "break-glass", "list"], env=city)
+    assert result.exit_code == 0, result.output
+    assert "health.tracer1 (sh.health) epidemic.tracing core.citizen: 1 subject(s)" in result.output
+    assert "NOT REVIEWED" in result.output
+    listed = runner.invoke(app, ["governance", "break-glass", "list", "--json"], env=city)
+    records = json.loads(listed.output)
+    assert [(r["actor"], r["fields"], r["reviewed_at"]) for r in records] == [
+        ("health.tracer1", ["id_number", "phone", "address"], None)
+    ]

@@ -300,7 +300,7 @@ def test_key_rotation_keeps_old_values_readable_and_rewrap_moves_them(
     world: World, session_factory: sessionmaker[Session]
 ) -> None:
     with unit_of_work(session_factory) as session:
-        from twonets.governance import reports as r
+        from twonets.governance import keys as r
 
         assert (
             r.rotate_dataset_key(session, world.gov, actor="dpo", dataset="health.scan", now=NOW)

@@ -127,6 +127,7 @@ def test_default_field_is_rule() -> None:
     with pytest.raises(Invalid) as caught:
         parse_rule("hash")
     assert caught.value.errors[0].field == "rule"
+    assert caught.value.errors[0].rule == "mask-rule"
 
 
 @pytest.mark.parametrize(

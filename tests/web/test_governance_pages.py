@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -22,7 +22,7 @@ from builders import (
 )
 from twonets.core.auth import principal_of
 from twonets.core.db import unit_of_work
-from twonets.core.models import Citizen, Department, Role
+from twonets.core.models import Account, Citizen, Department, Role
 from twonets.governance import ledger, reports, service
 from twonets.governance.models import GranteeKind, LegalBasis, PurposeStatus
 
@@ -351,7 +351,7 @@ def test_a_wrong_purpose_form_comes_back_with_its_values_and_the_reason(
 
     assert response.status_code == 422
     assert 'data-testid="error-valid_until"' in response.text
-    assert "should be after valid_from" in response.text
+    assert "should be after the day the purpose starts" in response.text
     assert 'value="flood.relief"' in response.text
     assert 'value="2026-10-01"' in response.text
 
@@ -370,7 +370,7 @@ def test_suspending_a_purpose_needs_a_reason(
 
     refused = client.post(path, data={"action": "suspend", "reason": " "}, headers=headers)
     assert refused.status_code == 422
-    assert 'data-testid="error-reason"' in refused.text
+    assert 'data-testid="error-reason">Reason: say why the purpose changes<' in refused.text
 
     done = client.post(
         path,
@@ -575,3 +575,239 @@ def test_children_are_included_only_when_the_editor_says_so(
     assert 'data-testid="minors" checked' in page
     listed = client.get("/governance/policies", headers=headers).text
     assert "children under 14 included" in listed
+
+
+# --- authority, paging, break-glass, errors in words -----------------------------------------
+
+
+def _rows(page: str, testid: str) -> list[str]:
+    """The rows of one table's body on a page."""
+    body = page.split(f'data-testid="{testid}"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return body.split("<tr")[1:]
+
+
+def test_the_administrator_is_refused_the_officer_pages(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        platform = session.scalar(select(Department).where(Department.code == "t.platform"))
+        create_staff(session, username="the.admin", roles=(Role.ADMIN,), department=platform)
+    headers = _as(client, "the.admin")
+    for path in ("/governance", "/governance/purposes", "/governance/policies"):
+        assert client.get(path, headers=headers).status_code == 403
+
+
+def test_recent_changes_are_listed_by_date_newest_first(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # Written last, dated first: it belongs at the bottom of the list, not at the top.
+    with unit_of_work(session_factory) as session:
+        _purpose(session, "archive.old-case", "Old case", "t.police")
+        service.change_purpose(
+            session,
+            actor="dpo",
+            code="archive.old-case",
+            status=PurposeStatus.SUSPENDED,
+            reason="backdated correction",
+            now=NOW - timedelta(days=200),
+        )
+
+    page = client.get("/governance", headers=_as(client, world.dpo)).text
+
+    rows = _rows(page, "changes")
+    times = []
+    for row in rows:
+        shown = re.search(r'<td class="nowrap">([^<]+)</td>', row)
+        assert shown is not None
+        times.append(datetime.strptime(shown.group(1), "%d %b %Y, %H:%M"))
+    assert len(rows) == 6
+    assert times == sorted(times, reverse=True)
+    assert "backdated correction" in rows[-1]
+
+
+def _read_often(app: FastAPI, session_factory: sessionmaker[Session], world: World, n: int) -> None:
+    with unit_of_work(session_factory) as session:
+        inspector = session.scalar(select(Account).where(Account.username == world.staff))
+        assert inspector is not None
+        for i in range(n):
+            service.read(
+                session,
+                app.state.governance,
+                principal_of(inspector),
+                purpose=PURPOSE,
+                dataset=DATASET,
+                query=service.ReadQuery(subject_ids=[world.resident_id]),
+                now=NOW - timedelta(days=10, minutes=i),
+            )
+
+
+def test_my_data_comes_in_pages_that_keep_the_filter(
+    app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    _read_often(app, session_factory, world, 25)  # 27 reads in all: 26 by housing
+    headers = _as(client, world.resident)
+
+    first = client.get("/my-data", headers=headers).text
+
+    assert len(_rows(first, "my-reads")) == 20
+    assert re.search(r'data-testid="count-reads">27<', first)
+    assert 'data-testid="page-of">Page 1 of 2<' in first
+    assert "Department t.police" in _rows(first, "my-reads")[0]  # the newest, two days ago
+    second = client.get("/my-data?page=2", headers=headers).text
+    assert len(_rows(second, "my-reads")) == 7
+    assert 'rel="prev"' in second
+
+    housing = client.get("/my-data?department=t.housing", headers=headers).text
+    assert "Showing 26 of 27 entries" in housing
+    assert 'href="/my-data?department=t.housing&amp;page=2"' in housing
+    last = client.get("/my-data?department=t.housing&page=2", headers=headers).text
+    assert len(_rows(last, "my-reads")) == 6
+    assert all("Department t.housing" in row for row in _rows(last, "my-reads"))
+    police = client.get("/my-data?department=t.police", headers=headers).text
+    assert len(_rows(police, "my-reads")) == 1
+    assert 'data-testid="pager"' not in police
+
+
+def test_the_officer_opens_an_unusual_readers_reads_page_by_page(
+    app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        police = session.scalar(select(Department).where(Department.code == "t.police"))
+        residents = [
+            Citizen(
+                id_number=next_id_number(),
+                name=f"居民{n}",
+                birth_date=date(1980, 1, 1),
+                sex="female",
+                district_code="310101",
+            )
+            for n in range(60)
+        ]
+        session.add_all(residents)
+        session.flush()
+        ids = [r.id for r in residents]
+        for name, subjects in (
+            ("peer1", ids[:5]),
+            ("peer2", ids[5:10]),
+            ("peer3", ids[10:15]),
+            ("busy.reader", ids),
+        ):
+            service.read(
+                session,
+                app.state.governance,
+                principal_of(create_staff(session, username=name, department=police)),
+                purpose="public-security.investigation",
+                dataset=DATASET,
+                query=service.ReadQuery(subject_ids=subjects, limit=100),
+                now=NOW - timedelta(days=1),
+            )
+    with unit_of_work(session_factory) as session:
+        ledger.sequence_pending(session, app.state.governance.signer, now=NOW)
+    headers = _as(client, world.dpo)
+
+    overview = client.get("/governance", headers=headers).text
+    flagged = overview.split('data-testid="unusual-readers"')[1].split("</section>")[0]
+    link = re.search(r'href="([^"]+)" data-testid="open-reader"', flagged)
+    assert link is not None
+    assert link.group(1) == "/governance/readers/busy.reader?days=30"
+
+    first = client.get(link.group(1), headers=headers).text
+
+    assert "Reads by busy.reader" in first
+    assert "<strong>60</strong> reads of <strong>60</strong> different people or firms" in first
+    assert "治安案件调查 Investigation" in first
+    assert len(_rows(first, "reader-reads")) == 50
+    assert 'data-testid="page-of">Page 1 of 2<' in first
+    assert "citizen no." in first
+    # Which records were read, never their content.
+    assert "李四" not in first
+    assert "居民" not in first
+    second = client.get(link.group(1) + "&page=2", headers=headers).text
+    assert len(_rows(second, "reader-reads")) == 10
+    for username in (world.staff, world.resident):
+        assert client.get(link.group(1), headers=_as(client, username)).status_code == 403
+
+
+def _break_glass(app: FastAPI, session_factory: sessionmaker[Session], world: World) -> int:
+    from twonets.governance import break_glass
+
+    with unit_of_work(session_factory) as session:
+        inspector = session.scalar(select(Account).where(Account.username == world.staff))
+        assert inspector is not None
+        return break_glass.break_glass_read(
+            session,
+            app.state.governance,
+            principal_of(inspector),
+            purpose=PURPOSE,
+            dataset=DATASET,
+            subject_ids=[world.resident_id],
+            fields=["phone", "address"],
+            reason="a gas leak in the flat; the tenant must be reached now",
+            now=NOW - timedelta(hours=3),
+        ).id
+
+
+def test_a_break_glass_read_waits_on_the_overview_until_reviewed_with_a_note(
+    app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    read_id = _break_glass(app, session_factory, world)
+    headers = _as(client, world.dpo)
+
+    page = client.get("/governance", headers=headers).text
+
+    glass = page.split('data-testid="break-glass"')[1].split("</section>")[0]
+    assert page.index('data-testid="break-glass"') < page.index('data-testid="unusual-readers"')
+    assert "Emergency reads to review (1)" in glass
+    assert "a gas leak in the flat; the tenant must be reached now" in glass
+    assert "inspector" in glass
+    assert "Phone number, address of 1 person or firm" in glass
+    path = f"/governance/break-glass/{read_id}/review?days=30"
+
+    short = client.post(path, data={"note": "ok"}, headers=headers)
+
+    assert short.status_code == 422
+    kept = short.text.split(f'id="glass-{read_id}"')[1]
+    assert 'data-testid="error-note">Review note: say what the review found' in kept
+    assert ">ok</textarea>" in kept
+
+    done = client.post(
+        path, data={"note": "called the tenant's landlord"}, headers=headers, follow_redirects=False
+    )
+
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/governance?days=30&reviewed={read_id}"
+    after = client.get(done.headers["location"], headers=headers).text
+    assert f"Emergency read {read_id} marked reviewed." in after
+    assert 'data-testid="no-break-glass"' in after
+    reviewed = after.split('data-testid="reviewed-break-glass"')[1].split("</table>")[0]
+    assert "called the tenant&#39;s landlord" in reviewed
+    assert "emergency read reviewed" in after.split('data-testid="changes"')[1]
+    # The resident sees the emergency read in their own report.
+    mine = client.get("/my-data", headers=_as(client, world.resident)).text
+    assert "read in an emergency (break-glass)" in _rows(mine, "my-reads")[0]
+
+
+def test_purpose_form_problems_speak_the_forms_labels_and_keep_what_was_typed(
+    client: TestClient, world: World
+) -> None:
+    form = {
+        "code": "Flood Relief",
+        "name": "洪" * 129,
+        "description": "typed with care",
+        "legal_basis": "statutory-duty",
+        "owner_department_code": "t.platform",
+        "valid_from": "2026-11-01",
+        "valid_until": "2026-10-01",
+        "retention_days": "90",
+    }
+
+    response = client.post("/governance/purposes", data=form, headers=_as(client, world.dpo))
+
+    assert response.status_code == 422
+    summary = response.text.split('data-testid="form-error"')[1].split("</p>")[0]
+    assert '<a href="#declare-code">Code</a>: use lower-case words joined by dots' in summary
+    assert '<a href="#declare-name">Name</a>: give a name of 1 to 128 characters' in summary
+    assert '<a href="#declare-valid_until">Ends on</a>: should be after the day' in summary
+    assert "valid_until" not in summary.replace('href="#declare-valid_until"', "")
+    assert 'value="Flood Relief"' in response.text
+    assert "typed with care</textarea>" in response.text

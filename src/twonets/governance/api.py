@@ -12,8 +12,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from twonets.core.auth import Principal
 from twonets.core.http import Caller, Clock, Uow, public, require
 from twonets.core.models import Role
-from twonets.governance import ledger, reports, service
+from twonets.governance import break_glass, ledger, reports, retention, service
 from twonets.governance.schemas import (
+    BreakGlassIn,
+    BreakGlassOut,
+    BreakGlassRecordOut,
+    BreakGlassReviewIn,
     ChangeOut,
     DatasetOut,
     FieldOut,
@@ -32,7 +36,15 @@ from twonets.governance.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["governance"])
 
 STAFF = (Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO)
-Officer = Annotated[Principal, Depends(require(Role.DPO))]
+
+
+def officer(caller: Annotated[Principal, Depends(require(Role.DPO))]) -> Principal:
+    """A data protection officer (never an administrator: the service says so)."""
+    service.check_officer(caller)
+    return caller
+
+
+Officer = Annotated[Principal, Depends(officer)]
 Staff = Annotated[Principal, Depends(require(*STAFF))]
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 RequestId = Annotated[str | None, Header(alias="X-Request-Id", max_length=36)]
@@ -196,6 +208,60 @@ def governed_export(body: ReadIn, caller: Staff, uow: Uow, clock: Clock, gov: Go
     )
 
 
+@router.post("/governance/break-glass", response_model=BreakGlassOut, status_code=201)
+def break_glass_read(
+    body: BreakGlassIn,
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    gov: Gov,
+    request_id: RequestId = None,
+) -> BreakGlassOut:
+    """Read named fields of a few named subjects outside the policy, in an emergency.
+
+    The reason is required; the read is in the ledger flagged ``break-glass`` and waits for
+    the data protection officer's review.
+    """
+    with uow() as session:
+        result = break_glass.break_glass_read(
+            session,
+            gov,
+            caller,
+            purpose=body.purpose,
+            dataset=body.dataset,
+            subject_ids=body.subject_ids,
+            fields=body.fields,
+            reason=body.reason,
+            now=clock(),
+            request_id=request_id,
+        )
+        return BreakGlassOut(**asdict(result))
+
+
+@router.get("/governance/break-glass", response_model=list[BreakGlassRecordOut])
+def list_break_glass(
+    caller: Officer, uow: Uow, pending: Annotated[bool, Query()] = False
+) -> list[BreakGlassRecordOut]:
+    """Break-glass reads, unreviewed first (only those with ``pending=true``)."""
+    with uow() as session:
+        return [
+            BreakGlassRecordOut.model_validate(r)
+            for r in break_glass.list_break_glass(session, pending_only=pending)
+        ]
+
+
+@router.post("/governance/break-glass/{read_id}/review", response_model=BreakGlassRecordOut)
+def review_break_glass(
+    read_id: int, body: BreakGlassReviewIn, caller: Officer, uow: Uow, clock: Clock
+) -> BreakGlassRecordOut:
+    """Mark a break-glass read reviewed, with the officer's note."""
+    with uow() as session:
+        record = break_glass.review_break_glass(
+            session, caller, read_id=read_id, note=body.note, now=clock()
+        )
+        return BreakGlassRecordOut.model_validate(record)
+
+
 @router.get("/governance/reads/summary")
 def reads_summary(
     caller: Officer, uow: Uow, clock: Clock, days: Annotated[int, Query(ge=1, le=3650)] = 30
@@ -225,7 +291,7 @@ def unusual_readers(
 def run_retention(caller: Officer, uow: Uow, clock: Clock, gov: Gov) -> list[RetentionOut]:
     """Delete or anonymise records whose purpose expired or whose retention ran out."""
     with uow() as session:
-        outcomes = reports.run_retention(session, gov, actor=caller.username, now=clock())
+        outcomes = retention.run_retention(session, gov, actor=caller.username, now=clock())
     return [RetentionOut(**asdict(o)) for o in outcomes]
 
 

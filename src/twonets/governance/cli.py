@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.governance import ledger, reports
+from twonets.governance import break_glass, keys, ledger, retention
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
 
@@ -22,8 +22,10 @@ ledger_app = typer.Typer(help="The access ledger: verify the chain and tree head
 governance_app = typer.Typer(help="Personal-data governance: retention, dataset keys.")
 retention_app = typer.Typer(help="Delete or anonymise records whose purpose has run out.")
 keys_app = typer.Typer(help="Keys of sealed (encrypted) fields.")
+break_glass_app = typer.Typer(help="Break-glass reads waiting for the officer's review.")
 governance_app.add_typer(retention_app, name="retention")
 governance_app.add_typer(keys_app, name="keys")
+governance_app.add_typer(break_glass_app, name="break-glass")
 
 
 @contextmanager
@@ -79,7 +81,7 @@ def retention_run(
 ) -> None:
     """Apply retention now; safe to rerun (a second run finds nothing to do)."""
     with _context(ctx) as (session, gov):
-        outcomes = reports.run_retention(session, gov, actor="retention-job", now=utcnow())
+        outcomes = retention.run_retention(session, gov, actor="retention-job", now=utcnow())
     if as_json:
         typer.echo(json.dumps([asdict(o) for o in outcomes], ensure_ascii=False))
         return
@@ -94,7 +96,7 @@ def retention_run(
 def keys_rotate(ctx: typer.Context, dataset: str) -> None:
     """Make a new key version current for a dataset; values under older keys still open."""
     with _context(ctx) as (session, gov):
-        version = reports.rotate_dataset_key(
+        version = keys.rotate_dataset_key(
             session, gov, actor="key-rotation", dataset=dataset, now=utcnow()
         )
     typer.echo(f"{dataset}: key version {version} is now current; run 'keys rewrap' next")
@@ -110,8 +112,51 @@ def keys_rewrap(
     total = 0
     while True:
         with _context(ctx) as (session, gov):
-            count = reports.rewrap_dataset(session, gov, dataset=dataset, batch_size=batch_size)
+            count = keys.rewrap_dataset(session, gov, dataset=dataset, batch_size=batch_size)
         total += count
         if count < batch_size:
             break
     typer.echo(f"{dataset}: re-sealed {total} records under the current key")
+
+
+@break_glass_app.command("list")
+def break_glass_list(
+    ctx: typer.Context,
+    everything: Annotated[bool, typer.Option("--all", help="reviewed ones too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable list")] = False,
+) -> None:
+    """Break-glass reads not yet reviewed (all of them with --all), newest first."""
+    with _context(ctx) as (session, _):
+        records = break_glass.list_break_glass(session, pending_only=not everything)
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "read_at": r.read_at.isoformat(),
+                "actor": r.actor,
+                "department_code": r.department_code,
+                "purpose": r.purpose_code,
+                "dataset": r.dataset,
+                "subjects": len(r.subject_ids),
+                "fields": list(r.fields),
+                "reason": r.reason,
+                "reviewed_at": r.reviewed_at.isoformat() if r.reviewed_at else None,
+                "reviewed_by": r.reviewed_by,
+                "review_note": r.review_note,
+            }
+            for r in records
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        typer.echo("no break-glass reads" + ("" if everything else " wait for review"))
+    for row in [] if as_json else rows:
+        state = (
+            f"reviewed by {row['reviewed_by']}: {row['review_note']}"
+            if row["reviewed_at"]
+            else "NOT REVIEWED"
+        )
+        typer.echo(
+            f"#{row['id']} {row['read_at']} {row['actor']} ({row['department_code']}) "
+            f"{row['purpose']} {row['dataset']}: {row['subjects']} subject(s), "
+            f"{', '.join(row['fields'])} — {row['reason']} [{state}]"
+        )

@@ -1,8 +1,9 @@
 """Governance in the demo city: purposes, policies, staff reading under them, a sealed ledger.
 
 Departments read residents' data through the one door over the past month, so a fresh demo
-has a populated ledger, a resident whose report shows several departments and purposes, and
-one member of staff who read far more residents than their peers (for the officer to find).
+has a populated ledger, a resident whose report shows several departments and purposes, one
+member of staff who read far more residents than their peers, and one break-glass read (both
+for the officer to find).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.models import Account, Role
 from twonets.core.seeding import DemoCity
-from twonets.governance import ledger
+from twonets.governance import break_glass, ledger
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.models import GranteeKind, LegalBasis
 from twonets.governance.service import Governance, ReadQuery, create_purpose, read, set_policy
@@ -230,6 +231,12 @@ PLAN: tuple[tuple[str, str, str, int, int], ...] = (
 )
 
 
+BREAK_GLASS_REASON = (
+    "发热患者昏迷送至瑞金医院急诊，需核实身份并联系家属 — unconscious patient with a fever at "
+    "Ruijin A&E: identity and next of kin needed at once"
+)
+
+
 def seed(city: DemoCity) -> None:
     """Purposes, policies, readers, a month of governed reads, and the sealed ledger."""
     session, now = city.session, city.now
@@ -307,6 +314,18 @@ def seed(city: DemoCity) -> None:
             query=ReadQuery(subject_ids=sorted(set(subjects)), limit=per),
             now=when,
         )
+    # One emergency read for the officer to review: a tracer identifies an unconscious patient.
+    break_glass.break_glass_read(
+        session,
+        gov,
+        principals["health.tracer1"],
+        purpose="epidemic.tracing",
+        dataset=CITIZEN,
+        subject_ids=[resident],
+        fields=["id_number", "phone", "address"],
+        reason=BREAK_GLASS_REASON,
+        now=now - timedelta(hours=5),
+    )
     while ledger.sequence_pending(session, gov.signer, now=now, batch_size=1000):
         pass
 

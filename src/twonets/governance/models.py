@@ -1,4 +1,5 @@
-"""Tables of governance: purposes, versioned policies, the access ledger, tree heads, changes."""
+"""Tables of governance: purposes, versioned policies, the access ledger, tree heads, changes,
+and break-glass reads waiting for the officer's review."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ class GovernanceChange(Base):
     __table_args__ = {"info": all_public()}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the officer's overview lists the newest changes by this date.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64), info=personal())
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(256))
@@ -176,3 +178,32 @@ class TreeHead(Base):
     signature: Mapped[str] = mapped_column(String(128))
     # The Merkle accumulator after this head: (height, hash) of each perfect subtree.
     state: Mapped[list[list[Any]]] = mapped_column(JSON)
+
+
+class BreakGlassRead(Base):
+    """A read outside every policy, made in an emergency: its reason and the officer's review.
+
+    The read itself is in the ledger like any other (its kind ``break-glass``, hashed into
+    the leaf); this row keeps what the ledger does not: the reader's reason, and whether and
+    how the data protection officer reviewed it.
+    """
+
+    __tablename__ = "gov_break_glass"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64), index=True, info=personal())
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    purpose_code: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_ids: Mapped[list[int]] = mapped_column(JSON)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    # A reason may name the emergency's circumstances: personal.
+    reason: Mapped[str] = mapped_column(Text, info=personal())
+    # Unreviewed reads are what the officer's overview shows first.
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), info=personal())
+    review_note: Mapped[str] = mapped_column(Text, default="")

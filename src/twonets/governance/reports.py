@@ -1,4 +1,8 @@
-"""Oversight use cases: a citizen's report and data copy, the officer's views, retention, keys."""
+"""Oversight use cases: a citizen's report and data copy, the officer's views of reads.
+
+Retention lives in ``retention`` and dataset keys in ``keys``; their names are re-exported
+here so that callers written before the split keep working.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,30 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden, Invalid, NotFound
+from twonets.core.errors import Forbidden, Invalid
 from twonets.core.models import Department, Role
-from twonets.core.privacy import DataClass
 from twonets.governance import ledger
+from twonets.governance.keys import rewrap_dataset as rewrap_dataset
+from twonets.governance.keys import rotate_dataset_key as rotate_dataset_key
 from twonets.governance.models import (
-    DatasetKey,
-    GovernanceChange,
     LedgerEntry,
     PendingAccess,
     Policy,
     Purpose,
 )
+from twonets.governance.retention import RetentionOutcome as RetentionOutcome
+from twonets.governance.retention import run_retention as run_retention
 from twonets.governance.service import (
     SUBJECT_ACCESS,
     Governance,
-    PurposeState,
+    check_officer,
     purpose_state,
     subject_access_entry,
 )
@@ -47,61 +52,382 @@ def inclusion_for(
     proof = ledger.inclusion(session, seq, tree_size)
     entry = proof["entry"]
     own = principal.subject == (entry["subject_kind"], entry["subject_id"])
-    if not own and not principal.has_any({Role.DPO}):
+    if not own and Role.DPO not in principal.roles:
         raise Forbidden("only the entry's data subject or a data protection officer")
     return proof
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A read of one subject: a sealed ledger entry, or one still waiting to be sequenced."""
+
+    read_at: datetime
+    actor: str
+    department_code: str | None
+    purpose_code: str
+    dataset: str
+    subject_kind: str
+    subject_id: int
+    fields: list[str]
+    kind: str
+    request_id: str
+    seq: int | None
+
+
+def _from_ledger(entry: LedgerEntry) -> _Entry:
+    return _Entry(
+        entry.read_at,
+        entry.actor,
+        entry.department_code,
+        entry.purpose_code,
+        entry.dataset,
+        entry.subject_kind,
+        int(entry.subject_id),
+        list(entry.fields),
+        entry.kind,
+        entry.request_id,
+        int(entry.seq),
+    )
+
+
+def _from_pending(pending: PendingAccess, subject_id: int) -> _Entry:
+    return _Entry(
+        pending.read_at,
+        pending.actor,
+        pending.department_code,
+        pending.purpose_code,
+        pending.dataset,
+        pending.subject_kind,
+        subject_id,
+        list(pending.fields),
+        pending.kind,
+        pending.request_id,
+        None,
+    )
+
+
+def _entry_page(
+    session: Session,
+    where: Sequence[ColumnElement[bool]],
+    waiting: Sequence[_Entry],
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[_Entry]]:
+    """One page of reads, newest first: ledger entries matching ``where`` merged with ``waiting``.
+
+    Waiting reads are few (the sequencer runs every few seconds), so they are merged here
+    rather than in SQL: a ledger entry's place is its place among entries plus the waiting
+    reads newer than it, and a waiting read's is its place among them plus the entries at
+    least as new. Only the entries that can fall on the page are fetched.
+    """
+    waiting = sorted(waiting, key=lambda e: e.read_at, reverse=True)
+    recorded = int(session.scalar(select(func.count()).select_from(LedgerEntry).where(*where)) or 0)
+    start = max(0, offset - len(waiting))
+    fetched = session.scalars(
+        select(LedgerEntry)
+        .where(*where)
+        .order_by(LedgerEntry.read_at.desc(), LedgerEntry.seq.desc())
+        .offset(start)
+        .limit(offset + limit - start)
+    ).all()
+    placed: list[tuple[int, _Entry]] = []
+    for i, recorded_entry in enumerate(fetched, start=start):
+        newer = sum(1 for w in waiting if w.read_at > recorded_entry.read_at)
+        placed.append((i + newer, _from_ledger(recorded_entry)))
+    for j, read in enumerate(waiting):
+        at_least_as_new = int(
+            session.scalar(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(*where, LedgerEntry.read_at >= read.read_at)
+            )
+            or 0
+        )
+        placed.append((j + at_least_as_new, read))
+    page = sorted((p for p in placed if offset <= p[0] < offset + limit), key=lambda p: p[0])
+    return recorded + len(waiting), [entry for _, entry in page]
+
+
+def _waiting_of_subject(session: Session, subject_kind: str, subject_id: int) -> list[_Entry]:
+    # The subject ids of a waiting read are a JSON list: filtered here, not in SQL.
+    return [
+        _from_pending(p, subject_id)
+        for p in session.scalars(
+            select(PendingAccess).where(PendingAccess.subject_kind == subject_kind)
+        )
+        if subject_id in p.subject_ids
+    ]
+
+
+class _Names:
+    """Departments and purposes by code, to name them for a person."""
+
+    def __init__(self, session: Session) -> None:
+        self.departments = {d.code: d for d in session.scalars(select(Department))}
+        self.purposes = {p.code: p for p in session.scalars(select(Purpose))}
+
+    def row(self, entry: _Entry) -> dict[str, Any]:
+        department = self.departments.get(entry.department_code or "")
+        purpose = self.purposes.get(entry.purpose_code)
+        return {
+            "read_at": entry.read_at.isoformat(),
+            "actor": entry.actor,
+            "department_code": entry.department_code,
+            "department": department.name if department else None,
+            "department_en": department.name_en if department else None,
+            "purpose_code": entry.purpose_code,
+            "purpose": purpose.name
+            if purpose
+            else ("your own request" if entry.purpose_code == SUBJECT_ACCESS else None),
+            "legal_basis": str(purpose.legal_basis) if purpose else None,
+            "dataset": entry.dataset,
+            "subject_kind": entry.subject_kind,
+            "subject_id": entry.subject_id,
+            "fields": entry.fields,
+            "kind": entry.kind,
+            "request_id": entry.request_id,
+            "seq": entry.seq,
+            "in_ledger": entry.seq is not None,
+        }
 
 
 def reads_of_subject(
     session: Session, *, subject_kind: str, subject_id: int, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Every recorded read of one data subject, newest first, with names to show a person."""
-    departments = {d.code: d for d in session.scalars(select(Department))}
-    purposes = {p.code: p for p in session.scalars(select(Purpose))}
-    rows: list[dict[str, Any]] = []
-    recorded: Sequence[Any] = session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.subject_kind == subject_kind, LedgerEntry.subject_id == subject_id)
-        .order_by(LedgerEntry.read_at.desc())
-        .limit(limit)
-    ).all()
-    waiting = [
-        p
-        for p in session.scalars(
-            select(PendingAccess).where(PendingAccess.subject_kind == subject_kind)
-        )
-        if subject_id in p.subject_ids
-    ]
-    for entry in [*recorded, *waiting]:
-        department = departments.get(entry.department_code or "")
-        purpose = purposes.get(entry.purpose_code)
-        rows.append(
-            {
-                "read_at": entry.read_at.isoformat(),
-                "department_code": entry.department_code,
-                "department": department.name if department else None,
-                "department_en": department.name_en if department else None,
-                "purpose_code": entry.purpose_code,
-                "purpose": purpose.name
-                if purpose
-                else ("your own request" if entry.purpose_code == SUBJECT_ACCESS else None),
-                "legal_basis": str(purpose.legal_basis) if purpose else None,
-                "dataset": entry.dataset,
-                "fields": list(entry.fields),
-                "kind": entry.kind,
-                "request_id": entry.request_id,
-                "seq": entry.seq if isinstance(entry, LedgerEntry) else None,
-                "in_ledger": isinstance(entry, LedgerEntry),
-            }
-        )
-    rows.sort(key=lambda r: r["read_at"], reverse=True)
-    return rows[:limit]
+    where = [LedgerEntry.subject_kind == subject_kind, LedgerEntry.subject_id == subject_id]
+    waiting = _waiting_of_subject(session, subject_kind, subject_id)
+    _, entries = _entry_page(session, where, waiting, offset=0, limit=limit)
+    names = _Names(session)
+    return [names.row(e) for e in entries]
 
 
 def my_reads(session: Session, principal: Principal, *, limit: int = 500) -> list[dict[str, Any]]:
     """The caller's own report: who read their data, when, for what, which fields."""
     kind, subject = _subject_of(principal)
     return reads_of_subject(session, subject_kind=kind, subject_id=subject, limit=limit)
+
+
+REPORT_PAGE = 20
+
+
+@dataclass
+class MyReport:
+    """A resident's report: figures, who read, the filters' choices, and one page of reads."""
+
+    counts: dict[str, int]
+    # Departments that read, most reads first: code, names, reads, latest read.
+    readers: list[dict[str, Any]]
+    # What the filters offer: (code, name, English name) and (code, name).
+    departments: list[tuple[str, str, str]]
+    purposes: list[tuple[str, str]]
+    # Reads matching the filter: how many, and this page of them.
+    matching: int
+    reads: list[dict[str, Any]]
+    page: int
+    pages: int
+    per_page: int
+
+
+def my_report(
+    session: Session,
+    principal: Principal,
+    *,
+    department: str = "",
+    purpose: str = "",
+    page: int = 1,
+    per_page: int = REPORT_PAGE,
+) -> MyReport:
+    """The caller's report of reads, filtered by department and purpose, one page at a time."""
+    kind, subject = _subject_of(principal)
+    if page < 1:
+        raise Invalid.field("page", "minimum", "pages are numbered from 1")
+    if not 1 <= per_page <= 100:
+        raise Invalid.field("per_page", "range", "should be between 1 and 100")
+    own = [LedgerEntry.subject_kind == kind, LedgerEntry.subject_id == subject]
+    waiting = _waiting_of_subject(session, kind, subject)
+    names = _Names(session)
+    # Figures over every read, not only the page: counted in SQL, plus the waiting reads.
+    reads: dict[str | None, int] = defaultdict(int)
+    latest: dict[str | None, datetime] = {}
+    purposes_read: set[str] = set()
+    copies = 0
+    grouped = session.execute(
+        select(
+            LedgerEntry.department_code,
+            LedgerEntry.purpose_code,
+            func.count(),
+            func.max(LedgerEntry.read_at),
+        )
+        .where(*own)
+        .group_by(LedgerEntry.department_code, LedgerEntry.purpose_code)
+    ).all()
+    tallies = [(d, p, int(n), t) for d, p, n, t in grouped]
+    tallies += [(w.department_code, w.purpose_code, 1, w.read_at) for w in waiting]
+    seen_departments: set[str] = set()
+    seen_purposes: set[str] = set()
+    for department_code, purpose_code, n, last in tallies:
+        seen_purposes.add(purpose_code)
+        if department_code:
+            seen_departments.add(department_code)
+        if purpose_code == SUBJECT_ACCESS:
+            copies += n
+            continue
+        purposes_read.add(purpose_code)
+        reads[department_code] += n
+        if department_code not in latest or last > latest[department_code]:
+            latest[department_code] = last
+    readers = []
+    for code, n in sorted(reads.items(), key=lambda item: -item[1]):
+        if not code:
+            continue
+        found = names.departments.get(code)
+        readers.append(
+            {
+                "department_code": code,
+                "department": found.name if found else code,
+                "department_en": found.name_en if found else "",
+                "count": n,
+                "read_at": latest[code].isoformat(),
+            }
+        )
+    departments = sorted(
+        (
+            (
+                code,
+                names.departments[code].name if code in names.departments else code,
+                names.departments[code].name_en if code in names.departments else "",
+            )
+            for code in seen_departments
+        ),
+        key=lambda d: d[2] or d[1],
+    )
+    purposes = sorted(
+        (
+            (
+                code,
+                names.purposes[code].name
+                if code in names.purposes
+                else ("your own request" if code == SUBJECT_ACCESS else code),
+            )
+            for code in seen_purposes
+        ),
+        key=lambda p: (p[0] == SUBJECT_ACCESS, p[1]),
+    )
+    where = list(own)
+    if department:
+        where.append(LedgerEntry.department_code == department)
+        waiting = [w for w in waiting if w.department_code == department]
+    if purpose:
+        where.append(LedgerEntry.purpose_code == purpose)
+        waiting = [w for w in waiting if w.purpose_code == purpose]
+    matching, entries = _entry_page(
+        session, where, waiting, offset=(page - 1) * per_page, limit=per_page
+    )
+    return MyReport(
+        counts={
+            "reads": sum(reads.values()),
+            "departments": len([c for c in reads if c]),
+            "purposes": len(purposes_read),
+            "copies": copies,
+        },
+        readers=readers,
+        departments=departments,
+        purposes=purposes,
+        matching=matching,
+        reads=[names.row(e) for e in entries],
+        page=page,
+        pages=max(1, -(-matching // per_page)),
+        per_page=per_page,
+    )
+
+
+@dataclass
+class ReaderReads:
+    """What one member of staff read since a moment: figures by purpose, and one page of reads."""
+
+    actor: str
+    department_code: str | None
+    since: datetime
+    matching: int
+    subjects: int
+    # (purpose code, purpose name, subject reads), most first.
+    by_purpose: list[tuple[str, str, int]]
+    reads: list[dict[str, Any]]
+    page: int
+    pages: int
+    per_page: int
+
+
+def reads_of_reader(
+    session: Session,
+    principal: Principal,
+    *,
+    actor: str,
+    since: datetime,
+    page: int = 1,
+    per_page: int = 50,
+) -> ReaderReads:
+    """Every read one member of staff made since ``since``, for the officer to open (paged).
+
+    The officer sees which subjects (by number), which fields and under which purpose, never
+    the data itself: reviewing reads is not reading personal data.
+    """
+    check_officer(principal)
+    if page < 1:
+        raise Invalid.field("page", "minimum", "pages are numbered from 1")
+    if not 1 <= per_page <= 200:
+        raise Invalid.field("per_page", "range", "should be between 1 and 200")
+    where = [LedgerEntry.actor == actor, LedgerEntry.read_at >= since]
+    waiting = [
+        _from_pending(p, int(subject))
+        for p in session.scalars(
+            select(PendingAccess).where(
+                PendingAccess.actor == actor, PendingAccess.read_at >= since
+            )
+        )
+        for subject in p.subject_ids
+    ]
+    names = _Names(session)
+    counted: dict[str, int] = defaultdict(int)
+    for purpose_code, n in session.execute(
+        select(LedgerEntry.purpose_code, func.count())
+        .where(*where)
+        .group_by(LedgerEntry.purpose_code)
+    ).all():
+        counted[purpose_code] += int(n)
+    for w in waiting:
+        counted[w.purpose_code] += 1
+    subjects = {
+        (str(kind), int(subject))
+        for kind, subject in session.execute(
+            select(LedgerEntry.subject_kind, LedgerEntry.subject_id).where(*where).distinct()
+        ).all()
+    } | {(w.subject_kind, w.subject_id) for w in waiting}
+    matching, entries = _entry_page(
+        session, where, waiting, offset=(page - 1) * per_page, limit=per_page
+    )
+    department = entries[0].department_code if entries else None
+    if department is None:
+        department = session.scalar(
+            select(LedgerEntry.department_code).where(*where).limit(1)
+        ) or next((w.department_code for w in waiting), None)
+    return ReaderReads(
+        actor=actor,
+        department_code=department,
+        since=since,
+        matching=matching,
+        subjects=len(subjects),
+        by_purpose=[
+            (code, names.purposes[code].name if code in names.purposes else code, n)
+            for code, n in sorted(counted.items(), key=lambda item: -item[1])
+        ],
+        reads=[names.row(e) for e in entries],
+        page=page,
+        pages=max(1, -(-matching // per_page)),
+        per_page=per_page,
+    )
 
 
 def my_data(
@@ -264,136 +590,3 @@ def unusual_readers(
             if n >= min_subjects and ratio >= factor:
                 flagged.append(UnusualReader(actor, department, function, n, median, ratio))
     return sorted(flagged, key=lambda u: -u.ratio)
-
-
-# --- retention --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetentionOutcome:
-    """What one retention run did to one dataset."""
-
-    dataset: str
-    purpose: str
-    action: str
-    cutoff: str
-    affected: int
-    reason: str
-
-
-def run_retention(
-    session: Session, gov: Governance, *, actor: str, now: datetime
-) -> list[RetentionOutcome]:
-    """Delete or anonymise records whose purpose has expired or whose retention has run out.
-
-    Safe to rerun: a second run finds nothing left to do.
-    """
-    outcomes = []
-    for name, target in sorted(gov.catalogue.datasets().items()):
-        rule = target.retention
-        if rule is None:
-            continue
-        purpose = session.get(Purpose, rule.purpose)
-        if purpose is None:
-            raise NotFound(f"dataset {name} is kept under purpose {rule.purpose}, which is missing")
-        state = purpose_state(purpose, now)
-        if state is PurposeState.EXPIRED:
-            cutoff, reason = now, f"purpose {purpose.code} has expired"
-        else:
-            cutoff = now - timedelta(days=purpose.retention_days)
-            reason = f"older than the {purpose.retention_days}-day retention of {purpose.code}"
-        table = target.table
-        time_column = table.c[rule.time_field]
-        if rule.action == "delete":
-            done = session.execute(delete(table).where(time_column < cutoff))
-            affected = int(getattr(done, "rowcount", 0))
-        elif rule.action == "anonymise":
-            personal = [
-                n
-                for n, f in target.fields.items()
-                if f.data_class is not DataClass.PUBLIC and n != target.subject_field
-            ]
-            still = or_(*(table.c[n].is_not(None) for n in personal))
-            done = session.execute(
-                update(table)
-                .where(and_(time_column < cutoff, still))
-                .values(dict.fromkeys(personal))
-            )
-            affected = int(getattr(done, "rowcount", 0))
-        else:
-            raise Invalid.field("retention.action", "known", f"unknown action {rule.action!r}")
-        outcomes.append(
-            RetentionOutcome(name, purpose.code, rule.action, cutoff.isoformat(), affected, reason)
-        )
-    session.add(
-        GovernanceChange(
-            at=now,
-            actor=actor,
-            action="retention.run",
-            target="*",
-            before=None,
-            after={o.dataset: o.affected for o in outcomes},
-            reason="retention run",
-        )
-    )
-    return outcomes
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-def rotate_dataset_key(
-    session: Session, gov: Governance, *, actor: str, dataset: str, now: datetime
-) -> int:
-    """Make a new key version current for a dataset's sealed fields; old values still open."""
-    target = gov.catalogue.get(dataset)
-    if not target.sealed_fields:
-        raise Invalid.field("dataset", "has-sealed-fields", f"{dataset} has no sealed fields")
-    record = session.get(DatasetKey, dataset)
-    before = record.version if record else 1
-    if record is None:
-        record = DatasetKey(dataset=dataset, version=before + 1, rotated_at=now)
-        session.add(record)
-    else:
-        record.version = before + 1
-        record.rotated_at = now
-    session.add(
-        GovernanceChange(
-            at=now,
-            actor=actor,
-            action="key.rotated",
-            target=dataset,
-            before={"version": before},
-            after={"version": before + 1},
-            reason="key rotation",
-        )
-    )
-    session.flush()
-    return before + 1
-
-
-def rewrap_dataset(
-    session: Session, gov: Governance, *, dataset: str, batch_size: int = 1000
-) -> int:
-    """Re-seal up to ``batch_size`` rows still under an older key; returns how many changed."""
-    target = gov.catalogue.get(dataset)
-    keyring = gov.keyring(session)
-    table = target.table
-    keys = list(table.primary_key.columns)
-    current = keyring.current_version(dataset)
-    prefix_current = f"gcm1:{current}:"
-    sealed = target.sealed_fields
-    stale = or_(
-        *(and_(table.c[n].is_not(None), ~table.c[n].startswith(prefix_current)) for n in sealed)
-    )
-    rows = session.execute(
-        select(*keys, *(table.c[n] for n in sealed)).where(stale).limit(batch_size)
-    ).all()
-    for row in rows:
-        values = {
-            n: keyring.rewrap(dataset, n, row[i]) if row[i] is not None else None
-            for i, n in enumerate(sealed, start=len(keys))
-        }
-        match = and_(*(k == row[j] for j, k in enumerate(keys)))
-        session.execute(update(table).where(match).values(values))
-    return len(rows)

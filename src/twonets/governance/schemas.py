@@ -10,29 +10,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from twonets.core.schemas import Strict
 from twonets.governance.models import GranteeKind, LegalBasis, PurposeStatus
 
-CODE = r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$"
-
 
 class PurposeIn(Strict):
-    """A purpose to declare."""
+    """A purpose to declare (``service.create_purpose`` checks its rules: code, name, window)."""
 
-    code: str = Field(pattern=CODE, max_length=64, examples=["epidemic.tracing"])
-    name: str = Field(min_length=1, max_length=128)
+    code: str = Field(
+        examples=["epidemic.tracing"],
+        description="lower-case words joined by dots, 64 characters at most",
+    )
+    name: str = Field(description="1 to 128 characters")
     description: str = ""
     legal_basis: LegalBasis
     owner_department_code: str
     valid_from: datetime
     valid_until: datetime | None = None
-    retention_days: int = Field(ge=0, le=36500)
+    retention_days: int = Field(description="days, 0 to 36500")
 
 
 class PurposeChangeIn(Strict):
-    """Suspend, resume or end a purpose."""
+    """Suspend, resume or end a purpose (``service.change_purpose`` checks the reason)."""
 
     status: PurposeStatus | None = None
     valid_until: datetime | None = None
     end_now: bool = False
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PurposeOut(BaseModel):
@@ -61,7 +62,7 @@ class PolicyIn(Strict):
     dataset: str
     fields: dict[str, str] = Field(examples=[{"name": "keep", "phone": "partial:3:4"}])
     row_filter: dict[str, Any] = Field(default_factory=dict, examples=[{"district": "own"}])
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PolicyRevokeIn(Strict):
@@ -71,7 +72,7 @@ class PolicyRevokeIn(Strict):
     grantee: str
     purpose_code: str
     dataset: str
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str
 
 
 class PolicyOut(BaseModel):
@@ -173,3 +174,55 @@ class RetentionOut(BaseModel):
     cutoff: str
     affected: int
     reason: str
+
+
+class BreakGlassIn(Strict):
+    """A break-glass read: the purpose, dataset, the few subjects, the fields, and why."""
+
+    purpose: str
+    dataset: str
+    subject_ids: list[int] = Field(max_length=100, examples=[[1042]])
+    fields: list[str] = Field(max_length=100, examples=[["name", "phone"]])
+    reason: str = Field(
+        examples=["unconscious patient at Ruijin A&E; next of kin must be called"],
+        description="what the emergency is, 20 to 2000 characters",
+    )
+
+
+class BreakGlassOut(BaseModel):
+    """What a break-glass read returned, and the number of its record for the review."""
+
+    id: int
+    request_id: str
+    dataset: str
+    purpose: str
+    fields: list[str]
+    masks: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+class BreakGlassRecordOut(BaseModel):
+    """A break-glass read as the officer reviews it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    request_id: str
+    read_at: datetime
+    actor: str
+    department_code: str | None
+    purpose_code: str
+    dataset: str
+    subject_kind: str
+    subject_ids: list[int]
+    fields: list[str]
+    reason: str
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str
+
+
+class BreakGlassReviewIn(Strict):
+    """The officer's note on a break-glass read."""
+
+    note: str

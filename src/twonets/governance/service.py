@@ -13,10 +13,11 @@ import csv
 import hashlib
 import hmac
 import io
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,7 +25,14 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, ProblemList
+from twonets.core.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ProblemList,
+)
 from twonets.core.events import record_event
 from twonets.core.models import Department, Role
 from twonets.governance import ledger, masking
@@ -45,6 +53,16 @@ from twonets.governance.models import (
 from twonets.governance.sealing import Keyring
 
 SUBJECT_ACCESS = "subject.access"
+# The rules of a purpose's fields (the API's schema, the pages and the demo all go through
+# ``create_purpose``, which checks them).
+PURPOSE_CODE_PATTERN = r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+"
+PURPOSE_CODE_MAX = 64
+PURPOSE_NAME_MAX = 128
+RETENTION_MAX_DAYS = 36_500
+REASON_MAX = 2000
+# Separation of duties: the roles that grant access (dpo) or administer the platform (admin)
+# never read personal data, and are never granted it.
+OVERSIGHT_ROLES = frozenset({Role.DPO, Role.ADMIN})
 MAX_READ_ROWS = 1000
 MAX_EXPORT_ROWS = 100_000
 MINOR_AGE = 14
@@ -82,6 +100,33 @@ class Governance:
         return keyring
 
 
+# --- separation of duties ---------------------------------------------------------------------
+
+
+def check_officer(principal: Principal) -> None:
+    """Only a data protection officer keeps purposes, policies and the ledger's review.
+
+    An administrator is not one: administration and data protection are separate roles.
+    """
+    if Role.DPO not in principal.roles:
+        raise Forbidden(
+            "this needs the role dpo (data protection officer); administration is a separate role",
+            extra={"rule": "separation-of-duties"},
+        )
+
+
+def check_may_read(principal: Principal) -> None:
+    """Refuse a reader holding a role that grants access or administers the platform."""
+    held = sorted(r.value for r in principal.roles & OVERSIGHT_ROLES)
+    if held:
+        raise Forbidden(
+            "separation of duties: an account holding the role "
+            f"{' and '.join(held)} grants access or administers the platform, and reads no "
+            "personal data; read with a member of staff's account",
+            extra={"rule": "separation-of-duties", "roles": held},
+        )
+
+
 # --- purposes ---------------------------------------------------------------------------------
 
 
@@ -109,7 +154,7 @@ def _purpose_json(p: Purpose) -> dict[str, Any]:
     }
 
 
-def _log_change(
+def log_change(
     session: Session,
     *,
     actor: str,
@@ -120,6 +165,7 @@ def _log_change(
     reason: str,
     now: datetime,
 ) -> None:
+    """Record a governance change in ``gov_change`` (and announce it as an event)."""
     session.add(
         GovernanceChange(
             at=now,
@@ -134,13 +180,64 @@ def _log_change(
     record_event(session, f"governance.{action}", {"target": target}, now=now)
 
 
+def _check_reason(reason: str, *, what: str) -> None:
+    """A reason is required for every change, and kept short enough to read."""
+    if not reason.strip():
+        raise Invalid.field("reason", "required", f"say why {what}")
+    if len(reason) > REASON_MAX:
+        raise Invalid.field("reason", "length", f"should be {REASON_MAX} characters at most")
+
+
+def check_purpose_fields(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    legal_basis: LegalBasis | str,
+    owner_department_code: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    retention_days: int,
+) -> ProblemList:
+    """Every rule a new purpose must meet, each broken one recorded (none raised yet)."""
+    problems = ProblemList()
+    if len(code) > PURPOSE_CODE_MAX or not re.fullmatch(PURPOSE_CODE_PATTERN, code):
+        problems.add(
+            "code",
+            "pattern",
+            "use lower-case words joined by dots, such as housing.group-rental "
+            f"({PURPOSE_CODE_MAX} characters at most)",
+        )
+    if not name.strip() or len(name) > PURPOSE_NAME_MAX:
+        problems.add("name", "length", f"give a name of 1 to {PURPOSE_NAME_MAX} characters")
+    if legal_basis not in set(LegalBasis):
+        bases = ", ".join(b.value for b in LegalBasis)
+        problems.add("legal_basis", "known", f"choose a legal basis of PIPL Art. 13 ({bases})")
+    if valid_until is not None and valid_until <= valid_from:
+        problems.add(
+            "valid_until", "after-valid-from", "should be after the day the purpose starts"
+        )
+    if isinstance(retention_days, bool) or not 0 <= retention_days <= RETENTION_MAX_DAYS:
+        problems.add(
+            "retention_days",
+            "range",
+            f"should be a whole number of days from 0 to {RETENTION_MAX_DAYS}",
+        )
+    if (
+        session.scalar(select(Department.id).where(Department.code == owner_department_code))
+        is None
+    ):
+        problems.add("owner_department_code", "exists", f"no department {owner_department_code!r}")
+    return problems
+
+
 def create_purpose(
     session: Session,
     *,
     actor: str,
     code: str,
     name: str,
-    legal_basis: LegalBasis,
+    legal_basis: LegalBasis | str,
     owner_department_code: str,
     valid_from: datetime,
     valid_until: datetime | None,
@@ -148,25 +245,24 @@ def create_purpose(
     description: str = "",
     now: datetime,
 ) -> Purpose:
-    """Declare a purpose; its owner department must exist and its window make sense."""
-    problems = ProblemList()
-    if valid_until is not None and valid_until <= valid_from:
-        problems.add("valid_until", "after-valid-from", "should be after valid_from")
-    if retention_days < 0:
-        problems.add("retention_days", "minimum", "should be 0 or more")
-    if (
-        session.scalar(select(Department.id).where(Department.code == owner_department_code))
-        is None
-    ):
-        problems.add("owner_department_code", "exists", f"no department {owner_department_code!r}")
-    problems.raise_if_any()
+    """Declare a purpose: its code, name, legal basis, owner, window and retention are checked."""
+    check_purpose_fields(
+        session,
+        code=code,
+        name=name,
+        legal_basis=legal_basis,
+        owner_department_code=owner_department_code,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        retention_days=retention_days,
+    ).raise_if_any()
     if session.get(Purpose, code) is not None:
         raise Conflict(f"purpose {code!r} already exists")
     purpose = Purpose(
         code=code,
-        name=name,
+        name=name.strip(),
         description=description,
-        legal_basis=legal_basis,
+        legal_basis=LegalBasis(legal_basis),
         owner_department_code=owner_department_code,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -177,7 +273,7 @@ def create_purpose(
     )
     session.add(purpose)
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=actor,
         action="purpose.created",
@@ -215,21 +311,24 @@ def change_purpose(
     now: datetime,
 ) -> Purpose:
     """Suspend, resume or end a purpose (ending sets its validity to stop at ``now``)."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the purpose changes")
+    _check_reason(reason, what="the purpose changes")
+    if status is not None and status not in set(PurposeStatus):
+        raise Invalid.field("status", "known", "should be active or suspended")
     purpose = get_purpose(session, code)
     before = _purpose_json(purpose)
     if status is not None:
-        purpose.status = status
+        purpose.status = PurposeStatus(status)
     if end_now:
         purpose.valid_until = now
     elif valid_until is not None:
         if valid_until <= purpose.valid_from:
-            raise Invalid.field("valid_until", "after-valid-from", "should be after valid_from")
+            raise Invalid.field(
+                "valid_until", "after-valid-from", "should be after the day the purpose starts"
+            )
         purpose.valid_until = valid_until
     purpose.updated_at = now
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=actor,
         action="purpose.changed",
@@ -260,6 +359,13 @@ def _policy_json(p: Policy) -> dict[str, Any]:
 
 
 def _check_grantee(session: Session, kind: GranteeKind, grantee: str) -> None:
+    if kind is GranteeKind.ROLE and grantee in OVERSIGHT_ROLES:
+        raise Invalid.field(
+            "grantee",
+            "separation-of-duties",
+            f"the role {grantee} grants access or administers the platform and may not be "
+            "granted reads of personal data",
+        )
     if kind is GranteeKind.DEPARTMENT:
         found = session.scalar(select(Department.id).where(Department.code == grantee))
     elif kind is GranteeKind.FUNCTION:
@@ -319,8 +425,7 @@ def set_policy(
     now: datetime,
 ) -> Policy:
     """Write a new version of a policy (the previous version stays, superseded)."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the policy changes")
+    _check_reason(reason, what="the policy changes")
     target = catalogue.get(dataset)
     get_purpose(session, purpose_code)
     _check_grantee(session, grantee_kind, grantee)
@@ -366,8 +471,7 @@ def revoke_policy(
     now: datetime,
 ) -> Policy:
     """Withdraw a grant: a new, revoked version that grants nothing."""
-    if not reason.strip():
-        raise Invalid.field("reason", "required", "say why the grant is withdrawn")
+    _check_reason(reason, what="the grant is withdrawn")
     current = _current_policy_row(session, grantee_kind, grantee, purpose_code, dataset)
     if current is None or current.revoked:
         raise NotFound("no grant in force to revoke")
@@ -399,7 +503,7 @@ def _write_version(
         current.superseded_at = policy.created_at
     session.add(policy)
     session.flush()
-    _log_change(
+    log_change(
         session,
         actor=policy.created_by,
         action=action,
@@ -438,10 +542,142 @@ def list_policies(session: Session, *, include_history: bool = False) -> Sequenc
     return session.scalars(query).all()
 
 
-def list_changes(session: Session, *, limit: int = 100) -> Sequence[GovernanceChange]:
-    """The newest governance changes."""
+def policy_versions(
+    session: Session, *, grantee_kind: GranteeKind, grantee: str, purpose_code: str, dataset: str
+) -> Sequence[Policy]:
+    """Every version of one grant (grantee, purpose, dataset), oldest first."""
     return session.scalars(
-        select(GovernanceChange).order_by(GovernanceChange.id.desc()).limit(limit)
+        select(Policy)
+        .where(
+            Policy.grantee_kind == grantee_kind,
+            Policy.grantee == grantee,
+            Policy.purpose_code == purpose_code,
+            Policy.dataset == dataset,
+        )
+        .order_by(Policy.version)
+    ).all()
+
+
+class DifferenceKind(StrEnum):
+    """How one value differs between two versions."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One value that differs: ``key`` (and ``item`` within a mapping) went from/to a value."""
+
+    key: str
+    kind: DifferenceKind
+    before: Any = None
+    after: Any = None
+    item: str | None = None
+
+
+# What a newly created thing's audit record shows (the rest is in its own row).
+_CREATED_KEYS = ("version", "legal_basis", "retention_days", "fields", "rows")
+
+
+def change_differences(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[Difference]:
+    """What an audited change did: each changed value, mappings compared entry by entry."""
+    if after is None:
+        return []
+    if before is None:
+        return [
+            Difference(k, DifferenceKind.ADDED, after=after[k]) for k in _CREATED_KEYS if k in after
+        ]
+    out: list[Difference] = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        if key == "id":
+            continue
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            out.extend(_mapping_differences(key, old, new))
+            continue
+        out.append(Difference(key, DifferenceKind.CHANGED, before=old, after=new))
+    return out
+
+
+def _mapping_differences(
+    key: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[Difference]:
+    out = []
+    for name in [*old, *(n for n in new if n not in old)]:
+        if name not in new:
+            out.append(Difference(key, DifferenceKind.REMOVED, before=old[name], item=name))
+        elif name not in old:
+            out.append(Difference(key, DifferenceKind.ADDED, after=new[name], item=name))
+        elif old[name] != new[name]:
+            out.append(
+                Difference(
+                    key, DifferenceKind.CHANGED, before=old[name], after=new[name], item=name
+                )
+            )
+    return out
+
+
+class VersionChange(StrEnum):
+    """What a policy version did to the grant before it."""
+
+    FIRST = "first"
+    WITHDRAWN = "withdrawn"
+    GRANTED_AGAIN = "granted-again"
+    CHANGED = "changed"
+
+
+def version_differences(
+    before: Policy | None, after: Policy
+) -> tuple[VersionChange, list[Difference]]:
+    """What one policy version changed from the one before: fields (by name) and rows."""
+    if before is None:
+        return VersionChange.FIRST, []
+    if after.revoked:
+        return VersionChange.WITHDRAWN, []
+    if before.revoked:
+        return VersionChange.GRANTED_AGAIN, []
+    differences: list[Difference] = []
+    # The new version's order first, then what it dropped.
+    for name in [*after.fields, *(n for n in before.fields if n not in after.fields)]:
+        old, new = before.fields.get(name), after.fields.get(name)
+        if old == new:
+            continue
+        if old is None:
+            differences.append(Difference("fields", DifferenceKind.ADDED, after=new, item=name))
+        elif new is None:
+            differences.append(Difference("fields", DifferenceKind.REMOVED, before=old, item=name))
+        else:
+            differences.append(
+                Difference("fields", DifferenceKind.CHANGED, before=old, after=new, item=name)
+            )
+    if (before.row_filter or {}) != (after.row_filter or {}):
+        differences.append(
+            Difference(
+                "row_filter",
+                DifferenceKind.CHANGED,
+                before=dict(before.row_filter or {}),
+                after=dict(after.row_filter or {}),
+            )
+        )
+    return VersionChange.CHANGED, differences
+
+
+def list_changes(session: Session, *, limit: int = 100) -> Sequence[GovernanceChange]:
+    """The newest governance changes, by when they took effect (newest first).
+
+    Changes are dated by their own ``at``, which need not follow insertion order (the demo
+    and imports write backdated changes), so the order is by date, then by insertion.
+    """
+    return session.scalars(
+        select(GovernanceChange)
+        .order_by(GovernanceChange.at.desc(), GovernanceChange.id.desc())
+        .limit(limit)
     ).all()
 
 
@@ -475,6 +711,14 @@ def grant_for(
         if found is not None and not found.revoked:
             return found
     return None
+
+
+def holds_policy_for_purpose(session: Session, principal: Principal, purpose_code: str) -> bool:
+    """Whether the reader holds a grant in force for ``purpose_code`` on any dataset."""
+    datasets = session.scalars(
+        select(Policy.dataset).where(Policy.purpose_code == purpose_code).distinct()
+    ).all()
+    return any(grant_for(session, principal, purpose_code, d) is not None for d in datasets)
 
 
 # --- the one door -----------------------------------------------------------------------------
@@ -551,7 +795,8 @@ def _forbid_missing_grant(principal: Principal, purpose_code: str, dataset: str)
     )
 
 
-def _check_purpose(session: Session, purpose_code: str, now: datetime) -> Purpose:
+def check_purpose_active(session: Session, purpose_code: str, now: datetime) -> Purpose:
+    """The purpose, if it grants anything at ``now``; else ``Forbidden`` saying why not."""
     purpose = session.get(Purpose, purpose_code)
     if purpose is None:
         raise Forbidden(f"no grant: purpose {purpose_code} does not exist")
@@ -565,6 +810,45 @@ def _check_purpose(session: Session, purpose_code: str, now: datetime) -> Purpos
     if state is not PurposeState.ACTIVE:
         raise Forbidden(f"purpose {purpose_code} is {state} and grants nothing")
     return purpose
+
+
+def _check_filters(
+    purpose: str, dataset: str, granted: Mapping[str, str], where: Mapping[str, Any]
+) -> None:
+    """A filter may use only a field granted in full.
+
+    Testing a masked field for equality would reveal more than the mask shows (a partial
+    phone number tested against every full number is the full number), so it is refused.
+    """
+    masked = sorted(
+        name
+        for name in where
+        if masking.parse_rule(granted[name]).kind is not masking.MaskKind.KEEP
+    )
+    if masked:
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} grants {', '.join(masked)} only masked: "
+            "a filter may use only fields granted in full",
+            errors=[
+                FieldProblem(
+                    f"where.{name}",
+                    "granted-in-full",
+                    f"{name} is granted masked ({granted[name]}); filter only on fields "
+                    "granted in full",
+                )
+                for name in masked
+            ],
+            extra={"refused_filters": masked, "rule": "filter-on-fields-granted-in-full"},
+        )
+
+
+def minor_cutoff(now: datetime) -> date:
+    """The latest birth date of someone no longer a minor (14 or older) at ``now``."""
+    today = now.date()
+    try:
+        return today.replace(year=today.year - MINOR_AGE)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - MINOR_AGE, day=28)
 
 
 def _build_select(
@@ -591,12 +875,7 @@ def _build_select(
         statement = statement.where(table.c[name] == value)
     if target.minor_field is not None and row_filter.get("minors") != "include":
         # Minors' data is sensitive: only a policy that names them reads their rows.
-        today = now.date()
-        try:
-            cutoff = today.replace(year=today.year - MINOR_AGE)
-        except ValueError:  # 29 February
-            cutoff = today.replace(year=today.year - MINOR_AGE, day=28)
-        statement = statement.where(table.c[target.minor_field] <= cutoff)
+        statement = statement.where(table.c[target.minor_field] <= minor_cutoff(now))
     for name, value in query.where.items():
         if name in target.sealed_fields:
             raise Invalid.field(f"where.{name}", "not-sealed", "sealed fields cannot be filtered")
@@ -608,40 +887,17 @@ def _build_select(
     return statement.order_by(*order).limit(query.limit).offset(query.offset)
 
 
-def read(
+def open_and_mask(
     session: Session,
     gov: Governance,
     principal: Principal,
-    *,
     purpose: str,
-    dataset: str,
-    query: ReadQuery | None = None,
-    now: datetime,
-    request_id: str | None = None,
-    kind: str = "read",
-    max_rows: int = MAX_READ_ROWS,
-) -> ReadResult:
-    """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
-    query = query or ReadQuery()
-    if not 1 <= query.limit <= max_rows:
-        raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
-    target = gov.catalogue.get(dataset)
-    _check_purpose(session, purpose, now)
-    policy = grant_for(session, principal, purpose, dataset)
-    if policy is None:
-        raise _forbid_missing_grant(principal, purpose, dataset)
-    granted = dict(policy.fields)
-    wanted = list(query.fields) if query.fields is not None else list(granted)
-    refused = [f for f in wanted if f not in granted]
-    refused += [f for f in query.where if f not in granted]
-    if refused:
-        names = ", ".join(sorted(set(refused)))
-        raise Forbidden(
-            f"the policy for {purpose} on {dataset} does not grant: {names}",
-            extra={"refused_fields": sorted(set(refused))},
-        )
-    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
-    rules = {name: masking.parse_rule(granted[name]) for name in wanted}
+    target: Dataset,
+    rows: Sequence[Any],
+    rules: Mapping[str, masking.MaskRule],
+) -> list[dict[str, Any]]:
+    """Rows selected as (subject, *fields in ``rules``' order), opened and masked by ``rules``."""
+    wanted = list(rules)
     needs_keys = any(f in target.sealed_fields for f in wanted) or any(
         r.kind is masking.MaskKind.PSEUDONYM for r in rules.values()
     )
@@ -673,14 +929,28 @@ def read(
             if value is not None:
                 if is_sealed:
                     assert keyring is not None
-                    value = keyring.unseal(dataset, name, value)
+                    value = keyring.unseal(target.name, name, value)
                 if mask is not None:
                     value = mask(value)
             masked[name] = value
         out.append(masked)
-    request_id = request_id or str(uuid.uuid4())
-    # One ledger entry per data subject read, however many of their rows came back.
-    subjects = list(dict.fromkeys(r["subject_id"] for r in out))
+    return out
+
+
+def record_subject_reads(
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str,
+    target: Dataset,
+    rows: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    request_id: str,
+    kind: str,
+    now: datetime,
+) -> list[int]:
+    """Record one ledger entry per data subject among ``rows`` (however many rows each had)."""
+    subjects = list(dict.fromkeys(int(r["subject_id"]) for r in rows))
     if subjects:
         ledger.record_reads(
             session,
@@ -690,15 +960,67 @@ def read(
                     "actor": principal.username,
                     "department_code": principal.department_code,
                     "purpose_code": purpose,
-                    "dataset": dataset,
+                    "dataset": target.name,
                     "subject_kind": target.subject_kind,
                     "subject_ids": subjects,
-                    "fields": wanted,
+                    "fields": list(fields),
                     "request_id": request_id,
                     "kind": kind,
                 }
             ],
         )
+    return subjects
+
+
+def read(
+    session: Session,
+    gov: Governance,
+    principal: Principal,
+    *,
+    purpose: str,
+    dataset: str,
+    query: ReadQuery | None = None,
+    now: datetime,
+    request_id: str | None = None,
+    kind: str = "read",
+    max_rows: int = MAX_READ_ROWS,
+) -> ReadResult:
+    """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
+    check_may_read(principal)
+    query = query or ReadQuery()
+    if not 1 <= query.limit <= max_rows:
+        raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
+    target = gov.catalogue.get(dataset)
+    check_purpose_active(session, purpose, now)
+    policy = grant_for(session, principal, purpose, dataset)
+    if policy is None:
+        raise _forbid_missing_grant(principal, purpose, dataset)
+    granted = dict(policy.fields)
+    wanted = list(query.fields) if query.fields is not None else list(granted)
+    refused = [f for f in wanted if f not in granted]
+    refused += [f for f in query.where if f not in granted]
+    if refused:
+        names = ", ".join(sorted(set(refused)))
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} does not grant: {names}",
+            extra={"refused_fields": sorted(set(refused))},
+        )
+    _check_filters(purpose, dataset, granted, query.where)
+    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
+    rules = {name: masking.parse_rule(granted[name]) for name in wanted}
+    out = open_and_mask(session, gov, principal, purpose, target, rows, rules)
+    request_id = request_id or str(uuid.uuid4())
+    record_subject_reads(
+        session,
+        principal,
+        purpose=purpose,
+        target=target,
+        rows=out,
+        fields=wanted,
+        request_id=request_id,
+        kind=kind,
+        now=now,
+    )
     return ReadResult(
         dataset=dataset,
         purpose=purpose,
@@ -746,7 +1068,7 @@ def export(
     writer.writerow(["subject_id", *result.fields, "watermark"])
     for row in result.rows:
         writer.writerow([row["subject_id"], *(row[f] for f in result.fields), mark])
-    _log_change(
+    log_change(
         session,
         actor=principal.username,
         action="export.made",

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core import service as core_service
@@ -25,7 +25,8 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Department, Role
-from twonets.governance import ledger, reports, service
+from twonets.governance import break_glass, ledger, reports, service
+from twonets.governance.api import officer
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
 from twonets.web.pages import (
@@ -41,10 +42,9 @@ from twonets.web.pages import (
 router = APIRouter(include_in_schema=False)
 
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
-Officer = Annotated[Principal, Depends(require(Role.DPO))]
+Officer = Annotated[Principal, Depends(officer)]
 
 OVERVIEW_DAYS = (7, 30, 90, 365)
-PURPOSE_CODE = re.compile(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
 
 
 # --- words for people -------------------------------------------------------------------------
@@ -84,6 +84,7 @@ KIND_LABELS = {
     "read": "viewed",
     "export": "exported to a file",
     "copy": "your own copy",
+    "break-glass": "read in an emergency (break-glass)",
 }
 
 BASIS_LABELS = {
@@ -115,6 +116,7 @@ ACTION_LABELS = {
     "export.made": "export made",
     "retention.run": "retention run",
     "key.rotated": "key rotated",
+    "break-glass.reviewed": "emergency read reviewed",
 }
 
 PURPOSE_ACTIONS = {
@@ -227,66 +229,87 @@ def _short(value: Any) -> str:
 
 
 def change_lines(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
-    """What an audited change did, one line per changed value."""
-    if after is None:
-        return []
-    if before is None:
-        keys = [
-            k for k in ("version", "legal_basis", "retention_days", "fields", "rows") if k in after
-        ]
-        return [f"{k.replace('_', ' ')}: {_short(after[k])}" for k in keys]
+    """What an audited change did, one line per changed value (the service finds them)."""
     lines = []
-    for key in [*before, *(k for k in after if k not in before)]:
-        if key == "id":
-            continue
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            for name in [*old, *(n for n in new if n not in old)]:
-                if name not in new:
-                    lines.append(f"{key}: − {name}")
-                elif name not in old:
-                    lines.append(f"{key}: + {name} {new[name]}")
-                elif old[name] != new[name]:
-                    lines.append(f"{key}: {name} {old[name]} → {new[name]}")
-            continue
-        lines.append(f"{key.replace('_', ' ')}: {_short(old)} → {_short(new)}")
+    for d in service.change_differences(before, after):
+        key = d.key.replace("_", " ") if d.item is None else d.key
+        if d.item is None and before is None:
+            lines.append(f"{key}: {_short(d.after)}")
+        elif d.item is None:
+            lines.append(f"{key}: {_short(d.before)} → {_short(d.after)}")
+        elif d.kind is service.DifferenceKind.REMOVED:
+            lines.append(f"{key}: − {d.item}")
+        elif d.kind is service.DifferenceKind.ADDED:
+            lines.append(f"{key}: + {d.item} {d.after}")
+        else:
+            lines.append(f"{key}: {d.item} {d.before} → {d.after}")
     return lines
+
+
+VERSION_WORDS = {
+    service.VersionChange.FIRST: "first version",
+    service.VersionChange.WITHDRAWN: "grant withdrawn",
+    service.VersionChange.GRANTED_AGAIN: "granted again",
+}
 
 
 def policy_changes(before: Policy | None, after: Policy) -> list[str]:
     """What one policy version changed from the one before, in words."""
-    if before is None:
-        return ["first version"]
-    if after.revoked:
-        return ["grant withdrawn"]
-    if before.revoked:
-        return ["granted again"]
+    change, differences = service.version_differences(before, after)
+    if change in VERSION_WORDS:
+        return [VERSION_WORDS[change]]
     lines = []
-    for name in [*after.fields, *(n for n in before.fields if n not in after.fields)]:
-        old, new = before.fields.get(name), after.fields.get(name)
-        if old == new:
+    for d in differences:
+        if d.key == "row_filter":
+            lines.append(f"rows: {_short(d.before)} → {_short(d.after)}")
             continue
-        label = record_label(name)
-        if old is None:
-            lines.append(f"{label} granted: {rule_text(str(new))}")
-        elif new is None:
+        label = record_label(d.item or "")
+        if d.kind is service.DifferenceKind.ADDED:
+            lines.append(f"{label} granted: {rule_text(str(d.after))}")
+        elif d.kind is service.DifferenceKind.REMOVED:
             lines.append(f"{label} no longer granted")
         else:
-            lines.append(f"{label}: {rule_text(old)} → {rule_text(new)}")
-    if (before.row_filter or {}) != (after.row_filter or {}):
-        lines.append(f"rows: {_short(before.row_filter or {})} → {_short(after.row_filter or {})}")
+            lines.append(f"{label}: {rule_text(str(d.before))} → {rule_text(str(d.after))}")
     return lines or ["no change to fields or rows"]
 
 
+# The labels of the forms' fields, so that a problem names what the person sees.
+PURPOSE_LABELS = {
+    "code": "Code",
+    "name": "Name",
+    "description": "Description",
+    "legal_basis": "Legal basis",
+    "owner_department_code": "Owner department",
+    "valid_from": "Starts on",
+    "valid_until": "Ends on",
+    "retention_days": "Retention (days)",
+    "reason": "Reason",
+    "status": "Change",
+    "action": "Change",
+}
+
+POLICY_LABELS = {
+    "grantee_kind": "Grantee kind",
+    "grantee": "Grantee",
+    "purpose_code": "Purpose",
+    "dataset": "Dataset",
+    "reason": "Reason for this change",
+    "fields": "Fields",
+}
+
+
+def purpose_label(field: str) -> str:
+    """The label of the purpose form's element a field problem is about."""
+    return PURPOSE_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
 def problem_label(field: str) -> str:
-    """The form element a field problem is about, as the page labels it."""
+    """The policy editor's element a field problem is about, as the page labels it."""
     if field.startswith("fields."):
         return record_label(field.removeprefix("fields."))
     if field.startswith("row_filter"):
         return "Rows"
-    return {"reason": "Reason", "fields": "Fields"}.get(field, field.replace("_", " "))
+    return POLICY_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
 def problem_anchor(field: str) -> str:
@@ -329,6 +352,7 @@ HELPERS: dict[str, Any] = {
     "change_lines": change_lines,
     "target_link": target_link,
     "problem_label": problem_label,
+    "purpose_label": purpose_label,
     "problem_anchor": problem_anchor,
     "action_label": lambda action: ACTION_LABELS.get(action, action),
 }
@@ -352,6 +376,23 @@ def _see_other(path: str, **query: str) -> RedirectResponse:
 # --- a resident's report ----------------------------------------------------------------------
 
 
+def page_links(path: str, query: Mapping[str, str], page: int, pages: int) -> dict[str, Any]:
+    """Links to the previous and next page, keeping the other query values."""
+    kept = {k: v for k, v in query.items() if v}
+
+    def link(number: int) -> str:
+        return path + "?" + urlencode({**kept, "page": str(number)})
+
+    return {
+        "page": page,
+        "pages": pages,
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+        "first": link(1) if page > 2 else None,
+        "last": link(pages) if page < pages - 1 else None,
+    }
+
+
 @router.get("/my-data", response_class=HTMLResponse)
 def my_data_page(
     request: Request,
@@ -359,56 +400,27 @@ def my_data_page(
     uow: Uow,
     department: Annotated[str, Query(max_length=64)] = "",
     purpose: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Who read my data, when, for which purpose and which fields; filtered on request."""
+    """Who read my data, when, for which purpose and which fields; filtered and paged."""
     with uow() as session:
-        reads = reports.my_reads(session, caller)
-    by_others = [r for r in reads if r["purpose_code"] != service.SUBJECT_ACCESS]
-    departments = sorted(
-        {
-            (
-                r["department_code"],
-                r["department"] or r["department_code"],
-                r["department_en"] or "",
-            )
-            for r in reads
-            if r["department_code"]
-        },
-        key=lambda d: d[2] or d[1],
-    )
-    purposes = sorted(
-        {(r["purpose_code"], r["purpose"] or r["purpose_code"]) for r in reads},
-        key=lambda p: (p[0] == service.SUBJECT_ACCESS, p[1]),
-    )
-    shown = [
-        r
-        for r in reads
-        if (not department or r["department_code"] == department)
-        and (not purpose or r["purpose_code"] == purpose)
-    ]
-    # Reads come newest first: the first of each department is its latest.
-    readers: dict[str, dict[str, Any]] = {}
-    for r in by_others:
-        if r["department_code"]:
-            slot = readers.setdefault(r["department_code"], {**r, "count": 0})
-            slot["count"] += 1
+        report = reports.my_report(
+            session, caller, department=department, purpose=purpose, page=page
+        )
+    selected = {"department": department, "purpose": purpose}
     return _page(
         request,
         "governance/my_data.html",
         caller,
-        reads=shown,
-        total=len(reads),
-        counts={
-            "reads": len(by_others),
-            "departments": len({r["department_code"] for r in by_others if r["department_code"]}),
-            "purposes": len({r["purpose_code"] for r in by_others}),
-            "copies": len(reads) - len(by_others),
-        },
-        departments=departments,
-        readers=sorted(readers.values(), key=lambda d: -d["count"]),
-        purposes=purposes,
-        selected={"department": department, "purpose": purpose},
-        pending=sum(1 for r in shown if not r["in_ledger"]),
+        report=report,
+        reads=report.reads,
+        counts=report.counts,
+        readers=report.readers,
+        departments=report.departments,
+        purposes=report.purposes,
+        total=report.counts["reads"] + report.counts["copies"],
+        selected=selected,
+        paging=page_links("/my-data", selected, report.page, report.pages),
     )
 
 
@@ -464,6 +476,10 @@ def _overview(
     now: datetime,
     days: int,
     verified: ledger.VerifyReport | None = None,
+    *,
+    notice: str | None = None,
+    glass_error: tuple[int, TwonetsError, Mapping[str, str]] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     since = now - timedelta(days=days)
     with uow() as session:
@@ -473,11 +489,13 @@ def _overview(
         changes = service.list_changes(session, limit=15)
         purposes = {p.code: p for p in service.list_purposes(session)}
         departments = {d.code: d for d in core_service.list_departments(session)}
+        glass = list(break_glass.list_break_glass(session, limit=50))
     busiest = max((row["reads"] for row in summary), default=0)
     return _page(
         request,
         "governance/overview.html",
         caller,
+        status_code=status_code,
         days=days,
         day_choices=OVERVIEW_DAYS,
         since=since,
@@ -495,6 +513,12 @@ def _overview(
         changes=changes,
         purposes=purposes,
         departments=departments,
+        glass_pending=[g for g in glass if g.reviewed_at is None],
+        glass_reviewed=[g for g in glass if g.reviewed_at is not None][:10],
+        glass_error=glass_error,
+        note_min=break_glass.MIN_NOTE,
+        note_max=service.REASON_MAX,
+        notice=notice,
     )
 
 
@@ -505,9 +529,77 @@ def overview_page(
     uow: Uow,
     clock: Clock,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    reviewed: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
-    """Reads by department and purpose, unusual readers, the ledger, recent changes."""
-    return _overview(request, caller, uow, clock(), days)
+    """Break-glass reads to review, reads by department and purpose, unusual readers, the
+    ledger, recent changes."""
+    notice = f"Emergency read {reviewed} marked reviewed." if reviewed else None
+    return _overview(request, caller, uow, clock(), days, notice=notice)
+
+
+@router.post("/governance/break-glass/{read_id}/review", response_class=HTMLResponse)
+def review_break_glass(
+    request: Request,
+    read_id: int,
+    caller: Officer,
+    uow: Uow,
+    clock: Clock,
+    form: FormFields,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> Response:
+    """Mark a break-glass read reviewed with a note; a problem comes back beside the note."""
+    now = clock()
+    try:
+        with uow() as session:
+            break_glass.review_break_glass(
+                session, caller, read_id=read_id, note=form.get("note", ""), now=now
+            )
+    except TwonetsError as exc:
+        return _overview(
+            request,
+            caller,
+            uow,
+            now,
+            days,
+            glass_error=(read_id, exc, form),
+            status_code=exc.status,
+        )
+    return _see_other("/governance", days=str(days), reviewed=str(read_id))
+
+
+@router.get("/governance/readers/{actor}", response_class=HTMLResponse)
+def reader_page(
+    request: Request,
+    actor: Annotated[str, Path(max_length=64)],
+    caller: Officer,
+    uow: Uow,
+    clock: Clock,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Every read one member of staff made over the last days, paged: opened from the
+    unusual readers and from break-glass reads."""
+    since = clock() - timedelta(days=days)
+    with uow() as session:
+        found = reports.reads_of_reader(session, caller, actor=actor, since=since, page=page)
+        departments = {d.code: d for d in core_service.list_departments(session)}
+        glass = list(break_glass.list_break_glass(session, actor=actor))
+    return _page(
+        request,
+        "governance/reader.html",
+        caller,
+        found=found,
+        days=days,
+        day_choices=OVERVIEW_DAYS,
+        department=departments.get(found.department_code or ""),
+        glass=glass,
+        paging=page_links(
+            f"/governance/readers/{quote(actor, safe='')}",
+            {"days": str(days)},
+            found.page,
+            found.pages,
+        ),
+    )
 
 
 @router.post("/governance/verify", response_class=HTMLResponse)
@@ -559,6 +651,14 @@ def _purposes_page(
         states=states,
         departments=departments,
         legal_bases=[(b.value, BASIS_LABELS[b]) for b in LegalBasis],
+        rules={
+            # The browser's hints; the service checks the same rules again.
+            "code_pattern": service.PURPOSE_CODE_PATTERN.replace("-]", "\\-]"),
+            "code_max": service.PURPOSE_CODE_MAX,
+            "name_max": service.PURPOSE_NAME_MAX,
+            "retention_max": service.RETENTION_MAX_DAYS,
+            "reason_max": service.REASON_MAX,
+        },
         form=form or {"valid_from": today, "retention_days": "365"},
         error=error,
         errors=field_errors(error),
@@ -603,36 +703,25 @@ def _local_day(value: str, field: str, *, required: bool) -> datetime | None:
 
 
 def _purpose_values(form: Mapping[str, str]) -> dict[str, Any]:
-    code = form.get("code", "")
-    if not PURPOSE_CODE.fullmatch(code) or len(code) > 64:
-        raise Invalid.field(
-            "code",
-            "pattern",
-            "use lower-case words joined by dots, such as housing.group-rental (64 at most)",
-        )
-    name = form.get("name", "")
-    if not 1 <= len(name) <= 128:
-        raise Invalid.field("name", "length", "give a name of 1 to 128 characters")
-    try:
-        basis = LegalBasis(form.get("legal_basis", ""))
-    except ValueError:
-        raise Invalid.field("legal_basis", "known", "choose a legal basis") from None
+    """The form's values as the service takes them: dates and numbers parsed, nothing judged."""
     retention = form.get("retention_days", "")
-    if not retention.isdigit() or int(retention) > 36500:
+    try:
+        retention_days = int(retention)
+    except ValueError:
         raise Invalid.field(
-            "retention_days", "range", "should be a whole number of days, 0 to 36500"
-        )
+            "retention_days", "integer", "should be a whole number of days"
+        ) from None
     valid_from = _local_day(form.get("valid_from", ""), "valid_from", required=True)
     assert valid_from is not None
     return {
-        "code": code,
-        "name": name,
+        "code": form.get("code", ""),
+        "name": form.get("name", ""),
         "description": form.get("description", ""),
-        "legal_basis": basis,
+        "legal_basis": form.get("legal_basis", ""),
         "owner_department_code": form.get("owner_department_code", ""),
         "valid_from": valid_from,
         "valid_until": _local_day(form.get("valid_until", ""), "valid_until", required=False),
-        "retention_days": int(retention),
+        "retention_days": retention_days,
     }
 
 
@@ -698,17 +787,6 @@ def _grantee_kind(value: str) -> GranteeKind:
         ) from None
 
 
-def _versions(
-    policies: Sequence[Policy], kind: str, grantee: str, purpose_code: str, dataset: str
-) -> list[Policy]:
-    return [
-        p
-        for p in policies
-        if (p.grantee_kind, p.grantee, p.purpose_code, p.dataset)
-        == (kind, grantee, purpose_code, dataset)
-    ]
-
-
 def _policy_key(policy: Policy) -> dict[str, str]:
     return {
         "grantee_kind": str(policy.grantee_kind),
@@ -727,7 +805,8 @@ def _choices(request: Request, uow: UnitOfWork) -> dict[str, Any]:
     return {
         "choice_departments": departments,
         "choice_functions": sorted({d.function for d in departments}),
-        "choice_roles": [r.value for r in Role],
+        # The roles that grant access or administer are never granted reads.
+        "choice_roles": [r.value for r in Role if r not in service.OVERSIGHT_ROLES],
         "choice_purposes": purposes,
         "choice_datasets": sorted(gov.catalogue.datasets()),
     }
@@ -782,12 +861,14 @@ def policy_history(
     """Every version of one policy, newest first, with who changed what and why."""
     kind = _grantee_kind(grantee_kind)
     with uow() as session:
-        versions = _versions(
-            service.list_policies(session, include_history=True),
-            kind,
-            grantee,
-            purpose_code,
-            dataset,
+        versions = list(
+            service.policy_versions(
+                session,
+                grantee_kind=kind,
+                grantee=grantee,
+                purpose_code=purpose_code,
+                dataset=dataset,
+            )
         )
         purpose = service.get_purpose(session, purpose_code)
         departments = {d.code: d for d in core_service.list_departments(session)}
@@ -857,12 +938,12 @@ def _editor(
     target: Dataset = gov.catalogue.get(key["dataset"])
     with uow() as session:
         purpose: Purpose = service.get_purpose(session, key["purpose_code"])
-        versions = _versions(
-            service.list_policies(session, include_history=True),
-            kind,
-            key["grantee"],
-            key["purpose_code"],
-            key["dataset"],
+        versions = service.policy_versions(
+            session,
+            grantee_kind=kind,
+            grantee=key["grantee"],
+            purpose_code=key["purpose_code"],
+            dataset=key["dataset"],
         )
         departments = {d.code: d for d in core_service.list_departments(session)}
     current = versions[-1] if versions else None
@@ -881,6 +962,7 @@ def _editor(
         next_version=(current.version + 1) if current else 1,
         values=values if values is not None else _values_of(current),
         mask_choices=MASK_CHOICES,
+        reason_max=service.REASON_MAX,
         error=error,
         errors=field_errors(error),
     )
