@@ -12,15 +12,13 @@ from twonets.core.models import Role
 class NavItem:
     """A menu entry shown to accounts holding one of ``roles`` (empty: everyone).
 
-    Administrators see every entry unless ``admin`` is false: a page for holders of
-    licences, or for the verifier at a desk, is not an administrator's work.
+    No role implies another: an administrator sees only the entries that name ``admin``.
     """
 
     label: str
     href: str
     roles: frozenset[Role] = frozenset()
     description: str = ""
-    admin: bool = True
 
 
 STAFF = frozenset({Role.STAFF, Role.OPERATOR, Role.VERIFIER, Role.HEALTH_PLANNER, Role.DPO})
@@ -54,7 +52,6 @@ NAV: tuple[NavItem, ...] = (
         "/wallet",
         frozenset({Role.CITIZEN, Role.ENTERPRISE}),
         "Your electronic licences: show one as a QR code or share only the details asked for",
-        admin=False,
     ),
     NavItem(
         "My code",
@@ -62,21 +59,18 @@ NAV: tuple[NavItem, ...] = (
         frozenset({Role.CITIZEN, Role.ENTERPRISE}),
         "Your rotating code for libraries, schools, venues and health checks; your status and "
         "where it was scanned",
-        admin=False,
     ),
     NavItem(
         "Verify a licence",
         "/verify",
         frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR}),
         "Check a licence a person shows you: scan or paste its QR code or shared presentation",
-        admin=False,
     ),
     NavItem(
         "Scan a code",
         "/code/scan",
         frozenset({Role.VERIFIER, Role.STAFF, Role.OPERATOR, Role.ENTERPRISE}),
         "Check a personal or enterprise code at your gate: only what its scenario discloses",
-        admin=False,
     ),
     NavItem(
         "Code statistics",
@@ -89,7 +83,6 @@ NAV: tuple[NavItem, ...] = (
         "/codes/appeals",
         frozenset({Role.STAFF}),
         "Appeals against automated health status, for health staff to decide",
-        admin=False,
     ),
     NavItem(
         "Public health",
@@ -120,27 +113,30 @@ NAV: tuple[NavItem, ...] = (
         "/ops/tasks",
         frozenset({Role.FIELD}),
         "Cases dispatched to your department: take one on, report it handled with photos",
-        admin=False,
     ),
     NavItem(
         "My call-ups",
         "/health/my-calls",
         frozenset({Role.CITIZEN}),
         "Clinicians in the city's clinical reserve: answer a call-up (accept or refuse)",
-        admin=False,
     ),
     NavItem(
         "Report a problem",
         "/ops/report",
         frozenset({Role.CITIZEN}),
         "Tell the city about rubbish, a broken cover or a blocked pavement, and follow it",
-        admin=False,
     ),
     NavItem(
         "Devices",
         "/ops/devices",
         frozenset({Role.OPERATOR, Role.FIELD}),
         "Vehicle terminals, meters and the intake's counters",
+    ),
+    NavItem(
+        "Accounts",
+        "/accounts",
+        frozenset({Role.ADMIN}),
+        "User names locked after failed logins, addresses refused; lift a lock",
     ),
     NavItem("API", "/docs", frozenset({Role.ADMIN}), "The OpenAPI description of every route"),
 )
@@ -150,10 +146,4 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     """The menu entries this caller may see."""
     if principal is None:
         return [i for i in NAV if not i.roles and i.href != "/"]
-    return [i for i in NAV if not i.roles or _sees(principal, i)]
-
-
-def _sees(principal: Principal, item: NavItem) -> bool:
-    if item.admin:
-        return principal.has_any(item.roles)
-    return bool(principal.roles & item.roles)
+    return [i for i in NAV if not i.roles or principal.has_any(i.roles)]
