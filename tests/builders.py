@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from twonets.core import service
 from twonets.core.ids import make_credit_code, make_id_number
-from twonets.core.models import Account, Department, DepartmentLevel, Role
+from twonets.core.models import Account, Citizen, Department, DepartmentLevel, Enterprise, Role
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)
+_phones = itertools.count(13800000001)
 
 
 def next_id_number(*, region: str = "310101", birth: date = date(1990, 5, 17)) -> str:
@@ -74,6 +75,7 @@ def create_citizen(
     id_number: str | None = None,
     name: str = "张三",
     password: str = PASSWORD,
+    phone: str | None = None,
     district_code: str | None = "310101",
 ) -> Account:
     """A registered resident with a login."""
@@ -82,6 +84,50 @@ def create_citizen(
         id_number=id_number or next_id_number(),
         name=name,
         password=password,
+        phone=phone,
+        district_code=district_code,
+        now=NOW,
+    )
+
+
+def next_phone() -> str:
+    """A valid, unused-in-this-run mobile number."""
+    return str(next(_phones))
+
+
+def create_resident(
+    session: Session,
+    *,
+    id_number: str | None = None,
+    name: str = "张三",
+    phone: str | None = "",
+    district_code: str | None = "310101",
+) -> Citizen:
+    """A resident in the population register without a login (a new phone unless given)."""
+    return service.enter_citizen(
+        session,
+        id_number=id_number or next_id_number(),
+        name=name,
+        phone=next_phone() if phone == "" else phone,
+        district_code=district_code,
+        now=NOW,
+    )
+
+
+def create_enterprise(
+    session: Session,
+    *,
+    credit_code: str | None = None,
+    name: str = "上海测试有限公司",
+    phone: str | None = "",
+    district_code: str | None = "310101",
+) -> Enterprise:
+    """An enterprise in the register without a login (a new contact phone unless given)."""
+    return service.enter_enterprise(
+        session,
+        credit_code=credit_code or next_credit_code(),
+        name=name,
+        phone=next_phone() if phone == "" else phone,
         district_code=district_code,
         now=NOW,
     )

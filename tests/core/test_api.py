@@ -2,27 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import PASSWORD, create_citizen, create_staff, next_credit_code, next_id_number
+from builders import (
+    PASSWORD,
+    create_citizen,
+    create_department,
+    create_resident,
+    create_staff,
+    next_credit_code,
+    next_id_number,
+)
 from twonets.core.auth import Principal, PrincipalCache
+from twonets.core.config import Settings
 from twonets.core.db import unit_of_work
 from twonets.core.models import (
     Account,
     AccountKind,
     AuthToken,
-    Citizen,
     Enterprise,
+    LoginAttempt,
     OutboxEvent,
     Role,
+    SignupMessage,
 )
+from twonets.core.sms import FileSms
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def outbox(app: FastAPI, tmp_path: Path) -> FileSms:
+    """The app's text messages, written to a file the test reads."""
+    sms = FileSms(tmp_path / "sms.jsonl")
+    app.state.sms = sms
+    return sms
+
+
+def _code_in(text: str) -> str:
+    found = re.search(r"\b(\d{6})\b", text)
+    assert found is not None, text
+    return found.group(1)
+
+
+def _topics(factory: sessionmaker[Session]) -> list[str]:
+    with factory() as session:
+        return list(session.scalars(select(OutboxEvent.topic).order_by(OutboxEvent.id)))
 
 
 def _count(factory: sessionmaker[Session], model: type) -> int:
@@ -36,14 +69,26 @@ def _token(client: TestClient, username: str, password: str = PASSWORD) -> dict[
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def _staff_of(
+    session_factory: sessionmaker[Session], function: str, roles: tuple[Role, ...] = (Role.STAFF,)
+) -> str:
+    username = f"{function}.{'.'.join(sorted(roles))}"
+    with unit_of_work(session_factory) as session:
+        create_staff(
+            session,
+            username=username,
+            roles=roles,
+            department=create_department(session, function=function),
+        )
+    return username
+
+
 def test_malformed_id_number_is_422_naming_the_field_and_nothing_is_written(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     good = next_id_number()
     wrong = good[:17] + ("0" if good[17] != "0" else "1")
-    response = client.post(
-        "/api/v1/citizens", json={"id_number": wrong, "name": "李四", "password": PASSWORD}
-    )
+    response = client.post("/api/v1/signup/citizen", json={"id_number": wrong, "name": "李四"})
     assert response.status_code == 422
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
@@ -57,7 +102,7 @@ def test_malformed_id_number_is_422_naming_the_field_and_nothing_is_written(
         }
     ]
     assert "Traceback" not in response.text
-    assert _count(session_factory, Citizen) == 0
+    assert _count(session_factory, SignupMessage) == 0
     assert _count(session_factory, Account) == 0
     assert _count(session_factory, OutboxEvent) == 0
 
@@ -67,12 +112,8 @@ def test_impossible_birth_date_is_named(client: TestClient) -> None:
 
     first17 = "11010519491331002"
     response = client.post(
-        "/api/v1/citizens",
-        json={
-            "id_number": first17 + id_number_check_character(first17),
-            "name": "x",
-            "password": PASSWORD,
-        },
+        "/api/v1/signup/citizen",
+        json={"id_number": first17 + id_number_check_character(first17), "name": "x"},
     )
     assert response.status_code == 422
     assert response.json()["detail"] == "id_number: birth date 19491331 is not a real date"
@@ -80,8 +121,7 @@ def test_impossible_birth_date_is_named(client: TestClient) -> None:
 
 def test_credit_code_with_letter_o_is_rejected(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/enterprises",
-        json={"credit_code": "91110000600O37341L", "name": "x", "password": PASSWORD},
+        "/api/v1/signup/enterprise", json={"credit_code": "91110000600O37341L", "name": "x"}
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "credit_code"
@@ -90,32 +130,110 @@ def test_credit_code_with_letter_o_is_rejected(client: TestClient) -> None:
 
 def test_several_bad_fields_are_all_listed(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/citizens", json={"id_number": "123", "name": "", "password": "x", "extra": 1}
+        "/api/v1/signup/citizen/confirm",
+        json={"id_number": "123", "code": "", "password": "x", "extra": 1},
     )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
-    assert fields == {"id_number", "name", "password", "extra"}
+    assert fields == {"id_number", "code", "password", "extra"}
     assert response.json()["detail"].endswith("(and 3 more)")
 
 
-def test_registration_then_login_then_me(client: TestClient) -> None:
-    number = next_id_number()
+def _signup_start(client: TestClient, id_number: str, name: str) -> tuple[int, dict[str, object]]:
+    response = client.post("/api/v1/signup/citizen", json={"id_number": id_number, "name": name})
+    return response.status_code, response.json()
+
+
+def test_signup_answers_the_same_for_a_registered_an_unregistered_and_an_unknown_number(
+    client: TestClient, session_factory: sessionmaker[Session], outbox: FileSms
+) -> None:
+    with unit_of_work(session_factory) as session:
+        without_account = create_resident(session, name="王芳").id_number
+        with_account = create_citizen(session, name="李雷", phone="13912340000").username
+    answers = [
+        _signup_start(client, without_account, "王芳"),
+        _signup_start(client, with_account, "李雷"),
+        _signup_start(client, next_id_number(), "张三"),
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    status, body = answers[0]
+    assert status == 202
+    assert body == {
+        "detail": "If these details match a resident without an account, a code was sent to "
+        "the phone on record. Enter it within 10 minutes. If an account already exists, the "
+        "message says so instead."
+    }
+    assert len(outbox.messages()) == 2  # a code, and a notice to the account holder's phone
+
+
+def test_a_resident_confirms_the_code_from_the_text_message_and_logs_in(
+    client: TestClient, session_factory: sessionmaker[Session], outbox: FileSms
+) -> None:
+    with unit_of_work(session_factory) as session:
+        number = create_resident(session, name="王五").id_number
+    assert _signup_start(client, number.lower(), "王五")[0] == 202
+    code = _code_in(outbox.messages()[-1].text)
+
     response = client.post(
-        "/api/v1/citizens",
-        json={"id_number": number.lower(), "name": "王五", "password": PASSWORD},
+        "/api/v1/signup/citizen/confirm",
+        json={"id_number": number, "code": code, "password": PASSWORD},
     )
+
     assert response.status_code == 201, response.text
     assert response.json()["username"] == number
-    headers = _token(client, number)
-    me = client.get("/api/v1/me", headers=headers).json()
-    assert me["kind"] == "citizen"
-    assert me["roles"] == ["citizen"]
+    me = client.get("/api/v1/me", headers=_token(client, number)).json()
+    assert (me["kind"], me["roles"], me["display_name"]) == ("citizen", ["citizen"], "王五")
+    topics = [t for t in _topics(session_factory) if t.startswith("core.account")]
+    assert topics == ["core.account.opened"]
 
 
-def test_registering_twice_is_a_conflict(client: TestClient) -> None:
-    body = {"credit_code": next_credit_code(), "name": "测试公司", "password": PASSWORD}
-    assert client.post("/api/v1/enterprises", json=body).status_code == 201
-    second = client.post("/api/v1/enterprises", json=body)
+def test_five_wrong_codes_burn_the_code(
+    client: TestClient, session_factory: sessionmaker[Session], outbox: FileSms
+) -> None:
+    with unit_of_work(session_factory) as session:
+        number = create_resident(session).id_number
+    _signup_start(client, number, "张三")
+    code = _code_in(outbox.messages()[-1].text)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    bodies = []
+    for attempt in [wrong] * 5 + [code]:
+        response = client.post(
+            "/api/v1/signup/citizen/confirm",
+            json={"id_number": number, "code": attempt, "password": PASSWORD},
+        )
+        assert response.status_code == 422
+        bodies.append(response.json())
+    assert all(b == bodies[0] for b in bodies)  # the burned code gets the same refusal
+    assert bodies[0]["errors"][0]["field"] == "code"
+    assert _count(session_factory, Account) == 0
+
+
+def test_the_registers_are_written_by_their_keepers_only(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    police = _token(client, _staff_of(session_factory, "police"))
+    health = _token(client, _staff_of(session_factory, "health"))
+    admin = _token(client, _staff_of(session_factory, "police", (Role.ADMIN,)))
+    body = {"id_number": next_id_number(), "name": "孙八", "phone": "13800001111"}
+    assert client.post("/api/v1/citizens", json=body).status_code == 401
+    refused = client.post("/api/v1/citizens", json=body, headers=health)
+    assert refused.status_code == 403
+    assert "population register (police)" in refused.json()["detail"]
+    assert client.post("/api/v1/citizens", json=body, headers=admin).status_code == 403
+    created = client.post("/api/v1/citizens", json=body, headers=police)
+    assert created.status_code == 201, created.text
+    assert created.json()["identifier"] == body["id_number"]
+    assert _count(session_factory, Account) == 3  # the three clerks: no resident login yet
+    assert _topics(session_factory) == ["core.citizen.registered"]
+
+
+def test_registering_twice_is_a_conflict(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    headers = _token(client, _staff_of(session_factory, "market-regulation"))
+    body = {"credit_code": next_credit_code(), "name": "测试公司", "phone": "13800002222"}
+    assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
+    second = client.post("/api/v1/enterprises", json=body, headers=headers)
     assert second.status_code == 409
     assert second.headers["content-type"].startswith(PROBLEM)
 
@@ -123,8 +241,11 @@ def test_registering_twice_is_a_conflict(client: TestClient) -> None:
 def test_idempotency_key_replays_the_first_answer(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    body = {"credit_code": next_credit_code(), "name": "幂等公司", "password": PASSWORD}
-    headers = {"Idempotency-Key": "reg-42"}
+    headers = {
+        **_token(client, _staff_of(session_factory, "market-regulation")),
+        "Idempotency-Key": "reg-42",
+    }
+    body = {"credit_code": next_credit_code(), "name": "幂等公司"}
     first = client.post("/api/v1/enterprises", json=body, headers=headers)
     again = client.post("/api/v1/enterprises", json=body, headers=headers)
     assert first.status_code == 201
@@ -222,7 +343,9 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     paths = client.get("/openapi.json").json()["paths"]
-    assert "/api/v1/citizens" in paths
+    assert {"/api/v1/citizens", "/api/v1/signup/citizen", "/api/v1/signup/citizen/confirm"} <= set(
+        paths
+    )
 
 
 def test_readyz_fails_on_an_unmigrated_database(tmp_path: object) -> None:
@@ -262,15 +385,6 @@ def test_unknown_route_is_a_problem(client: TestClient) -> None:
     assert response.json()["detail"] == "no route /api/v1/nothing-here"
 
 
-def test_registration_writes_an_outbox_event(client: TestClient, session: Session) -> None:
-    client.post(
-        "/api/v1/citizens",
-        json={"id_number": next_id_number(), "name": "赵六", "password": PASSWORD},
-    )
-    topics = session.scalars(select(OutboxEvent.topic)).all()
-    assert topics == ["core.citizen.registered"]
-
-
 def test_a_resolved_login_is_reused_for_a_few_seconds_and_logout_ends_it_at_once(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
@@ -307,3 +421,154 @@ def test_the_principal_cache_expires_with_its_seconds_and_with_the_token() -> No
     stale = PrincipalCache(ttl_seconds=1e-9)
     stale.put("t", principal, expires_at=now + timedelta(minutes=5))
     assert stale.get("t", now=now) is None
+
+
+def test_the_administrator_holds_only_administration(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = _token(client, _staff_of(session_factory, "platform", (Role.ADMIN,)))
+    officer = _token(client, _staff_of(session_factory, "platform", (Role.DPO,)))
+    # A data protection officer's route, and a department's role, are not the administrator's.
+    purposes = client.get("/api/v1/governance/changes", headers=admin)
+    assert purposes.status_code == 403
+    assert purposes.headers["content-type"].startswith(PROBLEM)
+    assert purposes.json()["detail"] == "this action needs one of the roles: dpo"
+    hospitals = client.get("/api/v1/health/hospitals", headers=admin)
+    assert hospitals.status_code == 403
+    assert hospitals.json()["detail"] == "this action needs one of the roles: health_planner"
+    assert client.get("/api/v1/governance/changes", headers=officer).status_code == 200
+    # ...and the officer does not administer.
+    staff = {
+        "username": "new.clerk",
+        "display_name": "新职员",
+        "password": PASSWORD,
+        "department_code": "platform",
+    }
+    assert client.post("/api/v1/staff", json=staff, headers=officer).status_code == 403
+
+
+def test_no_account_is_made_both_officer_and_anything_else(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = _token(client, _staff_of(session_factory, "platform", (Role.ADMIN,)))
+    with unit_of_work(session_factory) as session:
+        create_department(session, code="platform", function="platform")
+    staff = {
+        "username": "two.hats",
+        "display_name": "两顶帽子",
+        "password": PASSWORD,
+        "department_code": "platform",
+        "roles": ["dpo", "admin"],
+    }
+    response = client.post("/api/v1/staff", json=staff, headers=admin)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "roles"
+    assert response.json()["errors"][0]["rule"] == "separation-of-duties"
+    assert "admin or dpo, never both" in response.json()["detail"]
+    response = client.post(
+        "/api/v1/staff", json={**staff, "roles": ["dpo", "staff"]}, headers=admin
+    )
+    assert response.status_code == 422
+    assert "holds no other role" in response.json()["detail"]
+    assert client.post("/api/v1/staff", json={**staff, "roles": ["dpo"]}, headers=admin).json()[
+        "roles"
+    ] == ["dpo"]
+
+
+def _login(client: TestClient, username: str, password: str) -> tuple[int, dict[str, object]]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    return response.status_code, response.json()
+
+
+def test_login_locks_out_known_and_unknown_user_names_alike(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        create_staff(session, username="known.user")
+    known = [_login(client, "known.user", "wrong-password") for _ in range(6)]
+    unknown = [_login(client, "unknown.user", "wrong-password") for _ in range(6)]
+    assert known == unknown
+    assert [status for status, _ in known] == [401] * 4 + [429] * 2
+    assert known[-1][1]["type"] == "https://twonets.dev/problems/too-many-attempts"
+    assert _login(client, "known.user", PASSWORD)[0] == 429
+    with session_factory() as session:
+        outcomes = session.execute(
+            select(LoginAttempt.username, LoginAttempt.outcome, LoginAttempt.address)
+        ).all()
+    assert sorted(set(outcomes)) == [
+        ("known.user", "failure", "testclient"),
+        ("known.user", "locked", "testclient"),
+        ("unknown.user", "failure", "testclient"),
+        ("unknown.user", "locked", "testclient"),
+    ]
+
+
+def test_an_address_is_refused_after_its_failures(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    from twonets.web import create_app
+
+    with unit_of_work(session_factory) as session:
+        create_staff(session, username="bystander")
+    strict = settings.model_copy(update={"login_failures_per_address": 3})
+    with TestClient(create_app(strict, engine=engine, relay=False)) as client:
+        for n in range(3):
+            assert _login(client, f"guess{n}", "wrong-password")[0] == 401
+        status, body = _login(client, "bystander", PASSWORD)
+    assert status == 429
+    assert "your network address" in str(body["detail"])
+
+
+def test_successful_logins_are_not_slowed_or_recorded(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        create_staff(session, username="daily")
+    for _ in range(12):
+        assert _login(client, "daily", PASSWORD)[0] == 200
+    assert _count(session_factory, LoginAttempt) == 0
+
+
+def test_an_administrator_sees_and_lifts_a_lock_out(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = _token(client, _staff_of(session_factory, "platform", (Role.ADMIN,)))
+    officer = _token(client, _staff_of(session_factory, "platform", (Role.DPO,)))
+    with unit_of_work(session_factory) as session:
+        create_staff(session, username="forgetful")
+    for _ in range(5):
+        _login(client, "forgetful", "wrong-password")
+    assert client.get("/api/v1/accounts/lockouts", headers=officer).status_code == 403
+    listed = client.get("/api/v1/accounts/lockouts", headers=admin).json()
+    assert [(lock["username"], lock["active"]) for lock in listed["lockouts"]] == [
+        ("forgetful", True)
+    ]
+    assert client.post("/api/v1/accounts/forgetful/unlock", headers=officer).status_code == 403
+
+    unlocked = client.post("/api/v1/accounts/forgetful/unlock", headers=admin)
+
+    assert unlocked.status_code == 200
+    assert unlocked.json()["active"] is False
+    assert _login(client, "forgetful", PASSWORD)[0] == 200
+    assert client.post("/api/v1/accounts/forgetful/unlock", headers=admin).status_code == 404
+
+
+def test_the_api_refuses_the_page_cookie(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        create_staff(session, username="cookie.holder")
+    form = client.post(
+        "/login",
+        data={"username": "cookie.holder", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert form.status_code == 303
+    assert client.cookies.get("twonets_token")
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 200  # pages take it
+
+    refused = client.get("/api/v1/me")
+
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert "bearer token" in refused.json()["detail"]

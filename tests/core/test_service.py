@@ -1,4 +1,4 @@
-"""Use cases of the core, on SQLite and PostgreSQL: registration, departments, staff, tokens."""
+"""Use cases of the core, on SQLite and PostgreSQL: registers, departments, staff, tokens."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import NOW, PASSWORD, create_citizen, create_department, create_staff, next_id_number
-from twonets.core import auth, service
+from builders import (
+    NOW,
+    PASSWORD,
+    create_citizen,
+    create_department,
+    create_staff,
+    next_credit_code,
+    next_id_number,
+)
+from twonets.core import auth, logins, service
 from twonets.core.db import unit_of_work
-from twonets.core.errors import Conflict, Invalid, NotFound, Unauthenticated
-from twonets.core.models import Citizen, DepartmentLevel, OutboxEvent, Role
+from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from twonets.core.models import Account, Citizen, DepartmentLevel, Enterprise, OutboxEvent, Role
 
 
 def test_reference_data_is_loaded_once(session: Session) -> None:
@@ -98,17 +106,99 @@ def test_principal_of_staff_carries_the_department(session: Session) -> None:
     assert not principal.has_any({Role.DPO})
 
 
-def test_admins_hold_every_role(session: Session) -> None:
-    principal = auth.principal_of(create_staff(session, roles=(Role.ADMIN,)))
-    principal.require(Role.DPO)
-    assert principal.has_any({Role.HEALTH_PLANNER})
+def test_no_role_implies_another(session: Session) -> None:
+    admin = auth.principal_of(create_staff(session, roles=(Role.ADMIN,)))
+    officer = auth.principal_of(create_staff(session, roles=(Role.DPO,)))
+    assert admin.has_any({Role.ADMIN})
+    assert not admin.has_any({Role.DPO})
+    assert not admin.has_any({Role.HEALTH_PLANNER, Role.STAFF})
+    with pytest.raises(Forbidden, match="needs one of the roles: dpo"):
+        admin.require(Role.DPO)
+    with pytest.raises(Forbidden, match="needs one of the roles: admin"):
+        officer.require(Role.ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("roles", "says"),
+    [
+        ((Role.ADMIN, Role.DPO), "holds admin or dpo, never both"),
+        ((Role.DPO, Role.STAFF), "asked also for: staff"),
+        ((Role.DPO, Role.OPERATOR, Role.HEALTH_PLANNER), "asked also for: health_planner, op"),
+    ],
+)
+def test_a_data_protection_officer_holds_no_other_role(
+    session_factory: sessionmaker[Session], roles: tuple[Role, ...], says: str
+) -> None:
+    with pytest.raises(Invalid) as caught, unit_of_work(session_factory) as session:
+        create_staff(session, username="two.hats", roles=roles)
+    problem = caught.value.errors[0]
+    assert (problem.field, problem.rule) == ("roles", "separation-of-duties")
+    assert says in problem.detail
+    assert caught.value.detail.startswith("roles: ")
+    with session_factory() as session:
+        assert session.scalars(select(Account).where(Account.username == "two.hats")).all() == []
+
+
+def test_administration_may_be_joined_to_other_work_but_not_to_data_protection(
+    session: Session,
+) -> None:
+    both = create_staff(session, roles=(Role.ADMIN, Role.STAFF))
+    assert {r.role for r in both.roles} == {Role.ADMIN, Role.STAFF}
+    officer = create_staff(session, roles=(Role.DPO,))
+    assert [r.role for r in officer.roles] == [Role.DPO]
+
+
+def test_only_the_register_keepers_add_entries(session: Session) -> None:
+    police = auth.principal_of(
+        create_staff(session, department=create_department(session, function="police"))
+    )
+    market = auth.principal_of(
+        create_staff(session, department=create_department(session, function="market-regulation"))
+    )
+    health = auth.principal_of(create_staff(session))
+    admin = auth.principal_of(
+        create_staff(
+            session,
+            roles=(Role.ADMIN,),
+            department=create_department(session, function="police"),
+        )
+    )
+    number = next_id_number()
+    with pytest.raises(Forbidden, match=r"population register \(police\)"):
+        service.add_resident(session, health, id_number=number, name="甲", now=NOW)
+    with pytest.raises(Forbidden, match="needs one of the roles: staff"):
+        service.add_resident(session, admin, id_number=number, name="甲", now=NOW)
+    citizen = service.add_resident(
+        session, police, id_number=number, name="甲", phone="13900000000", now=NOW
+    )
+    assert citizen.phone == "13900000000"
+    assert session.scalar(select(Account.id).where(Account.citizen_id == citizen.id)) is None
+    code = next_credit_code()
+    with pytest.raises(Forbidden, match="enterprise register"):
+        service.add_enterprise(session, police, credit_code=code, name="乙公司", now=NOW)
+    firm = service.add_enterprise(
+        session, market, credit_code=code, name="乙公司", phone="13900000001", now=NOW
+    )
+    assert session.get(Enterprise, firm.id) is not None
+    assert firm.contact_phone == "13900000001"
+
+
+def _log_in(session: Session, username: str, password: str) -> logins.Login:
+    return logins.log_in(
+        session,
+        username=username,
+        password=password,
+        address="192.0.2.1",
+        limits=logins.LoginLimits(),
+        now=NOW,
+        ttl=timedelta(hours=1),
+    ).unwrap()
 
 
 def test_tokens_expire_and_can_be_revoked(session: Session) -> None:
     account = create_staff(session, username="tok")
-    token, principal = service.log_in(
-        session, username="tok", password=PASSWORD, now=NOW, ttl=timedelta(hours=1)
-    )
+    login = _log_in(session, "tok", PASSWORD)
+    token, principal = login.token, login.principal
     assert principal.username == "tok"
     assert auth.resolve_token(session, token, now=NOW + timedelta(minutes=59)).account_id == (
         account.id
@@ -123,10 +213,10 @@ def test_tokens_expire_and_can_be_revoked(session: Session) -> None:
 def test_wrong_password_and_inactive_accounts_cannot_log_in(session: Session) -> None:
     account = create_staff(session, username="gone")
     with pytest.raises(Unauthenticated):
-        service.log_in(session, username="gone", password="nope-nope", now=NOW, ttl=timedelta(1))
+        _log_in(session, "gone", "nope-nope")
     account.active = False
     with pytest.raises(Unauthenticated):
-        service.log_in(session, username="gone", password=PASSWORD, now=NOW, ttl=timedelta(1))
+        _log_in(session, "gone", PASSWORD)
 
 
 def test_passwords_are_stored_as_argon2_hashes(session: Session) -> None:

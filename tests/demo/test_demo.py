@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -9,18 +10,23 @@ import pytest
 from sqlalchemy import func, select
 
 from twonets.core import geo, places
-from twonets.core.config import Mode, Settings, resolve_secret_key
+from twonets.core.config import Mode, Settings, SmsAdapter, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory
 from twonets.core.errors import Conflict, Forbidden
 from twonets.core.ids import validate_credit_code, validate_id_number
-from twonets.core.models import Account, Citizen, Department, Enterprise
+from twonets.core.models import Account, Citizen, Department, Enterprise, Role
+from twonets.core.sms import FileSms
 from twonets.demo import run_demo
 from twonets.demo.city import ENTERPRISES_PER_SCALE, RESIDENTS_PER_SCALE, _apportion
 from twonets.governance.sealing import Keyring
 
 
 def _settings(tmp_path: Path, name: str) -> Settings:
-    return Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / name}")
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / name}",
+        sms_adapter=SmsAdapter.FILE,
+    )
 
 
 def _citizens(settings: Settings) -> list[tuple[str, str, str | None]]:
@@ -108,7 +114,23 @@ def test_every_demo_account_can_log_in(seeded: Settings) -> None:
     assert {"admin", "dpo", "operator", "health.planner", "verifier"} <= {
         a.username for a in accounts
     }
+    newcomers = [a for a in accounts if a.description.startswith("no account yet")]
+    assert len(newcomers) == 1
     with TestClient(create_app(seeded, relay=False)) as client:
+        for account in newcomers:
+            # As the printed line says: sign up with the name, read the code, choose the password.
+            name = account.description.split(" as ")[1].split(",")[0]
+            started = client.post(
+                "/api/v1/signup/citizen", json={"id_number": account.username, "name": name}
+            )
+            assert started.status_code == 202
+            text = FileSms(seeded.effective_sms_outbox).messages()[-1].text
+            code = re.findall(r"\b\d{6}\b", text)[0]
+            opened = client.post(
+                "/api/v1/signup/citizen/confirm",
+                json={"id_number": account.username, "code": code, "password": account.password},
+            )
+            assert opened.status_code == 201, opened.text
         for account in accounts:
             response = client.post(
                 "/api/v1/auth/token",
@@ -149,3 +171,28 @@ def test_production_mode_refuses_the_demo(tmp_path: Path) -> None:
 def test_apportion_adds_up() -> None:
     assert sum(_apportion(1000, [3, 3, 3])) == 1000
     assert _apportion(10, [1, 0]) == [10, 0]
+
+
+def test_enterprises_have_a_phone_and_the_administrator_and_officer_one_role_each(
+    seeded: Settings,
+) -> None:
+    engine = make_engine(seeded.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            phones = session.scalars(select(Enterprise.contact_phone)).all()
+            assert all(p is not None and re.fullmatch(r"1[3-9]\d{9}", p) for p in phones)
+            roles = {
+                a.username: {r.role for r in a.roles}
+                for a in session.scalars(
+                    select(Account).where(Account.username.in_(["admin", "dpo"]))
+                )
+            }
+            assert roles == {"admin": {Role.ADMIN}, "dpo": {Role.DPO}}
+            officers = [
+                {r.role for r in a.roles}
+                for a in session.scalars(select(Account))
+                if any(r.role == Role.DPO for r in a.roles)
+            ]
+            assert officers == [{Role.DPO}]
+    finally:
+        engine.dispose()

@@ -53,6 +53,8 @@ class LiveServer:
 
     base_url: str
     accounts: tuple[DemoLogin, ...]
+    # Where the server's text messages (sign-up codes) land.
+    sms_outbox: Path | None = None
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
@@ -107,12 +109,14 @@ def serve_demo(folder: Path) -> Iterator[LiveServer]:
     import uvicorn
 
     from twonets import migrations
-    from twonets.core.config import Settings
+    from twonets.core.config import Settings, SmsAdapter
     from twonets.demo import run_demo
     from twonets.web import create_app
 
     url = f"sqlite:///{folder / 'e2e.db'}"
-    settings = Settings(var_dir=folder / "var", database_url=url, events_url=None)
+    settings = Settings(
+        var_dir=folder / "var", database_url=url, events_url=None, sms_adapter=SmsAdapter.FILE
+    )
     migrations.upgrade(url)
     accounts = tuple(
         DemoLogin(a.username, a.password, a.description)
@@ -128,7 +132,9 @@ def serve_demo(folder: Path) -> Iterator[LiveServer]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base_url, thread)
-        yield LiveServer(base_url=base_url, accounts=accounts)
+        yield LiveServer(
+            base_url=base_url, accounts=accounts, sms_outbox=settings.effective_sms_outbox
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=START_TIMEOUT_SECONDS)

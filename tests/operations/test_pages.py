@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from builders import PASSWORD
-from operations.conftest import BUND
+from operations.conftest import BUND, Login
 from operations.test_api import PNG, patrol
 
 
@@ -30,10 +30,11 @@ def log_in(client: TestClient, username: str) -> None:
 
 
 def test_dashboard_shows_map_layers_cases_and_figures(
-    client: TestClient, people: dict[str, str]
+    client: TestClient, people: dict[str, str], login: Login
 ) -> None:
     log_in(client, people["operator"])
-    client.post("/api/v1/ops/intake", json=patrol())
+    # The API takes the bearer token, never the page cookie.
+    client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator"))
 
     page = client.get("/ops")
     rows = client.get("/ops/fragments/cases", params={"open": "1", "district": "310101"})
@@ -58,9 +59,11 @@ def test_residents_do_not_see_the_dashboard(client: TestClient, people: dict[str
     assert client.get("/ops/tasks").status_code == 403
 
 
-def test_operator_moves_a_case_from_its_page(client: TestClient, people: dict[str, str]) -> None:
+def test_operator_moves_a_case_from_its_page(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
     log_in(client, people["operator"])
-    case = client.post("/api/v1/ops/intake", json=patrol()).json()
+    case = client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator")).json()
     cid = case["id"]
 
     page = client.get(f"/ops/cases/{cid}")
@@ -79,10 +82,10 @@ def test_operator_moves_a_case_from_its_page(client: TestClient, people: dict[st
 
 
 def test_field_staff_report_handling_with_a_photo(
-    client: TestClient, people: dict[str, str]
+    client: TestClient, people: dict[str, str], login: Login
 ) -> None:
     log_in(client, people["operator"])
-    cid = client.post("/api/v1/ops/intake", json=patrol()).json()["id"]
+    cid = client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator")).json()["id"]
     client.post(f"/ops/cases/{cid}/file", data={})
     client.post(f"/ops/cases/{cid}/dispatch", data={})
 

@@ -14,18 +14,25 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from builders import PASSWORD, next_id_number
+from builders import PASSWORD, create_department, create_staff, next_id_number
 from twonets.core.config import Settings
+from twonets.core.db import make_session_factory, unit_of_work
 from twonets.core.events import Event, InProcessBus
 from twonets.web import create_app
 
 NATS_URL = os.environ.get("TWONETS_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
-def _register(client: TestClient) -> None:
+def _register(client: TestClient, engine: Engine) -> None:
+    """The population register's keeper enters a resident over HTTP."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        police = create_department(session, function="police")
+        clerk = create_staff(session, department=police).username
+    token = client.post("/api/v1/auth/token", json={"username": clerk, "password": PASSWORD})
     response = client.post(
         "/api/v1/citizens",
-        json={"id_number": next_id_number(), "name": "孙八", "password": PASSWORD},
+        json={"id_number": next_id_number(), "name": "孙八"},
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
     )
     assert response.status_code == 201, response.text
 
@@ -36,7 +43,7 @@ def test_the_running_app_relays_to_in_process_handlers(settings: Settings, engin
     bus.subscribe("core.citizen.*", seen.append)
     settings = settings.model_copy(update={"outbox_poll_seconds": 0.05})
     with TestClient(create_app(settings, engine=engine, bus=bus)) as client:
-        _register(client)
+        _register(client, engine)
         deadline = time.monotonic() + 10
         while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -109,6 +116,6 @@ def test_the_running_app_publishes_to_jetstream(
         }
     )
     with TestClient(create_app(settings, engine=engine)) as client:
-        _register(client)
+        _register(client, engine)
         bodies = asyncio.run(_fetch(prefix, stream))
     assert [b["topic"] for b in bodies] == ["core.citizen.registered"]

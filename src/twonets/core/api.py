@@ -1,4 +1,4 @@
-"""HTTP routes of the core: tokens, registration, places, departments, staff, identifiers."""
+"""HTTP routes of the core: tokens, sign-up, the registers, places, departments, staff, logins."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from twonets.core import auth, geo, idempotency, service
+from twonets.core import auth, geo, idempotency, logins, service, signup
 from twonets.core.http import (
     AppSettings,
     Caller,
+    ClientAddress,
     Clock,
+    Sms,
     Uow,
     bearer_token,
     forget_token,
@@ -23,13 +25,22 @@ from twonets.core.models import Account, Role
 from twonets.core.schemas import (
     AccountOut,
     CitizenRegistration,
+    CitizenSignupConfirm,
+    CitizenSignupStart,
     DepartmentIn,
     DepartmentOut,
     DistrictOut,
     EnterpriseRegistration,
+    EnterpriseSignupConfirm,
+    EnterpriseSignupStart,
     IdentifierCheckOut,
+    LockoutOut,
+    LockoutsOut,
     PrincipalOut,
+    RefusedAddressOut,
     RegionOut,
+    RegisterEntryOut,
+    SignupStarted,
     StaffIn,
     TokenOut,
     TokenRequest,
@@ -64,15 +75,30 @@ def _account_out(account: Account) -> AccountOut:
 
 
 @router.post("/auth/token", response_model=TokenOut, dependencies=[Depends(public)])
-def create_token(body: TokenRequest, uow: Uow, clock: Clock, settings: AppSettings) -> TokenOut:
-    """Log in: exchange a username and password for a bearer token."""
+def create_token(
+    body: TokenRequest, uow: Uow, clock: Clock, settings: AppSettings, address: ClientAddress
+) -> TokenOut:
+    """Log in: exchange a username and password for a bearer token.
+
+    Repeated failures lock the user name (and refuse the client's address) for a while:
+    429, the same for a user name that names no account.
+    """
     now = clock()
     ttl = timedelta(hours=settings.token_ttl_hours)
     with uow() as session:
-        token, principal = service.log_in(
-            session, username=body.username, password=body.password, now=now, ttl=ttl
+        attempt = logins.log_in(
+            session,
+            username=body.username,
+            password=body.password,
+            address=address,
+            limits=logins.LoginLimits.of(settings),
+            now=now,
+            ttl=ttl,
         )
-    return TokenOut(access_token=token, expires_at=now + ttl, principal=principal_out(principal))
+    login = attempt.unwrap()
+    return TokenOut(
+        access_token=login.token, expires_at=now + ttl, principal=principal_out(login.principal)
+    )
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -104,46 +130,143 @@ def _idempotent(
         return idempotency.once(session, scope, key, body, lambda: write(session))
 
 
+def _entry_out(kind: str, id: int, identifier: str) -> dict[str, Any]:
+    return RegisterEntryOut(kind=kind, id=id, identifier=identifier).model_dump(mode="json")
+
+
 @router.post(
     "/citizens",
-    response_model=AccountOut,
+    response_model=RegisterEntryOut,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(public)],
+    dependencies=[Depends(require(Role.STAFF))],
 )
 def register_citizen(
-    body: CitizenRegistration, uow: Uow, clock: Clock, key: IdempotencyKey = None
+    body: CitizenRegistration,
+    caller: Caller,
+    uow: Uow,
+    clock: Clock,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Register a resident; the ID number is checked (GB 11643) before anything is written."""
-    return _idempotent(
-        uow,
-        "citizens.register",
-        key,
-        body.model_dump(),
-        lambda session: _account_out(
-            service.register_citizen(session, **body.model_dump(), now=clock())
-        ).model_dump(mode="json"),
-    )
+    """Enter a resident into the population register (its keeper's staff; no login).
+
+    The resident then opens their own account through sign-up.
+    """
+
+    def write(session: Any) -> dict[str, Any]:
+        citizen = service.add_resident(session, caller, **body.model_dump(), now=clock())
+        return _entry_out("citizen", citizen.id, citizen.id_number)
+
+    return _idempotent(uow, "citizens.register", key, body.model_dump(), write)
 
 
 @router.post(
     "/enterprises",
+    response_model=RegisterEntryOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require(Role.STAFF))],
+)
+def register_enterprise(
+    body: EnterpriseRegistration,
+    caller: Caller,
+    uow: Uow,
+    clock: Clock,
+    key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Enter an enterprise into the enterprise register (its keeper's staff; no login)."""
+
+    def write(session: Any) -> dict[str, Any]:
+        firm = service.add_enterprise(session, caller, **body.model_dump(), now=clock())
+        return _entry_out("enterprise", firm.id, firm.credit_code)
+
+    return _idempotent(uow, "enterprises.register", key, body.model_dump(), write)
+
+
+@router.post(
+    "/signup/citizen",
+    response_model=SignupStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(public)],
+)
+def start_citizen_signup(
+    body: CitizenSignupStart, uow: Uow, clock: Clock, settings: AppSettings, sms: Sms
+) -> SignupStarted:
+    """A resident asks for a sign-up code; the same answer whatever the register holds."""
+    with uow() as session:
+        detail = signup.start_citizen_signup(
+            session,
+            id_number=body.id_number,
+            name=body.name,
+            sms=sms,
+            limits=signup.SignupLimits.of(settings),
+            now=clock(),
+        )
+    return SignupStarted(detail=detail)
+
+
+@router.post(
+    "/signup/citizen/confirm",
     response_model=AccountOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(public)],
 )
-def register_enterprise(
-    body: EnterpriseRegistration, uow: Uow, clock: Clock, key: IdempotencyKey = None
-) -> dict[str, Any]:
-    """Register an enterprise; the credit code is checked (GB 32100) first."""
-    return _idempotent(
-        uow,
-        "enterprises.register",
-        key,
-        body.model_dump(),
-        lambda session: _account_out(
-            service.register_enterprise(session, **body.model_dump(), now=clock())
-        ).model_dump(mode="json"),
-    )
+def confirm_citizen_signup(
+    body: CitizenSignupConfirm, uow: Uow, clock: Clock, settings: AppSettings
+) -> AccountOut:
+    """Open the resident's account with the code from the text message (one refusal for all)."""
+    with uow() as session:
+        attempt = signup.confirm_citizen_signup(
+            session,
+            id_number=body.id_number,
+            code=body.code,
+            password=body.password,
+            limits=signup.SignupLimits.of(settings),
+            now=clock(),
+        )
+    return _account_out(attempt.unwrap())
+
+
+@router.post(
+    "/signup/enterprise",
+    response_model=SignupStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(public)],
+)
+def start_enterprise_signup(
+    body: EnterpriseSignupStart, uow: Uow, clock: Clock, settings: AppSettings, sms: Sms
+) -> SignupStarted:
+    """An enterprise asks for a sign-up code; the same answer whatever the register holds."""
+    with uow() as session:
+        detail = signup.start_enterprise_signup(
+            session,
+            credit_code=body.credit_code,
+            name=body.name,
+            sms=sms,
+            limits=signup.SignupLimits.of(settings),
+            now=clock(),
+        )
+    return SignupStarted(detail=detail)
+
+
+@router.post(
+    "/signup/enterprise/confirm",
+    response_model=AccountOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(public)],
+)
+def confirm_enterprise_signup(
+    body: EnterpriseSignupConfirm, uow: Uow, clock: Clock, settings: AppSettings
+) -> AccountOut:
+    """Open the enterprise's account with the code from the text message."""
+    with uow() as session:
+        attempt = signup.confirm_enterprise_signup(
+            session,
+            credit_code=body.credit_code,
+            code=body.code,
+            password=body.password,
+            limits=signup.SignupLimits.of(settings),
+            now=clock(),
+        )
+    return _account_out(attempt.unwrap())
 
 
 @router.get("/regions", response_model=list[RegionOut], dependencies=[Depends(public)])
@@ -212,3 +335,35 @@ def create_staff(body: StaffIn, uow: Uow) -> AccountOut:
 def check_ids(value: Annotated[list[str], Query(min_length=1, max_length=100)]) -> list[Any]:
     """Check ID numbers and credit codes; one verdict per value."""
     return [check_identifier(v).to_json() for v in value]
+
+
+@router.get(
+    "/accounts/lockouts",
+    response_model=LockoutsOut,
+    dependencies=[Depends(require(Role.ADMIN))],
+)
+def list_lockouts(caller: Caller, uow: Uow, clock: Clock, settings: AppSettings) -> LockoutsOut:
+    """User names locked in the last day (and any still locked), and addresses refused now."""
+    now = clock()
+    with uow() as session:
+        locks = logins.list_lockouts(session, caller, now=now)
+        refused = logins.list_refused_addresses(
+            session, caller, limits=logins.LoginLimits.of(settings), now=now
+        )
+    return LockoutsOut(
+        lockouts=[LockoutOut.model_validate(lock) for lock in locks],
+        refused_addresses=[RefusedAddressOut.model_validate(a) for a in refused],
+    )
+
+
+@router.post(
+    "/accounts/{username}/unlock",
+    response_model=LockoutOut,
+    dependencies=[Depends(require(Role.ADMIN))],
+)
+def unlock_account(username: str, caller: Caller, uow: Uow, clock: Clock) -> LockoutOut:
+    """Lift the lock on a user name (administrators); 404 when it is not locked."""
+    with uow() as session:
+        return LockoutOut.model_validate(
+            logins.unlock(session, caller, username=username, now=clock())
+        )

@@ -19,9 +19,19 @@ from twonets.core.errors import Forbidden, Unauthenticated
 from twonets.core.models import Account, AccountKind, AuthToken, Role
 
 _hasher = PasswordHasher()
-# A fixed hash verified when the username is unknown, so that timing does not tell
-# whether an account exists.
-_DUMMY_HASH = _hasher.hash("twonets-no-such-account")
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def dummy_hash() -> str:
+    """A hash to verify when the username (or a sign-up code) is unknown.
+
+    Made by the hasher in force, so that checking it costs what checking a real one does and
+    timing does not tell whether an account (or a code) exists.
+    """
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("twonets-no-such-account"))
+    return _dummy[1]
 
 
 @dataclass(frozen=True)
@@ -52,9 +62,12 @@ class Principal:
         return None
 
     def has_any(self, roles: Iterable[Role]) -> bool:
-        """Whether the principal holds at least one of ``roles`` (admins hold all)."""
-        wanted = set(roles)
-        return Role.ADMIN in self.roles or bool(self.roles & wanted)
+        """Whether the principal holds at least one of ``roles``.
+
+        No role implies another: an administrator passes only checks that name ``admin``,
+        so administration never brings data protection or a department's work with it.
+        """
+        return bool(self.roles & set(roles))
 
     def require(self, *roles: Role) -> None:
         """Raise ``Forbidden`` naming the roles if the principal holds none of them."""
@@ -105,7 +118,7 @@ def authenticate(session: Session, username: str, password: str) -> Account:
     by_name = select(Account).where(Account.username == username)  # governance: login
     account = session.scalar(by_name)
     if account is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(dummy_hash(), password)
         raise Unauthenticated("username or password is wrong")
     if not verify_password(account.password_hash, password) or not account.active:
         raise Unauthenticated("username or password is wrong")

@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twonets.core.errors import ConfigurationError
@@ -17,6 +17,13 @@ class Mode(StrEnum):
 
     DEMO = "demo"
     PRODUCTION = "production"
+
+
+class SmsAdapter(StrEnum):
+    """Where text messages to residents' and enterprises' phones go."""
+
+    CONSOLE = "console"  # printed on the server's console (the demo)
+    FILE = "file"  # appended to a file, one JSON line each (tests, a gateway that reads it)
 
 
 class Settings(BaseSettings):
@@ -49,10 +56,30 @@ class Settings(BaseSettings):
     # the web app) and the MQTT broker whose sensor and meter topics it subscribes to.
     jt808_listen: str = ""
     mqtt_url: str = ""
+    # Text messages (sign-up codes): the adapter, and the file the "file" adapter appends to
+    # (empty: var/sms-outbox.jsonl).
+    sms_adapter: SmsAdapter = SmsAdapter.CONSOLE
+    sms_outbox: Path | None = None
+    # Sign-up: a code's life, its tries, and how often a register entry's phone gets a message.
+    signup_code_minutes: PositiveInt = 10
+    signup_code_tries: PositiveInt = 5
+    signup_resend_seconds: PositiveInt = 60
+    signup_messages_per_day: PositiveInt = 5
+    # Failed logins: per user name (then locked), per client address (then refused), within
+    # a sliding window; how long a lock lasts unless an administrator lifts it.
+    login_failures_per_account: PositiveInt = 5
+    login_failures_per_address: PositiveInt = 20
+    login_window_minutes: PositiveInt = 15
+    login_lock_minutes: PositiveInt = 15
 
     @field_validator("database_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("sms_outbox", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
         return value or None
 
     @property
@@ -61,6 +88,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'twonets.db').as_posix()}"
+
+    @property
+    def effective_sms_outbox(self) -> Path:
+        """The file the ``file`` SMS adapter appends to."""
+        return self.sms_outbox or self.var_dir / "sms-outbox.jsonl"
 
 
 def resolve_secret_key(settings: Settings) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 PROBLEM_BASE = "https://twonets.dev/problems/"
 
@@ -107,6 +107,14 @@ class Forbidden(TwonetsError):
     title = "Forbidden"
 
 
+class TooManyAttempts(TwonetsError):
+    """The caller tried too often (failed logins); waiting, or an administrator, lifts it."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many attempts"
+
+
 class Unavailable(TwonetsError):
     """A dependency (database, broker) cannot serve the request now; retrying may help."""
 
@@ -139,3 +147,28 @@ class ProblemList:
             first = self.problems[0]
             more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
             raise Invalid(f"{first.field}: {first.detail}{more}", errors=self.problems)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Refusable(Generic[T]):
+    """What a use case returns when a refusal must be recorded before it is given.
+
+    A failed login or a wrong sign-up code is remembered (to count tries); raising inside
+    the unit of work would roll that back. Such a use case returns either its ``value`` or
+    the ``refusal``, and the caller raises the refusal with ``unwrap()`` once the unit of
+    work has committed.
+    """
+
+    value: T | None = None
+    refusal: TwonetsError | None = None
+
+    def unwrap(self) -> T:
+        """The value, or raise the refusal."""
+        if self.refusal is not None:
+            raise self.refusal
+        if self.value is None:
+            raise ValueError("a Refusable holds neither a value nor a refusal")
+        return self.value

@@ -16,12 +16,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core import auth
-from twonets.core.config import Settings
+from twonets.core.config import Mode, Settings
 from twonets.core.db import unit_of_work, utcnow
 from twonets.core.errors import Unauthenticated
 from twonets.core.models import Role
+from twonets.core.sms import SmsSender, sms_sender
 
 TOKEN_COOKIE = "twonets_token"
+API_PREFIX = "/api/"
 ACCESS_ATTRIBUTE = "__twonets_access__"
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
@@ -46,14 +48,40 @@ def get_clock(request: Request) -> Callable[[], datetime]:
 
 
 def bearer_token(request: Request) -> str | None:
-    """The caller's token: the ``Authorization: Bearer`` header, else the page cookie."""
+    """The caller's token: the ``Authorization: Bearer`` header, else (pages only) the cookie.
+
+    The API under ``/api/`` takes only the header: a browser attaches the page cookie to any
+    request it makes, including one another site makes it send, so a cookie there would
+    open every API route to cross-site requests.
+    """
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Authorization header should be 'Bearer <token>'")
         return value.strip()
+    if request.url.path.startswith(API_PREFIX):
+        return None
     return request.cookies.get(TOKEN_COOKIE)
+
+
+def client_address(request: Request) -> str:
+    """The caller's network address (the proxy's client when proxy headers are trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    """Whether cookies set on this response carry ``Secure``: over TLS, and always in production."""
+    return request.url.scheme == "https" or settings.mode is Mode.PRODUCTION
+
+
+def get_sms(request: Request) -> SmsSender:
+    """The text-message adapter the settings name (built once per app)."""
+    sender: SmsSender | None = getattr(request.app.state, "sms", None)
+    if sender is None:
+        sender = sms_sender(get_settings(request))
+        request.app.state.sms = sender
+    return sender
 
 
 def _principal(request: Request) -> auth.Principal | None:
@@ -108,12 +136,14 @@ def authenticated(request: Request) -> auth.Principal:
     """Any logged-in account may call."""
     principal = _principal(request)
     if principal is None:
-        raise Unauthenticated("log in first: no token or session cookie came with the request")
+        raise Unauthenticated(
+            "log in first: no bearer token (API) or session cookie (pages) came with the request"
+        )
     return principal
 
 
 def require(*roles: Role) -> Callable[[Request], auth.Principal]:
-    """Only accounts holding one of ``roles`` (or admin) may call."""
+    """Only accounts holding one of ``roles`` may call (no role implies another)."""
     if not roles:
         raise ValueError("require() needs at least one role")
 
@@ -145,3 +175,5 @@ MaybeCaller = Annotated[auth.Principal | None, Depends(public)]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+Sms = Annotated[SmsSender, Depends(get_sms)]
+ClientAddress = Annotated[str, Depends(client_address)]

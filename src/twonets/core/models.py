@@ -1,4 +1,4 @@
-"""Tables of the core: places, departments, principals, credentials, outbox, idempotency."""
+"""Tables of the core: places, registers, principals, credentials, logins, outbox, idempotency."""
 
 from __future__ import annotations
 
@@ -163,6 +163,8 @@ class Enterprise(Base):
     address: Mapped[str | None] = mapped_column(String(256))
     lon: Mapped[float | None]
     lat: Mapped[float | None]
+    # The phone on record for the enterprise: sign-up codes go to it (often a person's own).
+    contact_phone: Mapped[str | None] = mapped_column(String(20), info=personal())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -219,6 +221,95 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignupMessageKind(StrEnum):
+    """What a sign-up message to the phone on record carries."""
+
+    CODE = "code"  # a one-time code that opens the account
+    NOTICE = "notice"  # the subject already has an account: told so instead of a code
+
+
+class SignupStatus(StrEnum):
+    """Where a sign-up message stands."""
+
+    SENT = "sent"  # a notice: nothing to confirm
+    PENDING = "pending"  # a code that may still be confirmed
+    USED = "used"
+    BURNED = "burned"  # too many wrong tries
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"  # a newer code was sent
+
+
+class SignupMessage(Base):
+    """A message sent to a register entry's phone on record when someone asked to sign up."""
+
+    __tablename__ = "signup_message"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizen.id", ondelete="CASCADE"), index=True
+    )
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[SignupMessageKind] = mapped_column(String(16))
+    status: Mapped[SignupStatus] = mapped_column(String(16))
+    # An argon2 hash of the six digits; the code itself is only in the message.
+    code_hash: Mapped[str | None] = mapped_column(
+        String(256), info=sensitive(SensitiveKind.CREDENTIAL)
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginOutcome(StrEnum):
+    """How one login attempt ended, as the audit records it."""
+
+    FAILURE = "failure"  # wrong user name or password
+    LOCKED = "locked"  # refused: the user name is locked after repeated failures
+    REFUSED = "refused"  # refused: too many failures from the client's address
+    SUCCESS_AFTER_FAILURES = "success_after_failures"
+
+
+class LoginAttempt(Base):
+    """One audited login attempt: who (as typed), from where, when, and how it ended.
+
+    Plain successes are not recorded (they are not slowed either); a success that follows
+    failures is, because it ends a run an administrator may want to see.
+    """
+
+    __tablename__ = "login_attempt"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As typed: it may name no account at all, so it is not a foreign key.
+    username: Mapped[str] = mapped_column(String(64), index=True, info=personal())
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(64), index=True, info=personal())
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[LoginOutcome] = mapped_column(String(32))
+
+
+class LoginLock(Base):
+    """A user name locked after repeated failed logins, until a time or an administrator."""
+
+    __tablename__ = "login_lock"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True, info=personal())
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    address: Mapped[str] = mapped_column(String(64), info=personal())
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unlocked_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
 
 
 class OutboxEvent(Base):

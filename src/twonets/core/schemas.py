@@ -45,25 +45,71 @@ class TokenOut(BaseModel):
     principal: PrincipalOut
 
 
+PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
+
+
 class CitizenRegistration(Strict):
-    """A resident signing up with their ID number."""
+    """A resident entered into the population register by its keeper (no login)."""
 
     id_number: IdNumber
     name: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=256)
-    phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     district_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
 
 class EnterpriseRegistration(Strict):
-    """An enterprise signing up with its unified social credit code."""
+    """An enterprise entered into the enterprise register by its keeper (no login)."""
 
     credit_code: CreditCode
     name: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=8, max_length=256)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     district_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     legal_representative: str | None = Field(default=None, max_length=64)
     industry: str | None = Field(default=None, max_length=64)
+
+
+class RegisterEntryOut(BaseModel):
+    """A new register entry: what it is called by, nothing else."""
+
+    kind: str
+    id: int
+    identifier: str
+
+
+class CitizenSignupStart(Strict):
+    """A resident asks for a sign-up code: the ID number and the name on record."""
+
+    id_number: IdNumber
+    name: str = Field(min_length=1, max_length=64)
+
+
+class EnterpriseSignupStart(Strict):
+    """An enterprise asks for a sign-up code: the credit code and the name on record."""
+
+    credit_code: CreditCode
+    name: str = Field(min_length=1, max_length=128)
+
+
+class CitizenSignupConfirm(Strict):
+    """A resident confirms the code sent to their phone and chooses a password."""
+
+    id_number: IdNumber
+    code: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=8, max_length=256)
+
+
+class EnterpriseSignupConfirm(Strict):
+    """An enterprise confirms the code sent to its phone and chooses a password."""
+
+    credit_code: CreditCode
+    code: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=8, max_length=256)
+
+
+class SignupStarted(BaseModel):
+    """The one answer to every start of a sign-up."""
+
+    detail: str
 
 
 class AccountOut(BaseModel):
@@ -144,3 +190,35 @@ class IdentifierCheckOut(BaseModel):
     kind: str
     valid: bool
     reason: str | None
+
+
+class LockoutOut(BaseModel):
+    """A lock on a user name after repeated failed logins."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    account_id: int | None
+    address: str
+    locked_at: datetime
+    locked_until: datetime
+    unlocked_at: datetime | None
+    active: bool
+
+
+class RefusedAddressOut(BaseModel):
+    """A client address refused for its failed logins."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    address: str
+    failures: int
+    last_at: datetime
+
+
+class LockoutsOut(BaseModel):
+    """Recent lock-outs and the addresses refused now."""
+
+    lockouts: list[LockoutOut]
+    refused_addresses: list[RefusedAddressOut]

@@ -1,15 +1,15 @@
-"""Use cases of the core: reference places, departments, registration, accounts, login."""
+"""Use cases of the core: reference places, departments, the registers, staff accounts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.core import auth, places
-from twonets.core.errors import Conflict, Invalid, NotFound
+from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
 from twonets.core.ids import IdNumberInfo, InvalidIdentifier, parse_id_number
 from twonets.core.ids import validate_credit_code as _validate_credit_code
@@ -149,7 +149,8 @@ def list_departments(session: Session) -> Sequence[Department]:
     return session.scalars(select(Department).order_by(Department.level, Department.code)).all()
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """Refuse a password shorter than ``MIN_PASSWORD_LENGTH``, naming the field."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid.field(
             "password", "min-length", f"should have at least {MIN_PASSWORD_LENGTH} characters"
@@ -189,24 +190,38 @@ def _add_account(
     return account
 
 
-def register_citizen(
+# The department functions that keep the registers sign-up checks against: the public
+# security bureau keeps the population (household) register, market regulation the register
+# of enterprises under their credit codes. Only their staff add entries: an entry decides
+# whose phone a sign-up code goes to, so whoever writes one could open someone's account.
+POPULATION_REGISTER_KEEPER = "police"
+ENTERPRISE_REGISTER_KEEPER = "market-regulation"
+
+
+def _require_keeper(principal: auth.Principal, function: str, register: str) -> None:
+    principal.require(Role.STAFF)
+    if principal.department_function != function:
+        raise Forbidden(
+            f"only staff of the department keeping the {register} ({function}) add entries "
+            f"to it; your department's function is {principal.department_function}"
+        )
+
+
+def enter_citizen(
     session: Session,
     *,
     id_number: str,
     name: str,
-    password: str,
     phone: str | None = None,
     district_code: str | None = None,
     now: datetime,
-) -> Account:
-    """Register a resident and their login (the username is the ID number)."""
+) -> Citizen:
+    """Add a resident to the population register (no login: the resident signs up)."""
     info = checked_id_number(id_number, today=now.date())
-    _check_password(password)
     if district_code is not None:
         get_district(session, district_code)
     if session.scalar(select(Citizen.id).where(Citizen.id_number == info.number)) is not None:
         raise Conflict("a resident with this ID number is already registered")
-    _check_username_free(session, info.number)
     citizen = Citizen(
         id_number=info.number,
         name=name,
@@ -218,19 +233,122 @@ def register_citizen(
     )
     session.add(citizen)
     session.flush()
-    account = _add_account(
+    # The event names the subject by internal id only: events are not a side door for
+    # personal data.
+    record_event(session, "core.citizen.registered", {"citizen_id": citizen.id}, now=now)
+    return citizen
+
+
+def add_resident(
+    session: Session,
+    principal: auth.Principal,
+    *,
+    id_number: str,
+    name: str,
+    phone: str | None = None,
+    district_code: str | None = None,
+    now: datetime,
+) -> Citizen:
+    """The population register's keeper enters a resident, who may then sign up."""
+    _require_keeper(principal, POPULATION_REGISTER_KEEPER, "population register")
+    return enter_citizen(
+        session, id_number=id_number, name=name, phone=phone, district_code=district_code, now=now
+    )
+
+
+def register_citizen(
+    session: Session,
+    *,
+    id_number: str,
+    name: str,
+    password: str,
+    phone: str | None = None,
+    district_code: str | None = None,
+    now: datetime,
+) -> Account:
+    """A register entry and its login at once (the username is the ID number).
+
+    For seeding and tests only: a resident's own account opens through sign-up, which
+    confirms a code sent to the phone on record.
+    """
+    number = checked_id_number(id_number, today=now.date()).number
+    check_password(password)
+    citizen = enter_citizen(
+        session, id_number=number, name=name, phone=phone, district_code=district_code, now=now
+    )
+    _check_username_free(session, number)
+    return _add_account(
         session,
-        username=info.number,
+        username=number,
         display_name=name,
         password=password,
         kind=AccountKind.CITIZEN,
         roles=[Role.CITIZEN],
         citizen=citizen,
     )
-    # The event names the subject by internal id only: events are not a side door for
-    # personal data.
-    record_event(session, "core.citizen.registered", {"citizen_id": citizen.id}, now=now)
-    return account
+
+
+def enter_enterprise(
+    session: Session,
+    *,
+    credit_code: str,
+    name: str,
+    phone: str | None = None,
+    district_code: str | None = None,
+    legal_representative: str | None = None,
+    industry: str | None = None,
+    now: datetime,
+) -> Enterprise:
+    """Add an enterprise to the register, with the phone its sign-up code goes to."""
+    code = checked_credit_code(credit_code)
+    if district_code is not None:
+        get_district(session, district_code)
+    if session.scalar(select(Enterprise.id).where(Enterprise.credit_code == code)) is not None:
+        raise Conflict("an enterprise with this credit code is already registered")
+    enterprise = Enterprise(
+        credit_code=code,
+        name=name,
+        district_code=district_code,
+        legal_representative=legal_representative,
+        industry=industry,
+        contact_phone=phone,
+        created_at=now,
+    )
+    session.add(enterprise)
+    session.flush()
+    record_event(
+        session,
+        "core.enterprise.registered",
+        {"enterprise_id": enterprise.id, "credit_code": code},
+        now=now,
+    )
+    return enterprise
+
+
+def add_enterprise(
+    session: Session,
+    principal: auth.Principal,
+    *,
+    credit_code: str,
+    name: str,
+    phone: str | None = None,
+    district_code: str | None = None,
+    legal_representative: str | None = None,
+    industry: str | None = None,
+    now: datetime,
+) -> Enterprise:
+    """The enterprise register's keeper enters an enterprise, which may then sign up."""
+    _require_keeper(principal, ENTERPRISE_REGISTER_KEEPER, "enterprise register")
+    return enter_enterprise(
+        session,
+        credit_code=credit_code,
+        name=name,
+        phone=phone,
+        district_code=district_code,
+        legal_representative=legal_representative,
+        industry=industry,
+        now=now,
+    )
 
 
 def register_enterprise(
@@ -239,30 +357,30 @@ def register_enterprise(
     credit_code: str,
     name: str,
     password: str,
+    phone: str | None = None,
     district_code: str | None = None,
     legal_representative: str | None = None,
     industry: str | None = None,
     now: datetime,
 ) -> Account:
-    """Register an enterprise and its login (the username is the credit code)."""
+    """A register entry and its login at once (the username is the credit code).
+
+    For seeding and tests only, like ``register_citizen``.
+    """
     code = checked_credit_code(credit_code)
-    _check_password(password)
-    if district_code is not None:
-        get_district(session, district_code)
-    if session.scalar(select(Enterprise.id).where(Enterprise.credit_code == code)) is not None:
-        raise Conflict("an enterprise with this credit code is already registered")
-    _check_username_free(session, code)
-    enterprise = Enterprise(
+    check_password(password)
+    enterprise = enter_enterprise(
+        session,
         credit_code=code,
         name=name,
+        phone=phone,
         district_code=district_code,
         legal_representative=legal_representative,
         industry=industry,
-        created_at=now,
+        now=now,
     )
-    session.add(enterprise)
-    session.flush()
-    account = _add_account(
+    _check_username_free(session, code)
+    return _add_account(
         session,
         username=code,
         display_name=name,
@@ -271,16 +389,30 @@ def register_enterprise(
         roles=[Role.ENTERPRISE],
         enterprise=enterprise,
     )
-    record_event(
-        session,
-        "core.enterprise.registered",
-        {"enterprise_id": enterprise.id, "credit_code": code},
-        now=now,
-    )
-    return account
 
 
 STAFF_ROLES = frozenset(Role) - {Role.CITIZEN, Role.ENTERPRISE}
+
+
+def check_separation_of_duties(roles: Iterable[Role]) -> None:
+    """Refuse a set of roles that joins administration or a department's work to data protection."""
+    wanted = set(roles)
+    if Role.DPO not in wanted or wanted == {Role.DPO}:
+        return
+    if Role.ADMIN in wanted:
+        raise Invalid.field(
+            "roles",
+            "separation-of-duties",
+            "administration and data protection are separate duties: an account holds admin "
+            "or dpo, never both",
+        )
+    others = ", ".join(sorted(r.value for r in wanted - {Role.DPO}))
+    raise Invalid.field(
+        "roles",
+        "separation-of-duties",
+        f"a data protection officer holds no other role (asked also for: {others}): who "
+        "oversees reads of personal data does not read it",
+    )
 
 
 def create_staff_account(
@@ -293,13 +425,19 @@ def create_staff_account(
     roles: Iterable[Role],
     password_hash: str | None = None,
 ) -> Account:
-    """Add a member of staff to a department with the given roles."""
+    """Add a member of staff to a department with the given roles.
+
+    Administration and data protection are separate duties: an account holds ``admin`` or
+    ``dpo``, never both, and a data protection officer holds no other role, so who
+    oversees reads of personal data never reads it and never grants access to it.
+    """
     wanted = set(roles) or {Role.STAFF}
     if not wanted <= STAFF_ROLES:
         bad = ", ".join(sorted(r.value for r in wanted - STAFF_ROLES))
         raise Invalid.field("roles", "staff-role", f"not a staff role: {bad}")
+    check_separation_of_duties(wanted)
     if password_hash is None:
-        _check_password(password)
+        check_password(password)
     _check_username_free(session, username)
     department = get_department(session, department_code)
     return _add_account(
@@ -312,15 +450,6 @@ def create_staff_account(
         department=department,
         password_hash=password_hash,
     )
-
-
-def log_in(
-    session: Session, *, username: str, password: str, now: datetime, ttl: timedelta
-) -> tuple[str, auth.Principal]:
-    """Check a username and password and issue a bearer token."""
-    account = auth.authenticate(session, username.strip(), password)
-    token = auth.issue_token(session, account, now=now, ttl=ttl)
-    return token, auth.principal_of(account)
 
 
 def count_accounts(session: Session) -> dict[str, int]:
@@ -336,7 +465,7 @@ def add_principal_account(
     enterprise: Enterprise | None = None,
     password_hash: str,
 ) -> Account:
-    """Give an already-known resident or enterprise a login (used when seeding and migrating)."""
+    """Give a register entry its login (sign-up, seeding, migrating); one login per entry."""
     if (citizen is None) == (enterprise is None):
         raise ValueError("give exactly one of citizen or enterprise")
     if citizen is not None:

@@ -6,9 +6,11 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from twonets.core import geo, places, service
 from twonets.core.ids import make_credit_code, make_id_number
-from twonets.core.models import Citizen, DepartmentLevel, Enterprise, Role
+from twonets.core.models import Account, Citizen, DepartmentLevel, Enterprise, Role
 from twonets.core.seeding import DemoCity, Step
 from twonets.demo import names
 from twonets.governance.sealing import Keyring
@@ -252,6 +254,8 @@ _OTHER_REGION_CODES = (
 def seed_enterprises(city: DemoCity) -> None:
     """Enterprises with valid unified social credit codes, placed in districts by population."""
     rng = city.rng("enterprises")
+    # A stream of its own, so the enterprises' codes and names stay what they were.
+    phones = city.rng("enterprise-phones")
     total = ENTERPRISES_PER_SCALE * city.scale
     counts = _apportion(total, [d.population_2020 for d in places.DISTRICTS])
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -278,6 +282,7 @@ def seed_enterprises(city: DemoCity) -> None:
                 address=_address(rng, district.name),
                 lon=round(lon, 6),
                 lat=round(lat, 6),
+                contact_phone=f"1{phones.choice('3589')}{phones.randrange(10**9):09d}",
                 created_at=city.now,
             )
         )
@@ -308,6 +313,24 @@ def seed_accounts(city: DemoCity) -> None:
     city.add_account(citizen.id_number, f"resident {citizen.name} ({citizen.district_code})")
     service.add_principal_account(session, enterprise=enterprise, password_hash=city.password_hash)
     city.add_account(enterprise.credit_code, f"enterprise {enterprise.name}")
+
+
+SIGNUP_HINT = "no account yet: sign up at /signup as {name}, choosing this password"
+
+
+def seed_signup_example(city: DemoCity) -> None:
+    """Name one resident without a login, to try sign-up (the code shows on the console)."""
+    session = city.session
+    holders = set(
+        session.scalars(select(Account.citizen_id).where(Account.citizen_id.is_not(None)))
+    )
+    citizen_id = next((c for c in reversed(city.citizen_ids) if c not in holders), None)
+    if citizen_id is None:
+        return
+    number, name = session.execute(
+        select(Citizen.id_number, Citizen.name).where(Citizen.id == citizen_id)
+    ).one()
+    city.add_account(number, SIGNUP_HINT.format(name=name))
 
 
 def seed_core(city: DemoCity) -> None:

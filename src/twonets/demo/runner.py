@@ -17,7 +17,7 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work, utc
 from twonets.core.errors import Conflict, Forbidden
 from twonets.core.models import Account, DemoSeed
 from twonets.core.seeding import DEMO_PASSWORD, DemoAccount, DemoCity, Step
-from twonets.demo.city import registered_steps, seed_core
+from twonets.demo.city import registered_steps, seed_core, seed_signup_example
 
 __all__ = ["DemoAccount", "run_demo"]
 
@@ -55,7 +55,12 @@ def run_demo(
         factory = make_session_factory(engine)
         with factory() as session:
             existing = session.scalar(select(DemoSeed))
-        steps: list[tuple[str, Step]] = [("00-core", seed_core), *registered_steps()]
+        steps: list[tuple[str, Step]] = [
+            ("00-core", seed_core),
+            *registered_steps(),
+            # Last, so that no step gives the resident it names a login.
+            ("99-signup", seed_signup_example),
+        ]
         if existing is not None and (existing.seed, existing.scale) == (seed, scale):
             done = set(existing.steps)
             missing = [(n, s) for n, s in steps if n not in done]

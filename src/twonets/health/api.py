@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work, utcnow
-from twonets.core.http import Clock, Uow, require
+from twonets.core.http import Clock, Uow, public, require
 from twonets.core.idempotency import check_key
 from twonets.core.models import Role
 from twonets.health import centres, service
@@ -35,10 +35,10 @@ from twonets.health.schemas import (
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/health", tags=["health"])
 
-Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER, Role.ADMIN))]
+Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER))]
 LabStaff = Annotated[Principal, Depends(require(Role.STAFF))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
-Answerer = Annotated[Principal, Depends(require(Role.CITIZEN, Role.HEALTH_PLANNER, Role.ADMIN))]
+Answerer = Annotated[Principal, Depends(require(Role.CITIZEN, Role.HEALTH_PLANNER))]
 DETECT_EVERY_SECONDS = 3600.0
 
 
@@ -415,11 +415,15 @@ def centre_plan(
     )
 
 
-@router.get("/outlines.geojson")
-def outlines(caller: Planner) -> Response:
-    """Province outlines of the mainland (WGS-84, simplified) for the centres map."""
+@router.get("/outlines.geojson", dependencies=[Depends(public)])
+def outlines() -> Response:
+    """Province outlines of the mainland (WGS-84, simplified) for the centres map.
+
+    Public geography, like the districts' outlines: the page's script fetches it, and the
+    API takes no page cookie.
+    """
     return Response(
         centres.outlines_geojson(),
         media_type="application/geo+json",
-        headers={"Cache-Control": "private, max-age=86400"},
+        headers={"Cache-Control": "public, max-age=86400"},
     )

@@ -34,7 +34,7 @@ from twonets.web.pages import FormFields, field_errors, local_date, local_time, 
 
 router = APIRouter(include_in_schema=False)
 
-Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER, Role.ADMIN))]
+Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 
 ALERT_DAYS = 14

@@ -162,6 +162,13 @@ NAV: tuple[NavItem, ...] = (
     ),
     # Administration.
     NavItem(
+        N_("Accounts"),
+        "/accounts",
+        frozenset({Role.ADMIN}),
+        N_("User names locked after failed logins, addresses refused; lift a lock"),
+        primary=True,
+    ),
+    NavItem(
         N_("Departments"),
         "/departments",
         STAFF | {Role.ADMIN},

@@ -1,4 +1,4 @@
-"""Server-rendered pages of the core: login, home per role, districts, departments, ids."""
+"""Server-rendered pages of the core: login, sign-up, home per role, places, ids, lock-outs."""
 
 from __future__ import annotations
 
@@ -11,26 +11,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from twonets.core import auth, service
-from twonets.core.errors import Invalid, TwonetsError, Unauthenticated
+from twonets.core import auth, logins, service, signup
+from twonets.core.config import Settings
+from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import (
     TOKEN_COOKIE,
     AppSettings,
     Caller,
+    ClientAddress,
     Clock,
     MaybeCaller,
+    Sms,
+    UnitOfWork,
     Uow,
     authenticated,
     bearer_token,
     forget_token,
     public,
     require,
+    secure_cookies,
 )
 from twonets.core.ids import check_identifier
 from twonets.core.models import Role
 from twonets.web import i18n
 from twonets.web.i18n import N_
-from twonets.web.navigation import STAFF, nav_for
+from twonets.web.navigation import nav_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,35 +144,42 @@ def login_submit(
     uow: Uow,
     clock: Clock,
     settings: AppSettings,
+    address: ClientAddress,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the credentials, set the session cookie and go on."""
     ttl = timedelta(hours=settings.token_ttl_hours)
-    try:
-        with uow() as session:
-            token, _ = service.log_in(
-                session, username=username, password=password, now=clock(), ttl=ttl
-            )
-    except Unauthenticated as exc:
+    with uow() as session:
+        attempt = logins.log_in(
+            session,
+            username=username,
+            password=password,
+            address=address,
+            limits=logins.LoginLimits.of(settings),
+            now=clock(),
+            ttl=ttl,
+        )
+    if attempt.refusal is not None or attempt.value is None:
+        refusal = attempt.refusal
         return render(
             request,
             "login.html",
             None,
-            status_code=401,
+            status_code=refusal.status if refusal else 401,
             next=_safe_next(next),
-            error=exc.detail,
+            error=refusal.detail if refusal else logins.WRONG,
             username=username,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         TOKEN_COOKIE,
-        token,
+        attempt.value.token,
         max_age=int(ttl.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=settings.mode == "production",
+        secure=secure_cookies(request, settings),
     )
     return response
 
@@ -181,8 +193,215 @@ def logout(request: Request, uow: Uow, clock: Clock) -> Response:
             auth.revoke_token(session, token, now=clock())
         forget_token(request, token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(TOKEN_COOKIE, httponly=True, samesite="lax")
     return response
+
+
+SIGNUP_KINDS = {
+    signup.SubjectKind.CITIZEN: {
+        "identifier": "ID number",
+        "name": "Your name as registered",
+        "hint": "The 18-character resident ID number (居民身份证号码).",
+    },
+    signup.SubjectKind.ENTERPRISE: {
+        "identifier": "Unified social credit code",
+        "name": "The enterprise's name as registered",
+        "hint": "The 18-character code on the business licence (统一社会信用代码).",
+    },
+}
+
+
+def _signup_kind(value: str | None) -> signup.SubjectKind:
+    return (
+        signup.SubjectKind.ENTERPRISE
+        if value == signup.SubjectKind.ENTERPRISE.value
+        else signup.SubjectKind.CITIZEN
+    )
+
+
+def _signup_page(
+    request: Request,
+    kind: signup.SubjectKind,
+    *,
+    step: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    return render(
+        request,
+        "signup.html",
+        None,
+        status_code=status_code,
+        kind=kind.value,
+        labels=SIGNUP_KINDS[kind],
+        step=step,
+        **context,
+    )
+
+
+@router.get("/signup", response_class=HTMLResponse, dependencies=[Depends(public)])
+def signup_page(request: Request, caller: MaybeCaller, kind: str | None = None) -> Response:
+    """Sign up, step one: the identifier and the name on record."""
+    if caller is not None:
+        return RedirectResponse("/", status_code=303)
+    return _signup_page(request, _signup_kind(kind), step="start", errors={}, values={})
+
+
+@router.post("/signup", response_class=HTMLResponse, dependencies=[Depends(public)])
+def signup_start(
+    request: Request,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    sms: Sms,
+    form: FormFields,
+) -> HTMLResponse:
+    """Ask for a code; step two shows the same words whatever the register holds."""
+    kind = _signup_kind(form.get("kind"))
+    values = {"identifier": form.get("identifier", ""), "name": form.get("name", "")}
+    limits = signup.SignupLimits.of(settings)
+    try:
+        with uow() as session:
+            if kind is signup.SubjectKind.CITIZEN:
+                answer = signup.start_citizen_signup(
+                    session,
+                    id_number=values["identifier"],
+                    name=values["name"],
+                    sms=sms,
+                    limits=limits,
+                    now=clock(),
+                )
+            else:
+                answer = signup.start_enterprise_signup(
+                    session,
+                    credit_code=values["identifier"],
+                    name=values["name"],
+                    sms=sms,
+                    limits=limits,
+                    now=clock(),
+                )
+    except Invalid as exc:
+        errors = {
+            ("identifier" if e.field in {"id_number", "credit_code"} else e.field): e.detail
+            for e in exc.errors
+        }
+        return _signup_page(
+            request, kind, step="start", status_code=422, errors=errors, values=values
+        )
+    return _signup_page(
+        request, kind, step="confirm", status_code=202, answer=answer, errors={}, values=values
+    )
+
+
+@router.post("/signup/confirm", response_class=HTMLResponse, dependencies=[Depends(public)])
+def signup_confirm(
+    request: Request, uow: Uow, clock: Clock, settings: AppSettings, form: FormFields
+) -> HTMLResponse:
+    """Confirm the code and choose a password; then log in with them."""
+    kind = _signup_kind(form.get("kind"))
+    values = {"identifier": form.get("identifier", ""), "name": form.get("name", "")}
+    limits = signup.SignupLimits.of(settings)
+    try:
+        with uow() as session:
+            if kind is signup.SubjectKind.CITIZEN:
+                attempt = signup.confirm_citizen_signup(
+                    session,
+                    id_number=values["identifier"],
+                    code=form.get("code", ""),
+                    password=form.get("password", ""),
+                    limits=limits,
+                    now=clock(),
+                )
+            else:
+                attempt = signup.confirm_enterprise_signup(
+                    session,
+                    credit_code=values["identifier"],
+                    code=form.get("code", ""),
+                    password=form.get("password", ""),
+                    limits=limits,
+                    now=clock(),
+                )
+        account = attempt.unwrap()
+    except Invalid as exc:
+        errors = {
+            ("identifier" if e.field in {"id_number", "credit_code"} else e.field): e.detail
+            for e in exc.errors
+        }
+        return _signup_page(
+            request, kind, step="confirm", status_code=422, errors=errors, values=values
+        )
+    return render(
+        request,
+        "login.html",
+        None,
+        next="/",
+        error=None,
+        notice="Your account is ready. Log in with the password you chose.",
+        username=account.username,
+    )
+
+
+@router.get("/accounts", response_class=HTMLResponse, dependencies=[Depends(require(Role.ADMIN))])
+def accounts_page(
+    request: Request, caller: Caller, uow: Uow, clock: Clock, settings: AppSettings
+) -> HTMLResponse:
+    """Lock-outs after failed logins, and the addresses refused now (administrators)."""
+    return _accounts_page(request, caller, uow, clock(), settings)
+
+
+def _accounts_page(
+    request: Request,
+    caller: auth.Principal,
+    uow: UnitOfWork,
+    now: datetime,
+    settings: Settings,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    limits = logins.LoginLimits.of(settings)
+    with uow() as session:
+        locks = logins.list_lockouts(session, caller, now=now)
+        refused = logins.list_refused_addresses(session, caller, limits=limits, now=now)
+        counts = service.count_accounts(session)
+    return render(
+        request,
+        "accounts.html",
+        caller,
+        status_code=status_code,
+        locks=locks,
+        refused=refused,
+        counts=counts,
+        limits=limits,
+        notice=notice,
+        error=error,
+        when=local_time,
+    )
+
+
+@router.post(
+    "/accounts/unlock", response_class=HTMLResponse, dependencies=[Depends(require(Role.ADMIN))]
+)
+def accounts_unlock(
+    request: Request,
+    caller: Caller,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    form: FormFields,
+) -> HTMLResponse:
+    """Lift the lock on a user name and show the list again."""
+    username = form.get("username", "")
+    now = clock()
+    try:
+        with uow() as session:
+            logins.unlock(session, caller, username=username, now=now)
+    except TwonetsError as exc:
+        return _accounts_page(
+            request, caller, uow, now, settings, error=exc.detail, status_code=exc.status
+        )
+    return _accounts_page(request, caller, uow, now, settings, notice=f"{username} is unlocked.")
 
 
 ROLE_TITLES = {
@@ -205,7 +424,7 @@ def home(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
     """The start page of the caller's role: what they can do, where to go."""
     facts: dict[str, Any] = {}
     with uow() as session:
-        if caller.has_any({Role.ADMIN}):
+        if Role.ADMIN in caller.roles:
             facts["accounts"] = service.count_accounts(session)
             facts["departments"] = len(service.list_departments(session))
         if caller.department_code:
@@ -237,7 +456,7 @@ def districts_page(request: Request, caller: MaybeCaller, uow: Uow) -> HTMLRespo
 @router.get(
     "/departments",
     response_class=HTMLResponse,
-    dependencies=[Depends(require(*(STAFF | {Role.ADMIN})))],
+    dependencies=[Depends(require(*service.STAFF_ROLES))],
 )
 def departments_page(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
     """Departments by level and function."""

@@ -263,7 +263,7 @@ def respond(
     assignment = session.get(Assignment, assignment_id)
     if assignment is None:
         raise NotFound(f"assignment {assignment_id} does not exist")
-    planner = bool(principal.roles & {Role.HEALTH_PLANNER, Role.ADMIN})
+    planner = Role.HEALTH_PLANNER in principal.roles
     if not planner:
         own = session.scalar(
             select(Reservist.citizen_id).where(Reservist.id == assignment.reservist_id)
