@@ -96,3 +96,13 @@ def test_any_text_gets_a_reason_not_a_crash(text: str) -> None:
     else:
         reason = "valid"
     assert reason
+
+
+def test_a_licence_issued_on_29_february_runs_to_28_february() -> None:
+    from datetime import date
+
+    from twonets.licences.dates import add_years
+
+    assert add_years(date(2024, 2, 29), 10) == date(2034, 2, 28)
+    assert add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
+    assert add_years(date(2025, 3, 1), 1) == date(2026, 3, 1)

@@ -194,7 +194,9 @@ def test_login_over_tls_sets_a_secure_http_only_lax_cookie(
 ) -> None:
     with unit_of_work(session_factory) as session:
         create_staff(session, username="tls.user")
-    with TestClient(app, base_url="https://testserver") as tls:
+    with TestClient(
+        app, base_url="https://testserver", headers={"Origin": "https://testserver"}
+    ) as tls:
         tls.post(
             "/login",
             data={"username": "tls.user", "password": PASSWORD},
@@ -205,7 +207,7 @@ def test_login_over_tls_sets_a_secure_http_only_lax_cookie(
             data={"username": "tls.user", "password": PASSWORD},
             follow_redirects=False,
         ).headers["set-cookie"]
-    with TestClient(app) as plain:
+    with TestClient(app, headers={"Origin": "http://testserver"}) as plain:
         clear = plain.post(
             "/login",
             data={"username": "tls.user", "password": PASSWORD},

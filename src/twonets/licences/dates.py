@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def numeric_date(moment: datetime) -> int:
@@ -20,3 +20,11 @@ def require_aware(moment: datetime, name: str) -> None:
 def iso(moment: datetime) -> str:
     """The instant in UTC as ISO 8601 with ``Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day ``years`` later; 29 February becomes 28 February off leap years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)

@@ -17,6 +17,7 @@ from twonets.core.events import record_event
 from twonets.core.ids import InvalidIdentifier
 from twonets.core.models import Citizen, Department, Enterprise, Role
 from twonets.licences import catalogue
+from twonets.licences.dates import add_years
 from twonets.licences.identifiers import make_licence_id, validate_licence_id
 from twonets.licences.models import (
     Licence,
@@ -193,7 +194,7 @@ def issue_licence(
         )
     checked = kind.check(claims)
     if valid_until is None and kind.validity_years:
-        valid_until = valid_from.replace(year=valid_from.year + kind.validity_years)
+        valid_until = add_years(valid_from, kind.validity_years)
     if valid_until is not None and valid_until <= valid_from:
         raise Invalid.field("valid_until", "after-valid-from", "should be after valid_from")
     citizen_id, enterprise_id = _holder(session, kind, checked)
