@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import NonNegativeInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twonets.core.errors import ConfigurationError
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # the web app) and the MQTT broker whose sensor and meter topics it subscribes to.
     jt808_listen: str = ""
     mqtt_url: str = ""
+    # Days a terminal's authentication code is accepted after it registered (0: until staff
+    # reset the enrolment); an expired code fails and the terminal registers for a new one.
+    jt808_code_days: NonNegativeInt = 30
 
     @field_validator("database_url")
     @classmethod
