@@ -37,13 +37,16 @@ class IntakeReport(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: Literal["wgs84", "gcj02"] = "wgs84"
+    address: str | None = Field(
+        default=None, max_length=256, description="a street and number, or a landmark"
+    )
     urgency: Urgency = Urgency.NORMAL
     reported_at: AwareDatetime | None = None
     component_identifier: str | None = None
 
 
 class CitizenReport(BaseModel):
-    """What a resident sends: the problem, where, and (optionally) when they saw it."""
+    """What a resident sends: the problem, and where (on the map, and in words if they like)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +55,9 @@ class CitizenReport(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: Literal["wgs84", "gcj02"] = "wgs84"
+    address: str | None = Field(
+        default=None, max_length=256, description="a street and number, or a landmark"
+    )
 
 
 class DispatchIn(BaseModel):
@@ -154,8 +160,10 @@ class CaseOut(BaseModel):
     category_name_en: str
     kind: str
     district_code: str
+    district_name: str
     lon: float
     lat: float
+    address: str | None
     description: str
     urgency: str
     source_kind: str

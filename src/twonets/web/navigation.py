@@ -116,6 +116,13 @@ NAV: tuple[NavItem, ...] = (
         "The city map with open cases and layers, the case list and the figures; live",
     ),
     NavItem(
+        "Cases to verify",
+        "/ops/verification",
+        frozenset({Role.SUPERVISOR}),
+        "Handled cases waiting for you to check on site: verify them or send them back",
+        admin=False,
+    ),
+    NavItem(
         "My tasks",
         "/ops/tasks",
         frozenset({Role.FIELD}),
