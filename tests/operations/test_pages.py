@@ -191,6 +191,7 @@ def test_the_supervisor_verifies_from_their_own_page(
     assert 'data-testid="nothing-to-verify"' in verified.text
     assert case_page.status_code == 200
     assert "Verified 已核查" in case_page.text
+    assert '<a href="/ops/verification">Cases to verify</a>' in case_page.text
 
 
 def test_field_staff_see_an_address_and_a_map(

@@ -270,7 +270,17 @@ def _case_page(
         local_time=local_time,
         is_operator=is_operator,
         is_supervisor=caller.has_any({Role.SUPERVISOR}),
+        back=_home_of(caller),
     )
+
+
+def _home_of(caller: Principal) -> tuple[str, str]:
+    """Where a case page leads back to: the caller's own list of cases."""
+    if caller.has_any({Role.OPERATOR, Role.STAFF}):
+        return "/ops", "Operations centre"
+    if caller.has_any({Role.SUPERVISOR}):
+        return "/ops/verification", "Cases to verify"
+    return "/ops/tasks", "My tasks"
 
 
 CASE_LABELS = {

@@ -231,6 +231,10 @@ def test_terminals_are_enrolled_listed_and_reset_on_the_command_line(
         cli_app, ["ops", "terminals", "reset", "13912345678", "--as", "watch"], env=env
     )
     planned = runner.invoke(cli_app, ["ops", "jt808", "simulate", "--list", "--terminals", "2"])
+    # --enrol-as enrols the simulated trucks before driving them (no gateway listens here).
+    simulate = ["ops", "jt808", "simulate", "--to", "127.0.0.1:1", "--terminals", "2"]
+    driven = runner.invoke(cli_app, [*simulate, "--enrol-as", "watch"], env=env)
+    again = runner.invoke(cli_app, [*simulate, "--enrol-as", "watch"], env=env)
 
     assert refused.exit_code == 1
     assert "needs one of the roles: operator" in refused.output
@@ -244,6 +248,9 @@ def test_terminals_are_enrolled_listed_and_reset_on_the_command_line(
         "沪E80000",
         SIMULATED_FLEET_CREDIT_CODE,
     ]
+    assert "2 trucks enrolled, 0 reset" in driven.output
+    assert "0 trucks enrolled, 2 reset" in again.output
     with session_factory() as session:
-        (row,) = session.scalars(select(Terminal)).all()
-        assert (row.enrolled_by, row.code_serial) == ("watch", 1)
+        rows = {t.phone: t for t in session.scalars(select(Terminal))}
+    assert (rows["13912345678"].enrolled_by, rows["13912345678"].code_serial) == ("watch", 1)
+    assert rows["14508080000"].credit_code == SIMULATED_FLEET_CREDIT_CODE

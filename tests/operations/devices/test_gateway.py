@@ -387,19 +387,28 @@ async def test_alarms_from_unauthenticated_sessions_never_open_a_case(
             stranger.frame("1", _location(2, alarm=rollover)), replies=1
         )
 
-        # The enrolled truck authenticates; staff reset its enrolment; its session is over.
+        # The enrolled truck registers and authenticates.
         (reg,) = await truck.send(truck.frame("1", REGISTRATION), replies=1)
         code = _registration(reg).auth_code or ""
         await truck.send(truck.frame("1", jt808.Authentication(code)), replies=1)
+        # The stranger registers again as that truck: no code comes back to be used.
+        (again,) = await stranger.send(stranger.frame("1", REGISTRATION), replies=1)
+        stolen = jt808.Authentication(_registration(again).auth_code or "")
+        (hijack_auth,) = await stranger.send(stranger.frame("1", stolen), replies=1)
+        hijack_alarm = stranger.frame("1", _location(3, alarm=emergency))
+        (hijack,) = await stranger.send(hijack_alarm, replies=1)
+        # Staff reset the truck's enrolment: its session is over, alarms included.
         reset(engine, operator, "1")
-        (stale,) = await truck.send(truck.frame("1", _location(3, alarm=emergency)), replies=1)
-        (after,) = await truck.send(truck.frame("1", _location(4, alarm=rollover)), replies=1)
+        (stale,) = await truck.send(truck.frame("1", _location(4, alarm=emergency)), replies=1)
+        (after,) = await truck.send(truck.frame("1", _location(5, alarm=rollover)), replies=1)
     finally:
         await stranger.close()
         await truck.close()
 
-    assert [_result(r) for r in (alarm, batched, guess, claimed, stale, after)] == [1] * 6
-    assert gateway.stats.refused["unauthenticated"] == 4
+    assert _registration(again) == jt808.RegistrationReply(5, Result.TERMINAL_REGISTERED)
+    refused = (alarm, batched, guess, claimed, hijack_auth, hijack, stale, after)
+    assert [_result(r) for r in refused] == [1] * 8
+    assert gateway.stats.refused["unauthenticated"] == 5
     assert gateway.stats.refused["superseded"] == 1
     assert gateway.stats.positions == 0
     assert _cases(engine) == []
