@@ -2,7 +2,8 @@
 
 1. Codec, one core: location reports (with extra items, a fifth of them escaped) split from
    a stream and decoded. Baseline in the same run: only splitting the same bytes on 0x7e.
-2. End to end over loopback TCP: N terminals register, authenticate, then push location
+2. End to end over loopback TCP: N terminals, enrolled first (in memory, or in the
+   database through the enrolment use case), register, authenticate, then push location
    reports (several frames per write, waiting for the acknowledgements like real terminals).
    Measured from the first report until the in-process bus has seen every event, through
    the gateway, one SQLite transaction per batch (outbox and last positions) and the outbox
@@ -23,14 +24,28 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from twonets import migrations
-from twonets.core.db import make_engine, make_session_factory
+from twonets.core.auth import Principal
+from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.events import Event, InProcessBus, OutboxRelay
-from twonets.operations import jt808
+from twonets.core.ids import make_credit_code
+from twonets.core.models import AccountKind, Role
+from twonets.operations import device_enrolment, jt808
 from twonets.operations.gateway import Backend, DatabaseBackend, Gateway, MemoryBackend
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=jt808.CHINA_STANDARD_TIME)
 FRAMES_PER_WRITE = 10
 TIME_LIMIT_SECONDS = 120.0
+FLEET = make_credit_code(kind="1", region_code="310115", organisation_body="BENCH001")
+# Who enrols the benchmark's terminals in the database (no account needed for the rule).
+STAFF = Principal(0, "bench", "benchmark", AccountKind.STAFF, frozenset({Role.OPERATOR}))
+
+
+def _phone(n: int) -> str:
+    return f"1390{n:07d}"
+
+
+def _plate(phone: str) -> str:
+    return f"沪D{phone[-5:]}"
 
 
 def _location(i: int) -> jt808.Location:
@@ -101,7 +116,7 @@ class _Client:
 async def _login(port: int, phone: str) -> _Client:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     client = _Client(phone, reader, writer)
-    registration = jt808.Registration(31, 0, "BENCH", "M", phone[-7:], 2, f"沪D{phone[-5:]}")
+    registration = jt808.Registration(31, 0, "BENCH", "M", phone[-7:], 2, _plate(phone))
     (raw,) = await client.exchange(_frame(phone, 0, registration, 0x0100), 1)
     reply = jt808.decode(raw).body
     assert isinstance(reply, jt808.RegistrationReply)
@@ -139,7 +154,7 @@ async def _gateway_run(
     gateway = Gateway(backend)
     await gateway.start()
     try:
-        clients = [await _login(gateway.port, f"1390{n:07d}") for n in range(terminals)]
+        clients = [await _login(gateway.port, _phone(n)) for n in range(terminals)]
         started = time.perf_counter()
         await _push(clients, reports)
         await asyncio.wait_for(until_done(), timeout=TIME_LIMIT_SECONDS)
@@ -164,7 +179,7 @@ async def _echo_run(terminals: int, reports: int) -> float:
     clients = []
     for n in range(terminals):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        clients.append(_Client(f"1390{n:07d}", reader, writer))
+        clients.append(_Client(_phone(n), reader, writer))
     elapsed = await _push(clients, reports)
     for client in clients:
         client.writer.close()
@@ -179,6 +194,8 @@ async def end_to_end(terminals: int, reports: int) -> None:
     echo = await _echo_run(terminals, reports)
 
     memory = MemoryBackend()
+    for n in range(terminals):
+        memory.enrol(_phone(n), _plate(_phone(n)))
 
     async def memory_done() -> None:
         while len(memory.positions) < total:
@@ -191,6 +208,14 @@ async def end_to_end(terminals: int, reports: int) -> None:
         migrations.upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
+        with unit_of_work(factory) as session:
+            device_enrolment.enrol_fleet(
+                session,
+                STAFF,
+                credit_code=FLEET,
+                vehicles=[(_phone(n), _plate(_phone(n))) for n in range(terminals)],
+                now=datetime.now(UTC),
+            )
         seen = 0
 
         def count(event: Event) -> None:

@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from twonets.core import service
+from twonets.core.auth import principal_of
 from twonets.core.ids import make_credit_code, make_id_number
 from twonets.core.models import Account, Citizen, Department, DepartmentLevel, Enterprise, Role
+from twonets.operations import device_enrolment, jt808
+from twonets.operations.device_service import TerminalRef
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -131,3 +134,41 @@ def create_enterprise(
         district_code=district_code,
         now=NOW,
     )
+
+
+def create_terminal(
+    session: Session,
+    *,
+    phone: str | None = None,
+    plate: str | None = None,
+    credit_code: str | None = None,
+    version: int | None = None,
+    now: datetime = NOW,
+) -> TerminalRef:
+    """A vehicle terminal enrolled by an operator, registered and authenticated (its session)."""
+    n = next(_counter)
+    phone = phone or f"1390{n:07d}"
+    plate = plate or f"沪D{n:05d}"
+    operator = principal_of(create_staff(session, roles=(Role.OPERATOR,)))
+    device_enrolment.enrol_terminal(
+        session,
+        operator,
+        phone=phone,
+        plate=plate,
+        credit_code=credit_code or next_credit_code(),
+        now=now,
+    )
+    registration = jt808.Registration(31, 0, "SHMUC", "M1", f"T{n}", 2, plate)
+    result, code = device_enrolment.register_terminal(
+        session,
+        phone=phone,
+        protocol_version=version,
+        registration=registration,
+        now=now,
+        code_ttl=None,
+    )
+    assert result is jt808.RegistrationResult.SUCCESS
+    assert code is not None
+    ref = device_enrolment.authenticate_terminal(session, phone=phone, auth_code=code, now=now)
+    assert ref is not None
+    return ref

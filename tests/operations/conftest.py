@@ -31,6 +31,7 @@ class OpsWorld:
 
     operator: Principal
     second_operator: Principal
+    supervisor: Principal
     handler: Principal
     other_handler: Principal
     greening_handler: Principal
@@ -68,6 +69,7 @@ def ops_world(session_factory: sessionmaker[Session]) -> OpsWorld:
         people = [
             create_staff(session, roles=(Role.OPERATOR,), department=centre),
             create_staff(session, roles=(Role.OPERATOR,), department=centre),
+            create_staff(session, roles=(Role.SUPERVISOR,), department=centre),
             create_staff(session, roles=(Role.FIELD,), department=urban),
             create_staff(session, roles=(Role.FIELD,), department=urban),
             create_staff(session, roles=(Role.FIELD,), department=greening),
@@ -85,7 +87,8 @@ def frozen_app(app: FastAPI) -> FastAPI:
 
 @pytest.fixture
 def people(session_factory: sessionmaker[Session]) -> dict[str, str]:
-    """Usernames by role: two operators, a handler of Huangpu's urban management, a resident."""
+    """Usernames by role: an operator, a supervisor, a handler of Huangpu's urban management,
+    a member of staff, a resident."""
     with unit_of_work(session_factory) as session:
         catalogue.ensure_elements(session)
         centre = create_department(session, code="a.ops", function="operations")
@@ -98,7 +101,9 @@ def people(session_factory: sessionmaker[Session]) -> dict[str, str]:
         )
         names = {
             "operator": create_staff(session, roles=(Role.OPERATOR,), department=centre).username,
-            "supervisor": create_staff(session, roles=(Role.OPERATOR,), department=centre).username,
+            "supervisor": create_staff(
+                session, roles=(Role.SUPERVISOR,), department=centre
+            ).username,
             "field": create_staff(session, roles=(Role.FIELD,), department=urban).username,
             "staff": create_staff(session, roles=(Role.STAFF,), department=centre).username,
             "resident": create_citizen(session).username,

@@ -66,12 +66,20 @@ def test_bad_intake_names_the_field(client: TestClient, login: Login) -> None:
 
 
 def test_residents_report_and_follow_their_reports(client: TestClient, login: Login) -> None:
-    body = {"category": "E0102", "description": "垃圾", "lon": BUND[0], "lat": BUND[1]}
+    body = {
+        "category": "E0102",
+        "description": "垃圾",
+        "lon": BUND[0],
+        "lat": BUND[1],
+        "address": "人民大道 200号",
+    }
     made = client.post("/api/v1/ops/reports", json=body, headers=login("resident"))
     mine = client.get("/api/v1/ops/reports", headers=login("resident"))
 
     assert made.status_code == 201
     assert made.json()["source_kind"] == "citizen"
+    assert made.json()["address"] == "人民大道 200号"
+    assert made.json()["district_name"] == "黄浦区"
     assert [c["number"] for c in mine.json()] == [made.json()["number"]]
     # A resident may not use the departments' intake, nor see the case list.
     assert (
@@ -90,6 +98,8 @@ def test_residents_report_and_follow_their_reports(client: TestClient, login: Lo
         ("staff", "file", 403),
         ("resident", "dispatch", 403),
         ("operator", "accept", 403),
+        ("operator", "verify", 403),
+        ("field", "verify", 403),
         ("operator", "close", 409),
     ],
 )
@@ -98,7 +108,8 @@ def test_who_may_move_a_case(
 ) -> None:
     case = client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator")).json()
 
-    answer = client.post(f"/api/v1/ops/cases/{case['id']}/{action}", json={}, headers=login(who))
+    body = {"passed": True} if action == "verify" else {}
+    answer = client.post(f"/api/v1/ops/cases/{case['id']}/{action}", json=body, headers=login(who))
 
     assert answer.status_code == status, answer.text
     if status == 409:
@@ -140,6 +151,12 @@ def test_the_loop_over_http_with_photos(client: TestClient, login: Login) -> Non
     listed = client.get("/api/v1/ops/cases", headers=op).json()["cases"]
     assert next(c for c in listed if c["id"] == cid)["photos"] == [photo_id]
 
+    waiting = client.get("/api/v1/ops/verification", headers=sup).json()
+    assert [c["number"] for c in waiting] == [case["number"]]
+    assert waiting[0]["district_name"] == "黄浦区"
+    assert client.get("/api/v1/ops/verification", headers=op).status_code == 403
+    by_operator = client.post(f"/api/v1/ops/cases/{cid}/verify", json={"passed": True}, headers=op)
+    assert by_operator.status_code == 403
     failed = client.post(
         f"/api/v1/ops/cases/{cid}/verify",
         json={"passed": False, "note": "back again"},

@@ -41,9 +41,9 @@ def _case(
     )
     service.report_handling(session, w.handler, case.id, now=late, note="done")
     if outcome == "reworked":
-        service.verify_case(session, w.operator, case.id, passed=False, now=late, note="no")
+        service.verify_case(session, w.supervisor, case.id, passed=False, now=late, note="no")
         service.report_handling(session, w.handler, case.id, now=late, note="done again")
-    service.verify_case(session, w.operator, case.id, passed=True, now=late)
+    service.verify_case(session, w.supervisor, case.id, passed=True, now=late)
     service.close_case(session, w.operator, case.id, now=late)
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from builders import create_citizen, create_department
 from operations.conftest import BUND, MONDAY_10, OpsWorld
+from twonets.core.auth import principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.geo import wgs84_to_gcj02
-from twonets.core.models import OutboxEvent
+from twonets.core.models import OutboxEvent, Role
 from twonets.operations import queries, service, states
 from twonets.operations.elements import Urgency
-from twonets.operations.models import CaseStep
+from twonets.operations.models import Case, CaseStep
+from twonets.operations.photos import Photo
 from twonets.operations.schemas import IntakeReport, SourceKind
 from twonets.operations.states import CaseState
 
@@ -98,7 +103,7 @@ def test_full_loop_from_intake_to_evaluation(
         lambda s, t: service.dispatch_case(s, w.operator, case_id, now=t),
         lambda s, t: service.accept_case(s, w.handler, case_id, now=t),
         lambda s, t: service.report_handling(s, w.handler, case_id, now=t, note="vendor moved on"),
-        lambda s, t: service.verify_case(s, w.second_operator, case_id, passed=True, now=t),
+        lambda s, t: service.verify_case(s, w.supervisor, case_id, passed=True, now=t),
         lambda s, t: service.close_case(s, w.operator, case_id, now=t),
         lambda s, t: service.evaluate_case(s, w.operator, case_id, score=5, now=t),
     ]
@@ -181,7 +186,7 @@ def test_illegal_transition_names_the_state_and_the_rule(
 def test_verifier_must_not_be_the_handler(session: Session, ops_world: OpsWorld) -> None:
     w = ops_world
     both = w.operator.__class__(
-        **{**vars(w.handler), "roles": frozenset(w.handler.roles | w.operator.roles)}
+        **{**vars(w.handler), "roles": frozenset(w.handler.roles | w.supervisor.roles)}
     )
     case = service.intake(session, report(), now=MONDAY_10)
     service.file_case(session, w.operator, case.id, now=MONDAY_10)
@@ -209,8 +214,8 @@ def test_failed_verification_redispatches_and_counts_rework(
 
     later = MONDAY_10 + timedelta(hours=2)
     with pytest.raises(Invalid):
-        service.verify_case(session, w.operator, case.id, passed=False, now=later)
-    service.verify_case(session, w.operator, case.id, passed=False, now=later, note="still there")
+        service.verify_case(session, w.supervisor, case.id, passed=False, now=later)
+    service.verify_case(session, w.supervisor, case.id, passed=False, now=later, note="still there")
 
     assert case.state == CaseState.DISPATCHED
     assert case.rework_count == 1
@@ -221,7 +226,7 @@ def test_failed_verification_redispatches_and_counts_rework(
     # The other handler of the department may take the re-dispatched task.
     service.accept_case(session, w.other_handler, case.id, now=later)
     service.report_handling(session, w.other_handler, case.id, now=later, note="cleared")
-    service.verify_case(session, w.operator, case.id, passed=True, now=later)
+    service.verify_case(session, w.supervisor, case.id, passed=True, now=later)
     service.close_case(session, w.operator, case.id, now=later)
     assert case.state == CaseState.CLOSED
     assert case.rework_count == 1
@@ -337,3 +342,104 @@ def test_health_alarm_opens_one_case_per_event(session: Session, ops_world: OpsW
     assert first.district_code == "310115"
     assert first.category_code == "E0450"
     assert first.state == CaseState.FILED
+
+
+def _handled(session: Session, w: OpsWorld) -> int:
+    case = service.intake(session, report(), now=MONDAY_10)
+    service.file_case(session, w.operator, case.id, now=MONDAY_10)
+    service.dispatch_case(session, w.operator, case.id, now=MONDAY_10)
+    service.report_handling(session, w.handler, case.id, now=MONDAY_10, note="done")
+    return case.id
+
+
+def test_only_a_supervisor_verifies(session: Session, ops_world: OpsWorld) -> None:
+    case_id = _handled(session, ops_world)
+
+    with pytest.raises(Forbidden) as caught:
+        service.verify_case(session, ops_world.operator, case_id, passed=True, now=MONDAY_10)
+    assert "supervisor" in caught.value.detail
+    assert [c.id for c in queries.cases_to_verify(session, ops_world.supervisor)] == [case_id]
+    service.verify_case(session, ops_world.supervisor, case_id, passed=True, now=MONDAY_10)
+    assert states.get_case(session, case_id).state == CaseState.VERIFIED
+    assert queries.cases_to_verify(session, ops_world.supervisor) == []
+
+
+def test_a_district_supervisor_verifies_only_their_district(
+    session: Session, ops_world: OpsWorld
+) -> None:
+    case_id = _handled(session, ops_world)  # in Huangpu
+    pudong = replace(ops_world.supervisor, account_id=10**6, district_code="310115")
+    huangpu = replace(ops_world.supervisor, account_id=10**6 + 1, district_code="310101")
+
+    assert queries.cases_to_verify(session, pudong) == []
+    with pytest.raises(Forbidden) as caught:
+        service.verify_case(session, pudong, case_id, passed=True, now=MONDAY_10)
+    assert caught.value.extra["rule"] == "own-district"
+    service.verify_case(session, huangpu, case_id, passed=True, now=MONDAY_10)
+
+
+def test_field_staff_of_another_department_take_no_task_whatever_else_they_hold(
+    session: Session, ops_world: OpsWorld
+) -> None:
+    case = service.intake(session, report(), now=MONDAY_10)
+    service.file_case(session, ops_world.operator, case.id, now=MONDAY_10)
+    service.dispatch_case(session, ops_world.operator, case.id, now=MONDAY_10)
+    # An administrator is no handler of another department's tasks.
+    admin = replace(
+        ops_world.greening_handler, roles=frozenset({Role.FIELD, Role.ADMIN, Role.OPERATOR})
+    )
+
+    with pytest.raises(Forbidden) as caught:
+        service.accept_case(session, admin, case.id, now=MONDAY_10)
+    assert caught.value.extra["rule"] == "own-department-task"
+
+
+def test_operators_dispatch_within_their_region(session: Session, ops_world: OpsWorld) -> None:
+    jiangsu = create_department(session, code="js.urban", function="urban-management")
+    jiangsu.region_code = "JS"
+    case = service.intake(session, report(), now=MONDAY_10)
+    service.file_case(session, ops_world.operator, case.id, now=MONDAY_10)
+
+    offered = {d.code for d in service.dispatch_departments(session, ops_world.operator)}
+    with pytest.raises(Invalid) as caught:
+        service.dispatch_case(
+            session, ops_world.operator, case.id, now=MONDAY_10, department_code="js.urban"
+        )
+
+    assert ops_world.urban_department in offered
+    assert "js.urban" not in offered
+    assert caught.value.errors[0].rule == "own-region"
+
+
+def test_a_residents_report_keeps_photos_and_their_name_out_of_the_history(
+    session: Session, ops_world: OpsWorld, tmp_path: Path
+) -> None:
+    resident = principal_of(create_citizen(session, name="李四"))
+    citizen_report = report(category="E0102", source=SourceKind.CITIZEN).model_copy(
+        update={"address": "人民大道 200号 People's Avenue 200"}
+    )
+    png = Photo(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png", "rubbish.png")
+
+    with pytest.raises(Invalid) as caught:
+        service.report_problem(
+            session,
+            resident,
+            citizen_report,
+            now=MONDAY_10,
+            photos=[png, Photo(b"GIF89a", "image/gif", "x.gif")],
+            photo_dir=tmp_path,
+        )
+    assert caught.value.errors[0].field == "photos[1]"
+    assert session.scalars(select(Case)).all() == []  # nothing half-written
+    case = service.report_problem(
+        session, resident, citizen_report, now=MONDAY_10, photos=[png], photo_dir=tmp_path
+    )
+
+    shown = queries.case_json(session, case, now=MONDAY_10, history=True)
+    assert shown["address"] == "人民大道 200号 People's Avenue 200"
+    assert shown["district_name"] == "黄浦区"
+    assert len(shown["photos"]) == 1
+    assert shown["history"][0]["actor"] is None
+    assert "李四" not in str(shown)
+    with pytest.raises(Forbidden):
+        service.report_problem(session, ops_world.operator, citizen_report, now=MONDAY_10)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
-from builders import PASSWORD
+from builders import PASSWORD, create_department, create_staff
 from operations.conftest import BUND, Login
 from operations.test_api import PNG, patrol
+from twonets.core.db import unit_of_work
+from twonets.core.models import Role
+
+SessionFactory = sessionmaker[Session]
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +110,10 @@ def test_field_staff_report_handling_with_a_photo(
         ],
     )
     assert too_big.status_code == 422
-    assert "at most 5,242,880" in too_big.text
+    assert "Photo 1 (big.jpg): is empty or larger than 5 MB" in too_big.text
+    assert "photos[0]" not in too_big.text
+    # The note typed before the rejected upload is still there.
+    assert ">done</textarea>" in too_big.text
     done = client.post(
         f"/ops/tasks/{cid}/feedback",
         data={"note": "cleared"},
@@ -136,3 +145,177 @@ def test_a_resident_reports_from_the_map(client: TestClient, people: dict[str, s
     assert sent.status_code == 200
     assert "暴露垃圾" in sent.text
     assert "Reported 上报" in sent.text
+
+
+def _handled(client: TestClient, login: Login, **changes: object) -> dict[str, object]:
+    """A case reported, filed, dispatched and handled (with a note), through the API."""
+    op, field = login("operator"), login("field")
+    case: dict[str, object] = client.post(
+        "/api/v1/ops/intake", json=patrol(**changes), headers=op
+    ).json()
+    cid = case["id"]
+    client.post(f"/api/v1/ops/cases/{cid}/file", json={}, headers=op)
+    client.post(f"/api/v1/ops/cases/{cid}/dispatch", json={}, headers=op)
+    handled = client.post(
+        f"/api/v1/ops/cases/{cid}/feedback", data={"note": "vendor moved on"}, headers=field
+    )
+    assert handled.status_code == 200, handled.text
+    return case
+
+
+def test_the_supervisor_verifies_from_their_own_page(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
+    case = _handled(client, login)
+    cid = case["id"]
+
+    log_in(client, people["operator"])
+    assert client.get("/ops/verification").status_code == 403
+    by_operator = client.post(f"/ops/cases/{cid}/verify", data={"passed": "yes"})
+    assert by_operator.status_code == 403
+    assert "needs one of the roles: supervisor" in by_operator.text
+    log_in(client, people["supervisor"])
+    home = client.get("/").text
+    desk = client.get("/ops/verification")
+    no_note = client.post(f"/ops/verification/{cid}", data={"passed": "no", "note": ""})
+    verified = client.post(f"/ops/verification/{cid}", data={"passed": "yes", "note": "gone"})
+    case_page = client.get(f"/ops/cases/{cid}")
+
+    assert 'href="/ops/verification"' in home
+    assert 'href="/ops" ' not in home  # the operator's dashboard is not the supervisor's
+    assert desk.text.count('data-testid="to-verify"') == 1
+    assert str(case["number"]) in desk.text
+    assert "vendor moved on" in desk.text
+    assert no_note.status_code == 422
+    assert "What you found: say what is still wrong, for the handlers" in no_note.text
+    assert 'value="no" checked' in no_note.text  # the choice made is kept
+    assert verified.status_code == 200
+    assert f"Case {case['number']} verified" in verified.text
+    assert 'data-testid="nothing-to-verify"' in verified.text
+    assert case_page.status_code == 200
+    assert "Verified 已核查" in case_page.text
+    assert '<a href="/ops/verification">Cases to verify</a>' in case_page.text
+
+
+def test_field_staff_see_an_address_and_a_map(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
+    op = login("operator")
+    cid = client.post(
+        "/api/v1/ops/intake",
+        json=patrol(address="人民广场 地铁1号口 People's Square, metro exit 1"),
+        headers=op,
+    ).json()["id"]
+    client.post(f"/api/v1/ops/cases/{cid}/file", json={}, headers=op)
+    client.post(f"/api/v1/ops/cases/{cid}/dispatch", json={}, headers=op)
+
+    log_in(client, people["field"])
+    tasks = client.get("/ops/tasks").text
+
+    where = tasks[tasks.index('data-testid="task-where"') :][:300]
+    assert "人民广场 地铁1号口 People&#39;s Square, metro exit 1" in where
+    assert "黄浦区" in where
+    assert f'data-lon="{BUND[0]}" data-lat="{BUND[1]}"' in tasks
+    assert 'data-testid="task-map"' in tasks
+    # No bare coordinates for people on foot.
+    assert f"{BUND[1]:.5f}, {BUND[0]:.5f}" not in tasks
+
+
+def test_the_case_list_names_districts(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
+    client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator"))
+    log_in(client, people["operator"])
+
+    rows = client.get("/ops/fragments/cases", params={"open": "1"}).text
+
+    assert '<span data-testid="case-district">黄浦区</span>' in rows
+    assert "· 310101" not in rows
+
+
+def test_the_case_page_offers_the_departments_of_the_operators_region(
+    client: TestClient, people: dict[str, str], login: Login, session_factory: SessionFactory
+) -> None:
+    cid = client.post("/api/v1/ops/intake", json=patrol(), headers=login("operator")).json()["id"]
+    client.post(f"/api/v1/ops/cases/{cid}/file", json={}, headers=login("operator"))
+    with unit_of_work(session_factory) as session:
+        centre = create_department(session, code="js.ops", function="operations")
+        centre.region_code = "JS"
+        create_department(session, code="js.urban", function="urban-management").region_code = "JS"
+        jiangsu = create_staff(session, roles=(Role.OPERATOR,), department=centre).username
+
+    log_in(client, people["operator"])
+    shanghai_page = client.get(f"/ops/cases/{cid}").text
+    log_in(client, jiangsu)
+    jiangsu_page = client.get(f"/ops/cases/{cid}").text
+
+    assert 'value="a.310101.urban"' in shanghai_page
+    assert 'value="js.urban"' not in shanghai_page
+    assert 'value="js.urban"' in jiangsu_page
+    assert 'value="a.310101.urban"' not in jiangsu_page
+
+
+def _report(**changes: str) -> dict[str, str]:
+    form = {
+        "category": "E0102",
+        "description": "垃圾袋堆在公交站旁 bags of rubbish by the bus stop",
+        "address": "人民大道 200号",
+        "lon": str(BUND[0]),
+        "lat": str(BUND[1]),
+    }
+    form.update(changes)
+    return form
+
+
+def test_a_resident_reports_with_a_photo_and_gets_the_case_number(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    log_in(client, people["resident"])
+
+    sent = client.post(
+        "/ops/report",
+        data=_report(),
+        files=[("photos", ("rubbish.png", io.BytesIO(PNG), "image/png"))],
+    )
+
+    assert sent.status_code == 200
+    assert "sent=" in str(sent.url)
+    confirmation = sent.text[sent.text.index('data-testid="report-sent"') :]
+    number = re.search(r'data-testid="sent-number">(\d+)<', confirmation)
+    assert number is not None
+    assert "1 photo" in confirmation
+    assert 'href="#my-reports"' in confirmation
+    mine = sent.text[sent.text.index('data-testid="my-reports"') :]
+    assert number.group(1) in mine
+    # Someone else's case number in the link confirms nothing.
+    assert 'data-testid="report-sent"' not in client.get("/ops/report?sent=999999").text
+
+
+def test_bad_report_inputs_speak_the_forms_labels_and_keep_the_text(
+    client: TestClient, people: dict[str, str]
+) -> None:
+    log_in(client, people["resident"])
+    gif = [("photos", ("cat.gif", io.BytesIO(b"GIF89a" + b"\x00" * 16), "image/gif"))]
+
+    no_place = client.post("/ops/report", data=_report(lon="", lat=""))
+    empty = client.post("/ops/report", data=_report(description="   "))
+    outside = client.post("/ops/report", data=_report(lon="116.39", lat="39.91"))
+    bad_photo = client.post("/ops/report", data=_report(), files=gif)
+    mine = client.get("/ops/report").text
+
+    assert no_place.status_code == 422
+    assert "Place on the map: click the map where the problem is" in no_place.text
+    assert empty.status_code == 422
+    assert "Describe it: say in a few words what you see" in empty.text
+    assert "Place on the map: that spot lies outside the city" in outside.text
+    assert bad_photo.status_code == 422
+    assert "Photo 1 (cat.gif): is not a picture the city can keep" in bad_photo.text
+    for answer in (no_place, empty, outside, bad_photo):
+        for raw in ("lon:", "photos[0]", "description:", "String should have", "WGS-84 lies"):
+            assert raw not in answer.text, raw
+    # What was typed comes back, after a rejected upload too.
+    for answer in (no_place, outside, bad_photo):
+        assert "bags of rubbish by the bus stop</textarea>" in answer.text
+        assert 'value="人民大道 200号"' in answer.text
+    assert f'value="{BUND[0]}"' in bad_photo.text
+    assert "You have not reported anything yet." in mine

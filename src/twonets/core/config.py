@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import PositiveInt, SecretStr, field_validator
+from pydantic import NonNegativeInt, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twonets.core.errors import ConfigurationError
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     login_failures_per_address: PositiveInt = 20
     login_window_minutes: PositiveInt = 15
     login_lock_minutes: PositiveInt = 15
+    # Days a terminal's authentication code is accepted after it registered (0: until staff
+    # reset the enrolment); an expired code fails and the terminal registers for a new one.
+    jt808_code_days: NonNegativeInt = 30
 
     @field_validator("database_url")
     @classmethod

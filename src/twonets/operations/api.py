@@ -52,8 +52,10 @@ Field = Annotated[Principal, Depends(require(Role.FIELD))]
 Reporter = Annotated[Principal, Depends(require(Role.OPERATOR, Role.FIELD, Role.STAFF))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF))]
+Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 CaseReader = Annotated[
-    Principal, Depends(require(Role.OPERATOR, Role.STAFF, Role.FIELD, Role.CITIZEN))
+    Principal,
+    Depends(require(Role.OPERATOR, Role.STAFF, Role.SUPERVISOR, Role.FIELD, Role.CITIZEN)),
 ]
 Evaluator = Annotated[Principal, Depends(require(Role.OPERATOR, Role.CITIZEN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -391,9 +393,17 @@ async def feedback(
     return await asyncio.to_thread(write)
 
 
+@router.get("/api/v1/ops/verification", response_model=list[CaseOut])
+def cases_to_verify(caller: Supervisor, uow: Uow, clock: Clock) -> Any:
+    """A supervisor's work: handled cases waiting for verification, the longest waiting first."""
+    with uow() as session:
+        now = clock()
+        return queries.cases_json(session, queries.cases_to_verify(session, caller), now=now)
+
+
 @router.post("/api/v1/ops/cases/{case_id}/verify", response_model=CaseOut)
-def verify_case(case_id: int, body: VerifyIn, caller: Operator, uow: Uow, clock: Clock) -> Any:
-    """核查: confirm on site (someone other than the handler); a failure sends it back."""
+def verify_case(case_id: int, body: VerifyIn, caller: Supervisor, uow: Uow, clock: Clock) -> Any:
+    """核查: a supervisor (never the handler) confirms on site; a failure sends it back."""
     with uow() as session:
         row = service.verify_case(
             session, caller, case_id, passed=body.passed, note=body.note, now=clock()

@@ -143,7 +143,7 @@ def _people(city: DemoCity) -> _People:
         display_name=name,
         password="",
         department_code=department_code,
-        roles=[Role.OPERATOR],
+        roles=[Role.SUPERVISOR],
         password_hash=city.password_hash,
     )
     city.add_account(username, description)
@@ -323,8 +323,19 @@ def _walk(
         )
 
 
+ADDRESSES = {
+    "E0501": "南京东路步行街 世纪广场 Century Square, Nanjing Road East",
+    "E0502": "豫园路 安仁街路口 Yuyuan Road at Anren Street",
+    "E0102": "淮海中路 黄陂南路口 Huaihai Road Middle at South Huangpi Road",
+    "E0201": "福州路 山东中路口 Fuzhou Road at Shandong Road Middle",
+}
+
+
 def _showcase(city: DemoCity, people: _People) -> None:
-    """Tasks waiting for the two Huangpu field logins, and one case for the operator to verify."""
+    """Tasks waiting for the two Huangpu field logins, and one case for the supervisor to verify.
+
+    Their reporters gave an address, as patrols do, so the people sent read a place.
+    """
     session, now = city.session, city.now
     field_urban, field_green = (
         next(p for hs in people.handlers.values() for p in hs if p.username == name)
@@ -332,6 +343,7 @@ def _showcase(city: DemoCity, people: _People) -> None:
     )
     plan = (
         # (category, hours ago, lon, lat, description, who handles it, how far it gets)
+        # The address of each is in ADDRESSES.
         (
             "E0501",
             3,
@@ -377,6 +389,7 @@ def _showcase(city: DemoCity, people: _People) -> None:
             description=text,
             lon=lon,
             lat=lat,
+            address=ADDRESSES[category],
             reported_at=t,
         )
         case = service.intake(session, report, now=t)

@@ -1,7 +1,9 @@
-"""HTTP routes of device intake: vehicle positions as a map layer, and intake status."""
+"""HTTP routes of device intake: enrolling terminals, vehicle positions as a map layer, and
+intake status."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -10,13 +12,61 @@ from twonets.core.auth import Principal
 from twonets.core.config import Settings
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
-from twonets.operations import device_service
+from twonets.operations import device_enrolment, device_service
+from twonets.operations.device_models import Terminal
 from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
 from twonets.operations.mqtt_intake import MqttIntake, database_writer
+from twonets.operations.schemas import TerminalIn, TerminalOut
 
 router = APIRouter(tags=["operations"])
 
 Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.FIELD))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+
+
+def terminal_json(terminal: Terminal, now: datetime) -> dict[str, Any]:
+    """A terminal as the API shows it (never its code)."""
+    return {
+        "phone": terminal.phone,
+        "plate": terminal.plate,
+        "plate_colour": terminal.plate_colour,
+        "credit_code": terminal.credit_code,
+        "state": device_service.state_of(terminal, now).value,
+        "enrolled_at": terminal.enrolled_at,
+        "enrolled_by": terminal.enrolled_by,
+        "registered_at": terminal.registered_at,
+        "code_expires_at": terminal.code_expires_at,
+        "authenticated_at": terminal.authenticated_at,
+    }
+
+
+@router.get("/api/v1/ops/terminals", response_model=list[TerminalOut])
+def list_terminals(caller: Watcher, uow: Uow, clock: Clock) -> Any:
+    """Every terminal with where it stands (enrolled, registered, code expired, ...)."""
+    with uow() as session:
+        return [
+            {**vars(row), "state": row.state.value}
+            for row in device_service.list_terminals(session, now=clock())
+        ]
+
+
+@router.post("/api/v1/ops/terminals", response_model=TerminalOut, status_code=201)
+def enrol_terminal(body: TerminalIn, caller: Operator, uow: Uow, clock: Clock) -> Any:
+    """Enrol a vehicle terminal, so that the gateway lets it register."""
+    with uow() as session:
+        now = clock()
+        row = device_enrolment.enrol_terminal(session, caller, **body.model_dump(), now=now)
+        return terminal_json(row, now)
+
+
+@router.post("/api/v1/ops/terminals/{phone}/reset", response_model=TerminalOut)
+def reset_terminal(phone: str, caller: Operator, uow: Uow, clock: Clock) -> Any:
+    """Void a terminal's code: it stops working at once, and the terminal registers again."""
+    with uow() as session:
+        now = clock()
+        return terminal_json(
+            device_enrolment.reset_enrolment(session, caller, phone=phone, now=now), now
+        )
 
 
 @router.get("/ops/layers/vehicles")
@@ -49,6 +99,7 @@ def status_of(app: FastAPI) -> dict[str, Any]:
             "refused": dict(s.refused),
             "handler_errors": s.handler_errors,
             "idle_closed": s.idle_closed,
+            "recent_refusals": [vars(r) for r in s.recent_refusals],
         }
     if intake is not None:
         m = intake.stats
@@ -69,8 +120,12 @@ def setup(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if settings.jt808_listen:
         host, port = parse_listen(settings.jt808_listen)
-        backend = DatabaseBackend(app.state.session_factory, clock=app.state.clock)
-        gateway = Gateway(backend, host=host, port=port)
+        backend = DatabaseBackend(
+            app.state.session_factory,
+            clock=app.state.clock,
+            code_ttl=device_enrolment.code_ttl(settings),
+        )
+        gateway = Gateway(backend, host=host, port=port, clock=app.state.clock)
         app.state.jt808_gateway = gateway
         app.state.background.append(gateway.run)
     if settings.mqtt_url:

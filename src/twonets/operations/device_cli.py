@@ -1,4 +1,5 @@
-"""``twonets ops jt808 ...``, ``twonets ops gateway`` and ``twonets ops mqtt``."""
+"""``twonets ops terminals ...``, ``twonets ops jt808 ...``, ``twonets ops gateway`` and
+``twonets ops mqtt``."""
 
 from __future__ import annotations
 
@@ -6,24 +7,32 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from twonets.core.config import Settings
-from twonets.core.db import make_engine, make_session_factory
+from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.operations import jt808
-from twonets.operations.device_simulator import simulate
+from twonets.operations import device_enrolment, device_service, jt808
+from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
 from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
 from twonets.operations.mqtt_intake import MqttIntake, database_writer
 
-jt808_app = typer.Typer(help="The JT/T 808 codec: decode and encode frames.")
+jt808_app = typer.Typer(help="The JT/T 808 codec: decode and encode frames; simulated trucks.")
+terminals_app = typer.Typer(help="Vehicle terminals: enrol them, list them, reset their codes.")
+
+AsStaff = Annotated[
+    str, typer.Option("--as", help="The operations staff account doing it (user name).")
+]
 
 
 def register(app: typer.Typer) -> None:
     """Add the device-intake commands to ``twonets ops``."""
+    app.add_typer(terminals_app, name="terminals")
     app.add_typer(jt808_app, name="jt808")
     app.command("gateway")(gateway_command)
     app.command("mqtt")(mqtt_command)
@@ -32,6 +41,70 @@ def register(app: typer.Typer) -> None:
 def _fail(detail: str) -> typer.Exit:
     typer.echo(f"error: {detail}", err=True)
     return typer.Exit(1)
+
+
+@contextmanager
+def _session(ctx: typer.Context) -> Iterator[Session]:
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    except TwonetsError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        engine.dispose()
+
+
+@terminals_app.command("enrol")
+def enrol_command(
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Option(help="The terminal's SIM number (digits).")],
+    plate: Annotated[str, typer.Option(help="The vehicle's plate, e.g. 沪D12345.")],
+    credit_code: Annotated[str, typer.Option(help="Credit code of the vehicle's holder.")],
+    as_: AsStaff,
+    plate_colour: Annotated[int, typer.Option(help="1 blue, 2 yellow, 3 black, ...")] = 2,
+) -> None:
+    """Enrol a vehicle terminal so that the gateway lets it register."""
+    with _session(ctx) as session:
+        caller = device_enrolment.acting_staff(session, as_)
+        row = device_enrolment.enrol_terminal(
+            session,
+            caller,
+            phone=phone,
+            plate=plate,
+            credit_code=credit_code,
+            plate_colour=plate_colour,
+            now=utcnow(),
+        )
+        typer.echo(f"enrolled {row.phone} for {row.plate} ({row.credit_code})")
+
+
+@terminals_app.command("reset")
+def reset_command(
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Argument(help="The terminal's SIM number.")],
+    as_: AsStaff,
+) -> None:
+    """Void a terminal's code at once; it registers again for a new one."""
+    with _session(ctx) as session:
+        caller = device_enrolment.acting_staff(session, as_)
+        row = device_enrolment.reset_enrolment(session, caller, phone=phone, now=utcnow())
+        typer.echo(f"reset {row.phone} ({row.plate}): its code is void, it registers again")
+
+
+@terminals_app.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """Every terminal: phone, plate, enterprise, where it stands, last report."""
+    with _session(ctx) as session:
+        rows = device_service.list_terminals(session, now=utcnow())
+        for t in rows:
+            heard = "never" if t.age_seconds is None else f"{t.age_seconds} s ago"
+            typer.echo(
+                f"{t.phone:<20} {t.plate:<10} {t.credit_code or '—':<18} {t.state.value:<20} "
+                f"{heard}"
+            )
+    typer.echo(f"{len(rows)} terminals")
 
 
 @jt808_app.command("decode")
@@ -112,11 +185,42 @@ def simulate_command(
     interval: Annotated[float, typer.Option(min=0, help="Seconds between reports.")] = 1.0,
     version: Annotated[int, typer.Option(help="2013 or 2019.")] = 2019,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same trucks).")] = 808,
+    enrol_as: Annotated[
+        str | None,
+        typer.Option(
+            help="Enrol the trucks first (resetting those a run enrolled before) in the "
+            "gateway's database, as this operations staff account."
+        ),
+    ] = None,
+    plan: Annotated[
+        bool, typer.Option("--list", help="Only print the trucks' phones and plates, to enrol.")
+    ] = False,
 ) -> None:
-    """Drive simulated muck trucks that register, authenticate and report to a gateway."""
+    """Drive simulated muck trucks that register, authenticate and report to a gateway.
+
+    The gateway answers enrolled terminals only: give --enrol-as, or enrol the trucks that
+    --list prints (same seed, same trucks) on the Devices page first.
+    """
     settings: Settings = ctx.obj
     if version not in (2013, 2019):
         raise _fail("--version: should be 2013 or 2019")
+    trucks = plan_trucks(terminals, seed=seed)
+    if plan:
+        for truck in trucks:
+            typer.echo(f"{truck.phone} {truck.plate} {SIMULATED_FLEET_CREDIT_CODE}")
+        return
+    if enrol_as is not None:
+        with _session(ctx) as session:
+            caller = device_enrolment.acting_staff(session, enrol_as)
+            done = device_enrolment.enrol_fleet(
+                session,
+                caller,
+                credit_code=SIMULATED_FLEET_CREDIT_CODE,
+                vehicles=[(t.phone, t.plate) for t in trucks],
+                now=utcnow(),
+                reset_enrolled=True,
+            )
+        typer.echo(f"{done.enrolled} trucks enrolled, {done.reset} reset")
     try:
         host, port = parse_listen(to or settings.jt808_listen or "127.0.0.1:8808")
     except TwonetsError as exc:
@@ -167,7 +271,8 @@ def gateway_command(
     except TwonetsError as exc:
         raise _fail(exc.detail) from None
     factory = make_session_factory(make_engine(settings.effective_database_url))
-    gateway = Gateway(DatabaseBackend(factory), host=host, port=port)
+    backend = DatabaseBackend(factory, code_ttl=device_enrolment.code_ttl(settings))
+    gateway = Gateway(backend, host=host, port=port)
 
     async def work(stop: asyncio.Event) -> None:
         await gateway.start()

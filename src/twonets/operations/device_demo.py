@@ -1,10 +1,13 @@
 """Devices in the demo city: muck-truck terminals and a few hours of their tracks.
 
-Each truck is registered as a JT/T 808 terminal and drives from a point in its district at
-urban speeds, turning back at the city's edge; its positions go through the same use case as
-the gateway's (one ``ops.device.location`` event each, and its last position for the map).
-A few trucks report overspeed, one rolls over (its alarm opens a case in the operations
-centre), a few stopped reporting an hour or more ago.
+Each truck's terminal is enrolled by the operations operator (plate, phone number, the
+transport enterprise's credit code), registers and authenticates through the same use cases
+as the gateway's, and drives from a point in its district at urban speeds, turning back at
+the city's edge; its positions go through the gateway's use case too (one
+``ops.device.location`` event each, and its last position for the map). A few trucks report
+overspeed, one rolls over (its alarm opens a case in the operations centre), a few stopped
+reporting an hour or more ago. The codes the trucks were given are not kept: a real terminal
+would hold its own.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from twonets.core import auth
+from twonets.core.auth import Principal
 from twonets.core.geo import locate_district, random_point_in_district
+from twonets.core.ids import make_credit_code
+from twonets.core.models import Account, AccountKind, Role
 from twonets.core.places import DISTRICTS
 from twonets.core.seeding import DemoCity
-from twonets.operations import device_service
-from twonets.operations.device_models import Terminal
+from twonets.operations import device_enrolment, device_service, jt808
 
 TRUCKS_PER_SCALE = 40
 TRACK_HOURS = 3
@@ -26,35 +34,66 @@ _DISTRICT_WEIGHTS = {d.code: (1 if d.kind == "central" else 3) for d in DISTRICT
 _METRES_PER_DEGREE_LAT = 111_320.0
 _OVERSPEED_KMH = 60.0
 ROLLED_OVER_TRUCK = 7
+DEMO_CODE_TTL = timedelta(days=30)
+# The transport enterprises holding the trucks (synthetic credit codes, registered in Minhang,
+# Baoshan, Jiading and Pudong): truck i belongs to company i % 4.
+FLEETS = tuple(
+    make_credit_code(kind="1", region_code=region, organisation_body=f"MUCK{n:04d}")
+    for n, region in enumerate(("310112", "310113", "310114", "310115"), 1)
+)
+
+
+def _operator(city: DemoCity) -> Principal:
+    """The demo's operations operator, who enrols the trucks."""
+    account = city.session.scalar(
+        select(Account).where(Account.username == "operator")  # governance: a demo staff login
+    )
+    if account is not None:
+        return auth.principal_of(account)
+    # A trimmed demo (only this step): the enrolment still names who did it.
+    return Principal(0, "operator", "城运值班员", AccountKind.STAFF, frozenset({Role.OPERATOR}))
 
 
 def seed(city: DemoCity) -> None:
-    """Register the muck-truck terminals and record their tracks."""
+    """Enrol the muck-truck terminals, register them, and record their tracks."""
     rng = city.rng("60-devices")
+    operator = _operator(city)
     codes = list(_DISTRICT_WEIGHTS)
     weights = list(_DISTRICT_WEIGHTS.values())
     steps = TRACK_HOURS * 60 // STEP_MINUTES
     start = city.now - timedelta(hours=TRACK_HOURS)
     positions: list[device_service.Position] = []
     count = TRUCKS_PER_SCALE * city.scale
+    plates: set[str] = set()
     for i in city.track(range(count), "muck-truck tracks", total=count):
         district = rng.choices(codes, weights)[0]
-        terminal = Terminal(
-            phone=f"1440{i:07d}",
-            terminal_id=f"MT{i:05d}",
-            plate=f"沪D{rng.randrange(10_000, 100_000)}",
-            plate_colour=2,  # yellow: heavy goods vehicles
-            manufacturer="SHMUC",
-            model="ZTE-808",
-            province=31,
-            city=0,
-            protocol_version=1 if i % 3 == 0 else None,
-            auth_code=f"{rng.getrandbits(96):024x}",
-            registered_at=start - timedelta(days=rng.randint(30, 400)),
+        phone, plate = f"1440{i:07d}", f"沪D{rng.randrange(10_000, 100_000)}"
+        while plate in plates:  # one terminal per vehicle
+            plate = f"沪D{rng.randrange(10_000, 100_000)}"
+        plates.add(plate)
+        version = 1 if i % 3 == 0 else None
+        enrolled_at = start - timedelta(days=rng.randint(30, 400))
+        device_enrolment.enrol_terminal(
+            city.session,
+            operator,
+            phone=phone,
+            plate=plate,
+            credit_code=FLEETS[i % len(FLEETS)],
+            now=enrolled_at,
         )
-        city.session.add(terminal)
-        city.session.flush()
-        ref = device_service.TerminalRef(terminal.id, terminal.phone, terminal.plate)
+        registration = jt808.Registration(31, 0, "SHMUC", "ZTE-808", f"MT{i:05d}", 2, plate)
+        _, code = device_enrolment.register_terminal(
+            city.session,
+            phone=phone,
+            protocol_version=version,
+            registration=registration,
+            now=start,
+            code_ttl=DEMO_CODE_TTL,
+        )
+        ref = device_enrolment.authenticate_terminal(
+            city.session, phone=phone, auth_code=code or "", now=start
+        )
+        assert ref is not None, "an enrolled truck authenticates with its code"
         lon, lat = random_point_in_district(district, rng)
         heading = rng.uniform(0, 360)
         # One in ten trucks went quiet (parked, terminal off) an hour or two ago.

@@ -1,4 +1,4 @@
-"""Device intake's use cases: register and authenticate terminals, record positions and readings.
+"""Device intake's use cases: record positions and readings, and the reads of the devices page.
 
 Each function works in the caller's transaction (a session from a unit of work) and never
 commits; the gateway and the MQTT subscriber call them once per batch of frames, so a batch
@@ -11,12 +11,11 @@ boundaries, so each position is converted here, explicitly, and both are kept.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 LOCATION_TOPIC = "ops.device.location"
 READING_TOPIC = "ops.device.reading"
-AUTH_CODE_BYTES = 12
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,16 @@ READING_THRESHOLDS: dict[tuple[str, str], tuple[float, CaseRule]] = {
 
 @dataclass(frozen=True)
 class TerminalRef:
-    """What a gateway connection remembers about the terminal it serves."""
+    """What a gateway session remembers about the terminal it authenticated.
+
+    ``code_serial`` is the terminal's serial when the session authenticated: a reset of the
+    enrolment advances it, and positions carrying an older one are refused.
+    """
 
     pk: int
     phone: str
     plate: str
+    code_serial: int
 
 
 @dataclass(frozen=True)
@@ -136,60 +139,6 @@ def position_from_location(terminal: TerminalRef, location: jt808.Location) -> P
         satellites=location.satellites,
         signal_strength=location.signal_strength,
     )
-
-
-# --- terminals ---------------------------------------------------------------------------
-
-
-def register_terminal(
-    session: Session,
-    *,
-    phone: str,
-    protocol_version: int | None,
-    registration: jt808.Registration,
-    now: datetime,
-) -> tuple[jt808.RegistrationResult, str | None]:
-    """Register a terminal (or re-register it): the result code and the auth code to use.
-
-    A terminal registering again for the same vehicle gets its existing auth code back; a
-    plate already held by another terminal is refused (result 1), as the protocol foresees.
-    """
-    plate = registration.plate.strip()
-    terminal = session.scalars(
-        select(Terminal).where(Terminal.phone == phone)  # governance: terminal login, not a read
-    ).one_or_none()
-    holder = session.scalar(
-        select(Terminal.phone).where(Terminal.plate == plate, Terminal.phone != phone)
-    )
-    if plate and holder is not None:
-        return jt808.RegistrationResult.VEHICLE_REGISTERED, None
-    if terminal is None:
-        terminal = Terminal(phone=phone, auth_code=secrets.token_hex(AUTH_CODE_BYTES))
-        session.add(terminal)
-    terminal.terminal_id = registration.terminal_id.strip()[:30]
-    terminal.plate = plate[:16]
-    terminal.plate_colour = registration.plate_colour
-    terminal.manufacturer = registration.manufacturer.strip()[:32]
-    terminal.model = registration.model.strip()[:32]
-    terminal.province = registration.province
-    terminal.city = registration.city
-    terminal.protocol_version = protocol_version
-    terminal.registered_at = now
-    session.flush()
-    return jt808.RegistrationResult.SUCCESS, terminal.auth_code
-
-
-def authenticate_terminal(
-    session: Session, *, phone: str, auth_code: str, now: datetime
-) -> TerminalRef | None:
-    """The terminal if ``auth_code`` is the one it was given at registration, else ``None``."""
-    terminal = session.scalars(
-        select(Terminal).where(Terminal.phone == phone)  # governance: terminal login, not a read
-    ).one_or_none()
-    if terminal is None or not hmac.compare_digest(terminal.auth_code.encode(), auth_code.encode()):
-        return None
-    terminal.authenticated_at = now
-    return TerminalRef(terminal.id, terminal.phone, terminal.plate)
 
 
 # --- positions and readings --------------------------------------------------------------
@@ -261,13 +210,50 @@ def _open_case(
         log.exception("device case not opened (%s)", report.description)
 
 
-def record_positions(session: Session, positions: Sequence[Position], *, now: datetime) -> int:
+@dataclass(frozen=True)
+class Recorded:
+    """What became of a batch of positions: how many were stored, which sessions were refused
+    (as ``(terminal pk, code serial)``)."""
+
+    stored: int
+    refused: frozenset[tuple[int, int]] = frozenset()
+
+
+def stale_sessions(
+    session: Session, terminals: Iterable[TerminalRef]
+) -> frozenset[tuple[int, int]]:
+    """The sessions, as ``(terminal pk, code serial)``, that are no longer current: the
+    terminal is not enrolled any more, or its code was reset or replaced since."""
+    asked = {(t.pk, t.code_serial) for t in terminals}
+    if not asked:
+        return frozenset()
+    serials: dict[int, int] = dict(
+        session.execute(
+            select(Terminal.id, Terminal.code_serial).where(
+                Terminal.id.in_({pk for pk, _ in asked}),
+                Terminal.enrolled_at.is_not(None),
+                Terminal.auth_code_hash.is_not(None),
+            )
+        ).all()
+    )
+    return frozenset((pk, serial) for pk, serial in asked if serials.get(pk) != serial)
+
+
+def record_positions(session: Session, positions: Sequence[Position], *, now: datetime) -> Recorded:
     """Record a batch of positions: one event each, and each terminal's newest position.
 
-    An alarm bit of ``VEHICLE_ALARM_CASES`` coming on opens a case at that position.
+    Only positions of a current session are recorded: a terminal whose enrolment was reset
+    since it authenticated is refused, and nothing it sends reaches the case loop. An alarm
+    bit of ``VEHICLE_ALARM_CASES`` coming on opens a case at that position.
     """
     if not positions:
-        return 0
+        return Recorded(0)
+    stale = stale_sessions(session, (p.terminal for p in positions))
+    if stale:
+        log.warning("positions of %d sessions refused: no longer current", len(stale))
+        positions = [p for p in positions if (p.terminal.pk, p.terminal.code_serial) not in stale]
+        if not positions:
+            return Recorded(0, stale)
     gcj_lon, gcj_lat = _to_gcj02([p.lon for p in positions], [p.lat for p in positions])
     by_terminal: dict[int, list[tuple[Position, float, float, str]]] = {}
     for position, glon, glat in zip(positions, gcj_lon, gcj_lat, strict=True):
@@ -315,7 +301,7 @@ def record_positions(session: Session, positions: Sequence[Position], *, now: da
         row.reported_at = position.time
         row.received_at = now
     session.flush()
-    return len(positions)
+    return Recorded(len(positions), stale)
 
 
 def record_readings(session: Session, readings: Sequence[Reading], *, now: datetime) -> int:
@@ -360,16 +346,31 @@ def record_readings(session: Session, readings: Sequence[Reading], *, now: datet
 # --- reads for operators -----------------------------------------------------------------
 
 
+class TerminalState(StrEnum):
+    """Where a terminal stands with the gateway."""
+
+    NOT_ENROLLED = "not enrolled"  # registered on its own before enrolment existed
+    WAITING = "waiting to register"  # enrolled, or reset: its next registration gets a code
+    REGISTERED = "registered"  # holds a live code
+    EXPIRED = "code expired"  # must register again for a new code
+
+
 @dataclass(frozen=True)
 class TerminalRow:
     """One terminal as the devices page lists it."""
 
     phone: str
     plate: str
+    plate_colour: int
+    credit_code: str | None
+    state: TerminalState
+    enrolled_at: datetime | None
+    enrolled_by: str | None
     maker: str
     model: str
-    version: int
-    registered_at: datetime
+    version: int | None
+    registered_at: datetime | None
+    code_expires_at: datetime | None
     authenticated_at: datetime | None
     reported_at: datetime | None
     age_seconds: int | None
@@ -378,17 +379,51 @@ class TerminalRow:
     alarms: list[str]
 
 
+def terminal_state(
+    *,
+    enrolled_at: datetime | None,
+    has_code: bool,
+    code_expires_at: datetime | None,
+    now: datetime,
+) -> TerminalState:
+    """Where a terminal stands: not enrolled, waiting to register, registered, or expired."""
+    if enrolled_at is None:
+        return TerminalState.NOT_ENROLLED
+    if not has_code:
+        return TerminalState.WAITING
+    if code_expires_at is not None and code_expires_at <= now:
+        return TerminalState.EXPIRED
+    return TerminalState.REGISTERED
+
+
+def state_of(terminal: Terminal, now: datetime) -> TerminalState:
+    """Where a terminal just loaded stands."""
+    return terminal_state(
+        enrolled_at=terminal.enrolled_at,
+        has_code=terminal.auth_code_hash is not None,
+        code_expires_at=terminal.code_expires_at,
+        now=now,
+    )
+
+
 def list_terminals(session: Session, *, now: datetime) -> list[TerminalRow]:
-    """Every terminal with its last report, those in alarm first, then the most recent."""
+    """Every terminal with its last report: those in alarm first, then the most recent; those
+    never heard from by plate."""
     rows = session.execute(
         select(
             Terminal.phone,
             Terminal.plate,
+            Terminal.plate_colour,
+            Terminal.credit_code,
+            Terminal.enrolled_at,
+            Terminal.enrolled_by,
             Terminal.manufacturer,
             Terminal.model,
             Terminal.protocol_version,
             Terminal.registered_at,
+            Terminal.code_expires_at,
             Terminal.authenticated_at,
+            Terminal.auth_code_hash.is_not(None),  # governance: whether a code exists, not it
             LastPosition.reported_at,
             LastPosition.speed_kmh,
             LastPosition.lon,
@@ -400,11 +435,17 @@ def list_terminals(session: Session, *, now: datetime) -> list[TerminalRow]:
     for (
         phone,
         plate,
+        colour,
+        credit_code,
+        enrolled_at,
+        enrolled_by,
         maker,
         model,
         version,
         registered,
+        expires,
         authed,
+        has_code,
         reported,
         speed,
         lon,
@@ -415,10 +456,21 @@ def list_terminals(session: Session, *, now: datetime) -> list[TerminalRow]:
             TerminalRow(
                 phone=phone,
                 plate=plate,
+                plate_colour=colour,
+                credit_code=credit_code,
+                state=terminal_state(
+                    enrolled_at=enrolled_at,
+                    has_code=bool(has_code),
+                    code_expires_at=expires,
+                    now=now,
+                ),
+                enrolled_at=enrolled_at,
+                enrolled_by=enrolled_by,
                 maker=maker,
                 model=model,
-                version=2013 if version is None else 2019,
+                version=None if registered is None else (2013 if version is None else 2019),
                 registered_at=registered,
+                code_expires_at=expires,
                 authenticated_at=authed,
                 reported_at=reported,
                 age_seconds=None

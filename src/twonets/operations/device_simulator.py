@@ -5,6 +5,10 @@ authenticates with the code it was given, then reports its position at an interv
 driving a random walk inside its district; every tenth report goes as a 0x0704 batch of the
 positions it "kept while out of coverage". Replies are checked; anything but success counts
 as a failure.
+
+The gateway answers only enrolled terminals: ``plan_trucks`` gives the phone numbers and
+plates a run will use (the same for the same seed), for staff to enrol first; the command
+``twonets ops jt808 simulate --enrol-as USER`` does that itself through ``enrol_fleet``.
 """
 
 from __future__ import annotations
@@ -16,12 +20,47 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from twonets.core.geo import locate_district, random_point_in_district
+from twonets.core.ids import make_credit_code
 from twonets.core.places import DISTRICTS
 from twonets.operations import jt808
 
 _METRES_PER_DEGREE = 111_320.0
 BATCH_EVERY = 10
 BATCH_SIZE = 3
+# The (synthetic) transport enterprise the simulated trucks are enrolled under.
+SIMULATED_FLEET_CREDIT_CODE = make_credit_code(
+    kind="1", region_code="310115", organisation_body="MTRUCK01"
+)
+
+
+@dataclass(frozen=True)
+class TruckPlan:
+    """One simulated truck: the terminal's phone number, the plate, where it starts."""
+
+    phone: str
+    plate: str
+    lon: float
+    lat: float
+    heading: float
+
+
+def plan_trucks(terminals: int, *, seed: int = 808) -> list[TruckPlan]:
+    """The trucks a run with this seed drives (phones and plates unique within a run)."""
+    rng = random.Random(seed)
+    plans = []
+    for i in range(terminals):
+        district = rng.choice(DISTRICTS).code
+        lon, lat = random_point_in_district(district, rng)
+        plans.append(
+            TruckPlan(
+                phone=f"1450{seed % 1000:03d}{i:04d}",
+                plate=f"沪E{seed % 10}{i:04d}",
+                lon=lon,
+                lat=lat,
+                heading=rng.uniform(0, 360),
+            )
+        )
+    return plans
 
 
 @dataclass
@@ -78,6 +117,16 @@ class _Truck:
         )
 
 
+REFUSALS: dict[int, str] = {
+    jt808.RegistrationResult.VEHICLE_REGISTERED: "the plate is enrolled with another terminal",
+    jt808.RegistrationResult.NO_SUCH_VEHICLE: "not the plate enrolled for this terminal",
+    jt808.RegistrationResult.TERMINAL_REGISTERED: (
+        "registered already and the code is not kept here: reset the enrolment"
+    ),
+    jt808.RegistrationResult.NO_SUCH_TERMINAL: "not enrolled: enrol it first (or --enrol-as)",
+}
+
+
 class _Link:
     """One terminal's connection: send a frame, read the reply to it."""
 
@@ -124,7 +173,11 @@ async def _run_truck(
         registration = jt808.Registration(31, 0, "SIM", "SIM-808", truck.phone[-7:], 2, truck.plate)
         reply = await link.ask(jt808.Frame(header(0x0100), registration), timeout)
         if not isinstance(reply.body, jt808.RegistrationReply) or reply.body.result != 0:
-            report.failures.append(f"{truck.plate}: registration refused ({reply.body})")
+            result = getattr(reply.body, "result", None)
+            why = REFUSALS.get(result, f"{reply.body}") if isinstance(result, int) else reply.body
+            report.failures.append(
+                f"{truck.plate} ({truck.phone}): registration refused, result {result}: {why}"
+            )
             return
         report.registered += 1
         auth = jt808.Authentication(reply.body.auth_code or "", "860000000000000", "SIM 1.0")
@@ -174,15 +227,14 @@ async def simulate(
     seed: int = 808,
     timeout: float = 10.0,
 ) -> SimulationReport:
-    """Run ``terminals`` trucks, each sending ``reports`` positions, ``interval`` s apart."""
-    rng = random.Random(seed)
+    """Run ``terminals`` trucks, each sending ``reports`` positions, ``interval`` s apart.
+
+    The trucks are those of ``plan_trucks(terminals, seed=seed)``, which must be enrolled.
+    """
     report = SimulationReport()
-    trucks = []
-    for i in range(terminals):
-        district = rng.choice(DISTRICTS).code
-        lon, lat = random_point_in_district(district, rng)
-        plate = f"沪D{rng.randrange(10_000, 100_000)}"
-        trucks.append(_Truck(f"1450{seed % 1000:03d}{i:04d}", plate, lon, lat, rng.uniform(0, 360)))
+    trucks = [
+        _Truck(t.phone, t.plate, t.lon, t.lat, t.heading) for t in plan_trucks(terminals, seed=seed)
+    ]
     await asyncio.gather(
         *(
             _run_truck(

@@ -1,12 +1,14 @@
 """The JT/T 808 gateway: an asyncio TCP server for vehicle terminals.
 
 Per connection the stream is split on ``0x7e`` and each frame decoded. Registration is
-answered with 0x8100 (the auth code stored for the terminal); authentication, heartbeats,
-location reports and batch uploads with 0x8001 general responses, numbered by the platform's
-own serial per connection. Location reports from a connection that has not authenticated
-are refused (result 1), as the protocol requires. The positions of all connections are
-gathered into batches, written in one transaction each (events and last positions), and only
-then acknowledged, so an acknowledged position is never lost.
+answered with 0x8100: a new code for an enrolled terminal, else the result that says why not
+(``device_enrolment`` holds the rules), counted per reason and listed for the devices page.
+Authentication, heartbeats, location reports and batch uploads are answered with 0x8001
+general responses, numbered by the platform's own serial per connection. Location reports
+from a connection that has not authenticated are refused (result 1), as the protocol
+requires, and so are those of a session whose code staff reset since. The positions of all
+connections are gathered into batches, written in one transaction each (events and last
+positions), and only then acknowledged, so an acknowledged position is never lost.
 
 Malformed frames are counted per reason and logged; they never end the connection or the
 server. What the gateway does with terminals and positions goes through a small ``Backend``
@@ -18,17 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import unit_of_work, utcnow
-from twonets.core.errors import ConfigurationError
-from twonets.operations import device_service, jt808
+from twonets.core.errors import ConfigurationError, Conflict, NotFound
+from twonets.operations import device_enrolment, device_service, jt808
 from twonets.operations.device_service import Position, TerminalRef
 
 log = logging.getLogger(__name__)
@@ -54,13 +56,17 @@ class Backend(Protocol):
     async def register(
         self, phone: str, protocol_version: int | None, registration: jt808.Registration
     ) -> tuple[jt808.RegistrationResult, str | None]:
-        """The registration result and auth code for a terminal."""
+        """The registration result, and a new auth code on success."""
 
     async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
-        """The terminal, if the auth code is right."""
+        """The terminal, if the auth code is its live code."""
 
-    async def publish(self, positions: Sequence[Position]) -> None:
-        """Store and announce positions; return only once they are durable (or raise)."""
+    async def publish(self, positions: Sequence[Position]) -> frozenset[tuple[int, int]]:
+        """Store and announce positions; return only once they are durable (or raise).
+
+        Returns the sessions ``(terminal pk, code serial)`` whose positions were refused
+        because the session is no longer current.
+        """
 
 
 class Batcher(Generic[T]):
@@ -128,14 +134,19 @@ class DatabaseBackend:
         factory: sessionmaker[Session],
         *,
         clock: Callable[[], datetime] = utcnow,
+        code_ttl: timedelta | None = timedelta(days=30),
         max_batch: int = 500,
         linger: float = 0.005,
     ) -> None:
         self.factory = factory
         self.clock = clock
+        self.code_ttl = code_ttl
         self.batcher: Batcher[Position] = Batcher(
             self._write_positions, max_items=max_batch, linger=linger
         )
+        # Sessions found stale stay stale (serials only grow): remembered to tell their
+        # connections, bounded by the number of resets.
+        self._stale: set[tuple[int, int]] = set()
 
     async def register(
         self, phone: str, protocol_version: int | None, registration: jt808.Registration
@@ -144,12 +155,13 @@ class DatabaseBackend:
 
         def work() -> tuple[jt808.RegistrationResult, str | None]:
             with unit_of_work(self.factory) as session:
-                return device_service.register_terminal(
+                return device_enrolment.register_terminal(
                     session,
                     phone=phone,
                     protocol_version=protocol_version,
                     registration=registration,
                     now=self.clock(),
+                    code_ttl=self.code_ttl,
                 )
 
         return await asyncio.to_thread(work)
@@ -159,50 +171,122 @@ class DatabaseBackend:
 
         def work() -> TerminalRef | None:
             with unit_of_work(self.factory) as session:
-                return device_service.authenticate_terminal(
+                return device_enrolment.authenticate_terminal(
                     session, phone=phone, auth_code=auth_code, now=self.clock()
                 )
 
         return await asyncio.to_thread(work)
 
-    async def publish(self, positions: Sequence[Position]) -> None:
+    async def publish(self, positions: Sequence[Position]) -> frozenset[tuple[int, int]]:
         """Join the next batch and wait for its commit."""
         await self.batcher.submit(positions)
+        return frozenset(
+            key
+            for key in {(p.terminal.pk, p.terminal.code_serial) for p in positions}
+            if key in self._stale
+        )
 
     async def _write_positions(self, positions: list[Position]) -> None:
-        def work() -> None:
+        def work() -> frozenset[tuple[int, int]]:
             with unit_of_work(self.factory) as session:
-                device_service.record_positions(session, positions, now=self.clock())
+                return device_service.record_positions(session, positions, now=self.clock()).refused
 
-        await asyncio.to_thread(work)
+        self._stale.update(await asyncio.to_thread(work))
+
+
+@dataclass
+class _KnownTerminal:
+    pk: int
+    plate: str
+    code_hash: str | None = None
+    code_expires_at: datetime | None = None
+    code_serial: int = 0
+
+    def enrolment(self) -> device_enrolment.Enrolment:
+        return device_enrolment.Enrolment(self.plate, True, self.code_hash, self.code_expires_at)
 
 
 @dataclass
 class MemoryBackend:
-    """A backend in memory: every terminal may register; positions are kept in a list."""
+    """A backend in memory, under the same rules as the database: terminals are enrolled
+    first (``enrol``), codes are random per registration and kept as digests, a reset ends
+    sessions. Positions are kept in a list."""
 
     positions: list[Position] = field(default_factory=list)
-    terminals: dict[str, tuple[str, TerminalRef]] = field(default_factory=dict)
+    code_ttl: timedelta | None = None
+    clock: Callable[[], datetime] = utcnow
+    terminals: dict[str, _KnownTerminal] = field(default_factory=dict)
+
+    def enrol(self, phone: str, plate: str) -> None:
+        """Let a terminal register (the in-memory counterpart of staff enrolling it)."""
+        number = device_enrolment.normalised_phone(phone)
+        plate = device_enrolment.checked_plate(plate)
+        if number in self.terminals:
+            raise Conflict(f"phone: terminal {number} is enrolled already")
+        if any(t.plate == plate for t in self.terminals.values()):
+            raise Conflict(f"plate: {plate} is enrolled with another terminal")
+        self.terminals[number] = _KnownTerminal(len(self.terminals) + 1, plate)
+
+    def reset(self, phone: str) -> None:
+        """Void a terminal's code: it registers again, and its sessions end."""
+        known = self.terminals.get(device_enrolment.normalised_phone(phone))
+        if known is None:
+            raise NotFound(f"no terminal {phone} is enrolled")
+        known.code_hash = known.code_expires_at = None
+        known.code_serial += 1
 
     async def register(
         self, phone: str, protocol_version: int | None, registration: jt808.Registration
     ) -> tuple[jt808.RegistrationResult, str | None]:
-        """Register with an auth code derived from the phone number."""
-        code = f"code-{phone}"
-        self.terminals[phone] = (
-            code,
-            TerminalRef(len(self.terminals) + 1, phone, registration.plate),
+        """Register an enrolled terminal with a new random code."""
+        now = self.clock()
+        known = self.terminals.get(phone)
+        plate = registration.plate.strip()
+        elsewhere = any(t.plate == plate for p, t in self.terminals.items() if p != phone)
+        result = device_enrolment.registration_result(
+            known.enrolment() if known else None,
+            plate=plate,
+            plate_enrolled_elsewhere=elsewhere,
+            now=now,
         )
-        return jt808.RegistrationResult.SUCCESS, code
+        if result is not jt808.RegistrationResult.SUCCESS or known is None:
+            return result, None
+        code, known.code_hash = device_enrolment.new_auth_code()
+        known.code_expires_at = device_enrolment.code_expiry(now, self.code_ttl)
+        known.code_serial += 1
+        return result, code
 
     async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
-        """The terminal if registered with this code."""
+        """The terminal if the code is its live code."""
         known = self.terminals.get(phone)
-        return known[1] if known is not None and known[0] == auth_code else None
+        enrolment = known.enrolment() if known else None
+        if known is None or not device_enrolment.code_accepted(enrolment, auth_code, self.clock()):
+            return None
+        return TerminalRef(known.pk, phone, known.plate, known.code_serial)
 
-    async def publish(self, positions: Sequence[Position]) -> None:
-        """Keep the positions."""
-        self.positions.extend(positions)
+    async def publish(self, positions: Sequence[Position]) -> frozenset[tuple[int, int]]:
+        """Keep the positions of current sessions."""
+        serials = {t.pk: t.code_serial for t in self.terminals.values() if t.code_hash}
+        refused = frozenset(
+            (p.terminal.pk, p.terminal.code_serial)
+            for p in positions
+            if serials.get(p.terminal.pk) != p.terminal.code_serial
+        )
+        self.positions.extend(
+            p for p in positions if (p.terminal.pk, p.terminal.code_serial) not in refused
+        )
+        return refused
+
+
+@dataclass(frozen=True)
+class RefusedRegistration:
+    """A registration the gateway refused, for staff to see (and enrol, when it is theirs)."""
+
+    at: datetime
+    phone: str
+    plate: str
+    reason: str
+    peer: str
 
 
 @dataclass
@@ -217,6 +301,7 @@ class GatewayStats:
     refused: Counter[str] = field(default_factory=Counter)
     handler_errors: int = 0
     idle_closed: int = 0
+    recent_refusals: deque[RefusedRegistration] = field(default_factory=lambda: deque(maxlen=20))
 
 
 @dataclass
@@ -241,8 +326,10 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 0,
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.backend = backend
+        self.clock = clock
         self.host = host
         self.port = port
         self.idle_timeout = idle_timeout
@@ -335,11 +422,23 @@ class Gateway:
         result = jt808.GeneralResponse.SUCCESS
         if positions:
             try:
-                await self.backend.publish(positions)
-                self.stats.positions += len(positions)
+                refused = await self.backend.publish(positions)
             except Exception:  # the terminal keeps the positions and sends them again
                 log.exception("positions from %s not stored", connection.peer)
                 result = jt808.GeneralResponse.FAILURE
+            else:
+                kept = sum(
+                    (p.terminal.pk, p.terminal.code_serial) not in refused for p in positions
+                )
+                self.stats.positions += kept
+                if kept < len(positions):
+                    # The enrolment was reset since this session authenticated: it is over.
+                    self.stats.refused["superseded"] += len(positions) - kept
+                    result = jt808.GeneralResponse.FAILURE
+                    current = connection.terminal
+                    if current is not None and (current.pk, current.code_serial) in refused:
+                        connection.terminal = None
+                    log.warning("positions from %s refused: session reset", connection.peer)
         out = []
         for reply in replies:
             if isinstance(reply, tuple):  # a location acknowledged after the write
@@ -354,6 +453,8 @@ class Gateway:
         ok = jt808.GeneralResponse.SUCCESS
         if isinstance(body, jt808.Registration):
             result, code = await self.backend.register(header.phone, header.protocol_version, body)
+            if result != jt808.RegistrationResult.SUCCESS:
+                self._refuse_registration(connection, header.phone, body.plate, result)
             return self._reply(
                 connection,
                 header,
@@ -382,6 +483,24 @@ class Gateway:
             return (header, 0)
         self.stats.refused["unsupported"] += 1
         return self._general(connection, header, jt808.GeneralResponse.UNSUPPORTED)
+
+    def _refuse_registration(
+        self, connection: _Connection, phone: str, plate: str, result: int
+    ) -> None:
+        reason = device_enrolment.RESULT_REASONS.get(
+            jt808.RegistrationResult(result), f"result-{result}"
+        )
+        self.stats.refused[reason] += 1
+        self.stats.recent_refusals.appendleft(
+            RefusedRegistration(self.clock(), phone, plate.strip()[:16], reason, connection.peer)
+        )
+        log.warning(
+            "JT/T 808 registration of %s (plate %r) from %s refused: %s",
+            phone,
+            plate,
+            connection.peer,
+            reason,
+        )
 
     def _general(self, connection: _Connection, header: jt808.Header, result: int) -> jt808.Frame:
         return self._reply(

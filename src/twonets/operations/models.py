@@ -76,6 +76,8 @@ class Case(Base):
     district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), index=True)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
+    # Where the reporter says it is (a street and number, a landmark), for the people sent.
+    address: Mapped[str | None] = mapped_column(String(256))
     description: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(16))
     source_kind: Mapped[str] = mapped_column(String(16))

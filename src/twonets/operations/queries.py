@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, Invalid, NotFound
-from twonets.core.models import Department, Role
+from twonets.core.models import Department, District, Role
 from twonets.operations.models import Case, CasePhoto, CaseReport, CaseStep, Category
 from twonets.operations.photos import photo_path
 from twonets.operations.states import (
@@ -78,6 +78,29 @@ def list_cases(session: Session, flt: CaseFilter, *, now: datetime) -> tuple[lis
     return list(rows), int(total)
 
 
+def cases_to_verify(session: Session, caller: Principal) -> list[Case]:
+    """A supervisor's work: handled cases waiting for verification on site (of their district,
+    or all at city level), the longest waiting first."""
+    caller.require(Role.SUPERVISOR)
+    conditions: list[Any] = [Case.state == CaseState.HANDLED.value]
+    if caller.district_code is not None:
+        conditions.append(Case.district_code == caller.district_code)
+    return list(session.scalars(select(Case).where(*conditions).order_by(Case.handled_at, Case.id)))
+
+
+def last_feedback(session: Session, rows: Sequence[Case]) -> dict[int, str | None]:
+    """The handler's note of each case's latest feedback (what the supervisor checks)."""
+    notes: dict[int, str | None] = {row.id: None for row in rows}
+    if notes:
+        for case_id, note in session.execute(
+            select(CaseStep.case_id, CaseStep.note)
+            .where(CaseStep.case_id.in_(notes), CaseStep.action == "feedback")
+            .order_by(CaseStep.id)
+        ):
+            notes[case_id] = note
+    return notes
+
+
 def my_tasks(session: Session, caller: Principal) -> list[Case]:
     """A handler's tasks: cases of their department waiting for or under handling."""
     caller.require(Role.FIELD)
@@ -121,6 +144,7 @@ def case_json(
 ) -> dict[str, Any]:
     """A case as the API and pages show it (``photos``: its photo ids, when already known)."""
     category = session.get(Category, row.category_code)
+    district = session.get(District, row.district_code)
     department = session.get(Department, row.department_id) if row.department_id else None
     merged = session.get(Case, row.merged_into_id) if row.merged_into_id else None
     if photos is None:
@@ -136,8 +160,10 @@ def case_json(
         "category_name_en": category.name_en if category else "",
         "kind": category.kind if category else "",
         "district_code": row.district_code,
+        "district_name": district.name if district else row.district_code,
         "lon": row.lon,
         "lat": row.lat,
+        "address": row.address,
         "description": row.description,
         "urgency": row.urgency,
         "source_kind": row.source_kind,
@@ -194,10 +220,13 @@ def get_photo(
 
 
 def visible_case(session: Session, caller: Principal, case_id: int) -> Case:
-    """A case the caller may see: operators and staff see all; field staff their department's;
-    residents the cases they reported."""
+    """A case the caller may see: operators and staff see all; supervisors those of their
+    district (all, at city level); field staff their department's; residents the cases they
+    reported."""
     row = get_case(session, case_id)
     if caller.has_any({Role.OPERATOR, Role.STAFF}):
+        return row
+    if caller.has_any({Role.SUPERVISOR}) and caller.district_code in {None, row.district_code}:
         return row
     if caller.has_any({Role.FIELD}) and caller.department_id == row.department_id:
         return row

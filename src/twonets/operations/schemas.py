@@ -37,13 +37,16 @@ class IntakeReport(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: Literal["wgs84", "gcj02"] = "wgs84"
+    address: str | None = Field(
+        default=None, max_length=256, description="a street and number, or a landmark"
+    )
     urgency: Urgency = Urgency.NORMAL
     reported_at: AwareDatetime | None = None
     component_identifier: str | None = None
 
 
 class CitizenReport(BaseModel):
-    """What a resident sends: the problem, where, and (optionally) when they saw it."""
+    """What a resident sends: the problem, and where (on the map, and in words if they like)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +55,9 @@ class CitizenReport(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: Literal["wgs84", "gcj02"] = "wgs84"
+    address: str | None = Field(
+        default=None, max_length=256, description="a street and number, or a landmark"
+    )
 
 
 class DispatchIn(BaseModel):
@@ -154,8 +160,10 @@ class CaseOut(BaseModel):
     category_name_en: str
     kind: str
     district_code: str
+    district_name: str
     lon: float
     lat: float
+    address: str | None
     description: str
     urgency: str
     source_kind: str
@@ -193,3 +201,29 @@ class FiguresRow(BaseModel):
     closure_rate: float | None
     on_time_rate: float | None
     rework_rate: float | None
+
+
+class TerminalIn(BaseModel):
+    """A vehicle terminal to enrol: its SIM's number, the vehicle's plate, the enterprise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(description="the terminal's phone number, as in its JT/T 808 headers")
+    plate: str = Field(description="the plate of the vehicle it is fitted to, e.g. 沪D12345")
+    credit_code: str = Field(description="unified social credit code of the vehicle's holder")
+    plate_colour: int = Field(default=2, description="JT/T 808 plate colour: 2 yellow, ...")
+
+
+class TerminalOut(BaseModel):
+    """An enrolled (or formerly self-registered) terminal and where it stands."""
+
+    phone: str
+    plate: str
+    plate_colour: int
+    credit_code: str | None
+    state: str
+    enrolled_at: datetime | None
+    enrolled_by: str | None
+    registered_at: datetime | None
+    code_expires_at: datetime | None
+    authenticated_at: datetime | None

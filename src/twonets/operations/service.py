@@ -203,6 +203,7 @@ def intake(
         district_code=district,
         lon=lon,
         lat=lat,
+        address=(report.address or "").strip() or None,
         description=report.description.strip(),
         urgency=report.urgency.value,
         source_kind=report.source_kind.value,
@@ -234,7 +235,9 @@ def intake(
         action="report",
         to_state=CaseState.REPORTED,
         now=now,
-        actor=reporter,
+        # Who reported is personal when a resident did: it stays in the report (a dataset
+        # read through governance), not in the history every operator reads.
+        actor=None if citizen_id is not None else reporter,
         from_state="",
         source=report.source_kind.value,
     )
@@ -351,6 +354,25 @@ def responsible_department(session: Session, case_row: Case, category: Category)
     return found
 
 
+def _region_of(session: Session, caller: Principal) -> str | None:
+    """The caller's region (the home region's for an account without a department)."""
+    return caller.region_code or session.scalar(select(Region.code).where(Region.home.is_(True)))
+
+
+def dispatch_departments(session: Session, caller: Principal) -> list[Department]:
+    """The departments an operator may dispatch to: those of the operator's own region (the
+    home region's for an account without one), city level first."""
+    caller.require(Role.OPERATOR)
+    region = _region_of(session, caller)
+    return list(
+        session.scalars(
+            select(Department)
+            .where(Department.region_code == region)
+            .order_by(Department.level, Department.code)
+        )
+    )
+
+
 def _deadline(session: Session, row: Case, category: Category, now: datetime) -> datetime:
     hours = float(category.limits_hours[row.urgency])
     return worktime.add_working_hours(now, hours, catalogue.calendar(session))
@@ -374,6 +396,12 @@ def dispatch_case(
         department = session.scalar(select(Department).where(Department.code == department_code))
         if department is None:
             raise Invalid.field("department_code", "exists", f"no department {department_code!r}")
+        if department.region_code != _region_of(session, caller):
+            raise Invalid.field(
+                "department_code",
+                "own-region",
+                f"{department.name} is a department of another region",
+            )
     else:
         department = responsible_department(session, row, category)
     row.department_id = department.id
@@ -395,7 +423,7 @@ def dispatch_case(
 
 def _require_handler(caller: Principal, row: Case) -> None:
     caller.require(Role.FIELD)
-    if Role.ADMIN not in caller.roles and caller.department_id != row.department_id:
+    if caller.department_id is None or caller.department_id != row.department_id:
         raise Forbidden(
             f"case {row.number} is a task of another department",
             extra={"rule": "own-department-task"},
@@ -409,6 +437,70 @@ def accept_case(session: Session, caller: Principal, case_id: int, *, now: datet
     _check(row, "accept")
     row.handler_account_id = caller.account_id
     _step(session, row, action="accept", to_state=CaseState.HANDLING, now=now, actor=caller)
+    return row
+
+
+def _checked_photos(photos: Sequence[photos_mod.Photo]) -> list[photos_mod.Photo]:
+    """The photos if each passes the checks (count, type, size), before anything is written."""
+    if len(photos) > photos_mod.MAX_PHOTOS:
+        raise Invalid.field(
+            "photos", "count", f"at most {photos_mod.MAX_PHOTOS} photos, got {len(photos)}"
+        )
+    for i, photo in enumerate(photos):
+        photos_mod.check_photo(photo, i)
+    return list(photos)
+
+
+def _keep_photos(
+    session: Session,
+    case_id: int,
+    photos: Sequence[photos_mod.Photo],
+    *,
+    caller: Principal,
+    now: datetime,
+    photo_dir: Path | None,
+) -> None:
+    if photos and photo_dir is None:
+        raise ValueError("photos given without a folder to keep them")
+    for photo in photos:
+        digest = hashlib.sha256(photo.content).hexdigest()
+        assert photo_dir is not None
+        photos_mod.store_photo(photo_dir, photo, digest)
+        session.add(
+            CasePhoto(
+                case_id=case_id,
+                sha256=digest,
+                content_type=photo.content_type,
+                size=len(photo.content),
+                uploaded_by=caller.account_id,
+                uploaded_at=now,
+            )
+        )
+
+
+def report_problem(
+    session: Session,
+    caller: Principal,
+    report: IntakeReport,
+    *,
+    now: datetime,
+    photos: Sequence[photos_mod.Photo] = (),
+    photo_dir: Path | None = None,
+    rules: Rules = DEFAULT_RULES,
+) -> Case:
+    """随手拍: a resident reports a problem, with up to five photos.
+
+    The photos are checked before anything is written, and kept with the case the report
+    became, or with the open case it was merged into (where the handlers will look).
+    """
+    caller.require(Role.CITIZEN)
+    if report.source_kind is not SourceKind.CITIZEN:
+        raise Invalid.field("source_kind", "citizen", "a resident's report is a citizen report")
+    checked = _checked_photos(photos)
+    row = intake(session, report, now=now, reporter=caller, rules=rules)
+    target = row.merged_into_id or row.id
+    _keep_photos(session, target, checked, caller=caller, now=now, photo_dir=photo_dir)
+    session.flush()
     return row
 
 
@@ -426,27 +518,8 @@ def report_handling(
     row = get_case(session, case_id)
     _require_handler(caller, row)
     _check(row, "feedback")
-    if len(photos) > photos_mod.MAX_PHOTOS:
-        raise Invalid.field(
-            "photos", "count", f"at most {photos_mod.MAX_PHOTOS} photos, got {len(photos)}"
-        )
-    checked = [(photos_mod.check_photo(p, i), p) for i, p in enumerate(photos)]
-    if checked and photo_dir is None:
-        raise ValueError("photos given without a folder to keep them")
-    for _, photo in checked:
-        digest = hashlib.sha256(photo.content).hexdigest()
-        assert photo_dir is not None
-        photos_mod.store_photo(photo_dir, photo, digest)
-        session.add(
-            CasePhoto(
-                case_id=row.id,
-                sha256=digest,
-                content_type=photo.content_type,
-                size=len(photo.content),
-                uploaded_by=caller.account_id,
-                uploaded_at=now,
-            )
-        )
+    checked = _checked_photos(photos)
+    _keep_photos(session, row.id, checked, caller=caller, now=now, photo_dir=photo_dir)
     row.handler_account_id = caller.account_id
     row.handled_at = now
     late = row.deadline_at is not None and now > row.deadline_at
@@ -475,9 +548,18 @@ def verify_case(
     now: datetime,
     note: str | None = None,
 ) -> Case:
-    """核查: someone other than the handler confirms on site; a failure sends it back (返工)."""
-    caller.require(Role.OPERATOR)
+    """核查: a supervisor, never the handler, confirms on site; a failure sends it back (返工).
+
+    A supervisor of a district department verifies that district's cases; one of a city
+    department, any case of the city.
+    """
+    caller.require(Role.SUPERVISOR)
     row = get_case(session, case_id)
+    if caller.district_code is not None and caller.district_code != row.district_code:
+        raise Forbidden(
+            f"case {row.number} lies in another district than yours",
+            extra={"rule": "own-district", "state": row.state},
+        )
     _check(row, "verify")
     if row.handler_account_id == caller.account_id:
         raise Forbidden(

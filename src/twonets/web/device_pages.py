@@ -1,9 +1,11 @@
-"""The devices page: vehicle terminals, their last reports, and the intake's counters.
+"""The devices page: vehicle terminals, their enrolment and last reports, the intake's counters.
 
 ``/ops/devices`` shows operations staff what the JT/T 808 gateway and the MQTT subscriber
 running with this server have seen (connections, positions, malformed frames per reason,
-refusals, rejected readings), and every registered terminal with its last report: trucks in
-alarm first, then the most recently heard from.
+refusals, the latest refused registrations, rejected readings), and every terminal with
+where it stands and its last report: trucks in alarm first, then the most recently heard
+from. Operators enrol terminals here (the gateway answers no other) and reset a terminal's
+code.
 """
 
 from __future__ import annotations
@@ -11,20 +13,29 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
+from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.core.places import DISTRICTS
-from twonets.operations import device_api, device_service
-from twonets.web.pages import local_time, render
+from twonets.operations import device_api, device_enrolment, device_service
+from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)
 
 Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.FIELD))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 STALE_SECONDS = 15 * 60
 _DISTRICT_NAMES = {d.code: d.name for d in DISTRICTS}
+# The enrolment form's labels, so that an error names what the person sees.
+LABELS = {
+    "phone": "Terminal phone number",
+    "plate": "Plate",
+    "credit_code": "Enterprise credit code",
+    "plate_colour": "Plate colour",
+}
 
 
 def _age(seconds: int | None) -> str:
@@ -39,15 +50,37 @@ def _age(seconds: int | None) -> str:
     return f"{seconds // 86400} days ago"
 
 
-@router.get("/ops/devices", response_class=HTMLResponse)
-def devices_page(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTMLResponse:
-    """Terminals and the intake's counters."""
+def _worded(error: TwonetsError) -> tuple[str, dict[str, str]]:
+    """The error in the form's words: a message, and one per field it names."""
+    fields = {p.field: f"{LABELS.get(p.field, p.field)}: {p.detail}" for p in error.errors}
+    field = error.extra.get("field")
+    if not fields and isinstance(field, str) and field in LABELS:
+        # A conflict names its field in ``extra``; its detail starts with that field's name.
+        detail = error.detail.removeprefix(f"{field}: ")
+        fields[field] = f"{LABELS[field]}: {detail}"
+    message = next(iter(fields.values()), error.detail)
+    return message, fields
+
+
+def _page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    *,
+    form: dict[str, str] | None = None,
+    error: TwonetsError | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     with uow() as session:
         terminals = device_service.list_terminals(session, now=clock())
+    message, errors = _worded(error) if error else (None, {})
     return render(
         request,
         "devices/terminals.html",
         caller,
+        status_code=status_code,
         terminals=terminals,
         status=device_api.status_of(request.app),
         district_names=_DISTRICT_NAMES,
@@ -55,5 +88,60 @@ def devices_page(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> H
         age=_age,
         local_time=local_time,
         in_alarm=sum(1 for t in terminals if t.alarms),
-        silent=sum(1 for t in terminals if t.age_seconds is None or t.age_seconds > STALE_SECONDS),
+        silent=sum(
+            1
+            for t in terminals
+            if t.state is not device_service.TerminalState.NOT_ENROLLED
+            and (t.age_seconds is None or t.age_seconds > STALE_SECONDS)
+        ),
+        may_enrol=caller.has_any({Role.OPERATOR}),
+        colours=device_enrolment.PLATE_COLOURS,
+        form=form or {"plate_colour": str(device_enrolment.YELLOW)},
+        error=message,
+        errors=errors,
+        done=done.partition(":") if done else None,
     )
+
+
+@router.get("/ops/devices", response_class=HTMLResponse)
+def devices_page(
+    request: Request, caller: Watcher, uow: Uow, clock: Clock, done: str | None = None
+) -> HTMLResponse:
+    """Terminals, their enrolment, and the intake's counters."""
+    return _page(request, caller, uow, clock, done=done)
+
+
+@router.post("/ops/devices/terminals", response_class=HTMLResponse)
+def enrol_terminal(
+    request: Request, form: FormFields, caller: Operator, uow: Uow, clock: Clock
+) -> Response:
+    """Enrol a terminal from the page's form."""
+    colour = form.get("plate_colour") or str(device_enrolment.YELLOW)
+    try:
+        with uow() as session:
+            row = device_enrolment.enrol_terminal(
+                session,
+                caller,
+                phone=form.get("phone", ""),
+                plate=form.get("plate", ""),
+                credit_code=form.get("credit_code", ""),
+                plate_colour=int(colour) if colour.isdigit() else -1,
+                now=clock(),
+            )
+            phone = row.phone
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, form=form, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/devices?done=enrolled:{phone}", status_code=303)
+
+
+@router.post("/ops/devices/terminals/{phone}/reset", response_class=HTMLResponse)
+def reset_terminal(
+    request: Request, phone: str, caller: Operator, uow: Uow, clock: Clock
+) -> Response:
+    """Void a terminal's code so that it registers again."""
+    try:
+        with uow() as session:
+            device_enrolment.reset_enrolment(session, caller, phone=phone, now=clock())
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/devices?done=reset:{phone}", status_code=303)

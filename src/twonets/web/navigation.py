@@ -98,6 +98,13 @@ NAV: tuple[NavItem, ...] = (
         primary=True,
     ),
     NavItem(
+        N_("Cases to verify"),
+        "/ops/verification",
+        frozenset({Role.SUPERVISOR}),
+        N_("Handled cases waiting for you to check on site: verify them or send them back"),
+        primary=True,
+    ),
+    NavItem(
         N_("My tasks"),
         "/ops/tasks",
         frozenset({Role.FIELD}),

@@ -1,14 +1,19 @@
-"""Pages of the operations centre: the dashboard, a case for the operator, the field view.
+"""Pages of the operations centre: the dashboard, a case for the operator, the supervisor's
+verification desk, the field view, and a resident's report.
 
 The dashboard stays current without reloading: ``/ops/stream`` is a Server-Sent Events
 stream that announces each change to the cases, and the page then refreshes its map layers,
 case list and figures.
+
+Forms speak their own labels: an error names the field as the person sees it ("Describe
+it: ..."), never the API's field path, and a rejected form comes back with what was typed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -18,21 +23,25 @@ from sqlalchemy.orm import Session
 
 from twonets.core import service as core_service
 from twonets.core.auth import Principal
-from twonets.core.errors import Invalid, TwonetsError
+from twonets.core.errors import FieldProblem, Invalid, TwonetsError
 from twonets.core.http import AppSettings, Clock, Uow, require
 from twonets.core.models import Role
 from twonets.operations import api as ops_api
 from twonets.operations import catalogue, figures, queries, service, states
+from twonets.operations.photos import MAX_PHOTO_BYTES, Photo
 from twonets.operations.schemas import IntakeReport, SourceKind
-from twonets.web.pages import FormFields, field_errors, local_time, render
+from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)
 
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF))]
+Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR))]
 Field = Annotated[Principal, Depends(require(Role.FIELD))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
-CaseReader = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF, Role.FIELD))]
+CaseReader = Annotated[
+    Principal, Depends(require(Role.OPERATOR, Role.STAFF, Role.SUPERVISOR, Role.FIELD))
+]
 
 STREAM_POLL_SECONDS = 2.0
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -49,6 +58,46 @@ STATE_LABELS = {
     "merged": "Merged 已合并",
     "rejected": "Not filed 不予立案",
 }
+
+
+# --- errors in the form's words -------------------------------------------------------------
+
+_PHOTO = re.compile(r"^photos\[(\d+)\]$")
+# Rules whose detail is written for the API; a person reads these instead.
+_PHOTO_WORDS = {
+    "photo-type": "is not a picture the city can keep: choose a JPEG, PNG or WebP photo",
+    "photo-size": f"is empty or larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB: "
+    "choose a smaller photo",
+}
+
+
+def _label(field: str, labels: Mapping[str, str], photos: Sequence[Photo]) -> str:
+    match = _PHOTO.match(field)
+    if match:
+        index = int(match.group(1))
+        name = photos[index].filename if index < len(photos) else ""
+        return f"Photo {index + 1}" + (f" ({name})" if name else "")
+    return labels.get(field, labels.get("*", "This form"))
+
+
+def _worded(
+    error: TwonetsError,
+    labels: Mapping[str, str],
+    *,
+    words: Mapping[tuple[str, str], str] | None = None,
+    photos: Sequence[Photo] = (),
+) -> tuple[str, dict[str, str]]:
+    """The error as the form says it: one message, and one per field (by the form's name)."""
+    fields: dict[str, str] = {}
+    for problem in error.errors:
+        detail = (words or {}).get((problem.field, problem.rule))
+        if detail is None and _PHOTO.match(problem.field):
+            detail = _PHOTO_WORDS.get(problem.rule)
+        label = _label(problem.field, labels, photos)
+        key = "photos" if _PHOTO.match(problem.field) else problem.field
+        fields.setdefault(key, f"{label}: {detail or problem.detail}")
+    message = next(iter(fields.values()), error.detail)
+    return message, fields
 
 
 def _options(session: Session) -> dict[str, Any]:
@@ -188,19 +237,23 @@ def _case_page(
     *,
     error: TwonetsError | None = None,
     status_code: int = 200,
+    kept: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     now = clock()
+    is_operator = caller.has_any({Role.OPERATOR})
     with uow() as session:
         row = queries.visible_case(session, caller, case_id)
         case = queries.case_json(session, row, now=now, history=True)
-        departments = [d for d in core_service.list_departments(session) if d.region_code == "SH"]
+        departments = service.dispatch_departments(session, caller) if is_operator else []
+        feedback = queries.last_feedback(session, [row])[row.id]
         suggested = None
-        if row.state == states.CaseState.FILED:
+        if is_operator and row.state == states.CaseState.FILED:
             try:
                 category = catalogue.get_category(session, row.category_code)
                 suggested = service.responsible_department(session, row, category).code
             except TwonetsError:
                 suggested = None
+    message, errors = _worded(error, CASE_LABELS) if error else (None, {})
     return render(
         request,
         "operations/case.html",
@@ -210,11 +263,32 @@ def _case_page(
         states=STATE_LABELS,
         departments=departments,
         suggested=suggested,
-        error=error.detail if error else None,
-        errors=field_errors(error),
+        feedback=feedback,
+        error=message,
+        errors=errors,
+        kept=kept or {},
         local_time=local_time,
-        is_operator=caller.has_any({Role.OPERATOR}),
+        is_operator=is_operator,
+        is_supervisor=caller.has_any({Role.SUPERVISOR}),
+        back=_home_of(caller),
     )
+
+
+def _home_of(caller: Principal) -> tuple[str, str]:
+    """Where a case page leads back to: the caller's own list of cases."""
+    if caller.has_any({Role.OPERATOR, Role.STAFF}):
+        return "/ops", "Operations centre"
+    if caller.has_any({Role.SUPERVISOR}):
+        return "/ops/verification", "Cases to verify"
+    return "/ops/tasks", "My tasks"
+
+
+CASE_LABELS = {
+    "note": "Note",
+    "department_code": "Department",
+    "score": "Score",
+    "*": "This step",
+}
 
 
 @router.get("/ops/cases/{case_id}", response_class=HTMLResponse)
@@ -269,11 +343,103 @@ def case_action(
             else:
                 return Response(status_code=404)
     except TwonetsError as exc:
-        return _case_page(request, caller, uow, clock, case_id, error=exc, status_code=exc.status)
+        return _case_page(
+            request, caller, uow, clock, case_id, error=exc, status_code=exc.status, kept=form
+        )
     return RedirectResponse(f"/ops/cases/{case_id}", status_code=303)
 
 
+# --- the supervisor's desk -----------------------------------------------------------------
+
+VERIFY_LABELS = {"note": "What you found", "*": "Verification"}
+
+
+def _verification_page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    *,
+    error: TwonetsError | None = None,
+    failed: int | None = None,
+    kept: Mapping[str, str] | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = clock()
+    with uow() as session:
+        rows = queries.cases_to_verify(session, caller)
+        waiting = queries.cases_json(session, rows, now=now)
+        notes = queries.last_feedback(session, rows)
+    message, errors = _worded(error, VERIFY_LABELS) if error else (None, {})
+    number, _, outcome = (done or "").partition(":")
+    return render(
+        request,
+        "operations/verification.html",
+        caller,
+        status_code=status_code,
+        cases=waiting,
+        notes=notes,
+        states=STATE_LABELS,
+        error=message,
+        errors=errors,
+        failed=failed,
+        kept=kept or {},
+        done_number=number,
+        done_outcome=outcome,
+        local_time=local_time,
+    )
+
+
+@router.get("/ops/verification", response_class=HTMLResponse)
+def verification_page(
+    request: Request, caller: Supervisor, uow: Uow, clock: Clock, done: str | None = None
+) -> HTMLResponse:
+    """Cases handled and waiting for a supervisor to check on site, the longest first."""
+    return _verification_page(request, caller, uow, clock, done=done)
+
+
+@router.post("/ops/verification/{case_id}", response_class=HTMLResponse)
+def verify_from_desk(
+    request: Request,
+    case_id: int,
+    form: FormFields,
+    caller: Supervisor,
+    uow: Uow,
+    clock: Clock,
+) -> Response:
+    """Record what the supervisor found: solved (verified) or still there (sent back)."""
+    passed = form.get("passed") != "no"
+    try:
+        with uow() as session:
+            row = service.verify_case(
+                session,
+                caller,
+                case_id,
+                passed=passed,
+                now=clock(),
+                note=form.get("note") or None,
+            )
+            number = row.number
+    except TwonetsError as exc:
+        return _verification_page(
+            request,
+            caller,
+            uow,
+            clock,
+            error=exc,
+            failed=case_id,
+            kept=form,
+            status_code=exc.status,
+        )
+    outcome = "verified" if passed else "sent-back"
+    return RedirectResponse(f"/ops/verification?done={number}:{outcome}", status_code=303)
+
+
 # --- the field view ------------------------------------------------------------------------
+
+
+TASK_LABELS = {"note": "What was done", "photos": "Photos", "*": "This task"}
 
 
 def _tasks_page(
@@ -284,12 +450,15 @@ def _tasks_page(
     *,
     error: TwonetsError | None = None,
     failed: int | None = None,
+    kept: Mapping[str, str] | None = None,
+    photos: Sequence[Photo] = (),
     status_code: int = 200,
     done: str | None = None,
 ) -> HTMLResponse:
     now = clock()
     with uow() as session:
         tasks = queries.cases_json(session, queries.my_tasks(session, caller), now=now)
+    message, errors = _worded(error, TASK_LABELS, photos=photos) if error else (None, {})
     return render(
         request,
         "operations/tasks.html",
@@ -297,9 +466,10 @@ def _tasks_page(
         status_code=status_code,
         tasks=tasks,
         states=STATE_LABELS,
-        error=error.detail if error else None,
-        errors=field_errors(error),
+        error=message,
+        errors=errors,
         failed=failed,
+        kept=kept or {},
         done=done,
         local_time=local_time,
         now=now,
@@ -358,18 +528,55 @@ async def task_feedback(
         number = await asyncio.to_thread(write)
     except TwonetsError as exc:
         return _tasks_page(
-            request, caller, uow, clock, error=exc, failed=case_id, status_code=exc.status
+            request,
+            caller,
+            uow,
+            clock,
+            error=exc,
+            failed=case_id,
+            kept={"note": note},
+            photos=taken,
+            status_code=exc.status,
         )
     return RedirectResponse(f"/ops/tasks?done={number}", status_code=303)
 
 
 # --- a resident reports a problem ----------------------------------------------------------
 
+REPORT_LABELS = {
+    "category": "What kind of problem",
+    "description": "Describe it",
+    "address": "Address or landmark",
+    "lon": "Place on the map",
+    "lat": "Place on the map",
+    "photos": "Photos",
+    "*": "Your report",
+}
+# What the report form says for a rule, where the API's words would not help a resident.
+REPORT_WORDS = {
+    ("lon", "required"): "click the map where the problem is",
+    ("lat", "required"): "click the map where the problem is",
+    ("lon", "in-city"): "that spot lies outside the city: click inside one of its districts",
+    ("description", "required"): "say in a few words what you see",
+    ("description", "too-long"): "keep it under 2,000 characters",
+    ("address", "too-long"): "keep it under 256 characters",
+    ("category", "category-exists"): "choose one of the kinds in the list",
+}
+_PYDANTIC_RULES = {
+    "string_too_short": "required",
+    "missing": "required",
+    "string_too_long": "too-long",
+    "float_parsing": "required",
+    "finite_number": "required",
+}
+
 
 @router.get("/ops/report", response_class=HTMLResponse)
-def report_page(request: Request, caller: Resident, uow: Uow, clock: Clock) -> HTMLResponse:
+def report_page(
+    request: Request, caller: Resident, uow: Uow, clock: Clock, sent: int | None = None
+) -> HTMLResponse:
     """Report a problem in the city (pick the place on the map) and follow my reports."""
-    return _report_page(request, caller, uow, clock)
+    return _report_page(request, caller, uow, clock, sent=sent)
 
 
 def _report_page(
@@ -379,13 +586,20 @@ def _report_page(
     clock: Clock,
     *,
     error: TwonetsError | None = None,
-    form: dict[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+    photos: Sequence[Photo] = (),
+    sent: int | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     now = clock()
     with uow() as session:
         categories = [c for c in catalogue.list_categories(session) if c.kind == "event"]
         mine = queries.cases_json(session, queries.my_reports(session, caller), now=now)
+    message, errors = (
+        _worded(error, REPORT_LABELS, words=REPORT_WORDS, photos=photos) if error else (None, {})
+    )
+    if "lat" in errors:  # one place on the map, one message
+        errors.setdefault("lon", errors.pop("lat"))
     return render(
         request,
         "operations/report.html",
@@ -393,44 +607,71 @@ def _report_page(
         status_code=status_code,
         categories=categories,
         mine=mine,
+        # Only a case of this resident's own reports is confirmed (the id comes from a link).
+        confirmed=next((c for c in mine if c["id"] == sent), None) if sent else None,
         states=STATE_LABELS,
         form=form or {},
-        error=error.detail if error else None,
-        errors=field_errors(error),
+        error=message,
+        errors=errors,
         local_time=local_time,
     )
 
 
-@router.post("/ops/report", response_class=HTMLResponse)
-def report_submit(
-    request: Request, form: FormFields, caller: Resident, uow: Uow, clock: Clock
-) -> Response:
-    """Send a report."""
+def _report_from_form(form: Mapping[str, str]) -> IntakeReport:
+    """The form's fields as a report; a bad field becomes ``Invalid`` naming it and its rule."""
     try:
-        report = IntakeReport.model_validate(
+        return IntakeReport.model_validate(
             {
                 "source_kind": SourceKind.CITIZEN,
                 "category": form.get("category", ""),
                 "description": form.get("description", ""),
+                "address": form.get("address") or None,
                 "lon": form.get("lon") or "nan",
                 "lat": form.get("lat") or "nan",
                 "crs": "wgs84",
             }
         )
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e["loc"] else "form"
+            # A place comes only from a click on the map: whatever is wrong, it is missing.
+            rule = "required" if field in {"lon", "lat"} else _PYDANTIC_RULES.get(e["type"])
+            problems.append(FieldProblem(field, rule or e["type"], e["msg"]))
+        raise Invalid(f"{problems[0].field}: {problems[0].detail}", errors=problems) from None
+
+
+@router.post("/ops/report", response_class=HTMLResponse)
+async def report_submit(
+    request: Request,
+    caller: Resident,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """Send a report, with photos; the answer confirms the case number."""
+    submitted = await request.form()
+    form = {k: v.strip() for k, v in submitted.items() if isinstance(v, str)}
+    taken = [p for p in await ops_api.read_photos(photos or []) if p.content or p.filename]
+
+    def write() -> int:
         with uow() as session:
-            service.intake(
-                session, report, now=clock(), reporter=caller, rules=request.app.state.ops_rules
+            row = service.report_problem(
+                session,
+                caller,
+                _report_from_form(form),
+                now=clock(),
+                photos=taken,
+                photo_dir=ops_api.photo_dir(settings),
+                rules=request.app.state.ops_rules,
             )
+            return row.id
+
+    try:
+        case_id = await asyncio.to_thread(write)
     except TwonetsError as exc:
         return _report_page(
-            request, caller, uow, clock, error=exc, form=form, status_code=exc.status
+            request, caller, uow, clock, error=exc, form=form, photos=taken, status_code=exc.status
         )
-    except ValidationError as exc:  # name the first field
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "form"
-        if field in {"lon", "lat"}:
-            problem = Invalid.field(field, "required", "click the map where the problem is")
-        else:
-            problem = Invalid.field(field, first["type"], first["msg"])
-        return _report_page(request, caller, uow, clock, error=problem, form=form, status_code=422)
-    return RedirectResponse("/ops/report", status_code=303)
+    return RedirectResponse(f"/ops/report?sent={case_id}#sent", status_code=303)

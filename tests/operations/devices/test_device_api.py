@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from builders import PASSWORD, create_staff
+from builders import PASSWORD, create_staff, create_terminal, next_credit_code
 from twonets.cli import app as cli_app
 from twonets.core.config import Settings
 from twonets.core.errors import ConfigurationError
@@ -19,6 +20,7 @@ from twonets.core.geo import gcj02_to_wgs84, locate_district
 from twonets.core.models import Role
 from twonets.operations import device_service, jt808
 from twonets.operations.device_models import Terminal
+from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE
 from twonets.operations.gateway import parse_listen
 from twonets.operations.mqtt_intake import parse_url
 
@@ -40,19 +42,10 @@ def _seed(factory: sessionmaker[Session]) -> None:
     with factory() as session, session.begin():
         create_staff(session, username="watch", roles=(Role.OPERATOR,))
         create_staff(session, username="clerk", roles=(Role.STAFF,))
-        refs = []
-        for i, plate in enumerate(["沪D00001", "沪D00002"]):
-            terminal = Terminal(
-                phone=f"1390000000{i}",
-                terminal_id=f"T{i}",
-                plate=plate,
-                manufacturer="SHMUC",
-                model="M1",
-                auth_code="x",
-            )
-            session.add(terminal)
-            session.flush()
-            refs.append(device_service.TerminalRef(terminal.id, terminal.phone, plate))
+        refs = [
+            create_terminal(session, phone=f"1390000000{i}", plate=plate)
+            for i, plate in enumerate(["沪D00001", "沪D00002"])
+        ]
         device_service.record_positions(
             session,
             [
@@ -182,3 +175,82 @@ def test_simulate_says_when_no_gateway_listens() -> None:
     assert result.exit_code == 1
     assert "0 of 2 trucks registered; 0 positions sent, 0 acknowledged" in result.output
     assert "cannot connect to 127.0.0.1:1" in result.output
+
+
+def test_operators_enrol_and_reset_terminals_through_the_api(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        create_staff(session, username="watch", roles=(Role.OPERATOR,))
+        create_staff(session, username="field", roles=(Role.FIELD,))
+        create_staff(session, username="clerk", roles=(Role.STAFF,))
+    body = {"phone": "013912345678", "plate": "沪D12345", "credit_code": next_credit_code()}
+    watch = _token(client, "watch")
+
+    for who in ("field", "clerk"):
+        refused = client.post("/api/v1/ops/terminals", json=body, headers=_token(client, who))
+        assert refused.status_code == 403, who
+    made = client.post("/api/v1/ops/terminals", json=body, headers=watch)
+    twice = client.post("/api/v1/ops/terminals", json=body, headers=watch)
+    bad = client.post("/api/v1/ops/terminals", json={**body, "phone": "139-1234"}, headers=watch)
+    listed = client.get("/api/v1/ops/terminals", headers=_token(client, "field"))
+    reset = client.post("/api/v1/ops/terminals/13912345678/reset", headers=watch)
+    unknown = client.post("/api/v1/ops/terminals/1380000/reset", headers=watch)
+
+    assert made.status_code == 201, made.text
+    # The leading zero of the BCD header is not part of the number.
+    assert made.json()["phone"] == "13912345678"
+    assert made.json()["state"] == "waiting to register"
+    assert made.json()["enrolled_by"] == "watch"
+    assert "auth_code" not in made.text
+    assert twice.status_code == 409
+    assert twice.json()["rule"] == "enrolled-once"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "phone"
+    assert [t["plate"] for t in listed.json()] == ["沪D12345"]
+    assert reset.status_code == 200
+    assert unknown.status_code == 404
+
+
+def test_terminals_are_enrolled_listed_and_reset_on_the_command_line(
+    migrated_url: str, engine: object, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        create_staff(session, username="watch", roles=(Role.OPERATOR,))
+        create_staff(session, username="clerk", roles=(Role.STAFF,))
+    env = {"TWONETS_DATABASE_URL": migrated_url}
+    enrol = [
+        "ops", "terminals", "enrol", "--phone", "13912345678", "--plate", "沪D12345",
+        "--credit-code", SIMULATED_FLEET_CREDIT_CODE,
+    ]  # fmt: skip
+
+    refused = runner.invoke(cli_app, [*enrol, "--as", "clerk"], env=env)
+    done = runner.invoke(cli_app, [*enrol, "--as", "watch"], env=env)
+    listed = runner.invoke(cli_app, ["ops", "terminals", "list"], env=env)
+    reset = runner.invoke(
+        cli_app, ["ops", "terminals", "reset", "13912345678", "--as", "watch"], env=env
+    )
+    planned = runner.invoke(cli_app, ["ops", "jt808", "simulate", "--list", "--terminals", "2"])
+    # --enrol-as enrols the simulated trucks before driving them (no gateway listens here).
+    simulate = ["ops", "jt808", "simulate", "--to", "127.0.0.1:1", "--terminals", "2"]
+    driven = runner.invoke(cli_app, [*simulate, "--enrol-as", "watch"], env=env)
+    again = runner.invoke(cli_app, [*simulate, "--enrol-as", "watch"], env=env)
+
+    assert refused.exit_code == 1
+    assert "needs one of the roles: operator" in refused.output
+    assert done.exit_code == 0, done.output
+    assert "enrolled 13912345678 for 沪D12345" in done.output
+    assert "waiting to register" in listed.output
+    assert reset.exit_code == 0, reset.output
+    assert planned.exit_code == 0
+    assert planned.output.splitlines()[0].split() == [
+        "14508080000",
+        "沪E80000",
+        SIMULATED_FLEET_CREDIT_CODE,
+    ]
+    assert "2 trucks enrolled, 0 reset" in driven.output
+    assert "0 trucks enrolled, 2 reset" in again.output
+    with session_factory() as session:
+        rows = {t.phone: t for t in session.scalars(select(Terminal))}
+    assert (rows["13912345678"].enrolled_by, rows["13912345678"].code_serial) == ("watch", 1)
+    assert rows["14508080000"].credit_code == SIMULATED_FLEET_CREDIT_CODE

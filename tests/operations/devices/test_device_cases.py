@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from twonets.core.models import OutboxEvent
-from twonets.operations import catalogue, device_service
-from twonets.operations.device_models import LastPosition, Terminal
+from builders import create_staff, create_terminal
+from twonets.core.auth import principal_of
+from twonets.core.models import OutboxEvent, Role
+from twonets.operations import catalogue, device_enrolment, device_service
+from twonets.operations.device_models import LastPosition
 from twonets.operations.device_service import Position, Reading, TerminalRef
 from twonets.operations.models import Case
 from twonets.operations.mqtt_intake import MqttIntake
@@ -23,13 +25,7 @@ OVERSPEED = 1 << 1
 
 def _truck(session: Session) -> TerminalRef:
     catalogue.ensure_elements(session)
-    terminal = Terminal(
-        phone="13911112222", terminal_id="T1", plate="沪D54321", manufacturer="M", model="M",
-        auth_code="c",
-    )  # fmt: skip
-    session.add(terminal)
-    session.flush()
-    return TerminalRef(terminal.id, terminal.phone, terminal.plate)
+    return create_terminal(session, phone="13911112222", plate="沪D54321")
 
 
 def _at(ref: TerminalRef, minutes: int, flags: int, lon: float = 121.4691) -> Position:
@@ -130,3 +126,19 @@ def test_a_fault_in_case_intake_keeps_the_positions(
             select(OutboxEvent).where(OutboxEvent.topic == device_service.LOCATION_TOPIC)
         ).all()
         assert len(events) == 1
+
+
+def test_an_alarm_from_a_reset_session_opens_no_case(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session, session.begin():
+        ref = _truck(session)
+        operator = principal_of(create_staff(session, roles=(Role.OPERATOR,)))
+        device_enrolment.reset_enrolment(session, operator, phone=ref.phone, now=NOW)
+        recorded = device_service.record_positions(session, [_at(ref, 1, EMERGENCY)], now=NOW)
+    assert recorded.stored == 0
+    assert recorded.refused == {(ref.pk, ref.code_serial)}
+    with session_factory() as session:
+        assert _cases(session) == []
+        assert session.scalars(select(LastPosition)).all() == []
+        assert session.scalars(select(OutboxEvent)).all() == []

@@ -1,4 +1,4 @@
-"""The demo's muck trucks: registered, inside the city, deterministic."""
+"""The demo's muck trucks: enrolled, registered, inside the city, deterministic."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def test_the_demo_trucks_have_tracks_inside_shanghai(
     assert len(layer["features"]) == device_demo.TRUCKS_PER_SCALE
     assert any(f["properties"]["alarm"] for f in layer["features"])
     assert any(f["properties"]["age_seconds"] >= 3600 for f in layer["features"])
+    with session_factory() as session:
+        enrolled = session.execute(
+            select(Terminal.credit_code, Terminal.enrolled_by, Terminal.auth_code_hash)
+        ).all()
+    assert len(enrolled) == device_demo.TRUCKS_PER_SCALE
+    assert {code for code, _, _ in enrolled} == set(device_demo.FLEETS)
+    assert {who for _, who, _ in enrolled} == {"operator"}
+    assert all(digest is not None and len(digest) == 64 for _, _, digest in enrolled)
     with session_factory() as session:
         (case,) = session.scalars(select(Case)).all()
     assert case.category_code == "E0303"

@@ -8,11 +8,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import PASSWORD, create_staff
+from builders import PASSWORD, create_staff, create_terminal, next_credit_code
 from twonets.core.models import Role
 from twonets.operations import device_service
-from twonets.operations.device_models import Terminal
-from twonets.operations.gateway import Gateway, MemoryBackend
+from twonets.operations.gateway import Gateway, MemoryBackend, RefusedRegistration
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 HTML = {"accept": "text/html"}
@@ -28,15 +27,11 @@ def _seed(factory: sessionmaker[Session]) -> None:
     with factory() as session, session.begin():
         create_staff(session, username="watch", roles=(Role.OPERATOR,))
         create_staff(session, username="clerk", roles=(Role.STAFF,))
-        refs = []
-        for i, plate in enumerate(["沪D00001", "沪D00002", "沪D00003"]):
-            terminal = Terminal(
-                phone=f"1390000000{i}", terminal_id=f"T{i}", plate=plate, manufacturer="SHMUC",
-                model="M1", auth_code="x", protocol_version=1 if i else None,
-            )  # fmt: skip
-            session.add(terminal)
-            session.flush()
-            refs.append(device_service.TerminalRef(terminal.id, terminal.phone, plate))
+        create_staff(session, username="field", roles=(Role.FIELD,))
+        refs = [
+            create_terminal(session, phone=f"1390000000{i}", plate=plate, version=1 if i else None)
+            for i, plate in enumerate(["沪D00001", "沪D00002", "沪D00003"])
+        ]
         device_service.record_positions(
             session,
             [
@@ -68,6 +63,7 @@ def test_operators_see_terminals_alarms_first(
     assert "黄浦区" in page  # the People's Square lies in Huangpu
     assert "1 in alarm" in page
     assert "2 silent for more than 15 minutes" in page
+    assert page.count("registered") >= 3
     assert "Not running in this server" in page
 
 
@@ -78,9 +74,52 @@ def test_the_page_shows_the_gateway_counters(
     gateway = Gateway(MemoryBackend(), host="127.0.0.1", port=8808)
     gateway.stats.frames = 1234
     gateway.stats.malformed["checksum"] = 7
+    gateway.stats.refused["unknown-terminal"] = 1
+    gateway.stats.recent_refusals.append(
+        RefusedRegistration(NOW, "13800000000", "沪D99999", "unknown-terminal", "10.0.0.9:4000")
+    )
     app.state.jt808_gateway = gateway
     with TestClient(app) as client:
         page = client.get("/ops/devices", headers=_login(client, "watch")).text
     assert "127.0.0.1:8808" in page
     assert "1234" in page
     assert "checksum 7" in page
+    assert "unknown-terminal 1" in page
+    refusals = page[page.index('data-testid="refusals"') :]
+    assert "13800000000" in refusals
+    assert "沪D99999" in refusals
+
+
+def test_operators_enrol_a_terminal_on_the_page_and_mistakes_keep_the_form(
+    app: FastAPI, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    company = next_credit_code()
+    with TestClient(app) as client:
+        watch, field = _login(client, "watch"), _login(client, "field")
+        form = {"phone": "13912340000", "plate": "沪D00001", "credit_code": company}
+        seen_by_field = client.get("/ops/devices", headers=field).text
+        forbidden = client.post("/ops/devices/terminals", data=form, headers=field)
+        taken = client.post("/ops/devices/terminals", data=form, headers=watch)
+        typo = client.post(
+            "/ops/devices/terminals", data={**form, "credit_code": company[:-1]}, headers=watch
+        )
+        done = client.post(
+            "/ops/devices/terminals", data={**form, "plate": "沪D77777"}, headers=watch
+        )
+        reset = client.post("/ops/devices/terminals/13900000000/reset", headers=watch)
+
+    assert 'data-testid="enrol-form"' not in seen_by_field
+    assert forbidden.status_code == 403
+    assert taken.status_code == 409
+    assert "Plate: 沪D00001 is enrolled with terminal 13900000000" in taken.text
+    assert typo.status_code == 422
+    assert "Enterprise credit code: " in typo.text
+    assert "credit_code:" not in typo.text
+    # What was typed is still there.
+    assert 'value="13912340000"' in typo.text
+    assert f'value="{company[:-1]}"' in typo.text
+    assert done.status_code == 200
+    assert "Terminal 13912340000 is enrolled: it may register" in done.text
+    assert "waiting to register" in done.text
+    assert "was reset: its old code no longer works" in reset.text

@@ -1,4 +1,5 @@
-"""The JT/T 808 gateway end to end: a terminal over TCP, positions into the outbox and the table."""
+"""The JT/T 808 gateway end to end: enrolled terminals over TCP, positions into the outbox and
+the table; unknown terminals, stale codes and unauthenticated alarms turned away."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ import pytest_asyncio
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from twonets.core.db import make_session_factory
+from builders import create_staff, next_credit_code
+from twonets.core.auth import Principal, principal_of
+from twonets.core.db import make_session_factory, unit_of_work
 from twonets.core.events import InProcessBus, OutboxRelay
 from twonets.core.geo import gcj02_to_wgs84, locate_district, wgs84_to_gcj02
-from twonets.core.models import OutboxEvent
-from twonets.operations import jt808
+from twonets.core.models import OutboxEvent, Role
+from twonets.operations import catalogue, device_enrolment, jt808
 from twonets.operations.device_models import LastPosition, Terminal
-from twonets.operations.device_simulator import simulate
+from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
 from twonets.operations.gateway import DatabaseBackend, Gateway, MemoryBackend
 from twonets.operations.jt808 import CHINA_STANDARD_TIME, Frame, Header
+from twonets.operations.models import Case
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 # The People's Square, Huangpu, as a GNSS receiver reports it (WGS-84).
@@ -85,15 +89,57 @@ def _location(
 
 
 REGISTRATION = jt808.Registration(31, 100, "SHMUC", "MT-808", "T000001", 2, "沪D12345")
+CODE_TTL = timedelta(days=30)
+Result = jt808.RegistrationResult
+
+
+class Clock:
+    """The gateway's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def operator(engine: Engine) -> Principal:
+    """Operations staff who enrol terminals."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        catalogue.ensure_elements(session)
+        return principal_of(create_staff(session, roles=(Role.OPERATOR,)))
+
+
+def enrol(engine: Engine, operator: Principal, phone: str, plate: str = "沪D12345") -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        device_enrolment.enrol_terminal(
+            session, operator, phone=phone, plate=plate, credit_code=next_credit_code(), now=NOW
+        )
+
+
+def reset(engine: Engine, operator: Principal, phone: str) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        device_enrolment.reset_enrolment(session, operator, phone=phone, now=NOW)
 
 
 @pytest_asyncio.fixture
-async def gateway(engine: Engine) -> AsyncIterator[Gateway]:
+async def gateway(engine: Engine, clock: Clock) -> AsyncIterator[Gateway]:
     factory = make_session_factory(engine)
-    gateway = Gateway(DatabaseBackend(factory, clock=lambda: NOW))
+    gateway = Gateway(DatabaseBackend(factory, clock=clock, code_ttl=CODE_TTL), clock=clock)
     await gateway.start()
     yield gateway
     await gateway.close()
+
+
+def _cases(engine: Engine) -> list[Case]:
+    with make_session_factory(engine)() as session:
+        return list(session.scalars(select(Case)))
 
 
 def _rows(factory: sessionmaker[Session]) -> tuple[list[OutboxEvent], list[LastPosition]]:
@@ -111,10 +157,11 @@ def _rows(factory: sessionmaker[Session]) -> tuple[list[OutboxEvent], list[LastP
 
 @pytest.mark.asyncio
 async def test_register_authenticate_report_and_batch_upload(
-    gateway: Gateway, engine: Engine
+    gateway: Gateway, engine: Engine, operator: Principal
 ) -> None:
     factory = make_session_factory(engine)
     phone = "13912345678"
+    enrol(engine, operator, phone)
     term = await Terminal808.connect(gateway.port)
     try:
         # Registration: 0x8100 answering our serial, with an auth code.
@@ -198,35 +245,196 @@ async def test_register_authenticate_report_and_batch_upload(
     assert seen.count(phone) == 3
 
 
+def _registration(reply: Frame) -> jt808.RegistrationReply:
+    assert isinstance(reply.body, jt808.RegistrationReply)
+    return reply.body
+
+
+def _result(reply: Frame) -> int:
+    assert isinstance(reply.body, jt808.GeneralResponse)
+    return reply.body.result
+
+
 @pytest.mark.asyncio
-async def test_2019_terminals_and_a_second_terminal_cannot_take_a_plate(
-    gateway: Gateway, engine: Engine
+async def test_unknown_terminals_and_vehicles_are_refused_with_the_result_that_says_why(
+    gateway: Gateway, engine: Engine, operator: Principal
 ) -> None:
-    first = await Terminal808.connect(gateway.port)
-    second = await Terminal808.connect(gateway.port)
+    enrol(engine, operator, "1", plate="沪D12345")
+    enrol(engine, operator, "2", plate="沪D67890")
+    term = await Terminal808.connect(gateway.port)
     try:
-        (reply,) = await first.send(first.frame("1", REGISTRATION, version=1), replies=1)
-        assert reply.header.protocol_version == 1
-        assert isinstance(reply.body, jt808.RegistrationReply)
-        assert reply.body.result == 0
-        # Registering again returns the same code.
-        (again,) = await first.send(first.frame("1", REGISTRATION, version=1), replies=1)
-        assert again.body == reply.body.__class__(2, 0, reply.body.auth_code)
-        (taken,) = await second.send(second.frame("2", REGISTRATION), replies=1)
-        assert taken.body == jt808.RegistrationReply(1, 1, None)
-        auth = jt808.Authentication(reply.body.auth_code or "", "862845051234567", "1.0")
-        (ok,) = await first.send(first.frame("1", auth, version=1), replies=1)
-        assert isinstance(ok.body, jt808.GeneralResponse)
-        assert ok.body.result == 0
-        # Reports under another phone number on an authenticated connection are refused.
-        (other,) = await first.send(first.frame("2", _location(0), version=1), replies=1)
-        assert isinstance(other.body, jt808.GeneralResponse)
-        assert other.body.result == jt808.GeneralResponse.FAILURE
+        (unknown,) = await term.send(term.frame("13800000000", REGISTRATION), replies=1)
+        other = jt808.Registration(31, 100, "SHMUC", "MT-808", "T9", 2, "沪D00000")
+        (wrong_plate,) = await term.send(term.frame("1", other, version=1), replies=1)
+        taken = jt808.Registration(31, 100, "SHMUC", "MT-808", "T9", 2, "沪D67890")
+        (plate_of_2,) = await term.send(term.frame("1", taken), replies=1)
     finally:
-        await first.close()
-        await second.close()
+        await term.close()
+
+    assert _registration(unknown) == jt808.RegistrationReply(1, Result.NO_SUCH_TERMINAL, None)
+    assert _registration(wrong_plate) == jt808.RegistrationReply(2, Result.NO_SUCH_VEHICLE, None)
+    assert _registration(plate_of_2) == jt808.RegistrationReply(3, Result.VEHICLE_REGISTERED, None)
+    assert gateway.stats.refused == {
+        "unknown-terminal": 1,
+        "unknown-vehicle": 1,
+        "vehicle-registered": 1,
+    }
+    latest = gateway.stats.recent_refusals[-1]
+    assert (latest.phone, latest.plate, latest.reason) == (
+        "13800000000",
+        "沪D12345",
+        "unknown-terminal",
+    )
+    assert latest.at == NOW
     with make_session_factory(engine)() as session:
-        assert session.scalars(select(Terminal.phone)).all() == ["1"]
+        # Nothing is stored for the unknown terminal, and no code was issued to anyone.
+        assert sorted(session.scalars(select(Terminal.phone))) == ["1", "2"]
+        assert session.scalars(select(Terminal.auth_code_hash)).all() == [None, None]
+
+
+@pytest.mark.asyncio
+async def test_registering_again_hands_out_no_code_until_staff_reset(
+    gateway: Gateway, engine: Engine, operator: Principal
+) -> None:
+    enrol(engine, operator, "1")
+    term = await Terminal808.connect(gateway.port)
+    try:
+        (first,) = await term.send(term.frame("1", REGISTRATION, version=1), replies=1)
+        code = _registration(first).auth_code
+        assert _registration(first).result == Result.SUCCESS
+        assert code
+        assert first.header.protocol_version == 1
+        # A second registration (by the terminal, or by someone claiming to be it) gets no code.
+        (again,) = await term.send(term.frame("1", REGISTRATION, version=1), replies=1)
+        assert _registration(again) == jt808.RegistrationReply(2, Result.TERMINAL_REGISTERED)
+
+        reset(engine, operator, "1")
+        (fresh,) = await term.send(term.frame("1", REGISTRATION, version=1), replies=1)
+        new_code = _registration(fresh).auth_code
+        assert _registration(fresh).result == Result.SUCCESS
+        assert new_code
+        assert new_code != code
+        old = jt808.Authentication(code, "862845051234567", "1.0")
+        (refused,) = await term.send(term.frame("1", old, version=1), replies=1)
+        new = jt808.Authentication(new_code, "862845051234567", "1.0")
+        (accepted,) = await term.send(term.frame("1", new, version=1), replies=1)
+    finally:
+        await term.close()
+    assert _result(refused) == jt808.GeneralResponse.FAILURE
+    assert _result(accepted) == jt808.GeneralResponse.SUCCESS
+    assert gateway.stats.refused["terminal-registered"] == 1
+    with make_session_factory(engine)() as session:
+        stored = session.scalars(select(Terminal.auth_code_hash)).one()
+    # Only a digest is kept, never the code.
+    assert stored is not None
+    assert new_code not in stored
+    assert stored == device_enrolment.auth_code_digest(new_code)
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_or_expired_code_fails_and_an_expired_one_is_replaced(
+    gateway: Gateway, engine: Engine, operator: Principal, clock: Clock
+) -> None:
+    enrol(engine, operator, "13912345678")
+    term = await Terminal808.connect(gateway.port)
+    try:
+        (reply,) = await term.send(term.frame("13912345678", REGISTRATION), replies=1)
+        code = _registration(reply).auth_code or ""
+        (wrong,) = await term.send(
+            term.frame("13912345678", jt808.Authentication(code[:-1] + "x")), replies=1
+        )
+        (other_phone,) = await term.send(
+            term.frame("13900000000", jt808.Authentication(code)), replies=1
+        )
+        clock.now = NOW + CODE_TTL + timedelta(seconds=1)
+        (expired,) = await term.send(
+            term.frame("13912345678", jt808.Authentication(code)), replies=1
+        )
+        (renewed,) = await term.send(term.frame("13912345678", REGISTRATION), replies=1)
+        new_code = _registration(renewed).auth_code or ""
+        (ok,) = await term.send(
+            term.frame("13912345678", jt808.Authentication(new_code)), replies=1
+        )
+    finally:
+        await term.close()
+    assert [_result(r) for r in (wrong, other_phone, expired)] == [1, 1, 1]
+    assert _registration(renewed).result == Result.SUCCESS
+    assert new_code != code
+    assert _result(ok) == 0
+    assert gateway.stats.refused["authentication"] == 3
+
+
+@pytest.mark.asyncio
+async def test_alarms_from_unauthenticated_sessions_never_open_a_case(
+    gateway: Gateway, engine: Engine, operator: Principal
+) -> None:
+    emergency, rollover = 1 << 0, 1 << 30
+    enrol(engine, operator, "1")
+    stranger = await Terminal808.connect(gateway.port)
+    truck = await Terminal808.connect(gateway.port)
+    try:
+        # Someone who never registered sends an emergency alarm and a batch with a rollover.
+        (alarm,) = await stranger.send(
+            stranger.frame("13800000000", _location(0, alarm=emergency)), replies=1
+        )
+        batch = jt808.BatchLocation(0, (_location(1, alarm=rollover),))
+        (batched,) = await stranger.send(stranger.frame("13800000000", batch), replies=1)
+        # ... and then claims an enrolled terminal's number without its code.
+        (guess,) = await stranger.send(
+            stranger.frame("1", jt808.Authentication("0" * 24)), replies=1
+        )
+        (claimed,) = await stranger.send(
+            stranger.frame("1", _location(2, alarm=rollover)), replies=1
+        )
+
+        # The enrolled truck registers and authenticates.
+        (reg,) = await truck.send(truck.frame("1", REGISTRATION), replies=1)
+        code = _registration(reg).auth_code or ""
+        await truck.send(truck.frame("1", jt808.Authentication(code)), replies=1)
+        # The stranger registers again as that truck: no code comes back to be used.
+        (again,) = await stranger.send(stranger.frame("1", REGISTRATION), replies=1)
+        stolen = jt808.Authentication(_registration(again).auth_code or "")
+        (hijack_auth,) = await stranger.send(stranger.frame("1", stolen), replies=1)
+        hijack_alarm = stranger.frame("1", _location(3, alarm=emergency))
+        (hijack,) = await stranger.send(hijack_alarm, replies=1)
+        # Staff reset the truck's enrolment: its session is over, alarms included.
+        reset(engine, operator, "1")
+        (stale,) = await truck.send(truck.frame("1", _location(4, alarm=emergency)), replies=1)
+        (after,) = await truck.send(truck.frame("1", _location(5, alarm=rollover)), replies=1)
+    finally:
+        await stranger.close()
+        await truck.close()
+
+    assert _registration(again) == jt808.RegistrationReply(5, Result.TERMINAL_REGISTERED)
+    refused = (alarm, batched, guess, claimed, hijack_auth, hijack, stale, after)
+    assert [_result(r) for r in refused] == [1] * 8
+    assert gateway.stats.refused["unauthenticated"] == 5
+    assert gateway.stats.refused["superseded"] == 1
+    assert gateway.stats.positions == 0
+    assert _cases(engine) == []
+    assert _rows(make_session_factory(engine)) == ([], [])
+
+
+@pytest.mark.asyncio
+async def test_an_enrolled_terminal_alarm_opens_a_case(
+    gateway: Gateway, engine: Engine, operator: Principal
+) -> None:
+    enrol(engine, operator, "13912345678")
+    term = await Terminal808.connect(gateway.port)
+    try:
+        (reg,) = await term.send(term.frame("13912345678", REGISTRATION), replies=1)
+        code = _registration(reg).auth_code or ""
+        await term.send(term.frame("13912345678", jt808.Authentication(code)), replies=1)
+        (ack,) = await term.send(term.frame("13912345678", _location(0, alarm=1 << 30)), replies=1)
+        # Another phone number on this authenticated connection is still refused.
+        (other,) = await term.send(term.frame("2", _location(1, alarm=1)), replies=1)
+    finally:
+        await term.close()
+    assert _result(ack) == 0
+    assert _result(other) == 1
+    (case,) = _cases(engine)
+    assert case.category_code == "E0303"
+    assert "沪D12345" in case.description
 
 
 @pytest.mark.asyncio
@@ -234,12 +442,13 @@ async def test_a_broken_backend_fails_the_report_but_not_the_connection() -> Non
     class Flaky(MemoryBackend):
         fail = True
 
-        async def publish(self, positions: object) -> None:
+        async def publish(self, positions: object) -> frozenset[tuple[int, int]]:
             if self.fail:
                 raise RuntimeError("database away")
-            await super().publish(positions)  # type: ignore[arg-type]
+            return await super().publish(positions)  # type: ignore[arg-type]
 
     backend = Flaky()
+    backend.enrol("7", "沪D12345")
     gateway = Gateway(backend)
     await gateway.start()
     term = await Terminal808.connect(gateway.port)
@@ -295,9 +504,54 @@ async def test_a_silent_connection_is_closed() -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_memory_backend_keeps_the_same_rules() -> None:
+    backend = MemoryBackend()
+    backend.enrol("7", "沪D12345")
+    gateway = Gateway(backend)
+    await gateway.start()
+    term = await Terminal808.connect(gateway.port)
+    try:
+        (unknown,) = await term.send(term.frame("8", REGISTRATION), replies=1)
+        (reply,) = await term.send(term.frame("7", REGISTRATION), replies=1)
+        (again,) = await term.send(term.frame("7", REGISTRATION), replies=1)
+        code = _registration(reply).auth_code or ""
+        await term.send(term.frame("7", jt808.Authentication(code)), replies=1)
+        (ack,) = await term.send(term.frame("7", _location(0)), replies=1)
+        backend.reset("7")
+        (stale,) = await term.send(term.frame("7", _location(1)), replies=1)
+        (old,) = await term.send(term.frame("7", jt808.Authentication(code)), replies=1)
+    finally:
+        await term.close()
+        await gateway.close()
+    assert _registration(unknown).result == Result.NO_SUCH_TERMINAL
+    assert _registration(again) == jt808.RegistrationReply(3, Result.TERMINAL_REGISTERED)
+    assert [_result(r) for r in (ack, stale, old)] == [0, 1, 1]
+    assert len(backend.positions) == 1
+    assert code not in repr(backend.terminals)
+
+
+@pytest.mark.asyncio
+async def test_simulated_trucks_must_be_enrolled(gateway: Gateway) -> None:
+    report = await simulate("127.0.0.1", gateway.port, terminals=2, reports=3, seed=5)
+    assert report.registered == 0
+    assert len(report.failures) == 2
+    assert "result 4: not enrolled" in report.failures[0]
+
+
+@pytest.mark.asyncio
 async def test_simulated_trucks_report_through_the_gateway(
-    gateway: Gateway, engine: Engine
+    gateway: Gateway, engine: Engine, operator: Principal
 ) -> None:
+    trucks = plan_trucks(3, seed=5)
+    with unit_of_work(make_session_factory(engine)) as session:
+        done = device_enrolment.enrol_fleet(
+            session,
+            operator,
+            credit_code=SIMULATED_FLEET_CREDIT_CODE,
+            vehicles=[(t.phone, t.plate) for t in trucks],
+            now=NOW,
+        )
+    assert (done.enrolled, done.reset) == (3, 0)
     report = await simulate(
         "127.0.0.1", gateway.port, terminals=3, reports=13, interval=0, version=1, seed=5
     )
@@ -310,3 +564,16 @@ async def test_simulated_trucks_report_through_the_gateway(
     assert all(locate_district(p.lon, p.lat) is not None for p in positions)
     # Per truck: registration, authentication, ten reports, then one batch of three.
     assert gateway.stats.frames == 3 * (2 + 10 + 1)
+    # A second run needs the fleet reset: the simulator keeps no codes between runs.
+    with unit_of_work(make_session_factory(engine)) as session:
+        again = device_enrolment.enrol_fleet(
+            session,
+            operator,
+            credit_code=SIMULATED_FLEET_CREDIT_CODE,
+            vehicles=[(t.phone, t.plate) for t in trucks],
+            now=NOW,
+            reset_enrolled=True,
+        )
+    assert (again.enrolled, again.reset) == (0, 3)
+    second = await simulate("127.0.0.1", gateway.port, terminals=3, reports=1, seed=5)
+    assert second.failures == []

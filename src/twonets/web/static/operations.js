@@ -1,12 +1,14 @@
 // Operations centre pages: the dashboard map with its layers and live updates, a case's
-// small map, the report form's place picker. No tile server: district outlines only.
+// small map, the small maps of field tasks and of cases to verify, the report form's place
+// picker. No tile server: district outlines only.
 (function () {
   "use strict";
   if (!window.L) return;
 
+  let districts = null; // one download of the outlines for every map of the page
   function districtsInto(map, fit) {
-    return fetch("/api/v1/districts.geojson")
-      .then((r) => r.json())
+    districts = districts || fetch("/api/v1/districts.geojson").then((r) => r.json());
+    return districts
       .then((fc) => {
         const layer = L.geoJSON(fc, {
           style: { color: "#1e4d6b", weight: 1, fillColor: "#2a7ab0", fillOpacity: 0.06 },
@@ -158,6 +160,15 @@
     L.circleMarker([lat, lon], { radius: 8, color: "#7b1020", weight: 3, fillColor: "#d9534f", fillOpacity: 0.9 }).addTo(map);
   }
 
+  // A task's (or a case to verify's) place: the spot, zoomed in, with the district outlines.
+  function taskMap(el) {
+    const lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
+    const map = L.map(el, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false })
+      .setView([lat, lon], 14);
+    districtsInto(map, false).then(() => { el.dataset.districts = "loaded"; });
+    L.circleMarker([lat, lon], { radius: 9, color: "#7b1020", weight: 3, fillColor: "#d9534f", fillOpacity: 0.9 }).addTo(map);
+  }
+
   function reportMap(el) {
     const map = L.map(el, { zoomSnap: 0.25, attributionControl: false });
     districtsInto(map, true);
@@ -170,10 +181,27 @@
       else marker = L.marker(latlng).addTo(map);
       lonInput.value = latlng.lng.toFixed(6);
       latInput.value = latlng.lat.toFixed(6);
-      where.textContent = `Place: ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)} (WGS-84)`;
+      where.textContent = "Place marked on the map. Click again to move it.";
     }
     if (lonInput.value && latInput.value) put(L.latLng(parseFloat(latInput.value), parseFloat(lonInput.value)));
     map.on("click", (e) => put(e.latlng));
+    // On a phone the resident usually stands at the problem: offer the device's position.
+    const locate = document.getElementById("report-locate");
+    if (locate && navigator.geolocation) {
+      locate.hidden = false;
+      locate.addEventListener("click", () => {
+        where.textContent = "Finding where you are…";
+        navigator.geolocation.getCurrentPosition(
+          (pos) => {
+            const here = L.latLng(pos.coords.latitude, pos.coords.longitude);
+            put(here);
+            map.setView(here, 15);
+          },
+          () => { where.textContent = "Your position is not available: click the map where the problem is."; },
+          { enableHighAccuracy: true, timeout: 10000 }
+        );
+      });
+    }
   }
 
   const dash = document.getElementById("ops-map");
@@ -182,4 +210,5 @@
   if (small) caseMap(small);
   const picker = document.getElementById("report-map");
   if (picker) reportMap(picker);
+  document.querySelectorAll(".task-map").forEach(taskMap);
 })();
