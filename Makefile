@@ -47,14 +47,10 @@ $(VENDOR_STAMP): frontend/node_modules/.package-lock.json frontend/build.mjs
 	node frontend/build.mjs
 	touch $@
 
-# Gather the pages' texts into the catalogue template and each language's catalogue
-# (then translate the new entries in src/twonets/web/locale/<lang>/LC_MESSAGES/messages.po).
-LOCALE := src/twonets/web/locale
+# Gather the pages' texts into their catalogues (src/twonets/web/locale/<lang>/LC_MESSAGES/
+# <part>.po, one per domain's pages) and list what still waits for a translation.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --no-wrap \
-		--project "Two Nets" -o $(LOCALE)/messages.pot .
-	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l zh \
-		--ignore-obsolete --no-fuzzy-matching --no-wrap
+	$(BIN)/python -c 'import sys; from twonets.web import i18n; sys.exit(i18n.main(sys.argv[1:]))'
 
 # Refresh the pins after changing dependencies in pyproject.toml.
 lock: $(STAMP)

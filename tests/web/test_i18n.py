@@ -3,63 +3,58 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from twonets.web import i18n
 
-ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "src" / "twonets" / "web" / "locale" / "zh" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _source_messages() -> set[str]:
-    """Every text the pages mark for translation, gathered as `make messages` does."""
-    method_map = [
-        ("src/twonets/**.py", "python"),
-        ("src/twonets/web/templates/**.html", "jinja2"),
-    ]
-    options = {"src/twonets/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-    found: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options, keywords=keywords
-    ):
-        if isinstance(message, tuple):
-            found.update(m for m in message if m)
-        elif message:
-            found.add(message)
-    return found
+def _catalogue(part: str) -> dict[str, str]:
+    path = i18n.catalogue_path("zh", part)
+    if not path.exists():
+        return {}
+    return {
+        str(m.id if isinstance(m.id, str) else m.id[0]): str(m.string)
+        for m in i18n.read_catalogue(path, "zh")
+        if m.id and m.string and not m.fuzzy
+    }
+
+
+def test_the_shell_marks_texts_and_every_part_of_the_web_has_its_catalogue() -> None:
+    gathered = i18n.gather()
+
+    assert "Log out" in gathered[i18n.CORE]
+    assert i18n.part_of(i18n.TEMPLATES_DIR / "codes" / "scan.html") == "codes"
+    assert i18n.part_of(i18n.TEMPLATES_DIR / "base.html") == "core"
+    assert i18n.part_of(i18n.WEB_DIR / "governance" / "my_data.py") == "governance"
+    assert i18n.part_of(i18n.WEB_DIR / "pages.py") == "core"
 
 
 def test_every_text_of_the_pages_has_a_chinese_translation() -> None:
-    with CATALOGUE.open("rb") as po:
-        catalogue = read_po(po)
-    translated = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+    missing = []
+    for part, messages in i18n.gather().items():
+        translated = _catalogue(part)
+        for message in messages:
+            key = message if isinstance(message, str) else message[0]
+            if key not in translated:
+                missing.append(f"{part}: {key}")
 
-    missing = sorted(_source_messages() - set(translated))
-
-    assert missing == [], f"run `make messages` and translate: {missing[:20]}"
+    assert sorted(missing) == [], "run `make messages` and translate what it lists"
 
 
 def test_translations_keep_every_value_of_their_text() -> None:
-    with CATALOGUE.open("rb") as po:
-        catalogue = read_po(po)
-
-    broken = [
-        m.id
-        for m in catalogue
-        if m.id
-        and isinstance(m.id, str)
-        and m.string
-        and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(str(m.string)))
-    ]
+    broken = []
+    for path in sorted(i18n.catalogue_path("zh", "core").parent.glob("*.po")):
+        for m in i18n.read_catalogue(path, "zh"):
+            if not (m.id and m.string and isinstance(m.id, str)):
+                continue
+            if set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(str(m.string))):
+                broken.append(f"{path.stem}: {m.id}")
 
     assert broken == []
 

@@ -1,11 +1,13 @@
 """The pages' languages: Simplified Chinese first, English as a choice (gettext catalogues).
 
 Texts are written in English in the templates and the page modules (``{% trans %}``,
-``{{ _("...") }}``, and ``N_("...")`` for texts kept in Python until a page shows them);
-``pybabel`` extracts them (``make messages``) into ``web/locale/messages.pot`` and each
-language's catalogue (``web/locale/<lang>/LC_MESSAGES/messages.po``) gives the translation.
-The catalogues are read straight from the ``.po`` files when the app starts, so there is no
-compiled file to forget.
+``{{ _("...") }}``, and ``N_("...")`` for texts kept in Python until a page shows them).
+``make messages`` (``python -m twonets.web.i18n``) gathers them with Babel into one catalogue
+per part of the web and language, ``web/locale/<lang>/LC_MESSAGES/<part>.po``: ``core`` for
+the shell (``web/*.py``, ``templates/*.html``) and one per domain (``web/<domain>/``,
+``templates/<domain>/``), so that work on one domain's pages never touches another's
+catalogue. The catalogues are read straight from the ``.po`` files when the app starts and
+merged, so there is no compiled file to forget.
 
 Which language a page speaks: the ``twonets_lang`` cookie that the language switch sets,
 else the browser's ``Accept-Language``, else Chinese.
@@ -15,20 +17,34 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from collections.abc import Callable, Mapping
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+WEB_DIR = Path(__file__).resolve().parent
+LOCALE_DIR = WEB_DIR / "locale"
+TEMPLATES_DIR = WEB_DIR / "templates"
+CORE = "core"
+# The calls whose first argument (``ngettext``: first two) is a text to translate.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+}
 LANG_COOKIE = "twonets_lang"
 
 
@@ -100,16 +116,30 @@ def language_of(request: Request) -> Language:
     return known
 
 
+def catalogue_path(code: str, part: str) -> Path:
+    """Where the catalogue of one part of the web in one language lives."""
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{part}.po"
+
+
+def read_catalogue(path: Path, code: str) -> Catalog:
+    """One ``.po`` file as a Babel catalogue."""
+    with path.open("rb") as po:
+        return read_po(po, locale=code)
+
+
 @cache
 def translations(code: str) -> _gettext.NullTranslations:
-    """The catalogue of a language, read from its ``.po`` file (English needs none)."""
-    path = LOCALE_DIR / code / "LC_MESSAGES" / "messages.po"
-    if code == SOURCE or not path.exists():
+    """Every catalogue of a language, merged, from their ``.po`` files (English needs none)."""
+    folder = LOCALE_DIR / code / "LC_MESSAGES"
+    if code == SOURCE or not folder.is_dir():
         return _gettext.NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=code)
+    merged = Catalog(locale=code)
+    for path in sorted(folder.glob("*.po")):
+        for message in read_catalogue(path, code):
+            if message.id and message.string and not message.fuzzy:
+                merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
     return _gettext.GNUTranslations(buffer)
 
@@ -159,3 +189,94 @@ def named(context: Context, thing: Any) -> str:
 def translate(code: str, message: str) -> str:
     """One text in a language, outside a template (e.g. a menu label marked with ``N_``)."""
     return translations(code).gettext(message)
+
+
+# --- gathering the texts (make messages) ---------------------------------------------------
+
+
+def part_of(path: Path) -> str:
+    """Which catalogue a source file's texts belong to: its domain's, or the core's.
+
+    ``templates/<domain>/...`` and ``web/<domain>/...`` are a domain's; the files directly in
+    ``templates/`` and ``web/`` are the shell's (``core``).
+    """
+    root = TEMPLATES_DIR if path.is_relative_to(TEMPLATES_DIR) else WEB_DIR
+    inner = path.relative_to(root).parts
+    return inner[0] if len(inner) > 1 else CORE
+
+
+def _sources() -> Iterator[tuple[Path, str]]:
+    for path in sorted(WEB_DIR.rglob("*.py")):
+        yield path, "python"
+    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+        yield path, "jinja2"
+
+
+def gather() -> dict[str, set[str | tuple[str, str]]]:
+    """The texts each part of the web marks for translation (plurals as (singular, plural))."""
+    found: dict[str, set[str | tuple[str, str]]] = defaultdict(set)
+    options = {"extensions": "jinja2.ext.i18n"}
+    for path, method in _sources():
+        part = part_of(path)
+        for _line, message, _comments, _context in extract_from_file(
+            method, str(path), keywords=KEYWORDS, options=options if method == "jinja2" else None
+        ):
+            if isinstance(message, tuple):
+                singular, plural = message[0], message[1]
+                if singular and plural:
+                    found[part].add((singular, plural))
+            elif message:
+                found[part].add(message)
+    return found
+
+
+HEADER = """\
+# {language} texts of the Two Nets pages: {part}.
+# Kept by hand; `make messages` adds the new texts of these pages with an empty translation.
+#"""
+
+
+def update_catalogues(code: str) -> dict[str, list[str]]:
+    """Bring each catalogue of a language up to its part's texts; the untranslated, by part."""
+    untranslated: dict[str, list[str]] = {}
+    for part, messages in sorted(gather().items()):
+        path = catalogue_path(code, part)
+        old = read_catalogue(path, code) if path.exists() else Catalog(locale=code)
+        new = Catalog(
+            locale=code,
+            project="Two Nets",
+            version="1",
+            fuzzy=False,
+            header_comment=HEADER.format(part=part, language=BY_CODE[code].name),
+            creation_date=old.creation_date,
+            revision_date=old.creation_date,
+            msgid_bugs_address="the Two Nets maintainers",
+            last_translator="the Two Nets maintainers",
+            language_team=f"{BY_CODE[code].name} <the Two Nets maintainers>",
+        )
+        for message in sorted(messages, key=lambda m: m if isinstance(m, str) else m[0]):
+            kept = old.get(message if isinstance(message, str) else message[0])
+            new.add(message, kept.string if kept is not None else "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as po:
+            write_po(po, new, width=0, no_location=True, omit_header=False, sort_output=True)
+        untranslated[part] = [str(m.id) for m in new if m.id and not m.string]
+    return untranslated
+
+
+def main(argv: list[str]) -> int:
+    """``python -m twonets.web.i18n``: update every language's catalogues; list what waits."""
+    waiting = 0
+    for language in LANGUAGES:
+        if language.code == SOURCE:
+            continue
+        for part, texts in update_catalogues(language.code).items():
+            for text in texts:
+                print(f"{language.code}/{part}: untranslated: {text}")
+            waiting += len(texts)
+    print(f"{waiting} texts wait for a translation" if waiting else "every text is translated")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
