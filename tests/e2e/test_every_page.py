@@ -32,7 +32,7 @@ ROLES = (
     "staff issuing ID cards",
     "verifier (library entry)",
     "verifier at the library entrance",
-    "health staff",
+    "codes authority for health",
     "laboratory staff",
     "resident ",
     "reservist",

@@ -81,7 +81,7 @@ def test_a_photo_of_the_jiangsu_driving_licence_verifies_in_shanghai(
     page.goto("/wallet")
     card = page.locator("a.licence-card[data-type='DL'][data-region='JS']")
     expect(card).to_contain_text("issued in Jiangsu")
-    page.locator("header.shell nav").get_by_role("link", name="Home").click()
+    page.locator("header.shell nav a.brand").click()
     open_licence(page, live_server, type_code="DL", region="JS")
     photo = page.locator("svg.qr").screenshot()
     log_out(page)

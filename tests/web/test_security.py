@@ -170,3 +170,31 @@ def test_the_policy_forbids_inline_script_and_framing() -> None:
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["form-action"] == "'self'"
+
+
+def test_a_citys_tile_server_reaches_the_maps_of_the_pages(
+    tmp_path: Path, migrated_url: str
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path / "var",
+        database_url=migrated_url,
+        map_tiles_url="https://tiles.city.example/{z}/{x}/{y}.png",
+        map_tiles_attribution="© 城市测绘院",
+    )
+    app = create_app(settings, relay=False)
+    with TestClient(app) as client:
+        with_tiles = client.get("/districts").text
+    app.state.engine.dispose()
+
+    assert (
+        '<meta name="twonets-map-tiles" content="https://tiles.city.example/{z}/{x}/{y}.png" '
+        'data-attribution="© 城市测绘院">'
+    ) in with_tiles
+    assert with_tiles.index("leaflet.js") < with_tiles.index("maps.js")
+    assert with_tiles.index("maps.js") < with_tiles.index("districts.js")
+
+
+def test_without_a_tile_server_the_maps_stay_offline(client: TestClient) -> None:
+    page = client.get("/districts").text
+
+    assert "twonets-map-tiles" not in page

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # A city's own street-map tile server for the maps ("https://tiles.example/{z}/{x}/{y}.png",
     # Leaflet's template); empty: the maps show only the offline layers the package carries.
     map_tiles_url: str = ""
+    # What the tile server's licence asks the maps to say (e.g. "© 天地图").
+    map_tiles_attribution: str = ""
     token_ttl_hours: int = 12
     outbox_poll_seconds: float = 0.5
     ledger_seconds: float = 2.0

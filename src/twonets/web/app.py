@@ -113,7 +113,7 @@ def create_app(
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
     app.state.templates = templates = Jinja2Templates(
-        directory=HERE / "templates", context_processors=[i18n.page_context]
+        directory=HERE / "templates", context_processors=[i18n.page_context, _map_context]
     )
     templates.env.add_extension("jinja2.ext.i18n")
     # Outside a request (never for a page) texts stay as written; pages get their language's.
@@ -176,6 +176,15 @@ def create_app(
     tiles = origin_of(settings.map_tiles_url) if settings.map_tiles_url else None
     app.add_middleware(SecurityMiddleware, image_hosts=[tiles] if tiles else [])
     return app
+
+
+def _map_context(request: Request) -> dict[str, Any]:
+    """What the maps of every page need: the city's own tile server, if it names one."""
+    settings: Settings = request.app.state.settings
+    return {
+        "map_tiles": settings.map_tiles_url,
+        "map_tiles_attribution": settings.map_tiles_attribution,
+    }
 
 
 async def _sequence_ledger(app: FastAPI, stop: asyncio.Event, settings: Settings) -> None:

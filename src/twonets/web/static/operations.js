@@ -163,10 +163,17 @@
   // A task's (or a case to verify's) place: the spot, zoomed in, with the district outlines.
   function taskMap(el) {
     const lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
-    const map = L.map(el, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false })
-      .setView([lat, lon], 14);
+    // A picture of where the case is (role="img"): nothing in it takes focus or clicks.
+    const map = L.map(el, {
+      zoomSnap: 0.25, attributionControl: false, zoomControl: false, keyboard: false,
+      dragging: false, scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false,
+      touchZoom: false,
+    }).setView([lat, lon], 14);
     districtsInto(map, false).then(() => { el.dataset.districts = "loaded"; });
-    L.circleMarker([lat, lon], { radius: 9, color: "#7b1020", weight: 3, fillColor: "#d9534f", fillOpacity: 0.9 }).addTo(map);
+    L.circleMarker([lat, lon], {
+      radius: 9, color: "#7b1020", weight: 3, fillColor: "#d9534f", fillOpacity: 0.9,
+      interactive: false,
+    }).addTo(map);
   }
 
   function reportMap(el) {
