@@ -68,7 +68,7 @@ def test_an_administrator_lifts_a_lock_out(page: Page, live_server: LiveServer) 
     for _ in range(5):
         submit_login(page, "locked.in.e2e", "not-the-password")
         expect(page.get_by_test_id("login-error")).to_be_visible()
-    expect(page.get_by_test_id("login-error")).to_contain_text("too many failed logins")
+    expect(page.get_by_test_id("login-error")).to_contain_text("Too many failed logins")
 
     log_in(page, "admin", "twonets-demo")
     page.locator("header.shell nav").get_by_role("link", name="Accounts").click()

@@ -8,8 +8,8 @@ from fastapi.routing import iter_route_contexts
 
 from twonets.core.auth import Principal
 from twonets.core.models import AccountKind, Role
+from twonets.web.core.home import ROLE_TITLES
 from twonets.web.navigation import MAX_PRIMARY, NAV, nav_for
-from twonets.web.pages import ROLE_TITLES
 
 
 def _principal(

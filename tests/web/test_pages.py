@@ -90,7 +90,7 @@ def test_a_resident_signs_up_in_two_steps_and_logs_in(
         headers=HTML,
     )
     assert wrong.status_code == 422
-    assert "the code is wrong, has expired or was already used" in wrong.text
+    assert "The code is wrong, has expired or was already used" in wrong.text
     assert f'value="{number}"' in wrong.text  # the form keeps what was typed
 
     done = client.post(
@@ -133,7 +133,7 @@ def test_the_login_form_locks_known_and_unknown_names_alike(
     page = client.post(
         "/login", data={"username": "nobody.here", "password": "x"}, headers=HTML
     ).text
-    assert "too many failed logins for this user name" in page
+    assert "Too many failed logins for this user name" in page
 
 
 def test_an_administrator_unlocks_a_user_name_on_the_accounts_page(
@@ -218,3 +218,18 @@ def test_login_over_tls_sets_a_secure_http_only_lax_cookie(
     assert "samesite=lax" in secure.lower()
     assert "secure" not in {a.strip().lower() for a in clear.split(";")}
     assert "httponly" in clear.lower()
+
+
+def test_the_login_page_speaks_chinese_by_default_and_says_why_a_login_failed(
+    client: TestClient,
+) -> None:
+    page = client.get("/login", headers={"Accept-Language": "zh-CN"})
+    refused = client.post(
+        "/login",
+        data={"username": "nobody.here", "password": "not-the-password"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert "居民使用身份证号码登录" in page.text
+    assert refused.status_code == 401
+    assert "用户名或密码错误。" in refused.text

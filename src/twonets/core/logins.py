@@ -87,7 +87,8 @@ def locked_refusal(limits: LoginLimits) -> TooManyAttempts:
     """The answer to a locked user name (the same whether or not it names an account)."""
     return TooManyAttempts(
         "too many failed logins for this user name: try again in "
-        f"{_minutes(limits.lock)} minutes, or ask an administrator to unlock it"
+        f"{_minutes(limits.lock)} minutes, or ask an administrator to unlock it",
+        extra={"rule": "user-name-locked", "minutes": _minutes(limits.lock)},
     )
 
 
@@ -95,7 +96,8 @@ def address_refusal(limits: LoginLimits) -> TooManyAttempts:
     """The answer to a client address with too many failed logins."""
     return TooManyAttempts(
         "too many failed logins from your network address: try again in "
-        f"{_minutes(limits.window)} minutes"
+        f"{_minutes(limits.window)} minutes",
+        extra={"rule": "address-refused", "minutes": _minutes(limits.window)},
     )
 
 

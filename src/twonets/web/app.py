@@ -42,8 +42,8 @@ from twonets.web import (
     i18n,
     licence_pages,
     operations_pages,
-    pages,
 )
+from twonets.web import core as core_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -151,7 +151,7 @@ def create_app(
     app.include_router(codes_api.router)
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
-    app.include_router(pages.router)
+    app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)
     app.include_router(health_pages.router)
