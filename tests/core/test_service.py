@@ -225,3 +225,44 @@ def test_passwords_are_stored_as_argon2_hashes(session: Session) -> None:
     assert PASSWORD not in account.password_hash
     assert auth.verify_password(account.password_hash, PASSWORD)
     assert not auth.verify_password("not-a-hash", PASSWORD)
+
+
+def test_an_administrator_disables_an_account_and_its_logins_end(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with unit_of_work(session_factory) as session:
+        admin = auth.principal_of(create_staff(session, roles=(Role.ADMIN,)))
+        clerk = create_staff(session, username="leaving.clerk")
+        token = auth.issue_token(session, clerk, now=NOW, ttl=timedelta(hours=1))
+    with unit_of_work(session_factory) as session:
+        service.set_account_active(
+            session, admin, username="leaving.clerk", active=False, reason="left", now=NOW
+        )
+    with session_factory() as session, pytest.raises(Unauthenticated):
+        auth.resolve_token(session, token, now=NOW)
+    with unit_of_work(session_factory) as session:
+        account = service.set_account_active(
+            session, admin, username="leaving.clerk", active=True, reason="back", now=NOW
+        )
+        assert account.active
+
+
+def test_only_an_administrator_disables_accounts_and_never_their_own(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with unit_of_work(session_factory) as session:
+        admin = auth.principal_of(create_staff(session, username="the.admin", roles=(Role.ADMIN,)))
+        clerk = auth.principal_of(create_staff(session, username="a.clerk"))
+    with pytest.raises(Forbidden), unit_of_work(session_factory) as session:
+        service.set_account_active(
+            session, clerk, username="the.admin", active=False, reason="x", now=NOW
+        )
+    with pytest.raises(Conflict), unit_of_work(session_factory) as session:
+        service.set_account_active(
+            session, admin, username="the.admin", active=False, reason="x", now=NOW
+        )
+    with pytest.raises(Invalid) as caught, unit_of_work(session_factory) as session:
+        service.set_account_active(
+            session, admin, username="a.clerk", active=False, reason=" ", now=NOW
+        )
+    assert caught.value.errors[0].field == "reason"

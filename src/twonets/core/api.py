@@ -24,6 +24,8 @@ from twonets.core.ids import check_identifier
 from twonets.core.models import Account, Role
 from twonets.core.schemas import (
     AccountOut,
+    AccountStateIn,
+    AccountStateOut,
     CitizenRegistration,
     CitizenSignupConfirm,
     CitizenSignupStart,
@@ -367,3 +369,19 @@ def unlock_account(username: str, caller: Caller, uow: Uow, clock: Clock) -> Loc
         return LockoutOut.model_validate(
             logins.unlock(session, caller, username=username, now=clock())
         )
+
+
+@router.post(
+    "/accounts/{username}/state",
+    response_model=AccountStateOut,
+    dependencies=[Depends(require(Role.ADMIN))],
+)
+def set_account_state(
+    username: str, body: AccountStateIn, caller: Caller, uow: Uow, clock: Clock
+) -> AccountStateOut:
+    """Disable an account, ending its logins at once, or enable it again (administrators)."""
+    with uow() as session:
+        account = service.set_account_active(
+            session, caller, username=username, active=body.active, reason=body.reason, now=clock()
+        )
+        return AccountStateOut(username=account.username, active=account.active)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Forbidden, Unauthenticated
@@ -216,3 +216,13 @@ def revoke_token(session: Session, token: str, *, now: datetime) -> None:
     record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
     if record is not None and record.revoked_at is None:
         record.revoked_at = now
+
+
+def revoke_all_tokens(session: Session, account_id: int, *, now: datetime) -> int:
+    """Revoke every live token of an account (it was disabled); returns how many."""
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.account_id == account_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

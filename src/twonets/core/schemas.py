@@ -121,6 +121,20 @@ class AccountOut(BaseModel):
     roles: list[Role]
 
 
+class AccountStateIn(Strict):
+    """Disable or enable an account, and why."""
+
+    active: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AccountStateOut(BaseModel):
+    """An account's state after a change."""
+
+    username: str
+    active: bool
+
+
 class DepartmentIn(Strict):
     """A department to add."""
 

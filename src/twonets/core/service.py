@@ -452,6 +452,43 @@ def create_staff_account(
     )
 
 
+def set_account_active(
+    session: Session,
+    principal: auth.Principal,
+    *,
+    username: str,
+    active: bool,
+    reason: str,
+    now: datetime,
+) -> Account:
+    """Disable an account (its logins end at once) or enable it again (administrators).
+
+    A disabled account's tokens are revoked in the same transaction, so the next request with
+    any of them is refused (other processes may serve it for their principal cache's few
+    seconds). Administrators cannot disable themselves: someone must be left to undo it.
+    """
+    principal.require(Role.ADMIN)
+    if not reason.strip():
+        raise Invalid.field("reason", "required", "say why (it is kept with the account)")
+    account = session.scalar(select(Account).where(Account.username == username.strip()))
+    if account is None:
+        raise NotFound(f"no account {username.strip()!r}")
+    if account.id == principal.account_id and not active:
+        raise Conflict("an administrator cannot disable their own account")
+    if account.active != active:
+        account.active = active
+        if not active:
+            auth.revoke_all_tokens(session, account.id, now=now)
+        record_event(
+            session,
+            "core.account.enabled" if active else "core.account.disabled",
+            {"account_id": account.id, "actor": principal.account_id, "reason": reason.strip()},
+            now=now,
+        )
+    session.flush()
+    return account
+
+
 def count_accounts(session: Session) -> dict[str, int]:
     """Number of accounts by kind (for the administrator's home page)."""
     rows = session.execute(select(Account.kind, func.count()).group_by(Account.kind)).all()

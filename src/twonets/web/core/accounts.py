@@ -44,6 +44,7 @@ def _accounts_page(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     limits = logins.LoginLimits.of(settings)
     with uow() as session:
@@ -61,6 +62,7 @@ def _accounts_page(
         limits=limits,
         notice=notice,
         error=error,
+        values=values or {},
         when=local_time,
     )
 
@@ -88,3 +90,44 @@ def accounts_unlock(
         )
     unlocked = i18n.translate(i18n.language_of(request).code, N_("%(name)s is unlocked."))
     return _accounts_page(request, caller, uow, now, settings, notice=unlocked % {"name": username})
+
+
+@router.post(
+    "/accounts/state", response_class=HTMLResponse, dependencies=[Depends(require(Role.ADMIN))]
+)
+def accounts_state(
+    request: Request,
+    caller: Caller,
+    uow: Uow,
+    clock: Clock,
+    settings: AppSettings,
+    form: FormFields,
+) -> HTMLResponse:
+    """Disable an account (its logins end at once) or enable it again."""
+    username = form.get("username", "")
+    active = form.get("active") == "1"
+    now = clock()
+    try:
+        with uow() as session:
+            service.set_account_active(
+                session,
+                caller,
+                username=username,
+                active=active,
+                reason=form.get("reason", ""),
+                now=now,
+            )
+    except TwonetsError as exc:
+        return _accounts_page(
+            request,
+            caller,
+            uow,
+            now,
+            settings,
+            error=exc.detail,
+            status_code=exc.status,
+            values=form,
+        )
+    words = N_("%(name)s is enabled.") if active else N_("%(name)s is disabled: its logins ended.")
+    notice = i18n.translate(i18n.language_of(request).code, words) % {"name": username}
+    return _accounts_page(request, caller, uow, now, settings, notice=notice)
