@@ -470,7 +470,9 @@ def set_account_active(
     principal.require(Role.ADMIN)
     if not reason.strip():
         raise Invalid.field("reason", "required", "say why (it is kept with the account)")
-    account = session.scalar(select(Account).where(Account.username == username.strip()))
+    account = session.scalar(
+        select(Account).where(Account.username == username.strip())
+    )  # governance: an administrator's account management, recorded below
     if account is None:
         raise NotFound(f"no account {username.strip()!r}")
     if account.id == principal.account_id and not active:
