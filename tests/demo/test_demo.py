@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from twonets.core import geo, places
@@ -67,8 +71,16 @@ def test_residents_follow_the_census_and_carry_valid_numbers(seeded: Settings) -
     for number, _, _ in citizens:
         validate_id_number(number)
     by_district = Counter(c[2] for c in citizens)
-    expected = _apportion(RESIDENTS_PER_SCALE, [d.population_2020 for d in places.DISTRICTS])
-    assert [by_district[d.code] for d in places.DISTRICTS] == expected
+    # Each district's share of the census, exactly: a fair split lies within one resident of
+    # it, adds up to the whole, and never gives a more populous district fewer residents.
+    census = {d.code: d.population_2020 for d in places.DISTRICTS}
+    whole = sum(census.values())
+    for code, population in census.items():
+        quota = Fraction(RESIDENTS_PER_SCALE * population, whole)
+        assert math.floor(quota) <= by_district[code] <= math.ceil(quota), code
+    assert sum(by_district[code] for code in census) == RESIDENTS_PER_SCALE
+    ranked = sorted(census, key=census.__getitem__)
+    assert [by_district[c] for c in ranked] == sorted(by_district[c] for c in ranked)
     assert by_district["310115"] == max(by_district.values())
 
 
@@ -196,3 +208,17 @@ def test_enterprises_have_a_phone_and_the_administrator_and_officer_one_role_eac
             assert officers == [{Role.DPO}]
     finally:
         engine.dispose()
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10_000),
+    weights=st.lists(st.integers(min_value=0, max_value=1_000_000), min_size=1, max_size=20).filter(
+        any
+    ),
+)
+def test_apportion_stays_within_one_of_each_exact_share(total: int, weights: list[int]) -> None:
+    parts = _apportion(total, weights)
+    assert sum(parts) == total
+    for part, weight in zip(parts, weights, strict=True):
+        quota = Fraction(total * weight, sum(weights))
+        assert math.floor(quota) <= part <= math.ceil(quota)
