@@ -21,7 +21,7 @@ def _catalogue(part: str) -> dict[str, str]:
     return {
         str(m.id if isinstance(m.id, str) else m.id[0]): str(m.string)
         for m in i18n.read_catalogue(path, "zh")
-        if m.id and m.string and not m.fuzzy
+        if m.id and i18n.is_translated(m.string) and not m.fuzzy
     }
 
 
@@ -45,6 +45,14 @@ def test_every_text_of_the_pages_has_a_chinese_translation() -> None:
                 missing.append(f"{part}: {key}")
 
     assert sorted(missing) == [], "run `make messages` and translate what it lists"
+
+
+def test_a_plural_needs_every_form_translated() -> None:
+    assert i18n.is_translated(("一个", "多个"))
+    assert not i18n.is_translated(("",))
+    assert not i18n.is_translated(("一个", ""))
+    assert not i18n.is_translated("")
+    assert i18n.is_translated("好")
 
 
 def test_translations_keep_every_value_of_their_text() -> None:

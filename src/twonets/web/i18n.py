@@ -116,6 +116,13 @@ def language_of(request: Request) -> Language:
     return known
 
 
+def is_translated(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    """Whether a catalogue entry has its translation (a plural needs every form)."""
+    if isinstance(string, str):
+        return bool(string)
+    return bool(string) and all(string or ())
+
+
 def catalogue_path(code: str, part: str) -> Path:
     """Where the catalogue of one part of the web in one language lives."""
     return LOCALE_DIR / code / "LC_MESSAGES" / f"{part}.po"
@@ -136,7 +143,7 @@ def translations(code: str) -> _gettext.NullTranslations:
     merged = Catalog(locale=code)
     for path in sorted(folder.glob("*.po")):
         for message in read_catalogue(path, code):
-            if message.id and message.string and not message.fuzzy:
+            if message.id and is_translated(message.string) and not message.fuzzy:
                 merged[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, merged)
@@ -260,7 +267,11 @@ def update_catalogues(code: str) -> dict[str, list[str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as po:
             write_po(po, new, width=0, no_location=True, omit_header=False, sort_output=True)
-        untranslated[part] = [str(m.id) for m in new if m.id and not m.string]
+        untranslated[part] = [
+            str(m.id if isinstance(m.id, str) else m.id[0])
+            for m in new
+            if m.id and not is_translated(m.string)
+        ]
     return untranslated
 
 

@@ -40,6 +40,7 @@ from twonets.health.service.mobilisations import (
 from twonets.health.service.my_calls import (
     answer_my_call,
     my_calls,
+    pending_call_count,
 )
 from twonets.health.service.planning import (
     centre_plan,
@@ -99,6 +100,7 @@ __all__ = [
     "mobilisation_json",
     "most_aberrant_series",
     "my_calls",
+    "pending_call_count",
     "readiness",
     "record_counts",
     "record_training",

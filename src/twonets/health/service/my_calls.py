@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -139,3 +139,27 @@ def answer_my_call(
         )
     answered = respond(session, principal, assignment_id=call_id, accept=accept, now=now)
     return _call_json(answered, mobilisation)
+
+
+def pending_call_count(session: Session, principal: Principal) -> int | None:
+    """How many of the caller's call-ups wait for an answer; None if they are not a reservist.
+
+    A resident's start page asks this to show "My call-ups" only to reservists. It reads no
+    personal field (a count of the caller's own open calls), so it is not a ledger read.
+    """
+    if principal.citizen_id is None:
+        return None
+    reservist_id = _own_reservist(session, principal)
+    if reservist_id is None:
+        return None
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Assignment)
+        .join(Mobilisation, Mobilisation.id == Assignment.mobilisation_id)
+        .where(
+            Assignment.reservist_id == reservist_id,
+            Assignment.status == AssignmentStatus.NOTIFIED,
+            Mobilisation.status == MobilisationStatus.OPEN,
+        )
+    )
+    return int(waiting or 0)

@@ -13,6 +13,7 @@ from twonets.core.http import (
     Uow,
 )
 from twonets.core.models import Role
+from twonets.health import service as health
 from twonets.web.i18n import N_
 from twonets.web.navigation import nav_for
 from twonets.web.pages import render
@@ -43,6 +44,9 @@ def home(request: Request, caller: Caller, uow: Uow) -> HTMLResponse:
         if Role.ADMIN in caller.roles:
             facts["accounts"] = service.count_accounts(session)
             facts["departments"] = len(service.list_departments(session))
+        if Role.CITIZEN in caller.roles:
+            # Only a reservist has call-ups: the card shows for them alone.
+            facts["calls_waiting"] = health.pending_call_count(session, caller)
         if caller.department_code:
             department = service.get_department(session, caller.department_code)
             facts["department"] = department
