@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from builders import PASSWORD
 from codes.world import T, World
-from twonets.codes import service, status, token
+from twonets.codes import service, token
 from twonets.codes.models import ScanRecord
 from twonets.core.auth import Principal
 from twonets.web import code_pages
@@ -169,7 +169,7 @@ def _genuine_but_suspended(desk: Desk) -> str:
 
 def _fact(desk: Desk, holder_number: str, kind: str, value: str) -> None:
     with desk.world.session() as session:
-        status.record_health_fact(
+        service.record_health_fact(
             session,
             desk.world.ctx,
             desk.world.health_staff,
@@ -329,7 +329,7 @@ def test_a_failed_appeal_keeps_the_code_on_screen_and_what_was_typed(desk: Desk)
 def test_a_rejected_decision_keeps_the_typed_reason_and_speaks_the_labels(desk: Desk) -> None:
     _fact(desk, desk.world.resident_id_number, "contact", "close")
     with desk.world.session() as session:
-        appeal = status.file_appeal(
+        appeal = service.file_appeal(
             session, desk.world.ctx, desk.world.resident, statement="I was at home.", now=T
         )
     authority = desk.browser(desk.world.health_authority)

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from twonets.codes import service, status
+from twonets.codes import service
 from twonets.codes.api import Ctx
 from twonets.codes.authority import region_name
 from twonets.codes.context import Coding
@@ -243,7 +243,7 @@ def _holder_view(session: Session, ctx: Coding, caller: Principal, now: datetime
         "names": {s.code: s.name_en for s in every},
         "scans": service.my_scans(session, ctx, caller, now=now, limit=50),
         "revocations": service.my_revocations(session, caller),
-        "health": status.my_health(session, ctx, caller, now=now) if kind == "citizen" else None,
+        "health": service.my_health(session, ctx, caller, now=now) if kind == "citizen" else None,
         "default": first,
         "colours": COLOURS,
         "when": local_time,
@@ -341,7 +341,7 @@ def appeal_submit(
     """File an appeal against the automated health status."""
     try:
         with uow() as session:
-            status.file_appeal(session, ctx, caller, statement=statement, now=clock())
+            service.file_appeal(session, ctx, caller, statement=statement, now=clock())
     except TwonetsError as exc:
         now = clock()
         with uow() as session:
@@ -522,7 +522,7 @@ def _appeals(
     elsewhere: list[str] | None = None
     try:
         with uow() as session:
-            rows = status.list_appeals(session, ctx, caller, status=state, now=now)
+            rows = service.list_appeals(session, ctx, caller, status=state, now=now)
     except Forbidden as exc:
         problem = exc
         # Every codes authority finds this page in the menu; one of another function is told
@@ -565,7 +565,7 @@ def decide_submit(
     """Uphold (with a colour) or reject one appeal."""
     try:
         with uow() as session:
-            status.decide_appeal(
+            service.decide_appeal(
                 session,
                 ctx,
                 caller,

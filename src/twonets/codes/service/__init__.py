@@ -12,13 +12,20 @@ One module per aggregate; callers import ``twonets.codes.service``:
 - ``scenarios``: the scenarios an administrator edits, and the default one of a holder;
 - ``holders``: holders, their codes, revocations by the scenario's codes authority;
 - ``scanning``: the online check at a gate, its verdict and the scan records;
-- ``reports``: retention, statistics and the offline verifier's trust bundle.
-
-The health status and its appeals are ``twonets.codes.status``.
+- ``reports``: retention, statistics and the offline verifier's trust bundle;
+- ``health``: the health status: facts health departments report, the colour, appeals.
 """
 
 from __future__ import annotations
 
+from twonets.codes.service.health import (
+    decide_appeal,
+    file_appeal,
+    health_status,
+    list_appeals,
+    my_health,
+    record_health_fact,
+)
 from twonets.codes.service.holders import (
     CodeWithheld,
     IssuedCode,
@@ -67,16 +74,22 @@ __all__ = [
     "RevocationView",
     "ScanOutcome",
     "action_of",
+    "decide_appeal",
     "default_scenario",
     "ensure_holder",
     "ensure_scenarios",
+    "file_appeal",
     "get_scenario",
+    "health_status",
     "issue_code",
+    "list_appeals",
     "list_scenarios",
+    "my_health",
     "my_revocations",
     "my_scans",
     "purge_scans",
     "put_scenario",
+    "record_health_fact",
     "scan",
     "scenarios_decided_by",
     "set_holder_status",

@@ -22,8 +22,8 @@ from twonets.codes.authority import require_authority
 from twonets.codes.context import Coding
 from twonets.codes.models import CodeHolder, Revocation, Scenario
 from twonets.codes.scenarios import IDENTITY, HolderKind
+from twonets.codes.service.health import health_status
 from twonets.codes.service.scenarios import get_scenario
-from twonets.codes.status import health_status
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
