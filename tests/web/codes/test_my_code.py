@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
+import pytest
+
+from builders import create_citizen, next_id_number
 from codes.world import T
 from twonets.codes import service
+from twonets.core.auth import principal_of
 from web.codes.desk import Desk, report_fact, revoke_library_code
 
 
@@ -48,3 +53,22 @@ def test_the_holder_reads_who_withdrew_a_code_and_why(desk: Desk) -> None:
     assert "card lent to others" in page.text
     assert "withdrawn by sh.culture" in page.text  # the test office's English name
     assert 'class="qr"' not in page.text  # no code is signed for a withdrawn scenario
+
+
+@pytest.mark.parametrize(
+    ("age", "first"), [(50, "identity"), (35, "identity"), (12, "education"), (76, "elderly-care")]
+)
+def test_a_resident_s_first_code_is_one_for_their_age(desk: Desk, age: int, first: str) -> None:
+    # Health off, as after an epidemic: a 50-year-old opens on identity, never on Education.
+    with desk.world.session() as session:
+        service.get_scenario(session, "health").active = False
+        number = next_id_number(birth=date(T.year - age, 1, 15))
+        holder = principal_of(create_citizen(session, id_number=number))
+    desk.world.ctx.forget()
+
+    page = desk.browser(holder).get("/code")
+
+    assert page.status_code == 200
+    current = re.findall(r'aria-current="page" data-testid="scenario-([\w-]+)"', page.text)
+    assert current == [first]
+    assert 'class="qr"' in page.text
