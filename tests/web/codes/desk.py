@@ -29,9 +29,10 @@ class Desk:
     world: World
     now: list[datetime]
 
-    def browser(self, who: Principal) -> TestClient:
+    def browser(self, who: Principal, *, language: str = "en") -> TestClient:
         """A client logged in as ``who`` through the login form (a session cookie)."""
-        client = TestClient(self.app, headers={"Origin": "http://testserver"})
+        headers = {"Origin": "http://testserver", "Accept-Language": language}
+        client = TestClient(self.app, headers=headers)
         response = client.post(
             "/login",
             data={"username": who.username, "password": PASSWORD, "next": "/"},

@@ -206,3 +206,20 @@ def test_the_scan_form_keeps_the_code_and_names_fields_by_their_labels(desk: Des
     assert "Checkpoint: name the checkpoint" in errors.group(1)
     assert "place:" not in response.text
     assert desk.scans() == []
+
+
+def test_the_gate_speaks_chinese_with_the_scenarios_chinese_names(desk: Desk) -> None:
+    gate = desk.browser(desk.world.library, language="zh-CN")
+
+    admitted = scan(gate, desk.code(desk.world.resident))
+    wrong = scan(gate, desk.code(desk.world.resident, "health"))
+
+    assert "请先核查" not in banner_of(admitted.text)
+    assert "放行" in banner_of(admitted.text)
+    assert "图书馆入馆码有效" in banner_of(admitted.text)
+    shown = banner_of(wrong.text)
+    assert shown.startswith("check|")
+    assert "请先核查" in shown
+    assert "这是健康状态码。本入口核验图书馆入馆码" in shown
+    assert "Library" not in shown
+    assert 'placeholder="例如：上海图书馆 东门"' in wrong.text

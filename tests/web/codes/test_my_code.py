@@ -72,3 +72,17 @@ def test_a_resident_s_first_code_is_one_for_their_age(desk: Desk, age: int, firs
     current = re.findall(r'aria-current="page" data-testid="scenario-([\w-]+)"', page.text)
     assert current == [first]
     assert 'class="qr"' in page.text
+
+
+def test_my_code_speaks_chinese(desk: Desk) -> None:
+    report_fact(desk, desk.world.resident_id_number, "contact", "close")
+
+    page = desk.browser(desk.world.resident, language="zh-CN").get("/code")
+
+    assert page.status_code == 200
+    assert "<title>我的随申码" in page.text
+    assert "红码" in page.text
+    assert "申请人工复核" in page.text
+    assert "What is wrong with this status?" not in page.text
+    assert "还有%(seconds)s秒" not in page.text  # the countdown's words are filled in
+    assert 'data-left="还有{s}秒有效' in page.text

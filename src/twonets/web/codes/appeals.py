@@ -19,16 +19,17 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
-from twonets.web.codes.shared import COLOURS, labelled
+from twonets.web.codes.shared import COLOURS, STATES, Words
+from twonets.web.i18n import N_
 from twonets.web.pages import field_errors, local_time, render
 
 router = APIRouter(include_in_schema=False)
 
 Authority = Annotated[Principal, Depends(require(Role.CODES_AUTHORITY))]
 DECISION_LABELS = {
-    "reason": "Reason (the resident reads it)",
-    "colour": "Colour if upheld",
-    "decision": "Decision",
+    "reason": N_("Reason (the resident reads it)"),
+    "colour": N_("Colour if upheld"),
+    "decision": N_("Decision"),
 }
 
 
@@ -56,6 +57,7 @@ def _appeals(
     error: TwonetsError | None = None,
     failed: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    words = Words.of(request)
     problem: TwonetsError | None = None
     rows: list[dict[str, Any]] = []
     elsewhere: list[str] | None = None
@@ -67,7 +69,10 @@ def _appeals(
         # Every codes authority finds this page in the menu; one of another function is told
         # whose work appeals are and what is theirs, rather than shown an error.
         with uow() as session:
-            elsewhere = [s.name_en for s in service.scenarios_decided_by(session, caller)]
+            elsewhere = [
+                s.name if words.chinese else s.name_en
+                for s in service.scenarios_decided_by(session, caller)
+            ]
     except TwonetsError as exc:
         problem = exc
     shown = error or (problem if elsewhere is None else None)
@@ -82,7 +87,9 @@ def _appeals(
         elsewhere=elsewhere,
         error=error,
         errors=field_errors(error),
-        messages=labelled(error, DECISION_LABELS),
+        messages=words.labelled(error, DECISION_LABELS),
+        joined=words.joined,
+        states=STATES,
         failed=failed or {},
         colours=COLOURS,
         when=local_time,

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from twonets.codes import service
 from twonets.codes.api import Ctx
 from twonets.codes.context import Coding
-from twonets.codes.scenarios import DISCLOSABLE
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
-from twonets.web.codes.shared import COLOURS, labelled
+from twonets.web.codes.shared import COLOURS, FIELDS, STATES, Words
+from twonets.web.i18n import N_
 from twonets.web.pages import field_errors, local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 QR_PIXELS = 300
 # The form labels errors speak in (never the field names of the API).
-APPEAL_LABELS = {"statement": "What is wrong with this status?"}
+APPEAL_LABELS = {"statement": N_("What is wrong with this status?")}
 
 
 def qr_svg(text: str, *, title: str) -> Markup:
@@ -53,13 +53,18 @@ class Shown:
 
     code: service.IssuedCode
     svg: Markup
+    # The scenario's name, and what a scan shows, in the page's language.
+    name: str
+    fields: tuple[str, ...]
 
 
 def _holder_kind(caller: Principal) -> str:
     return "citizen" if caller.citizen_id is not None else "enterprise"
 
 
-def _holder_view(session: Session, ctx: Coding, caller: Principal, now: datetime) -> dict[str, Any]:
+def _holder_view(
+    session: Session, ctx: Coding, caller: Principal, now: datetime, words: Words
+) -> dict[str, Any]:
     """What the holder's page shows around the code: scenarios, status, withdrawals, scans."""
     kind = _holder_kind(caller)
     every = service.list_scenarios(session)
@@ -68,34 +73,51 @@ def _holder_view(session: Session, ctx: Coding, caller: Principal, now: datetime
     return {
         # The holder's first code leads the row; the others follow by name.
         "scenarios": sorted(usable, key=lambda s: (s.code != first, s.code)),
-        "names": {s.code: s.name_en for s in every},
+        "names": {s.code: s.name if words.chinese else s.name_en for s in every},
         "scans": service.my_scans(session, ctx, caller, now=now, limit=50),
         "revocations": service.my_revocations(session, caller),
         "health": service.my_health(session, ctx, caller, now=now) if kind == "citizen" else None,
         "default": first,
         "colours": COLOURS,
         "when": local_time,
-        "disclosable": DISCLOSABLE,
+        "fields": FIELDS,
+        "states": STATES,
     }
 
 
 def _show(
-    uow: UnitOfWork, ctx: Coding, caller: Principal, scenario: str, job_posting: str, now: datetime
+    uow: UnitOfWork,
+    ctx: Coding,
+    caller: Principal,
+    scenario: str,
+    job_posting: str,
+    now: datetime,
+    words: Words,
 ) -> Shown:
     with uow() as session:
         issued = service.issue_code(
             session, ctx, caller, scenario=scenario, job_posting=job_posting or None, now=now
         )
-    return Shown(issued, qr_svg(issued.text, title=f"{issued.scenario_name} code"))
+        rule = service.get_scenario(session, scenario)
+        name = rule.name if words.chinese else rule.name_en
+    title = words(N_("%(scenario)s code"), scenario=name)
+    shows = tuple(words(FIELDS.get(field, field)) for field in issued.disclosed)
+    return Shown(issued, qr_svg(issued.text, title=title), name, shows)
 
 
 def _try_show(
-    uow: UnitOfWork, ctx: Coding, caller: Principal, scenario: str, job_posting: str, now: datetime
+    uow: UnitOfWork,
+    ctx: Coding,
+    caller: Principal,
+    scenario: str,
+    job_posting: str,
+    now: datetime,
+    words: Words,
 ) -> tuple[Shown | None, TwonetsError | None]:
     if not scenario:
         return None, None
     try:
-        return _show(uow, ctx, caller, scenario, job_posting, now), None
+        return _show(uow, ctx, caller, scenario, job_posting, now, words), None
     except TwonetsError as exc:
         return None, exc
 
@@ -113,10 +135,11 @@ def code_page(
 ) -> HTMLResponse:
     """The holder's code for a scenario, refreshed before it expires; status and scans."""
     now = clock()
+    words = Words.of(request)
     with uow() as session:
-        view = _holder_view(session, ctx, caller, now)
+        view = _holder_view(session, ctx, caller, now, words)
     chosen = scenario or view["default"] or ""
-    shown, problem = _try_show(uow, ctx, caller, chosen, job_posting, now)
+    shown, problem = _try_show(uow, ctx, caller, chosen, job_posting, now, words)
     return render(
         request,
         "codes/code.html",
@@ -143,7 +166,8 @@ def code_fragment(
     """A newly signed code (the fragment the page swaps in before the old one expires)."""
     if request.headers.get("hx-request") != "true":
         return RedirectResponse("/code?" + urlencode({"scenario": scenario}), status_code=303)
-    shown, problem = _try_show(uow, ctx, caller, scenario, job_posting, clock())
+    words = Words.of(request)
+    shown, problem = _try_show(uow, ctx, caller, scenario, job_posting, clock(), words)
     return render(
         request,
         "codes/_code.html",
@@ -153,7 +177,7 @@ def code_fragment(
         colours=COLOURS,
         chosen=scenario,
         job_posting=job_posting,
-        disclosable=DISCLOSABLE,
+        fields=FIELDS,
     )
 
 
@@ -172,10 +196,11 @@ def appeal_submit(
             service.file_appeal(session, ctx, caller, statement=statement, now=clock())
     except TwonetsError as exc:
         now = clock()
+        words = Words.of(request)
         with uow() as session:
-            view = _holder_view(session, ctx, caller, now)
+            view = _holder_view(session, ctx, caller, now, words)
         # The code stays on screen: the holder may be standing at a gate while appealing.
-        shown, problem = _try_show(uow, ctx, caller, "health", "", now)
+        shown, problem = _try_show(uow, ctx, caller, "health", "", now, words)
         return render(
             request,
             "codes/code.html",
@@ -189,7 +214,7 @@ def appeal_submit(
             **view,
             appeal_error=exc,
             appeal_errors=field_errors(exc),
-            appeal_messages=labelled(exc, APPEAL_LABELS),
+            appeal_messages=words.labelled(exc, APPEAL_LABELS),
             statement=statement,
         )
     return RedirectResponse("/code?scenario=health&filed=1#appeal", status_code=303)

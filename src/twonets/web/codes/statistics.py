@@ -12,10 +12,13 @@ from twonets.codes import service
 from twonets.core.auth import Principal
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
+from twonets.web.codes.shared import Words
+from twonets.web.i18n import N_
 from twonets.web.pages import local_date, local_time, render
 
 router = APIRouter(include_in_schema=False)
 
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR))]
 
 
@@ -29,10 +32,12 @@ def stats_page(
 ) -> HTMLResponse:
     """Scans per scenario per day, unique holders and the peak minute."""
     today = clock().date()
+    words = Words.of(request)
+    chinese = words.chinese
     since = today - timedelta(days=days - 1)
     with uow() as session:
         stats = service.statistics(session, since=since, until=today)
-        names = {s.code: s.name_en for s in service.list_scenarios(session)}
+        names = {s.code: s.name if chinese else s.name_en for s in service.list_scenarios(session)}
     busiest = max((d["scans"] for d in stats["days"]), default=0)
     return render(
         request,
@@ -44,5 +49,5 @@ def stats_page(
         days=days,
         day_label=lambda iso: local_date(iso + "T12:00:00+08:00"),
         when=local_time,
-        weekday=lambda iso: date.fromisoformat(iso).strftime("%a"),
+        weekday=lambda iso: words(WEEKDAYS[date.fromisoformat(iso).weekday()]),
     )
