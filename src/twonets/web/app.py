@@ -34,8 +34,9 @@ from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations import api as operations_api
 from twonets.operations import device_api
+from twonets.web import codes as code_pages
+from twonets.web import core as core_pages
 from twonets.web import (
-    code_pages,
     device_pages,
     governance_pages,
     health_pages,
@@ -43,7 +44,6 @@ from twonets.web import (
     licence_pages,
     operations_pages,
 )
-from twonets.web import core as core_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 

@@ -1,35 +1,18 @@
-"""Reports on scans: retention by scenario, counts for statistics, the verifier's trust bundle."""
+"""Statistics of scans: counts per scenario and day, unique holders, the peak minute.
+
+Counts only: no one's whereabouts leave here.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from twonets.codes.models import ScanRecord
 from twonets.core.errors import Invalid
-from twonets.core.events import record_event
-from twonets.trust import service as trust
-
-
-def purge_scans(session: Session, *, now: datetime, batch: int = 50_000) -> int:
-    """Delete scans whose scenario's retention has run out (in batches; safe to rerun)."""
-    total = 0
-    while True:
-        ids = session.scalars(
-            select(ScanRecord.id).where(ScanRecord.keep_until <= now).limit(batch)
-        ).all()
-        if not ids:
-            break
-        done = session.execute(delete(ScanRecord).where(ScanRecord.id.in_(ids)))
-        total += int(getattr(done, "rowcount", 0) or 0)
-        if len(ids) < batch:
-            break
-    if total:
-        record_event(session, "codes.scans.purged", {"deleted": total}, now=now)
-    return total
 
 
 def statistics(session: Session, *, since: date, until: date) -> dict[str, Any]:
@@ -93,27 +76,4 @@ def statistics(session: Session, *, since: date, until: date) -> dict[str, Any]:
             datetime.fromtimestamp(int(peak.minute) * 60, tz=UTC).isoformat() if peak else None
         ),
         "days": [days[k] for k in sorted(days)],
-    }
-
-
-def trust_bundle(session: Session, *, now: datetime) -> dict[str, Any]:
-    """What an offline verifier of codes needs: every recognised region's anchor and list.
-
-    The same format as the licences' bundle (without status lists: a code lives a minute),
-    so one file serves both commands.
-    """
-    return {
-        "format": "twonets-trust-bundle",
-        "version": 1,
-        "generated_at": now.isoformat(),
-        "regions": [
-            {
-                "region": record.region_code,
-                "kind": record.kind,
-                "anchor": record.anchor_pem,
-                "trust_list": record.trust_list,
-            }
-            for record in trust.list_recognised(session)
-        ],
-        "status_lists": {},
     }

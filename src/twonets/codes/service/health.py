@@ -1,4 +1,4 @@
-"""Use cases of the health status: facts from health departments, the colour, appeals.
+"""The health status: facts from health departments, the colour they give, and appeals.
 
 The colour is an automated decision (PIPL Art. 24): the holder sees why (the rules in
 ``health_rules``), may appeal, and the codes authority of the health scenario decides (see
