@@ -174,6 +174,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     tiles = origin_of(settings.map_tiles_url) if settings.map_tiles_url else None
+    app.add_middleware(i18n.LanguageMiddleware)
     app.add_middleware(SecurityMiddleware, image_hosts=[tiles] if tiles else [])
     return app
 
