@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from twonets.licences import qr
+from twonets.trust import jws
 from twonets.trust.keys import KeyStatus
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import SM2PublicKey
@@ -54,12 +55,12 @@ def holder_token(secret: bytes, *, region: str, kind: str, holder_id: int) -> by
 
 def token_text(token: bytes) -> str:
     """A token as stored and shown: url-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+    return jws.b64url_encode(token)
 
 
 def token_bytes(text: str) -> bytes:
     """The holder token written by ``token_text`` (unpadded URL-safe base64), as bytes."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return jws.b64url_decode(text)
 
 
 def code_id(token: bytes, nonce: bytes, issued_at: int) -> str:

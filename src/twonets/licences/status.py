@@ -12,8 +12,6 @@ when a licence was issued, and so that neighbours in the list are not neighbours
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import random
 import re
@@ -24,13 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol, TypeAlias, TypeGuard, TypeVar
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
 from twonets.core.errors import (
     ConfigurationError,
@@ -40,6 +32,7 @@ from twonets.core.errors import (
     Invalid,
     TwonetsError,
 )
+from twonets.trust import jws
 
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 PrivateKey: TypeAlias = (
@@ -275,19 +268,8 @@ def _inflate(compressed: bytes, max_bytes: int, prefix: str) -> bytes:
     return data
 
 
-def _b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding (RFC 7515 section 2): other characters are errors."""
-    if not _B64URL.fullmatch(text):
-        bad = next(c for c in text if not _B64URL.fullmatch(c))
-        raise ValueError(f"not base64url: {bad!r} is not in the base64url alphabet")
-    if len(text) % 4 == 1:
-        raise ValueError(f"not base64url: {len(text)} characters cannot encode whole bytes")
-    # The checks above leave nothing for the decoder itself to refuse.
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_b64url_encode = jws.b64url_encode
+_b64url_decode = jws.b64url_decode
 
 
 def compressed_size(size: int, revoked_fraction: float, bits: int = 1, seed: int = 0) -> int:
@@ -474,10 +456,7 @@ class KeySigner:
 
     def sign(self, data: bytes) -> bytes:
         """The JWS signature of ``data``: ECDSA as raw ``r || s`` (RFC 7518 section 3.4)."""
-        if isinstance(self.key, ec.EllipticCurvePrivateKey):
-            r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return self.key.sign(data)
+        return jws.sign_bytes(self.key, data)
 
 
 _EdPrivate = ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
@@ -527,9 +506,7 @@ def sign_status_list_token(
     }
     if issuer is not None:
         claims["iss"] = issuer
-    signing_input = f"{_json_b64(header)}.{_json_b64(claims)}"
-    signature = signer.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{_b64url_encode(signature)}"
+    return jws.sign_compact(header, claims, signer.sign, sort_keys=True)
 
 
 def verify_status_list_token(
@@ -564,27 +541,22 @@ def open_status_list_token(
     """
     now = _numeric_date(at, "at")
     skew = int(leeway.total_seconds())
-    parts = jwt.split(".") if isinstance(jwt, str) else []
-    if len(parts) != 3:
-        raise _problem(
-            InvalidStatusListToken,
-            "token",
-            "compact-jws",
-            f"a compact JWS has 3 dot-separated parts, this has {len(parts)}",
-        )
-    header = _json_part(parts[0], "header")
-    claims = _json_part(parts[1], "payload")
     try:
-        signature = _b64url_decode(parts[2])
-    except ValueError as e:
-        raise _problem(InvalidStatusListToken, "signature", "base64url", str(e)) from None
+        if not isinstance(jwt, str):
+            raise jws.MalformedJws(
+                "token", "parts", "a compact JWS has 3 dot-separated parts, this has 0", 0
+            )
+        parsed = jws.parse_compact(jwt)
+        header, claims = parsed.header, parsed.payload_json()
+    except jws.MalformedJws as e:
+        raise _malformed(e) from None
 
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower().removeprefix("application/") != TOKEN_TYPE:
         raise _problem(
             InvalidStatusListToken, "typ", "type", f"must be {TOKEN_TYPE!r}, not {typ!r}"
         )
-    if "crit" in header:
+    if jws.has_crit(header):
         # RFC 7515 section 4.1.11: a critical extension we do not understand means reject.
         raise _problem(
             InvalidStatusListToken,
@@ -602,9 +574,7 @@ def open_status_list_token(
         )
     if not isinstance(kid, str) or kid not in public_keys:
         raise _problem(UntrustedStatusListToken, "kid", "unknown-key", f"{kid!r} is not trusted")
-    _verify_signature(
-        public_keys[kid], alg, kid, signature, f"{parts[0]}.{parts[1]}".encode("ascii")
-    )
+    _verify_signature(public_keys[kid], alg, kid, parsed.signature, parsed.signing_input)
 
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
@@ -647,73 +617,57 @@ def open_status_list_token(
     )
 
 
+def _malformed(e: jws.MalformedJws) -> InvalidStatusListToken:
+    """A compact JWS's format error, worded as the status list token's."""
+    if e.rule == "parts":
+        return _problem(InvalidStatusListToken, "token", "compact-jws", e.detail)
+    if e.part == "signature":
+        return _problem(InvalidStatusListToken, "signature", "base64url", e.detail)
+    if e.rule == "object":
+        detail = f"must be a JSON object, not {type(e.value).__name__}"
+        return _problem(InvalidStatusListToken, e.part, "json", detail)
+    detail = f"not base64url of a JSON object ({e.detail})"
+    return _problem(InvalidStatusListToken, e.part, "json", detail)
+
+
 def _verify_signature(key: PublicKey, alg: str, kid: str, signature: bytes, data: bytes) -> None:
-    try:
-        if alg == _ES256:
-            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
-                key.curve, ec.SECP256R1
-            ):
-                raise _problem(
-                    UntrustedStatusListToken,
-                    "kid",
-                    "key-type",
-                    f"{kid!r} is {_key_kind(key)}; ES256 needs a P-256 key",
-                )
-            if len(signature) != 64:
-                raise _problem(
-                    UntrustedStatusListToken,
-                    "signature",
-                    "length",
-                    f"an ES256 signature is 64 bytes (r || s), this is {len(signature)}",
-                )
-            der = encode_dss_signature(
-                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    if alg == _ES256:
+        if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
+            key.curve, ec.SECP256R1
+        ):
+            raise _problem(
+                UntrustedStatusListToken,
+                "kid",
+                "key-type",
+                f"{kid!r} is {_key_kind(key)}; ES256 needs a P-256 key",
             )
-            key.verify(der, data, ec.ECDSA(hashes.SHA256()))
-        else:
-            if not isinstance(key, _EdPublic):
-                raise _problem(
-                    UntrustedStatusListToken,
-                    "kid",
-                    "key-type",
-                    f"{kid!r} is {_key_kind(key)}; EdDSA needs an Ed25519 or Ed448 key",
-                )
-            key.verify(signature, data)
-    except InvalidSignature:
+        if len(signature) != 64:
+            raise _problem(
+                UntrustedStatusListToken,
+                "signature",
+                "length",
+                f"an ES256 signature is 64 bytes (r || s), this is {len(signature)}",
+            )
+    elif not isinstance(key, _EdPublic):
+        raise _problem(
+            UntrustedStatusListToken,
+            "kid",
+            "key-type",
+            f"{kid!r} is {_key_kind(key)}; EdDSA needs an Ed25519 or Ed448 key",
+        )
+    if not jws.verify_signature(alg, key, data, signature):
         raise _problem(
             UntrustedStatusListToken,
             "signature",
             "signature",
             f"does not verify with key {kid!r}",
-        ) from None
+        )
 
 
 def _key_kind(key: PublicKey) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return f"an EC {key.curve.name} key"
     return f"an {type(key).__name__.removesuffix('PublicKey')} key"
-
-
-def _json_b64(obj: Mapping[str, Any]) -> str:
-    text = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return _b64url_encode(text.encode("utf-8"))
-
-
-def _json_part(part: str, name: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(_b64url_decode(part))
-    except ValueError as e:  # base64url and JSON (and UTF-8) errors are all ValueErrors
-        raise _problem(
-            InvalidStatusListToken, name, "json", f"not base64url of a JSON object ({e})"
-        ) from None
-    if not isinstance(obj, dict):
-        raise _problem(
-            InvalidStatusListToken,
-            name,
-            "json",
-            f"must be a JSON object, not {type(obj).__name__}",
-        )
-    return obj
 
 
 def _int_claim(claims: Mapping[str, Any], name: str, *, required: bool) -> int | None:

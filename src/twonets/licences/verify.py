@@ -16,6 +16,7 @@ from typing import Any
 
 from twonets.licences import qr, sdjwt
 from twonets.licences.status import StatusType
+from twonets.trust import jws
 from twonets.trust.keys import IssuingKey, KeyStatus
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import SM2PublicKey
@@ -219,18 +220,10 @@ def _kid_bytes(kid: str | None) -> bytes | None:
 def _peek_key_binding(text: str) -> dict[str, Any]:
     """The audience and nonce a KB-JWT claims (unchecked): used when the caller set none,
     as an inspection tool does; the signature and ``sd_hash`` are still checked."""
-    import base64
-    import json
-
-    kb = text.rsplit("~", 1)[-1]
-    parts = kb.split(".")
-    if len(parts) != 3:
-        return {}
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+        return jws.parse_compact(text.rsplit("~", 1)[-1]).payload_json()
+    except jws.MalformedJws:
         return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _verify_sd_jwt(

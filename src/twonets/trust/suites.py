@@ -291,18 +291,15 @@ class ES256Suite(_CryptographySuite):
     def sign(self, private: PrivateKey, message: bytes) -> bytes:
         key = self._private(private)
         assert isinstance(key, ec.EllipticCurvePrivateKey)  # owns() checked the curve
-        r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
+        return der_to_raw(key.sign(message, ec.ECDSA(hashes.SHA256())))
 
     def verify(self, public: PublicKey, message: bytes, signature: bytes) -> bool:
         if not isinstance(public, ec.EllipticCurvePublicKey) or not self.owns(public):
             return False
         if len(signature) != SIGNATURE_BYTES:
             return False
-        r = int.from_bytes(signature[:_COORDINATE_BYTES], "big")
-        s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
         try:
-            public.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+            public.verify(raw_to_der(signature), message, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return False
         return True
