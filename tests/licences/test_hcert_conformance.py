@@ -29,7 +29,7 @@ import pytest
 from cryptography import x509
 
 from shared_data import SHARED_DATA, shared_data
-from twonets.licences.qr import (
+from twonets.trust.cose import (
     PublicKeyCandidate,
     Step,
     UnreadableQr,

@@ -28,10 +28,10 @@ from typing import Any, Protocol, TypeAlias
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from twonets.core.errors import FieldProblem, Invalid, ProblemList
-from twonets.licences.dates import iso as _iso
-from twonets.licences.dates import numeric_date as _numeric_date
-from twonets.licences.dates import require_aware as _require_aware
 from twonets.trust import jws
+from twonets.trust.times import iso as _iso
+from twonets.trust.times import numeric_date as _numeric_date
+from twonets.trust.times import require_aware as _require_aware
 
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
