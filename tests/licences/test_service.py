@@ -253,16 +253,16 @@ def test_key_rotation_keeps_issued_codes_valid(
 def test_a_tampered_code_fails_at_its_signature(
     office: Office, session_factory: sessionmaker[Session]
 ) -> None:
-    from twonets.licences import qr
+    from twonets.trust import base45
 
     text = _qr(session_factory, office, _issue(session_factory, office))
-    decoded = qr.b45decode(text[4:])
+    decoded = base45.b45decode(text[4:])
     import zlib
 
     raw = bytearray(zlib.decompress(decoded))
     index = raw.find("张三".encode())
     raw[index : index + 6] = "李四".encode()
-    forged = "SH1:" + qr.b45encode(zlib.compress(bytes(raw)))
+    forged = "SH1:" + base45.b45encode(zlib.compress(bytes(raw)))
     verdict = _verify(session_factory, office, forged)
     assert (verdict["valid"], verdict["step"]) == (False, "signature")
 

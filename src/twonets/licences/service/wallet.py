@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
-from twonets.licences import catalogue, qr, sdjwt
+from twonets.licences import catalogue, sdjwt
 from twonets.licences.models import (
     Licence,
     LicenceStatus,
@@ -40,6 +40,7 @@ from twonets.licences.verify import (
     PAYLOAD_TYPE,
     region_prefix,
 )
+from twonets.trust import cose
 from twonets.trust import service as trust
 
 
@@ -127,8 +128,8 @@ def sign_qr(session: Session, ctx: Licensing, licence: Licence, *, now: datetime
         valid_for=expires - now,
     )
     assert key.private_key is not None
-    alg, sign = qr.cose_signer(key.private_key)  # type: ignore[arg-type]
-    return qr.encode(
+    alg, sign = cose.cose_signer(key.private_key)  # type: ignore[arg-type]
+    return cose.encode(
         _payload(session, ctx, licence),
         prefix=region_prefix(licence.region_code),
         kid=key.kid,
