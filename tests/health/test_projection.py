@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twonets.core.errors import Invalid
-from twonets.health._cli_project import register
+from twonets.health.cli.project import register
 from twonets.health.projection import (
     Disposition,
     ProjectionParameters,

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from twonets.core.errors import Invalid
-from twonets.health._cli_siting import register
+from twonets.health.cli.siting import register
 from twonets.health.siting import (
     SitingStatus,
     distances,

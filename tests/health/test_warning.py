@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twonets.core.errors import Invalid
-from twonets.health import _cli_alarms
+from twonets.health.cli import alarms as alarms_cli
 from twonets.health.warning import Detection, ears, farrington_flexible, read_series_csv
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "surveillance"
@@ -320,7 +320,7 @@ def test_read_series_csv_reads_quoted_headers_and_ignores_date() -> None:
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    _cli_alarms.register(app)
+    alarms_cli.register(app)
 
     @app.callback()
     def _root() -> None:
