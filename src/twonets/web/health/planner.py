@@ -1,4 +1,4 @@
-"""The health planner's page: reserve readiness, a bed-demand projection, centres, alarms.
+"""The health planner's page (``/health``): reserve readiness, bed demand, centres, alarms.
 
 ``/health`` shows, for a planner of the health commission: readiness of the clinical
 reserve per district and specialty, a CHIME projection drawn as inline SVG (no script
@@ -6,10 +6,6 @@ needed) with its parameters in a form, the emergency centres chosen among China'
 cities on a map, alarms on a map of the districts with the alarmed series plotted, lab
 turnaround and recent alerts, and the latest mobilisation. Handlers parse, call the health
 service, and render; a refusal re-plan is a form post.
-
-``/health/my-calls`` is the reservist's own page: a resident in the clinical reserve sees
-the call-ups sent to them and accepts or refuses each with a plain form (post, then
-redirect back with a notice).
 """
 
 from __future__ import annotations
@@ -21,32 +17,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup, escape
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.health import service
+from twonets.health.api import Ctx
 from twonets.health.models import Alert, Specialty
 from twonets.health.projection import Disposition, ProjectionParameters, project
-from twonets.web.pages import FormFields, field_errors, local_date, local_time, render
+from twonets.web.health.charts import line_chart
+from twonets.web.health.labels import SPECIALTY_LABELS
+from twonets.web.pages import field_errors, local_date, local_time, render
 
 router = APIRouter(include_in_schema=False)
 
 Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER))]
-Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 
 ALERT_DAYS = 14
 SERIES_DAYS = 120
-SPECIALTY_LABELS = {
-    Specialty.INFECTIOUS_DISEASES: "Infectious diseases",
-    Specialty.RESPIRATORY: "Respiratory",
-    Specialty.CRITICAL_CARE: "Critical care",
-    Specialty.EMERGENCY: "Emergency",
-    Specialty.NURSING: "Nursing",
-    Specialty.INFECTION_CONTROL: "Infection control",
-}
 DISPOSITION_COLOURS = {
     Disposition.HOSPITALIZED: ("#2a7ab0", "Hospital beds"),
     Disposition.ICU: ("#d9822b", "ICU beds"),
@@ -62,82 +51,6 @@ PROJECTION_FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("hospitalized_los", "Hospital stay (days)", "int", "1"),
     ("n_days", "Days to project", "int", "1"),
 )
-
-
-# --- inline SVG charts -------------------------------------------------------------------------
-
-
-def _ticks(top: float, count: int = 4) -> list[float]:
-    """Round tick values from 0 to at least ``top``."""
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / count
-    magnitude = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 1.0
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    ticks = [0.0]
-    while ticks[-1] < top:
-        ticks.append(ticks[-1] + step)
-    return ticks
-
-
-def line_chart(
-    lines: Sequence[tuple[str, str, Sequence[float]]],
-    x_labels: Sequence[str],
-    *,
-    title: str,
-    marks: Sequence[int] = (),
-    width: int = 720,
-    height: int = 260,
-    testid: str = "chart",
-) -> Markup:
-    """An accessible SVG line chart: (label, colour, values) per line; ``marks`` flag points."""
-    left, right, top_pad, bottom = 56, 12, 14, 30
-    n = max((len(v) for _, _, v in lines), default=0)
-    top_value = max((max(v, default=0.0) for _, _, v in lines), default=0.0)
-    ticks = _ticks(top_value)
-    y_max = ticks[-1] or 1.0
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-
-    def x(i: int) -> float:
-        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
-
-    def y(v: float) -> float:
-        return top_pad + plot_h * (1 - v / y_max)
-
-    parts = [
-        f'<svg viewBox="0 0 {width} {height}" role="img" class="chart" '
-        f'data-testid="{escape(testid)}" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
-    for t in ticks:
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-            'class="grid"/>'
-            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:,.0f}</text>'
-        )
-    if n:
-        step = max(1, n // 6)
-        for i in range(0, n, step):
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 10}" text-anchor="middle">'
-                f"{escape(x_labels[i])}</text>"
-            )
-    for label, colour, values in lines:
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        parts.append(
-            f'<polyline points="{points}" fill="none" stroke="{escape(colour)}" '
-            f'stroke-width="2"><title>{escape(label)}</title></polyline>'
-        )
-    if lines:
-        values = lines[0][2]
-        for i in marks:
-            if 0 <= i < len(values):
-                parts.append(
-                    f'<circle cx="{x(i):.1f}" cy="{y(values[i]):.1f}" r="4" class="alarm">'
-                    f"<title>alarm on {escape(x_labels[i])}: {values[i]:g}</title></circle>"
-                )
-    parts.append("</svg>")
-    return Markup("".join(parts))
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -234,12 +147,12 @@ def _centres_form(params: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
 def health_page(
     request: Request,
     caller: Planner,
+    ctx: Ctx,
     uow: Uow,
     clock: Clock,
     series: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     """The planner's page."""
-    ctx: service.HealthContext = request.app.state.health
     params = dict(request.query_params)
     now = clock()
     today = now.date()
@@ -335,85 +248,3 @@ def replan(mobilisation_id: int, caller: Planner, uow: Uow, clock: Clock) -> Res
     with uow() as session:
         service.replan(session, mobilisation_id=mobilisation_id, now=clock())
     return RedirectResponse("/health#mobilisation", status_code=303)
-
-
-# --- the reservist's own call-ups ----------------------------------------------------------------
-
-ANSWERS = {"accept": True, "refuse": False}
-ANSWER_NOTICES = {
-    "accepted": "You accepted the call to {centre}. Thank you: you are expected there.",
-    "refused": "You refused the call to {centre}. Your post will be offered to another "
-    "reservist; you will not be called again for this mobilisation.",
-}
-
-
-def _my_calls_page(
-    request: Request,
-    caller: Principal,
-    uow: Uow,
-    clock: Clock,
-    *,
-    answered: int | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    with uow() as session:
-        mine = service.my_calls(session, caller, now=clock())
-    notice = None
-    call = next((c for c in mine["calls"] if c["id"] == answered), None)
-    if call is not None and call["status"] in ANSWER_NOTICES:
-        notice = ANSWER_NOTICES[call["status"]].format(centre=call["centre"])
-    return render(
-        request,
-        "health/my_calls.html",
-        caller,
-        status_code=status_code,
-        in_reserve=mine["in_reserve"],
-        calls=mine["calls"],
-        specialties=SPECIALTY_LABELS,
-        notice=notice,
-        error=error,
-        local_time=local_time,
-    )
-
-
-@router.get("/health/my-calls", response_class=HTMLResponse)
-def my_calls_page(
-    request: Request,
-    caller: Resident,
-    uow: Uow,
-    clock: Clock,
-    answered: Annotated[int | None, Query()] = None,
-) -> HTMLResponse:
-    """A reservist's call-ups, with Accept / Refuse for those waiting for an answer."""
-    return _my_calls_page(request, caller, uow, clock, answered=answered)
-
-
-@router.post("/health/my-calls/{call_id}/answer")
-def answer_my_call(
-    request: Request,
-    call_id: int,
-    form: FormFields,
-    caller: Resident,
-    uow: Uow,
-    clock: Clock,
-) -> Response:
-    """Accept or refuse a call-up from the page, then go back to the list."""
-    answer = form.get("answer", "")
-    if answer not in ANSWERS:
-        return _my_calls_page(
-            request,
-            caller,
-            uow,
-            clock,
-            error="Choose Accept or Refuse.",
-            status_code=422,
-        )
-    try:
-        with uow() as session:
-            service.answer_my_call(
-                session, caller, call_id=call_id, accept=ANSWERS[answer], now=clock()
-            )
-    except TwonetsError as exc:
-        return _my_calls_page(request, caller, uow, clock, error=exc.detail, status_code=exc.status)
-    return RedirectResponse(f"/health/my-calls?answered={call_id}", status_code=303)
