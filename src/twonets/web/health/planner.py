@@ -71,11 +71,11 @@ def _projection(params: dict[str, str], start: date) -> tuple[dict[str, Any], di
     defaults = ProjectionParameters()
     shown = {name: values.get(name, getattr(defaults, name)) for name, *_ in PROJECTION_FIELDS}
     if errors:
-        return {"values": shown, "chart": None, "peaks": {}}, errors
+        return {"values": shown, "chart": None, "peaks": []}, errors
     try:
         result = project(ProjectionParameters(**values))
     except TwonetsError as exc:
-        return {"values": shown, "chart": None, "peaks": {}}, field_errors(exc)
+        return {"values": shown, "chart": None, "peaks": []}, field_errors(exc)
     labels = [(start + timedelta(days=int(d))).strftime("%m-%d") for d in result.day]
     chart = line_chart(
         [
@@ -86,7 +86,10 @@ def _projection(params: dict[str, str], start: date) -> tuple[dict[str, Any], di
         title="Projected census: hospital beds, ICU beds and ventilators in use per day",
         testid="projection-chart",
     )
-    peaks = {DISPOSITION_COLOURS[d][1]: p for d, p in result.peaks().items()}
+    # (label, peak, shape): the legend calls the highest census a peak only inside the window.
+    peaks = [
+        (DISPOSITION_COLOURS[d][1], p, result.peak_shape(d)) for d, p in result.peaks().items()
+    ]
     return {"values": shown, "chart": chart, "peaks": peaks}, {}
 
 
