@@ -26,11 +26,16 @@ def line_chart(
     *,
     title: str,
     marks: Sequence[int] = (),
+    mark_text: str = "alarm on %(day)s: %(value)s",
     width: int = 720,
     height: int = 260,
     testid: str = "chart",
 ) -> Markup:
-    """An accessible SVG line chart: (label, colour, values) per line; ``marks`` flag points."""
+    """An accessible SVG line chart: (label, colour, values) per line; ``marks`` flag points.
+
+    ``title`` and the labels come translated; ``mark_text`` names a flagged point from its
+    ``%(day)s`` and ``%(value)s``.
+    """
     left, right, top_pad, bottom = 56, 12, 14, 30
     n = max((len(v) for _, _, v in lines), default=0)
     top_value = max((max(v, default=0.0) for _, _, v in lines), default=0.0)
@@ -74,7 +79,8 @@ def line_chart(
             if 0 <= i < len(values):
                 parts.append(
                     f'<circle cx="{x(i):.1f}" cy="{y(values[i]):.1f}" r="4" class="alarm">'
-                    f"<title>alarm on {escape(x_labels[i])}: {values[i]:g}</title></circle>"
+                    f"<title>{escape(mark_text % {'day': x_labels[i], 'value': f'{values[i]:g}'})}"
+                    "</title></circle>"
                 )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -16,7 +16,9 @@ from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.health import service
+from twonets.web import i18n
 from twonets.web.health.labels import SPECIALTY_LABELS
+from twonets.web.i18n import N_
 from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,10 +27,13 @@ Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 
 ANSWERS = {"accept": True, "refuse": False}
 ANSWER_NOTICES = {
-    "accepted": "You accepted the call to {centre}. Thank you: you are expected there.",
-    "refused": "You refused the call to {centre}. Your post will be offered to another "
-    "reservist; you will not be called again for this mobilisation.",
+    "accepted": N_("You accepted the call to %(centre)s. Thank you: you are expected there."),
+    "refused": N_(
+        "You refused the call to %(centre)s. Your post will be offered to another "
+        "reservist; you will not be called again for this mobilisation."
+    ),
 }
+CHOOSE_AN_ANSWER = N_("Choose Accept or Refuse.")
 
 
 def _my_calls_page(
@@ -46,7 +51,8 @@ def _my_calls_page(
     notice = None
     call = next((c for c in mine["calls"] if c["id"] == answered), None)
     if call is not None and call["status"] in ANSWER_NOTICES:
-        notice = ANSWER_NOTICES[call["status"]].format(centre=call["centre"])
+        text = i18n.translate(i18n.language_of(request).code, ANSWER_NOTICES[call["status"]])
+        notice = text % {"centre": call["centre"]}
     return render(
         request,
         "health/my_calls.html",
@@ -90,7 +96,7 @@ def answer_my_call(
             caller,
             uow,
             clock,
-            error="Choose Accept or Refuse.",
+            error=i18n.translate(i18n.language_of(request).code, CHOOSE_AN_ANSWER),
             status_code=422,
         )
     try:

@@ -11,7 +11,7 @@ service, and render; a refusal re-plan is a form post.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -26,8 +26,10 @@ from twonets.health import service
 from twonets.health.api import Ctx
 from twonets.health.models import Alert, Specialty
 from twonets.health.projection import Disposition, ProjectionParameters, project
+from twonets.web import i18n
 from twonets.web.health.charts import line_chart
 from twonets.web.health.labels import SPECIALTY_LABELS
+from twonets.web.i18n import N_
 from twonets.web.pages import field_errors, local_date, local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -35,39 +37,64 @@ router = APIRouter(include_in_schema=False)
 Planner = Annotated[Principal, Depends(require(Role.HEALTH_PLANNER))]
 
 ALERT_DAYS = 14
+ALERTS_LISTED = 25  # the page lists the latest; the API gives the rest
 SERIES_DAYS = 120
 DISPOSITION_COLOURS = {
-    Disposition.HOSPITALIZED: ("#2a7ab0", "Hospital beds"),
-    Disposition.ICU: ("#d9822b", "ICU beds"),
-    Disposition.VENTILATED: ("#b3261e", "Ventilators"),
+    Disposition.HOSPITALIZED: ("#2a7ab0", N_("Hospital beds")),
+    Disposition.ICU: ("#d9822b", N_("ICU beds")),
+    Disposition.VENTILATED: ("#b3261e", N_("Ventilators")),
 }
 # The projection form: field, label, type, step (the rest keep CHIME's defaults).
 PROJECTION_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("population", "Population served", "int", "1"),
-    ("current_hospitalized", "In hospital now", "int", "1"),
-    ("doubling_time", "Doubling time (days)", "float", "0.1"),
-    ("relative_contact_rate", "Social distancing (0-1)", "float", "0.01"),
-    ("market_share", "Hospitals' share of patients", "float", "0.01"),
-    ("hospitalized_los", "Hospital stay (days)", "int", "1"),
-    ("n_days", "Days to project", "int", "1"),
+    ("population", N_("Population served"), "int", "1"),
+    ("current_hospitalized", N_("In hospital now"), "int", "1"),
+    ("doubling_time", N_("Doubling time (days)"), "float", "0.1"),
+    ("relative_contact_rate", N_("Social distancing (0-1)"), "float", "0.01"),
+    ("market_share", N_("Hospitals' share of patients"), "float", "0.01"),
+    ("hospitalized_los", N_("Hospital stay (days)"), "int", "1"),
+    ("n_days", N_("Days to project"), "int", "1"),
 )
+# The centre-plan form: field (``c_`` in the query), label, type, step, default.
+CENTRE_FIELDS: tuple[tuple[str, str, str, str, int | float], ...] = (
+    ("patients", N_("Patients in the scenario"), "int", "1", 100_000),
+    ("peak_share", N_("Share in hospital at once"), "float", "0.05", 1.0),
+    ("centres", N_("Centres (at most)"), "int", "1", 10),
+    ("beds_min", N_("Beds per centre, from"), "int", "1", 3_000),
+    ("beds_max", N_("Beds per centre, to"), "int", "1", 5_000),
+)
+NOT_A_NUMBER = N_("Enter a number.")
+MOBILISATION_STATUSES = {"open": N_("open"), "closed": N_("closed")}
+
+
+def _translator(request: Request) -> Callable[..., str]:
+    """``_(text, **values)`` in the request's language, for texts the page builds in Python."""
+    code = i18n.language_of(request).code
+
+    def translate(text: str, **values: Any) -> str:
+        # Without values the text stays a template (e.g. a chart's ``%(day)s`` for each mark).
+        translated = i18n.translate(code, text)
+        return translated % values if values else translated
+
+    return translate
 
 
 # --- the page ----------------------------------------------------------------------------------
 
 
-def _projection(params: dict[str, str], start: date) -> tuple[dict[str, Any], dict[str, str]]:
+def _projection(
+    params: dict[str, str], start: date, _: Callable[..., str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The projection for the form's values, or the errors naming the bad fields."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, _, kind, _ in PROJECTION_FIELDS:
+    for name, _label, kind, _step in PROJECTION_FIELDS:
         raw = params.get(name)
         if raw is None or raw == "":
             continue
         try:
             values[name] = int(raw) if kind == "int" else float(raw)
         except ValueError:
-            errors[name] = f"{name}: not a number"
+            errors[name] = _(NOT_A_NUMBER)
     defaults = ProjectionParameters()
     shown = {name: values.get(name, getattr(defaults, name)) for name, *_ in PROJECTION_FIELDS}
     if errors:
@@ -79,11 +106,11 @@ def _projection(params: dict[str, str], start: date) -> tuple[dict[str, Any], di
     labels = [(start + timedelta(days=int(d))).strftime("%m-%d") for d in result.day]
     chart = line_chart(
         [
-            (label, colour, [float(v) for v in result.census[d]])
+            (_(label), colour, [float(v) for v in result.census[d]])
             for d, (colour, label) in DISPOSITION_COLOURS.items()
         ],
         labels,
-        title="Projected census: hospital beds, ICU beds and ventilators in use per day",
+        title=_("Projected census: hospital beds, ICU beds and ventilators in use per day"),
         testid="projection-chart",
     )
     # (label, peak, shape): the legend calls the highest census a peak only inside the window.
@@ -93,8 +120,8 @@ def _projection(params: dict[str, str], start: date) -> tuple[dict[str, Any], di
     return {"values": shown, "chart": chart, "peaks": peaks}, {}
 
 
-def _readiness(rows: Sequence[service.ReadinessRow]) -> dict[str, Any]:
-    """Readiness as a district x specialty table with totals."""
+def _readiness(rows: Sequence[service.ReadinessRow], districts: dict[str, str]) -> dict[str, Any]:
+    """Readiness as a district x specialty table with totals, districts named as the page."""
     cells: dict[str, dict[str, service.ReadinessRow]] = defaultdict(dict)
     names: dict[str, str] = {}
     for r in rows:
@@ -110,7 +137,7 @@ def _readiness(rows: Sequence[service.ReadinessRow]) -> dict[str, Any]:
         "districts": [
             {
                 "code": code,
-                "name": names[code],
+                "name": districts.get(code, names[code]),
                 "cells": cells[code],
                 "reservists": sum(c.reservists for c in cells[code].values()),
                 "current": sum(c.current for c in cells[code].values()),
@@ -125,24 +152,22 @@ def _readiness(rows: Sequence[service.ReadinessRow]) -> dict[str, Any]:
     }
 
 
-def _centres_form(params: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The centre-plan parameters from the query, with defaults and errors."""
-    spec = {
-        "patients": (int, 100_000),
-        "peak_share": (float, 1.0),
-        "centres": (int, 10),
-        "beds_min": (int, 3_000),
-        "beds_max": (int, 5_000),
-    }
+def _centres_form(
+    params: dict[str, str], _: Callable[..., str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The centre-plan parameters from the query, with defaults and errors (keyed ``c_...``)."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, (kind, default) in spec.items():
+    for name, _label, kind, _step, default in CENTRE_FIELDS:
         raw = params.get(f"c_{name}")
-        try:
-            values[name] = kind(raw) if raw not in (None, "") else default
-        except ValueError:
-            errors[f"c_{name}"] = f"{name}: not a number"
+        if raw in (None, ""):
             values[name] = default
+            continue
+        try:
+            values[name] = int(raw) if kind == "int" else float(raw)
+        except ValueError:
+            errors[f"c_{name}"] = _(NOT_A_NUMBER)
+            values[name] = raw  # the form keeps what was typed
     return values, errors
 
 
@@ -156,11 +181,12 @@ def health_page(
     series: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     """The planner's page."""
+    _ = _translator(request)
     params = dict(request.query_params)
     now = clock()
     today = now.date()
-    projection, projection_errors = _projection(params, today)
-    centre_values, centre_errors = _centres_form(params)
+    projection, projection_errors = _projection(params, today, _)
+    centre_values, centre_errors = _centres_form(params, _)
     centres: dict[str, Any] | None = None
     if not centre_errors:
         try:
@@ -175,8 +201,9 @@ def health_page(
         except TwonetsError as exc:
             centre_errors = {f"c_{k}": v for k, v in field_errors(exc).items()}
     with uow() as session:
-        readiness = _readiness(service.readiness(session, today=today))
-        districts = service.district_names(session)
+        chinese = i18n.language_of(request).code == "zh"
+        districts = service.district_names(session, chinese=chinese)
+        readiness = _readiness(service.readiness(session, today=today), districts)
         alerts = list(service.list_alerts(session, since=today - timedelta(days=ALERT_DAYS)))
         turnaround = service.turnaround(session, since=now - timedelta(days=30))
         mobilisations = [
@@ -196,14 +223,27 @@ def health_page(
                 until=today,
             )
             alarm_days = {a.day for a in syndrome_alerts if (a.district_code, a.signal) == chosen}
+            place = districts.get(district, district)
             plot = {
                 "district": district,
                 "syndrome": syndrome,
                 "chart": line_chart(
-                    [(f"{syndrome} in {district}", "#1e4d6b", [float(c) for c in counts])],
+                    [
+                        (
+                            _("%(syndrome)s in %(district)s", syndrome=syndrome, district=place),
+                            "#1e4d6b",
+                            [float(c) for c in counts],
+                        )
+                    ],
                     [d.strftime("%m-%d") for d in days],
-                    title=f"Daily {syndrome} cases in district {district}, last {SERIES_DAYS} days",
+                    title=_(
+                        "Daily %(syndrome)s cases in %(district)s, last %(days)s days",
+                        syndrome=syndrome,
+                        district=place,
+                        days=SERIES_DAYS,
+                    ),
                     marks=[i for i, d in enumerate(days) if d in alarm_days],
+                    mark_text=_("alarm on %(day)s: %(value)s"),
                     testid="series-chart",
                 ),
             }
@@ -220,12 +260,16 @@ def health_page(
         readiness=readiness,
         projection=projection,
         projection_fields=PROJECTION_FIELDS,
+        centre_fields=CENTRE_FIELDS,
+        specialties=SPECIALTY_LABELS,
+        mobilisation_statuses=MOBILISATION_STATUSES,
         projection_errors=projection_errors,
         centres=centres,
         centre_values=centre_values,
         centre_errors=centre_errors,
         alerts=alerts,
         alert_days=ALERT_DAYS,
+        alerts_listed=ALERTS_LISTED,
         alarms=per_district,
         plot=plot,
         series_options=series_options,
