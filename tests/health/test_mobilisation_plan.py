@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twonets.core.errors import Invalid
-from twonets.health.mobilisation import (
+from twonets.health.mobilisation_plan import (
     Candidate,
     Need,
     allowance_of,

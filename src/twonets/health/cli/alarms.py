@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from twonets.core.errors import Invalid
-from twonets.health._cli_errors import invalid_option, option_error
+from twonets.health.cli.errors import invalid_option, option_error
 from twonets.health.warning import (
     Detection,
     EarsMethod,

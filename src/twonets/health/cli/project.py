@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from twonets.core.errors import Invalid
-from twonets.health._cli_errors import invalid_option
+from twonets.health.cli.errors import invalid_option
 from twonets.health.projection import ProjectionParameters, project
 
 _D = ProjectionParameters()

@@ -1,4 +1,7 @@
-"""Mobilisation of the clinical reserve as an exact assignment MIP, solved by HiGHS.
+"""The mobilisation plan: who to call, as an exact assignment MIP solved by HiGHS.
+
+Pure, with no database; the use cases that record, notify and re-plan a mobilisation are in
+``service/mobilisations.py``.
 
 Given demand per centre and specialty, call reservists so that:
 
