@@ -34,7 +34,6 @@ from twonets.licences import catalogue, service
 from twonets.licences.api import Ctx
 from twonets.licences.verify import CredentialVerdict
 from twonets.trust import service as trust
-from twonets.trust.errors import InvalidKey, InvalidTrustList, UntrustedTrustList
 from twonets.web.pages import (
     MAX_IMAGE_BYTES,
     SHANGHAI,
@@ -339,15 +338,6 @@ def _qr_of(
     return QrCode(licence_id, text, svg, version, len(text), now)
 
 
-def _own_licence(
-    session: Session, ctx: service.Licensing, caller: Principal, licence_id: int
-) -> dict[str, Any]:
-    for licence in service.wallet(session, ctx, caller):
-        if licence["id"] == licence_id:
-            return licence
-    raise NotFound(f"licence {licence_id} is not in your wallet")
-
-
 def _licence_page(
     request: Request,
     caller: Principal,
@@ -361,7 +351,7 @@ def _licence_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     with uow() as session:
-        licence = _own_licence(session, ctx, caller, licence_id)
+        licence = service.held_licence(session, ctx, caller, licence_id=licence_id)
         history = service.holder_history(session, caller, licence_id=licence_id)
         places = _places(session)
         qr: QrCode | None = None
@@ -414,7 +404,6 @@ def licence_qr(
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/wallet/{licence_id}#qr", status_code=303)
     with uow() as session:
-        _own_licence(session, ctx, caller, licence_id)
         qr = _qr_of(session, ctx, caller, licence_id, clock())
     return _page(request, "licences/_qr.html", caller, qr=qr)
 
@@ -582,12 +571,7 @@ def _issue_page(
     error: TwonetsError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    types = service.types_issued_by(caller)
-    if not types:
-        raise Forbidden(
-            "your department issues no licence types; licences are issued by the staff of "
-            "the department whose function issues them (police, market regulation, ...)"
-        )
+    types = service.issuing_types(caller)
     chosen = next((t for t in types if t.code == type_code), None)
     if chosen is None and len(types) == 1:
         chosen = types[0]
@@ -727,7 +711,6 @@ def _trust_page(
     added: str = "",
     dropped: str = "",
     error: TwonetsError | None = None,
-    errors: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     sees_counts = caller.has_any({Role.ADMIN, Role.DPO})
@@ -765,7 +748,7 @@ def _trust_page(
         added=added,
         dropped=dropped,
         error=error,
-        errors=errors if errors is not None else field_errors(error),
+        errors=field_errors(error),
         now=now,
     )
 
@@ -801,21 +784,7 @@ def recognise_region(
     except TwonetsError as exc:
         if exc.status >= 500:
             raise
-        errors = field_errors(exc)
-        if not errors and isinstance(exc, InvalidKey):
-            errors["anchor"] = f"not a PEM public key ({exc.detail})"
-        elif not errors and isinstance(exc, InvalidTrustList | UntrustedTrustList):
-            errors["trust_list"] = exc.detail
-        return _trust_page(
-            request,
-            caller,
-            uow,
-            now,
-            form=form,
-            error=exc,
-            errors=errors,
-            status_code=exc.status,
-        )
+        return _trust_page(request, caller, uow, now, form=form, error=exc, status_code=exc.status)
     return RedirectResponse(f"/trust?added={region}", status_code=303)
 
 
