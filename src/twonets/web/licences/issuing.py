@@ -17,11 +17,10 @@ from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.licences import service
 from twonets.licences.api import Ctx
-from twonets.web.licences.words import page, places_of
+from twonets.web.licences.words import Words, page, places_of
 from twonets.web.pages import (
     SHANGHAI,
     FormFields,
-    field_errors,
     local_date,
 )
 
@@ -63,7 +62,7 @@ def _issue_page(
         today=today,
         issued=issued,
         error=error,
-        errors=field_errors(error),
+        errors=Words.of(request).form_errors(error, chosen.code if chosen else None),
     )
 
 

@@ -16,11 +16,8 @@ from twonets.core.http import Caller, Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.licences import service
 from twonets.trust import service as trust
-from twonets.web.licences.words import page, places_of, result_text
-from twonets.web.pages import (
-    FormFields,
-    field_errors,
-)
+from twonets.web.licences.words import Words, page, places_of
+from twonets.web.pages import FormFields
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,12 +68,11 @@ def _trust_page(
         sees_counts=sees_counts,
         is_admin=Role.ADMIN in caller.roles,
         days=COUNT_DAYS,
-        result_text=result_text,
         form=form or {},
         added=added,
         dropped=dropped,
         error=error,
-        errors=field_errors(error),
+        errors=Words.of(request).form_errors(error),
         now=now,
     )
 

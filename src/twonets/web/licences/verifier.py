@@ -16,23 +16,12 @@ from twonets.core.models import Role
 from twonets.licences import service
 from twonets.licences.api import Ctx
 from twonets.licences.verify import CredentialVerdict
-from twonets.web.licences.words import Places, page, places_of, step_words
-from twonets.web.pages import (
-    MAX_IMAGE_BYTES,
-    decode_qr_image,
-    field_errors,
-)
+from twonets.web.licences.words import Places, Words, page, places_of
+from twonets.web.pages import MAX_IMAGE_BYTES, decode_qr_image
 
 router = APIRouter(include_in_schema=False)
 
 Verifier = Annotated[Principal, Depends(require(Role.VERIFIER, Role.STAFF, Role.OPERATOR))]
-
-
-def _issuer_text(places: Places, issuer: str | None) -> str:
-    department = places.department(issuer)
-    if department is not None:
-        return f"{department.name} {department.name_en}"
-    return issuer or "unknown issuer"
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -56,7 +45,9 @@ def _verify_page(
     if places is None:
         with uow() as session:
             places = places_of(session)
-    headline, explanation = step_words(verdict) if verdict and not verdict.valid else ("", "")
+    words = Words.of(request)
+    failed = verdict is not None and not verdict.valid
+    headline, explanation = words.step_words(verdict) if verdict and failed else ("", "")
     return page(
         request,
         "licences/verify.html",
@@ -67,10 +58,10 @@ def _verify_page(
         headline=headline,
         explanation=explanation,
         places=places,
-        issuer_text=_issuer_text(places, verdict.issuer if verdict else None),
+        issuer_text=words.issuer(places, verdict.issuer if verdict else None),
         source=source,
         error=error,
-        errors=field_errors(error),
+        errors=words.form_errors(error),
         can_issue=bool(service.types_issued_by(caller)),
     )
 

@@ -21,8 +21,8 @@ from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, service
 from twonets.licences.api import Ctx
-from twonets.web.licences.words import page, places_of
-from twonets.web.pages import field_errors
+from twonets.web.i18n import N_
+from twonets.web.licences.words import Words, page, places_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,7 +42,7 @@ def wallet_page(request: Request, caller: Holder, uow: Uow, ctx: Ctx) -> HTMLRes
     return page(request, "licences/wallet.html", caller, licences=licences, places=places)
 
 
-def _qr_svg(text: str) -> tuple[Markup, int]:
+def _qr_svg(text: str, title: str) -> tuple[Markup, int]:
     """The QR code of ``text`` as inline SVG (drawn at whole pixels per module), its version."""
     code = segno.make_qr(text, error="m")
     modules = code.symbol_size(scale=1)[0]
@@ -52,7 +52,7 @@ def _qr_svg(text: str) -> tuple[Markup, int]:
         omitsize=True,
         light="#fff",
         svgclass="qr",
-        title="QR code of this licence",
+        title=title,
     )
     styled = svg.replace("<svg ", f'<svg style="width:{modules * scale}px" ', 1)
     return Markup(styled), int(code.version)
@@ -71,10 +71,15 @@ class QrCode:
 
 
 def _qr_of(
-    session: Session, ctx: service.Licensing, caller: Principal, licence_id: int, now: datetime
+    session: Session,
+    ctx: service.Licensing,
+    caller: Principal,
+    licence_id: int,
+    now: datetime,
+    words: Words,
 ) -> QrCode:
     text = service.qr_code(session, ctx, caller, licence_id=licence_id, now=now)
-    svg, version = _qr_svg(text)
+    svg, version = _qr_svg(text, words.t(N_("QR code of this licence")))
     return QrCode(licence_id, text, svg, version, len(text), now)
 
 
@@ -90,6 +95,7 @@ def _licence_page(
     error: TwonetsError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    words = Words.of(request)
     with uow() as session:
         licence = service.held_licence(session, ctx, caller, licence_id=licence_id)
         history = service.holder_history(session, caller, licence_id=licence_id)
@@ -98,7 +104,7 @@ def _licence_page(
         qr_problem = ""
         if licence["status"] == "active":
             try:
-                qr = _qr_of(session, ctx, caller, licence_id, now)
+                qr = _qr_of(session, ctx, caller, licence_id, now, words)
             except TwonetsError as exc:
                 qr_problem = exc.detail
     kind = catalogue.get_type(licence["type"])
@@ -107,7 +113,7 @@ def _licence_page(
     form = dict(share or {})
     if "disclose" not in form:
         form["disclose"] = [f.name for f in disclosable if f.name in HOTEL_CHECK]
-    form.setdefault("audience", "hotel front desk")
+    form.setdefault("audience", words.t(N_("hotel front desk")))
     form.setdefault("nonce", secrets.token_urlsafe(9))
     return page(
         request,
@@ -124,7 +130,7 @@ def _licence_page(
         always=always,
         form=form,
         error=error,
-        errors=field_errors(error),
+        errors=words.form_errors(error, licence["type"]),
     )
 
 
@@ -144,7 +150,7 @@ def licence_qr(
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/wallet/{licence_id}#qr", status_code=303)
     with uow() as session:
-        qr = _qr_of(session, ctx, caller, licence_id, clock())
+        qr = _qr_of(session, ctx, caller, licence_id, clock(), Words.of(request))
     return page(request, "licences/_qr.html", caller, qr=qr)
 
 
