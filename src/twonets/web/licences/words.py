@@ -135,6 +135,15 @@ CATALOGUE_WORDS = (
     N_("female"),
 )
 
+# Labels whose word elsewhere on the pages means something else (a person's "Name" is 姓名,
+# an account's is 名称): their own texts, shown as the catalogue's label where untranslated.
+FIELD_KEYS = {
+    ("name", "Name"): N_("licence field: a person's name"),
+    ("enterprise_name", "Name"): N_("licence field: an enterprise's name"),
+    ("address", "Address"): N_("licence field: a person's address"),
+    ("id_number", "ID number"): N_("licence field: a resident's ID number"),
+}
+
 # What a refused field says, by its field and rule ("*": any field); the values a text may
 # use are the service's own reason and the field's label. Rules not here show the service's
 # words.
@@ -256,6 +265,9 @@ class Words:
         if kind is not None:
             for f in kind.fields:
                 if f.name == name:
+                    key = FIELD_KEYS.get((f.name, f.label))
+                    if key is not None and (text := self.t(key)) != key:
+                        return text
                     return self.t(f.label)
         return name.replace("_", " ").capitalize()
 
