@@ -131,8 +131,16 @@ CATALOGUE_WORDS = (
     N_("Vehicle classes"),
     N_("Vehicle type"),
     N_("Vehicle identification number"),
+    N_("Level"),
+    N_("Energy"),
     N_("male"),
     N_("female"),
+    N_("fuel"),
+    N_("electric"),
+    N_("hybrid"),
+    N_("junior"),
+    N_("intermediate"),
+    N_("senior"),
 )
 
 # Labels whose word elsewhere on the pages means something else (a person's "Name" is 姓名,
@@ -142,6 +150,7 @@ FIELD_KEYS = {
     ("enterprise_name", "Name"): N_("licence field: an enterprise's name"),
     ("address", "Address"): N_("licence field: a person's address"),
     ("id_number", "ID number"): N_("licence field: a resident's ID number"),
+    ("level", "Level"): N_("licence field: a qualification's level"),
 }
 
 # What a refused field says, by its field and rule ("*": any field); the values a text may
