@@ -40,10 +40,10 @@ from twonets.web import (
     device_pages,
     governance_pages,
     i18n,
-    licence_pages,
     operations_pages,
 )
 from twonets.web import health as health_pages
+from twonets.web import licences as licence_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 

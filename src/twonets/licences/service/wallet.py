@@ -76,6 +76,20 @@ def wallet(session: Session, ctx: Licensing, principal: Principal) -> list[dict[
     return [licence_json(session, ctx, r) for r in rows]
 
 
+def held_licence(
+    session: Session, ctx: Licensing, principal: Principal, *, licence_id: int
+) -> dict[str, Any]:
+    """One licence of the caller's wallet with its opened claims (not a replaced version).
+
+    Only residents and enterprises hold licences (others are refused); another holder's
+    licence is not found, so that its number tells nothing about it.
+    """
+    licence = _held(session, principal, licence_id)
+    if licence.status == LicenceStatus.SUPERSEDED:
+        raise NotFound(f"licence {licence_id} was replaced by a newer version")
+    return licence_json(session, ctx, licence)
+
+
 def _held(session: Session, principal: Principal, licence_id: int) -> Licence:
     """One of the caller's own licences, in any status; another's is not found."""
     kind, holder = _holder_kind(principal)
