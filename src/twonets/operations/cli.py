@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.operations import catalogue, device_cli, figures, queries, service
+from twonets.operations import catalogue, figures, queries, service
+from twonets.operations.devices import cli as device_cli
 from twonets.operations.elements import ElementKind
 
 ops_app = typer.Typer(help="City operations: management elements, cases, device intake.")

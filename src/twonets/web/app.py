@@ -33,7 +33,7 @@ from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations import api as operations_api
-from twonets.operations import device_api
+from twonets.operations.devices import api as device_api
 from twonets.web import (
     code_pages,
     device_pages,

@@ -20,7 +20,9 @@ from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.core.places import DISTRICTS
-from twonets.operations import device_api, device_enrolment, device_service
+from twonets.operations.devices import api as device_api
+from twonets.operations.devices import enrolment as device_enrolment
+from twonets.operations.devices import service as device_service
 from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)

@@ -18,11 +18,12 @@ from twonets.core.config import Settings
 from twonets.core.errors import ConfigurationError
 from twonets.core.geo import gcj02_to_wgs84, locate_district
 from twonets.core.models import Role
-from twonets.operations import device_service, jt808
-from twonets.operations.device_models import Terminal
-from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE
-from twonets.operations.gateway import parse_listen
-from twonets.operations.mqtt_intake import parse_url
+from twonets.operations.devices import jt808
+from twonets.operations.devices import service as device_service
+from twonets.operations.devices.gateway import parse_listen
+from twonets.operations.devices.models import Terminal
+from twonets.operations.devices.mqtt_intake import parse_url
+from twonets.operations.devices.simulator import SIMULATED_FLEET_CREDIT_CODE
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from twonets.core.ids import make_credit_code
 from twonets.core.models import Account, AccountKind, Role
 from twonets.core.places import DISTRICTS
 from twonets.core.seeding import DemoCity
-from twonets.operations import device_enrolment, device_service, jt808
+from twonets.operations.devices import enrolment, jt808, service
 
 TRUCKS_PER_SCALE = 40
 TRACK_HOURS = 3
@@ -62,7 +62,7 @@ def seed(city: DemoCity) -> None:
     weights = list(_DISTRICT_WEIGHTS.values())
     steps = TRACK_HOURS * 60 // STEP_MINUTES
     start = city.now - timedelta(hours=TRACK_HOURS)
-    positions: list[device_service.Position] = []
+    positions: list[service.Position] = []
     count = TRUCKS_PER_SCALE * city.scale
     plates: set[str] = set()
     for i in city.track(range(count), "muck-truck tracks", total=count):
@@ -73,7 +73,7 @@ def seed(city: DemoCity) -> None:
         plates.add(plate)
         version = 1 if i % 3 == 0 else None
         enrolled_at = start - timedelta(days=rng.randint(30, 400))
-        device_enrolment.enrol_terminal(
+        enrolment.enrol_terminal(
             city.session,
             operator,
             phone=phone,
@@ -82,7 +82,7 @@ def seed(city: DemoCity) -> None:
             now=enrolled_at,
         )
         registration = jt808.Registration(31, 0, "SHMUC", "ZTE-808", f"MT{i:05d}", 2, plate)
-        _, code = device_enrolment.register_terminal(
+        _, code = enrolment.register_terminal(
             city.session,
             phone=phone,
             protocol_version=version,
@@ -90,7 +90,7 @@ def seed(city: DemoCity) -> None:
             now=start,
             code_ttl=DEMO_CODE_TTL,
         )
-        ref = device_enrolment.authenticate_terminal(
+        ref = enrolment.authenticate_terminal(
             city.session, phone=phone, auth_code=code or "", now=start
         )
         assert ref is not None, "an enrolled truck authenticates with its code"
@@ -122,7 +122,7 @@ def seed(city: DemoCity) -> None:
             if rolled and step == last_step:
                 speed, alarm = 0.0, 1 << 30
             positions.append(
-                device_service.Position(
+                service.Position(
                     terminal=ref,
                     lon=round(lon, 6),
                     lat=round(lat, 6),
@@ -135,4 +135,4 @@ def seed(city: DemoCity) -> None:
                     satellites=rng.randint(6, 18),
                 )
             )
-    device_service.record_positions(city.session, positions, now=city.now)
+    service.record_positions(city.session, positions, now=city.now)

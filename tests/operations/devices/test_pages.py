@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from builders import PASSWORD, create_staff, create_terminal, next_credit_code
 from twonets.core.models import Role
-from twonets.operations import device_service
-from twonets.operations.gateway import Gateway, MemoryBackend, RefusedRegistration
+from twonets.operations.devices import service as device_service
+from twonets.operations.devices.gateway import Gateway, MemoryBackend, RefusedRegistration
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 HTML = {"accept": "text/html"}

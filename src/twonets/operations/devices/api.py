@@ -12,11 +12,11 @@ from twonets.core.auth import Principal
 from twonets.core.config import Settings
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
-from twonets.operations import device_enrolment, device_service
-from twonets.operations.device_models import Terminal
-from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
-from twonets.operations.mqtt_intake import MqttIntake, database_writer
-from twonets.operations.schemas import TerminalIn, TerminalOut
+from twonets.operations.devices import enrolment, service
+from twonets.operations.devices.gateway import DatabaseBackend, Gateway, parse_listen
+from twonets.operations.devices.models import Terminal
+from twonets.operations.devices.mqtt_intake import MqttIntake, database_writer
+from twonets.operations.devices.schemas import TerminalIn, TerminalOut
 
 router = APIRouter(tags=["operations"])
 
@@ -31,7 +31,7 @@ def terminal_json(terminal: Terminal, now: datetime) -> dict[str, Any]:
         "plate": terminal.plate,
         "plate_colour": terminal.plate_colour,
         "credit_code": terminal.credit_code,
-        "state": device_service.state_of(terminal, now).value,
+        "state": service.state_of(terminal, now).value,
         "enrolled_at": terminal.enrolled_at,
         "enrolled_by": terminal.enrolled_by,
         "registered_at": terminal.registered_at,
@@ -46,7 +46,7 @@ def list_terminals(caller: Watcher, uow: Uow, clock: Clock) -> Any:
     with uow() as session:
         return [
             {**vars(row), "state": row.state.value}
-            for row in device_service.list_terminals(session, now=clock())
+            for row in service.list_terminals(session, now=clock())
         ]
 
 
@@ -55,7 +55,7 @@ def enrol_terminal(body: TerminalIn, caller: Operator, uow: Uow, clock: Clock) -
     """Enrol a vehicle terminal, so that the gateway lets it register."""
     with uow() as session:
         now = clock()
-        row = device_enrolment.enrol_terminal(session, caller, **body.model_dump(), now=now)
+        row = enrolment.enrol_terminal(session, caller, **body.model_dump(), now=now)
         return terminal_json(row, now)
 
 
@@ -64,16 +64,14 @@ def reset_terminal(phone: str, caller: Operator, uow: Uow, clock: Clock) -> Any:
     """Void a terminal's code: it stops working at once, and the terminal registers again."""
     with uow() as session:
         now = clock()
-        return terminal_json(
-            device_enrolment.reset_enrolment(session, caller, phone=phone, now=now), now
-        )
+        return terminal_json(enrolment.reset_enrolment(session, caller, phone=phone, now=now), now)
 
 
 @router.get("/ops/layers/vehicles")
 def vehicles_layer(caller: Watcher, uow: Uow, clock: Clock) -> dict[str, Any]:
     """Last known position of each vehicle terminal, GeoJSON in GCJ-02 (the map's datum)."""
     with uow() as session:
-        return device_service.vehicles_layer(session, now=clock())
+        return service.vehicles_layer(session, now=clock())
 
 
 @router.get("/ops/devices/status")
@@ -123,7 +121,7 @@ def setup(app: FastAPI) -> None:
         backend = DatabaseBackend(
             app.state.session_factory,
             clock=app.state.clock,
-            code_ttl=device_enrolment.code_ttl(settings),
+            code_ttl=enrolment.code_ttl(settings),
         )
         gateway = Gateway(backend, host=host, port=port, clock=app.state.clock)
         app.state.jt808_gateway = gateway

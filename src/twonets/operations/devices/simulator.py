@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from twonets.core.geo import locate_district, random_point_in_district
 from twonets.core.ids import make_credit_code
 from twonets.core.places import DISTRICTS
-from twonets.operations import jt808
+from twonets.operations.devices import jt808
 
 _METRES_PER_DEGREE = 111_320.0
 BATCH_EVERY = 10

@@ -2,7 +2,7 @@
 
 Per connection the stream is split on ``0x7e`` and each frame decoded. Registration is
 answered with 0x8100: a new code for an enrolled terminal, else the result that says why not
-(``device_enrolment`` holds the rules), counted per reason and listed for the devices page.
+(``enrolment`` holds the rules), counted per reason and listed for the devices page.
 Authentication, heartbeats, location reports and batch uploads are answered with 0x8001
 general responses, numbered by the platform's own serial per connection. Location reports
 from a connection that has not authenticated are refused (result 1), as the protocol
@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import unit_of_work, utcnow
 from twonets.core.errors import ConfigurationError, Conflict, NotFound
-from twonets.operations import device_enrolment, device_service, jt808
-from twonets.operations.device_service import Position, TerminalRef
+from twonets.operations.devices import enrolment, jt808, service
+from twonets.operations.devices.service import Position, TerminalRef
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class DatabaseBackend:
 
         def work() -> tuple[jt808.RegistrationResult, str | None]:
             with unit_of_work(self.factory) as session:
-                return device_enrolment.register_terminal(
+                return enrolment.register_terminal(
                     session,
                     phone=phone,
                     protocol_version=protocol_version,
@@ -171,7 +171,7 @@ class DatabaseBackend:
 
         def work() -> TerminalRef | None:
             with unit_of_work(self.factory) as session:
-                return device_enrolment.authenticate_terminal(
+                return enrolment.authenticate_terminal(
                     session, phone=phone, auth_code=auth_code, now=self.clock()
                 )
 
@@ -189,7 +189,7 @@ class DatabaseBackend:
     async def _write_positions(self, positions: list[Position]) -> None:
         def work() -> frozenset[tuple[int, int]]:
             with unit_of_work(self.factory) as session:
-                return device_service.record_positions(session, positions, now=self.clock()).refused
+                return service.record_positions(session, positions, now=self.clock()).refused
 
         self._stale.update(await asyncio.to_thread(work))
 
@@ -202,8 +202,8 @@ class _KnownTerminal:
     code_expires_at: datetime | None = None
     code_serial: int = 0
 
-    def enrolment(self) -> device_enrolment.Enrolment:
-        return device_enrolment.Enrolment(self.plate, True, self.code_hash, self.code_expires_at)
+    def enrolment(self) -> enrolment.Enrolment:
+        return enrolment.Enrolment(self.plate, True, self.code_hash, self.code_expires_at)
 
 
 @dataclass
@@ -219,8 +219,8 @@ class MemoryBackend:
 
     def enrol(self, phone: str, plate: str) -> None:
         """Let a terminal register (the in-memory counterpart of staff enrolling it)."""
-        number = device_enrolment.normalised_phone(phone)
-        plate = device_enrolment.checked_plate(plate)
+        number = enrolment.normalised_phone(phone)
+        plate = enrolment.checked_plate(plate)
         if number in self.terminals:
             raise Conflict(f"phone: terminal {number} is enrolled already")
         if any(t.plate == plate for t in self.terminals.values()):
@@ -229,7 +229,7 @@ class MemoryBackend:
 
     def reset(self, phone: str) -> None:
         """Void a terminal's code: it registers again, and its sessions end."""
-        known = self.terminals.get(device_enrolment.normalised_phone(phone))
+        known = self.terminals.get(enrolment.normalised_phone(phone))
         if known is None:
             raise NotFound(f"no terminal {phone} is enrolled")
         known.code_hash = known.code_expires_at = None
@@ -243,7 +243,7 @@ class MemoryBackend:
         known = self.terminals.get(phone)
         plate = registration.plate.strip()
         elsewhere = any(t.plate == plate for p, t in self.terminals.items() if p != phone)
-        result = device_enrolment.registration_result(
+        result = enrolment.registration_result(
             known.enrolment() if known else None,
             plate=plate,
             plate_enrolled_elsewhere=elsewhere,
@@ -251,16 +251,16 @@ class MemoryBackend:
         )
         if result is not jt808.RegistrationResult.SUCCESS or known is None:
             return result, None
-        code, known.code_hash = device_enrolment.new_auth_code()
-        known.code_expires_at = device_enrolment.code_expiry(now, self.code_ttl)
+        code, known.code_hash = enrolment.new_auth_code()
+        known.code_expires_at = enrolment.code_expiry(now, self.code_ttl)
         known.code_serial += 1
         return result, code
 
     async def authenticate(self, phone: str, auth_code: str) -> TerminalRef | None:
         """The terminal if the code is its live code."""
         known = self.terminals.get(phone)
-        enrolment = known.enrolment() if known else None
-        if known is None or not device_enrolment.code_accepted(enrolment, auth_code, self.clock()):
+        current = known.enrolment() if known else None
+        if known is None or not enrolment.code_accepted(current, auth_code, self.clock()):
             return None
         return TerminalRef(known.pk, phone, known.plate, known.code_serial)
 
@@ -479,7 +479,7 @@ class Gateway:
                 self.stats.refused["unauthenticated"] += 1
                 return self._general(connection, header, jt808.GeneralResponse.FAILURE)
             locations = body.locations if isinstance(body, jt808.BatchLocation) else (body,)
-            positions.extend(device_service.position_from_location(terminal, x) for x in locations)
+            positions.extend(service.position_from_location(terminal, x) for x in locations)
             return (header, 0)
         self.stats.refused["unsupported"] += 1
         return self._general(connection, header, jt808.GeneralResponse.UNSUPPORTED)
@@ -487,9 +487,7 @@ class Gateway:
     def _refuse_registration(
         self, connection: _Connection, phone: str, plate: str, result: int
     ) -> None:
-        reason = device_enrolment.RESULT_REASONS.get(
-            jt808.RegistrationResult(result), f"result-{result}"
-        )
+        reason = enrolment.RESULT_REASONS.get(jt808.RegistrationResult(result), f"result-{result}")
         self.stats.refused[reason] += 1
         self.stats.recent_refusals.appendleft(
             RefusedRegistration(self.clock(), phone, plate.strip()[:16], reason, connection.peer)

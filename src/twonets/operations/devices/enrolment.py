@@ -34,9 +34,9 @@ from twonets.core.config import Settings
 from twonets.core.errors import Conflict, Invalid, NotFound
 from twonets.core.models import Account, Role
 from twonets.core.service import checked_credit_code
-from twonets.operations import jt808
-from twonets.operations.device_models import Terminal
-from twonets.operations.device_service import TerminalRef
+from twonets.operations.devices import jt808
+from twonets.operations.devices.models import Terminal
+from twonets.operations.devices.service import TerminalRef
 
 AUTH_CODE_BYTES = 12
 # A 2019 header carries the phone number as BCD[10]: at most 20 digits.

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import unit_of_work, utcnow
 from twonets.core.errors import ConfigurationError
-from twonets.operations import device_service
-from twonets.operations.device_service import Reading
-from twonets.operations.gateway import Batcher
+from twonets.operations.devices import service
+from twonets.operations.devices.gateway import Batcher
+from twonets.operations.devices.service import Reading
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,9 @@ class MqttIntake:
             self.stats.rejected[exc.reason] += 1
             log.warning("MQTT message dropped: %s", exc)
             return
-        if (reading.kind, reading.unit) in device_service.READING_THRESHOLDS:
+        if (reading.kind, reading.unit) in service.READING_THRESHOLDS:
             key = (reading.kind, reading.device)
-            over = device_service.over_threshold(reading.kind, reading.unit, reading.value)
+            over = service.over_threshold(reading.kind, reading.unit, reading.value)
             # A case opens when a sensor goes over its threshold, not for every reading above.
             if over and not self._over.get(key, False):
                 reading = dataclasses.replace(reading, crossed=True)
@@ -221,7 +221,7 @@ def database_writer(
     async def write(readings: Sequence[Reading]) -> None:
         def work() -> None:
             with unit_of_work(factory) as session:
-                device_service.record_readings(session, readings, now=clock())
+                service.record_readings(session, readings, now=clock())
 
         await asyncio.to_thread(work)
 

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
-from twonets.operations import device_enrolment, device_service, jt808
-from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
-from twonets.operations.gateway import DatabaseBackend, Gateway, parse_listen
-from twonets.operations.mqtt_intake import MqttIntake, database_writer
+from twonets.operations.devices import enrolment, jt808, service
+from twonets.operations.devices.gateway import DatabaseBackend, Gateway, parse_listen
+from twonets.operations.devices.mqtt_intake import MqttIntake, database_writer
+from twonets.operations.devices.simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
 
 jt808_app = typer.Typer(help="The JT/T 808 codec: decode and encode frames; simulated trucks.")
 terminals_app = typer.Typer(help="Vehicle terminals: enrol them, list them, reset their codes.")
@@ -67,8 +67,8 @@ def enrol_command(
 ) -> None:
     """Enrol a vehicle terminal so that the gateway lets it register."""
     with _session(ctx) as session:
-        caller = device_enrolment.acting_staff(session, as_)
-        row = device_enrolment.enrol_terminal(
+        caller = enrolment.acting_staff(session, as_)
+        row = enrolment.enrol_terminal(
             session,
             caller,
             phone=phone,
@@ -88,8 +88,8 @@ def reset_command(
 ) -> None:
     """Void a terminal's code at once; it registers again for a new one."""
     with _session(ctx) as session:
-        caller = device_enrolment.acting_staff(session, as_)
-        row = device_enrolment.reset_enrolment(session, caller, phone=phone, now=utcnow())
+        caller = enrolment.acting_staff(session, as_)
+        row = enrolment.reset_enrolment(session, caller, phone=phone, now=utcnow())
         typer.echo(f"reset {row.phone} ({row.plate}): its code is void, it registers again")
 
 
@@ -97,7 +97,7 @@ def reset_command(
 def list_command(ctx: typer.Context) -> None:
     """Every terminal: phone, plate, enterprise, where it stands, last report."""
     with _session(ctx) as session:
-        rows = device_service.list_terminals(session, now=utcnow())
+        rows = service.list_terminals(session, now=utcnow())
         for t in rows:
             heard = "never" if t.age_seconds is None else f"{t.age_seconds} s ago"
             typer.echo(
@@ -211,8 +211,8 @@ def simulate_command(
         return
     if enrol_as is not None:
         with _session(ctx) as session:
-            caller = device_enrolment.acting_staff(session, enrol_as)
-            done = device_enrolment.enrol_fleet(
+            caller = enrolment.acting_staff(session, enrol_as)
+            done = enrolment.enrol_fleet(
                 session,
                 caller,
                 credit_code=SIMULATED_FLEET_CREDIT_CODE,
@@ -271,7 +271,7 @@ def gateway_command(
     except TwonetsError as exc:
         raise _fail(exc.detail) from None
     factory = make_session_factory(make_engine(settings.effective_database_url))
-    backend = DatabaseBackend(factory, code_ttl=device_enrolment.code_ttl(settings))
+    backend = DatabaseBackend(factory, code_ttl=enrolment.code_ttl(settings))
     gateway = Gateway(backend, host=host, port=port)
 
     async def work(stop: asyncio.Event) -> None:
