@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import PASSWORD, create_department, create_staff
+from operations.cases.test_api import PNG, patrol
 from operations.conftest import BUND, Login
-from operations.test_api import PNG, patrol
 from twonets.core.db import unit_of_work
 from twonets.core.models import Role
 

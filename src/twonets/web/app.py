@@ -32,7 +32,7 @@ from twonets.health import api as health_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
-from twonets.operations import api as operations_api
+from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.web import (
     code_pages,

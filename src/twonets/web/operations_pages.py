@@ -26,10 +26,10 @@ from twonets.core.auth import Principal
 from twonets.core.errors import FieldProblem, Invalid, TwonetsError
 from twonets.core.http import AppSettings, Clock, Uow, require
 from twonets.core.models import Role
-from twonets.operations import api as ops_api
-from twonets.operations import catalogue, figures, queries, service, states
-from twonets.operations.photos import MAX_PHOTO_BYTES, Photo
-from twonets.operations.schemas import IntakeReport, SourceKind
+from twonets.operations.cases import api as ops_api
+from twonets.operations.cases import catalogue, figures, queries, service, states
+from twonets.operations.cases.photos import MAX_PHOTO_BYTES, Photo
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
 from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)

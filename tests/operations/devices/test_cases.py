@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from builders import create_staff, create_terminal
 from twonets.core.auth import principal_of
 from twonets.core.models import OutboxEvent, Role
-from twonets.operations import catalogue
+from twonets.operations.cases import catalogue
+from twonets.operations.cases.models import Case
 from twonets.operations.devices import enrolment as device_enrolment
 from twonets.operations.devices import service as device_service
 from twonets.operations.devices.models import LastPosition
 from twonets.operations.devices.mqtt_intake import MqttIntake
 from twonets.operations.devices.service import Position, Reading, TerminalRef
-from twonets.operations.models import Case
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 ROLLOVER = 1 << 30

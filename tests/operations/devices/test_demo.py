@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from twonets.core.geo import locate_district
 from twonets.core.models import OutboxEvent
 from twonets.core.seeding import DemoCity
-from twonets.operations import catalogue
+from twonets.operations.cases import catalogue
+from twonets.operations.cases.models import Case, CaseReport, CaseStep
 from twonets.operations.devices import demo as device_demo
 from twonets.operations.devices import service as device_service
 from twonets.operations.devices.models import LastPosition, Terminal
-from twonets.operations.models import Case, CaseReport, CaseStep
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 

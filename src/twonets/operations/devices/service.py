@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from twonets.core.errors import TwonetsError
 from twonets.core.events import record_event
 from twonets.core.geo import locate_district, wgs84_to_gcj02_arrays
-from twonets.operations import service as cases
+from twonets.operations.cases import service as cases
+from twonets.operations.cases.elements import Urgency
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
 from twonets.operations.devices import jt808
 from twonets.operations.devices.models import LastPosition, Terminal
-from twonets.operations.elements import Urgency
-from twonets.operations.schemas import IntakeReport, SourceKind
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import NotFound
-from twonets.operations.models import Case
+from twonets.operations.cases.models import Case
 
 
 class CaseState(StrEnum):

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from twonets.core import geo
 from twonets.core.errors import Conflict, Invalid
 from twonets.core.events import record_event
-from twonets.operations import elements, worktime
-from twonets.operations.elements import ElementKind, MinorCategory
-from twonets.operations.models import CalendarDay, Category, Component
+from twonets.operations.cases import elements, worktime
+from twonets.operations.cases.elements import ElementKind, MinorCategory
+from twonets.operations.cases.models import CalendarDay, Category, Component
 
 # --- element catalogue ---------------------------------------------------------------------
 

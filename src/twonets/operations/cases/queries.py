@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, Invalid, NotFound
 from twonets.core.models import Department, District, Role
-from twonets.operations.models import Case, CasePhoto, CaseReport, CaseStep, Category
-from twonets.operations.photos import photo_path
-from twonets.operations.states import (
+from twonets.operations.cases.models import Case, CasePhoto, CaseReport, CaseStep, Category
+from twonets.operations.cases.photos import photo_path
+from twonets.operations.cases.states import (
     CLOCK_STATES,
     OPEN_STATES,
     CaseState,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from twonets.operations.elements import Urgency
+from twonets.operations.cases.elements import Urgency
 
 
 class SourceKind(StrEnum):

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from operations.conftest import BUND, MONDAY_10, OpsWorld
-from twonets.operations import figures, service
-from twonets.operations.schemas import IntakeReport, SourceKind
+from twonets.operations.cases import figures, service
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
 
 PUDONG = (121.5440, 31.2210)
 

@@ -24,10 +24,10 @@ from twonets.core.errors import Invalid
 from twonets.core.events import Event
 from twonets.core.http import AppSettings, Clock, Uow, public, require
 from twonets.core.models import Role
-from twonets.operations import catalogue, figures, heat, queries, service
-from twonets.operations import photos as photo_store
-from twonets.operations.elements import ElementKind
-from twonets.operations.schemas import (
+from twonets.operations.cases import catalogue, figures, heat, queries, service
+from twonets.operations.cases import photos as photo_store
+from twonets.operations.cases.elements import ElementKind
+from twonets.operations.cases.schemas import (
     CalendarDayIn,
     CaseOut,
     CategoryIn,

@@ -20,9 +20,9 @@ from twonets.core import service as core_service
 from twonets.core.auth import Principal
 from twonets.core.models import Account, AccountKind, DepartmentLevel, Role
 from twonets.core.seeding import DemoCity
-from twonets.operations import catalogue, service, states
-from twonets.operations.elements import Urgency
-from twonets.operations.schemas import IntakeReport, SourceKind
+from twonets.operations.cases import catalogue, service, states
+from twonets.operations.cases.elements import Urgency
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
 
 CASES_PER_SCALE = 150
 DAYS = 28

@@ -27,18 +27,18 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.events import record_event
 from twonets.core.models import Department, DepartmentLevel, Region, Role
-from twonets.operations import catalogue, elements, queries, worktime
-from twonets.operations import photos as photos_mod
-from twonets.operations.elements import Urgency
-from twonets.operations.models import (
+from twonets.operations.cases import catalogue, elements, queries, worktime
+from twonets.operations.cases import photos as photos_mod
+from twonets.operations.cases.elements import Urgency
+from twonets.operations.cases.models import (
     Case,
     CasePhoto,
     CaseReport,
     CaseStep,
     Category,
 )
-from twonets.operations.schemas import IntakeReport, SourceKind
-from twonets.operations.states import (
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
+from twonets.operations.cases.states import (
     CLOCK_STATES,
     OPEN_STATES,
     CaseState,

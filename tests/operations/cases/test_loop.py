@@ -17,12 +17,12 @@ from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.geo import wgs84_to_gcj02
 from twonets.core.models import OutboxEvent, Role
-from twonets.operations import queries, service, states
-from twonets.operations.elements import Urgency
-from twonets.operations.models import Case, CaseStep
-from twonets.operations.photos import Photo
-from twonets.operations.schemas import IntakeReport, SourceKind
-from twonets.operations.states import CaseState
+from twonets.operations.cases import queries, service, states
+from twonets.operations.cases.elements import Urgency
+from twonets.operations.cases.models import Case, CaseStep
+from twonets.operations.cases.photos import Photo
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
+from twonets.operations.cases.states import CaseState
 
 
 def report(

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from twonets.core.errors import Invalid
 from twonets.core.models import Department, District
-from twonets.operations.models import Case, Category
-from twonets.operations.states import (
+from twonets.operations.cases.models import Case, Category
+from twonets.operations.cases.states import (
     CLOCK_STATES,
     COUNTED_STATES,
     OPEN_STATES,

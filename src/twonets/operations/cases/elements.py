@@ -149,7 +149,11 @@ def check_limits(limits: dict[str, Any], *, field: str = "limits_hours") -> dict
 
 def load_standard() -> list[MinorCategory]:
     """The minor categories shipped with the platform (``data/elements.json``)."""
-    text = resources.files("twonets.operations").joinpath("data/elements.json").read_text("utf-8")
+    text = (
+        resources.files("twonets.operations.cases")
+        .joinpath("data/elements.json")
+        .read_text("utf-8")
+    )
     return parse_catalogue(json.loads(text))
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twonets.operations.worktime import (
+from twonets.operations.cases.worktime import (
     SHANGHAI,
     WorkingCalendar,
     add_working_hours,

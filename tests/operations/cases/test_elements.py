@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from builders import NOW
 from twonets.core.errors import Conflict, Invalid
 from twonets.core.geo import wgs84_to_gcj02
-from twonets.operations import catalogue, elements
-from twonets.operations.elements import ElementKind
+from twonets.operations.cases import catalogue, elements
+from twonets.operations.cases.elements import ElementKind
 
 STANDARD_MAJORS = {
     ElementKind.COMPONENT: {
