@@ -36,14 +36,13 @@ from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.web import (
     code_pages,
-    device_pages,
     governance_pages,
     health_pages,
     i18n,
     licence_pages,
-    operations_pages,
 )
 from twonets.web import core as core_pages
+from twonets.web import operations as operations_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -157,7 +156,6 @@ def create_app(
     app.include_router(health_pages.router)
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
-    app.include_router(device_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     def api_page(request: Request) -> HTMLResponse:

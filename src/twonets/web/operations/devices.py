@@ -80,7 +80,7 @@ def _page(
     message, errors = _worded(error) if error else (None, {})
     return render(
         request,
-        "devices/terminals.html",
+        "operations/devices.html",
         caller,
         status_code=status_code,
         terminals=terminals,
