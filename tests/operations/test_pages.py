@@ -319,3 +319,101 @@ def test_bad_report_inputs_speak_the_forms_labels_and_keep_the_text(
         assert 'value="人民大道 200号"' in answer.text
     assert f'value="{BUND[0]}"' in bad_photo.text
     assert "You have not reported anything yet." in mine
+
+
+LINK = re.compile(r'(?:href|src)="(/[^"#]*)"')
+
+
+def _opens(client: TestClient, page: str) -> dict[str, int]:
+    """The status of every same-site link and image of a page, opened with the page's cookie."""
+    return {url: client.get(url).status_code for url in sorted(set(LINK.findall(page)))}
+
+
+def test_every_link_of_the_operations_pages_opens_with_the_page_session(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
+    op, field = login("operator"), login("field")
+    cid = client.post("/api/v1/ops/intake", json=patrol(), headers=op).json()["id"]
+    client.post(f"/api/v1/ops/cases/{cid}/file", json={}, headers=op)
+    client.post(f"/api/v1/ops/cases/{cid}/dispatch", json={}, headers=op)
+    handled = client.post(
+        f"/api/v1/ops/cases/{cid}/feedback",
+        data={"note": "cleared"},
+        files=[("photos", ("after.png", io.BytesIO(PNG), "image/png"))],
+        headers=field,
+    )
+    assert handled.status_code == 200, handled.text
+
+    seen: dict[str, dict[str, int]] = {}
+    for who, pages in {
+        "operator": ["/ops", f"/ops/cases/{cid}", "/ops/fragments/cases?open=1", "/ops/devices"],
+        "supervisor": ["/ops/verification", f"/ops/cases/{cid}"],
+        "field": ["/ops/tasks", f"/ops/cases/{cid}"],
+        "resident": ["/ops/report"],
+    }.items():
+        log_in(client, people[who])
+        for path in pages:
+            page = client.get(path)
+            assert page.status_code == 200, (who, path)
+            seen[f"{who} {path}"] = _opens(client, page.text)
+
+    photos = [url for links in seen.values() for url in links if url.startswith("/ops/photos/")]
+    assert photos, "the handler's photo is shown on the case page"
+    broken = {
+        page: bad
+        for page, links in seen.items()
+        if (bad := {u: s for u, s in links.items() if s != 200})
+    }
+    assert broken == {}
+
+
+def test_a_case_photo_is_for_those_who_may_see_the_case(
+    client: TestClient, people: dict[str, str], login: Login
+) -> None:
+    op, field = login("operator"), login("field")
+    cid = client.post("/api/v1/ops/intake", json=patrol(), headers=op).json()["id"]
+    client.post(f"/api/v1/ops/cases/{cid}/file", json={}, headers=op)
+    client.post(f"/api/v1/ops/cases/{cid}/dispatch", json={}, headers=op)
+    case = client.post(
+        f"/api/v1/ops/cases/{cid}/feedback",
+        data={"note": "cleared"},
+        files=[("photos", ("after.png", io.BytesIO(PNG), "image/png"))],
+        headers=field,
+    ).json()
+    photo = f"/ops/photos/{case['photos'][0]}"
+
+    log_in(client, people["operator"])
+    shown = client.get(photo)
+    log_in(client, people["resident"])  # not the resident who reported it
+    refused = client.get(photo)
+    client.cookies.clear()
+    anonymous = client.get(photo, follow_redirects=False)
+
+    assert shown.status_code == 200
+    assert shown.content == PNG
+    assert refused.status_code in {403, 404}
+    assert anonymous.status_code in {303, 401}
+
+
+def test_the_pages_take_their_collaborators_as_dependencies(
+    client: TestClient, people: dict[str, str], frozen_app: FastAPI
+) -> None:
+    from twonets.operations.cases import api as ops_api
+    from twonets.operations.devices import api as device_api
+
+    extra = ops_api.Layer("rentals", "Suspected group rentals", "/ops/layers/rentals", "points")
+    frozen_app.dependency_overrides[ops_api.get_layers] = lambda: [extra]
+    frozen_app.dependency_overrides[device_api.get_intake_status] = lambda: {
+        "gateway": None,
+        "mqtt": None,
+    }
+    try:
+        log_in(client, people["operator"])
+        dashboard = client.get("/ops").text
+        devices = client.get("/ops/devices")
+    finally:
+        frozen_app.dependency_overrides.clear()
+
+    assert 'data-url="/ops/layers/rentals"' in dashboard
+    assert 'data-url="/ops/layers/cases"' not in dashboard
+    assert devices.status_code == 200

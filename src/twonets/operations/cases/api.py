@@ -144,9 +144,20 @@ def setup(app: FastAPI) -> None:
     app.state.background.append(watch_overdue)
 
 
-def _rules(request: Request) -> service.Rules:
+def get_rules(request: Request) -> service.Rules:
+    """The intake rules the app runs with (a dependency, for the API and the pages)."""
     rules: service.Rules = request.app.state.ops_rules
     return rules
+
+
+def get_layers(request: Request) -> list[Layer]:
+    """The dashboard's overlays: the case loop's and those other parts added."""
+    layers: list[Layer] = request.app.state.ops_layers
+    return layers
+
+
+OpsRules = Annotated[service.Rules, Depends(get_rules)]
+OpsLayers = Annotated[list[Layer], Depends(get_layers)]
 
 
 # --- elements ------------------------------------------------------------------------------
@@ -232,7 +243,7 @@ def intake(
     caller: Reporter,
     uow: Uow,
     clock: Clock,
-    request: Request,
+    rules: OpsRules,
     key: IdempotencyKey = None,
 ) -> Any:
     """Take in a problem from a detector, a device, a patrol or another department's alarm."""
@@ -246,7 +257,7 @@ def intake(
             scope=f"ops.intake:{caller.account_id}",
             now=clock(),
             reporter=caller,
-            rules=_rules(request),
+            rules=rules,
         )
 
 
@@ -256,7 +267,7 @@ def citizen_report(
     caller: Resident,
     uow: Uow,
     clock: Clock,
-    request: Request,
+    rules: OpsRules,
     key: IdempotencyKey = None,
 ) -> Any:
     """A resident reports a problem in the city."""
@@ -269,7 +280,7 @@ def citizen_report(
             scope=f"ops.report:{caller.account_id}",
             now=clock(),
             reporter=caller,
-            rules=_rules(request),
+            rules=rules,
         )
 
 
@@ -461,9 +472,9 @@ def case_figures(
 
 
 @router.get("/ops/layers")
-def layers(caller: Watcher, request: Request) -> list[dict[str, Any]]:
+def layers(caller: Watcher, overlays: OpsLayers) -> list[dict[str, Any]]:
     """The dashboard's overlays: name and GeoJSON URL of each."""
-    return [vars(layer) for layer in request.app.state.ops_layers]
+    return [vars(layer) for layer in overlays]
 
 
 @router.get("/ops/layers/cases")

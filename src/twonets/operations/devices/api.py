@@ -75,9 +75,17 @@ def vehicles_layer(caller: Watcher, uow: Uow, clock: Clock) -> dict[str, Any]:
 
 
 @router.get("/ops/devices/status")
-def intake_status(caller: Watcher, request: Request) -> dict[str, Any]:
+def intake_status(caller: Watcher, status: IntakeStatus) -> dict[str, Any]:
     """Counters of the JT/T 808 gateway and the MQTT subscriber running in this process."""
+    return status
+
+
+def get_intake_status(request: Request) -> dict[str, Any]:
+    """The counters of the intake running with this request's app (a dependency)."""
     return status_of(request.app)
+
+
+IntakeStatus = Annotated[dict[str, Any], Depends(get_intake_status)]
 
 
 def status_of(app: FastAPI) -> dict[str, Any]:

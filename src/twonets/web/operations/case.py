@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Invalid, TwonetsError
-from twonets.core.http import Clock, Uow
+from twonets.core.http import AppSettings, Clock, Uow
 from twonets.core.models import Role
+from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import catalogue, queries, service, states
 from twonets.web.operations.common import (
     STATE_LABELS,
     CaseReader,
     Operator,
+    PhotoReader,
     worded,
 )
 from twonets.web.pages import FormFields, local_time, render
@@ -142,3 +144,13 @@ def case_action(
             request, caller, uow, clock, case_id, error=exc, status_code=exc.status, kept=form
         )
     return RedirectResponse(f"/ops/cases/{case_id}", status_code=303)
+
+
+@router.get("/ops/photos/{photo_id}")
+def case_photo(photo_id: int, caller: PhotoReader, uow: Uow, settings: AppSettings) -> FileResponse:
+    """One photo of a case for the pages, which hold a cookie (the API's route takes a token)."""
+    with uow() as session:
+        path, content_type = queries.get_photo(
+            session, caller, photo_id, ops_api.photo_dir(settings)
+        )
+    return FileResponse(path, media_type=content_type)

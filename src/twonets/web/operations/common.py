@@ -26,6 +26,11 @@ Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 CaseReader = Annotated[
     Principal, Depends(require(Role.OPERATOR, Role.STAFF, Role.SUPERVISOR, Role.FIELD))
 ]
+# Who may open a case's photos: whoever may see the case (residents, the cases they reported).
+PhotoReader = Annotated[
+    Principal,
+    Depends(require(Role.OPERATOR, Role.STAFF, Role.SUPERVISOR, Role.FIELD, Role.CITIZEN)),
+]
 STATE_LABELS = {
     "reported": "Reported 上报",
     "filed": "Filed 立案",

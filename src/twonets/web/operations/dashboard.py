@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from twonets.core import service as core_service
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow
+from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import catalogue, figures, queries, states
 from twonets.web.operations.common import (
     STATE_LABELS,
@@ -62,7 +63,9 @@ def _filter(params: Any) -> queries.CaseFilter:
 
 
 @router.get("/ops", response_class=HTMLResponse)
-def dashboard(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTMLResponse:
+def dashboard(
+    request: Request, caller: Watcher, uow: Uow, clock: Clock, overlays: ops_api.OpsLayers
+) -> HTMLResponse:
     """The operations centre: map with layers, cases with filters, figures; live."""
     now = clock()
     with uow() as session:
@@ -74,7 +77,7 @@ def dashboard(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HTML
         request,
         "operations/dashboard.html",
         caller,
-        layers=request.app.state.ops_layers,
+        layers=overlays,
         totals=figures.totals(rows),
         open_count=sum(n for s, n in counts.items() if s in states.OPEN_STATES),
         version=version,

@@ -10,7 +10,7 @@ code.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -69,6 +69,7 @@ def _page(
     caller: Principal,
     uow: Uow,
     clock: Clock,
+    status: dict[str, Any],
     *,
     form: dict[str, str] | None = None,
     error: TwonetsError | None = None,
@@ -84,7 +85,7 @@ def _page(
         caller,
         status_code=status_code,
         terminals=terminals,
-        status=device_api.status_of(request.app),
+        status=status,
         district_names=_DISTRICT_NAMES,
         stale_seconds=STALE_SECONDS,
         age=_age,
@@ -107,15 +108,25 @@ def _page(
 
 @router.get("/ops/devices", response_class=HTMLResponse)
 def devices_page(
-    request: Request, caller: Watcher, uow: Uow, clock: Clock, done: str | None = None
+    request: Request,
+    caller: Watcher,
+    uow: Uow,
+    clock: Clock,
+    status: device_api.IntakeStatus,
+    done: str | None = None,
 ) -> HTMLResponse:
     """Terminals, their enrolment, and the intake's counters."""
-    return _page(request, caller, uow, clock, done=done)
+    return _page(request, caller, uow, clock, status, done=done)
 
 
 @router.post("/ops/devices/terminals", response_class=HTMLResponse)
 def enrol_terminal(
-    request: Request, form: FormFields, caller: Operator, uow: Uow, clock: Clock
+    request: Request,
+    form: FormFields,
+    caller: Operator,
+    uow: Uow,
+    clock: Clock,
+    status: device_api.IntakeStatus,
 ) -> Response:
     """Enrol a terminal from the page's form."""
     colour = form.get("plate_colour") or str(device_enrolment.YELLOW)
@@ -132,18 +143,25 @@ def enrol_terminal(
             )
             phone = row.phone
     except TwonetsError as exc:
-        return _page(request, caller, uow, clock, form=form, error=exc, status_code=exc.status)
+        return _page(
+            request, caller, uow, clock, status, form=form, error=exc, status_code=exc.status
+        )
     return RedirectResponse(f"/ops/devices?done=enrolled:{phone}", status_code=303)
 
 
 @router.post("/ops/devices/terminals/{phone}/reset", response_class=HTMLResponse)
 def reset_terminal(
-    request: Request, phone: str, caller: Operator, uow: Uow, clock: Clock
+    request: Request,
+    phone: str,
+    caller: Operator,
+    uow: Uow,
+    clock: Clock,
+    status: device_api.IntakeStatus,
 ) -> Response:
     """Void a terminal's code so that it registers again."""
     try:
         with uow() as session:
             device_enrolment.reset_enrolment(session, caller, phone=phone, now=clock())
     except TwonetsError as exc:
-        return _page(request, caller, uow, clock, error=exc, status_code=exc.status)
+        return _page(request, caller, uow, clock, status, error=exc, status_code=exc.status)
     return RedirectResponse(f"/ops/devices?done=reset:{phone}", status_code=303)

@@ -132,6 +132,7 @@ async def report_submit(
     uow: Uow,
     clock: Clock,
     settings: AppSettings,
+    rules: ops_api.OpsRules,
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     """Send a report, with photos; the answer confirms the case number."""
@@ -148,7 +149,7 @@ async def report_submit(
                 now=clock(),
                 photos=taken,
                 photo_dir=ops_api.photo_dir(settings),
-                rules=request.app.state.ops_rules,
+                rules=rules,
             )
             return row.id
 
