@@ -49,7 +49,9 @@ def test_operators_see_terminals_alarms_first(
 ) -> None:
     _seed(session_factory)
     app.state.clock = lambda: NOW + timedelta(seconds=40)
-    with TestClient(app, headers={"Origin": "http://testserver"}) as client:
+    with TestClient(
+        app, headers={"Origin": "http://testserver", "Accept-Language": "en"}
+    ) as client:
         assert client.get("/ops/devices", headers=_login(client, "clerk")).status_code == 403
         response = client.get("/ops/devices", headers=_login(client, "watch"))
     assert response.status_code == 200
@@ -79,7 +81,9 @@ def test_the_page_shows_the_gateway_counters(
         RefusedRegistration(NOW, "13800000000", "沪D99999", "unknown-terminal", "10.0.0.9:4000")
     )
     app.state.jt808_gateway = gateway
-    with TestClient(app, headers={"Origin": "http://testserver"}) as client:
+    with TestClient(
+        app, headers={"Origin": "http://testserver", "Accept-Language": "en"}
+    ) as client:
         page = client.get("/ops/devices", headers=_login(client, "watch")).text
     assert "127.0.0.1:8808" in page
     assert "1234" in page
@@ -95,7 +99,9 @@ def test_operators_enrol_a_terminal_on_the_page_and_mistakes_keep_the_form(
 ) -> None:
     _seed(session_factory)
     company = next_credit_code()
-    with TestClient(app, headers={"Origin": "http://testserver"}) as client:
+    with TestClient(
+        app, headers={"Origin": "http://testserver", "Accept-Language": "en"}
+    ) as client:
         watch, field = _login(client, "watch"), _login(client, "field")
         form = {"phone": "13912340000", "plate": "沪D00001", "credit_code": company}
         seen_by_field = client.get("/ops/devices", headers=field).text

@@ -13,11 +13,16 @@ from twonets.core.http import AppSettings, Clock, Uow
 from twonets.core.models import Role
 from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import catalogue, queries, service, states
+from twonets.web.i18n import N_
 from twonets.web.operations.common import (
+    ACTION_LABELS,
+    SOURCE_LABELS,
     STATE_LABELS,
+    URGENCY_LABELS,
     CaseReader,
     Operator,
     PhotoReader,
+    gettext_of,
     worded,
 )
 from twonets.web.pages import FormFields, local_time, render
@@ -50,7 +55,11 @@ def _case_page(
                 suggested = service.responsible_department(session, row, category).code
             except TwonetsError:
                 suggested = None
-    message, errors = worded(error, CASE_LABELS) if error else (None, {})
+    message, errors = (
+        worded(error, CASE_LABELS, words=CASE_WORDS, gettext=gettext_of(request))
+        if error
+        else (None, {})
+    )
     return render(
         request,
         "operations/case.html",
@@ -58,6 +67,9 @@ def _case_page(
         status_code=status_code,
         case=case,
         states=STATE_LABELS,
+        actions=ACTION_LABELS,
+        sources=SOURCE_LABELS,
+        urgencies=URGENCY_LABELS,
         departments=departments,
         suggested=suggested,
         feedback=feedback,
@@ -74,17 +86,18 @@ def _case_page(
 def _home_of(caller: Principal) -> tuple[str, str]:
     """Where a case page leads back to: the caller's own list of cases."""
     if caller.has_any({Role.OPERATOR, Role.STAFF}):
-        return "/ops", "Operations centre"
+        return "/ops", N_("Operations centre")
     if caller.has_any({Role.SUPERVISOR}):
-        return "/ops/verification", "Cases to verify"
-    return "/ops/tasks", "My tasks"
+        return "/ops/verification", N_("Cases to verify")
+    return "/ops/tasks", N_("My tasks")
 
 
+CASE_WORDS = {("score", "range"): N_("choose a score from 1 to 5")}
 CASE_LABELS = {
-    "note": "Note",
-    "department_code": "Department",
-    "score": "Score",
-    "*": "This step",
+    "note": N_("Note"),
+    "department_code": N_("Department"),
+    "score": N_("Score"),
+    "*": N_("This step"),
 }
 
 

@@ -20,6 +20,7 @@ from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow
 from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import catalogue, figures, queries, states
+from twonets.web.i18n import N_
 from twonets.web.operations.common import (
     STATE_LABELS,
     Watcher,
@@ -28,6 +29,8 @@ from twonets.web.pages import local_time, render
 
 router = APIRouter(include_in_schema=False)
 
+# The names of the dashboard's own layers, for the catalogue (the page translates them).
+LAYER_NAMES = (N_("Open cases"), N_("Case density (H3)"), N_("Vehicles"))
 STREAM_POLL_SECONDS = 2.0
 STREAM_KEEPALIVE_SECONDS = 15.0
 # A stream ends after this long; the browser's EventSource reconnects by itself.
@@ -36,14 +39,13 @@ STREAM_SECONDS = 600.0
 
 def _options(session: Session) -> dict[str, Any]:
     categories = catalogue.list_categories(session)
-    majors: dict[str, str] = {}
+    majors: dict[str, tuple[str, str, str]] = {}
     for c in categories:
-        majors.setdefault(
-            c.code[:3], f"{'部件' if c.kind == 'component' else '事件'} {c.major_name}"
-        )
+        kind = N_("Component") if c.kind == "component" else N_("Event")
+        majors.setdefault(c.code[:3], (c.code[:3], kind, c.major_name))
     return {
         "districts": core_service.list_districts(session),
-        "majors": sorted(majors.items()),
+        "majors": sorted(majors.values()),
         "categories": categories,
         "states": STATE_LABELS,
     }

@@ -23,6 +23,8 @@ from twonets.core.places import DISTRICTS
 from twonets.operations.devices import api as device_api
 from twonets.operations.devices import enrolment as device_enrolment
 from twonets.operations.devices import service as device_service
+from twonets.web.i18n import N_
+from twonets.web.operations.common import LABELLED, Gettext, gettext_of
 from twonets.web.pages import FormFields, local_time, render
 
 router = APIRouter(include_in_schema=False)
@@ -33,33 +35,59 @@ STALE_SECONDS = 15 * 60
 _DISTRICT_NAMES = {d.code: d.name for d in DISTRICTS}
 # The enrolment form's labels, so that an error names what the person sees.
 LABELS = {
-    "phone": "Terminal phone number",
-    "plate": "Plate",
-    "credit_code": "Enterprise credit code",
-    "plate_colour": "Plate colour",
+    "phone": N_("Terminal phone number"),
+    "plate": N_("Plate"),
+    "credit_code": N_("Enterprise credit code"),
+    "plate_colour": N_("Plate colour"),
 }
+# Words for what the gateway and the enrolment record, as the page shows them.
+TERMINAL_STATES = {
+    "not enrolled": N_("not enrolled"),
+    "waiting to register": N_("waiting to register"),
+    "registered": N_("registered"),
+    "code expired": N_("code expired"),
+}
+REFUSAL_REASONS = {
+    "vehicle-registered": N_("the vehicle is registered with another terminal"),
+    "unknown-vehicle": N_("no such vehicle enrolled"),
+    "terminal-registered": N_("the terminal is registered already"),
+    "unknown-terminal": N_("the terminal is not enrolled"),
+}
+PLATE_COLOUR_NAMES = (
+    N_("blue"),
+    N_("yellow"),
+    N_("black"),
+    N_("white"),
+    N_("green"),
+    N_("other"),
+)
 
 
-def _age(seconds: int | None) -> str:
+def _age(seconds: int | None, gettext: Gettext = str) -> str:
     if seconds is None:
-        return "never"
+        return gettext(N_("never"))
     if seconds < 120:
-        return f"{seconds} s ago"
+        return gettext(N_("%(n)s s ago")) % {"n": seconds}
     if seconds < 2 * 3600:
-        return f"{seconds // 60} min ago"
+        return gettext(N_("%(n)s min ago")) % {"n": seconds // 60}
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+        return gettext(N_("%(n)s h ago")) % {"n": seconds // 3600}
+    return gettext(N_("%(n)s days ago")) % {"n": seconds // 86400}
 
 
-def _worded(error: TwonetsError) -> tuple[str, dict[str, str]]:
+def _worded(error: TwonetsError, gettext: Gettext = str) -> tuple[str, dict[str, str]]:
     """The error in the form's words: a message, and one per field it names."""
-    fields = {p.field: f"{LABELS.get(p.field, p.field)}: {p.detail}" for p in error.errors}
+
+    def said(field: str, detail: str) -> str:
+        label = gettext(LABELS[field]) if field in LABELS else field
+        return gettext(LABELLED) % {"label": label, "detail": detail}
+
+    fields = {p.field: said(p.field, p.detail) for p in error.errors}
     field = error.extra.get("field")
     if not fields and isinstance(field, str) and field in LABELS:
         # A conflict names its field in ``extra``; its detail starts with that field's name.
         detail = error.detail.removeprefix(f"{field}: ")
-        fields[field] = f"{LABELS[field]}: {detail}"
+        fields[field] = said(field, detail)
     message = next(iter(fields.values()), error.detail)
     return message, fields
 
@@ -78,7 +106,8 @@ def _page(
 ) -> HTMLResponse:
     with uow() as session:
         terminals = device_service.list_terminals(session, now=clock())
-    message, errors = _worded(error) if error else (None, {})
+    gettext = gettext_of(request)
+    message, errors = _worded(error, gettext) if error else (None, {})
     return render(
         request,
         "operations/devices.html",
@@ -88,7 +117,9 @@ def _page(
         status=status,
         district_names=_DISTRICT_NAMES,
         stale_seconds=STALE_SECONDS,
-        age=_age,
+        age=lambda seconds: _age(seconds, gettext),
+        terminal_states=TERMINAL_STATES,
+        reasons=REFUSAL_REASONS,
         local_time=local_time,
         in_alarm=sum(1 for t in terminals if t.alarms),
         silent=sum(

@@ -17,9 +17,11 @@ from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import catalogue, queries, service
 from twonets.operations.cases.photos import Photo
 from twonets.operations.cases.schemas import IntakeReport, SourceKind
+from twonets.web.i18n import N_
 from twonets.web.operations.common import (
     STATE_LABELS,
     Resident,
+    gettext_of,
     worded,
 )
 from twonets.web.pages import local_time, render
@@ -28,23 +30,23 @@ router = APIRouter(include_in_schema=False)
 
 
 REPORT_LABELS = {
-    "category": "What kind of problem",
-    "description": "Describe it",
-    "address": "Address or landmark",
-    "lon": "Place on the map",
-    "lat": "Place on the map",
-    "photos": "Photos",
-    "*": "Your report",
+    "category": N_("What kind of problem"),
+    "description": N_("Describe it"),
+    "address": N_("Address or landmark"),
+    "lon": N_("Place on the map"),
+    "lat": N_("Place on the map"),
+    "photos": N_("Photos"),
+    "*": N_("Your report"),
 }
 # What the report form says for a rule, where the API's words would not help a resident.
 REPORT_WORDS = {
-    ("lon", "required"): "click the map where the problem is",
-    ("lat", "required"): "click the map where the problem is",
-    ("lon", "in-city"): "that spot lies outside the city: click inside one of its districts",
-    ("description", "required"): "say in a few words what you see",
-    ("description", "too-long"): "keep it under 2,000 characters",
-    ("address", "too-long"): "keep it under 256 characters",
-    ("category", "category-exists"): "choose one of the kinds in the list",
+    ("lon", "required"): N_("click the map where the problem is"),
+    ("lat", "required"): N_("click the map where the problem is"),
+    ("lon", "in-city"): N_("that spot lies outside the city: click inside one of its districts"),
+    ("description", "required"): N_("say in a few words what you see"),
+    ("description", "too-long"): N_("keep it under 2,000 characters"),
+    ("address", "too-long"): N_("keep it under 256 characters"),
+    ("category", "category-exists"): N_("choose one of the kinds in the list"),
 }
 _PYDANTIC_RULES = {
     "string_too_short": "required",
@@ -80,7 +82,15 @@ def _report_page(
         categories = [c for c in catalogue.list_categories(session) if c.kind == "event"]
         mine = queries.cases_json(session, queries.my_reports(session, caller), now=now)
     message, errors = (
-        worded(error, REPORT_LABELS, words=REPORT_WORDS, photos=photos) if error else (None, {})
+        worded(
+            error,
+            REPORT_LABELS,
+            words=REPORT_WORDS,
+            photos=photos,
+            gettext=gettext_of(request),
+        )
+        if error
+        else (None, {})
     )
     if "lat" in errors:  # one place on the map, one message
         errors.setdefault("lon", errors.pop("lat"))

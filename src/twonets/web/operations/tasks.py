@@ -15,9 +15,11 @@ from twonets.core.http import AppSettings, Clock, Uow
 from twonets.operations.cases import api as ops_api
 from twonets.operations.cases import queries, service
 from twonets.operations.cases.photos import Photo
+from twonets.web.i18n import N_
 from twonets.web.operations.common import (
     STATE_LABELS,
     Field,
+    gettext_of,
     worded,
 )
 from twonets.web.pages import local_time, render
@@ -25,7 +27,7 @@ from twonets.web.pages import local_time, render
 router = APIRouter(include_in_schema=False)
 
 
-TASK_LABELS = {"note": "What was done", "photos": "Photos", "*": "This task"}
+TASK_LABELS = {"note": N_("What was done"), "photos": N_("Photos"), "*": N_("This task")}
 
 
 def _tasks_page(
@@ -44,7 +46,11 @@ def _tasks_page(
     now = clock()
     with uow() as session:
         tasks = queries.cases_json(session, queries.my_tasks(session, caller), now=now)
-    message, errors = worded(error, TASK_LABELS, photos=photos) if error else (None, {})
+    message, errors = (
+        worded(error, TASK_LABELS, photos=photos, gettext=gettext_of(request))
+        if error
+        else (None, {})
+    )
     return render(
         request,
         "operations/tasks.html",

@@ -11,9 +11,11 @@ from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow
 from twonets.operations.cases import queries, service
+from twonets.web.i18n import N_
 from twonets.web.operations.common import (
     STATE_LABELS,
     Supervisor,
+    gettext_of,
     worded,
 )
 from twonets.web.pages import FormFields, local_time, render
@@ -21,7 +23,7 @@ from twonets.web.pages import FormFields, local_time, render
 router = APIRouter(include_in_schema=False)
 
 
-VERIFY_LABELS = {"note": "What you found", "*": "Verification"}
+VERIFY_LABELS = {"note": N_("What you found"), "*": N_("Verification")}
 
 
 def _verification_page(
@@ -41,7 +43,9 @@ def _verification_page(
         rows = queries.cases_to_verify(session, caller)
         waiting = queries.cases_json(session, rows, now=now)
         notes = queries.last_feedback(session, rows)
-    message, errors = worded(error, VERIFY_LABELS) if error else (None, {})
+    message, errors = (
+        worded(error, VERIFY_LABELS, gettext=gettext_of(request)) if error else (None, {})
+    )
     number, _, outcome = (done or "").partition(":")
     return render(
         request,
