@@ -32,18 +32,14 @@ from twonets.health import api as health_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
-from twonets.operations import api as operations_api
-from twonets.operations import device_api
+from twonets.operations.cases import api as operations_api
+from twonets.operations.devices import api as device_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
-from twonets.web import (
-    device_pages,
-    governance_pages,
-    i18n,
-    operations_pages,
-)
+from twonets.web import governance_pages, i18n
 from twonets.web import health as health_pages
 from twonets.web import licences as licence_pages
+from twonets.web import operations as operations_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -157,7 +153,6 @@ def create_app(
     app.include_router(health_pages.router)
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
-    app.include_router(device_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     def api_page(request: Request) -> HTMLResponse:
