@@ -26,7 +26,7 @@ from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Department, Role
 from twonets.governance import break_glass, ledger, reports, service
-from twonets.governance.api import officer
+from twonets.governance.api import Gov, officer
 from twonets.governance.catalogue import Dataset
 from twonets.governance.models import GranteeKind, LegalBasis, Policy, Purpose, PurposeStatus
 from twonets.web.pages import (
@@ -431,9 +431,10 @@ def my_data_copy_get() -> Response:
 
 
 @router.post("/my-data/copy", response_class=HTMLResponse)
-def my_data_copy(request: Request, caller: Subject, uow: Uow, clock: Clock) -> HTMLResponse:
+def my_data_copy(
+    request: Request, caller: Subject, uow: Uow, clock: Clock, gov: Gov
+) -> HTMLResponse:
     """A copy of my data and the purposes that hold each dataset (recorded in the ledger)."""
-    gov: service.Governance = request.app.state.governance
     with uow() as session:
         copy = reports.my_data(session, gov, caller, now=clock())
         departments = {d.code: d for d in core_service.list_departments(session)}
@@ -490,7 +491,7 @@ def _overview(
         purposes = {p.code: p for p in service.list_purposes(session)}
         departments = {d.code: d for d in core_service.list_departments(session)}
         glass = list(break_glass.list_break_glass(session, limit=50))
-    busiest = max((row["reads"] for row in summary), default=0)
+    totals = reports.reads_totals(summary)
     return _page(
         request,
         "governance/overview.html",
@@ -500,12 +501,8 @@ def _overview(
         day_choices=OVERVIEW_DAYS,
         since=since,
         summary=summary,
-        busiest=busiest,
-        totals={
-            "reads": sum(r["reads"] for r in summary),
-            "departments": len({r["department_code"] for r in summary if r["department_code"]}),
-            "purposes": len({r["purpose_code"] for r in summary}),
-        },
+        busiest=totals.busiest,
+        totals=totals,
         unusual=unusual,
         head=ledger.tree_head_json(head) if head is not None else None,
         verified=verified,
@@ -608,10 +605,10 @@ def verify_ledger(
     caller: Officer,
     uow: Uow,
     clock: Clock,
+    gov: Gov,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
 ) -> HTMLResponse:
     """Check every ledger entry and signed tree head now; show ok or the first problem."""
-    gov: service.Governance = request.app.state.governance
     with uow() as session:
         report = ledger.verify_ledger(session, gov.signer.public_key)
     if request.headers.get("HX-Request") == "true":
@@ -796,9 +793,8 @@ def _policy_key(policy: Policy) -> dict[str, str]:
     }
 
 
-def _choices(request: Request, uow: UnitOfWork) -> dict[str, Any]:
+def _choices(gov: service.Governance, uow: UnitOfWork) -> dict[str, Any]:
     """What the 'new grant' chooser offers: grantees, purposes and datasets."""
-    gov: service.Governance = request.app.state.governance
     with uow() as session:
         departments = list(core_service.list_departments(session))
         purposes = list(service.list_purposes(session))
@@ -806,7 +802,7 @@ def _choices(request: Request, uow: UnitOfWork) -> dict[str, Any]:
         "choice_departments": departments,
         "choice_functions": sorted({d.function for d in departments}),
         # The roles that grant access or administer are never granted reads.
-        "choice_roles": [r.value for r in Role if r not in service.OVERSIGHT_ROLES],
+        "choice_roles": [r.value for r in service.grantable_roles()],
         "choice_purposes": purposes,
         "choice_datasets": sorted(gov.catalogue.datasets()),
     }
@@ -818,6 +814,7 @@ def policies_page(
     caller: Officer,
     uow: Uow,
     clock: Clock,
+    gov: Gov,
     saved: Annotated[int | None, Query()] = None,
     revoked: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
@@ -844,7 +841,7 @@ def policies_page(
         saved=saved_policy,
         revoked=revoked,
         count=len(policies),
-        **_choices(request, uow),
+        **_choices(gov, uow),
     )
 
 
@@ -915,13 +912,13 @@ def _editor(
     request: Request,
     caller: Principal,
     uow: UnitOfWork,
+    gov: service.Governance,
     key: Mapping[str, str],
     *,
     values: Mapping[str, str] | None = None,
     error: TwonetsError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    gov: service.Governance = request.app.state.governance
     if not all(key.get(k) for k in ("grantee_kind", "grantee", "purpose_code", "dataset")):
         return _page(
             request,
@@ -932,7 +929,7 @@ def _editor(
             key=key,
             error=error,
             errors=field_errors(error),
-            **_choices(request, uow),
+            **_choices(gov, uow),
         )
     kind = _grantee_kind(key["grantee_kind"])
     target: Dataset = gov.catalogue.get(key["dataset"])
@@ -973,6 +970,7 @@ def policy_editor(
     request: Request,
     caller: Officer,
     uow: Uow,
+    gov: Gov,
     grantee_kind: Annotated[str, Query(max_length=16)] = "",
     grantee: Annotated[str, Query(max_length=64)] = "",
     purpose_code: Annotated[str, Query(max_length=64)] = "",
@@ -985,7 +983,7 @@ def policy_editor(
         "purpose_code": purpose_code,
         "dataset": dataset,
     }
-    return _editor(request, caller, uow, key)
+    return _editor(request, caller, uow, gov, key)
 
 
 def _fields_of(form: Mapping[str, str], target: Dataset) -> dict[str, str]:
@@ -1035,10 +1033,9 @@ def _row_filter_of(form: Mapping[str, str]) -> dict[str, Any]:
 
 @router.post("/governance/policies/edit", response_class=HTMLResponse)
 def save_policy(
-    request: Request, caller: Officer, uow: Uow, clock: Clock, form: FormFields
+    request: Request, caller: Officer, uow: Uow, clock: Clock, gov: Gov, form: FormFields
 ) -> Response:
     """Write a new version of a policy, or withdraw the grant; problems come back on the form."""
-    gov: service.Governance = request.app.state.governance
     key = {k: form.get(k, "") for k in ("grantee_kind", "grantee", "purpose_code", "dataset")}
     now = clock()
     try:
@@ -1074,7 +1071,7 @@ def save_policy(
     except TwonetsError as exc:
         try:
             return _editor(
-                request, caller, uow, key, values=form, error=exc, status_code=exc.status
+                request, caller, uow, gov, key, values=form, error=exc, status_code=exc.status
             )
         except TwonetsError:
             raise exc from None  # the key itself is wrong: the error page says why
