@@ -37,13 +37,13 @@ from twonets.operations import device_api
 from twonets.web import (
     code_pages,
     device_pages,
-    governance_pages,
     health_pages,
     i18n,
     licence_pages,
     operations_pages,
 )
 from twonets.web import core as core_pages
+from twonets.web import governance as governance_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
