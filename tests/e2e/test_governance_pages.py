@@ -34,7 +34,18 @@ def test_the_resident_sees_reads_by_several_departments(
     named = {text.strip() for text in cells.all_inner_texts()} - {"your own request"}
     assert len(named) >= 3, named
     assert "Public Security Bureau" in named
-    expect(page.get_by_test_id("my-reads").locator("a", has_text="proof").first).to_be_visible()
+    proof = page.get_by_test_id("my-reads").locator("a", has_text="proof").first
+    expect(proof).to_be_visible()
+    # The links open with the page's own login: the proof as JSON, the copy as a file.
+    href = proof.get_attribute("href")
+    assert href is not None
+    assert href.startswith("/my-data/proofs/")
+    opened = page.request.get(live_server.url(href))
+    assert opened.status == 200
+    assert "entry" in opened.json()
+    with page.expect_download() as download:
+        page.get_by_test_id("download-copy").click()
+    assert download.value.suggested_filename == "my-data.json"
 
 
 @pytest.mark.e2e
@@ -139,7 +150,7 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
     expect(phone.locator("main h1")).to_have_text("Who read my data")
     _fits_the_screen(phone)
     reads = phone.get_by_test_id("my-reads").locator("tbody tr")
-    expect(reads).to_have_count(20)
+    expect(reads).to_have_count(50)
     first = reads.first.bounding_box()
     assert first is not None
     assert first["width"] <= PHONE["width"]

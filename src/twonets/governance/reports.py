@@ -209,7 +209,7 @@ def my_reads(session: Session, principal: Principal, *, limit: int = 500) -> lis
     return reads_of_subject(session, subject_kind=kind, subject_id=subject, limit=limit)
 
 
-REPORT_PAGE = 20
+REPORT_PAGE = 50
 
 
 @dataclass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core import service as core_service
@@ -75,3 +75,32 @@ def my_data_copy(
         download=download,
         grantee_text=lambda grantee: grantee_text_of(grantee, departments),
     )
+
+
+@router.get("/my-data/download", dependencies=[Depends(require(Role.CITIZEN, Role.ENTERPRISE))])
+def my_data_download_get() -> Response:
+    """A download is made on request only (it is itself a recorded read): back to the report."""
+    return RedirectResponse("/my-data#copy", status_code=303)
+
+
+@router.post("/my-data/download")
+def my_data_download(caller: Subject, uow: Uow, clock: Clock, gov: Gov) -> Response:
+    """The copy of my data as a JSON file, the same as the API's ``/me/data`` (recorded)."""
+    with uow() as session:
+        copy = reports.my_data(session, gov, caller, now=clock())
+    return Response(
+        json.dumps(copy, ensure_ascii=False, indent=2, default=str),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+    )
+
+
+@router.get("/my-data/proofs/{seq}")
+def my_data_proof(
+    caller: Subject,
+    uow: Uow,
+    seq: Annotated[int, Path(ge=0)],
+) -> dict[str, Any]:
+    """The inclusion proof of one ledger entry about me (JSON), as the API gives it."""
+    with uow() as session:
+        return reports.inclusion_for(session, caller, seq=seq)
