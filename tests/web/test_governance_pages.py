@@ -946,3 +946,59 @@ def test_every_link_of_the_officers_governance_pages_opens(
     assert any(link.startswith("/governance/policies/history?") for link in seen)
     assert any(link.startswith("/governance/policies/edit?") for link in seen)
     assert any(link.startswith("/governance/readers/") for link in seen)
+
+
+CHINESE = {**HTML, "Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def test_the_residents_report_speaks_chinese_first(client: TestClient, world: World) -> None:
+    headers = {**_as(client, world.resident), **CHINESE}
+
+    page = client.get("/my-data", headers=headers).text
+
+    assert "<h1>谁调阅了我的数据</h1>" in page
+    assert "合法性基础：法定职责" in page
+    assert "姓名、手机号码" in page
+    assert "Who read my data" not in page
+    assert "being recorded" not in page
+
+
+def test_the_officers_pages_speak_chinese_first(client: TestClient, world: World) -> None:
+    headers = {**_as(client, world.dpo), **CHINESE}
+
+    overview = client.get("/governance", headers=headers).text
+    purposes = client.get("/governance/purposes", headers=headers).text
+    policies = client.get("/governance/policies", headers=headers).text
+
+    assert "<h1>数据治理</h1>" in overview
+    assert "近期治理变更" in overview
+    assert "<h1>用途</h1>" in purposes
+    assert "生效中" in purposes
+    assert "<h1>授权策略</h1>" in policies
+    assert "显示前 3 位和后 4 位" in policies
+    for page in (overview, purposes, policies):
+        assert "Recent governance changes" not in page
+        assert "Declare a purpose" not in page
+
+
+def test_a_refused_purpose_speaks_chinese_with_the_forms_labels(
+    client: TestClient, world: World
+) -> None:
+    form = {
+        "code": "Flood Relief",
+        "name": "防汛",
+        "legal_basis": "statutory-duty",
+        "owner_department_code": "t.platform",
+        "valid_from": "2026-11-01",
+        "retention_days": "99999",
+    }
+
+    response = client.post(
+        "/governance/purposes", data=form, headers={**_as(client, world.dpo), **CHINESE}
+    )
+
+    assert response.status_code == 422
+    summary = response.text.split('data-testid="form-error"')[1].split("</p>")[0]
+    assert '<a href="#declare-code">代码</a>: 请使用以点号连接的小写英文单词' in summary
+    assert '<a href="#declare-retention_days">保存期限（天）</a>: 请填写 0 至 36500' in summary
+    assert 'value="Flood Relief"' in response.text

@@ -17,7 +17,8 @@ from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow
 from twonets.governance import break_glass, ledger, reports, service
 from twonets.governance.api import Gov
-from twonets.web.governance.words import OVERVIEW_DAYS, Officer, page_links, render_page
+from twonets.web.governance.words import OVERVIEW_DAYS, Officer, Words, page_links, render_page
+from twonets.web.i18n import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,7 +83,12 @@ def overview_page(
 ) -> HTMLResponse:
     """Break-glass reads to review, reads by department and purpose, unusual readers, the
     ledger, recent changes."""
-    notice = f"Emergency read {reviewed} marked reviewed." if reviewed else None
+    words = Words.of(request)
+    notice = (
+        words._(N_("Emergency read %(id)s marked reviewed.")) % {"id": reviewed}
+        if reviewed
+        else None
+    )
     return overview(request, caller, uow, clock(), days, notice=notice)
 
 

@@ -13,7 +13,7 @@ from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.governance import reports
 from twonets.governance.api import Gov
-from twonets.web.governance.words import Subject, grantee_text_of, page_links, render_page
+from twonets.web.governance.words import Subject, Words, page_links, render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +73,7 @@ def my_data_copy(
         departments=departments,
         districts=districts,
         download=download,
-        grantee_text=lambda grantee: grantee_text_of(grantee, departments),
+        grantee_text=lambda grantee: Words.of(request).grantee_text_of(grantee, departments),
     )
 
 

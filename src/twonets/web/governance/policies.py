@@ -22,13 +22,12 @@ from twonets.governance.models import GranteeKind, Policy, Purpose
 from twonets.web.governance.words import (
     MASK_CHOICES,
     Officer,
-    grantee_text,
-    policy_changes,
+    Words,
     render_page,
     see_other,
     split_rule,
 )
-from twonets.web.pages import FormFields, field_errors
+from twonets.web.pages import FormFields
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,6 +76,7 @@ def policies_page(
     revoked: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
     """Policies in force by purpose and dataset: who reads which fields, masked how."""
+    words = Words.of(request)
     now = clock()
     with uow() as session:
         policies = list(service.list_policies(session))
@@ -94,7 +94,7 @@ def policies_page(
         purposes=purposes,
         states={code: str(service.purpose_state(p, now)) for code, p in purposes.items()},
         departments=departments,
-        grantee_text=lambda kind, grantee: grantee_text(kind, grantee, departments),
+        grantee_text=lambda kind, grantee: words.grantee_text(kind, grantee, departments),
         key_query=lambda p: urlencode(_policy_key(p)),
         saved=saved_policy,
         revoked=revoked,
@@ -133,7 +133,10 @@ def policy_history(
         "purpose_code": purpose_code,
         "dataset": dataset,
     }
-    changes = [policy_changes(versions[i - 1] if i else None, p) for i, p in enumerate(versions)]
+    words = Words.of(request)
+    changes = [
+        words.policy_changes(versions[i - 1] if i else None, p) for i, p in enumerate(versions)
+    ]
     return render_page(
         request,
         "governance/policy_history.html",
@@ -142,7 +145,7 @@ def policy_history(
         purpose=purpose,
         key=key,
         key_query=urlencode(key),
-        who=grantee_text(kind, grantee, departments),
+        who=words.grantee_text(kind, grantee, departments),
     )
 
 
@@ -177,6 +180,7 @@ def _editor(
     error: TwonetsError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    words = Words.of(request)
     if not all(key.get(k) for k in ("grantee_kind", "grantee", "purpose_code", "dataset")):
         return render_page(
             request,
@@ -186,7 +190,7 @@ def _editor(
             chooser=True,
             key=key,
             error=error,
-            errors=field_errors(error),
+            errors=words.field_errors(error),
             **_choices(gov, uow),
         )
     kind = _grantee_kind(key["grantee_kind"])
@@ -210,16 +214,16 @@ def _editor(
         chooser=False,
         key=dict(key),
         key_query=urlencode(dict(key)),
-        who=grantee_text(kind, key["grantee"], departments),
+        who=words.grantee_text(kind, key["grantee"], departments),
         purpose=purpose,
         dataset=target,
         current=current,
         next_version=(current.version + 1) if current else 1,
         values=values if values is not None else _values_of(current),
-        mask_choices=MASK_CHOICES,
+        mask_choices=[(k, words._(label)) for k, label in MASK_CHOICES],
         reason_max=service.REASON_MAX,
         error=error,
-        errors=field_errors(error),
+        errors=words.field_errors(error),
     )
 
 

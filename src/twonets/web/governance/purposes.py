@@ -16,8 +16,9 @@ from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Clock, UnitOfWork, Uow
 from twonets.governance import service
 from twonets.governance.models import LegalBasis, PurposeStatus
-from twonets.web.governance.words import BASIS_LABELS, PURPOSE_ACTIONS, Officer, render_page
-from twonets.web.pages import SHANGHAI, FormFields, field_errors
+from twonets.web.governance.words import BASIS_LABELS, PURPOSE_ACTIONS, Officer, Words, render_page
+from twonets.web.i18n import N_
+from twonets.web.pages import SHANGHAI, FormFields
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,6 +36,7 @@ def _purposes_page(
     highlight: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    words = Words.of(request)
     with uow() as session:
         purposes = list(service.list_purposes(session))
         departments = {d.code: d for d in core_service.list_departments(session)}
@@ -48,7 +50,8 @@ def _purposes_page(
         purposes=purposes,
         states=states,
         departments=departments,
-        legal_bases=[(b.value, BASIS_LABELS[b]) for b in LegalBasis],
+        legal_bases=[(b.value, words._(BASIS_LABELS[b])) for b in LegalBasis],
+        actions_words={k: words._(v[0]) for k, v in PURPOSE_ACTIONS.items()},
         rules={
             # The browser's hints; the service checks the same rules again.
             "code_pattern": service.PURPOSE_CODE_PATTERN.replace("-]", "\\-]"),
@@ -59,7 +62,7 @@ def _purposes_page(
         },
         form=form or {"valid_from": today, "retention_days": "365"},
         error=error,
-        errors=field_errors(error),
+        errors=words.field_errors(error),
         change=change,
         notice=notice,
         highlight=highlight,
@@ -78,11 +81,12 @@ def purposes_page(
     action: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
     """Every purpose with its state, basis, owner, window and retention; forms to change them."""
+    words = Words.of(request)
     notice = None
     if declared:
-        notice = f"Purpose {declared} declared."
+        notice = words._(N_("Purpose %(code)s declared.")) % {"code": declared}
     elif changed and action in PURPOSE_ACTIONS:
-        notice = f"Purpose {changed} {PURPOSE_ACTIONS[action][1]}."
+        notice = words._(PURPOSE_ACTIONS[action][1]) % {"code": changed}
     return _purposes_page(
         request, caller, uow, clock(), notice=notice, highlight=declared or changed
     )

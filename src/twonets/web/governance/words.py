@@ -1,10 +1,15 @@
 """Words of the governance pages: how fields, datasets, rules and changes are named for a
-person, and what every governance page shares (the callers it admits, rendering, paging)."""
+person in the page's language, and what every governance page shares (the callers it admits,
+rendering, paging).
+
+Texts are written in English and marked with ``N_``; ``Words.of(request)`` translates them for
+one page, and the templates get its helpers, so that every text speaks the page's language.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,11 +17,14 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from twonets.core.auth import Principal
+from twonets.core.errors import FieldProblem
 from twonets.core.http import require
 from twonets.core.models import Department, Role
-from twonets.governance import service
+from twonets.governance import break_glass, service
 from twonets.governance.api import officer
 from twonets.governance.models import GranteeKind, LegalBasis, Policy
+from twonets.web import i18n
+from twonets.web.i18n import N_
 from twonets.web.pages import local_date, local_iso, local_time, render
 
 Subject = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
@@ -28,86 +36,393 @@ OVERVIEW_DAYS = (7, 30, 90, 365)
 # --- words for people -------------------------------------------------------------------------
 
 FIELD_LABELS = {
-    "id": "record number",
-    "id_number": "ID number",
-    "name": "name",
-    "birth_date": "date of birth",
-    "sex": "sex",
-    "phone": "phone number",
-    "district_code": "district",
-    "address": "address",
-    "home_lon": "home location",
-    "home_lat": "home location",
-    "credit_code": "credit code",
-    "legal_representative": "legal representative",
-    "industry": "industry",
-    "lon": "location",
-    "lat": "location",
-    "created_at": "date registered",
+    "id": N_("record number"),
+    "id_number": N_("ID number"),
+    "name": N_("name"),
+    "birth_date": N_("date of birth"),
+    "sex": N_("sex"),
+    "phone": N_("phone number"),
+    "district_code": N_("district"),
+    "address": N_("address"),
+    "home_lon": N_("home location"),
+    "home_lat": N_("home location"),
+    "credit_code": N_("credit code"),
+    "legal_representative": N_("legal representative"),
+    "industry": N_("industry"),
+    "lon": N_("location"),
+    "lat": N_("location"),
+    "created_at": N_("date registered"),
 }
 
 RECORD_LABELS = {
-    "home_lon": "home location (longitude)",
-    "home_lat": "home location (latitude)",
-    "lon": "location (longitude)",
-    "lat": "location (latitude)",
+    "home_lon": N_("home location (longitude)"),
+    "home_lat": N_("home location (latitude)"),
+    "lon": N_("location (longitude)"),
+    "lat": N_("location (latitude)"),
 }
 
 DATASET_LABELS = {
-    "core.citizen": "Resident register",
-    "core.enterprise": "Enterprise register",
+    "core.citizen": N_("Resident register"),
+    "core.enterprise": N_("Enterprise register"),
 }
 
 KIND_LABELS = {
-    "read": "viewed",
-    "export": "exported to a file",
-    "copy": "your own copy",
-    "break-glass": "read in an emergency (break-glass)",
+    "read": N_("viewed"),
+    "export": N_("exported to a file"),
+    "copy": N_("your own copy"),
+    "break-glass": N_("read in an emergency (break-glass)"),
 }
 
 BASIS_LABELS = {
-    LegalBasis.CONSENT: "your consent",
-    LegalBasis.CONTRACT: "a contract with you",
-    LegalBasis.STATUTORY_DUTY: "a statutory duty",
-    LegalBasis.PUBLIC_HEALTH_EMERGENCY: "a public-health emergency",
-    LegalBasis.PUBLIC_INTEREST_NEWS: "news reporting in the public interest",
-    LegalBasis.PUBLICLY_DISCLOSED: "information already made public",
-    LegalBasis.OTHER_LAW: "another law",
+    LegalBasis.CONSENT: N_("your consent"),
+    LegalBasis.CONTRACT: N_("a contract with you"),
+    LegalBasis.STATUTORY_DUTY: N_("a statutory duty"),
+    LegalBasis.PUBLIC_HEALTH_EMERGENCY: N_("a public-health emergency"),
+    LegalBasis.PUBLIC_INTEREST_NEWS: N_("news reporting in the public interest"),
+    LegalBasis.PUBLICLY_DISCLOSED: N_("information already made public"),
+    LegalBasis.OTHER_LAW: N_("another law"),
 }
 
 # The mask kinds of the policy editor, in the order of its select.
 MASK_CHOICES = (
-    ("", "not granted"),
-    ("keep", "keep (in full)"),
-    ("redact", "redact (empty value)"),
-    ("partial", "partial (first / last characters)"),
-    ("year", "year only"),
-    ("grid", "grid (coordinates to cells)"),
-    ("pseudonym", "pseudonym"),
+    ("", N_("not granted")),
+    ("keep", N_("keep (in full)")),
+    ("redact", N_("redact (empty value)")),
+    ("partial", N_("partial (first / last characters)")),
+    ("year", N_("year only")),
+    ("grid", N_("grid (coordinates to cells)")),
+    ("pseudonym", N_("pseudonym")),
 )
 
 ACTION_LABELS = {
-    "purpose.created": "purpose declared",
-    "purpose.changed": "purpose changed",
-    "policy.set": "policy written",
-    "policy.revoked": "grant withdrawn",
-    "export.made": "export made",
-    "retention.run": "retention run",
-    "key.rotated": "key rotated",
-    "break-glass.reviewed": "emergency read reviewed",
+    "purpose.created": N_("purpose declared"),
+    "purpose.changed": N_("purpose changed"),
+    "policy.set": N_("policy written"),
+    "policy.revoked": N_("grant withdrawn"),
+    "export.made": N_("export made"),
+    "retention.run": N_("retention run"),
+    "key.rotated": N_("key rotated"),
+    "break-glass.reviewed": N_("emergency read reviewed"),
 }
 
+# What each purpose action is called on its button, and the notice after it.
 PURPOSE_ACTIONS = {
-    "suspend": ("Suspend", "suspended"),
-    "resume": ("Resume", "resumed"),
-    "end": ("End now", "ended"),
+    "suspend": (N_("Suspend"), N_("Purpose %(code)s suspended.")),
+    "resume": (N_("Resume"), N_("Purpose %(code)s resumed.")),
+    "end": (N_("End now"), N_("Purpose %(code)s ended.")),
+}
+
+STATE_LABELS = {
+    "active": N_("active"),
+    "suspended": N_("suspended"),
+    "expired": N_("expired"),
+    "not-yet-valid": N_("not yet valid"),
+}
+
+DATA_CLASS_LABELS = {
+    "public": N_("public"),
+    "personal": N_("personal"),
+    "sensitive": N_("sensitive"),
+}
+
+VERSION_WORDS = {
+    service.VersionChange.FIRST: N_("first version"),
+    service.VersionChange.WITHDRAWN: N_("grant withdrawn"),
+    service.VersionChange.GRANTED_AGAIN: N_("granted again"),
+}
+
+# The labels of the forms' fields, so that a problem names what the person sees.
+PURPOSE_LABELS = {
+    "code": N_("Code"),
+    "name": N_("Name"),
+    "description": N_("Description"),
+    "legal_basis": N_("Legal basis"),
+    "owner_department_code": N_("Owner department"),
+    "valid_from": N_("Starts on"),
+    "valid_until": N_("Ends on"),
+    "retention_days": N_("Retention (days)"),
+    "reason": N_("Reason"),
+    "status": N_("Change"),
+    "action": N_("Change"),
+}
+
+POLICY_LABELS = {
+    "grantee_kind": N_("Grantee kind"),
+    "grantee": N_("Grantee"),
+    "purpose_code": N_("Purpose"),
+    "dataset": N_("Dataset"),
+    "reason": N_("Reason for this change"),
+    "fields": N_("Fields"),
+}
+
+# The service's refusals in the words of the forms, by (field, rule); the values come from the
+# service's own limits. A refusal not listed here is shown as the service words it.
+PROBLEM_WORDS = {
+    ("code", "pattern"): N_(
+        "use lower-case words joined by dots, such as housing.group-rental "
+        "(%(code_max)s characters at most)"
+    ),
+    ("name", "length"): N_("give a name of 1 to %(name_max)s characters"),
+    ("legal_basis", "known"): N_("choose a legal basis of PIPL Art. 13"),
+    ("valid_from", "required"): N_("give a date"),
+    ("valid_from", "date"): N_("should be a date such as 2026-12-01"),
+    ("valid_until", "date"): N_("should be a date such as 2026-12-01"),
+    ("valid_until", "after-valid-from"): N_("should be after the day the purpose starts"),
+    ("retention_days", "range"): N_("should be a whole number of days from 0 to %(retention_max)s"),
+    ("retention_days", "integer"): N_("should be a whole number of days"),
+    ("owner_department_code", "exists"): N_("choose a department of the list"),
+    ("reason", "required"): N_("say why"),
+    ("reason", "length"): N_("should be %(reason_max)s characters at most"),
+    ("action", "known"): N_("choose suspend, resume or end"),
+    ("note", "length"): N_("write %(note_min)s to %(reason_max)s characters"),
+    ("grantee_kind", "known"): N_("choose department, function or role"),
+    ("grantee", "exists"): N_("no such grantee: choose one of the list"),
+    ("grantee", "separation-of-duties"): N_(
+        "the roles that grant access or administer the platform are never granted reads"
+    ),
+    ("fields", "non-empty"): N_("grant at least one field (or withdraw the grant)"),
+    ("row_filter", "known"): N_("choose all rows or the reader's own district"),
+    ("row_filter.equals", "json"): N_("is not valid JSON"),
+}
+
+PROBLEM_VALUES = {
+    "code_max": service.PURPOSE_CODE_MAX,
+    "name_max": service.PURPOSE_NAME_MAX,
+    "retention_max": service.RETENTION_MAX_DAYS,
+    "reason_max": service.REASON_MAX,
+    "note_min": break_glass.MIN_NOTE,
 }
 
 
-def record_label(name: str) -> str:
-    """A field of a person's own record, each named apart: ``Home location (longitude)``."""
-    label = RECORD_LABELS.get(name) or field_label(name)
-    return label[:1].upper() + label[1:]
+class Words:
+    """The governance pages' words in one language (``gettext`` of the page's catalogue)."""
+
+    def __init__(self, gettext: Callable[[str], str], *, source: bool = False) -> None:
+        self._ = gettext
+        # In the language the texts are written in, a refusal keeps the service's own words
+        # (they may say more than the form's general wording).
+        self.source = source
+
+    @classmethod
+    def of(cls, request: Request) -> Words:
+        """The words of the language ``request``'s page is shown in."""
+        code = i18n.language_of(request).code
+        return cls(i18n.translations(code).gettext, source=code == i18n.SOURCE)
+
+    def field_label(self, name: str) -> str:
+        """A field as a person calls it."""
+        known = FIELD_LABELS.get(name)
+        return self._(known) if known else name.replace("_", " ")
+
+    def record_label(self, name: str) -> str:
+        """A field of a person's own record, each named apart: ``Home location (longitude)``."""
+        known = RECORD_LABELS.get(name)
+        label = self._(known) if known else self.field_label(name)
+        return label[:1].upper() + label[1:]
+
+    def fields_text(self, names: Iterable[str]) -> str:
+        """Fields in words, each once, in their order: ``name, phone number, home location``."""
+        labels: list[str] = []
+        for name in names:
+            label = self.field_label(name)
+            if label not in labels:
+                labels.append(label)
+        text = self._(", ").join(labels)
+        return text[:1].upper() + text[1:]
+
+    def dataset_label(self, name: str) -> str:
+        """A dataset as a person calls it."""
+        known = DATASET_LABELS.get(name)
+        return self._(known) if known else name
+
+    def kind_label(self, kind: str) -> str:
+        """What kind of access a ledger entry records."""
+        known = KIND_LABELS.get(kind)
+        return self._(known) if known else kind
+
+    def basis_label(self, value: str | None) -> str:
+        """A legal basis in words."""
+        if not value:
+            return "—"
+        try:
+            return self._(BASIS_LABELS[LegalBasis(value)])
+        except ValueError:
+            return value
+
+    def state_label(self, state: str) -> str:
+        """Whether a purpose grants anything, in words."""
+        known = STATE_LABELS.get(state)
+        return self._(known) if known else state
+
+    def class_label(self, data_class: str) -> str:
+        """A field's data class (public, personal, sensitive) in words."""
+        known = DATA_CLASS_LABELS.get(data_class)
+        return self._(known) if known else data_class
+
+    def action_label(self, action: str) -> str:
+        """What an audited change was, in words."""
+        known = ACTION_LABELS.get(action)
+        return self._(known) if known else action
+
+    def retention_text(self, days: int) -> str:
+        """A retention period in words: ``28 days``, ``10 years``."""
+        if days and days % 365 == 0:
+            years = days // 365
+            text = self._("%(n)s year") if years == 1 else self._("%(n)s years")
+            return text % {"n": years}
+        text = self._("%(n)s day") if days == 1 else self._("%(n)s days")
+        return text % {"n": days}
+
+    def rule_text(self, spec: str) -> str:
+        """A mask spec in words: ``first 6 and last 4 characters shown``."""
+        kind, first, last, metres = split_rule(spec)
+        if kind == "keep":
+            return self._("in full")
+        if kind == "redact":
+            return self._("redacted (empty)")
+        if kind == "partial":
+            if first != "0" and last != "0":
+                text = self._("first %(first)s and last %(last)s characters shown")
+            elif first != "0":
+                text = (
+                    self._("first %(first)s character shown")
+                    if first == "1"
+                    else self._("first %(first)s characters shown")
+                )
+            else:
+                text = (
+                    self._("last %(last)s character shown")
+                    if last == "1"
+                    else self._("last %(last)s characters shown")
+                )
+            return text % {"first": first, "last": last}
+        if kind == "year":
+            return self._("year only")
+        if kind == "grid":
+            return self._("%(metres)s m grid cell") % {"metres": metres}
+        if kind == "pseudonym":
+            return self._("pseudonym")
+        return spec
+
+    def _short(self, value: Any) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T.*", value):
+            return local_time(value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items()) or self._("none")
+        return str(value)
+
+    def change_lines(
+        self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+    ) -> list[str]:
+        """What an audited change did, one line per changed value (the service finds them)."""
+        lines = []
+        for d in service.change_differences(before, after):
+            key = d.key.replace("_", " ") if d.item is None else d.key
+            if d.item is None and before is None:
+                lines.append(f"{key}: {self._short(d.after)}")
+            elif d.item is None:
+                lines.append(f"{key}: {self._short(d.before)} → {self._short(d.after)}")
+            elif d.kind is service.DifferenceKind.REMOVED:
+                lines.append(f"{key}: − {d.item}")
+            elif d.kind is service.DifferenceKind.ADDED:
+                lines.append(f"{key}: + {d.item} {d.after}")
+            else:
+                lines.append(f"{key}: {d.item} {d.before} → {d.after}")
+        return lines
+
+    def policy_changes(self, before: Policy | None, after: Policy) -> list[str]:
+        """What one policy version changed from the one before, in words."""
+        change, differences = service.version_differences(before, after)
+        if change in VERSION_WORDS:
+            return [self._(VERSION_WORDS[change])]
+        lines = []
+        for d in differences:
+            if d.key == "row_filter":
+                values = {"before": self._short(d.before), "after": self._short(d.after)}
+                lines.append(self._("rows: %(before)s → %(after)s") % values)
+                continue
+            label = self.record_label(d.item or "")
+            if d.kind is service.DifferenceKind.ADDED:
+                values = {"field": label, "rule": self.rule_text(str(d.after))}
+                lines.append(self._("%(field)s granted: %(rule)s") % values)
+            elif d.kind is service.DifferenceKind.REMOVED:
+                lines.append(self._("%(field)s no longer granted") % {"field": label})
+            else:
+                before_text, after_text = (
+                    self.rule_text(str(d.before)),
+                    self.rule_text(str(d.after)),
+                )
+                lines.append(f"{label}: {before_text} → {after_text}")
+        return lines or [self._("no change to fields or rows")]
+
+    def purpose_label(self, field: str) -> str:
+        """The label of the purpose form's element a field problem is about."""
+        known = PURPOSE_LABELS.get(field)
+        return self._(known) if known else field.replace("_", " ").capitalize()
+
+    def problem_label(self, field: str) -> str:
+        """The policy editor's element a field problem is about, as the page labels it."""
+        if field.startswith("fields."):
+            return self.record_label(field.removeprefix("fields."))
+        if field.startswith("row_filter"):
+            return self._("Rows")
+        known = POLICY_LABELS.get(field)
+        return self._(known) if known else field.replace("_", " ").capitalize()
+
+    def problem_text(self, problem: FieldProblem) -> str:
+        """A refusal of one field in the page's language (as the service words it if unknown)."""
+        known = PROBLEM_WORDS.get((problem.field, problem.rule))
+        if known is None or self.source:
+            return problem.detail
+        return self._(known) % PROBLEM_VALUES
+
+    def field_errors(self, error: Any) -> dict[str, str]:
+        """The message for each field an error names, for a form to show beside the field."""
+        if error is None:
+            return {}
+        return {problem.field: self.problem_text(problem) for problem in error.errors}
+
+    def grantee_text(self, kind: str, grantee: str, departments: Mapping[str, Department]) -> str:
+        """Who a policy grants to, in words."""
+        if kind == GranteeKind.DEPARTMENT:
+            found = departments.get(grantee)
+            return f"{found.name} {found.name_en}" if found else grantee
+        if kind == GranteeKind.FUNCTION:
+            return self._("every %(function)s department") % {"function": grantee.replace("-", " ")}
+        return self._("accounts with the role %(role)s") % {"role": grantee.replace("_", " ")}
+
+    def grantee_text_of(self, grantee: str, departments: Mapping[str, Department]) -> str:
+        """Who a policy grants to, from its ``kind:name`` spelling."""
+        kind, _, name = grantee.partition(":")
+        return self.grantee_text(kind, name, departments)
+
+    def helpers(self) -> dict[str, Any]:
+        """What the governance templates call to word things."""
+        return {
+            "when": local_time,
+            "day": local_date,
+            "iso": local_iso,
+            "field_label": self.field_label,
+            "record_label": self.record_label,
+            "value_text": value_text,
+            "fields_text": self.fields_text,
+            "dataset_label": self.dataset_label,
+            "kind_label": self.kind_label,
+            "basis_label": self.basis_label,
+            "state_label": self.state_label,
+            "class_label": self.class_label,
+            "retention_text": self.retention_text,
+            "rule_text": self.rule_text,
+            "change_lines": self.change_lines,
+            "target_link": target_link,
+            "problem_label": self.problem_label,
+            "problem_text": self.problem_text,
+            "purpose_label": self.purpose_label,
+            "problem_anchor": problem_anchor,
+            "action_label": self.action_label,
+        }
 
 
 def value_text(value: Any) -> str:
@@ -122,50 +437,6 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def field_label(name: str) -> str:
-    """A field as a person calls it."""
-    return FIELD_LABELS.get(name, name.replace("_", " "))
-
-
-def fields_text(names: Iterable[str]) -> str:
-    """Fields in words, each once, in their order: ``name, phone number, home location``."""
-    labels: list[str] = []
-    for name in names:
-        label = field_label(name)
-        if label not in labels:
-            labels.append(label)
-    text = ", ".join(labels)
-    return text[:1].upper() + text[1:]
-
-
-def dataset_label(name: str) -> str:
-    """A dataset as a person calls it."""
-    return DATASET_LABELS.get(name, name)
-
-
-def kind_label(kind: str) -> str:
-    """What kind of access a ledger entry records."""
-    return KIND_LABELS.get(kind, kind)
-
-
-def basis_label(value: str | None) -> str:
-    """A legal basis in words."""
-    if not value:
-        return "—"
-    try:
-        return BASIS_LABELS[LegalBasis(value)]
-    except ValueError:
-        return value
-
-
-def retention_text(days: int) -> str:
-    """A retention period in words: ``28 days``, ``10 years``."""
-    if days and days % 365 == 0:
-        years = days // 365
-        return f"{years} year{'s' if years != 1 else ''}"
-    return f"{days} day{'s' if days != 1 else ''}"
-
-
 def split_rule(spec: str) -> tuple[str, str, str, str]:
     """A mask spec as the editor's inputs: (kind, first, last, metres)."""
     kind, *parts = spec.split(":")
@@ -174,120 +445,6 @@ def split_rule(spec: str) -> tuple[str, str, str, str]:
     if kind == "grid" and len(parts) == 1:
         return kind, "", "", parts[0]
     return kind, "", "", ""
-
-
-def rule_text(spec: str) -> str:
-    """A mask spec in words: ``first 6 and last 4 characters``."""
-    kind, first, last, metres = split_rule(spec)
-    if kind == "keep":
-        return "in full"
-    if kind == "redact":
-        return "redacted (empty)"
-    if kind == "partial":
-        shown = [f"first {first}" if first != "0" else "", f"last {last}" if last != "0" else ""]
-        plural = "" if [first, last] in (["1", "0"], ["0", "1"]) else "s"
-        return " and ".join(s for s in shown if s) + f" character{plural} shown"
-    if kind == "year":
-        return "year only"
-    if kind == "grid":
-        return f"{metres} m grid cell"
-    if kind == "pseudonym":
-        return "pseudonym"
-    return spec
-
-
-def _short(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T.*", value):
-        return local_time(value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
-    return str(value)
-
-
-def change_lines(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
-    """What an audited change did, one line per changed value (the service finds them)."""
-    lines = []
-    for d in service.change_differences(before, after):
-        key = d.key.replace("_", " ") if d.item is None else d.key
-        if d.item is None and before is None:
-            lines.append(f"{key}: {_short(d.after)}")
-        elif d.item is None:
-            lines.append(f"{key}: {_short(d.before)} → {_short(d.after)}")
-        elif d.kind is service.DifferenceKind.REMOVED:
-            lines.append(f"{key}: − {d.item}")
-        elif d.kind is service.DifferenceKind.ADDED:
-            lines.append(f"{key}: + {d.item} {d.after}")
-        else:
-            lines.append(f"{key}: {d.item} {d.before} → {d.after}")
-    return lines
-
-
-VERSION_WORDS = {
-    service.VersionChange.FIRST: "first version",
-    service.VersionChange.WITHDRAWN: "grant withdrawn",
-    service.VersionChange.GRANTED_AGAIN: "granted again",
-}
-
-
-def policy_changes(before: Policy | None, after: Policy) -> list[str]:
-    """What one policy version changed from the one before, in words."""
-    change, differences = service.version_differences(before, after)
-    if change in VERSION_WORDS:
-        return [VERSION_WORDS[change]]
-    lines = []
-    for d in differences:
-        if d.key == "row_filter":
-            lines.append(f"rows: {_short(d.before)} → {_short(d.after)}")
-            continue
-        label = record_label(d.item or "")
-        if d.kind is service.DifferenceKind.ADDED:
-            lines.append(f"{label} granted: {rule_text(str(d.after))}")
-        elif d.kind is service.DifferenceKind.REMOVED:
-            lines.append(f"{label} no longer granted")
-        else:
-            lines.append(f"{label}: {rule_text(str(d.before))} → {rule_text(str(d.after))}")
-    return lines or ["no change to fields or rows"]
-
-
-# The labels of the forms' fields, so that a problem names what the person sees.
-PURPOSE_LABELS = {
-    "code": "Code",
-    "name": "Name",
-    "description": "Description",
-    "legal_basis": "Legal basis",
-    "owner_department_code": "Owner department",
-    "valid_from": "Starts on",
-    "valid_until": "Ends on",
-    "retention_days": "Retention (days)",
-    "reason": "Reason",
-    "status": "Change",
-    "action": "Change",
-}
-
-POLICY_LABELS = {
-    "grantee_kind": "Grantee kind",
-    "grantee": "Grantee",
-    "purpose_code": "Purpose",
-    "dataset": "Dataset",
-    "reason": "Reason for this change",
-    "fields": "Fields",
-}
-
-
-def purpose_label(field: str) -> str:
-    """The label of the purpose form's element a field problem is about."""
-    return PURPOSE_LABELS.get(field, field.replace("_", " ").capitalize())
-
-
-def problem_label(field: str) -> str:
-    """The policy editor's element a field problem is about, as the page labels it."""
-    if field.startswith("fields."):
-        return record_label(field.removeprefix("fields."))
-    if field.startswith("row_filter"):
-        return "Rows"
-    return POLICY_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
 def problem_anchor(field: str) -> str:
@@ -314,28 +471,6 @@ def target_link(action: str, target: str) -> str | None:
     return None
 
 
-HELPERS: dict[str, Any] = {
-    "when": local_time,
-    "day": local_date,
-    "iso": local_iso,
-    "field_label": field_label,
-    "record_label": record_label,
-    "value_text": value_text,
-    "fields_text": fields_text,
-    "dataset_label": dataset_label,
-    "kind_label": kind_label,
-    "basis_label": basis_label,
-    "retention_text": retention_text,
-    "rule_text": rule_text,
-    "change_lines": change_lines,
-    "target_link": target_link,
-    "problem_label": problem_label,
-    "purpose_label": purpose_label,
-    "problem_anchor": problem_anchor,
-    "action_label": lambda action: ACTION_LABELS.get(action, action),
-}
-
-
 def render_page(
     request: Request,
     template: str,
@@ -343,7 +478,9 @@ def render_page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    return render(request, template, principal, status_code, **HELPERS, **context)
+    """A governance page, with the words of its language."""
+    words = Words.of(request)
+    return render(request, template, principal, status_code, **words.helpers(), **context)
 
 
 def see_other(path: str, **query: str) -> RedirectResponse:
@@ -366,18 +503,3 @@ def page_links(path: str, query: Mapping[str, str], page: int, pages: int) -> di
         "first": link(1) if page > 2 else None,
         "last": link(pages) if page < pages - 1 else None,
     }
-
-
-def grantee_text_of(grantee: str, departments: Mapping[str, Department]) -> str:
-    kind, _, name = grantee.partition(":")
-    return grantee_text(kind, name, departments)
-
-
-def grantee_text(kind: str, grantee: str, departments: Mapping[str, Department]) -> str:
-    """Who a policy grants to, in words."""
-    if kind == GranteeKind.DEPARTMENT:
-        found = departments.get(grantee)
-        return f"{found.name} {found.name_en}" if found else grantee
-    if kind == GranteeKind.FUNCTION:
-        return f"every {grantee.replace('-', ' ')} department"
-    return f"accounts with the role {grantee.replace('_', ' ')}"
