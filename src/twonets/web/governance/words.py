@@ -125,6 +125,26 @@ DATA_CLASS_LABELS = {
     "sensitive": N_("sensitive"),
 }
 
+# The values an audited change shows, named as the officer's pages name them.
+CHANGE_KEYS = {
+    "version": N_("version"),
+    "fields": N_("fields"),
+    "rows": N_("rows"),
+    "row_filter": N_("row filter"),
+    "revoked": N_("revoked"),
+    "legal_basis": N_("legal basis"),
+    "retention_days": N_("retention days"),
+    "status": N_("status"),
+    "valid_from": N_("valid from"),
+    "valid_until": N_("valid until"),
+    "name": N_("name"),
+    "owner_department_code": N_("owner department code"),
+    "grantee_kind": N_("grantee kind"),
+    "grantee": N_("grantee"),
+    "purpose_code": N_("purpose code"),
+    "dataset": N_("dataset"),
+}
+
 VERSION_WORDS = {
     service.VersionChange.FIRST: N_("first version"),
     service.VersionChange.WITHDRAWN: N_("grant withdrawn"),
@@ -319,7 +339,8 @@ class Words:
         """What an audited change did, one line per changed value (the service finds them)."""
         lines = []
         for d in service.change_differences(before, after):
-            key = d.key.replace("_", " ") if d.item is None else d.key
+            known = CHANGE_KEYS.get(d.key)
+            key = self._(known) if known else d.key.replace("_", " ")
             if d.item is None and before is None:
                 lines.append(f"{key}: {self._short(d.after)}")
             elif d.item is None:
