@@ -1002,3 +1002,17 @@ def test_a_refused_purpose_speaks_chinese_with_the_forms_labels(
     assert '<a href="#declare-code">代码</a>: 请使用以点号连接的小写英文单词' in summary
     assert '<a href="#declare-retention_days">保存期限（天）</a>: 请填写 0 至 36500' in summary
     assert 'value="Flood Relief"' in response.text
+
+
+def test_a_refused_mask_speaks_chinese_on_its_field(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/governance/policies/edit",
+        data=_editor_form(**{"mask.home_lat": "grid", "metres.home_lat": "5"}),
+        headers={**_as(client, world.dpo), **CHINESE},
+    )
+
+    assert response.status_code == 422
+    field = response.text.split('data-field="home_lat"')[1].split("</tr>")[0]
+    assert "网格边长须为 10 至 100000 米" in field
+    assert "住址位置（纬度）" in field
+    assert "grid cell must be" not in field

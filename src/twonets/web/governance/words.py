@@ -20,7 +20,7 @@ from twonets.core.auth import Principal
 from twonets.core.errors import FieldProblem
 from twonets.core.http import require
 from twonets.core.models import Department, Role
-from twonets.governance import break_glass, service
+from twonets.governance import break_glass, masking, service
 from twonets.governance.api import officer
 from twonets.governance.models import GranteeKind, LegalBasis, Policy
 from twonets.web import i18n
@@ -205,7 +205,15 @@ PROBLEM_WORDS = {
     ("row_filter.equals", "json"): N_("is not valid JSON"),
 }
 
+# Any refusal of one field's mask in the policy editor (the service says precisely which).
+MASK_PROBLEM = N_(
+    "check the mask: partial keeps the first and last characters (one of them may be 0, "
+    "not both), grid needs a cell of %(grid_min)s to %(grid_max)s metres"
+)
+
 PROBLEM_VALUES = {
+    "grid_min": masking.GRID_MIN_M,
+    "grid_max": masking.GRID_MAX_M,
     "code_max": service.PURPOSE_CODE_MAX,
     "name_max": service.PURPOSE_NAME_MAX,
     "retention_max": service.RETENTION_MAX_DAYS,
@@ -395,6 +403,8 @@ class Words:
     def problem_text(self, problem: FieldProblem) -> str:
         """A refusal of one field in the page's language (as the service words it if unknown)."""
         known = PROBLEM_WORDS.get((problem.field, problem.rule))
+        if known is None and problem.field.startswith("fields.") and problem.rule == "mask-rule":
+            known = MASK_PROBLEM
         if known is None or self.source:
             return problem.detail
         return self._(known) % PROBLEM_VALUES
