@@ -36,8 +36,9 @@ from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
-from twonets.web import governance_pages, i18n
+from twonets.web import governance as governance_pages
 from twonets.web import health as health_pages
+from twonets.web import i18n
 from twonets.web import licences as licence_pages
 from twonets.web import operations as operations_pages
 from twonets.web.errors import install_error_handlers
