@@ -14,7 +14,7 @@ from starlette.routing import Mount
 
 from twonets.core.http import access_of, iter_calls
 
-DOMAINS = ("licences", "codes", "services", "appeals", "operations", "health")
+DOMAINS = ("licences", "codes", "services", "appeals", "operations", "health", "requests")
 SHARED = ("governance", "trust")
 
 
