@@ -26,6 +26,8 @@ from twonets.requests.schemas import (
     DeclineIn,
     MessageIn,
     NewRequest,
+    RateIn,
+    ReopenIn,
     RequestOut,
     StepOut,
 )
@@ -36,6 +38,7 @@ Filer = Annotated[Principal, Depends(require(Role.ENTERPRISE, Role.CITIZEN))]
 Dispatcher = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Writer = Annotated[Principal, Depends(require(Role.ENTERPRISE, Role.CITIZEN, Role.STAFF))]
+Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.STAFF))]
 ContactReader = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR))]
 
 
@@ -84,8 +87,10 @@ def request_out(
         confidence=row.confidence,
         case_number=row.case_number,
         submitted_at=row.submitted_at,
+        deadline_at=row.deadline_at,
         updated_at=row.updated_at,
         closed_at=row.closed_at,
+        rating=row.rating,
         history=None if steps is None else [StepOut(**vars(s)) for s in steps],
     )
 
@@ -121,6 +126,13 @@ def list_requests(caller: Caller, uow: Uow, status: str | None = None) -> list[R
     where = service.RequestFilter(statuses=[s for s in (status or "").split(",") if s])
     with uow() as session:
         return [request_out(session, r) for r in service.list_requests(session, caller, where)]
+
+
+@router.get("/api/v1/requests/overdue", response_model=list[RequestOut])
+def list_overdue(caller: Watcher, uow: Uow, clock: Clock) -> list[RequestOut]:
+    """Requests past their time limit: a department's own, or (dispatchers) all."""
+    with uow() as session:
+        return [request_out(session, r) for r in service.list_overdue(session, caller, now=clock())]
 
 
 @router.get("/api/v1/requests/{request_id}", response_model=RequestOut)
@@ -163,6 +175,33 @@ def answer(request_id: int, body: AnswerIn, caller: Staff, uow: Uow, clock: Cloc
     """The department records its answer."""
     with uow() as session:
         row = service.answer_request(session, caller, request_id, answer=body.answer, now=clock())
+        return request_out(session, row)
+
+
+@router.post("/api/v1/requests/{request_id}/confirm", response_model=RequestOut)
+def confirm(request_id: int, caller: Filer, uow: Uow, clock: Clock) -> RequestOut:
+    """The filer accepts the answer; the request closes."""
+    with uow() as session:
+        return request_out(
+            session, service.confirm_request(session, caller, request_id, now=clock())
+        )
+
+
+@router.post("/api/v1/requests/{request_id}/reopen", response_model=RequestOut)
+def reopen(request_id: int, body: ReopenIn, caller: Filer, uow: Uow, clock: Clock) -> RequestOut:
+    """Marked fixed, not fixed: back to the same department."""
+    with uow() as session:
+        row = service.reopen_request(session, caller, request_id, reason=body.reason, now=clock())
+        return request_out(session, row)
+
+
+@router.post("/api/v1/requests/{request_id}/rate", response_model=RequestOut)
+def rate(request_id: int, body: RateIn, caller: Filer, uow: Uow, clock: Clock) -> RequestOut:
+    """The filer rates a closed request, once."""
+    with uow() as session:
+        row = service.rate_request(
+            session, caller, request_id, score=body.score, note=body.note, now=clock()
+        )
         return request_out(session, row)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.operations import catalogue as ops_catalogue
 from twonets.operations import service as ops_service
+from twonets.operations import worktime
 from twonets.operations.schemas import IntakeReport, SourceKind
 
 # The topics of the case events a request follows (NATS-style pattern).
@@ -83,3 +84,14 @@ def open_case(
     )
     row = ops_service.intake(session, report, now=now, reporter=reporter if resident else None)
     return OpenedCase(row.number, row.state, row.department_id)
+
+
+def deadline_after(session: Session, start: datetime, working_days: int) -> datetime:
+    """``working_days`` full working days after ``start`` on the operations centre's calendar.
+
+    The same calendar (holidays, adjusted working days, the working window) that times the
+    centre's cases times requests, so a holiday declared there counts here too.
+    """
+    calendar = ops_catalogue.calendar(session)
+    hours = working_days * calendar.day_seconds / worktime.SECONDS_PER_HOUR
+    return worktime.add_working_hours(start, hours, calendar)

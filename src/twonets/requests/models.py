@@ -45,6 +45,11 @@ class Request(Base):
     # The operations case a city problem became (followed through the case's events).
     case_number: Mapped[str | None] = mapped_column(String(32), index=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The time limit: the category's working days from the first routing (or a reopening).
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The filer's satisfaction after closure, 1 (very unsatisfied) to 5 (very satisfied).
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_note: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -99,7 +99,7 @@ def request_json(session: Session, row: RequestRow, names: dict[str, str]) -> di
         "service_notice": None,
         "requested_datetime": _iso(row.submitted_at),
         "updated_datetime": _iso(row.updated_at),
-        "expected_datetime": None,
+        "expected_datetime": _iso(row.deadline_at),
         "address": row.address,
         "address_id": None,
         "zipcode": None,

@@ -89,8 +89,10 @@ class RequestOut(BaseModel):
     confidence: float | None
     case_number: str | None
     submitted_at: datetime
+    deadline_at: datetime | None
     updated_at: datetime
     closed_at: datetime | None
+    rating: int | None
     history: list[StepOut] | None = None
 
 
@@ -100,3 +102,20 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: str = Field(min_length=1, max_length=4000)
+
+
+class ReopenIn(BaseModel):
+    """Marked fixed, not fixed: what is still wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RateIn(BaseModel):
+    """A satisfaction score from 1 (very unsatisfied) to 5 (very satisfied)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    note: str | None = Field(default=None, max_length=500)

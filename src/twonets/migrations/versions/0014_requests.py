@@ -52,6 +52,9 @@ def upgrade() -> None:
         sa.Column("token", sa.String(length=36), nullable=False),
         sa.Column("case_number", sa.String(length=32), nullable=True),
         sa.Column("submitted_at", twonets.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline_at", twonets.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("rating_note", sa.String(length=500), nullable=True),
         sa.Column("updated_at", twonets.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closed_at", twonets.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -83,6 +86,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_req_request_category_code"), ["category_code"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_req_request_deadline_at"), ["deadline_at"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_req_request_department_id"), ["department_id"], unique=False
@@ -237,6 +243,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_req_request_enterprise_id"))
         batch_op.drop_index(batch_op.f("ix_req_request_district_code"))
         batch_op.drop_index(batch_op.f("ix_req_request_department_id"))
+        batch_op.drop_index(batch_op.f("ix_req_request_deadline_at"))
         batch_op.drop_index(batch_op.f("ix_req_request_category_code"))
         batch_op.drop_index(batch_op.f("ix_req_request_case_number"))
 

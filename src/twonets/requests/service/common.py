@@ -14,7 +14,7 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
 from twonets.core.models import Department, Role
-from twonets.requests import routing
+from twonets.requests import categories, city, routing
 from twonets.requests.models import (
     Request,
     RequestContact,
@@ -117,6 +117,18 @@ def _step(
         },
         now=now,
     )
+
+
+def start_clock(session: Session, row: Request, now: datetime, *, restart: bool = False) -> None:
+    """Set the time limit when a request is first routed (or, ``restart``, reopened).
+
+    Re-routing after a decline keeps the limit: the filer's wait does not start again.
+    """
+    if not categories.is_enterprise_category(row.category_code):
+        return
+    if row.deadline_at is None or restart:
+        limit = categories.get_category(row.category_code).limit_days
+        row.deadline_at = city.deadline_after(session, now, limit)
 
 
 def _units(session: Session) -> list[routing.Unit]:

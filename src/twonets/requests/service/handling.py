@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Invalid
+from twonets.core.errors import Forbidden, Invalid
 from twonets.core.events import record_event
 from twonets.core.models import Role
 from twonets.requests import categories, city
@@ -29,6 +29,7 @@ from twonets.requests.service.common import (
     _require_holder,
     _step,
     get_request_row,
+    start_clock,
 )
 from twonets.requests.service.intake import (
     _check_category,
@@ -70,6 +71,7 @@ def assign_request(
             )
         department_id = _department_id(session, department_code)
         row.department_id = department_id
+        start_clock(session, row, now)
         _step(
             session,
             row,
@@ -161,6 +163,87 @@ def answer_request(
         department_id=row.department_id,
         note=answer.strip(),
     )
+    return row
+
+
+# --- closure: the filer confirms, reopens, rates ---------------------------------------------
+
+
+def _require_filer(session: Session, caller: Principal, row: Request) -> None:
+    if not _is_filer(caller, row, session):
+        raise Forbidden(
+            f"request {row.number} is not yours: only its filer confirms, reopens or rates it",
+            extra={"rule": "filer-only"},
+        )
+
+
+def confirm_request(
+    session: Session, caller: Principal, request_id: int, *, now: datetime
+) -> Request:
+    """办结: the filer accepts the department's answer; the request closes."""
+    row = get_request_row(session, request_id)
+    _require_filer(session, caller, row)
+    if row.status != RequestStatus.ANSWERED.value:
+        raise IllegalStatus(
+            f"request {row.number} is {row.status}: confirming needs status answered",
+            extra={"status": row.status, "rule": "confirm needs status answered"},
+        )
+    _step(session, row, action="confirm", to_status=RequestStatus.CLOSED, now=now, actor=caller)
+    return row
+
+
+def reopen_request(
+    session: Session, caller: Principal, request_id: int, *, reason: str, now: datetime
+) -> Request:
+    """Marked fixed, not fixed: back to the same department, with its history and a new limit."""
+    row = get_request_row(session, request_id)
+    _require_filer(session, caller, row)
+    if row.status != RequestStatus.ANSWERED.value or row.department_id is None:
+        raise IllegalStatus(
+            f"request {row.number} is {row.status}: reopening needs status answered",
+            extra={"status": row.status, "rule": "reopen needs status answered"},
+        )
+    if not reason or not reason.strip():
+        raise Invalid.field("reason", "required", "say what is still not solved")
+    start_clock(session, row, now, restart=True)
+    _step(
+        session,
+        row,
+        action="reopen",
+        to_status=RequestStatus.ASSIGNED,
+        now=now,
+        actor=caller,
+        department_id=row.department_id,
+        note=reason.strip(),
+    )
+    return row
+
+
+def rate_request(
+    session: Session,
+    caller: Principal,
+    request_id: int,
+    *,
+    score: int,
+    now: datetime,
+    note: str | None = None,
+) -> Request:
+    """满意度: the filer rates a closed request once, from 1 to 5."""
+    row = get_request_row(session, request_id)
+    _require_filer(session, caller, row)
+    if row.status != RequestStatus.CLOSED.value:
+        raise IllegalStatus(
+            f"request {row.number} is {row.status}: rating needs status closed",
+            extra={"status": row.status, "rule": "rate needs status closed"},
+        )
+    if row.rating is not None:
+        raise IllegalStatus(f"request {row.number} is rated already", extra={"rule": "rate-once"})
+    if not 1 <= score <= 5:
+        raise Invalid.field("score", "range", f"should be 1 to 5, got {score}")
+    row.rating = score
+    row.rating_note = (note or "").strip()[:500] or None
+    row.updated_at = now
+    record_event(session, "requests.request.rate", {"request": row.number, "score": score}, now=now)
     return row
 
 

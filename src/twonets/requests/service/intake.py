@@ -31,6 +31,7 @@ from twonets.requests.service.common import (
     _step,
     _units,
     default_classify,
+    start_clock,
 )
 
 # --- intake -----------------------------------------------------------------------------------
@@ -267,6 +268,7 @@ def _route(
         return
     chosen = proposals[0]
     row.department_id = chosen.unit.id
+    start_clock(session, row, now)
     _step(
         session,
         row,

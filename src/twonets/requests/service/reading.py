@@ -86,6 +86,22 @@ def list_requests(
     return session.scalars(_filtered(query, where)).all()
 
 
+def list_overdue(session: Session, caller: Principal, *, now: datetime) -> Sequence[Request]:
+    """Requests past their time limit and not yet answered, that ``caller`` may see."""
+    late = [
+        r
+        for r in list_requests(
+            session,
+            caller,
+            RequestFilter(
+                statuses=[RequestStatus.ASSIGNED.value, RequestStatus.ACCEPTED.value], limit=1000
+            ),
+        )
+        if r.deadline_at is not None and r.deadline_at < now
+    ]
+    return sorted(late, key=lambda r: (r.deadline_at or now, r.id))
+
+
 def list_public(session: Session, where: RequestFilter) -> Sequence[Request]:
     """Citizen reports as Open311 shows them to anyone (no personal data is in them)."""
     query = select(Request).where(Request.kind == RequestKind.CITIZEN.value)
