@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +52,6 @@ class Placement:
     lat: float | None = None
     address: str | None = None
     district_code: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _place(new: NewRequest) -> Placement:

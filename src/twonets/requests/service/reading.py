@@ -14,8 +14,6 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, Invalid, NotFound
 from twonets.core.models import Department, Role
 from twonets.governance.service import Governance, ReadQuery, ReadResult, read
-from twonets.requests import categories
-from twonets.requests.categories import Level
 from twonets.requests.models import (
     Request,
     RequestAttachment,
@@ -230,8 +228,3 @@ def first_media_url(session: Session, request_id: int) -> str | None:
 def is_open311_status_closed(row: Request) -> bool:
     """Open311 knows two statuses: a request is closed once it is closed here."""
     return row.status == RequestStatus.CLOSED.value
-
-
-def level_of(code: str) -> Level | None:
-    """The level that answers an enterprise category first (None for city problems)."""
-    return categories.get_category(code).level if categories.is_enterprise_category(code) else None
