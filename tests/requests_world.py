@@ -18,7 +18,7 @@ from twonets.core.models import DepartmentLevel, Role
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.models import GranteeKind, LegalBasis
 from twonets.governance.service import Governance, create_purpose, set_policy
-from twonets.operations import catalogue
+from twonets.operations.cases import catalogue
 from twonets.requests import service
 
 # Monday 30 November 2026, 10:00 in Shanghai.

@@ -15,8 +15,8 @@ from twonets.core import auth
 from twonets.core.db import unit_of_work
 from twonets.core.events import OutboxRelay
 from twonets.core.models import Department, Role
-from twonets.operations import service as ops
-from twonets.operations.states import get_case_by_number
+from twonets.operations.cases import service as ops
+from twonets.operations.cases.states import get_case_by_number
 
 API = "/api/v1/requests"
 

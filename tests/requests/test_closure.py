@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from requests_world import NOW, World
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Invalid
-from twonets.operations import catalogue
+from twonets.operations.cases import catalogue
 from twonets.requests import service
 from twonets.requests.schemas import NewRequest
 from twonets.requests.service import IllegalStatus

@@ -1,7 +1,9 @@
 """The one door from requests to the operations centre's case loop.
 
 A citizen's report of a city problem (a management element) becomes an operations case
-through the operations domain's public intake; nothing else here calls operations. The
+through the case loop's public intake (``operations.cases.service.intake``); the elements
+offered to residents and the working calendar come from the same service. Nothing else in
+this domain calls operations. The
 request then follows the case through the case's events (see ``service.follow_case``).
 """
 
@@ -14,10 +16,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.operations import catalogue as ops_catalogue
-from twonets.operations import service as ops_service
-from twonets.operations import worktime
-from twonets.operations.schemas import IntakeReport, SourceKind
+from twonets.operations.cases import service as ops_service
+from twonets.operations.cases.service import IntakeReport, SourceKind
 
 # The topics of the case events a request follows (NATS-style pattern).
 CASE_EVENTS = "ops.case.*"
@@ -49,7 +49,7 @@ def list_elements(session: Session) -> Sequence[Element]:
     """The management elements the operations centre keeps (its catalogue)."""
     return [
         Element(c.code, c.name, c.name_en, c.major_name, c.major_name_en, c.department_function)
-        for c in ops_catalogue.list_categories(session)
+        for c in ops_service.list_categories(session)
         if c.active
     ]
 
@@ -92,6 +92,4 @@ def deadline_after(session: Session, start: datetime, working_days: int) -> date
     The same calendar (holidays, adjusted working days, the working window) that times the
     centre's cases times requests, so a holiday declared there counts here too.
     """
-    calendar = ops_catalogue.calendar(session)
-    hours = working_days * calendar.day_seconds / worktime.SECONDS_PER_HOUR
-    return worktime.add_working_hours(start, hours, calendar)
+    return ops_service.working_days_after(session, start, working_days)
