@@ -258,3 +258,14 @@ def test_the_scan_answer_names_its_reason_codes(world: World) -> None:
     assert set(get_args(ScanOut.model_fields["action"].annotation)) == {
         a.value for a in service.Action
     }
+
+
+def test_only_the_health_authority_counts_the_appeals_waiting_for_it(world: World) -> None:
+    _appeal(world)
+    with world.session() as session:
+        assert service.may_decide_appeals(session, world.ctx, world.health_authority)
+        assert service.count_pending_appeals(session, world.ctx, world.health_authority) == 1
+        for who in (world.planner, world.health_staff, world.culture_authority, world.admin):
+            assert not service.may_decide_appeals(session, world.ctx, who)
+            with pytest.raises(Forbidden):
+                service.count_pending_appeals(session, world.ctx, who)

@@ -20,10 +20,12 @@ One module per aggregate; callers import ``twonets.codes.service``:
 from __future__ import annotations
 
 from twonets.codes.service.health import (
+    count_pending_appeals,
     decide_appeal,
     file_appeal,
     health_status,
     list_appeals,
+    may_decide_appeals,
     my_health,
     record_health_fact,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "RevocationView",
     "ScanOutcome",
     "action_of",
+    "count_pending_appeals",
     "decide_appeal",
     "default_scenario",
     "ensure_holder",
@@ -85,6 +88,7 @@ __all__ = [
     "issue_code",
     "list_appeals",
     "list_scenarios",
+    "may_decide_appeals",
     "my_health",
     "my_revocations",
     "my_scans",

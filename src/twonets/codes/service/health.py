@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.codes import health_rules
@@ -247,6 +247,26 @@ def list_appeals(
             with contextlib.suppress(ValueError):
                 row["reasons_at_filing"] = json.loads(row["reasons_at_filing"])
     return rows
+
+
+def may_decide_appeals(session: Session, ctx: Coding, principal: Principal) -> bool:
+    """Whether the caller is a codes authority that decides health-code appeals here."""
+    try:
+        _require_appeal_authority(session, ctx, principal)
+    except Forbidden:
+        return False
+    return True
+
+
+def count_pending_appeals(session: Session, ctx: Coding, principal: Principal) -> int:
+    """How many appeals wait for a decision (the authority's start page; no personal field)."""
+    _require_appeal_authority(session, ctx, principal)
+    pending = session.scalar(
+        select(func.count())
+        .select_from(HealthAppeal)
+        .where(HealthAppeal.status == AppealStatus.PENDING)
+    )
+    return int(pending or 0)
 
 
 def decide_appeal(

@@ -30,6 +30,7 @@ from twonets.health.service.labs import (
 from twonets.health.service.mobilisations import (
     DemandLine,
     close_mobilisation,
+    count_open_mobilisations,
     create_mobilisation,
     get_mobilisation,
     list_mobilisations,
@@ -88,6 +89,7 @@ __all__ = [
     "centre_plan",
     "check_qualification",
     "close_mobilisation",
+    "count_open_mobilisations",
     "create_hospital",
     "create_mobilisation",
     "detect",

@@ -254,6 +254,16 @@ def list_mobilisations(session: Session, *, limit: int = 20) -> Sequence[Mobilis
     ).all()
 
 
+def count_open_mobilisations(session: Session) -> int:
+    """How many mobilisations are open (the planner's start page)."""
+    opened = session.scalar(
+        select(func.count())
+        .select_from(Mobilisation)
+        .where(Mobilisation.status == MobilisationStatus.OPEN)
+    )
+    return int(opened or 0)
+
+
 def respond(
     session: Session,
     principal: Principal,
