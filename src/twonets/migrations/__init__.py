@@ -22,6 +22,7 @@ def metadata() -> MetaData:
     import twonets.licences.models
     import twonets.operations.device_models
     import twonets.operations.models
+    import twonets.services.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 
