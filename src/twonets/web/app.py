@@ -34,6 +34,7 @@ from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations import api as operations_api
 from twonets.operations import device_api
+from twonets.services import api as services_api
 from twonets.web import (
     code_pages,
     device_pages,
@@ -122,7 +123,7 @@ def create_app(
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
-    for domain in (health_api, codes_api, operations_api, device_api):
+    for domain in (health_api, codes_api, operations_api, device_api, services_api):
         domain.setup(app)
     install_error_handlers(app)
 
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(codes_api.router)
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
+    app.include_router(services_api.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)

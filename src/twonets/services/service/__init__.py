@@ -16,10 +16,12 @@ from twonets.services.service.applications import (
     get_application,
     list_my_applications,
     supply_material,
+    task_json,
 )
 from twonets.services.service.processes import (
     Deployed,
     MigrationReport,
+    deploy_builtin,
     deploy_process,
     get_definition,
     list_definitions,
@@ -44,6 +46,7 @@ __all__ = [
     "apply",
     "claim_task",
     "complete_task",
+    "deploy_builtin",
     "deploy_process",
     "escalate_overdue",
     "get_application",
@@ -55,4 +58,5 @@ __all__ = [
     "reject_task",
     "return_task",
     "supply_material",
+    "task_json",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from twonets.services import engine
 from twonets.services.models import Application, ApplicationStatus, ProcessDefinition
 from twonets.services.service.records import audit, sync_tasks
 
+BUILTIN = Path(__file__).resolve().parents[1] / "processes"
 # Parsed processes by (definition id, checksum): a version never changes once deployed.
 _PARSED: dict[tuple[int, str], engine.Process] = {}
 
@@ -55,6 +57,18 @@ def deploy_process(
         )
         out.append(Deployed(process_id, version, created=True))
     session.flush()
+    return out
+
+
+def deploy_builtin(session: Session, *, now: datetime) -> list[Deployed]:
+    """Deploy the platform's own process files (``services/processes/``) where they changed."""
+    out = []
+    for path in sorted(BUILTIN.glob("*.bpmn")):
+        dmn = {p.name: p.read_text(encoding="utf-8") for p in sorted(BUILTIN.glob("*.dmn"))}
+        source = engine.ProcessSource(
+            bpmn=path.read_text(encoding="utf-8"), name=path.name, dmn=dmn
+        )
+        out.extend(deploy_process(session, source, actor="platform", now=now))
     return out
 
 
