@@ -17,6 +17,10 @@ from twonets.services.models import Application, ApplicationStatus, ProcessDefin
 from twonets.services.service.records import audit, sync_tasks
 
 BUILTIN = Path(__file__).resolve().parents[1] / "processes"
+# The platform's processes that applicants can use today. retirement.bpmn and
+# tax_and_fees.bpmn have lanes for the employer and the enterprise, whose pages do not exist
+# yet: they run in the simulator until then.
+BUILTIN_FILES = ("nev_plate.bpmn",)
 # Parsed processes by (definition id, checksum): a version never changes once deployed.
 _PARSED: dict[tuple[int, str], engine.Process] = {}
 
@@ -63,7 +67,7 @@ def deploy_process(
 def deploy_builtin(session: Session, *, now: datetime) -> list[Deployed]:
     """Deploy the platform's own process files (``services/processes/``) where they changed."""
     out = []
-    for path in sorted(BUILTIN.glob("*.bpmn")):
+    for path in (BUILTIN / name for name in BUILTIN_FILES):
         dmn = {p.name: p.read_text(encoding="utf-8") for p in sorted(BUILTIN.glob("*.dmn"))}
         source = engine.ProcessSource(
             bpmn=path.read_text(encoding="utf-8"), name=path.name, dmn=dmn
