@@ -109,6 +109,8 @@ class ServiceTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The lane names the department function that does the step.
     lane: Mapped[str] = mapped_column(String(64))
+    # The field names the step's form must carry (its process's ``form`` property).
+    form: Mapped[str] = mapped_column(String(500), default="")
     district_code: Mapped[str | None] = mapped_column(String(6))
     status: Mapped[TaskStatus] = mapped_column(String(16))
     assignee: Mapped[str | None] = mapped_column(String(64), info=personal())

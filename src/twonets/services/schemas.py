@@ -65,6 +65,7 @@ class StepOut(BaseModel):
     activity: str
     name: str
     lane: str
+    form: list[str]
     district_code: str | None
     status: str
     department_code: str | None

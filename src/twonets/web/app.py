@@ -45,6 +45,7 @@ from twonets.web import (
     operations_pages,
 )
 from twonets.web import core as core_pages
+from twonets.web import services as services_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
     app.include_router(device_pages.router)
+    app.include_router(services_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     def api_page(request: Request) -> HTMLResponse:

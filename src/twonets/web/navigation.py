@@ -89,6 +89,14 @@ NAV: tuple[NavItem, ...] = (
         N_("Who read your data, when and why; a copy of what is held about you"),
         primary=True,
     ),
+    # The services' entries are translated from the services' catalogue (web/services/words.py).
+    NavItem(
+        "One-thing services",
+        "/services",
+        frozenset({Role.CITIZEN}),
+        "Apply once for a service that needs several departments, and follow every step",
+        primary=True,
+    ),
     # The work of staff, by role.
     NavItem(
         N_("Operations centre"),
@@ -139,6 +147,13 @@ NAV: tuple[NavItem, ...] = (
         N_("Issue, amend, suspend and revoke the licences your department issues"),
         primary=True,
         when=_issues_licences,
+    ),
+    NavItem(
+        "Service tasks",
+        "/services/tasks",
+        frozenset({Role.STAFF}),
+        "Steps of applications waiting for your department: claim, complete, ask for material",
+        primary=True,
     ),
     NavItem(
         N_("Verify a licence"),

@@ -139,6 +139,7 @@ def upgrade() -> None:
         sa.Column("activity", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("lane", sa.String(length=64), nullable=False),
+        sa.Column("form", sa.String(length=500), nullable=False),
         sa.Column("district_code", sa.String(length=6), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("assignee", sa.String(length=64), nullable=True),

@@ -244,6 +244,7 @@ def task_json(task: ServiceTask) -> dict[str, Any]:
         "activity": task.activity,
         "name": task.name,
         "lane": task.lane,
+        "form": [f for f in task.form.split(",") if f],
         "district_code": task.district_code,
         "status": task.status,
         "department_code": task.department_code,

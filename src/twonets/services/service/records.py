@@ -85,6 +85,7 @@ def sync_tasks(
             activity=info["activity"],
             name=str(info["name"])[:200],
             lane=info["lane"] or "applicant",
+            form=",".join(info["form"])[:500],
             district_code=application.district_code,
             status=TaskStatus.OPEN,
             created_at=now,
