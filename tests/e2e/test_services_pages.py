@@ -58,14 +58,14 @@ def test_a_resident_applies_once_and_finds_the_plate_certificate_in_the_wallet(
     expect(page.get_by_test_id("prefilled-id")).to_have_value(resident.username)
     expect(page.get_by_test_id("prefilled-name")).not_to_have_value("")
     assert axe_violations(page) == []
-    form.get_by_label("District").select_option(district.group(0))
+    form.get_by_label("District handling the application").select_option(district.group(0))
     form.get_by_label("I have a residence record in the city").check()
     form.get_by_label("Months of social insurance in the city").fill("48")
     form.get_by_label("Plates in my name").fill("0")
     form.get_by_label("I have a charging point for the vehicle").check()
     form.get_by_label("Vehicle identification number").fill("LSVAU2180N2199999")
     form.get_by_label("Vehicle model").fill("荣威 Ei5")
-    form.get_by_role("button", name="Apply").click()
+    form.get_by_role("button", name="Submit the application").click()
     expect(page).to_have_url(re.compile(r"/services/applications/\d+$"))
     application = page.url.rsplit("/", 1)[1]
     expect(page.get_by_test_id("step")).to_contain_text("Confirm the charging point")

@@ -77,7 +77,7 @@ ACTIONS = {
     "completed": N_("Completed"),
 }
 FIELDS = {
-    "district_code": N_("District"),
+    "district_code": N_("District handling the application"),
     "has_residence": N_("I have a residence record in the city"),
     "social_insurance_months": N_("Months of social insurance in the city"),
     "plates_held": N_("Plates in my name"),
