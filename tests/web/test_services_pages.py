@@ -154,3 +154,15 @@ def test_another_district_cannot_claim(world: World) -> None:
 
     assert answer.status_code == 403
     assert "not in the reach of 310104.operations" in answer.text
+
+
+def test_staff_see_the_figures_by_month(world: World) -> None:
+    apply(world)
+
+    page = as_(world, "sh.police").get("/services/figures")
+
+    assert page.status_code == 200
+    assert "New-energy vehicle plate" in page.text
+    assert "2026-11" in page.text
+    assert "100%" in page.text
+    assert as_(world, "resident").get("/services/figures").status_code == 403

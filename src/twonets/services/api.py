@@ -23,6 +23,7 @@ from twonets.services.schemas import (
     ApplyIn,
     CompleteIn,
     MaterialIn,
+    MonthFiguresOut,
     ProcessOut,
     RejectIn,
     ReturnIn,
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR, Role.SUPERVISOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 # How often the SLA job looks for overdue steps.
 ESCALATE_EVERY = timedelta(minutes=5)
@@ -77,6 +79,13 @@ def list_processes(uow: Uow) -> list[dict[str, Any]]:
     """The services one can apply for: each process and its newest version."""
     with uow() as session:
         return service.list_definitions(session)
+
+
+@router.get("/figures", response_model=list[MonthFiguresOut])
+def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
+    """Per service and month: contactless rate, handling time (median, p90), overdue count."""
+    with uow() as session:
+        return service.contactless_figures(session)
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)

@@ -106,3 +106,16 @@ class ApplicationOut(BaseModel):
     completed_at: datetime | None
     steps: list[StepOut]
     history: list[HistoryOut]
+
+
+class MonthFiguresOut(BaseModel):
+    """One service's contactless figures for one month (by the month applications came in)."""
+
+    process_id: str
+    month: str
+    applications: int
+    contactless_rate: float
+    ended: int
+    median_hours: float | None
+    p90_hours: float | None
+    overdue: int

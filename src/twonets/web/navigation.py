@@ -170,6 +170,12 @@ NAV: tuple[NavItem, ...] = (
         primary=True,
     ),
     NavItem(
+        "Service figures",
+        "/services/figures",
+        frozenset({Role.STAFF, Role.OPERATOR, Role.SUPERVISOR}),
+        "One-thing services by month: contactless rate, handling time, overdue steps",
+    ),
+    NavItem(
         N_("Code statistics"),
         "/codes/stats",
         frozenset({Role.CODES_AUTHORITY, Role.OPERATOR}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from twonets.core import places
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.models import Role
-from twonets.services import engine
+from twonets.services import engine, figures
 from twonets.services.models import (
     Application,
     ApplicationEvent,
@@ -307,3 +308,32 @@ def supply_material(
         now=now,
     )
     return application
+
+
+def contactless_figures(session: Session) -> list[dict[str, Any]]:
+    """Per service and month: applications, contactless rate, handling time, overdue count."""
+    overdue = set(
+        session.scalars(
+            select(ServiceTask.application_id).where(ServiceTask.escalated_at.is_not(None))
+        )
+    )
+    rows = session.execute(
+        select(
+            Application.id,
+            Application.process_id,
+            Application.created_at,
+            Application.completed_at,
+            Application.in_person,
+        )
+    ).all()
+    handled = [
+        figures.Handled(
+            process_id=process_id,
+            created_at=created_at,
+            ended_at=completed_at,
+            in_person=in_person,
+            overdue=application_id in overdue,
+        )
+        for application_id, process_id, created_at, completed_at, in_person in rows
+    ]
+    return [asdict(f) for f in figures.month_figures(handled)]

@@ -17,6 +17,8 @@ MENU = (
     N_("Apply once for a service that needs several departments, and follow every step"),
     N_("Service tasks"),
     N_("Steps of applications waiting for your department: claim, complete, ask for material"),
+    N_("Service figures"),
+    N_("One-thing services by month: contactless rate, handling time, overdue steps"),
 )
 
 PROCESSES = {"nev_plate": N_("New-energy vehicle plate")}
