@@ -120,7 +120,10 @@ def test_a_process_not_in_the_file_names_the_file_and_the_processes_it_has() -> 
             two_steps().replace("<bpmn:endEvent", "<bpmn:nothing id='x'/><bpmn:endEvent"),
             "bpmn:nothing",
         ),
-        (two_steps().replace('targetRef="end"', 'targetRef="nowhere"'), "bad.bpmn"),
+        (
+            two_steps().replace('targetRef="end"', 'targetRef="nowhere"'),
+            "bad.bpmn:18 (bpmn:userTask id='approve')",
+        ),
         (two_steps(script="import os"), "imports are not allowed"),
     ],
 )

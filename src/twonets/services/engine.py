@@ -120,14 +120,26 @@ class Process:
     subprocess_specs: Mapping[str, Any]
 
 
-def _where(exc: ValidationException | etree.XMLSyntaxError, name: str) -> str:
+def _where(
+    exc: ValidationException | etree.XMLSyntaxError, name: str, text: str | None = None
+) -> str:
+    """``FILE:LINE (element id=...)``: the line from the error, else where the id is written."""
     if isinstance(exc, etree.XMLSyntaxError):
         return f"{name}:{exc.lineno}"
-    parts = [exc.file_name or name]
-    if exc.line_number:
-        parts[0] += f":{exc.line_number}"
+    where = exc.file_name or name
+    line = exc.line_number or (_line_of(text, exc.id) if text and exc.id else None)
+    if line:
+        where += f":{line}"
     element = " ".join(p for p in (exc.tag, f"id={exc.id!r}" if exc.id else "") if p)
-    return f"{parts[0]} ({element})" if element else parts[0]
+    return f"{where} ({element})" if element else where
+
+
+def _line_of(text: str, element_id: str) -> int | None:
+    """The line on which an element with this id is written, if it is written once."""
+    needle = f'id="{element_id}"'
+    if text.count(needle) != 1:
+        return None
+    return text[: text.index(needle)].count("\n") + 1
 
 
 _PREFIXES = {
@@ -169,7 +181,8 @@ def parse(source: ProcessSource, process_id: str) -> Process:
         raise ProcessFileError(f"{_where(exc, name)}: not well-formed XML: {exc.msg}") from None
     except ValidationException as exc:
         message = _first_line(exc.args[0] if exc.args else exc)
-        raise ProcessFileError(f"{_where(exc, name)}: {message}") from None
+        written = source.bpmn if name == source.name else source.dmn.get(name)
+        raise ProcessFileError(f"{_where(exc, name, written)}: {message}") from None
     except sandbox.ScriptRefused as exc:
         raise ProcessFileError(f"{name}: {exc.detail}") from None
     except (SpiffWorkflowException, KeyError, ValueError, AttributeError, TypeError) as exc:
@@ -201,7 +214,7 @@ def process_ids(source: ProcessSource) -> list[str]:
         ) from None
     except ValidationException as exc:
         message = _first_line(exc.args[0] if exc.args else exc)
-        raise ProcessFileError(f"{_where(exc, source.name)}: {message}") from None
+        raise ProcessFileError(f"{_where(exc, source.name, source.bpmn)}: {message}") from None
     return sorted(parser.get_process_ids())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -72,8 +72,8 @@ def _mine(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
 def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The live steps of the caller's department's lane (and district), oldest due first."""
     function = _staff(principal)
-    if not in_scope(principal, None) and principal.district_code is None:
-        return []
+    if not in_scope(principal, principal.district_code):
+        return []  # a department of another region works none of the city's steps
     query = select(ServiceTask).where(  # governance: the department's own queue
         ServiceTask.lane == function,
         ServiceTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]),
@@ -187,7 +187,7 @@ def _issue(
         principal,
         type_code=properties["licence_type"],
         claims=claims,
-        valid_from=now.date() if isinstance(now, datetime) else date.today(),
+        valid_from=now.date(),
         now=now,
     )
 
