@@ -10,6 +10,8 @@ VENDOR := src/twonets/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.built-stamp
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+# The tests run on two workers (the machines have two cores); each file stays on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck unit assets install lock clean messages
 
@@ -27,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(VENDOR_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 install: $(STAMP)
 

@@ -29,8 +29,9 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.events import Event, InProcessBus, OutboxRelay
 from twonets.core.ids import make_credit_code
 from twonets.core.models import AccountKind, Role
-from twonets.operations import device_enrolment, jt808
-from twonets.operations.gateway import Backend, DatabaseBackend, Gateway, MemoryBackend
+from twonets.operations.devices import enrolment as device_enrolment
+from twonets.operations.devices import jt808
+from twonets.operations.devices.gateway import Backend, DatabaseBackend, Gateway, MemoryBackend
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=jt808.CHINA_STANDARD_TIME)
 FRAMES_PER_WRITE = 10

@@ -3,7 +3,7 @@
 A city-scale instance (by default 3,000 reservists in 60 hospitals of 100-400
 clinical staff, 5 specialties, 8 centres, 5 % of each hospital's staff at most, so that
 the hospitals' shares bind) is planned twice in the same run: by the exact MIP of
-``twonets.health.mobilisation`` and by the greedy rule a dispatcher would follow by hand
+``twonets.health.mobilisation_plan`` and by the greedy rule a dispatcher would follow by hand
 (fill posts in order, each with the nearest free reservist of the specialty whose hospital
 still has allowance). The script prints both plans' unfilled posts and total distance, the
 distance saved by the exact plan, and the solve times with their ratio; it fails loudly if
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from twonets.health.mobilisation import Candidate, Need, allowance_of, plan_mobilisation
+from twonets.health.mobilisation_plan import Candidate, Need, allowance_of, plan_mobilisation
 
 SPECIALTIES = ("infectious-diseases", "respiratory", "critical-care", "emergency", "nursing")
 

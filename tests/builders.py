@@ -11,8 +11,9 @@ from twonets.core import service
 from twonets.core.auth import principal_of
 from twonets.core.ids import make_credit_code, make_id_number
 from twonets.core.models import Account, Citizen, Department, DepartmentLevel, Enterprise, Role
-from twonets.operations import device_enrolment, jt808
-from twonets.operations.device_service import TerminalRef
+from twonets.operations.devices import enrolment as device_enrolment
+from twonets.operations.devices import jt808
+from twonets.operations.devices.service import TerminalRef
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -37,6 +37,21 @@ def unavailable(name: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs two workers), keep each file on one worker.
+
+    A file's expensive fixtures (a demo city, a migrated database) are then built once, not
+    once per worker; the browser tests share one served demo city, so they form one group.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    here = Path(__file__).resolve().parent
+    for item in items:
+        relative = item.path.resolve().relative_to(here)
+        group = "e2e" if relative.parts[0] == "e2e" else relative.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _with_database(url: str, database: str) -> str:
     base, _, _ = url.rpartition("/")
     return f"{base}/{database}"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from builders import PASSWORD
 from codes.world import T, World
-from twonets.codes import service, status
+from twonets.codes import service
 from twonets.codes.models import Revocation
 from twonets.codes.schemas import ScanOut
 from twonets.core.auth import Principal
@@ -220,7 +220,7 @@ def test_an_identity_revocation_withholds_every_code(world: World) -> None:
 
 def _appeal(world: World) -> int:
     with world.session() as session:
-        status.record_health_fact(
+        service.record_health_fact(
             session,
             world.ctx,
             world.health_staff,
@@ -230,7 +230,7 @@ def _appeal(world: World) -> int:
             observed_at=T - timedelta(days=1),
             now=T,
         )
-        return status.file_appeal(
+        return service.file_appeal(
             session, world.ctx, world.resident, statement="I was at home all that week.", now=T
         ).id
 

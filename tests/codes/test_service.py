@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from codes.world import ROOT, T, World
-from twonets.codes import service, status
+from twonets.codes import service
 from twonets.codes.models import ScanRecord
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -180,7 +180,7 @@ def test_a_scanner_the_scenario_does_not_name_learns_nothing(world: World) -> No
 def test_a_status_change_shows_at_the_next_rotation(world: World) -> None:
     before = _code(world, world.resident, "health")
     with world.session() as session:
-        status.record_health_fact(
+        service.record_health_fact(
             session,
             world.ctx,
             world.health_staff,
@@ -201,7 +201,7 @@ def test_a_status_change_shows_at_the_next_rotation(world: World) -> None:
 
 def test_an_appeal_is_decided_by_the_health_codes_authority_and_recorded(world: World) -> None:
     with world.session() as session:
-        status.record_health_fact(
+        service.record_health_fact(
             session,
             world.ctx,
             world.health_staff,
@@ -211,11 +211,11 @@ def test_an_appeal_is_decided_by_the_health_codes_authority_and_recorded(world: 
             observed_at=T - timedelta(days=2),
             now=T,
         )
-        mine = status.my_health(session, world.ctx, world.resident, now=T)
+        mine = service.my_health(session, world.ctx, world.resident, now=T)
     assert mine["colour"] == "yellow"
     assert "Returned from an area now closed" in mine["reasons"][0]
     with world.session() as session:
-        appeal = status.file_appeal(
+        appeal = service.file_appeal(
             session,
             world.ctx,
             world.resident,
@@ -223,15 +223,15 @@ def test_an_appeal_is_decided_by_the_health_codes_authority_and_recorded(world: 
             now=T,
         )
         with pytest.raises(Conflict, match="still pending"):
-            status.file_appeal(session, world.ctx, world.resident, statement="x" * 20, now=T)
+            service.file_appeal(session, world.ctx, world.resident, statement="x" * 20, now=T)
     with world.session() as session:
-        queue = status.list_appeals(
+        queue = service.list_appeals(
             session, world.ctx, world.health_authority, status="pending", now=T
         )
     assert [row["subject_id"] for row in queue] == [world.resident.citizen_id]
     assert queue[0]["colour_at_filing"] == "yellow"
     with world.session() as session, pytest.raises(Forbidden):
-        status.decide_appeal(
+        service.decide_appeal(
             session,
             world.ctx,
             world.library,
@@ -242,7 +242,7 @@ def test_an_appeal_is_decided_by_the_health_codes_authority_and_recorded(world: 
             now=T,
         )
     with world.session() as session:
-        status.decide_appeal(
+        service.decide_appeal(
             session,
             world.ctx,
             world.health_authority,
@@ -252,7 +252,7 @@ def test_an_appeal_is_decided_by_the_health_codes_authority_and_recorded(world: 
             reason="travel record belonged to another person",
             now=T + timedelta(minutes=5),
         )
-        mine = status.my_health(session, world.ctx, world.resident, now=T + timedelta(minutes=6))
+        mine = service.my_health(session, world.ctx, world.resident, now=T + timedelta(minutes=6))
     assert mine["colour"] == "green"
     assert mine["appeals"][0]["status"] == "upheld"
     assert "another person" in mine["reasons"][0]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from twonets.codes import token
 from twonets.licences import qr
+from twonets.trust import base45, cose
 from twonets.trust.keys import RegionKeyring
 from twonets.trust.store import TrustStore
 from twonets.trust.trustlist import TrustList, sign_trust_list
@@ -121,8 +122,8 @@ def test_a_code_claiming_another_region_than_its_signer_fails() -> None:
     both = _trusting(SH, JS)
     key = JS[0].signing_key(NOW)
     assert key.private_key is not None
-    alg, sign = qr.cose_signer(key.private_key)  # type: ignore[arg-type]
-    text = qr.encode(
+    alg, sign = cose.cose_signer(key.private_key)  # type: ignore[arg-type]
+    text = cose.encode(
         _claims().to_cbor(),
         prefix="SHC1:",
         kid=key.kid,
@@ -139,14 +140,14 @@ def test_a_code_claiming_another_region_than_its_signer_fails() -> None:
 
 def test_a_changed_claim_breaks_the_signature() -> None:
     text = _sign()
-    message = cbor2.loads(zlib.decompress(qr.b45decode(text[len("SHC1:") :])))
+    message = cbor2.loads(zlib.decompress(base45.b45decode(text[len("SHC1:") :])))
     protected, unprotected, payload, signature = message.value
     claims = cbor2.loads(payload)
     claims[-260][1]["st"] = "green"
     forged = cbor2.dumps(
         cbor2.CBORTag(18, [protected, unprotected, cbor2.dumps(claims), signature])
     )
-    text = "SHC1:" + qr.b45encode(zlib.compress(forged))
+    text = "SHC1:" + base45.b45encode(zlib.compress(forged))
     verdict = token.verify_code(text, store=STORE, at=NOW, grace=GRACE)
     assert not verdict.valid
     assert verdict.step == "signature"
@@ -160,8 +161,8 @@ def test_signed_claims_that_are_not_a_code_s_fail_at_claims() -> None:
 
 def test_the_same_code_re_encoded_keeps_its_id() -> None:
     text = _sign()
-    raw = zlib.decompress(qr.b45decode(text[len("SHC1:") :]))
-    other = "SHC1:" + qr.b45encode(zlib.compress(raw, 1))
+    raw = zlib.decompress(base45.b45decode(text[len("SHC1:") :]))
+    other = "SHC1:" + base45.b45encode(zlib.compress(raw, 1))
     assert other != text
     first = token.verify_code(text, store=STORE, at=NOW, grace=GRACE)
     second = token.verify_code(other, store=STORE, at=NOW, grace=GRACE)
@@ -185,7 +186,7 @@ def test_random_text_only_ever_gives_a_clear_failure(text: str) -> None:
 @given(st.binary(max_size=300), st.booleans())
 def test_random_bytes_behind_the_prefix_give_a_clear_failure(data: bytes, compress: bool) -> None:
     body = zlib.compress(data) if compress else data
-    verdict = token.verify_code("SHC1:" + qr.b45encode(body), store=STORE, at=NOW, grace=GRACE)
+    verdict = token.verify_code("SHC1:" + base45.b45encode(body), store=STORE, at=NOW, grace=GRACE)
     assert not verdict.valid
     assert verdict.step in STEPS
     assert verdict.detail
@@ -201,8 +202,8 @@ def test_random_bytes_behind_the_prefix_give_a_clear_failure(data: bytes, compre
 def test_signed_but_malformed_claims_fail_at_claims(payload: dict[str, object]) -> None:
     key = SH[0].signing_key(NOW)
     assert key.private_key is not None
-    alg, sign = qr.cose_signer(key.private_key)  # type: ignore[arg-type]
-    text = qr.encode(
+    alg, sign = cose.cose_signer(key.private_key)  # type: ignore[arg-type]
+    text = cose.encode(
         payload,
         prefix="SHC1:",
         kid=key.kid,

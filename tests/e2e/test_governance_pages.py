@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.browser import log_in
+from e2e.browser import axe_violations, log_in
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
@@ -34,7 +34,18 @@ def test_the_resident_sees_reads_by_several_departments(
     named = {text.strip() for text in cells.all_inner_texts()} - {"your own request"}
     assert len(named) >= 3, named
     assert "Public Security Bureau" in named
-    expect(page.get_by_test_id("my-reads").locator("a", has_text="proof").first).to_be_visible()
+    proof = page.get_by_test_id("my-reads").locator("a", has_text="proof").first
+    expect(proof).to_be_visible()
+    # The links open with the page's own login: the proof as JSON, the copy as a file.
+    href = proof.get_attribute("href")
+    assert href is not None
+    assert href.startswith("/my-data/proofs/")
+    opened = page.request.get(live_server.url(href))
+    assert opened.status == 200
+    assert "entry" in opened.json()
+    with page.expect_download() as download:
+        page.get_by_test_id("download-copy").click()
+    assert download.value.suggested_filename == "my-data.json"
 
 
 @pytest.mark.e2e
@@ -139,7 +150,7 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
     expect(phone.locator("main h1")).to_have_text("Who read my data")
     _fits_the_screen(phone)
     reads = phone.get_by_test_id("my-reads").locator("tbody tr")
-    expect(reads).to_have_count(20)
+    expect(reads).to_have_count(50)
     first = reads.first.bounding_box()
     assert first is not None
     assert first["width"] <= PHONE["width"]
@@ -161,6 +172,68 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
     expect(phone.get_by_test_id("filter-summary")).to_contain_text("Showing")
     cells = phone.get_by_test_id("my-reads").locator("tbody td.department small")
     assert set(cells.all_inner_texts()) == {"Public Security Bureau"}
+    _fits_the_screen(phone)
+
+
+@pytest.fixture
+def chinese_phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A phone (390×844) whose browser asks for Chinese, the pages' first language."""
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale="zh-CN",
+        viewport=PHONE,
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        context.close()
+
+
+@pytest.mark.e2e
+def test_my_data_works_on_a_phone_in_chinese(chinese_phone: Page, live_server: LiveServer) -> None:
+    phone = chinese_phone
+    resident = live_server.account("resident")
+    phone.goto("/login")
+    phone.locator("input[name=username]").fill(resident.username)
+    phone.locator("input[name=password]").fill(resident.password)
+    phone.locator("form[action='/login'] button[type=submit]").click()
+    expect(phone.get_by_test_id("welcome")).to_be_visible()
+
+    phone.goto("/my-data")
+
+    expect(phone.locator("main h1")).to_have_text("谁调阅了我的数据")
+    _fits_the_screen(phone)
+    reads = phone.get_by_test_id("my-reads").locator("tbody tr")
+    expect(reads).to_have_count(50)
+    for row in (reads.first, reads.last):
+        box = row.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE["width"]
+    expect(phone.get_by_test_id("page-of")).to_contain_text("第 1 页")
+    assert axe_violations(phone) == []
+
+    phone.get_by_test_id("next-page").click()
+
+    expect(phone.get_by_test_id("page-of")).to_contain_text("第 2 页")
+    _fits_the_screen(phone)
+    form = phone.get_by_test_id("my-data-filter")
+    form.get_by_label("部门").select_option(label="市公安局 Public Security Bureau")
+    form.get_by_role("button", name="筛选").click()
+    expect(phone).to_have_url(re.compile(r"department=sh\.police"))
+    expect(phone.get_by_test_id("filter-summary")).to_contain_text("显示")
+    _fits_the_screen(phone)
+
+    phone.get_by_test_id("show-copy").click()
+
+    expect(phone.locator("main h1")).to_have_text("我的数据及其留存依据")
+    expect(phone.get_by_test_id("copy-dataset").first).to_be_visible()
     _fits_the_screen(phone)
 
 

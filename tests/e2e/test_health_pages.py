@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.browser import log_in
 
@@ -75,3 +76,56 @@ def test_a_bad_parameter_is_named_next_to_its_field(page: Page, live_server: Liv
     expect(page.get_by_test_id("projection-form").locator("small.error")).to_have_text(
         "must be at most 1, got 2"
     )
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page the size of a phone (390×844), touch and all."""
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale="en-GB",
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        context.close()
+
+
+def _fits_the_screen(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
+
+
+@pytest.mark.e2e
+def test_a_reservist_answers_a_call_up_on_a_phone(phone: Page, live_server: LiveServer) -> None:
+    reservist = live_server.account("reservist")
+    log_in(phone, reservist.username, reservist.password)
+
+    phone.goto("/health/my-calls")
+
+    expect(phone.locator("main h1")).to_have_text("My call-ups")
+    _fits_the_screen(phone)
+    pending = phone.get_by_test_id("call").filter(has=phone.get_by_test_id("accept")).first
+    expect(pending.get_by_test_id("call-status")).to_have_text("Pending")
+    for name in ("accept", "refuse"):
+        box = pending.get_by_test_id(name).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, (name, box)
+        assert box["x"] + box["width"] <= PHONE["width"], (name, box)
+        assert box["height"] >= 40, (name, box)  # a thumb's worth
+
+    pending.get_by_test_id("accept").tap()
+
+    expect(phone).to_have_url(re.compile(r"/health/my-calls\?answered=\d+"))
+    expect(phone.get_by_test_id("notice")).to_contain_text("You accepted the call to")
+    _fits_the_screen(phone)

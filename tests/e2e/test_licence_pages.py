@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from e2e.conftest import LiveServer
 
 HOTEL_FIELDS = {"name", "id_number", "photo_hash"}
+PHONE = {"width": 390, "height": 844}
 
 
 def log_out(page: Page) -> None:
@@ -139,3 +140,46 @@ def test_the_holder_and_the_issuer_see_a_licences_history(
     expect(page.get_by_test_id("history").get_by_test_id("actor").first).to_have_text(
         clerk.username
     )
+
+
+def fits_the_screen(page: Page) -> bool:
+    """Whether the page shown needs no sideways scrolling."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+@pytest.mark.e2e
+def test_on_a_phone_the_wallet_fits_and_the_qr_code_on_screen_scans_and_verifies(
+    page: Page, live_server: LiveServer
+) -> None:
+    from twonets.web.pages import decode_qr_image
+
+    page.set_viewport_size(PHONE)
+    resident = live_server.account("resident")
+    log_in(page, resident.username, resident.password)
+    page.goto("/language/zh?next=/wallet")  # residents' pages speak Chinese first
+    expect(page.locator("h1")).to_have_text("我的证照")
+    assert fits_the_screen(page)
+
+    page.locator("a.licence-card[data-type='ID'][data-region='SH']").click()
+    qr = page.locator("svg.qr")
+    expect(qr).to_be_visible()
+    assert fits_the_screen(page)
+    qr.scroll_into_view_if_needed()
+    box = qr.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    # What a verifier's camera sees: the screen as it is, decoded from the PNG.
+    scanned = decode_qr_image(page.screenshot())
+    assert scanned == page.get_by_test_id("qr-text").input_value()
+    page.goto("/language/en?next=/")
+    log_out(page)
+
+    verifier = live_server.account("verifier")
+    log_in(page, verifier.username, verifier.password)
+    page.goto("/verify")
+    page.locator("textarea[name=credential]").fill(scanned)
+    page.get_by_test_id("verify-submit").click()
+
+    expect(page.get_by_test_id("verdict")).to_have_attribute("data-valid", "true")
+    expect(page.get_by_test_id("verdict")).to_contain_text("居民身份证")

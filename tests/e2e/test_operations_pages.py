@@ -4,6 +4,7 @@ phone."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -178,6 +179,64 @@ def test_a_resident_reports_a_problem_with_a_photo_on_a_phone(
             assert box is not None
             assert box["x"] >= 0
             assert box["x"] + box["width"] <= PHONE["width"]
+    finally:
+        page.close()
+        context.close()
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    """The whole page, header and menu included, fits the phone's width."""
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("() => document.body.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.e2e
+def test_a_resident_reports_in_chinese_on_a_phone_without_scrolling_sideways(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    resident = live_server.account("resident ")
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale="zh-CN",
+        viewport=PHONE,
+        # Xujiahui, far from the other tests' reports (a nearby one would merge into theirs).
+        geolocation={"latitude": 31.1950, "longitude": 121.4365},
+        permissions=["geolocation"],
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/ops/report")
+        login = page.locator("form[action='/login']")
+        login.locator("input[name=username]").fill(resident.username)
+        login.locator("input[name=password]").fill(resident.password)
+        login.locator("button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/ops/report$"))
+        expect(page.locator("h1")).to_have_text("随手拍")
+        _no_sideways_scroll(page)
+        form = page.get_by_test_id("report-form")
+        form.get_by_label("问题类型").select_option("E0102")
+        form.get_by_label("问题描述").fill("公交站旁堆放垃圾袋")
+        form.get_by_label("地址或标志性建筑").fill("漕溪北路 1号")
+        form.get_by_label("照片").set_input_files(
+            files=[{"name": "rubbish.png", "mimeType": "image/png", "buffer": PNG_1PX}]
+        )
+        expect(page.locator("#report-map path.leaflet-interactive").first).to_be_attached()
+        form.get_by_role("button", name="使用当前位置").click()
+        expect(page.get_by_test_id("report-where")).to_contain_text("已在地图上标注位置")
+        form.get_by_role("button", name="提交", exact=True).click()
+
+        sent = page.get_by_test_id("report-sent")
+        expect(sent).to_be_visible()
+        expect(sent).to_contain_text("您的上报已受理")
+        expect(sent).to_contain_text("1 张照片")
+        number = page.get_by_test_id("sent-number").inner_text()
+        assert re.fullmatch(r"\d{18}", number), number
+        expect(page.get_by_test_id("my-reports")).to_contain_text(number)
+        expect(page.get_by_test_id("my-reports")).to_contain_text("上报")
+        _no_sideways_scroll(page)
+        if shots := os.environ.get("TWONETS_SCREENSHOTS"):
+            page.screenshot(path=f"{shots}/report-phone-zh.png", full_page=True)
     finally:
         page.close()
         context.close()

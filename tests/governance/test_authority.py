@@ -151,6 +151,14 @@ def test_no_policy_grants_the_roles_that_grant_or_administer(
     assert [(e.field, e.rule) for e in caught.value.errors] == [("grantee", "separation-of-duties")]
 
 
+def test_the_roles_offered_for_a_grant_leave_out_those_that_grant_or_administer() -> None:
+    offered = {role.value for role in service.grantable_roles()}
+
+    assert "dpo" not in offered
+    assert "admin" not in offered
+    assert {"staff", "health_planner", "operator"} <= offered
+
+
 def test_a_grant_to_an_ordinary_role_is_still_possible(
     world: World, session_factory: sessionmaker[Session]
 ) -> None:

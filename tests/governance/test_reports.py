@@ -92,3 +92,46 @@ def test_only_the_officer_opens_a_readers_reads(
         reports.reads_of_reader(
             session, world.health, actor="tracer", since=NOW - timedelta(days=30)
         )
+
+
+def _read_subjects(
+    factory: sessionmaker[Session], world: World, subjects: list[int], *, hours_ago: int
+) -> None:
+    with unit_of_work(factory) as session:
+        read(
+            session,
+            world.gov,
+            world.health,
+            purpose="epidemic.tracing",
+            dataset="health.scan",
+            query=ReadQuery(subject_ids=subjects),
+            now=NOW - timedelta(hours=hours_ago),
+        )
+
+
+def test_the_summary_counts_sealed_and_waiting_reads_and_each_subject_once(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    first, second = world.citizens[0], world.citizens[1]
+    _read_subjects(session_factory, world, [first], hours_ago=5)
+    _read_subjects(session_factory, world, [first, second], hours_ago=4)
+    with unit_of_work(session_factory) as session:
+        ledger.sequence_pending(session, world.gov.signer, now=NOW)
+    # One more read of a subject already sealed, still waiting for the ledger.
+    _read_subjects(session_factory, world, [second], hours_ago=1)
+    with session_factory() as session:
+        summary = reports.reads_summary(session, since=NOW - timedelta(days=1))
+        readers = reports.unusual_readers(
+            session, since=NOW - timedelta(days=1), factor=0, min_subjects=0
+        )
+    rows = [(r["department_code"], r["purpose_code"], r["reads"], r["subjects"]) for r in summary]
+    assert rows == [("sh.health", "epidemic.tracing", 4, 2)]
+    assert reports.reads_totals(summary) == reports.ReadsTotals(
+        reads=4, departments=1, purposes=1, busiest=4
+    )
+    # A lone reader has no peers to compare with: counted, never flagged.
+    assert readers == []
+
+
+def test_the_totals_of_no_reads_are_zero() -> None:
+    assert reports.reads_totals([]) == reports.ReadsTotals(0, 0, 0, 0)

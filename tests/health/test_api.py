@@ -160,3 +160,18 @@ def test_the_planners_page_shows_every_part(
     assert "<polyline" in html
     client.cookies.clear()
     assert client.get("/health", follow_redirects=False).status_code in (302, 303, 401)
+
+
+def test_the_legend_calls_a_still_rising_curve_no_peak(api: World, client: TestClient) -> None:
+    client.cookies.set("twonets_token", _auth(client, api.planner.username)["Authorization"][7:])
+    legend = _legend(client.get("/health?n_days=20").text)
+    assert "Hospital beds: highest in the window 24 on day 20, still rising" in legend
+    assert "peak" not in legend.replace('data-testid="peak-', "")
+
+    legend = _legend(client.get("/health").text)
+    assert "Hospital beds: peak 417 on day 92" in legend
+
+
+def _legend(html: str) -> str:
+    start = html.index('<figcaption class="legend">')
+    return html[start : html.index("</figcaption>", start)]

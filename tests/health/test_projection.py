@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twonets.core.errors import Invalid
-from twonets.health._cli_project import register
+from twonets.health.cli.project import register
 from twonets.health.projection import (
     Disposition,
+    PeakShape,
     ProjectionParameters,
     doubling_time_from_r_naught,
     project,
@@ -191,6 +192,23 @@ def test_more_distancing_lowers_every_peak() -> None:
         assert stricter.peak(d).census < looser.peak(d).census
     assert stricter.r_t < looser.r_t
     assert stricter.r_naught == pytest.approx(looser.r_naught)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shape", "day"),
+    [
+        ({}, PeakShape.PEAK, 92),
+        ({"n_days": 20}, PeakShape.RISING, 20),
+        ({"relative_contact_rate": 0.9}, PeakShape.FALLING, 0),
+    ],
+)
+def test_the_highest_census_is_a_peak_only_inside_the_window(
+    overrides: dict[str, Any], shape: PeakShape, day: int
+) -> None:
+    result = project(ProjectionParameters(**overrides))
+
+    assert result.peak_shape(Disposition.HOSPITALIZED) is shape
+    assert result.peak(Disposition.HOSPITALIZED).day == day
 
 
 def test_day_zero_census_is_fitted_to_the_current_census() -> None:

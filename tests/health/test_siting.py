@@ -10,8 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from shared_data import shared_data
 from twonets.core.errors import Invalid
-from twonets.health._cli_siting import register
+from twonets.health.cli.siting import register
 from twonets.health.siting import (
     SitingStatus,
     distances,
@@ -21,33 +22,33 @@ from twonets.health.siting import (
     textbook_p_median,
 )
 
-PMED = Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib-pmed"
-needs_pmed = pytest.mark.skipif(
-    not (PMED / "pmedopt.txt").exists(), reason=f"OR-Library data not found at {PMED}"
-)
+
+def pmed(name: str) -> Path:
+    """A file of OR-Library's p-median set (a skip where the data is absent, a failure in CI)."""
+    return shared_data("orlib-pmed", name)
+
+
 # Vertex 1-2 appears twice: the last cost (10) counts, so d(1,2) = 6 via vertex 3.
 REPEATED = "3 4 1\n1 2 1\n2 3 1\n1 3 5\n1 2 10\n"
 
 
 def published_optima() -> dict[str, int]:
-    lines = (PMED / "pmedopt.txt").read_text().splitlines()[1:]
+    lines = pmed("pmedopt.txt").read_text().splitlines()[1:]
     return {name: int(value) for name, value in (line.split() for line in lines if line.strip())}
 
 
-@needs_pmed
 @pytest.mark.parametrize("name", ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5"])
 def test_pmed_matches_the_published_optimum(name: str) -> None:
     # Each solves in well under a second on 2 cores (pmed1-5 together about 2 s).
-    instance = read_orlib((PMED / f"{name}.txt").read_text())
+    instance = read_orlib(pmed(f"{name}.txt").read_text())
     result = solve_p_median(distances(instance), instance.p)
     assert result.status is SitingStatus.OPTIMAL
     assert result.objective == published_optima()[name]
     assert len(result.medians) == instance.p
 
 
-@needs_pmed
 def test_textbook_baseline_agrees_on_pmed1() -> None:
-    instance = read_orlib((PMED / "pmed1.txt").read_text())
+    instance = read_orlib(pmed("pmed1.txt").read_text())
     result = textbook_p_median(distances(instance), instance.p)
     assert (result.status, result.objective) == (SitingStatus.OPTIMAL, 5819)
 
@@ -177,9 +178,8 @@ def test_cli_prints_the_json_answer(tmp_path: Path) -> None:
     assert set(body) == {"objective", "medians", "status", "seconds"}
 
 
-@needs_pmed
 def test_cli_on_pmed1() -> None:
-    result = CliRunner().invoke(cli(), ["siting", "--orlib", str(PMED / "pmed1.txt")])
+    result = CliRunner().invoke(cli(), ["siting", "--orlib", str(pmed("pmed1.txt"))])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["objective"] == 5819
 

@@ -14,14 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from shared_data import shared_data
 from twonets.core.errors import Invalid
-from twonets.health import _cli_alarms
+from twonets.health.cli import alarms as alarms_cli
 from twonets.health.warning import Detection, ears, farrington_flexible, read_series_csv
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "surveillance"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"reference data of R surveillance not found at {DATA}"
-)
+
+def data(name: str) -> Path:
+    """A reference file of R's surveillance package (a skip where absent, a failure in CI)."""
+    return shared_data("surveillance", name)
+
 
 # A small series for the committed R tables below.
 SMALL = [2, 4, 3, 5, 1, 0, 3, 6, 2, 4, 3, 8, 12, 5, 3, 2, 9, 4, 1, 0]
@@ -98,12 +100,12 @@ R_FARRINGTON_PERIODS = {
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA / name).open(newline="") as f:
+    with data(name).open(newline="") as f:
         return list(csv.DictReader(f))
 
 
 def _agona() -> tuple[np.ndarray, np.ndarray]:
-    return read_series_csv((DATA / "salmonella.agona.csv").read_text())
+    return read_series_csv(data("salmonella.agona.csv").read_text())
 
 
 def _newport_csv() -> str:
@@ -124,7 +126,6 @@ def _assert_matches(got: list[Detection], expected: list[tuple[float, int]], *, 
 # --- references of the data folder ------------------------------------------------------------
 
 
-@needs_data
 def test_c1_reproduces_surveillance_on_salm_newport_2011() -> None:
     t, observed = read_series_csv(_newport_csv())
     reference = _rows("earsC_C1_salmNewportGermany_2011_alpha0.05.csv")
@@ -137,7 +138,6 @@ def test_c1_reproduces_surveillance_on_salm_newport_2011() -> None:
     _assert_matches(got, [(float(r["upperbound"]), int(r["alarm"])) for r in reference], rel=1e-6)
 
 
-@needs_data
 def test_farrington_reproduces_surveillance_on_salmonella_agona() -> None:
     t, observed = _agona()
     reference = _rows("farringtonFlexible_salmonella.agona_control1.csv")
@@ -160,7 +160,6 @@ def test_farrington_reproduces_surveillance_on_salmonella_agona() -> None:
     _assert_matches(got, [(float(r["upperbound"]), int(r["alarm"])) for r in reference], rel=1e-6)
 
 
-@needs_data
 @pytest.mark.parametrize("method", ["nbPlugin", "muan", "delta"])
 def test_farrington_with_seasonal_periods_matches_r(method: str) -> None:
     t, observed = _agona()
@@ -320,7 +319,7 @@ def test_read_series_csv_reads_quoted_headers_and_ignores_date() -> None:
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    _cli_alarms.register(app)
+    alarms_cli.register(app)
 
     @app.callback()
     def _root() -> None:
@@ -329,7 +328,6 @@ def _app() -> typer.Typer:
     return app
 
 
-@needs_data
 def test_cli_ears_c1_prints_the_reference(tmp_path: Path) -> None:
     series = tmp_path / "newport.csv"
     series.write_text(_newport_csv())
@@ -354,14 +352,13 @@ def test_cli_ears_c1_prints_the_reference(tmp_path: Path) -> None:
         assert float(row[2]) == pytest.approx(float(ref["upperbound"]), rel=1e-6)
 
 
-@needs_data
 def test_cli_farrington_takes_surveillance_controls() -> None:
     reference = _rows("farringtonFlexible_salmonella.agona_control1.csv")
 
     result = CliRunner().invoke(
         _app(),
         [
-            *("alarms", "--method", "farrington", "--input", str(DATA / "salmonella.agona.csv")),
+            *("alarms", "--method", "farrington", "--input", str(data("salmonella.agona.csv"))),
             *("--range", "282:312", "--no-periods", "1", "--b", "4", "--w", "3"),
             *("--weights-threshold", "1", "--past-weeks-not-included", "3"),
             *("--p-threshold-trend", "0.05", "--alpha", "0.1", "--threshold-method", "delta"),

@@ -253,16 +253,16 @@ def test_key_rotation_keeps_issued_codes_valid(
 def test_a_tampered_code_fails_at_its_signature(
     office: Office, session_factory: sessionmaker[Session]
 ) -> None:
-    from twonets.licences import qr
+    from twonets.trust import base45
 
     text = _qr(session_factory, office, _issue(session_factory, office))
-    decoded = qr.b45decode(text[4:])
+    decoded = base45.b45decode(text[4:])
     import zlib
 
     raw = bytearray(zlib.decompress(decoded))
     index = raw.find("张三".encode())
     raw[index : index + 6] = "李四".encode()
-    forged = "SH1:" + qr.b45encode(zlib.compress(bytes(raw)))
+    forged = "SH1:" + base45.b45encode(zlib.compress(bytes(raw)))
     verdict = _verify(session_factory, office, forged)
     assert (verdict["valid"], verdict["step"]) == (False, "signature")
 
@@ -436,3 +436,53 @@ def test_a_code_of_an_unrecognised_region_names_that_region() -> None:
     assert (named.step, named.named_region) == ("prefix", "ZJ")
     assert (other.step, other.named_region) == ("prefix", None)
     assert named.to_json()["named_region"] == "ZJ"
+
+
+def test_a_wallet_licence_is_the_holders_own_and_in_force(
+    office: Office, session_factory: sessionmaker[Session]
+) -> None:
+    from twonets.core.errors import NotFound
+
+    licence_id = _issue(session_factory, office)
+    with unit_of_work(session_factory) as session:
+        other = principal_of(create_citizen(session, name="李四"))
+    with session_factory() as session:
+        held = service.held_licence(session, office.ctx, office.resident, licence_id=licence_id)
+    assert (held["id"], held["claims"]["name"]) == (licence_id, "张三")
+
+    # Staff hold no licences: refused, whatever the number.
+    with pytest.raises(Forbidden), session_factory() as session:
+        service.held_licence(session, office.ctx, office.police, licence_id=licence_id)
+    # Another holder's licence is not found (its number tells nothing about it).
+    with pytest.raises(NotFound), session_factory() as session:
+        service.held_licence(session, office.ctx, other, licence_id=licence_id)
+    with unit_of_work(session_factory) as session:
+        service.amend_licence(
+            session,
+            office.ctx,
+            office.police,
+            licence_id=licence_id,
+            claims=_id_card(office, address="上海市浦东新区世纪大道100号"),
+            reason="moved",
+            now=T,
+        )
+    # A replaced version has left the wallet.
+    with pytest.raises(NotFound, match="replaced"), session_factory() as session:
+        service.held_licence(session, office.ctx, office.resident, licence_id=licence_id)
+
+
+def test_only_a_department_that_issues_a_type_gets_the_issuing_form(
+    office: Office, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        _department(session, "sh.housing", "housing", "SH", "00240004")
+        housing = principal_of(
+            create_staff(session, department=core_service.get_department(session, "sh.housing"))
+        )
+
+    assert [t.code for t in service.issuing_types(office.police)] == ["ID", "DL", "HR", "VR"]
+    assert [t.code for t in service.issuing_types(office.js_police)] == ["ID", "DL", "HR", "VR"]
+    with pytest.raises(Forbidden, match="issues no licence types"):
+        service.issuing_types(housing)
+    with pytest.raises(Forbidden):
+        service.issuing_types(office.resident)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import math
-import random
 import zlib
-from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,15 +17,12 @@ from hypothesis import strategies as st
 
 from twonets.core.errors import ConfigurationError, Invalid, TwonetsError
 from twonets.licences.status import (
-    IndexAllocator,
-    InvalidAllocatorState,
     InvalidStatusList,
     InvalidStatusListToken,
     KeySigner,
     PublicKey,
     StatusCache,
     StatusList,
-    StatusListFull,
     StatusListToken,
     StatusType,
     UntrustedStatusListToken,
@@ -491,148 +485,6 @@ def test_a_decompression_bomb_is_refused_before_it_inflates_fully() -> None:
     bomb = {"bits": 1, "lst": _zlib(bytes(64 * 1024 * 1024))}
     with pytest.raises(InvalidStatusList, match="inflates past 33554432 bytes"):
         StatusList.decode(bomb)
-
-
-# --- random index assignment ---------------------------------------------------------------
-
-
-def test_allocator_hands_out_every_index_once_then_refuses() -> None:
-    allocator = IndexAllocator(1000, random.Random(7))
-    drawn = [allocator.allocate() for _ in range(1000)]
-    assert sorted(drawn) == list(range(1000))
-    assert (allocator.used, allocator.remaining, allocator.size) == (1000, 0, 1000)
-    with pytest.raises(StatusListFull) as caught:
-        allocator.allocate()
-    assert caught.value.detail == (
-        "all 1000 indices of this status list are in use; start a new list"
-    )
-    assert caught.value.to_problem()["status"] == 409
-
-
-def test_allocator_order_is_not_issuance_order() -> None:
-    allocator = IndexAllocator(100_000, random.Random(1))
-    drawn = [allocator.allocate() for _ in range(1000)]
-    assert len(set(drawn)) == 1000
-    assert drawn != sorted(drawn)
-    # Consecutive licences land far apart: the mean gap is about a third of the list.
-    gaps = [abs(a - b) for a, b in itertools.pairwise(drawn)]
-    assert 25_000 < sum(gaps) / len(gaps) < 42_000
-
-
-def test_allocator_draws_are_uniform_at_every_step() -> None:
-    # 2,000 allocators of 5 indices, each exhausted: 10,000 draws. For an index to say nothing
-    # about issuance order, every (draw number, index) cell must be equally likely.
-    size, runs = 5, 2000
-    rng = random.Random(2026)
-    table = Counter[tuple[int, int]]()
-    for _ in range(runs):
-        allocator = IndexAllocator(size, rng)
-        for step in range(size):
-            table[step, allocator.allocate()] += 1
-    expected = runs / size
-    chi_square = sum(
-        (table[s, i] - expected) ** 2 / expected for s in range(size) for i in range(size)
-    )
-    # Rows and columns each sum to `runs`, so 16 degrees of freedom; 39.25 is the 0.1% point.
-    assert chi_square < 39.25
-    assert min(table.values()) > expected * 0.8
-
-
-def test_allocator_stays_small_for_a_list_of_a_million() -> None:
-    allocator = IndexAllocator(1_000_000, random.Random(3))
-    drawn = {allocator.allocate() for _ in range(20_000)}
-    assert len(drawn) == 20_000
-    assert len(allocator.to_state()["swaps"]) <= 20_000
-
-
-def test_allocator_accepts_the_system_random() -> None:
-    import secrets
-
-    allocator = IndexAllocator(10, secrets.SystemRandom())
-    assert sorted(allocator.allocate() for _ in range(10)) == list(range(10))
-
-
-def test_allocator_state_round_trips_through_json() -> None:
-    rng = random.Random(11)
-    original = IndexAllocator(500, rng)
-    first = [original.allocate() for _ in range(200)]
-    state = json.loads(json.dumps(original.to_state()))
-    assert (state["size"], state["used"]) == (500, 200)
-
-    twin_rng = random.Random()
-    twin_rng.setstate(rng.getstate())
-    restored = IndexAllocator.from_state(state, twin_rng)
-    assert (restored.size, restored.used, restored.remaining) == (500, 200, 300)
-    rest = [restored.allocate() for _ in range(300)]
-    assert rest == [original.allocate() for _ in range(300)]
-    assert sorted(first + rest) == list(range(500))
-
-
-def test_a_restored_allocator_never_repeats_an_index() -> None:
-    allocator = IndexAllocator(300, random.Random(5))
-    first = [allocator.allocate() for _ in range(120)]
-    restored = IndexAllocator.from_state(allocator.to_state(), random.Random(99))
-    rest = [restored.allocate() for _ in range(180)]
-    assert sorted(first + rest) == list(range(300))
-
-
-STATE_ERRORS: list[Any] = [
-    pytest.param([], "state: must be an object, not <class 'list'>", id="not-object"),
-    pytest.param(
-        {"size": 0, "used": 0, "swaps": []}, "size: must be a positive integer, not 0", id="size"
-    ),
-    pytest.param({"size": 5, "used": 6, "swaps": []}, "used: 6 is outside 0..5", id="used"),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": {}}, "swaps: must be a list, not <class 'dict'>", id="swaps"
-    ),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": [[1]]},
-        "swaps[0]: must be a [position, index] pair",
-        id="pair",
-    ),
-    pytest.param(
-        {"size": 5, "used": 2, "swaps": [[1, 3]]},
-        "swaps[0]: position 1 is not a distinct free position (2..4)",
-        id="used-position",
-    ),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": [[1, 3], [1, 2]]},
-        "swaps[1]: position 1 is not a distinct free position (0..4)",
-        id="repeated-position",
-    ),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": [[1, 7]]},
-        "swaps[0]: index 7 is not a swapped index",
-        id="index-range",
-    ),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": [[1, 1]]},
-        "swaps[0]: index 1 is not a swapped index",
-        id="identity",
-    ),
-    pytest.param(
-        {"size": 5, "used": 0, "swaps": [[1, 3]]},
-        "swaps: a free index appears twice",
-        id="duplicate",
-    ),
-    pytest.param(
-        {"size": 5, "used": 1, "swaps": [[1, 0], [2, 0]]},
-        "swaps: a free index appears twice",
-        id="same-value",
-    ),
-]
-
-
-@pytest.mark.parametrize(("state", "message"), STATE_ERRORS)
-def test_allocator_state_errors_say_exactly_what_is_wrong(state: object, message: str) -> None:
-    with pytest.raises(InvalidAllocatorState) as caught:
-        IndexAllocator.from_state(state, random.Random(0))
-    assert caught.value.detail == message
-
-
-def test_allocator_needs_a_positive_size() -> None:
-    with pytest.raises(InvalidStatusList, match=r"^size: must be a positive integer, not 0$"):
-        IndexAllocator(0, random.Random(0))
 
 
 # --- the Status List Token -----------------------------------------------------------------

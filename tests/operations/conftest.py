@@ -16,7 +16,7 @@ from twonets.core import auth
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
 from twonets.core.models import DepartmentLevel, Role
-from twonets.operations import catalogue
+from twonets.operations.cases import catalogue
 
 # Monday 30 November 2026, 10:00 in Shanghai: inside working hours.
 MONDAY_10 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

@@ -68,7 +68,7 @@ def test_the_nev_plate_from_application_to_the_wallet(world: World) -> None:
     assert certificate["claims"]["plate"] == "沪AD12345"
     assert certificate["claims"]["id_number"] == world.resident_id_number
     assert certificate["claims"]["name"] == "李四"
-    assert certificate["claims"]["district"] == "310101"
+    assert certificate["claims"]["vehicle_model"] == "荣威 Ei5"
 
 
 def test_an_applicant_who_is_not_eligible_is_told_why_at_once(world: World) -> None:

@@ -14,26 +14,22 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 
+from shared_data import shared_data
 from twonets.trust.certificates import certificate_kid, certificate_pem
 from twonets.trust.trustlist import TrustListKind, load_pem_trust_list
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-HCERT = SHARED_DATA / "hcert-testdata"
 COUNTRIES = ["DE", "AT", "FR"]
 COSE_KID = 4
 
 
 def _cases(country: str) -> list[tuple[str, dict[str, Any]]]:
     """The test cases of one country, or a skip naming the missing folder."""
-    folder = HCERT / country / "2DCode" / "raw"
-    if not folder.is_dir():
-        pytest.skip(f"HCERT test data not found at {folder} (shared/data is laid beside the clone)")
+    folder = shared_data("hcert-testdata", country, "2DCode", "raw")
     cases = [
         (p.name, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json"))
     ]

@@ -439,3 +439,46 @@ def test_pkcs8_parameters_and_extra_fields_are_checked() -> None:
         _der.parse_sm2_pkcs8(pkcs8(p256_parameters))
     with pytest.raises(ValueError, match="ECPrivateKey: unexpected DER tag 0x04"):
         _der.parse_sm2_pkcs8(pkcs8(_der.tlv(_der.OCTET_STRING, b"")))
+
+
+# The bytes the hand-written DER writer produced before asn1crypto took over the structures:
+# keys saved then must load now, and a key saved now must be the same bytes.
+_SAVED_SPKI = bytes.fromhex(
+    "3059301306072a8648ce3d020106082a811ccf5501822d034200"
+    "0409f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020"
+    "ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13"
+)
+_SAVED_PKCS8 = bytes.fromhex(
+    "308187020100301306072a8648ce3d020106082a811ccf5501822d046d306b0201010420"
+    "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8a144034200"
+    "0409f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020"
+    "ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13"
+)
+_SAVED_ENCRYPTED_PEM = (
+    b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+    b"MIH0MF8GCSqGSIb3DQEFDTBSMDEGCSqGSIb3DQEFDDAkBBDCsNd399j8mJ1m3Z2e\n"
+    b"u3twAgIIADAMBggqhkiG9w0CCQUAMB0GCWCGSAFlAwQBKgQQxpmjOgmBseCjFSlN\n"
+    b"Dbx8iASBkG5IYuIjgqKLrDHtSw699BWsbGs6tLK76JGsFnT7VytOhSoMAfCMZjO2\n"
+    b"X7S9ok7LI6SQb9WNjwH4L5Evk8hGKO3PAmD77IH1mvXuvsRnTAuJcplwJuyjYdRm\n"
+    b"QULPfv+JqgiPMYQs+ezkDEEtF/gZQ1med2eRICHLDajzsglNtiBUTC3/+KP5VIv2\n"
+    b"IgbKjoNwcw==\n"
+    b"-----END ENCRYPTED PRIVATE KEY-----\n"
+)
+
+
+def test_sm2_keys_save_to_the_same_bytes_as_before() -> None:
+    assert _der.sm2_spki(EXAMPLE_POINT) == _SAVED_SPKI
+    assert _der.sm2_pkcs8(EXAMPLE_D, EXAMPLE_POINT) == _SAVED_PKCS8
+    assert _der.parse_sm2_spki(_SAVED_SPKI) == EXAMPLE_POINT
+    assert _der.parse_sm2_pkcs8(_SAVED_PKCS8) == (EXAMPLE_D, EXAMPLE_POINT)
+    encrypted = _der.pbes2_encrypt(_SAVED_PKCS8, b"pass")
+    assert len(encrypted) == len(_der.unpem(_SAVED_ENCRYPTED_PEM, "ENCRYPTED PRIVATE KEY"))
+    assert _der.pbes2_decrypt(encrypted, b"pass") == _SAVED_PKCS8
+
+
+def test_an_sm2_key_saved_before_loads() -> None:
+    pytest.importorskip("gmalg", reason="the SM2-SM3 suite needs gmalg (pip install gmalg)")
+    loaded = SM2_SM3.load_private(_SAVED_ENCRYPTED_PEM, b"pass")
+    assert isinstance(loaded, SM2PrivateKey)
+    assert loaded.scalar == EXAMPLE_D
+    assert SM2_SM3.load_public(_der.pem("PUBLIC KEY", _SAVED_SPKI)) == SM2PublicKey(EXAMPLE_POINT)

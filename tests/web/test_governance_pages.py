@@ -24,7 +24,7 @@ from twonets.core.auth import principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.models import Account, Citizen, Department, Role
 from twonets.governance import ledger, reports, service
-from twonets.governance.models import GranteeKind, LegalBasis, PurposeStatus
+from twonets.governance.models import GranteeKind, LedgerEntry, LegalBasis, PurposeStatus
 
 HTML = {"accept": "text/html"}
 PURPOSE = "housing.group-rental"
@@ -112,6 +112,40 @@ def _as(client: TestClient, username: str) -> dict[str, str]:
     return {**HTML, "authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def _log_in(client: TestClient, username: str) -> None:
+    """Log in through the login form: the page's cookie session, no bearer token."""
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def _other_subjects_entry(app: FastAPI, session_factory: sessionmaker[Session]) -> int:
+    """The sequence number of a sealed ledger entry about another resident."""
+    with unit_of_work(session_factory) as session:
+        other = create_citizen(session, name="王五")
+        inspector = session.scalar(select(Account).where(Account.username == "inspector"))
+        assert inspector is not None
+        service.read(
+            session,
+            app.state.governance,
+            principal_of(inspector),
+            purpose=PURPOSE,
+            dataset=DATASET,
+            query=service.ReadQuery(subject_ids=[other.citizen_id]),
+            now=NOW - timedelta(hours=1),
+        )
+        ledger.sequence_pending(session, app.state.governance.signer, now=NOW)
+        seq = session.scalar(
+            select(LedgerEntry.seq).where(LedgerEntry.subject_id == other.citizen_id)
+        )
+        assert seq is not None
+        return int(seq)
+
+
 def _recorded(session_factory: sessionmaker[Session], world: World) -> int:
     with session_factory() as session:
         return len(
@@ -150,11 +184,16 @@ def test_sealed_reads_link_to_their_inclusion_proof(
     page = client.get("/my-data", headers=headers).text
 
     assert "being recorded" not in page
-    proofs = re.findall(r'href="(/api/v1/ledger/proofs/inclusion\?seq=\d+)"', page)
+    proofs = re.findall(r'href="(/my-data/proofs/\d+)"', page)
     assert len(proofs) == 2
-    proof = client.get(proofs[0], headers={"authorization": headers["authorization"]})
+    # The link opens with the page's own login (the cookie), not only with the API's token.
+    _log_in(client, world.resident)
+    proof = client.get(proofs[0])
     assert proof.status_code == 200
     assert proof.json()["entry"]["subject_id"] == world.resident_id
+    # Another person's entry is refused to this resident.
+    other = _other_subjects_entry(app, session_factory)
+    assert client.get(f"/my-data/proofs/{other}").status_code == 403
 
 
 def test_the_report_filters_by_department_and_purpose(client: TestClient, world: World) -> None:
@@ -179,7 +218,7 @@ def test_the_copy_of_my_data_is_made_only_when_asked(
     before = _recorded(session_factory, world)
 
     page = client.get("/my-data", headers=headers)
-    assert 'href="/api/v1/me/data"' in page.text
+    assert 'action="/my-data/download"' in page.text
     assert _recorded(session_factory, world) == before
 
     copy = client.post("/my-data/copy", headers=headers)
@@ -644,13 +683,13 @@ def _read_often(app: FastAPI, session_factory: sessionmaker[Session], world: Wor
 def test_my_data_comes_in_pages_that_keep_the_filter(
     app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
-    _read_often(app, session_factory, world, 25)  # 27 reads in all: 26 by housing
+    _read_often(app, session_factory, world, 55)  # 57 reads in all: 56 by housing
     headers = _as(client, world.resident)
 
     first = client.get("/my-data", headers=headers).text
 
-    assert len(_rows(first, "my-reads")) == 20
-    assert re.search(r'data-testid="count-reads">27<', first)
+    assert len(_rows(first, "my-reads")) == 50
+    assert re.search(r'data-testid="count-reads">57<', first)
     assert 'data-testid="page-of">Page 1 of 2<' in first
     assert "Department t.police" in _rows(first, "my-reads")[0]  # the newest, two days ago
     second = client.get("/my-data?page=2", headers=headers).text
@@ -658,7 +697,7 @@ def test_my_data_comes_in_pages_that_keep_the_filter(
     assert 'rel="prev"' in second
 
     housing = client.get("/my-data?department=t.housing", headers=headers).text
-    assert "Showing 26 of 27 entries" in housing
+    assert "Showing 56 of 57 entries" in housing
     assert 'href="/my-data?department=t.housing&amp;page=2"' in housing
     last = client.get("/my-data?department=t.housing&page=2", headers=headers).text
     assert len(_rows(last, "my-reads")) == 6
@@ -710,6 +749,10 @@ def test_the_officer_opens_an_unusual_readers_reads_page_by_page(
     link = re.search(r'href="([^"]+)" data-testid="open-reader"', flagged)
     assert link is not None
     assert link.group(1) == "/governance/readers/busy.reader?days=30"
+    # The figure "N× the median" itself opens the same reads.
+    ratio = re.search(r'href="([^"]+)" data-testid="open-reader-ratio"', flagged)
+    assert ratio is not None
+    assert ratio.group(1) == link.group(1)
 
     first = client.get(link.group(1), headers=headers).text
 
@@ -811,3 +854,165 @@ def test_purpose_form_problems_speak_the_forms_labels_and_keep_what_was_typed(
     assert "valid_until" not in summary.replace('href="#declare-valid_until"', "")
     assert 'value="Flood Relief"' in response.text
     assert "typed with care</textarea>" in response.text
+
+
+def test_the_download_of_my_data_opens_with_the_pages_login_and_is_recorded(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    _log_in(client, world.resident)
+    before = _recorded(session_factory, world)
+
+    assert client.get("/my-data/download", follow_redirects=False).headers["location"] == (
+        "/my-data#copy"
+    )
+    assert _recorded(session_factory, world) == before
+    response = client.post("/my-data/download", headers={"Origin": "http://testserver"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert 'filename="my-data.json"' in response.headers["content-disposition"]
+    held = response.json()["datasets"]["core.citizen"]
+    assert held["records"][0]["name"] == "李四"
+    assert _recorded(session_factory, world) == before + 1
+
+
+def test_staff_may_not_download_a_copy_of_their_own(client: TestClient, world: World) -> None:
+    _log_in(client, world.staff)
+
+    response = client.post("/my-data/download", headers={"Origin": "http://testserver", **HTML})
+
+    assert response.status_code == 403
+
+
+def _links(page: str) -> set[str]:
+    """The page's own links (no fragments, no other hosts, no data: URLs), as the browser
+    would follow them."""
+    found = set()
+    for href in re.findall(r'href="([^"]+)"', page):
+        href = href.replace("&amp;", "&").split("#")[0]
+        if href.startswith("/") and not href.startswith("//") and not href.startswith("/static/"):
+            found.add(href)
+    return found
+
+
+def _every_link_opens(client: TestClient, start: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for path in start:
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        for link in _links(page.text) - seen:
+            seen.add(link)
+            if link == "/logout":
+                continue
+            opened = client.get(link, headers=HTML)
+            assert opened.status_code == 200, f"{link} on {path}: {opened.status_code}"
+    return seen
+
+
+def test_every_link_of_a_residents_governance_pages_opens_with_their_login(
+    app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        ledger.sequence_pending(session, app.state.governance.signer, now=NOW)
+    _log_in(client, world.resident)
+
+    seen = _every_link_opens(client, ["/my-data", "/my-data?department=t.police"])
+    copy = client.post("/my-data/copy", headers={"Origin": "http://testserver", **HTML})
+    assert copy.status_code == 200
+    for link in _links(copy.text) - seen - {"/logout"}:
+        assert client.get(link, headers=HTML).status_code == 200, link
+
+    assert any(link.startswith("/my-data/proofs/") for link in seen)
+
+
+def test_every_link_of_the_officers_governance_pages_opens(
+    app: FastAPI, client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    _break_glass(app, session_factory, world)
+    with unit_of_work(session_factory) as session:
+        ledger.sequence_pending(session, app.state.governance.signer, now=NOW)
+    _log_in(client, world.dpo)
+
+    seen = _every_link_opens(
+        client,
+        [
+            "/governance",
+            "/governance/purposes",
+            "/governance/policies",
+            f"/governance/readers/{world.staff}",
+        ],
+    )
+
+    assert any(link.startswith("/governance/policies/history?") for link in seen)
+    assert any(link.startswith("/governance/policies/edit?") for link in seen)
+    assert any(link.startswith("/governance/readers/") for link in seen)
+
+
+CHINESE = {**HTML, "Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def test_the_residents_report_speaks_chinese_first(client: TestClient, world: World) -> None:
+    headers = {**_as(client, world.resident), **CHINESE}
+
+    page = client.get("/my-data", headers=headers).text
+
+    assert "<h1>谁调阅了我的数据</h1>" in page
+    assert "合法性基础：法定职责" in page
+    assert "姓名、手机号码" in page
+    assert "Who read my data" not in page
+    assert "being recorded" not in page
+
+
+def test_the_officers_pages_speak_chinese_first(client: TestClient, world: World) -> None:
+    headers = {**_as(client, world.dpo), **CHINESE}
+
+    overview = client.get("/governance", headers=headers).text
+    purposes = client.get("/governance/purposes", headers=headers).text
+    policies = client.get("/governance/policies", headers=headers).text
+
+    assert "<h1>数据治理</h1>" in overview
+    assert "近期治理变更" in overview
+    assert "<h1>用途</h1>" in purposes
+    assert "生效中" in purposes
+    assert "<h1>授权策略</h1>" in policies
+    assert "显示前 3 位和后 4 位" in policies
+    for page in (overview, purposes, policies):
+        assert "Recent governance changes" not in page
+        assert "Declare a purpose" not in page
+
+
+def test_a_refused_purpose_speaks_chinese_with_the_forms_labels(
+    client: TestClient, world: World
+) -> None:
+    form = {
+        "code": "Flood Relief",
+        "name": "防汛",
+        "legal_basis": "statutory-duty",
+        "owner_department_code": "t.platform",
+        "valid_from": "2026-11-01",
+        "retention_days": "99999",
+    }
+
+    response = client.post(
+        "/governance/purposes", data=form, headers={**_as(client, world.dpo), **CHINESE}
+    )
+
+    assert response.status_code == 422
+    summary = response.text.split('data-testid="form-error"')[1].split("</p>")[0]
+    assert '<a href="#declare-code">代码</a>: 请使用以点号连接的小写英文单词' in summary
+    assert '<a href="#declare-retention_days">保存期限（天）</a>: 请填写 0 至 36500' in summary
+    assert 'value="Flood Relief"' in response.text
+
+
+def test_a_refused_mask_speaks_chinese_on_its_field(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/governance/policies/edit",
+        data=_editor_form(**{"mask.home_lat": "grid", "metres.home_lat": "5"}),
+        headers={**_as(client, world.dpo), **CHINESE},
+    )
+
+    assert response.status_code == 422
+    field = response.text.split('data-field="home_lat"')[1].split("</tr>")[0]
+    assert "网格边长须为 10 至 100000 米" in field
+    assert "住址位置（纬度）" in field
+    assert "grid cell must be" not in field

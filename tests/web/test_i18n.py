@@ -148,3 +148,29 @@ def test_values_in_a_translated_text_are_escaped(client: TestClient) -> None:
 
     # "%(n)s" and "%(people)s" were filled in, after translation, as plain text.
     assert re.search(r"本市16个区，2020年人口普查：24,870,895人", page.text)
+
+
+def test_dates_made_in_a_handler_speak_the_page_s_language() -> None:
+    """A sync handler runs in a worker thread: the request's language must reach it there."""
+    from datetime import UTC, datetime
+
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+
+    from twonets.web.pages import local_date, local_time
+
+    moment = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)  # 17:05 in Shanghai
+    app = FastAPI()
+    app.add_middleware(i18n.LanguageMiddleware)
+
+    @app.get("/when", response_class=PlainTextResponse)
+    def when() -> str:
+        return f"{local_date(moment)}|{local_time(moment)}"
+
+    client = TestClient(app)
+    assert client.get("/when").text == "2026年11月30日|2026年11月30日 17:05"
+    english = client.get("/when", headers={"Accept-Language": "en-GB"}).text
+    assert english == "30 Nov 2026|30 Nov 2026, 17:05"
+    client.cookies.set(i18n.LANG_COOKIE, "en")
+    assert client.get("/when", headers={"Accept-Language": "zh-CN"}).text.startswith("30 Nov")
+    assert i18n.current_language() is i18n.DEFAULT  # nothing leaks out of the request

@@ -687,3 +687,46 @@ def test_admins_see_verification_counts(client: TestClient, desk: Desk) -> None:
     assert ["居民身份证", "Resident", "ID", "card", "Shanghai", "valid", "2"] in rows
     assert any(r[-1] == "1" and "not" in r for r in rows)
     assert re.search(r'data-testid="count-total">3<', page.text)
+
+
+def test_the_licence_pages_speak_chinese_by_default(client: TestClient, desk: Desk) -> None:
+    headers = {**_as(client, desk.resident), "Accept-Language": "zh-CN,zh;q=0.9"}
+
+    wallet = client.get("/wallet", headers=headers).text
+    licence = client.get(f"/wallet/{desk.licence_id}", headers=headers).text
+
+    assert "<h1>我的证照</h1>" in wallet
+    assert "2024年1月1日" in wallet  # the day the licence is valid from
+    assert "有效" in wallet
+    assert "in force" not in wallet
+    for text in ("公民身份号码", "出示此码", "按需出示", "酒店前台", "本证照的二维码"):
+        assert text in licence
+    for text in ("Show this code", "Share only what is needed", "ID number"):
+        assert text not in licence
+
+
+def test_the_share_form_refuses_in_chinese_with_the_forms_words(
+    client: TestClient, desk: Desk
+) -> None:
+    headers = {**_as(client, desk.resident), "Accept-Language": "zh-CN"}
+
+    response = client.post(
+        f"/wallet/{desk.licence_id}/share",
+        data={"audience": "", "nonce": "n-1", "disclose": ["name"]},
+        headers=headers,
+    )
+
+    assert response.status_code == 422
+    assert "请填写证照的出示对象" in response.text
+    assert 'value="n-1"' in response.text  # what was typed stays
+
+
+def test_every_word_of_the_licence_catalogue_waits_in_the_translations() -> None:
+    from twonets.licences import catalogue
+    from twonets.web.licences.words import CATALOGUE_WORDS
+
+    words = {
+        text for kind in catalogue.TYPES for f in kind.fields for text in (f.label, *f.choices)
+    }
+
+    assert words <= set(CATALOGUE_WORDS)

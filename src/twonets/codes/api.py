@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 
-from twonets.codes import service, status
+from twonets.codes import service
 from twonets.codes.context import Coding
 from twonets.codes.models import scenario_json
 from twonets.codes.schemas import (
@@ -139,7 +139,7 @@ def my_revocations(caller: Holder, uow: Uow) -> list[dict[str, Any]]:
 def my_health(caller: Resident, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
     """The caller's health colour, why, and their appeals."""
     with uow() as session:
-        return status.my_health(session, ctx, caller, now=clock())
+        return service.my_health(session, ctx, caller, now=clock())
 
 
 @router.post("/mine/appeals", status_code=201)
@@ -151,7 +151,9 @@ def file_appeal(
     with uow() as session:
 
         def write() -> dict[str, Any]:
-            appeal = status.file_appeal(session, ctx, caller, statement=body.statement, now=clock())
+            appeal = service.file_appeal(
+                session, ctx, caller, statement=body.statement, now=clock()
+            )
             return {
                 "id": appeal.id,
                 "status": str(appeal.status),
@@ -185,7 +187,7 @@ def record_health_fact(
 ) -> dict[str, Any]:
     """A health department reports a test, a contact flag or travel of a resident."""
     with uow() as session:
-        fact = status.record_health_fact(session, ctx, caller, now=clock(), **body.model_dump())
+        fact = service.record_health_fact(session, ctx, caller, now=clock(), **body.model_dump())
         return {"id": fact.id, "observed_at": fact.observed_at.isoformat()}
 
 
@@ -199,7 +201,7 @@ def list_appeals(
 ) -> list[dict[str, Any]]:
     """Appeals for the health codes authority (read through governance, each in the ledger)."""
     with uow() as session:
-        return status.list_appeals(session, ctx, caller, status=state, now=clock())
+        return service.list_appeals(session, ctx, caller, status=state, now=clock())
 
 
 @router.post("/appeals/{appeal_id}/decision")
@@ -208,7 +210,7 @@ def decide_appeal(
 ) -> dict[str, Any]:
     """Uphold (setting a colour) or reject an appeal; the holder sees the reason."""
     with uow() as session:
-        appeal = status.decide_appeal(
+        appeal = service.decide_appeal(
             session, ctx, caller, appeal_id=appeal_id, now=clock(), **body.model_dump()
         )
         return {"id": appeal.id, "status": str(appeal.status), "decided_at": str(appeal.decided_at)}

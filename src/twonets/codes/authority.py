@@ -8,7 +8,7 @@ health colours go to the authority of the health scenario. Administrators edit s
 including who their authority is; they do not decide about holders, so no role but
 ``CODES_AUTHORITY`` passes here.
 
-Part of the service layer (``service.holders`` and ``status`` call it); it sits beside them
+Part of the service layer (``service.holders`` and ``service.health`` call it); it sits beside them
 so that both can import it without importing each other.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from twonets.codes import service, status, token
+from twonets.codes import service, token
 from twonets.codes.context import Coding
 from twonets.codes.models import ScanRecord
 from twonets.codes.service import SCAN_DATASET
@@ -273,7 +273,7 @@ def seed(city: DemoCity) -> None:
             facts.append((cid, "travel", "an area with a cluster (demo)", rng.randrange(1, 6)))
         facts.append((cid, "test", "negative", rng.randrange(10, 20)))
     for cid, kind, value, days in facts:
-        status.record_health_fact(
+        service.record_health_fact(
             session,
             ctx,
             health,
@@ -283,7 +283,7 @@ def seed(city: DemoCity) -> None:
             observed_at=now - timedelta(days=days, hours=rng.randrange(12)),
             now=now,
         )
-    status.file_appeal(
+    service.file_appeal(
         session,
         ctx,
         logins[people[1]],

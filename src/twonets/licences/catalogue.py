@@ -253,8 +253,7 @@ TYPES: tuple[LicenceType, ...] = (
         _person(
             LicenceField("plate", "Plate", T, P),
             LicenceField("vin", "Vehicle identification number", T, P),
-            LicenceField("vehicle_model", "Vehicle model", T, PUB),
-            LicenceField("district", "District", T, PUB),
+            LicenceField("vehicle_model", "Vehicle type", T, PUB),
         ),
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
-from twonets.licences.status import StatusList, open_status_list_token
-from twonets.licences.verify import verify_credential
+from twonets.licences.status import StatusCache
+from twonets.licences.verify import StatusLookup, verify_credential
 from twonets.trust.keys import kid_text
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import load_public_key
@@ -36,8 +36,8 @@ def _time(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, dict[str, StatusList]]:
-    """A trust store and status lists from bundle files (JSON) or PEM certificate files."""
+def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, StatusLookup]:
+    """A trust store and the status of licences from bundle files (JSON) or PEM certificates."""
     store = TrustStore()
     tokens: dict[str, str] = {}
     for path in paths:
@@ -62,14 +62,23 @@ def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, dict[str, S
                 anchor = load_public_key(entry["anchor"].encode("ascii"))
                 store.add_region(anchor, entry["trust_list"], at)
         tokens.update(bundle.get("status_lists", {}))
-    lists = {}
-    for uri, token in tokens.items():
-        keys: dict[str, Any] = {}
-        for region in store.regions:
-            for key in store.trust_list(region).keys:
-                keys[kid_text(key.kid)] = key.public_key
-        lists[uri] = open_status_list_token(token, public_keys=keys, at=at, uri=uri).status_list
-    return store, lists
+    keys: dict[str, Any] = {
+        kid_text(key.kid): key.public_key
+        for region in store.regions
+        for key in store.trust_list(region).keys
+    }
+    # The bundle's status tokens are read as any verifier reads status lists: through the
+    # cache, each verified once (signature, uri, dates) and held while fresh.
+    cache = StatusCache(
+        tokens.__getitem__, public_keys=keys, max_age=timedelta(days=1), clock=lambda: at
+    )
+    for uri in tokens:
+        cache.get_status_list(uri)  # a bad or expired token fails the bundle now, at `trust`
+
+    def status_of(uri: str, idx: int) -> int | None:
+        return cache.status_of(uri, idx) if uri in tokens else None
+
+    return store, status_of
 
 
 @licences_app.command("verify")
@@ -97,13 +106,10 @@ def verify(
         raise typer.Exit(1)
     try:
         # Trust lists and status lists must be current now; the licence is checked at --at.
-        store, lists = load_trust(paths, datetime.now(UTC))
+        store, status_of = load_trust(paths, datetime.now(UTC))
     except TwonetsError as exc:
         typer.echo(json.dumps({"valid": False, "step": "trust", "detail": exc.detail}))
         raise typer.Exit(1) from None
-
-    def status_of(uri: str, idx: int) -> int | None:
-        return lists[uri].get(idx) if uri in lists else None
 
     verdict = verify_credential(
         text,

@@ -8,7 +8,7 @@ JSON array ``[salt, name, value]``, in ``_sd`` (sorted, with decoys, so neither 
 gives anything away). A presentation keeps the disclosures the holder chose and ends with a
 KB-JWT (``typ: kb+jwt``) signed by the holder key, whose ``sd_hash`` covers everything before it.
 
-JWS compact signing and verification use ``cryptography`` directly, with ES256 (raw ``r || s``)
+JWS compact signing and verification are :mod:`twonets.trust.jws`, with ES256 (raw ``r || s``)
 and EdDSA (Ed25519). Selective disclosure is top-level only, which is all :func:`issue` makes.
 
 Verification runs in explicit steps (:class:`SdJwtStep`, in order), each with its own failure,
@@ -17,10 +17,7 @@ and never raises on bad input: the caller always gets an :class:`SdJwtVerdict`.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import re
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,18 +25,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
 from twonets.core.errors import FieldProblem, Invalid, ProblemList
-from twonets.licences.dates import iso as _iso
-from twonets.licences.dates import numeric_date as _numeric_date
-from twonets.licences.dates import require_aware as _require_aware
+from twonets.trust import jws
+from twonets.trust.times import iso as _iso
+from twonets.trust.times import numeric_date as _numeric_date
+from twonets.trust.times import require_aware as _require_aware
 
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -58,8 +50,7 @@ _NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrit
 _RESERVED = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
 # Kept out of a verdict's ``claims``: they have fields of their own, or are SD-JWT machinery.
 _NOT_CLAIMS = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg"}
-_JWS_ALGS = ("ES256", "EdDSA", "Ed25519")  # "Ed25519" is the fully specified name (RFC 9864)
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_JWS_ALGS = jws.ALGS
 _P256_BYTES = 32
 
 
@@ -148,10 +139,7 @@ class KeySigner:
 
     def sign(self, signing_input: bytes) -> bytes:
         """The raw JWS signature of ``signing_input``."""
-        if isinstance(self.private_key, ed25519.Ed25519PrivateKey):
-            return self.private_key.sign(signing_input)
-        r, s = decode_dss_signature(self.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
+        return jws.sign_bytes(self.private_key, signing_input)
 
 
 def es256_signer(private_key: ec.EllipticCurvePrivateKey, kid: str | None) -> KeySigner:
@@ -205,8 +193,7 @@ def sign_jwt(payload: Mapping[str, Any], *, typ: str, signer: JwsSigner) -> str:
     header: dict[str, str] = {"alg": signer.alg, "typ": typ}
     if signer.kid is not None:
         header["kid"] = signer.kid
-    signing_input = f"{_b64url(_dumps(header))}.{_b64url(_dumps(payload))}"
-    return f"{signing_input}.{_b64url(signer.sign(signing_input.encode('ascii')))}"
+    return jws.sign_compact(header, payload, signer.sign)
 
 
 # --- issuance and presentation -------------------------------------------------------------
@@ -490,32 +477,31 @@ def _parse_presentation(text: object) -> _Parsed:
 
 
 def _parse_jws(text: str, what: str, step: SdJwtStep) -> _Jws:
-    parts = text.split(".")
-    if len(parts) != 3:
-        raise _Failure(step, f"{what} has {len(parts)} part(s); a compact JWS has 3")
-    header = _json_part(parts[0], f"{what} header", step)
-    payload = _json_part(parts[1], f"{what} payload", step)
     try:
-        signature = _b64url_decode(parts[2])
-    except ValueError as exc:
-        raise _Failure(step, f"{what} signature: {exc}") from None
+        parsed = jws.parse_compact(text)
+        payload = parsed.payload_json()
+    except jws.MalformedJws as exc:
+        raise _Failure(step, _malformed(exc, what)) from None
+    header = parsed.header
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise _Failure(step, f"{what} header alg is {_kind(alg)}, not text")
-    if "crit" in header:
+    if jws.has_crit(header):
         raise _Failure(step, f"{what} header has crit: no JWS extension is supported")
-    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    return _Jws(header, payload, alg=alg, signing_input=signing_input, signature=signature)
+    return _Jws(
+        header, payload, alg=alg, signing_input=parsed.signing_input, signature=parsed.signature
+    )
 
 
-def _json_part(part: str, what: str, step: SdJwtStep) -> dict[str, Any]:
-    try:
-        value = _loads(_b64url_decode(part))
-    except ValueError as exc:
-        raise _Failure(step, f"{what}: {exc}") from None
-    if not isinstance(value, dict):
-        raise _Failure(step, f"{what} is {_kind(value)}, not a JSON object")
-    return value
+def _malformed(exc: jws.MalformedJws, what: str) -> str:
+    """A compact JWS's format error in this module's words."""
+    if exc.rule == "parts":
+        return f"{what} has {exc.value} part(s); a compact JWS has 3"
+    if exc.rule == "base64url":
+        return f"{what} {exc.part}: {_b64url_problem(exc.detail)}"
+    if exc.rule == "object":
+        return f"{what} {exc.part} is {_kind(exc.value)}, not a JSON object"
+    return f"{what} {exc.part}: {exc.detail}"
 
 
 def _check_issuer_signature(
@@ -651,15 +637,10 @@ def _signature_problem(key: PublicKey, alg: str, signature: bytes, signed: bytes
                 return f"ES256 needs an EC P-256 key, this is {_key_kind(key)}"
             if len(signature) != 2 * _P256_BYTES:
                 return f"signature is {len(signature)} bytes; ES256 r||s is {2 * _P256_BYTES}"
-            r = int.from_bytes(signature[:_P256_BYTES], "big")
-            s = int.from_bytes(signature[_P256_BYTES:], "big")
-            key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
-        else:
-            if not isinstance(key, ed25519.Ed25519PublicKey):
-                return f"{alg} needs an Ed25519 key, this is {_key_kind(key)}"
-            key.verify(signature, signed)
-    except InvalidSignature:
-        return "signature does not match"
+        elif not isinstance(key, ed25519.Ed25519PublicKey):
+            return f"{alg} needs an Ed25519 key, this is {_key_kind(key)}"
+        if not jws.verify_signature(alg, key, signed, signature):
+            return "signature does not match"
     except ValueError as exc:
         return f"signature does not match ({exc})"
     return None
@@ -733,44 +714,20 @@ def _digest(text: str) -> str:
     return _b64url(hashlib.sha256(text.encode("ascii")).digest())
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_b64url = jws.b64url_encode
+_dumps = jws.json_bytes
+_loads = jws.loads
+
+
+def _b64url_problem(detail: str) -> str:
+    return "non-canonical base64url" if "non-canonical" in detail else "not unpadded base64url"
 
 
 def _b64url_decode(text: str) -> bytes:
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64url(data) != text:  # stray bits in the last character: one value, one spelling
-        raise ValueError("non-canonical base64url")
-    return data
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # RFC 7515 section 5.2: duplicate member names are rejected rather than last-one-wins.
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate member {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _loads(data: bytes) -> Any:
     try:
-        return json.loads(
-            data.decode("utf-8"), object_pairs_hook=_unique_members, parse_constant=_no_constant
-        )
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+        return jws.b64url_decode(text)
+    except ValueError as exc:
+        raise ValueError(_b64url_problem(str(exc))) from None
 
 
 def _is_p256(curve: ec.EllipticCurve) -> bool:

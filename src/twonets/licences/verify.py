@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from twonets.licences import qr, sdjwt
+from twonets.licences import sdjwt
 from twonets.licences.status import StatusType
+from twonets.trust import cose, jws
 from twonets.trust.keys import IssuingKey, KeyStatus
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import SM2PublicKey
@@ -138,17 +139,17 @@ def _status_step(
 def _verify_qr(
     text: str, store: TrustStore, at: datetime, status_of: StatusLookup | None
 ) -> CredentialVerdict:
-    prefixes = [region_prefix(r) for r in store.regions] + [qr.HCERT_PREFIX]
+    prefixes = [region_prefix(r) for r in store.regions] + [cose.HCERT_PREFIX]
 
-    def keys_for(kid: bytes) -> list[qr.PublicKeyCandidate]:
+    def keys_for(kid: bytes) -> list[cose.PublicKeyCandidate]:
         # SM2 keys have no COSE algorithm in the QR format; they sign SD-JWTs only.
         return [
-            qr.PublicKeyCandidate(key.public_key, region, key.not_before, key.not_after)
+            cose.PublicKeyCandidate(key.public_key, region, key.not_before, key.not_after)
             for region, key in store.keys_for(kid)
             if _usable(key) and not isinstance(key.public_key, SM2PublicKey)
         ]
 
-    verdict = qr.verify(text, keys_for=keys_for, at=at, prefixes=prefixes)
+    verdict = cose.verify(text, keys_for=keys_for, at=at, prefixes=prefixes)
     payload = verdict.claims or {}
     region = verdict.signer
     base: dict[str, Any] = {
@@ -163,7 +164,7 @@ def _verify_qr(
         base["licence"] = str(payload.get(PAYLOAD_LICENCE))
         base["type_code"] = str(payload.get(PAYLOAD_TYPE))
     if not verdict.valid:
-        if verdict.step is qr.Step.KID and "no key" in verdict.detail:
+        if verdict.step is cose.Step.KID and "no key" in verdict.detail:
             return CredentialVerdict(
                 False,
                 "qr",
@@ -171,14 +172,14 @@ def _verify_qr(
                 f"{verdict.detail}: the issuer's region is not trusted here",
                 **base,
             )
-        named = _named_region(text) if verdict.step is qr.Step.PREFIX else None
+        named = _named_region(text) if verdict.step is cose.Step.PREFIX else None
         return CredentialVerdict(
             False, "qr", str(verdict.step), verdict.detail, **base, named_region=named
         )
     claims = payload.get(PAYLOAD_CLAIMS) if ours else payload
     base["claims"] = dict(claims) if isinstance(claims, Mapping) else {"value": claims}
     # The code's prefix names a region; its signer must be of that region.
-    prefix_region = text.split(":", 1)[0][:-1] if not text.startswith(qr.HCERT_PREFIX) else None
+    prefix_region = text.split(":", 1)[0][:-1] if not text.startswith(cose.HCERT_PREFIX) else None
     if prefix_region is not None and prefix_region != region:
         return CredentialVerdict(
             False,
@@ -219,18 +220,10 @@ def _kid_bytes(kid: str | None) -> bytes | None:
 def _peek_key_binding(text: str) -> dict[str, Any]:
     """The audience and nonce a KB-JWT claims (unchecked): used when the caller set none,
     as an inspection tool does; the signature and ``sd_hash`` are still checked."""
-    import base64
-    import json
-
-    kb = text.rsplit("~", 1)[-1]
-    parts = kb.split(".")
-    if len(parts) != 3:
-        return {}
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+        return jws.parse_compact(text.rsplit("~", 1)[-1]).payload_json()
+    except jws.MalformedJws:
         return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _verify_sd_jwt(

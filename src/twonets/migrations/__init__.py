@@ -20,8 +20,8 @@ def metadata() -> MetaData:
     import twonets.governance.models
     import twonets.health.models
     import twonets.licences.models
-    import twonets.operations.device_models
-    import twonets.operations.models
+    import twonets.operations.cases.models
+    import twonets.operations.devices.models
     import twonets.services.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base

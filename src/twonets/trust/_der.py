@@ -1,10 +1,13 @@
-"""Just enough DER for SM2 keys, which ``cryptography`` does not read or write.
+"""SM2 keys in DER, which ``cryptography`` does not read or write, through ``asn1crypto``.
 
-Three fixed shapes, byte-compatible with OpenSSL 3: the SubjectPublicKeyInfo of an SM2 key
-(id-ecPublicKey with the curve sm2p256v1), its PKCS#8 PrivateKeyInfo (RFC 5915 ECPrivateKey
-inside), and PKCS#8 EncryptedPrivateKeyInfo under PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC),
-the same scheme ``cryptography``'s ``BestAvailableEncryption`` writes for the other suites.
-Every reader raises ``ValueError`` with a short reason; callers turn it into a domain error.
+``asn1crypto`` holds the structures: the SubjectPublicKeyInfo of an SM2 key (id-ecPublicKey
+with the curve sm2p256v1), its PKCS#8 PrivateKeyInfo (RFC 5915 ECPrivateKey inside), and
+PKCS#8 EncryptedPrivateKeyInfo under PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), the scheme
+``cryptography``'s ``BestAvailableEncryption`` writes for the other suites. This module is the
+glue: it registers the SM2 curve, writes exactly the bytes OpenSSL 3 writes, reads only those
+shapes back (anything that does not re-encode to the same DER is refused), and does the
+PBKDF2 and AES with ``cryptography``. Every reader raises ``ValueError`` with a short reason;
+callers turn it into a domain error.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import base64
 import binascii
 import os
 import re
+from typing import Any
 
+from asn1crypto import algos, core, keys, parser, x509
+from asn1crypto import pem as asn1_pem
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+# Tag bytes, for building test structures and naming what a reader refused.
 SEQUENCE = 0x30
 INTEGER = 0x02
 BIT_STRING = 0x03
@@ -29,10 +36,8 @@ CONTEXT_1 = 0xA1
 
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 OID_SM2_CURVE = "1.2.156.10197.1.301"
-OID_PBES2 = "1.2.840.113549.1.5.13"
-OID_PBKDF2 = "1.2.840.113549.1.5.12"
-OID_HMAC_SHA256 = "1.2.840.113549.2.9"
-OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
+SM2_CURVE_NAME = "sm2p256v1"
+SM2_KEY_BYTES = 32
 
 # The parameters cryptography's BestAvailableEncryption uses for PKCS#8 (checked with
 # `openssl asn1parse`); the passphrase is a 256-bit HKDF output, so the count adds nothing.
@@ -41,37 +46,26 @@ SALT_BYTES = 16
 IV_BYTES = 16
 AES_KEY_BYTES = 32
 
+# asn1crypto knows the named curves of RFC 5480; GB/T 32918's is registered once, here.
+if OID_SM2_CURVE not in keys.NamedCurve._map:
+    keys.NamedCurve.register(SM2_CURVE_NAME, OID_SM2_CURVE, SM2_KEY_BYTES)
 
-def _length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
 
 
 def tlv(tag: int, content: bytes) -> bytes:
-    """One DER element."""
-    return bytes([tag]) + _length(len(content)) + content
+    """One DER element of the tag byte ``tag`` (class, constructed bit and number)."""
+    return bytes(parser.emit(tag >> 6, (tag >> 5) & 1, tag & 0x1F, content))
 
 
 def integer(value: int) -> bytes:
-    """A non-negative DER INTEGER."""
-    raw = value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big")
-    return tlv(INTEGER, raw)
+    """A DER INTEGER."""
+    return bytes(core.Integer(value).dump())
 
 
 def oid(dotted: str) -> bytes:
     """A DER OBJECT IDENTIFIER from its dotted form."""
-    arcs = [int(a) for a in dotted.split(".")]
-    body = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body.extend(reversed(chunk))
-    return tlv(OID, bytes(body))
+    return bytes(core.ObjectIdentifier(dotted).dump())
 
 
 def sequence(*items: bytes) -> bytes:
@@ -79,108 +73,124 @@ def sequence(*items: bytes) -> bytes:
     return tlv(SEQUENCE, b"".join(items))
 
 
-def read(data: bytes, offset: int = 0) -> tuple[int, bytes, int]:
-    """The tag, content and end offset of the element at ``offset`` (definite lengths only)."""
-    if offset + 2 > len(data):
-        raise ValueError("truncated DER element")
-    tag, first = data[offset], data[offset + 1]
-    offset += 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or offset + count > len(data):
-            raise ValueError("bad DER length")
-        length = int.from_bytes(data[offset : offset + count], "big")
-        offset += count
-    end = offset + length
-    if end > len(data):
-        raise ValueError("truncated DER element")
-    return tag, data[offset:end], end
+def _reason(exc: Exception) -> str:
+    """asn1crypto's complaint, shortened to the reason a caller shows."""
+    text = str(exc).split("\n", 1)[0]
+    if text.startswith("Insufficient data") or "requested but only" in text:
+        return "truncated DER element"
+    return f"not DER: {text}"
 
 
-def read_only(data: bytes, tag: int) -> bytes:
-    """The content of ``data`` if it is exactly one element with ``tag``."""
-    found, content, end = read(data)
-    if found != tag or end != len(data):
-        raise ValueError(f"expected one DER element with tag 0x{tag:02x}")
-    return content
-
-
-def children(content: bytes) -> list[tuple[int, bytes]]:
-    """The (tag, content) of each element inside a constructed element's content."""
-    items = []
-    offset = 0
-    while offset < len(content):
-        tag, value, offset = read(content, offset)
-        items.append((tag, value))
-    return items
-
-
-def expect(item: tuple[int, bytes], tag: int, what: str) -> bytes:
-    """The content of ``item`` if its tag is ``tag``, else a ``ValueError`` naming ``what``."""
-    if item[0] != tag:
-        raise ValueError(f"{what}: unexpected DER tag 0x{item[0]:02x}")
-    return item[1]
-
-
-def _sm2_algorithm() -> bytes:
-    return sequence(oid(OID_EC_PUBLIC_KEY), oid(OID_SM2_CURVE))
+def _sm2_parameters() -> keys.ECDomainParameters:
+    return keys.ECDomainParameters(name="named", value=SM2_CURVE_NAME)
 
 
 def sm2_spki(point: bytes) -> bytes:
     """The SubjectPublicKeyInfo DER of an uncompressed SM2 point (65 bytes, 0x04 first)."""
-    return sequence(_sm2_algorithm(), tlv(BIT_STRING, b"\x00" + point))
+    info = keys.PublicKeyInfo(
+        {
+            "algorithm": keys.PublicKeyAlgorithm(
+                {"algorithm": "ec", "parameters": _sm2_parameters()}
+            ),
+            "public_key": point,
+        }
+    )
+    return bytes(info.dump())
+
+
+def _is_sm2_algorithm(algorithm: Any) -> bool:
+    parameters = algorithm["parameters"]
+    return bool(
+        algorithm["algorithm"].dotted == OID_EC_PUBLIC_KEY
+        and parameters.name == "named"
+        and parameters.chosen.dotted == OID_SM2_CURVE
+    )
 
 
 def parse_sm2_spki(der: bytes) -> bytes:
     """The uncompressed point of an SM2 SubjectPublicKeyInfo."""
-    items = children(read_only(der, SEQUENCE))
-    if len(items) != 2:
-        raise ValueError("a SubjectPublicKeyInfo has two parts")
-    if tlv(*items[0]) != _sm2_algorithm():
+    try:
+        info = keys.PublicKeyInfo.load(der, strict=True)
+        is_sm2 = _is_sm2_algorithm(info["algorithm"])
+        bits = bytes(info["public_key"].contents)
+    except _ASN1_ERRORS as exc:
+        raise ValueError(_reason(exc)) from None
+    if not is_sm2:
         raise ValueError("not an SM2 key (algorithm is not id-ecPublicKey with sm2p256v1)")
-    bits = expect(items[1], BIT_STRING, "subjectPublicKey")
     if not bits or bits[0] != 0:
         raise ValueError("subjectPublicKey has unused bits")
-    return bits[1:]
+    point = bits[1:]
+    if sm2_spki(point) != der:
+        raise ValueError("not the DER of an SM2 SubjectPublicKeyInfo")
+    return point
 
 
 def sm2_pkcs8(scalar: int, point: bytes) -> bytes:
     """The PKCS#8 PrivateKeyInfo DER of an SM2 key, as OpenSSL writes it."""
-    ec_private_key = sequence(
-        integer(1),
-        tlv(OCTET_STRING, scalar.to_bytes(32, "big")),
-        tlv(CONTEXT_1, tlv(BIT_STRING, b"\x00" + point)),
+    ec_private_key = keys.ECPrivateKey(
+        {"version": "ecPrivkeyVer1", "private_key": scalar, "public_key": point}
     )
-    return sequence(integer(0), _sm2_algorithm(), tlv(OCTET_STRING, ec_private_key))
+    ec_private_key.set_key_size(SM2_KEY_BYTES)
+    info = keys.PrivateKeyInfo(
+        {
+            "version": 0,
+            "private_key_algorithm": keys.PrivateKeyAlgorithm(
+                {"algorithm": "ec", "parameters": _sm2_parameters()}
+            ),
+            "private_key": ec_private_key,
+        }
+    )
+    return bytes(info.dump())
+
+
+def _check_ec_private_key_fields(der: bytes) -> None:
+    """Only [0] parameters and [1] publicKey may follow the scalar of an ECPrivateKey."""
+    _, _, _, _, content, _ = parser.parse(der, strict=True)
+    offset, position = 0, 0
+    while offset < len(content):
+        length = parser.peek(content[offset:])
+        header = parser.parse(content[offset : offset + length], strict=True)[3]
+        offset += length
+        position += 1
+        tag = header[0]
+        if position > 2 and tag not in (CONTEXT_0, CONTEXT_1):
+            # Nothing else may follow; refusing it also catches most tampering of the tags.
+            raise ValueError(f"ECPrivateKey: unexpected DER tag 0x{tag:02x}")
 
 
 def parse_sm2_pkcs8(der: bytes) -> tuple[int, bytes | None]:
     """The scalar and, if present, the public point of an SM2 PKCS#8 PrivateKeyInfo."""
-    items = children(read_only(der, SEQUENCE))
-    if len(items) < 3 or items[0] != (INTEGER, b"\x00"):
-        raise ValueError("not a version-0 PrivateKeyInfo")
-    if tlv(*items[1]) != _sm2_algorithm():
-        raise ValueError("not an SM2 key (algorithm is not id-ecPublicKey with sm2p256v1)")
-    inner = children(read_only(expect(items[2], OCTET_STRING, "privateKey"), SEQUENCE))
-    if len(inner) < 2 or inner[0] != (INTEGER, b"\x01"):
-        raise ValueError("not a version-1 ECPrivateKey")
-    scalar = int.from_bytes(expect(inner[1], OCTET_STRING, "privateKey"), "big")
-    point = None
-    for tag, value in inner[2:]:
-        if tag == CONTEXT_0:
-            if value != oid(OID_SM2_CURVE):
-                raise ValueError("ECPrivateKey parameters name another curve than SM2")
-        elif tag == CONTEXT_1:
-            bits = read_only(value, BIT_STRING)
-            if not bits or bits[0] != 0:
-                raise ValueError("publicKey has unused bits")
-            point = bits[1:]
-        else:
-            # Nothing else may follow; refusing it also catches most tampering of the tags.
-            raise ValueError(f"ECPrivateKey: unexpected DER tag 0x{tag:02x}")
-    return scalar, point
+    try:
+        info = keys.PrivateKeyInfo.load(der, strict=True)
+        if info["version"].native not in (0, "v1"):
+            raise ValueError("not a version-0 PrivateKeyInfo")
+        if not _is_sm2_algorithm(info["private_key_algorithm"]):
+            raise ValueError("not an SM2 key (algorithm is not id-ecPublicKey with sm2p256v1)")
+        inner_der = bytes(info["private_key"].contents)
+        _check_ec_private_key_fields(inner_der)
+        inner = keys.ECPrivateKey.load(inner_der, strict=True)
+        if inner["version"].native != "ecPrivkeyVer1":
+            raise ValueError("not a version-1 ECPrivateKey")
+        scalar = int.from_bytes(bytes(inner["private_key"].contents), "big")
+        parameters = inner["parameters"]
+        if parameters.native is not None and (
+            parameters.name != "named" or parameters.chosen.dotted != OID_SM2_CURVE
+        ):
+            raise ValueError("ECPrivateKey parameters name another curve than SM2")
+        public = inner["public_key"]
+        bits = None if public.native is None else bytes(public.contents)
+    except ValueError as exc:
+        text = str(exc).split("\n", 1)[0]
+        if text.startswith(("not a version", "not an SM2", "ECPrivateKey")):
+            raise ValueError(text) from None
+        raise ValueError(_reason(exc)) from None
+    except _ASN1_ERRORS as exc:
+        raise ValueError(_reason(exc)) from None
+    if bits is None:
+        return scalar, None
+    if not bits or bits[0] != 0:
+        raise ValueError("publicKey has unused bits")
+    return scalar, bits[1:]
 
 
 def _aes_key(passphrase: bytes, salt: bytes, iterations: int) -> bytes:
@@ -199,17 +209,31 @@ def pbes2_encrypt(plain: bytes, passphrase: bytes) -> bytes:
         algorithms.AES(_aes_key(passphrase, salt, PBKDF2_ITERATIONS)), modes.CBC(iv)
     ).encryptor()
     encrypted = encryptor.update(padded) + encryptor.finalize()
-    kdf = sequence(
-        oid(OID_PBKDF2),
-        sequence(
-            tlv(OCTET_STRING, salt),
-            integer(PBKDF2_ITERATIONS),
-            sequence(oid(OID_HMAC_SHA256), tlv(NULL, b"")),
-        ),
+    kdf = algos.KdfAlgorithm(
+        {
+            "algorithm": "pbkdf2",
+            "parameters": algos.Pbkdf2Params(
+                {
+                    "salt": algos.Pbkdf2Salt(name="specified", value=salt),
+                    "iteration_count": PBKDF2_ITERATIONS,
+                    "prf": algos.HmacAlgorithm({"algorithm": "sha256", "parameters": core.Null()}),
+                }
+            ),
+        }
     )
-    scheme = sequence(oid(OID_AES256_CBC), tlv(OCTET_STRING, iv))
-    algorithm = sequence(oid(OID_PBES2), sequence(kdf, scheme))
-    return sequence(algorithm, tlv(OCTET_STRING, encrypted))
+    scheme = algos.EncryptionAlgorithm({"algorithm": "aes256_cbc", "parameters": iv})
+    algorithm = algos.EncryptionAlgorithm(
+        {
+            "algorithm": "pbes2",
+            "parameters": algos.Pbes2Params(
+                {"key_derivation_func": kdf, "encryption_scheme": scheme}
+            ),
+        }
+    )
+    info = keys.EncryptedPrivateKeyInfo(
+        {"encryption_algorithm": algorithm, "encrypted_data": encrypted}
+    )
+    return bytes(info.dump())
 
 
 def pbes2_decrypt(der: bytes, passphrase: bytes) -> bytes:
@@ -217,29 +241,33 @@ def pbes2_decrypt(der: bytes, passphrase: bytes) -> bytes:
 
     Only PBKDF2 with HMAC-SHA256 and AES-256-CBC is read (OpenSSL 3's default as well).
     """
-    outer = children(read_only(der, SEQUENCE))
-    if len(outer) != 2:
-        raise ValueError("an EncryptedPrivateKeyInfo has two parts")
-    algorithm = children(expect(outer[0], SEQUENCE, "encryptionAlgorithm"))
-    if len(algorithm) != 2 or tlv(*algorithm[0]) != oid(OID_PBES2):
-        raise ValueError("only PBES2 encryption is supported")
-    kdf, scheme = children(expect(algorithm[1], SEQUENCE, "PBES2 parameters"))
-    kdf_parts = children(kdf[1])
-    if tlv(*kdf_parts[0]) != oid(OID_PBKDF2):
-        raise ValueError("only the PBKDF2 key derivation is supported")
-    params = children(expect(kdf_parts[1], SEQUENCE, "PBKDF2 parameters"))
-    salt = expect(params[0], OCTET_STRING, "salt")
-    iterations = int.from_bytes(expect(params[1], INTEGER, "iterationCount"), "big")
-    prf = [p for p in params[2:] if p[0] == SEQUENCE]
-    if not prf or tlv(*children(prf[0][1])[0]) != oid(OID_HMAC_SHA256):
-        raise ValueError("only PBKDF2 with HMAC-SHA256 is supported")
-    scheme_parts = children(scheme[1])
-    if tlv(*scheme_parts[0]) != oid(OID_AES256_CBC):
-        raise ValueError("only AES-256-CBC encryption is supported")
-    iv = expect(scheme_parts[1], OCTET_STRING, "iv")
+    try:
+        info = keys.EncryptedPrivateKeyInfo.load(der, strict=True)
+        algorithm = info["encryption_algorithm"]
+        if algorithm["algorithm"].native != "pbes2":
+            raise ValueError("only PBES2 encryption is supported")
+        kdf = algorithm["parameters"]["key_derivation_func"]
+        if kdf["algorithm"].native != "pbkdf2":
+            raise ValueError("only the PBKDF2 key derivation is supported")
+        params = kdf["parameters"]
+        if params["prf"]["algorithm"].native != "sha256":
+            raise ValueError("only PBKDF2 with HMAC-SHA256 is supported")
+        salt = params["salt"].native
+        iterations = params["iteration_count"].native
+        scheme = algorithm["parameters"]["encryption_scheme"]
+        if scheme["algorithm"].native != "aes256_cbc":
+            raise ValueError("only AES-256-CBC encryption is supported")
+        iv = scheme["parameters"].native
+        encrypted = info["encrypted_data"].native
+    except ValueError as exc:
+        text = str(exc).split("\n", 1)[0]
+        raise ValueError(text if text.startswith("only") else _reason(exc)) from None
+    except _ASN1_ERRORS as exc:
+        raise ValueError(_reason(exc)) from None
+    if not isinstance(salt, bytes) or not isinstance(iv, bytes) or not isinstance(iterations, int):
+        raise ValueError("PBES2 parameters of the wrong type")
     if not 1 <= iterations <= 10_000_000 or len(iv) != IV_BYTES:
         raise ValueError("PBES2 parameters out of range")
-    encrypted = expect(outer[1], OCTET_STRING, "encryptedData")
     if not encrypted or len(encrypted) % 16:
         raise ValueError("encryptedData is not whole AES blocks")
     decryptor = Cipher(
@@ -251,6 +279,15 @@ def pbes2_decrypt(der: bytes, passphrase: bytes) -> bytes:
     return unpadder.update(padded) + unpadder.finalize()
 
 
+def certificate_spki(tbs_certificate: bytes) -> bytes:
+    """The SubjectPublicKeyInfo DER inside a certificate's TBSCertificate, whatever its key."""
+    try:
+        tbs = x509.TbsCertificate.load(tbs_certificate)
+        return bytes(tbs["subject_public_key_info"].dump())
+    except _ASN1_ERRORS as exc:
+        raise ValueError(_reason(exc)) from None
+
+
 _PEM = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\s*([A-Za-z0-9+/=\s]*?)\s*-----END \1-----", re.ASCII
 )
@@ -258,14 +295,11 @@ _PEM = re.compile(
 
 def pem(label: str, der: bytes) -> bytes:
     """A PEM block with 64-character lines."""
-    body = base64.b64encode(der)
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    head, tail = f"-----BEGIN {label}-----", f"-----END {label}-----"
-    return b"\n".join([head.encode(), *lines, tail.encode()]) + b"\n"
+    return bytes(asn1_pem.armor(label, der))
 
 
 def unpem(data: bytes, label: str) -> bytes:
-    """The DER of the first PEM block with ``label`` in ``data``."""
+    """The DER of the first PEM block with ``label`` in ``data`` (text around it is ignored)."""
     for match in _PEM.finditer(data):
         if match.group(1).decode() == label:
             try:

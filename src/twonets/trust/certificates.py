@@ -228,11 +228,7 @@ def _subject(certificate: x509.Certificate) -> str:
 
 def certificate_spki(certificate: x509.Certificate) -> bytes:
     """The SubjectPublicKeyInfo DER inside a certificate, whatever its algorithm."""
-    items = _der.children(_der.read_only(certificate.tbs_certificate_bytes, _der.SEQUENCE))
-    if items and items[0][0] == 0xA0:  # [0] version, absent in v1 certificates
-        items = items[1:]
-    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
-    return _der.tlv(*items[5])
+    return _der.certificate_spki(certificate.tbs_certificate_bytes)
 
 
 def certificate_public_key(certificate: x509.Certificate) -> PublicKey:

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from twonets.core.errors import Conflict, Invalid, NotFound, TwonetsError
+from twonets.core.errors import Conflict, FieldProblem, Invalid, NotFound, TwonetsError
 from twonets.core.events import record_event
 from twonets.trust.keys import IssuingKey, RegionKeyring
 from twonets.trust.models import IssuingRegion, RecognisedRegion
 
 __all__ = ["IssuingRegion", "RecognisedRegion"]
-from twonets.trust.errors import InvalidTrustList, StaleTrustList
+from twonets.trust.errors import InvalidKey, InvalidTrustList, StaleTrustList, UntrustedTrustList
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import PublicKey, load_public_key
 from twonets.trust.trustlist import (
@@ -154,7 +154,13 @@ def recognise_region(
 ) -> RecognisedRegion:
     """Trust another region: check its signed list against its anchor, keep both."""
     store = TrustStore()
-    listed = store.add_region(_load_anchor(anchor), trust_list, now)
+    key = _load_anchor(anchor)
+    try:
+        listed = store.add_region(key, trust_list, now)
+    except (InvalidTrustList, UntrustedTrustList) as exc:
+        # Name the field at fault, so that a form shows the refusal beside the list.
+        problem = FieldProblem("trust_list", exc.slug, exc.detail)
+        raise type(exc)(exc.detail, errors=exc.errors or [problem], extra=exc.extra) from exc
     if session.get(RecognisedRegion, listed.region) is not None:
         raise Conflict(f"region {listed.region} is already recognised; drop it first")
     record = RecognisedRegion(
@@ -341,6 +347,9 @@ def _load_anchor(pem: str) -> PublicKey:
         return load_public_key(pem.encode("ascii"))
     except (ValueError, UnicodeError):
         raise Invalid.field("anchor", "pem", "should be a PEM public key") from None
+    except InvalidKey as exc:
+        problem = FieldProblem("anchor", "pem", f"not a PEM public key ({exc.detail})")
+        raise InvalidKey(exc.detail, errors=[problem]) from exc
 
 
 def region_of(trust_list: str) -> str:

@@ -291,18 +291,15 @@ class ES256Suite(_CryptographySuite):
     def sign(self, private: PrivateKey, message: bytes) -> bytes:
         key = self._private(private)
         assert isinstance(key, ec.EllipticCurvePrivateKey)  # owns() checked the curve
-        r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
+        return der_to_raw(key.sign(message, ec.ECDSA(hashes.SHA256())))
 
     def verify(self, public: PublicKey, message: bytes, signature: bytes) -> bool:
         if not isinstance(public, ec.EllipticCurvePublicKey) or not self.owns(public):
             return False
         if len(signature) != SIGNATURE_BYTES:
             return False
-        r = int.from_bytes(signature[:_COORDINATE_BYTES], "big")
-        s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
         try:
-            public.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+            public.verify(raw_to_der(signature), message, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return False
         return True
@@ -505,18 +502,19 @@ def load_public_key(data: bytes) -> PublicKey:
     return suite_for_key(key).load_public(data)
 
 
-def raw_to_der(signature: bytes) -> bytes:
-    """An SM2 (or ES256) raw r||s signature as the DER pair of GM/T 0009 and X9.62."""
-    if len(signature) != SIGNATURE_BYTES:
-        raise ValueError(f"a raw signature is {SIGNATURE_BYTES} bytes, got {len(signature)}")
-    r = int.from_bytes(signature[:_COORDINATE_BYTES], "big")
-    s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
+def raw_to_der(signature: bytes, size: int = _COORDINATE_BYTES) -> bytes:
+    """A raw r||s signature (``size`` bytes each: 32 for P-256 and SM2, 48 for P-384, 66 for
+    P-521) as the DER pair of X9.62 and GM/T 0009, the one form ``cryptography`` verifies."""
+    if len(signature) != 2 * size:
+        raise ValueError(f"a raw signature is {2 * size} bytes, got {len(signature)}")
+    r = int.from_bytes(signature[:size], "big")
+    s = int.from_bytes(signature[size:], "big")
     return encode_dss_signature(r, s)
 
 
-def der_to_raw(der: bytes) -> bytes:
-    """A DER pair signature as raw r||s (64 bytes)."""
+def der_to_raw(der: bytes, size: int = _COORDINATE_BYTES) -> bytes:
+    """A DER pair signature as raw r||s (``size`` bytes each: 64 bytes in all for P-256)."""
     r, s = decode_dss_signature(der)
-    if r.bit_length() > 256 or s.bit_length() > 256:
-        raise ValueError("signature values exceed 256 bits")
-    return r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
+    if r.bit_length() > 8 * size or s.bit_length() > 8 * size:
+        raise ValueError(f"signature values exceed {8 * size} bits")
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")

@@ -20,8 +20,6 @@ A foreign issuer's plain PEM bundle of signing certificates becomes an unsigned 
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from twonets.core.errors import Invalid
+from twonets.trust import jws as _jws
 from twonets.trust.certificates import certificate_pem, load_pem_certificates
 from twonets.trust.errors import (
     BadSignature,
@@ -138,17 +137,6 @@ class TrustList:
         }
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64url(part: str, name: str) -> bytes:
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise InvalidTrustList(f"trust list: the JWS {name} is not unpadded base64url")
-    # The alphabet and length are checked: decoding cannot fail any more.
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
 def _jws_suite(key: PublicKey | PrivateKey) -> SignatureSuite:
     suite = suite_for_key(key)
     if suite.jws_alg is None:
@@ -164,80 +152,62 @@ def sign_trust_list(trust_list: TrustList, signing_key: PrivateKey) -> str:
     """The compact JWS of ``trust_list`` under the region's trust-list signing key."""
     if trust_list.kind is not TrustListKind.SIGNED:
         raise Invalid.field("kind", "signed", "only a list of kind 'signed' can be signed")
-    suite = _jws_suite(signing_key)
-    header = {
-        "alg": suite.jws_alg,
-        "typ": TRUST_LIST_TYPE,
-        "kid": kid_text(key_id(signing_key.public_key())),
-    }
-    encoded = [
-        _b64url(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-        for part in (header, trust_list.payload())
-    ]
-    signing_input = ".".join(encoded).encode("ascii")
-    return f"{signing_input.decode('ascii')}.{_b64url(suite.sign(signing_key, signing_input))}"
+    _jws_suite(signing_key)  # SM2 has no JWS algorithm: refuse it in the trust list's words
+    header = {"typ": TRUST_LIST_TYPE, "kid": kid_text(key_id(signing_key.public_key()))}
+    return _jws.sign_with_key(header, trust_list.payload(), signing_key)
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    header: dict[str, Any]
-    payload_bytes: bytes
-    signing_input: bytes
-    signature: bytes
-
-
-def _parse(jws: object) -> _Parsed:
+def _parse(text: object) -> _jws.CompactJws:
     """The parts of a compact JWS and its header; the payload stays undecoded bytes."""
-    if not isinstance(jws, str):
+    if not isinstance(text, str):
         raise InvalidTrustList(
-            f"trust list: expected a compact JWS string, got {type(jws).__name__}"
+            f"trust list: expected a compact JWS string, got {type(text).__name__}"
         )
-    parts = jws.strip().split(".")
-    if len(parts) != 3:
-        raise InvalidTrustList(
-            f"trust list: a compact JWS has 3 dot-separated parts, got {len(parts)}"
-        )
-    header_bytes = _unb64url(parts[0], "header")
-    payload_bytes = _unb64url(parts[1], "payload")
-    signature = _unb64url(parts[2], "signature")
     try:
-        header = json.loads(header_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidTrustList("trust list: the JWS header is not JSON") from None
-    if not isinstance(header, dict):
-        raise InvalidTrustList("trust list: the JWS header is not a JSON object")
+        parsed = _jws.parse_compact(text.strip())
+    except _jws.MalformedJws as exc:
+        if exc.rule == "parts":
+            raise InvalidTrustList(
+                f"trust list: a compact JWS has 3 dot-separated parts, got {exc.value}"
+            ) from None
+        if exc.rule == "base64url":
+            raise InvalidTrustList(
+                f"trust list: the JWS {exc.part} is not unpadded base64url"
+            ) from None
+        if exc.rule == "json":
+            raise InvalidTrustList("trust list: the JWS header is not JSON") from None
+        raise InvalidTrustList("trust list: the JWS header is not a JSON object") from None
+    header = parsed.header
     if header.get("typ") != TRUST_LIST_TYPE:
         raise InvalidTrustList(
             f"trust list: header typ must be {TRUST_LIST_TYPE!r}, got {header.get('typ')!r}"
         )
-    if "crit" in header:
+    if _jws.has_crit(header):
         raise InvalidTrustList("trust list: header parameter 'crit' is not supported")
     for name in ("alg", "kid"):
         if not isinstance(header.get(name), str):
             raise InvalidTrustList(f"trust list: header {name} must be a string")
-    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    return _Parsed(header, payload_bytes, signing_input, signature)
+    return parsed
 
 
-def _decode_payload(payload_bytes: bytes) -> dict[str, Any]:
+def _decode_payload(parsed: _jws.CompactJws) -> dict[str, Any]:
     try:
-        payload = json.loads(payload_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidTrustList("trust list: the payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidTrustList("trust list: the payload is not a JSON object")
-    return payload
+        return parsed.payload_json()
+    except _jws.MalformedJws as exc:
+        if exc.rule == "json":
+            raise InvalidTrustList("trust list: the payload is not JSON") from None
+        raise InvalidTrustList("trust list: the payload is not a JSON object") from None
 
 
 def peek_trust_list(jws: str) -> dict[str, Any]:
     """What a trust list claims (its JSON payload), read without verifying it: for showing
     people what a stored list says next to whether it verifies."""
-    return _decode_payload(_parse(jws).payload_bytes)
+    return _decode_payload(_parse(jws))
 
 
 def peek_region(jws: str) -> str:
     """The region a trust list claims, read without verifying it (to choose the anchor)."""
-    payload = _decode_payload(_parse(jws).payload_bytes)
+    payload = _decode_payload(_parse(jws))
     try:
         return check_region(payload.get("region"))
     except Invalid as exc:
@@ -314,7 +284,7 @@ def _verify(
         raise BadSignature(
             f"trust list: the signature does not verify under the anchor key {anchor_kid}"
         )
-    trust_list = _payload_to_list(_decode_payload(parsed.payload_bytes), jws)
+    trust_list = _payload_to_list(_decode_payload(parsed), jws)
     if region is not None and trust_list.region != region:
         raise WrongRegion(
             f"trust list: it is the list of region {trust_list.region}, expected {region}"

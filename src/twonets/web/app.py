@@ -32,19 +32,16 @@ from twonets.health import api as health_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
-from twonets.operations import api as operations_api
-from twonets.operations import device_api
+from twonets.operations.cases import api as operations_api
+from twonets.operations.devices import api as device_api
 from twonets.services import api as services_api
-from twonets.web import (
-    code_pages,
-    device_pages,
-    governance_pages,
-    health_pages,
-    i18n,
-    licence_pages,
-    operations_pages,
-)
+from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
+from twonets.web import governance as governance_pages
+from twonets.web import health as health_pages
+from twonets.web import i18n
+from twonets.web import licences as licence_pages
+from twonets.web import operations as operations_pages
 from twonets.web import services as services_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
@@ -160,7 +157,6 @@ def create_app(
     app.include_router(health_pages.router)
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
-    app.include_router(device_pages.router)
     app.include_router(services_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
@@ -178,6 +174,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     tiles = origin_of(settings.map_tiles_url) if settings.map_tiles_url else None
+    app.add_middleware(i18n.LanguageMiddleware)
     app.add_middleware(SecurityMiddleware, image_hosts=[tiles] if tiles else [])
     return app
 

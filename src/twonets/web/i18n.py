@@ -20,6 +20,7 @@ import io
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,7 +33,8 @@ from babel.messages.pofile import read_po, write_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 WEB_DIR = Path(__file__).resolve().parent
 LOCALE_DIR = WEB_DIR / "locale"
@@ -102,6 +104,37 @@ def negotiate(*, cookie: str | None, accept_language: str | None) -> Language:
         if primary in BY_CODE:
             return BY_CODE[primary]
     return DEFAULT
+
+
+# The language of the request being served, for texts made outside a template (dates).
+_CURRENT: ContextVar[Language] = ContextVar("twonets_language", default=DEFAULT)
+
+
+def current_language() -> Language:
+    """The language of the page being made (Chinese outside a request)."""
+    return _CURRENT.get()
+
+
+class LanguageMiddleware:
+    """Works out each request's language once and keeps it for the code serving it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        language = negotiate(
+            cookie=connection.cookies.get(LANG_COOKIE),
+            accept_language=connection.headers.get("accept-language"),
+        )
+        token = _CURRENT.set(language)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _CURRENT.reset(token)
 
 
 def language_of(request: Request) -> Language:

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from twonets.core import auth
 from twonets.core.errors import Invalid, TwonetsError
+from twonets.web.i18n import current_language
 from twonets.web.navigation import nav_for
 
 
@@ -52,18 +53,25 @@ def _moment(value: datetime | str) -> datetime:
 
 
 def local_time(value: datetime | str | None) -> str:
-    """A moment as a person in Shanghai reads it: ``30 Nov 2026, 17:05``."""
+    """A moment as people in Shanghai read it: ``2026年11月30日 17:05``, ``30 Nov 2026, 17:05``.
+
+    In the language of the page being made (``i18n.current_language``).
+    """
     if value is None or value == "":
         return "—"
     moment = _moment(value)
+    if current_language().code == "zh":
+        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
     return f"{moment.day} {moment:%b %Y, %H:%M}"
 
 
 def local_date(value: datetime | str | None) -> str:
-    """The Shanghai date of a moment: ``30 Nov 2026``."""
+    """The Shanghai date of a moment in the page's language: ``2026年11月30日``, ``30 Nov 2026``."""
     if value is None or value == "":
         return "—"
     moment = _moment(value)
+    if current_language().code == "zh":
+        return f"{moment.year}年{moment.month}月{moment.day}日"
     return f"{moment.day} {moment:%b %Y}"
 
 

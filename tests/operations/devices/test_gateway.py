@@ -18,12 +18,14 @@ from twonets.core.db import make_session_factory, unit_of_work
 from twonets.core.events import InProcessBus, OutboxRelay
 from twonets.core.geo import gcj02_to_wgs84, locate_district, wgs84_to_gcj02
 from twonets.core.models import OutboxEvent, Role
-from twonets.operations import catalogue, device_enrolment, jt808
-from twonets.operations.device_models import LastPosition, Terminal
-from twonets.operations.device_simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
-from twonets.operations.gateway import DatabaseBackend, Gateway, MemoryBackend
-from twonets.operations.jt808 import CHINA_STANDARD_TIME, Frame, Header
-from twonets.operations.models import Case
+from twonets.operations.cases import catalogue
+from twonets.operations.cases.models import Case
+from twonets.operations.devices import enrolment as device_enrolment
+from twonets.operations.devices import jt808
+from twonets.operations.devices.gateway import DatabaseBackend, Gateway, MemoryBackend
+from twonets.operations.devices.jt808 import CHINA_STANDARD_TIME, Frame, Header
+from twonets.operations.devices.models import LastPosition, Terminal
+from twonets.operations.devices.simulator import SIMULATED_FLEET_CREDIT_CODE, plan_trucks, simulate
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 # The People's Square, Huangpu, as a GNSS receiver reports it (WGS-84).

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twonets.operations import jt808
-from twonets.operations.jt808 import (
+from twonets.operations.devices import jt808
+from twonets.operations.devices.jt808 import (
     CHINA_STANDARD_TIME,
     Authentication,
     BatchLocation,

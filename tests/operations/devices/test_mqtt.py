@@ -16,7 +16,12 @@ from conftest import unavailable
 from twonets.core.db import make_session_factory
 from twonets.core.geo import wgs84_to_gcj02
 from twonets.core.models import OutboxEvent
-from twonets.operations.mqtt_intake import MqttIntake, PayloadError, database_writer, parse_message
+from twonets.operations.devices.mqtt_intake import (
+    MqttIntake,
+    PayloadError,
+    database_writer,
+    parse_message,
+)
 
 MQTT_URL = os.environ.get("TWONETS_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

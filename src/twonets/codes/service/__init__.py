@@ -10,25 +10,31 @@ kept until its scenario's retention runs out.
 One module per aggregate; callers import ``twonets.codes.service``:
 
 - ``scenarios``: the scenarios an administrator edits, and the default one of a holder;
-- ``holders``: holders, their codes, revocations by the scenario's codes authority;
-- ``scanning``: the online check at a gate, its verdict and the scan records;
-- ``reports``: retention, statistics and the offline verifier's trust bundle.
-
-The health status and its appeals are ``twonets.codes.status``.
+- ``holders``: holders and revocations of their codes by the scenario's codes authority;
+- ``issuing``: a holder's rotating code, and the offline verifier's trust bundle;
+- ``scanning``: the online check at a gate, its verdict, the scan records and their retention;
+- ``statistics``: counts of scans for staff (no whereabouts);
+- ``health``: the health status: facts health departments report, the colour, appeals.
 """
 
 from __future__ import annotations
 
+from twonets.codes.service.health import (
+    decide_appeal,
+    file_appeal,
+    health_status,
+    list_appeals,
+    my_health,
+    record_health_fact,
+)
 from twonets.codes.service.holders import (
     CodeWithheld,
-    IssuedCode,
     RevocationView,
     ensure_holder,
-    issue_code,
     my_revocations,
     set_holder_status,
 )
-from twonets.codes.service.reports import purge_scans, statistics, trust_bundle
+from twonets.codes.service.issuing import IssuedCode, issue_code, trust_bundle
 from twonets.codes.service.scanning import (
     MAX_CODE_CHARS,
     MAX_PLACE_CHARS,
@@ -41,6 +47,7 @@ from twonets.codes.service.scanning import (
     ScanOutcome,
     action_of,
     my_scans,
+    purge_scans,
     scan,
     verifier_of,
 )
@@ -52,6 +59,7 @@ from twonets.codes.service.scenarios import (
     put_scenario,
     scenarios_decided_by,
 )
+from twonets.codes.service.statistics import statistics
 
 __all__ = [
     "MAX_CODE_CHARS",
@@ -67,16 +75,22 @@ __all__ = [
     "RevocationView",
     "ScanOutcome",
     "action_of",
+    "decide_appeal",
     "default_scenario",
     "ensure_holder",
     "ensure_scenarios",
+    "file_appeal",
     "get_scenario",
+    "health_status",
     "issue_code",
+    "list_appeals",
     "list_scenarios",
+    "my_health",
     "my_revocations",
     "my_scans",
     "purge_scans",
     "put_scenario",
+    "record_health_fact",
     "scan",
     "scenarios_decided_by",
     "set_holder_status",

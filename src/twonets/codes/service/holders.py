@@ -1,4 +1,4 @@
-"""Holders: their records, their rotating codes, and revocations by a scenario's authority.
+"""Holders: their records, and revocations of their codes by a scenario's authority.
 
 A holder's codes are revoked per scenario by that scenario's codes authority (see
 ``twonets.codes.authority``), each revocation and restoration kept in ``code_revocation``
@@ -8,10 +8,9 @@ every code of the holder: every code vouches for who shows it.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,6 @@ from twonets.codes.context import Coding
 from twonets.codes.models import CodeHolder, Revocation, Scenario
 from twonets.codes.scenarios import IDENTITY, HolderKind
 from twonets.codes.service.scenarios import get_scenario
-from twonets.codes.status import health_status
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
@@ -32,7 +30,8 @@ from twonets.core.models import Citizen, Department, Enterprise
 MAX_REASON_CHARS = 500
 
 
-def _holder_of(principal: Principal) -> tuple[str, int]:
+def holder_of(principal: Principal) -> tuple[str, int]:
+    """The kind and id of the holder a principal is (residents and enterprises only)."""
     if principal.citizen_id is not None:
         return HolderKind.CITIZEN.value, principal.citizen_id
     if principal.enterprise_id is not None:
@@ -91,7 +90,10 @@ class RevocationView:
         }
 
 
-def _in_force(session: Session, holder_id: int, scenarios: Sequence[str]) -> list[Revocation]:
+def revocations_in_force(
+    session: Session, holder_id: int, scenarios: Sequence[str]
+) -> list[Revocation]:
+    """The holder's revocations for these scenarios that are not restored, oldest first."""
     return list(
         session.scalars(
             select(Revocation)
@@ -105,7 +107,8 @@ def _in_force(session: Session, holder_id: int, scenarios: Sequence[str]) -> lis
     )  # governance: the holder's own revocations, for the holder or the deciding authority
 
 
-def _views(session: Session, rows: Sequence[Revocation]) -> list[RevocationView]:
+def revocation_views(session: Session, rows: Sequence[Revocation]) -> list[RevocationView]:
+    """Revocations as the holder and the authority read them (department and scenario names)."""
     codes = {r.revoked_department for r in rows}
     names = dict(
         session.execute(
@@ -146,7 +149,7 @@ class CodeWithheld(Conflict):
 
 def my_revocations(session: Session, principal: Principal) -> list[RevocationView]:
     """The revocations of the caller's codes in force now, with their reasons."""
-    kind, holder_id = _holder_of(principal)
+    kind, holder_id = holder_of(principal)
     column = CodeHolder.citizen_id if kind == HolderKind.CITIZEN else CodeHolder.enterprise_id
     holder = session.scalar(select(CodeHolder.id).where(column == holder_id))
     if holder is None:
@@ -156,7 +159,7 @@ def my_revocations(session: Session, principal: Principal) -> list[RevocationVie
         .where(Revocation.holder_id == holder, Revocation.restored_at.is_(None))
         .order_by(Revocation.revoked_at)
     ).all()  # governance: the caller's own revocations and their reasons
-    return _views(session, rows)
+    return revocation_views(session, rows)
 
 
 def _find_holder(
@@ -214,7 +217,7 @@ def set_holder_status(
         principal, authority=rule.authority, scenario_name=rule.name_en, region=holder.region_code
     )
     assert principal.department_code is not None  # a codes authority belongs to a department
-    current = _in_force(session, holder.id, [scenario])
+    current = revocations_in_force(session, holder.id, [scenario])
     if revoke:
         if current:
             raise Conflict(
@@ -246,163 +249,4 @@ def set_holder_status(
         {"holder": holder.id, "scenario": scenario, "actor": principal.username},
         now=now,
     )
-    return _views(session, [row])[0]
-
-
-# --- issuing codes ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssuedCode:
-    """A freshly signed code and what the holder's page shows beside it."""
-
-    text: str
-    scenario: str
-    scenario_name: str
-    status: str
-    explanation: str
-    issued_at: datetime
-    expires_at: datetime
-    refresh_seconds: int
-    disclosed: dict[str, str]
-
-    def to_json(self) -> dict[str, Any]:
-        """The issued code as JSON."""
-        return {
-            "text": self.text,
-            "scenario": self.scenario,
-            "scenario_name": self.scenario_name,
-            "status": self.status,
-            "explanation": self.explanation,
-            "issued_at": self.issued_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-            "refresh_seconds": self.refresh_seconds,
-            "disclosed": dict(self.disclosed),
-        }
-
-
-def _age_band(birth: date, today: date) -> str:
-    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    return "under 18" if age < 18 else ("60+" if age >= 60 else "18-59")
-
-
-def _disclosed_values(
-    session: Session,
-    kind: str,
-    holder_id: int,
-    fields: Sequence[str],
-    *,
-    status: str,
-    job_posting: str | None,
-    now: datetime,
-) -> dict[str, str]:
-    values: dict[str, str] = {}
-    if kind == HolderKind.CITIZEN:
-        person = session.execute(
-            select(Citizen.name, Citizen.id_number, Citizen.birth_date).where(
-                Citizen.id == holder_id
-            )
-        ).one()  # governance: the holder's own details, signed into the holder's own code
-        candidates = {
-            "name_initial": person.name[:1],
-            "name": person.name,
-            "id_tail": person.id_number[-4:],
-            "age_band": _age_band(person.birth_date, now.date()),
-        }
-    else:
-        firm = session.execute(
-            select(Enterprise.name, Enterprise.credit_code).where(Enterprise.id == holder_id)
-        ).one()
-        candidates = {"enterprise_name": firm.name, "credit_code": firm.credit_code}
-        if job_posting:
-            candidates["job_posting"] = job_posting
-    candidates["status"] = status
-    for name in fields:
-        if name in candidates:
-            values[name] = candidates[name]
-    return values
-
-
-def issue_code(
-    session: Session,
-    ctx: Coding,
-    principal: Principal,
-    *,
-    scenario: str,
-    now: datetime,
-    job_posting: str | None = None,
-) -> IssuedCode:
-    """Sign a new code of the caller for a scenario: valid one rotation, status as of now.
-
-    A code revoked for this scenario (or for identity) is not signed: ``CodeWithheld`` says
-    who withdrew it and why.
-    """
-    kind, holder_id = _holder_of(principal)
-    rule = ctx.scenarios(session, now).get(scenario)
-    if rule is None:
-        get_scenario(session, scenario)  # raises NotFound naming the known ones
-        ctx._scenarios = None
-        rule = ctx.scenarios(session, now)[scenario]
-    if not rule.active:
-        raise Invalid.field("scenario", "active", f"scenario {scenario} is not in use")
-    if kind not in rule.holder_kinds:
-        raise Invalid.field(
-            "scenario",
-            "holder-kind",
-            f"a{'n' if kind == 'enterprise' else ''} {kind} cannot hold a {scenario} code "
-            f"(holders: {', '.join(sorted(rule.holder_kinds))})",
-        )
-    if job_posting is not None and len(job_posting) > 200:
-        raise Invalid.field("job_posting", "max-length", "should be at most 200 characters")
-    holder = ensure_holder(session, ctx, kind=kind, holder_id=holder_id, now=now)
-    withheld = _in_force(session, holder.id, [scenario, IDENTITY])
-    if withheld:
-        raise CodeWithheld(_views(session, withheld)[0])
-    if rule.health:
-        if kind != HolderKind.CITIZEN:
-            raise Invalid.field("scenario", "holder-kind", "only residents have a health status")
-        assessment = health_status(session, ctx, citizen_id=holder_id, now=now)
-        status, explanation = assessment.colour.value, assessment.explanation()
-    else:
-        status, explanation = "valid", "Your code is valid."
-    claims = token.CodeClaims(
-        token=token.token_bytes(holder.token),
-        holder_kind=kind,
-        scenario=scenario,
-        status=status,
-        nonce=secrets.token_bytes(token.NONCE_BYTES),
-        disclosed=_disclosed_values(
-            session,
-            kind,
-            holder_id,
-            rule.disclosed,
-            status=status,
-            job_posting=job_posting,
-            now=now,
-        ),
-    )
-    # Whole seconds: iat and exp are NumericDates, and the page counts down from them. The
-    # key is chosen at that second too: a verifier checks the key's window against iat.
-    issued = now.replace(microsecond=0)
-    # A holder's codes are signed in the region that registered the holder.
-    key = ctx.signing_key(session, holder.region_code, issued)
-    assert key.private_key is not None
-    text = token.encode_code(
-        claims,
-        region=holder.region_code,
-        private_key=key.private_key,  # type: ignore[arg-type]
-        kid=key.kid,
-        issued_at=issued,
-        rotation=ctx.rotation,
-    )
-    return IssuedCode(
-        text=text,
-        scenario=scenario,
-        scenario_name=rule.name_en,
-        status=status,
-        explanation=explanation,
-        issued_at=issued,
-        expires_at=issued + ctx.rotation,
-        refresh_seconds=int(ctx.rotation.total_seconds()),
-        disclosed=claims.disclosed,
-    )
+    return revocation_views(session, [row])[0]

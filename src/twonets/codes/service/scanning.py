@@ -1,4 +1,5 @@
-"""The online check at a gate: the verdict a gatekeeper acts on, and the scan it records.
+"""The online check at a gate: the verdict a gatekeeper acts on, the scan it records, and
+the deletion of scans past their scenario's retention.
 
 Offline checks first (``token.verify_code``); then the scanner's organisation must be among
 the scenario's verifiers, the holder must not be revoked for the scenario (or for identity),
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.codes import token
@@ -27,6 +28,7 @@ from twonets.codes.models import CodeHolder, Revocation, ScanRecord
 from twonets.codes.scenarios import ANY_RESIDENT, IDENTITY, HolderKind
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, ProblemList
+from twonets.core.events import record_event
 from twonets.core.models import Department, Enterprise, Role
 from twonets.governance import ledger
 from twonets.governance.service import subject_access_entry
@@ -490,3 +492,21 @@ def my_scans(
             ],
         )
     return out
+
+
+def purge_scans(session: Session, *, now: datetime, batch: int = 50_000) -> int:
+    """Delete scans whose scenario's retention has run out (in batches; safe to rerun)."""
+    total = 0
+    while True:
+        ids = session.scalars(
+            select(ScanRecord.id).where(ScanRecord.keep_until <= now).limit(batch)
+        ).all()
+        if not ids:
+            break
+        done = session.execute(delete(ScanRecord).where(ScanRecord.id.in_(ids)))
+        total += int(getattr(done, "rowcount", 0) or 0)
+        if len(ids) < batch:
+            break
+    if total:
+        record_event(session, "codes.scans.purged", {"deleted": total}, now=now)
+    return total

@@ -1,4 +1,7 @@
-"""Mobilisations: plan a call-up exactly, notify, take answers, re-plan on refusals."""
+"""Mobilisations: plan a call-up exactly, notify, take answers, re-plan on refusals.
+
+The use cases around the pure optimisation of ``health/mobilisation_plan.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, NotFound, ProblemList
 from twonets.core.events import record_event
 from twonets.core.models import Role
-from twonets.health.mobilisation import (
+from twonets.health.mobilisation_plan import (
     Candidate,
     Need,
     allowance_of,

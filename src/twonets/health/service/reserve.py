@@ -240,9 +240,10 @@ class ReadinessRow:
         return self.current / self.reservists if self.reservists else 0.0
 
 
-def district_names(session: Session) -> dict[str, str]:
-    """District code -> English name, for figures and pages."""
-    return dict(session.execute(select(District.code, District.name_en)).all())
+def district_names(session: Session, *, chinese: bool = False) -> dict[str, str]:
+    """District code -> English name (or Chinese, for pages in Chinese), for figures and pages."""
+    column = District.name if chinese else District.name_en
+    return dict(session.execute(select(District.code, column)).all())
 
 
 def readiness(session: Session, *, today: date) -> list[ReadinessRow]:

@@ -43,6 +43,7 @@ from twonets.licences.service.issuing import (
     get_issued_licence,
     get_licence,
     issue_licence,
+    issuing_types,
     licence_history,
     licence_summary,
     types_issued_by,
@@ -58,6 +59,7 @@ from twonets.licences.service.verifying import (
     verify,
 )
 from twonets.licences.service.wallet import (
+    held_licence,
     holder_history,
     holder_key,
     licence_json,
@@ -93,9 +95,11 @@ __all__ = [
     "find_licence",
     "get_issued_licence",
     "get_licence",
+    "held_licence",
     "holder_history",
     "holder_key",
     "issue_licence",
+    "issuing_types",
     "licence_history",
     "licence_json",
     "licence_summary",

@@ -65,6 +65,17 @@ def types_issued_by(principal: Principal) -> list[catalogue.LicenceType]:
     return [t for t in catalogue.TYPES if t.issuer_function == principal.department_function]
 
 
+def issuing_types(principal: Principal) -> list[catalogue.LicenceType]:
+    """The licence types the caller issues; refused when its department issues none."""
+    types = types_issued_by(principal)
+    if not types:
+        raise Forbidden(
+            "your department issues no licence types; licences are issued by the staff of "
+            "the department whose function issues them (police, market regulation, ...)"
+        )
+    return types
+
+
 def _delegated(session: Session, licence: Licence, department_code: str) -> frozenset[str]:
     """What the region's policy lets ``department_code`` change of this licence's kind."""
     row = session.scalar(

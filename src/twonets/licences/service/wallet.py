@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
-from twonets.licences import catalogue, qr, sdjwt
+from twonets.licences import catalogue, sdjwt
 from twonets.licences.models import (
     Licence,
     LicenceStatus,
@@ -40,6 +40,7 @@ from twonets.licences.verify import (
     PAYLOAD_TYPE,
     region_prefix,
 )
+from twonets.trust import cose
 from twonets.trust import service as trust
 
 
@@ -73,6 +74,20 @@ def wallet(session: Session, ctx: Licensing, principal: Principal) -> list[dict[
         .order_by(Licence.issued_at.desc())
     ).all()
     return [licence_json(session, ctx, r) for r in rows]
+
+
+def held_licence(
+    session: Session, ctx: Licensing, principal: Principal, *, licence_id: int
+) -> dict[str, Any]:
+    """One licence of the caller's wallet with its opened claims (not a replaced version).
+
+    Only residents and enterprises hold licences (others are refused); another holder's
+    licence is not found, so that its number tells nothing about it.
+    """
+    licence = _held(session, principal, licence_id)
+    if licence.status == LicenceStatus.SUPERSEDED:
+        raise NotFound(f"licence {licence_id} was replaced by a newer version")
+    return licence_json(session, ctx, licence)
 
 
 def _held(session: Session, principal: Principal, licence_id: int) -> Licence:
@@ -127,8 +142,8 @@ def sign_qr(session: Session, ctx: Licensing, licence: Licence, *, now: datetime
         valid_for=expires - now,
     )
     assert key.private_key is not None
-    alg, sign = qr.cose_signer(key.private_key)  # type: ignore[arg-type]
-    return qr.encode(
+    alg, sign = cose.cose_signer(key.private_key)  # type: ignore[arg-type]
+    return cose.encode(
         _payload(session, ctx, licence),
         prefix=region_prefix(licence.region_code),
         kid=key.kid,

@@ -5,11 +5,12 @@
       var left = Math.round((Date.parse(el.dataset.expires) - Date.now()) / 1000);
       var out = el.querySelector(".countdown");
       if (!out) return;
+      // The words come from the page, in its language: data-left holds "{s}" for the seconds.
       if (left > 0) {
-        out.textContent = "valid for " + left + " s more · a new code comes by itself";
+        out.textContent = (el.dataset.left || "{s} s").replace("{s}", left);
         out.classList.remove("expired");
       } else {
-        out.textContent = "renewing…";
+        out.textContent = el.dataset.renewing || "…";
         out.classList.add("expired");
       }
     });

@@ -2,6 +2,11 @@
 (function () {
   if (!window.L) return;
   const data = (id) => JSON.parse(document.getElementById(id)?.textContent || "{}");
+  // The page's words for the tooltips, each with %(name)s slots (see planner.html).
+  const words = data("health-words");
+  const say = (key, values = {}) =>
+    (words[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+  const num = (x) => Math.round(x).toLocaleString();
 
   // Emergency centres: province outlines, candidate cities, chosen centres and who goes where.
   const centresEl = document.getElementById("centres-map");
@@ -23,7 +28,7 @@
     for (const f of plan.flows) {
       if (f.from === f.to) continue;
       L.polyline([where[f.from], where[f.to]], { color: "#2a7ab0", weight: 1 + 4 * (f.patients / max), opacity: 0.6 })
-        .bindTooltip(`${f.from} → ${f.to}: ${Math.round(f.patients).toLocaleString()} patients, ${Math.round(f.km)} km`)
+        .bindTooltip(say("flow", { source: f.from, target: f.to, patients: num(f.patients), km: num(f.km) }))
         .addTo(map);
     }
     for (const c of plan.cities) {
@@ -35,13 +40,13 @@
         weight: 1,
         fillOpacity: 0.7,
       })
-        .bindTooltip(`${c.name} ${c.city}<br>${c.population_2020.toLocaleString()} residents (2020)<br>` +
-          `${Math.round(c.patients).toLocaleString()} patients, ${Math.round(c.unserved).toLocaleString()} unserved`)
+        .bindTooltip(`${c.name} ${c.city}<br>${say("residents", { n: c.population_2020.toLocaleString() })}<br>` +
+          say("patients", { patients: num(c.patients), unserved: num(c.unserved) }))
         .addTo(map);
     }
     for (const c of plan.centres) {
       L.circleMarker([c.lat, c.lon], { radius: 8, color: "#fff", weight: 2.5, fillColor: "#1e4d6b", fillOpacity: 1 })
-        .bindTooltip(`<strong>${c.name} ${c.city}</strong><br>centre: ${Math.round(c.beds_used).toLocaleString()} beds used`, { permanent: false })
+        .bindTooltip(`<strong>${c.name} ${c.city}</strong><br>${say("centre", { beds: num(c.beds_used) })}`, { permanent: false })
         .addTo(map);
     }
     centresEl.dataset.centres = String(plan.centres.length);
@@ -68,7 +73,7 @@
           },
           onEachFeature: (f, l) => {
             const n = counts[f.properties.code] || 0;
-            l.bindTooltip(`${f.properties.name} ${f.properties.name_en}<br>${n} alert${n === 1 ? "" : "s"}`);
+            l.bindTooltip(`${f.properties.name} ${f.properties.name_en}<br>${n === 1 ? say("alert") : say("alerts", { n })}`);
           },
         }).addTo(map);
         map.fitBounds(layer.getBounds());

@@ -5,6 +5,10 @@
   "use strict";
   if (!window.L) return;
 
+  // The page's words for what the map writes (data-* attributes of #ops-map, in its language).
+  const mapEl = document.getElementById("ops-map");
+  const words = { count: "%(n)s cases", age: "%(n)s h old", overdue: "overdue", ...(mapEl ? mapEl.dataset : {}) };
+
   let districts = null; // one download of the outlines for every map of the page
   function districtsInto(map, fit) {
     districts = districts || fetch("/api/v1/districts.geojson").then((r) => r.json());
@@ -37,7 +41,7 @@
     if (kind === "heat") {
       return L.geoJSON(fc, {
         style: (f) => ({ color: "#b03a2e", weight: 0.5, fillColor: "#e74c3c", fillOpacity: 0.15 + 0.6 * (f.properties.share || 0) }),
-        onEachFeature: (f, l) => l.bindTooltip(`${f.properties.count} case(s)`),
+        onEachFeature: (f, l) => l.bindTooltip(words.count.replace("%(n)s", f.properties.count)),
       });
     }
     return L.geoJSON(fc, {
@@ -60,7 +64,7 @@
           l.bindPopup(
             `<strong><a href="/ops/cases/${encodeURIComponent(p.id)}">${escapeHtml(p.number)}</a></strong><br>` +
               `${escapeHtml(p.category)} ${escapeHtml(p.category_name)} <small>${escapeHtml(p.category_name_en)}</small><br>` +
-              `${escapeHtml(p.state)} · ${Math.round(p.age_hours)} h old${p.overdue ? " · <strong>overdue</strong>" : ""}`
+              `${escapeHtml(p.state)} · ${escapeHtml(words.age.replace("%(n)s", Math.round(p.age_hours)))}${p.overdue ? ` · <strong>${escapeHtml(words.overdue)}</strong>` : ""}`
           );
         } else {
           const label = p.plate || p.name || p.id || "";
@@ -138,18 +142,18 @@
     let version = root ? root.dataset.version : "";
     if (window.EventSource) {
       const source = new EventSource("/ops/stream");
-      source.addEventListener("open", () => { live.textContent = "live"; live.classList.add("on"); });
-      source.addEventListener("error", () => { live.textContent = "reconnecting…"; live.classList.remove("on"); });
+      source.addEventListener("open", () => { live.textContent = live.dataset.live; live.classList.add("on"); });
+      source.addEventListener("error", () => { live.textContent = live.dataset.reconnecting; live.classList.remove("on"); });
       source.addEventListener("cases", (e) => {
         if (e.data !== version) {
           version = e.data;
           refresh();
-          live.textContent = "live · updated " + new Date().toLocaleTimeString();
+          live.textContent = live.dataset.updated.replace("%(time)s", new Date().toLocaleTimeString());
         }
       });
     } else {
       setInterval(refresh, 15000);
-      live.textContent = "refreshing every 15 s";
+      live.textContent = live.dataset.polling;
     }
   }
 
@@ -188,7 +192,7 @@
       else marker = L.marker(latlng).addTo(map);
       lonInput.value = latlng.lng.toFixed(6);
       latInput.value = latlng.lat.toFixed(6);
-      where.textContent = "Place marked on the map. Click again to move it.";
+      where.textContent = where.dataset.marked;
     }
     if (lonInput.value && latInput.value) put(L.latLng(parseFloat(latInput.value), parseFloat(lonInput.value)));
     map.on("click", (e) => put(e.latlng));
@@ -197,14 +201,14 @@
     if (locate && navigator.geolocation) {
       locate.hidden = false;
       locate.addEventListener("click", () => {
-        where.textContent = "Finding where you are…";
+        where.textContent = where.dataset.finding;
         navigator.geolocation.getCurrentPosition(
           (pos) => {
             const here = L.latLng(pos.coords.latitude, pos.coords.longitude);
             put(here);
             map.setView(here, 15);
           },
-          () => { where.textContent = "Your position is not available: click the map where the problem is."; },
+          () => { where.textContent = where.dataset.unavailable; },
           { enableHighAccuracy: true, timeout: 10000 }
         );
       });

@@ -1,0 +1,1 @@
+"""The closed loop of city operations: reports become cases, dispatched, handled, closed."""

@@ -1,0 +1,1 @@
+"""Device intake: JT/T 808 terminals and MQTT meters, feeding the case loop."""
