@@ -20,6 +20,7 @@ from twonets.health.cli import health_app
 from twonets.licences.cli import licences_app, trust_app
 from twonets.operations.cli import ops_app
 from twonets.requests.cli import open311_app, requests_app
+from twonets.services.cli import services_app
 
 app = typer.Typer(
     help="Two Nets: government services and city operations on one governed platform.",
@@ -39,6 +40,7 @@ app.add_typer(codes_app, name="codes")
 app.add_typer(ops_app, name="ops")
 app.add_typer(requests_app, name="requests")
 app.add_typer(open311_app, name="open311")
+app.add_typer(services_app, name="services")
 
 
 @app.callback()

@@ -68,7 +68,7 @@ def test_a_residents_menu_starts_with_their_own_things() -> None:
         "/wallet",
         "/code",
         "/ops/report",
-        "/requests",
+        "/services",
         "/my-data",
     ]
     assert "/health/my-calls" not in _hrefs(_principal(Role.CITIZEN, kind=AccountKind.CITIZEN))

@@ -241,6 +241,21 @@ TYPES: tuple[LicenceType, ...] = (
         ),
         one_per_holder=False,
     ),
+    # Issued at the end of the NEV plate "one thing" service (twonets.services); one in force
+    # per holder, as the service's rule is "no other plate".
+    LicenceType(
+        "NP",
+        "新能源汽车专用牌照额度证明",
+        "NEV plate certificate",
+        "police",
+        HolderKind.CITIZEN,
+        1,
+        _person(
+            LicenceField("plate", "Plate", T, P),
+            LicenceField("vin", "Vehicle identification number", T, P),
+            LicenceField("vehicle_model", "Vehicle type", T, PUB),
+        ),
+    ),
 )
 
 

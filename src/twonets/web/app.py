@@ -36,6 +36,7 @@ from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.requests import api as requests_api
 from twonets.requests import open311
+from twonets.services import api as services_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
@@ -44,6 +45,7 @@ from twonets.web import i18n
 from twonets.web import licences as licence_pages
 from twonets.web import operations as operations_pages
 from twonets.web import requests as requests_pages
+from twonets.web import services as services_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -122,7 +124,7 @@ def create_app(
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
-    for domain in (health_api, codes_api, operations_api, device_api, requests_api):
+    for domain in (health_api, codes_api, operations_api, device_api, requests_api, services_api):
         domain.setup(app)
     install_error_handlers(app)
 
@@ -153,6 +155,7 @@ def create_app(
     app.include_router(device_api.router)
     app.include_router(requests_api.router)
     app.include_router(open311.router)
+    app.include_router(services_api.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)
@@ -160,6 +163,7 @@ def create_app(
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
     app.include_router(requests_pages.router)
+    app.include_router(services_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     def api_page(request: Request) -> HTMLResponse:

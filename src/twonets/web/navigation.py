@@ -85,7 +85,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         N_("My requests"),
         "/requests",
-        HOLDERS,
+        frozenset({Role.ENTERPRISE}),
         N_("Raise a request with the government, talk with the department and confirm its answer"),
         primary=True,
     ),
@@ -95,6 +95,21 @@ NAV: tuple[NavItem, ...] = (
         HOLDERS,
         N_("Who read your data, when and why; a copy of what is held about you"),
         primary=True,
+    ),
+    # The services' entries are translated from the services' catalogue (web/services/words.py).
+    NavItem(
+        "One-thing services",
+        "/services",
+        frozenset({Role.CITIZEN}),
+        "Apply once for a service that needs several departments, and follow every step",
+        primary=True,
+    ),
+    # Residents raise requests too, below their first five (their city problems go to Report).
+    NavItem(
+        N_("My requests"),
+        "/requests",
+        frozenset({Role.CITIZEN}),
+        N_("Raise a request with the government, talk with the department and confirm its answer"),
     ),
     # The work of staff, by role.
     NavItem(
@@ -148,6 +163,13 @@ NAV: tuple[NavItem, ...] = (
         when=_issues_licences,
     ),
     NavItem(
+        "Service tasks",
+        "/services/tasks",
+        frozenset({Role.STAFF}),
+        "Steps of applications waiting for your department: claim, complete, ask for material",
+        primary=True,
+    ),
+    NavItem(
         N_("Verify a licence"),
         "/verify",
         frozenset({Role.VERIFIER, Role.STAFF}),
@@ -160,6 +182,12 @@ NAV: tuple[NavItem, ...] = (
         frozenset({Role.VERIFIER, Role.ENTERPRISE}),
         N_("Check a personal or enterprise code at your gate: only what its scenario discloses"),
         primary=True,
+    ),
+    NavItem(
+        "Service figures",
+        "/services/figures",
+        frozenset({Role.STAFF, Role.OPERATOR, Role.SUPERVISOR}),
+        "One-thing services by month: contactless rate, handling time, overdue steps",
     ),
     NavItem(
         N_("Code statistics"),

@@ -1,0 +1,178 @@
+"""HTTP routes of "one thing" services: applying, following, and the departments' workbench."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.encoders import jsonable_encoder
+
+from twonets.core import idempotency
+from twonets.core.auth import Principal
+from twonets.core.db import unit_of_work
+from twonets.core.http import Caller, Clock, Uow, public, require
+from twonets.core.models import Role
+from twonets.licences.service import Licensing
+from twonets.services import service
+from twonets.services.schemas import (
+    ApplicationOut,
+    ApplyIn,
+    CompleteIn,
+    MaterialIn,
+    MonthFiguresOut,
+    ProcessOut,
+    RejectIn,
+    ReturnIn,
+    StepOut,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/services", tags=["services"])
+
+Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR, Role.SUPERVISOR))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# How often the SLA job looks for overdue steps.
+ESCALATE_EVERY = timedelta(minutes=5)
+
+
+def get_licensing(request: Request) -> Licensing:
+    """The licensing context the app was built with (a completed step may issue a licence)."""
+    ctx: Licensing = request.app.state.licensing
+    return ctx
+
+
+Ctx = Annotated[Licensing, Depends(get_licensing)]
+
+
+def setup(app: FastAPI) -> None:
+    """Register this domain's background work: escalating steps past their due time."""
+
+    async def escalate(stop: asyncio.Event) -> None:
+        """Escalate overdue steps every few minutes while the app runs."""
+
+        def once() -> int:
+            with unit_of_work(app.state.session_factory) as session:
+                return service.escalate_overdue(session, now=app.state.clock())
+
+        while not stop.is_set():
+            try:
+                count = await asyncio.to_thread(once)
+                if count:
+                    log.info("services: escalated %d overdue steps", count)
+            except Exception:  # keep the app serving; the next run tries again
+                log.exception("services: escalation run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), ESCALATE_EVERY.total_seconds())
+
+    app.state.background.append(escalate)
+
+
+@router.get("/processes", response_model=list[ProcessOut], dependencies=[Depends(public)])
+def list_processes(uow: Uow) -> list[dict[str, Any]]:
+    """The services one can apply for: each process and its newest version."""
+    with uow() as session:
+        return service.list_definitions(session)
+
+
+@router.get("/figures", response_model=list[MonthFiguresOut])
+def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
+    """Per service and month: contactless rate, handling time (median, p90), overdue count."""
+    with uow() as session:
+        return service.contactless_figures(session)
+
+
+@router.post("/applications", response_model=ApplicationOut, status_code=201)
+def apply(
+    body: ApplyIn, caller: Resident, uow: Uow, clock: Clock, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Apply once for a service; its process starts with the form."""
+    with uow() as session:
+
+        def write() -> dict[str, Any]:
+            application = service.apply(session, caller, now=clock(), **body.model_dump())
+            answer: dict[str, Any] = jsonable_encoder(
+                service.application_json(session, application)
+            )
+            return answer
+
+        scope = f"services.apply:{caller.account_id}"
+        return idempotency.once(session, scope, key, body.model_dump(), write)
+
+
+@router.get("/applications", response_model=list[ApplicationOut])
+def my_applications(caller: Resident, uow: Uow) -> list[dict[str, Any]]:
+    """The caller's own applications, newest first."""
+    with uow() as session:
+        return service.list_my_applications(session, caller)
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationOut)
+def get_application(application_id: int, caller: Caller, uow: Uow) -> dict[str, Any]:
+    """One application, for its applicant or a department that works one of its steps."""
+    with uow() as session:
+        return service.get_application(session, caller, application_id)
+
+
+@router.post("/applications/{application_id}/material", response_model=ApplicationOut)
+def supply_material(
+    application_id: int, body: MaterialIn, caller: Resident, uow: Uow, clock: Clock
+) -> dict[str, Any]:
+    """Supply what a department asked for; the step goes back to its queue."""
+    with uow() as session:
+        application = service.supply_material(
+            session, caller, application_id, data=body.data, now=clock()
+        )
+        return service.application_json(session, application)
+
+
+@router.get("/tasks", response_model=list[StepOut])
+def queue(caller: Staff, uow: Uow) -> list[dict[str, Any]]:
+    """The caller's department's queue: live steps of its lane (and district)."""
+    with uow() as session:
+        return service.list_queue(session, caller)
+
+
+@router.post("/tasks/{task_id}/claim", response_model=StepOut)
+def claim(task_id: int, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+    """Take an open step of one's department's lane."""
+    with uow() as session:
+        return service.task_json(service.claim_task(session, caller, task_id, now=clock()))
+
+
+@router.post("/tasks/{task_id}/complete", response_model=ApplicationOut)
+def complete(
+    task_id: int, body: CompleteIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, Any]:
+    """Complete one's claimed step with its form; the process runs on."""
+    with uow() as session:
+        application = service.complete_task(
+            session, ctx, caller, task_id, data=body.data, now=clock()
+        )
+        return service.application_json(session, application)
+
+
+@router.post("/tasks/{task_id}/return", response_model=ApplicationOut)
+def return_for_material(
+    task_id: int, body: ReturnIn, caller: Staff, uow: Uow, clock: Clock
+) -> dict[str, Any]:
+    """Ask the applicant for what is missing, and say why."""
+    with uow() as session:
+        application = service.return_task(
+            session, caller, task_id, missing=body.missing, reason=body.reason, now=clock()
+        )
+        return service.application_json(session, application)
+
+
+@router.post("/tasks/{task_id}/reject", response_model=ApplicationOut)
+def reject(task_id: int, body: RejectIn, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+    """Refuse the application at this step, with the reason."""
+    with uow() as session:
+        application = service.reject_task(session, caller, task_id, reason=body.reason, now=clock())
+        return service.application_json(session, application)

@@ -1,0 +1,205 @@
+"""The NEV plate service in the demo city: the process deployed, staff of the district, the
+transport commission and the police, and months of applications in every state.
+
+Applications are made at moments spread over the last four months (each step a little
+later), so the history, the due times and the escalations read like a real queue. The first
+resident, who has a demo login, has one application waiting at their district.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from twonets.core import auth
+from twonets.core import service as core_service
+from twonets.core.auth import Principal
+from twonets.core.models import AccountKind, Citizen, Role
+from twonets.core.seeding import DemoCity
+from twonets.licences.service import Licensing
+from twonets.services import service
+from twonets.services.models import ServiceTask
+
+APPLICATIONS_PER_SCALE = 60
+MODELS = ("荣威 Ei5", "比亚迪 汉EV", "特斯拉 Model 3", "蔚来 ES6", "上汽大众 ID.4 X", "小鹏 P7")
+# How far each application gets: (share, last step done).
+FATES = (
+    (0.30, "issued"),
+    (0.15, "at-district"),
+    (0.15, "in-parallel"),
+    (0.10, "returned"),
+    (0.10, "rejected"),
+    (0.10, "not-eligible"),
+    (0.10, "at-certificate"),
+)
+
+
+def _applicant(citizen: Citizen) -> Principal:
+    """The resident as a principal (the demo applies for residents who have no login)."""
+    return Principal(
+        account_id=0,
+        username=citizen.id_number,
+        display_name=citizen.name,
+        kind=AccountKind.CITIZEN,
+        roles=frozenset({Role.CITIZEN}),
+        citizen_id=citizen.id,
+    )
+
+
+def _staff(city: DemoCity, username: str, display: str, department: str) -> Principal:
+    account = core_service.create_staff_account(
+        city.session,
+        username=username,
+        display_name=display,
+        password="",
+        department_code=department,
+        roles=(Role.STAFF,),
+        password_hash=city.password_hash,
+    )
+    return auth.principal_of(account)
+
+
+@dataclass(frozen=True)
+class Clerks:
+    """The demo's staff of the three departments that work the NEV plate."""
+
+    district: Principal
+    transport: Principal
+    police: Principal
+
+
+def _fate(rng: random.Random) -> str:
+    draw = rng.random()
+    for share, fate in FATES:
+        if draw < share:
+            return fate
+        draw -= share
+    return FATES[-1][1]
+
+
+def seed(city: DemoCity) -> None:
+    """Deploy the NEV plate process, add its staff, and applications in every state."""
+    session, now = city.session, city.now
+    rng = city.rng("services")
+    service.deploy_builtin(session, now=now - timedelta(days=130))
+    ctx = Licensing(city.root_secret)
+    first = session.get(Citizen, city.citizen_ids[0])  # governance: seeding
+    assert first is not None
+    district = first.district_code or "310101"
+    clerks = Clerks(
+        district=_staff(
+            city, "services.district", "区城运中心 受理员 陈静", f"{district}.operations"
+        ),
+        transport=_staff(city, "services.transport", "市交通委 审核员 周明", "sh.transport"),
+        police=_staff(city, "services.police", "市公安局 车管员 孙伟", "sh.police"),
+    )
+    city.add_account(
+        "services.district", f"district staff of {district} (NEV plate: charging point)"
+    )
+    city.add_account("services.transport", "transport staff (NEV plate: vehicle registration)")
+    city.add_account("services.police", "police staff (NEV plate: plate and certificate)")
+
+    neighbours = session.scalars(  # governance: seeding synthetic applications
+        select(Citizen)
+        .where(Citizen.district_code == district, Citizen.id != first.id)
+        .order_by(Citizen.id)
+        .limit(APPLICATIONS_PER_SCALE * city.scale)
+    ).all()
+    applicants = [first, *neighbours]
+    for n, citizen in enumerate(city.track(applicants, "NEV plate applications")):
+        fate = "at-district" if n == 0 else _fate(rng)
+        start = now - timedelta(days=rng.uniform(0.5, 120)) if n else now - timedelta(hours=5)
+        _apply(city, ctx, clerks, citizen, fate, start, rng)
+    # What the app's scheduled work would have done by now.
+    service.escalate_overdue(session, now=now)
+
+
+def _apply(
+    city: DemoCity,
+    ctx: Licensing,
+    clerks: Clerks,
+    citizen: Citizen,
+    fate: str,
+    start: datetime,
+    rng: random.Random,
+) -> None:
+    session = city.session
+    moment = start
+    resident = rng.random() < 0.8
+    form = {
+        "has_residence": resident,
+        # Without a residence record, 36 months of social insurance make one eligible.
+        "social_insurance_months": rng.randrange(0, 120) if resident else rng.randrange(36, 120),
+        "plates_held": 1 if fate == "not-eligible" else 0,
+        "charging_point": True,
+        "vin": "LSV" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(14)),
+        "vehicle_model": rng.choice(MODELS),
+    }
+    channel = rng.choices(["online", "app", "counter"], weights=[5, 4, 1])[0]
+    application = service.apply(
+        session,
+        _applicant(citizen),
+        process_id="nev_plate",
+        district_code=citizen.district_code or "310101",
+        data=form,
+        channel=channel,
+        now=moment,
+    )
+    if fate in {"not-eligible", "at-district"}:
+        return
+    district, police, transport = clerks.district, clerks.police, clerks.transport
+
+    def later() -> datetime:
+        nonlocal moment
+        moment += timedelta(hours=rng.uniform(2, 60))
+        return moment
+
+    def work(activity: str, who: Principal, data: dict[str, object]) -> None:
+        task = _step(session, application.id, activity)
+        service.claim_task(session, who, task, now=later())
+        service.complete_task(session, ctx, who, task, data=data, now=later())
+
+    task = _step(session, application.id, "confirm_charging_point")
+    if fate == "returned":
+        service.claim_task(session, district, task, now=later())
+        service.return_task(
+            session,
+            district,
+            task,
+            missing=["charging_point_photo"],
+            reason="充电桩照片未显示桩体编号，请重新拍摄上传",
+            now=later(),
+        )
+        return
+    work("confirm_charging_point", district, {"charging_point_id": f"CP{rng.randrange(10**6):06d}"})
+    if fate == "in-parallel":
+        return
+    if fate == "rejected":
+        task = _step(session, application.id, "register_vehicle")
+        service.claim_task(session, transport, task, now=later())
+        service.reject_task(
+            session, transport, task, reason="车辆型号不在新能源汽车推广目录内", now=later()
+        )
+        return
+    work("register_vehicle", transport, {"registration_number": f"R{rng.randrange(10**8):08d}"})
+    plate = f"沪AD{rng.randrange(10**5):05d}"
+    work("allocate_plate", police, {"plate": plate})
+    if fate == "at-certificate":
+        return
+    work("issue_certificate", police, {})
+
+
+def _step(session: Session, application_id: int, activity: str) -> int:
+    found = session.scalar(
+        select(ServiceTask.id).where(
+            ServiceTask.application_id == application_id,
+            ServiceTask.activity == activity,
+            ServiceTask.status.in_(["open", "claimed"]),
+        )
+    )
+    assert found is not None, (application_id, activity)
+    return found

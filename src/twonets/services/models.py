@@ -1,0 +1,146 @@
+"""Tables of "one thing" services: process versions, applications, their tasks and audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from twonets.core.db import Base, UTCDateTime, utcnow
+from twonets.core.privacy import DataClass, all_public, dataset, personal
+
+
+class ApplicationStatus(StrEnum):
+    """Where an application is."""
+
+    RUNNING = "running"
+    # A department asked the applicant for more material; the step waits for it.
+    RETURNED = "returned"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+class TaskStatus(StrEnum):
+    """Where a person's step of an application is."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RETURNED = "returned"
+    DONE = "done"
+    REJECTED = "rejected"
+    # The application ended another way (rejected at another step, moved to a new version).
+    CLOSED = "closed"
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a process: its BPMN file and the decision tables it calls."""
+
+    __tablename__ = "service_process"
+    __table_args__ = (UniqueConstraint("process_id", "version"), {"info": all_public()})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200))
+    bpmn: Mapped[str] = mapped_column(Text)
+    # {file name: DMN text} as JSON.
+    dmn: Mapped[str] = mapped_column(Text, default="{}")
+    checksum: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(64))
+
+
+class Application(Base):
+    """One applicant's application for a service, with its workflow state (serialised)."""
+
+    __tablename__ = "service_application"
+    __table_args__ = (
+        Index("ix_service_application_process_status", "process_id", "status"),
+        {
+            "info": dataset(
+                "services.application",
+                subject="citizen_id",
+                subject_kind="citizen",
+                district="district_code",
+                time="created_at",
+                default=DataClass.PUBLIC,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(64))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("service_process.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"))
+    status: Mapped[ApplicationStatus] = mapped_column(String(16))
+    # How it came in (online, app, counter) and whether a visit in person was needed.
+    channel: Mapped[str] = mapped_column(String(16), default="online")
+    in_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SpiffWorkflow's serialisation of the workflow, written after every step.
+    state: Mapped[str] = mapped_column(Text, info=personal())
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text, info=personal())
+    licence_identifier: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceTask(Base):
+    """A person's step of an application, in a department's queue, with its due time."""
+
+    __tablename__ = "service_task"
+    __table_args__ = (
+        UniqueConstraint("application_id", "task_id"),
+        Index("ix_service_task_lane_status", "lane", "status"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("service_application.id"))
+    # The workflow's task (a UUID) and its BPMN activity.
+    task_id: Mapped[str] = mapped_column(String(36))
+    activity: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # The lane names the department function that does the step.
+    lane: Mapped[str] = mapped_column(String(64))
+    # The field names the step's form must carry (its process's ``form`` property).
+    form: Mapped[str] = mapped_column(String(500), default="")
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    status: Mapped[TaskStatus] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(64), info=personal())
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    # What a return for material asks for, and why (shown to the applicant).
+    missing: Mapped[str | None] = mapped_column(Text, info=personal())
+    note: Mapped[str | None] = mapped_column(Text, info=personal())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApplicationEvent(Base):
+    """One state change of an application: what, who, when, under which process version."""
+
+    __tablename__ = "service_application_event"
+    __table_args__ = (
+        Index("ix_service_application_event_application_at", "application_id", "at"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("service_application.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    activity: Mapped[str | None] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    process_version: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64), info=personal())
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text, info=personal())
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

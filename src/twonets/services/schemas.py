@@ -1,0 +1,121 @@
+"""Request and response shapes of the services API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Value = str | int | float | bool | None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplyIn(_In):
+    """An application: the service's process, the district it is handled in, the form."""
+
+    process_id: str = Field(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    district_code: str = Field(pattern=r"^\d{6}$")
+    data: dict[str, Value] = Field(default_factory=dict)
+    channel: Literal["online", "app", "counter"] = "online"
+
+
+class MaterialIn(_In):
+    """What a department asked the applicant for."""
+
+    data: dict[str, Value]
+
+
+class CompleteIn(_In):
+    """A step's form, as the member of staff who claimed it completes it."""
+
+    data: dict[str, Value] = Field(default_factory=dict)
+
+
+class ReturnIn(_In):
+    """A return for material: what is missing (field names) and why."""
+
+    missing: list[str] = Field(min_length=1, max_length=20)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RejectIn(_In):
+    """A refusal, with the reason the applicant reads."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ProcessOut(BaseModel):
+    """A deployed process and its newest version."""
+
+    process_id: str
+    name: str
+    version: int
+    deployed_at: datetime
+
+
+class StepOut(BaseModel):
+    """A person's step of an application, in a department's queue."""
+
+    id: int
+    application_id: int
+    activity: str
+    name: str
+    lane: str
+    form: list[str]
+    district_code: str | None
+    status: str
+    department_code: str | None
+    missing: list[str]
+    note: str | None
+    due_at: datetime
+    escalated: bool
+    finished_at: datetime | None
+
+
+class HistoryOut(BaseModel):
+    """One state change of an application (who is kept in the audit, not shown here)."""
+
+    action: str
+    activity: str | None
+    from_status: str | None
+    to_status: str
+    version: int
+    department_code: str | None
+    detail: str | None
+    at: datetime
+
+
+class ApplicationOut(BaseModel):
+    """An application: where it is, its steps with their due times, its history, its result."""
+
+    id: int
+    process_id: str
+    version: int
+    district_code: str | None
+    status: str
+    channel: str
+    in_person: bool
+    outcome: str | None
+    reason: str | None
+    licence_identifier: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    steps: list[StepOut]
+    history: list[HistoryOut]
+
+
+class MonthFiguresOut(BaseModel):
+    """One service's contactless figures for one month (by the month applications came in)."""
+
+    process_id: str
+    month: str
+    applications: int
+    contactless_rate: float
+    ended: int
+    median_hours: float | None
+    p90_hours: float | None
+    overdue: int

@@ -1,0 +1,64 @@
+"""Use cases of "one thing" services: deploy and migrate processes, apply, work the steps.
+
+Processes are BPMN files run by SpiffWorkflow (``twonets.services.engine``); each
+application's workflow state is stored after every step, every state change is kept with
+who, when and from which version, and each step sits in the queue of the department
+function its lane names (a district's department sees its district only).
+"""
+
+from __future__ import annotations
+
+from twonets.services.models import ApplicationStatus, TaskStatus  # re-exported for callers
+from twonets.services.service.applications import (
+    CHANNELS,
+    application_json,
+    apply,
+    contactless_figures,
+    get_application,
+    list_my_applications,
+    supply_material,
+    task_json,
+)
+from twonets.services.service.processes import (
+    Deployed,
+    MigrationReport,
+    deploy_builtin,
+    deploy_process,
+    get_definition,
+    list_definitions,
+    migrate_applications,
+)
+from twonets.services.service.tasks import (
+    claim_task,
+    complete_task,
+    escalate_overdue,
+    list_queue,
+    reject_task,
+    return_task,
+)
+
+__all__ = [
+    "CHANNELS",
+    "ApplicationStatus",
+    "Deployed",
+    "MigrationReport",
+    "TaskStatus",
+    "application_json",
+    "apply",
+    "claim_task",
+    "complete_task",
+    "contactless_figures",
+    "deploy_builtin",
+    "deploy_process",
+    "escalate_overdue",
+    "get_application",
+    "get_definition",
+    "list_definitions",
+    "list_my_applications",
+    "list_queue",
+    "migrate_applications",
+    "reject_task",
+    "return_task",
+    "supply_material",
+    "task_json",
+]

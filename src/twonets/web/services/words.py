@@ -1,0 +1,118 @@
+"""The words of the services' screens: steps, statuses, lanes, fields and refusals.
+
+The menu entries of these screens (web/navigation.py) are translated from this part's
+catalogue too: their texts are marked here, where the services' translators find them.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from twonets.core.errors import TwonetsError
+from twonets.web import i18n
+from twonets.web.i18n import N_
+
+MENU = (
+    N_("One-thing services"),
+    N_("Apply once for a service that needs several departments, and follow every step"),
+    N_("Service tasks"),
+    N_("Steps of applications waiting for your department: claim, complete, ask for material"),
+    N_("Service figures"),
+    N_("One-thing services by month: contactless rate, handling time, overdue steps"),
+)
+
+PROCESSES = {"nev_plate": N_("New-energy vehicle plate")}
+PROCESS_NOTES = {
+    "nev_plate": N_(
+        "For a new-energy vehicle: a residence record or 36 months of social insurance in the "
+        "city, no plate in your name yet, and a charging point for the vehicle. The district, "
+        "the transport commission and the police handle it; the plate certificate comes to "
+        "your wallet."
+    ),
+}
+STEPS = {
+    "confirm_charging_point": N_("Confirm the charging point"),
+    "register_vehicle": N_("Register the vehicle"),
+    "allocate_plate": N_("Allocate the plate"),
+    "issue_certificate": N_("Issue the plate certificate"),
+}
+LANES = {
+    "operations": N_("District operations centre"),
+    "transport": N_("Transport commission"),
+    "police": N_("Public security"),
+}
+APPLICATION_STATUSES = {
+    "running": N_("In progress"),
+    "returned": N_("Material needed"),
+    "completed": N_("Completed"),
+    "rejected": N_("Refused"),
+}
+STEP_STATUSES = {
+    "open": N_("Waiting"),
+    "claimed": N_("Being handled"),
+    "returned": N_("Waiting for material"),
+    "done": N_("Done"),
+    "rejected": N_("Refused"),
+    "closed": N_("Stopped"),
+}
+OUTCOMES = {
+    "issued": N_("The plate certificate is in your wallet"),
+    "not-eligible": N_("Not eligible"),
+    "rejected": N_("Refused"),
+}
+REASONS = {
+    "already holds a plate": N_("You already hold a plate."),
+    "no charging point for the vehicle": N_("There is no charging point for the vehicle."),
+    "neither a residence record nor 36 months of social insurance": N_(
+        "Neither a residence record nor 36 months of social insurance in the city."
+    ),
+}
+ACTIONS = {
+    "applied": N_("Applied"),
+    "claimed": N_("Taken on"),
+    "step-completed": N_("Step done"),
+    "returned": N_("Material asked for"),
+    "material-supplied": N_("Material supplied"),
+    "rejected": N_("Refused"),
+    "escalated": N_("Overdue: escalated"),
+    "migrated": N_("Moved to a new process version"),
+    "completed": N_("Completed"),
+}
+FIELDS = {
+    "district_code": N_("District handling the application"),
+    "has_residence": N_("I have a residence record in the city"),
+    "social_insurance_months": N_("Months of social insurance in the city"),
+    "plates_held": N_("Plates in my name"),
+    "charging_point": N_("I have a charging point for the vehicle"),
+    "vin": N_("Vehicle identification number"),
+    "vehicle_model": N_("Vehicle model"),
+    "charging_point_id": N_("Charging point number"),
+    "registration_number": N_("Registration number"),
+    "plate": N_("Plate"),
+    "charging_point_photo": N_("Photo of the charging point"),
+    "residence_permit": N_("Residence permit"),
+    "social_insurance_record": N_("Social insurance record"),
+    "vehicle_invoice": N_("Vehicle purchase invoice"),
+    "reason": N_("Reason"),
+    "missing": N_("Material needed"),
+}
+RULES = {
+    "required": N_("%(field)s: please fill this in."),
+    "integer": N_("%(field)s: enter a whole number."),
+    "range": N_("%(field)s: enter a number from 0 to 1000."),
+    "length": N_("%(field)s: this is too long."),
+    "district": N_("%(field)s: choose one of the city's districts."),
+}
+OTHERWISE = N_("%(field)s: please check this.")
+
+
+def field_words(request: Request, error: TwonetsError) -> dict[str, str]:
+    """Each refused field's message in the page's language, keyed by the form's field name."""
+    language = i18n.language_of(request).code
+    words: dict[str, str] = {}
+    for problem in error.errors:
+        name = problem.field.removeprefix("data.")
+        label = i18n.translate(language, FIELDS.get(name, name))
+        rule = i18n.translate(language, RULES.get(problem.rule, OTHERWISE))
+        words[name] = rule % {"field": label}
+    return words
