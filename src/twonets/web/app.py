@@ -34,6 +34,7 @@ from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
+from twonets.operations.trucks import api as truck_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
@@ -119,7 +120,7 @@ def create_app(
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
-    for domain in (health_api, codes_api, operations_api, device_api):
+    for domain in (health_api, codes_api, operations_api, device_api, truck_api):
         domain.setup(app)
     install_error_handlers(app)
 
