@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from shapely.geometry import LineString, Polygon
+from shapely.geometry import LineString, Point, Polygon, mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,8 +44,6 @@ def _box(lon: float, lat: float, half_m: float) -> Polygon:
 
 def _site(name: str, kind: ZoneKind, lon: float) -> Zone:
     frame = LocalFrame(lon, LAT)
-    from shapely.geometry import Point
-
     return Zone(name, kind, frame.to_degrees(frame.to_metres(Point(lon, LAT)).buffer(150)))
 
 
@@ -312,3 +312,78 @@ def test_the_app_keeps_positions_published_on_its_bus(
     assert app.state.truck_positions.flush() == 3
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(TruckPosition)) == 3
+
+
+def test_the_registry_is_imported_from_files(
+    session_factory: sessionmaker[Session], world: World, tmp_path: Path
+) -> None:
+    code = next_credit_code(region="310115")
+    trucks = tmp_path / "trucks.csv"
+    trucks.write_text(
+        "credit_code,company,plate,terminal_phone\n"
+        f"{code},浦东渣土运输有限公司,沪D11111,13900000001\n"
+        f"{code},浦东渣土运输有限公司,沪D22222,13900000002\n"
+    )
+    zones = tmp_path / "zones.geojson"
+    zones.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": mapping(z.polygon),
+                        "properties": {"name": z.name, "kind": z.kind.value},
+                    }
+                    for z in (
+                        _site("site A", ZoneKind.CONSTRUCTION_SITE, WEST),
+                        _site("disposal B", ZoneKind.DISPOSAL_SITE, EAST),
+                    )
+                ],
+            }
+        )
+    )
+    permits = tmp_path / "permits.geojson"
+    route = {"type": "LineString", "coordinates": [[WEST, LAT], [EAST, LAT]]}
+    fleet = {
+        "company": code,
+        "origin": "site A",
+        "destination": "disposal B",
+        "corridor_m": 60,
+        "valid_from": "2026-11-01",
+        "valid_to": "2026-12-31",
+        "hours": "22:00-05:00",
+        "number": "PD-2026-0001",
+    }
+    permits.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "geometry": route, "properties": fleet}],
+            }
+        )
+    )
+    with unit_of_work(session_factory) as session:
+        caller = world.city_operator
+        assert len(service.import_trucks_file(session, caller, trucks, now=NOW)) == 2
+        assert len(service.import_zones_file(session, caller, zones, now=NOW)) == 2
+        (row,) = service.import_permits_file(session, caller, permits, now=NOW)
+        assert (row.number, row.truck_id) == ("PD-2026-0001", None)  # the whole fleet's
+    with session_factory() as session:
+        scene = service.scene(
+            session,
+            first_day=date(2026, 11, 30),
+            last_day=date(2026, 11, 30),
+            rules=service.checks.DEFAULT_RULES,
+        )
+        assert sorted(p.plate for p in scene.permits) == ["沪D11111", "沪D22222"]
+    # A bad row is named with its file and row number.
+    again = tmp_path / "again.csv"
+    again.write_text(
+        "credit_code,company,plate,terminal_phone\n"
+        f"{code},浦东渣土运输有限公司,沪D33333,13900000003\n"
+        f"{code},浦东渣土运输有限公司,沪D11111,13900000009\n"
+    )
+    with session_factory() as session, pytest.raises(Invalid) as caught:
+        service.import_trucks_file(session, world.city_operator, again, now=NOW)
+    assert f"{again}: row 3: truck 沪D11111 already holds" in caught.value.detail

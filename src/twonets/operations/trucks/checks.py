@@ -218,6 +218,8 @@ def runs(
     marked: Sequence[bool], times: Sequence[datetime], *, min_fixes: int, min_seconds: float
 ) -> list[tuple[int, int]]:
     """Episodes as ``(first, last)`` fix indices from per-fix marks, with hysteresis."""
+    if not any(marked):
+        return []
     raw: list[list[int]] = []
     i, n = 0, len(marked)
     while i < n:
@@ -252,11 +254,12 @@ def find_stops(
         np.array([f.lat for f in fixes], dtype=np.float64),
     )
     radius2 = (diameter_m / 2) ** 2
+    xs, ys = x.tolist(), y.tolist()  # plain floats: the loop below is Python's
     stops: list[Stop] = []
     i, n = 0, len(fixes)
     while i < n:
         j = i
-        while j + 1 < n and (x[j + 1] - x[i]) ** 2 + (y[j + 1] - y[i]) ** 2 <= radius2:
+        while j + 1 < n and (xs[j + 1] - xs[i]) ** 2 + (ys[j + 1] - ys[i]) ** 2 <= radius2:
             j += 1
         if j > i and (fixes[j].time - fixes[i].time).total_seconds() >= minutes * 60:
             cx, cy = frame.lonlat(np.array([x[i : j + 1].mean()]), np.array([y[i : j + 1].mean()]))
@@ -288,8 +291,7 @@ class Scene:
         for corridor in self._corridors:
             shapely.prepare(corridor)
         self._zones_m = [self.frame.to_metres(z.polygon) for z in self.zones]
-        for polygon in self._zones_m:
-            shapely.prepare(polygon)
+        self._zone_tree = shapely.STRtree(self._zones_m)
         self._zone_by_name = {z.name: i for i, z in enumerate(self.zones)}
         self._by_plate: dict[str, list[int]] = {}
         for i, permit in enumerate(self.permits):
@@ -313,7 +315,7 @@ class Scene:
         # Which of the truck's permits hold on each fix's local date.
         valid = [[i for i in mine if self.permits[i].valid_on(t.date())] for t in local]
         inside_corridor = {i: shapely.contains_xy(self._corridors[i], x, y) for i in set(mine)}
-        inside_zone = [shapely.contains_xy(z, x, y) for z in self._zones_m]
+        inside_zone = self._inside_zones(x, y)
 
         def off_route(k: int) -> bool:
             if not valid[k]:
@@ -324,7 +326,7 @@ class Scene:
                     return False
                 for name in (permit.origin, permit.destination):
                     zone = self._zone_by_name.get(name)
-                    if zone is not None and inside_zone[zone][k]:
+                    if zone is not None and zone in inside_zone and inside_zone[zone][k]:
                         return False
             return True
 
@@ -345,12 +347,13 @@ class Scene:
                 flags, times, min_fixes=rules.min_fixes, min_seconds=rules.min_seconds
             ):
                 episodes.append(self._episode(track, kind, first, last, flags))
-        for z, zone in enumerate(self.zones):
+        for z, inside in sorted(inside_zone.items()):
+            zone = self.zones[z]
             if zone.kind is not ZoneKind.NO_GO:
                 continue
             hours = zone.hours
             flags = [
-                bool(inside_zone[z][k]) and (hours is None or hours.allows(local[k].time()))
+                bool(inside[k]) and (hours is None or hours.allows(local[k].time()))
                 for k in range(len(track))
             ]
             for first, last in runs(flags, times, min_fixes=rules.min_fixes, min_seconds=0):
@@ -361,6 +364,17 @@ class Scene:
         episodes += self._silences(track, moving)
         episodes.sort(key=lambda e: (e.start, e.kind.value))
         return episodes
+
+    def _inside_zones(self, x: Any, y: Any) -> dict[int, Any]:
+        """For each zone some fix lies in: a boolean array over the fixes (an STRtree query,
+        so zones far from the track cost nothing)."""
+        hits = self._zone_tree.query(shapely.points(x, y), predicate="intersects")
+        out: dict[int, Any] = {}
+        for z in np.unique(hits[1]):
+            inside = np.zeros(len(x), dtype=bool)
+            inside[hits[0][hits[1] == z]] = True
+            out[int(z)] = inside
+        return out
 
     def check_all(self, fixes: Iterable[Fix]) -> list[Episode]:
         """Every episode of every truck in ``fixes``, by plate then time."""
@@ -405,9 +419,9 @@ class Scene:
             if self.permits[i].valid_on(day)
         ]
 
-    def _dumping(self, track: Sequence[Fix], inside_zone: Sequence[Any]) -> list[Episode]:
+    def _dumping(self, track: Sequence[Fix], inside_zone: dict[int, Any]) -> list[Episode]:
         rules = self.rules
-        sites = [z for z, zone in enumerate(self.zones) if zone.kind in SITE_KINDS]
+        sites = [z for z in inside_zone if self.zones[z].kind in SITE_KINDS]
         out = []
         for stop in find_stops(
             track, self.frame, diameter_m=rules.stop_diameter_m, minutes=rules.stop_minutes

@@ -492,7 +492,7 @@ def check_positions(
     first = (since - timedelta(days=1)).date()
     last = (until + timedelta(days=1)).date()
     found = scene(session, first_day=first, last_day=last, rules=rules)
-    plate_of: dict[int, str] = dict(session.execute(select(Truck.id, Truck.plate)))
+    plate_of: dict[int, str] = dict(session.execute(select(Truck.id, Truck.plate)).all())
     tracks: dict[int, list[Fix]] = {}
     for truck_id, t, lon, lat, speed in session.execute(
         select(
