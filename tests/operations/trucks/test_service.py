@@ -387,3 +387,27 @@ def test_the_registry_is_imported_from_files(
     with session_factory() as session, pytest.raises(Invalid) as caught:
         service.import_trucks_file(session, world.city_operator, again, now=NOW)
     assert f"{again}: row 3: truck 沪D11111 already holds" in caught.value.detail
+
+
+def test_the_overview_shows_violations_by_district_and_scores_companies(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(session_factory) as session:
+        _register(session, world)
+    _drive(session_factory, detour=True)
+    with unit_of_work(session_factory) as session:
+        service.check_positions(session, since=NIGHT, until=NOW, now=NOW)
+    with session_factory() as session:
+        seen = service.overview(session, world.city_operator, now=NOW)
+        assert [(v.plate, v.kind, v.district_code) for v in seen.violations] == [
+            (PLATE, "off_route", "310115")
+        ]
+        (company,) = seen.companies
+        assert (company.trucks, company.violations, company.by_kind) == (1, 1, {"off_route": 1})
+        assert (seen.trucks, seen.permits) == (1, 1)
+        assert service.overview(session, world.pudong_inspector, now=NOW).violations != []
+        huangpu = service.overview(session, world.huangpu_inspector, now=NOW)
+        assert (huangpu.district, huangpu.violations) == ("310101", [])
+        for who in (world.clerk, world.other_region_operator):
+            with pytest.raises(Forbidden):
+                service.overview(session, who, now=NOW)
