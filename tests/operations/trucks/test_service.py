@@ -411,3 +411,25 @@ def test_the_overview_shows_violations_by_district_and_scores_companies(
         for who in (world.clerk, world.other_region_operator):
             with pytest.raises(Forbidden):
                 service.overview(session, who, now=NOW)
+
+
+def test_a_camera_sighting_is_matched_to_the_truck_that_was_there(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(session_factory) as session:
+        _register(session, world)
+    _drive(session_factory, detour=False)
+    fix = _payload(30)
+    wgs84 = fix["wgs84"]
+    assert isinstance(wgs84, dict)
+    at = NIGHT + timedelta(seconds=30 * 30 + 12)
+    with session_factory() as session:
+        found = service.match_sighting(session, lon=wgs84["lon"], lat=wgs84["lat"] + 0.0002, at=at)
+        assert found is not None
+        assert (found.plate, found.time) == (PLATE, NIGHT + timedelta(seconds=900))
+        assert 20 < found.distance_m < 25
+        # Nobody there: a kilometre away, or an hour later.
+        away = wgs84["lat"] + 0.01
+        assert service.match_sighting(session, lon=wgs84["lon"], lat=away, at=at) is None
+        later = at + timedelta(hours=1)
+        assert service.match_sighting(session, lon=wgs84["lon"], lat=wgs84["lat"], at=later) is None

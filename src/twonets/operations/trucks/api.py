@@ -28,8 +28,8 @@ def setup(app: FastAPI) -> None:
     app.state.truck_positions = consumer
 
     async def on_location(event: Event) -> None:
-        if isinstance(event.payload, dict):
-            consumer.add(event.payload)
+        if isinstance(event.payload, dict) and consumer.hold(event.payload):
+            await asyncio.to_thread(consumer.flush)  # the database write, off the event loop
 
     app.state.bus.subscribe(LOCATION_TOPIC, on_location)
 

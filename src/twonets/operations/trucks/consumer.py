@@ -31,12 +31,16 @@ class PositionConsumer:
         self._held: list[Mapping[str, Any]] = []
         self._lock = threading.Lock()
 
-    def add(self, payload: Mapping[str, Any]) -> int:
-        """Hold one payload; write the batch when full. The number written now."""
+    def hold(self, payload: Mapping[str, Any]) -> bool:
+        """Hold one payload; whether the batch is full (the caller then flushes, off the
+        event loop when it runs on one)."""
         with self._lock:
             self._held.append(payload)
-            full = len(self._held) >= self.batch_size
-        return self.flush() if full else 0
+            return len(self._held) >= self.batch_size
+
+    def add(self, payload: Mapping[str, Any]) -> int:
+        """Hold one payload and write the batch when full; the number written now."""
+        return self.flush() if self.hold(payload) else 0
 
     def flush(self) -> int:
         """Write what is held; the number of positions written (of registered trucks)."""

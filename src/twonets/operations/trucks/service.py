@@ -19,6 +19,7 @@ loop's intake, once per episode.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound, TwonetsError
-from twonets.core.geo import locate_district
+from twonets.core.geo import haversine_m, locate_district
 from twonets.core.models import Department, DepartmentLevel, Region, Role
 from twonets.core.service import checked_credit_code
 from twonets.operations.cases import service as cases
@@ -676,3 +677,54 @@ def overview(session: Session, caller: Principal, *, now: datetime, days: int = 
         )
         or 0,
     )
+
+
+# --- camera and drone sightings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """The truck a camera or drone event is matched to: its fix nearest in space and time."""
+
+    plate: str
+    time: datetime
+    lon: float
+    lat: float
+    distance_m: float
+    seconds: float
+
+
+def match_sighting(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    at: datetime,
+    radius_m: float = 150.0,
+    window_seconds: float = 120.0,
+) -> Sighting | None:
+    """The truck that was at ``(lon, lat)`` (WGS-84) at ``at``: of the fixes within
+    ``radius_m`` and ``window_seconds``, the one nearest when a second counts as much as a
+    metre at 36 km/h (10 m). None when no truck was there. (The intake of camera and drone
+    events over MQTT that will call this is not built yet.)"""
+    dlat = radius_m / 111_320.0
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    window = timedelta(seconds=window_seconds)
+    best: tuple[float, Sighting] | None = None
+    for plate, when, x, y in session.execute(
+        select(Truck.plate, TruckPosition.time, TruckPosition.lon, TruckPosition.lat)
+        .join(Truck, Truck.id == TruckPosition.truck_id)
+        .where(
+            TruckPosition.time.between(at - window, at + window),
+            TruckPosition.lat.between(lat - dlat, lat + dlat),
+            TruckPosition.lon.between(lon - dlon, lon + dlon),
+        )
+    ):
+        metres = haversine_m(lon, lat, x, y)
+        if metres > radius_m:
+            continue
+        seconds = abs((when - at).total_seconds())
+        score = metres + 10.0 * seconds
+        if best is None or score < best[0]:
+            best = (score, Sighting(plate, when, x, y, round(metres, 1), seconds))
+    return None if best is None else best[1]
