@@ -24,6 +24,7 @@ def metadata() -> MetaData:
     import twonets.operations.devices.models
     import twonets.requests.models
     import twonets.services.models
+    import twonets.operations.trucks.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 

@@ -37,6 +37,7 @@ from twonets.operations.devices import api as device_api
 from twonets.requests import api as requests_api
 from twonets.requests import open311
 from twonets.services import api as services_api
+from twonets.operations.trucks import api as truck_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
@@ -124,7 +125,15 @@ def create_app(
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
-    for domain in (health_api, codes_api, operations_api, device_api, requests_api, services_api):
+    for domain in (
+        health_api,
+        codes_api,
+        operations_api,
+        device_api,
+        truck_api,
+        requests_api,
+        services_api,
+    ):
         domain.setup(app)
     install_error_handlers(app)
 

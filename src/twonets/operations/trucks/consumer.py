@@ -1,0 +1,58 @@
+"""The consumer of device intake's location events: positions into ``truck_position``.
+
+The event stream stays the transport; this keeps the positions of registered trucks so that
+tracks can be drawn and checked again. Events arrive one at a time; the consumer holds them
+and writes a batch (one statement) when it holds ``batch_size`` of them or when ``flush`` is
+called (by the app every ``flush_seconds``), so a busy fleet costs one transaction per batch,
+not per position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets.core.db import unit_of_work
+from twonets.operations.trucks import service
+
+log = logging.getLogger(__name__)
+
+
+class PositionConsumer:
+    """Buffers location payloads and writes them in batches."""
+
+    def __init__(self, factory: sessionmaker[Session], *, batch_size: int = 500) -> None:
+        self.factory = factory
+        self.batch_size = batch_size
+        self._held: list[Mapping[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def hold(self, payload: Mapping[str, Any]) -> bool:
+        """Hold one payload; whether the batch is full (the caller then flushes, off the
+        event loop when it runs on one)."""
+        with self._lock:
+            self._held.append(payload)
+            return len(self._held) >= self.batch_size
+
+    def add(self, payload: Mapping[str, Any]) -> int:
+        """Hold one payload and write the batch when full; the number written now."""
+        return self.flush() if self.hold(payload) else 0
+
+    def flush(self) -> int:
+        """Write what is held; the number of positions written (of registered trucks)."""
+        with self._lock:
+            batch, self._held = self._held, []
+        if not batch:
+            return 0
+        try:
+            with unit_of_work(self.factory) as session:
+                return service.record_positions(
+                    session, service.positions_from_events(session, batch)
+                )
+        except Exception:
+            log.exception("%d truck positions not written", len(batch))
+            return 0

@@ -1,0 +1,175 @@
+"""Muck trucks in the demo city: a Pudong fleet with permits and last night's trips.
+
+One transport enterprise of Pudong with six trucks, a construction site near Zhangjiang, a
+disposal yard to the south-east, a night permit for the whole fleet along a route between
+them (a polyline through three points: real road geometry is not part of the repository),
+and a school as a no-go zone by day. Last night each truck drove the route once, a fix every
+30 seconds with a few metres of GPS noise. Three trips carry planted violations: truck 2
+takes a detour 400 m off the corridor, truck 4 stops ten minutes on the way (suspected
+dumping), truck 6 leaves after the permit's hours. The check over the night then records
+these three violations and opens their cases in Pudong.
+
+The fleet's positions are written to the position table directly (their terminals are not
+enrolled with device intake, whose own demo trucks drive elsewhere).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import numpy as np
+from shapely.geometry import LineString, Point, Polygon
+from sqlalchemy import select
+
+from twonets.core import auth
+from twonets.core.auth import Principal
+from twonets.core.ids import make_credit_code
+from twonets.core.models import Account, AccountKind, DepartmentLevel, Role
+from twonets.core.seeding import DemoCity
+from twonets.operations.trucks import service
+from twonets.operations.trucks.checks import Hours, Permit, Zone, ZoneKind
+from twonets.operations.trucks.geometry import LocalFrame
+
+SHANGHAI_OFFSET = timedelta(hours=8)
+COMPANY = make_credit_code(kind="1", region_code="310115", organisation_body="MUCK6201")
+PLATES = tuple(f"沪D6{n:04d}" for n in range(1, 7))
+# WGS-84 points in Pudong: site, bend, yard.
+SITE, BEND, YARD = (121.590, 31.205), (121.620, 31.190), (121.650, 31.150)
+SCHOOL = (121.612, 31.2005)  # about 600 m off the route's first leg
+FRAME = LocalFrame(121.62, 31.18)
+STEP = timedelta(seconds=30)
+SPEED_MS = 10.0  # 36 km/h
+DETOUR, DUMPER, LATE = 1, 3, 5  # trucks 2, 4 and 6
+
+
+def _circle(lonlat: tuple[float, float], radius_m: float) -> Polygon:
+    polygon = FRAME.to_degrees(FRAME.to_metres(Point(lonlat)).buffer(radius_m))
+    assert isinstance(polygon, Polygon)
+    return polygon
+
+
+def _operator(city: DemoCity) -> Principal:
+    account = city.session.scalar(
+        select(Account).where(Account.username == "operator")  # governance: a demo staff login
+    )
+    if account is not None:
+        return auth.principal_of(account)
+    # A trimmed demo (only this step): the city's operator, as the core step would make it.
+    return Principal(
+        0,
+        "operator",
+        "城运值班员",
+        AccountKind.STAFF,
+        frozenset({Role.OPERATOR}),
+        department_level=DepartmentLevel.CITY.value,
+        region_code="SH",
+    )
+
+
+def last_night(now: datetime) -> datetime:
+    """22:30 in Shanghai of the latest night whose trips (the last leaves 05:30) are over."""
+    local = now + SHANGHAI_OFFSET
+    day = local.date() - timedelta(days=1 if local.time() >= time(7) else 2)
+    return datetime.combine(day, time(22, 30), tzinfo=UTC) - SHANGHAI_OFFSET
+
+
+def _trip(
+    route: LineString, start: datetime, *, truck: int, rng_noise: np.random.Generator
+) -> list[dict[str, object]]:
+    metres = FRAME.to_metres(route)
+    steps = int(metres.length / (SPEED_MS * STEP.total_seconds()))
+    rows: list[dict[str, object]] = []
+    moment = start
+    for k in range(steps + 1):
+        point = metres.interpolate(k * SPEED_MS * STEP.total_seconds())
+        x, y = point.x + rng_noise.normal(0, 6), point.y + rng_noise.normal(0, 6)
+        if truck == DETOUR and steps * 0.4 < k < steps * 0.6:
+            y += 400.0
+        speed = 36.0
+        if truck == DUMPER and k == steps // 2:
+            for _ in range(20):  # ten minutes standing, outside any site
+                lon, lat = FRAME.lonlat(np.array([x]), np.array([y]))
+                rows.append(_row(lon[0], lat[0], moment, 0.0))
+                moment += STEP
+        lon, lat = FRAME.lonlat(np.array([x]), np.array([y]))
+        rows.append(_row(lon[0], lat[0], moment, speed))
+        moment += STEP
+    return rows
+
+
+def _row(lon: float, lat: float, moment: datetime, speed: float) -> dict[str, object]:
+    return {
+        "lon": round(float(lon), 6),
+        "lat": round(float(lat), 6),
+        "time": moment,
+        "speed_kmh": speed,
+    }
+
+
+def seed(city: DemoCity) -> None:
+    """Register the Pudong fleet, its sites, permit and no-go zone; drive last night; check."""
+    session = city.session
+    operator = _operator(city)
+    registered = city.now - timedelta(days=60)
+    service.register_company(
+        session,
+        operator,
+        credit_code=COMPANY,
+        name="上海浦东示范渣土运输有限公司",
+        now=registered,
+    )
+    trucks = [
+        service.register_truck(
+            session,
+            operator,
+            plate=plate,
+            credit_code=COMPANY,
+            terminal_phone=f"146200000{n:02d}",
+            now=registered,
+        )
+        for n, plate in enumerate(PLATES, 1)
+    ]
+    service.register_zones(
+        session,
+        operator,
+        [
+            Zone("张江示范工地", ZoneKind.CONSTRUCTION_SITE, _circle(SITE, 200)),
+            Zone("浦东示范消纳场", ZoneKind.DISPOSAL_SITE, _circle(YARD, 250)),
+            Zone("示范小学", ZoneKind.NO_GO, _circle(SCHOOL, 150), Hours.parse("07:00-17:00")),
+        ],
+        now=registered,
+    )
+    route = LineString([SITE, BEND, YARD])
+    night = last_night(city.now)
+    today = (city.now + SHANGHAI_OFFSET).date()
+    permit = Permit(
+        "",
+        "张江示范工地",
+        "浦东示范消纳场",
+        route,
+        60.0,
+        today - timedelta(days=30),
+        today + timedelta(days=60),
+        Hours.parse("22:00-05:00"),
+    )
+    service.register_permits(
+        session,
+        operator,
+        [service.PermitIn(permit, company=COMPANY, number="PD-DEMO-0001")],
+        now=registered,
+    )
+    noise = np.random.default_rng(city.rng("62-trucks").randrange(2**32))
+    rows = []
+    for i, truck in enumerate(trucks):
+        start = night + timedelta(minutes=25 * i)
+        if i == LATE:
+            start = night + timedelta(hours=7)  # 05:30: after the permit's hours
+        for row in _trip(route, start, truck=i, rng_noise=noise):
+            rows.append({"truck_id": truck.id, **row})
+    service.record_positions(session, rows)
+    service.check_positions(
+        session,
+        since=night - timedelta(hours=1),
+        until=night + timedelta(hours=9),
+        now=city.now,
+    )

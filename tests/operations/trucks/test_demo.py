@@ -1,0 +1,55 @@
+"""The demo's Pudong fleet: registered, driven last night, three planted violations found."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets.core.seeding import DemoCity
+from twonets.operations.cases import catalogue
+from twonets.operations.cases.models import Case
+from twonets.operations.trucks import demo
+from twonets.operations.trucks.models import Truck, TruckPosition, TruckViolation
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def test_the_demo_fleet_drives_last_night_with_three_planted_violations(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session, session.begin():
+        catalogue.ensure_elements(session)
+        demo.seed(DemoCity(session=session, seed=7, scale=1, now=NOW, root_secret=b"k"))
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Truck)) == len(demo.PLATES)
+        assert (session.scalar(select(func.count()).select_from(TruckPosition)) or 0) > 150
+        found = session.execute(
+            select(
+                Truck.plate,
+                TruckViolation.kind,
+                TruckViolation.district_code,
+                TruckViolation.case_number,
+            )
+            .join(Truck, Truck.id == TruckViolation.truck_id)
+            .order_by(Truck.plate)
+        ).all()
+        assert [(plate, kind) for plate, kind, _, _ in found] == [
+            (demo.PLATES[demo.DETOUR], "off_route"),
+            (demo.PLATES[demo.DUMPER], "suspected_dumping"),
+            (demo.PLATES[demo.LATE], "out_of_hours"),
+        ]
+        assert {district for _, _, district, _ in found} == {"310115"}
+        cases = set(session.scalars(select(Case.number)))
+        assert {number for *_, number in found} == cases
+        assert len(cases) == 3
+
+
+def test_last_night_is_over_before_now() -> None:
+    night = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)  # 22:30 on the 29th in Shanghai
+    assert demo.last_night(NOW) == night
+    assert demo.last_night(datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) == night  # 20:00
+    # At 06:00 the night's last trip (05:30) may still be on the road: the night before.
+    early = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    assert demo.last_night(early) == night - timedelta(days=1)
