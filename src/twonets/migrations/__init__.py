@@ -22,9 +22,9 @@ def metadata() -> MetaData:
     import twonets.licences.models
     import twonets.operations.cases.models
     import twonets.operations.devices.models
+    import twonets.operations.trucks.models
     import twonets.requests.models
     import twonets.services.models
-    import twonets.operations.trucks.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 

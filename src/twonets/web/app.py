@@ -34,10 +34,10 @@ from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
+from twonets.operations.trucks import api as truck_api
 from twonets.requests import api as requests_api
 from twonets.requests import open311
 from twonets.services import api as services_api
-from twonets.operations.trucks import api as truck_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
