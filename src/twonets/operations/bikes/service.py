@@ -1,0 +1,186 @@
+"""Shared bikes' rules: who imports trips and snapshots, who sees the cells, and how.
+
+- **Import** (operators of the city's operations centre, ``Role.OPERATOR`` in a department
+  whose function is ``operations``): a file is read and checked whole before anything is
+  written, then written in the caller's unit of work, so a bad row leaves nothing behind.
+  Each trip keeps, beside its exact points and times (whereabouts: sensitive), its H3 cells
+  and hours at ``bikes_h3_resolution``.
+- **Seeing** the heat map, forecasts and plans (staff of an ``operations`` or ``transport``
+  department): only counts per cell and hour, computed in SQL from the coarse columns. The
+  exact points and times leave the tables only through governance (dataset ``bike_trips``,
+  ``governance.service.read`` under a declared purpose), never through this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import distinct, func, insert, select
+from sqlalchemy.orm import Session
+
+from twonets.core.auth import Principal, principal_of
+from twonets.core.errors import Forbidden, NotFound
+from twonets.core.models import Account, Role
+from twonets.operations.bikes import heat
+from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
+
+IMPORTING_FUNCTIONS = frozenset({"operations"})
+SEEING_FUNCTIONS = frozenset({"operations", "transport"})
+SEEING_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.STAFF)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What one import wrote."""
+
+    batch: str
+    rows: int
+    resolution: int
+
+
+def acting_staff(session: Session, username: str) -> Principal:
+    """The staff account a command acts as (``--as``), for the same checks as the API."""
+    account = session.scalar(
+        select(Account).where(Account.username == username)  # governance: a staff login
+    )
+    if account is None or not account.active:
+        raise NotFound(f"no active account {username!r}")
+    return principal_of(account)
+
+
+def check_may_import(caller: Principal) -> None:
+    """Operators of the operations centre import operators' data; ``Forbidden`` otherwise."""
+    caller.require(Role.OPERATOR)
+    if caller.department_function not in IMPORTING_FUNCTIONS:
+        raise Forbidden(
+            "shared-bike data is imported by the operations centre's operators",
+            extra={"rule": "bikes-import"},
+        )
+
+
+def check_may_see(caller: Principal) -> None:
+    """Staff of operations or transport see the cells; ``Forbidden`` otherwise."""
+    caller.require(*SEEING_ROLES)
+    if caller.department_function not in SEEING_FUNCTIONS:
+        raise Forbidden(
+            "the shared-bike heat map is for operations and transport departments",
+            extra={"rule": "bikes-see"},
+        )
+
+
+def import_trips(
+    session: Session, caller: Principal, trips: pd.DataFrame, *, resolution: int, now: datetime
+) -> Imported:
+    """Write checked trips (``trips.read_trips``) with their cells and hours."""
+    check_may_import(caller)
+    placed = heat.with_cells(trips, heat.check_resolution(resolution))
+    batch = str(uuid.uuid4())
+    rows = [
+        {
+            "batch": batch,
+            "operator": r.operator,
+            "bike_id": r.bike_id,
+            "started_at": r.started_at.to_pydatetime(),
+            "start_lat": float(r.start_lat),
+            "start_lon": float(r.start_lon),
+            "ended_at": r.ended_at.to_pydatetime(),
+            "end_lat": float(r.end_lat),
+            "end_lon": float(r.end_lon),
+            "resolution": resolution,
+            "start_cell": r.start_cell,
+            "start_hour": r.start_hour.to_pydatetime(),
+            "end_cell": r.end_cell,
+            "end_hour": r.end_hour.to_pydatetime(),
+        }
+        for r in placed.itertuples(index=False)
+    ]
+    if rows:
+        session.execute(insert(BikeTrip), rows)
+    return Imported(batch, len(rows), resolution)
+
+
+def import_snapshots(
+    session: Session,
+    caller: Principal,
+    snapshots: pd.DataFrame,
+    *,
+    resolution: int,
+    now: datetime,
+) -> Imported:
+    """Write checked parked-bike snapshots (``trips.read_snapshots``) with their cells."""
+    check_may_import(caller)
+    cell = heat.cells(
+        snapshots["lat"].to_numpy(), snapshots["lon"].to_numpy(), heat.check_resolution(resolution)
+    )
+    hour = snapshots["seen_at"].dt.floor("h")
+    batch = str(uuid.uuid4())
+    rows = [
+        {
+            "batch": batch,
+            "operator": r.operator,
+            "bike_id": r.bike_id,
+            "seen_at": r.seen_at.to_pydatetime(),
+            "lat": float(r.lat),
+            "lon": float(r.lon),
+            "resolution": resolution,
+            "cell": c,
+            "hour": h.to_pydatetime(),
+        }
+        for r, c, h in zip(snapshots.itertuples(index=False), cell, hour, strict=True)
+    ]
+    if rows:
+        session.execute(insert(BikeSnapshot), rows)
+    return Imported(batch, len(rows), resolution)
+
+
+def heat_cells(
+    session: Session,
+    caller: Principal,
+    *,
+    since: datetime,
+    until: datetime,
+    resolution: int,
+    operator: str | None = None,
+) -> pd.DataFrame:
+    """Starts, arrivals, supply (snapshots), net and imbalance per cell and hour in
+    ``[since, until)``, counted in SQL from the coarse columns only."""
+    check_may_see(caller)
+
+    trip_filter = [BikeTrip.resolution == resolution]
+    snap_filter = [BikeSnapshot.resolution == resolution]
+    if operator is not None:
+        trip_filter.append(BikeTrip.operator == operator)
+        snap_filter.append(BikeSnapshot.operator == operator)
+    queries = {
+        "starts": select(BikeTrip.start_cell, BikeTrip.start_hour, func.count())
+        .where(*trip_filter, BikeTrip.start_hour >= since, BikeTrip.start_hour < until)
+        .group_by(BikeTrip.start_cell, BikeTrip.start_hour),
+        "arrivals": select(BikeTrip.end_cell, BikeTrip.end_hour, func.count())
+        .where(*trip_filter, BikeTrip.end_hour >= since, BikeTrip.end_hour < until)
+        .group_by(BikeTrip.end_cell, BikeTrip.end_hour),
+        "supply": select(
+            BikeSnapshot.cell,
+            BikeSnapshot.hour,
+            func.count(distinct(BikeSnapshot.operator + "/" + BikeSnapshot.bike_id)),
+        )
+        .where(*snap_filter, BikeSnapshot.hour >= since, BikeSnapshot.hour < until)
+        .group_by(BikeSnapshot.cell, BikeSnapshot.hour),
+    }
+    frames = []
+    for name, query in queries.items():
+        result = session.execute(query).all()
+        frame = pd.DataFrame(result, columns=["cell", "hour", name])
+        frames.append(frame.set_index(["cell", "hour"])[name])
+    table = pd.concat(frames, axis=1).fillna(0).astype(np.int64).reset_index()
+    table["hour"] = pd.to_datetime(table["hour"], utc=True)
+    table = table.sort_values(["hour", "cell"], kind="stable").reset_index(drop=True)
+    table["net"] = table["arrivals"] - table["starts"]
+    total = table["supply"] + table["starts"]
+    table["imbalance"] = np.where(
+        total > 0, (table["supply"] - table["starts"]) / total.where(total > 0, 1), 0.0
+    ).round(4)
+    return table[[*heat.HEAT_COLUMNS, "imbalance"]]
