@@ -17,12 +17,14 @@ from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden
 from twonets.core.models import Role
+from twonets.governance.sealing import Keyring, is_sealed
 from twonets.operations.bikes import heat, service
 from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 APRIL = (datetime(2017, 4, 1, tzinfo=UTC), datetime(2017, 5, 1, tzinfo=UTC))
 runner = CliRunner()
+KEYRING = Keyring(b"bikes test root secret, 32 bytes!")
 
 
 def staff(session: Session, function: str, role: Role, name: str) -> Principal:
@@ -46,8 +48,25 @@ def test_imported_trips_count_in_sql_as_in_memory(
 ) -> None:
     sample = citibike.head(3000)
     with unit_of_work(session_factory) as session:
-        done = service.import_trips(session, people["operator"], sample, resolution=8, now=NOW)
+        done = service.import_trips(
+            session, people["operator"], sample, keyring=KEYRING, resolution=8, now=NOW
+        )
     assert done.rows == 3000
+    with unit_of_work(session_factory) as session:
+        stored = session.execute(
+            select(BikeTrip.start_lat, BikeTrip.started_at).limit(
+                1
+            )  # governance: the test checks sealing
+        ).one()
+    assert is_sealed(stored.start_lat)
+    assert (
+        float(KEYRING.unseal("bike_trips", "start_lat", stored.start_lat))
+        == sample["start_lat"].iloc[0]
+    )
+    assert (
+        KEYRING.unseal("bike_trips", "started_at", stored.started_at)
+        == sample["started_at"].iloc[0].isoformat()
+    )
     with unit_of_work(session_factory) as session:
         cells = service.heat_cells(
             session, people["transport"], since=APRIL[0], until=APRIL[1], resolution=8
@@ -102,7 +121,9 @@ def test_only_the_operations_centre_imports(
     citibike: pd.DataFrame,
 ) -> None:
     with unit_of_work(session_factory) as session, pytest.raises(Forbidden):
-        service.import_trips(session, people[who], citibike.head(5), resolution=8, now=NOW)
+        service.import_trips(
+            session, people[who], citibike.head(5), keyring=KEYRING, resolution=8, now=NOW
+        )
 
 
 @pytest.mark.parametrize("who", ["health", "ops_field"])

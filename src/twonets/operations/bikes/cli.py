@@ -14,9 +14,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from twonets.core.config import Settings
+from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.service import Governance
 from twonets.operations.bikes import forecast, heat, rebalance, service, trips
 
 bikes_app = typer.Typer(help="Shared bikes: heat map, demand forecast, rebalancing plan.")
@@ -167,7 +169,10 @@ def import_command(
             caller = service.acting_staff(session, as_)
             res = settings.bikes_h3_resolution
             if data is not None:
-                done = service.import_trips(session, caller, data, resolution=res, now=utcnow())
+                keyring = Governance(Catalogue(), resolve_secret_key(settings)).keyring(session)
+                done = service.import_trips(
+                    session, caller, data, keyring=keyring, resolution=res, now=utcnow()
+                )
                 typer.echo(f"{done.rows} trips imported (batch {done.batch})")
             if parked is not None:
                 done = service.import_snapshots(

@@ -1,18 +1,19 @@
 """Shared bikes' tables: imported trips and parked-bike snapshots.
 
 A trip's start and end points and times are whereabouts of the person who rode it (PIPL
-Art. 28), even without a rider's name: they are declared a dataset of sensitive data and leave
-the database only through governance. What departments see is the coarse copy kept beside
-them on import: the H3 cell (resolution ``bikes_h3_resolution``, about 0.74 km² at 8) and the
-hour a trip started and ended, counted per cell and hour (``service.heat_cells``). Parked-bike
-snapshots name a bike and where it stands, never a rider: they are public operator data.
+Art. 28), even without a rider's name: they are declared sensitive fields of the dataset
+``bike_trips``, sealed at rest, and leave the database only through governance's door. What
+departments see is the coarse copy kept beside them on import, in the clear: the H3 cell
+(resolution ``bikes_h3_resolution``, about 0.74 km² at 8) and the hour a trip started and
+ended, counted per cell and hour (``service.heat_cells``). Parked-bike snapshots name a bike
+and where it stands, never a rider: they are public operator data.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String
+from sqlalchemy import Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime
@@ -43,12 +44,13 @@ class BikeTrip(Base):
     batch: Mapped[str] = mapped_column(String(36), index=True, info=public())
     operator: Mapped[str] = mapped_column(String(32), index=True, info=public())
     bike_id: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, info=WHEREABOUTS)
-    start_lat: Mapped[float] = mapped_column(Float, info=WHEREABOUTS)
-    start_lon: Mapped[float] = mapped_column(Float, info=WHEREABOUTS)
-    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, info=WHEREABOUTS)
-    end_lat: Mapped[float] = mapped_column(Float, info=WHEREABOUTS)
-    end_lon: Mapped[float] = mapped_column(Float, info=WHEREABOUTS)
+    # Sealed at rest (AES-GCM, the dataset's key): ISO 8601 times and decimal degrees as text.
+    started_at: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
+    start_lat: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
+    start_lon: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
+    ended_at: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
+    end_lat: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
+    end_lon: Mapped[str] = mapped_column(Text, info=WHEREABOUTS)
     # The coarse copy departments count: cell at the configured resolution, start of the hour.
     resolution: Mapped[int] = mapped_column(Integer, info=public())
     start_cell: Mapped[str] = mapped_column(String(16), info=public())

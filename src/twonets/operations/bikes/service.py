@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal, principal_of
 from twonets.core.errors import Forbidden, NotFound
 from twonets.core.models import Account, Role
+from twonets.governance.sealing import Keyring
 from twonets.operations.bikes import heat
 from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
 
+TRIPS_DATASET = "bike_trips"
 IMPORTING_FUNCTIONS = frozenset({"operations"})
 SEEING_FUNCTIONS = frozenset({"operations", "transport"})
 SEEING_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.STAFF)
@@ -73,23 +75,34 @@ def check_may_see(caller: Principal) -> None:
 
 
 def import_trips(
-    session: Session, caller: Principal, trips: pd.DataFrame, *, resolution: int, now: datetime
+    session: Session,
+    caller: Principal,
+    trips: pd.DataFrame,
+    *,
+    keyring: Keyring,
+    resolution: int,
+    now: datetime,
 ) -> Imported:
-    """Write checked trips (``trips.read_trips``) with their cells and hours."""
+    """Write checked trips (``trips.read_trips``) with their cells and hours; the exact points
+    and times sealed with ``keyring`` (``Governance.keyring(session)``)."""
     check_may_import(caller)
     placed = heat.with_cells(trips, heat.check_resolution(resolution))
     batch = str(uuid.uuid4())
+
+    def seal(field: str, value: object) -> str:
+        return keyring.seal(TRIPS_DATASET, field, str(value))
+
     rows = [
         {
             "batch": batch,
             "operator": r.operator,
             "bike_id": r.bike_id,
-            "started_at": r.started_at.to_pydatetime(),
-            "start_lat": float(r.start_lat),
-            "start_lon": float(r.start_lon),
-            "ended_at": r.ended_at.to_pydatetime(),
-            "end_lat": float(r.end_lat),
-            "end_lon": float(r.end_lon),
+            "started_at": seal("started_at", r.started_at.isoformat()),
+            "start_lat": seal("start_lat", repr(float(r.start_lat))),
+            "start_lon": seal("start_lon", repr(float(r.start_lon))),
+            "ended_at": seal("ended_at", r.ended_at.isoformat()),
+            "end_lat": seal("end_lat", repr(float(r.end_lat))),
+            "end_lon": seal("end_lon", repr(float(r.end_lon))),
             "resolution": resolution,
             "start_cell": r.start_cell,
             "start_hour": r.start_hour.to_pydatetime(),
