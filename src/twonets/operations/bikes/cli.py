@@ -19,7 +19,10 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work, utc
 from twonets.core.errors import TwonetsError
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
-from twonets.operations.bikes import forecast, heat, rebalance, service, trips
+from twonets.operations.bikes import heat, service, trips
+
+# scikit-learn and OR-Tools load in the commands that use them: every other ``twonets``
+# command starts without them.
 
 bikes_app = typer.Typer(help="Shared bikes: heat map, demand forecast, rebalancing plan.")
 
@@ -75,6 +78,8 @@ def forecast_command(
     res: Annotated[int, typer.Option("--res", help="H3 resolution (0 to 15).")] = 8,
 ) -> None:
     """Mean absolute error of the hour-of-week baseline and the learned model, as JSON."""
+    from twonets.operations.bikes import forecast
+
     data = _read_trips(trips_file)
     table = heat.heat_table(data, resolution=res)
     try:
@@ -100,6 +105,8 @@ def current_supply(snapshots: pd.DataFrame, resolution: int) -> dict[str, dict[s
 
 def peak_need(data: pd.DataFrame, resolution: int) -> dict[str, dict[str, int]]:
     """Per operator and cell: the forecast demand of its busiest hour tomorrow, rounded up."""
+    from twonets.operations.bikes import forecast
+
     need: dict[str, dict[str, int]] = {}
     for operator, own in data.groupby("operator"):
         table = heat.heat_table(own, resolution=resolution)
@@ -130,6 +137,8 @@ def plan_command(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    from twonets.operations.bikes import rebalance
+
     supply = current_supply(parked, res)
     moves = rebalance.plan(supply, need, trucks=trucks, capacity=capacity)
     body = {

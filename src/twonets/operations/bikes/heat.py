@@ -36,14 +36,17 @@ def check_resolution(resolution: int) -> int:
 def cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
     """The H3 cell (hex string) of each point, each distinct point converted once."""
     check_resolution(resolution)
-    points = np.column_stack([np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)])
-    if len(points) == 0:
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    if len(lat) == 0:
         return np.array([], dtype=object)
-    unique, inverse = np.unique(points, axis=0, return_inverse=True)
+    # Distinct points by hashing (a complex number holds the pair), not by sorting.
+    inverse, unique = pd.factorize(lat + 1j * lon)
     converted = np.array(
-        [h3.latlng_to_cell(a, b, resolution) for a, b in unique.tolist()], dtype=object
+        [h3.latlng_to_cell(p.real, p.imag, resolution) for p in unique.tolist()], dtype=object
     )
-    return converted[inverse.reshape(-1)]
+    out: np.ndarray = converted[np.asarray(inverse)]
+    return out
 
 
 def with_cells(trips: pd.DataFrame, resolution: int) -> pd.DataFrame:
@@ -65,10 +68,10 @@ def supply_from_trips(trips: pd.DataFrame) -> pd.DataFrame:
     """
     if trips.empty:
         return pd.DataFrame({"cell": [], "hour": [], "supply": []})
-    ordered = trips.sort_values(["operator", "bike_id", "started_at"], kind="stable")
-    same_bike = (ordered["operator"].to_numpy()[1:] == ordered["operator"].to_numpy()[:-1]) & (
-        ordered["bike_id"].to_numpy()[1:] == ordered["bike_id"].to_numpy()[:-1]
-    )
+    bike, _ = pd.factorize(trips["operator"] + "\x1f" + trips["bike_id"])
+    order = np.lexsort((trips["started_at"].to_numpy(), bike))
+    ordered = trips.iloc[order]
+    same_bike = bike[order][1:] == bike[order][:-1]
     horizon = trips["started_at"].max().floor("h") + pd.Timedelta(hours=1)
     parked_from = ordered["ended_at"].dt.tz_localize(None).to_numpy()
     next_start = ordered["started_at"].dt.tz_localize(None).to_numpy()[1:]
@@ -84,17 +87,22 @@ def supply_from_trips(trips: pd.DataFrame) -> pd.DataFrame:
     first = (parked_from + hour - np.timedelta64(1, "us")).astype("datetime64[h]")
     last = (parked_until - np.timedelta64(1, "us")).astype("datetime64[h]")
     count = np.maximum((last - first).astype(np.int64) + 1, 0)
-    cell = np.repeat(ordered["end_cell"].to_numpy(), count)
-    starts = np.repeat(first, count)
+    # Count on integer keys (cell code × hour number): a bike-hour per row is many rows.
+    codes, names = pd.factorize(ordered["end_cell"])
+    base = first.astype(np.int64)
+    origin = int(base.min())
+    span = int((last.astype(np.int64) - origin).max()) + 1
     offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    hours = starts + offsets.astype("timedelta64[h]")
-    frame = pd.DataFrame(
+    keys = np.repeat(codes.astype(np.int64) * span + (base - origin), count) + offsets
+    unique, counted = np.unique(keys, return_counts=True)
+    hours = (unique % span + origin).astype("datetime64[h]")
+    return pd.DataFrame(
         {
-            "cell": cell,
+            "cell": np.asarray(names, dtype=object)[unique // span],
             "hour": pd.to_datetime(hours).tz_localize("UTC").astype("datetime64[us, UTC]"),
+            "supply": counted.astype(np.int64),
         }
     )
-    return frame.groupby(["cell", "hour"]).size().rename("supply").reset_index()
 
 
 def supply_from_snapshots(snapshots: pd.DataFrame, resolution: int) -> pd.DataFrame:

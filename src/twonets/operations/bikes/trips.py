@@ -68,22 +68,25 @@ class BikeDataError(Invalid):
         self.column = column
 
 
-def read_trips(path: Path) -> pd.DataFrame:
-    """Trips of a CSV (ours or Citi Bike's) or Parquet file, checked."""
-    raw, first_row = _read_raw(path)
+def read_trips(path: Path, *, name: str | None = None) -> pd.DataFrame:
+    """Trips of a CSV (ours or Citi Bike's) or Parquet file, checked; errors name the file
+    ``name`` (an upload's own name) or the path's."""
+    name = name or path.name
+    raw, first_row = _read_raw(path, name)
     citibike = "bikeid" in raw.columns and "starttime" in raw.columns
     if citibike:
         raw = raw.rename(columns=CITIBIKE_COLUMNS)
         raw["operator"] = CITIBIKE_OPERATOR
-    trips = check_trips(raw, file=path.name, first_row=first_row, citibike=citibike)
+    trips = check_trips(raw, file=name, first_row=first_row, citibike=citibike)
     trips.attrs["timezone"] = CITIBIKE_TIMEZONE if citibike else CITY_TIMEZONE
     return trips
 
 
-def read_snapshots(path: Path) -> pd.DataFrame:
+def read_snapshots(path: Path, *, name: str | None = None) -> pd.DataFrame:
     """Parked-bike snapshots of a CSV or Parquet file, checked."""
-    raw, first_row = _read_raw(path)
-    return check_snapshots(raw, file=path.name, first_row=first_row)
+    name = name or path.name
+    raw, first_row = _read_raw(path, name)
+    return check_snapshots(raw, file=name, first_row=first_row)
 
 
 def check_trips(
@@ -121,12 +124,11 @@ def check_snapshots(raw: pd.DataFrame, *, file: str, first_row: int = 2) -> pd.D
     return out.reset_index(drop=True)
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
+def _read_raw(path: Path, name: str) -> tuple[pd.DataFrame, int]:
     """The file's cells as text (CSV) or its own types (Parquet), and its first row's number."""
-    name = path.name
     if not path.is_file():
         raise BikeDataError(name, None, None, "no such file")
-    if path.suffix.lower() == ".parquet":
+    if name.lower().endswith(".parquet"):
         try:
             return pd.read_parquet(path), 1
         except Exception as exc:  # pyarrow raises many kinds; each means "not Parquet we read"
