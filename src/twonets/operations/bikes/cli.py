@@ -103,16 +103,17 @@ def current_supply(snapshots: pd.DataFrame, resolution: int) -> dict[str, dict[s
     return out
 
 
-def peak_need(data: pd.DataFrame, resolution: int) -> dict[str, dict[str, int]]:
-    """Per operator and cell: the forecast demand of its busiest hour tomorrow, rounded up."""
+def day_need(data: pd.DataFrame, resolution: int) -> dict[str, dict[str, int]]:
+    """Per operator and cell: the forecast demand of the 24 hours after the data, rounded up."""
     from twonets.operations.bikes import forecast
 
     need: dict[str, dict[str, int]] = {}
     for operator, own in data.groupby("operator"):
+        own.attrs["timezone"] = data.attrs["timezone"]
         table = heat.heat_table(own, resolution=resolution)
         ahead = forecast.next_day(table, timezone=data.attrs["timezone"])
-        peak = ahead.groupby("cell")["demand"].max()
-        need[str(operator)] = {str(c): math.ceil(v) for c, v in peak.items() if v > 0}
+        total = ahead.groupby("cell")["demand"].sum()
+        need[str(operator)] = {str(c): math.ceil(v) for c, v in total.items() if v > 0}
     return need
 
 
@@ -133,7 +134,7 @@ def plan_command(
     except trips.BikeDataError as exc:
         raise _bad_data(exc) from None
     try:
-        need = peak_need(data, res)
+        need = day_need(data, res)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -193,3 +194,47 @@ def import_command(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+@bikes_app.command("replay")
+def replay_command(
+    trips_file: TripsFile,
+    day: Annotated[str, typer.Option("--day", help="The local day to replay, YYYY-MM-DD.")],
+    trucks: Annotated[int, typer.Option("--trucks", min=0, help="Trucks available.")],
+    capacity: Annotated[int, typer.Option("--capacity", min=0, help="Bikes a truck carries.")],
+    res: Annotated[int, typer.Option("--res", help="H3 resolution (0 to 15).")] = 8,
+) -> None:
+    """Replay a day of trips from the bikes' positions at its start, without and with the
+    plan made from the days before; unmet demand of both as JSON."""
+    from twonets.operations.bikes import rebalance, replay
+
+    data = _read_trips(trips_file)
+    timezone = data.attrs["timezone"]
+    try:
+        start = pd.Timestamp(day, tz=timezone).tz_convert("UTC")
+    except ValueError:
+        typer.echo(f"error: --day should be a date YYYY-MM-DD, got {day!r}", err=True)
+        raise typer.Exit(2) from None
+    history = data[data["started_at"] < start]
+    history.attrs["timezone"] = timezone
+    placed = heat.with_cells(data, res)
+    day_trips = placed[
+        (placed["started_at"] >= start) & (placed["started_at"] < start + pd.Timedelta(days=1))
+    ]
+    try:
+        need = day_need(history, res)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    supply = replay.supply_at(placed, start)
+    moves = rebalance.plan(supply, need, trucks=trucks, capacity=capacity)
+    without = replay.replay(day_trips, supply)
+    with_plan = replay.replay(day_trips, supply, moves)
+    body = {
+        "day": day,
+        "starts": without.starts,
+        "unmet_without_plan": without.unmet,
+        "unmet_with_plan": with_plan.unmet,
+        "bikes_moved": sum(m.bikes for m in moves),
+    }
+    typer.echo(json.dumps(body))
