@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,12 @@ from twonets.core.models import Account, Role
 from twonets.governance.sealing import Keyring
 from twonets.operations.bikes import heat
 from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
+from twonets.operations.cases import service as cases
+from twonets.operations.cases.schemas import IntakeReport, SourceKind
 
 TRIPS_DATASET = "bike_trips"
+# 非机动车乱停放 (events, street order): handled by the district's urban management.
+OVERSUPPLY_CATEGORY = "E0506"
 IMPORTING_FUNCTIONS = frozenset({"operations"})
 SEEING_FUNCTIONS = frozenset({"operations", "transport"})
 SEEING_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.STAFF)
@@ -197,3 +202,68 @@ def heat_cells(
         total > 0, (table["supply"] - table["starts"]) / total.where(total > 0, 1), 0.0
     ).round(4)
     return table[[*heat.HEAT_COLUMNS, "imbalance"]]
+
+
+@dataclass(frozen=True)
+class ParkingZone:
+    """A place where bikes must not pile up: ``capacity`` 0 where parking is banned, else the
+    bikes it holds (a metro exit's racks)."""
+
+    name: str
+    lat: float
+    lon: float
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Oversupply:
+    """A zone whose cell held more parked bikes than the zone allows, and the case it became."""
+
+    zone: ParkingZone
+    cell: str
+    parked: int
+    case_number: str
+
+
+def oversupply_cases(
+    session: Session,
+    caller: Principal,
+    zones: Sequence[ParkingZone],
+    *,
+    hour: datetime,
+    resolution: int,
+    now: datetime,
+) -> list[Oversupply]:
+    """Open an operations case (``E0506``, found by data) for each zone whose H3 cell held more
+    parked bikes in ``hour`` (snapshots) than the zone's capacity.
+
+    The count is the whole cell's (about 0.74 km² at resolution 8), a coarse stand-in for the
+    zone itself. A repeat for the same zone and hour is merged by case intake like any
+    duplicate. Operators of the operations centre run it.
+    """
+    check_may_import(caller)
+    table = heat_cells(
+        session, caller, since=hour, until=hour + timedelta(hours=1), resolution=resolution
+    )
+    supply = dict(zip(table["cell"], table["supply"], strict=True))
+    opened: list[Oversupply] = []
+    for zone in zones:
+        cell = str(heat.cells(np.array([zone.lat]), np.array([zone.lon]), resolution)[0])
+        parked = int(supply.get(cell, 0))
+        if parked <= zone.capacity:
+            continue
+        limit = "禁停区" if zone.capacity == 0 else f"容量{zone.capacity}辆"
+        report = IntakeReport(
+            source_kind=SourceKind.DETECTOR,
+            source_ref=f"bikes:{zone.name}:{hour:%Y%m%dT%H}"[:128],
+            category=OVERSUPPLY_CATEGORY,
+            description=f"{zone.name}共享单车堆积：所在网格停放{parked}辆（{limit}）",
+            lon=zone.lon,
+            lat=zone.lat,
+            crs="wgs84",
+            reported_at=min(hour, now),
+        )
+        with session.begin_nested():
+            case = cases.intake(session, report, now=now)
+        opened.append(Oversupply(zone, cell, parked, case.number))
+    return opened
