@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Days a terminal's authentication code is accepted after it registered (0: until staff
     # reset the enrolment); an expired code fails and the terminal registers for a new one.
     jt808_code_days: NonNegativeInt = 30
+    # H3 resolution of the shared-bike cells (8: about 0.74 km², a few street blocks).
+    bikes_h3_resolution: NonNegativeInt = 8
 
     @field_validator("database_url")
     @classmethod

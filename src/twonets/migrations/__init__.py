@@ -20,6 +20,7 @@ def metadata() -> MetaData:
     import twonets.governance.models
     import twonets.health.models
     import twonets.licences.models
+    import twonets.operations.bikes.models
     import twonets.operations.cases.models
     import twonets.operations.devices.models
     import twonets.operations.trucks.models

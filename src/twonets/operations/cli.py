@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from twonets.operations.bikes import cli as bikes_cli
 from twonets.operations.cases import cli as cases_cli
 from twonets.operations.devices import cli as devices_cli
 from twonets.operations.trucks import cli as trucks_cli
@@ -12,3 +13,4 @@ ops_app = typer.Typer(help="City operations: management elements, cases, device 
 devices_cli.register(ops_app)
 cases_cli.register(ops_app)
 trucks_cli.register(ops_app)
+bikes_cli.register(ops_app)

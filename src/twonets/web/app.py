@@ -32,6 +32,7 @@ from twonets.health import api as health_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
+from twonets.operations.bikes import api as bike_api
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.operations.trucks import api as truck_api
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(requests_api.router)
     app.include_router(open311.router)
     app.include_router(services_api.router)
+    app.include_router(bike_api.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)

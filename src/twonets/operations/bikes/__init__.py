@@ -1,0 +1,1 @@
+"""Shared bikes: trips and parked bikes per H3 cell and hour, demand forecast, rebalancing."""

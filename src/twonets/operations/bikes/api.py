@@ -1,0 +1,114 @@
+"""HTTP routes of shared bikes: importing an operator's file, and the counts per cell and hour."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+
+from twonets.core.auth import Principal
+from twonets.core.config import Settings
+from twonets.core.http import Clock, Uow, get_settings, require
+from twonets.core.models import Role
+from twonets.governance.service import Governance
+from twonets.operations.bikes import service, trips
+
+router = APIRouter(tags=["operations"])
+
+Importer = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Watcher = Annotated[Principal, Depends(require(*service.SEEING_ROLES))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+def get_governance(request: Request) -> Governance:
+    """The platform's governance (the keys that seal trip points)."""
+    gov: Governance = request.app.state.governance
+    return gov
+
+
+Gov = Annotated[Governance, Depends(get_governance)]
+
+
+async def _saved(upload: UploadFile, folder: Path) -> tuple[Path, str]:
+    name = Path(upload.filename or "upload.csv").name
+    path = folder / ("upload.parquet" if name.lower().endswith(".parquet") else "upload.csv")
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise trips.BikeDataError(name, None, None, "larger than 64 MB")
+    path.write_bytes(data)
+    return path, name
+
+
+@router.post("/api/v1/ops/bikes/trips", status_code=201)
+async def import_trips(
+    file: UploadFile, caller: Importer, uow: Uow, clock: Clock, settings: SettingsDep, gov: Gov
+) -> dict[str, Any]:
+    """Import an operator's trips (our CSV columns, Citi Bike's CSV, or Parquet), whole or
+    not at all; a bad value is a 422 naming the file, row and column."""
+    service.check_may_import(caller)
+    with tempfile.TemporaryDirectory() as folder:
+        path, name = await _saved(file, Path(folder))
+        data = trips.read_trips(path, name=name)
+    with uow() as session:
+        done = service.import_trips(
+            session,
+            caller,
+            data,
+            keyring=gov.keyring(session),
+            resolution=settings.bikes_h3_resolution,
+            now=clock(),
+        )
+    return {"batch": done.batch, "rows": done.rows, "resolution": done.resolution}
+
+
+@router.post("/api/v1/ops/bikes/snapshots", status_code=201)
+async def import_snapshots(
+    file: UploadFile, caller: Importer, uow: Uow, clock: Clock, settings: SettingsDep
+) -> dict[str, Any]:
+    """Import parked-bike snapshots (CSV or Parquet), whole or not at all."""
+    service.check_may_import(caller)
+    with tempfile.TemporaryDirectory() as folder:
+        path, name = await _saved(file, Path(folder))
+        data = trips.read_snapshots(path, name=name)
+    with uow() as session:
+        done = service.import_snapshots(
+            session, caller, data, resolution=settings.bikes_h3_resolution, now=clock()
+        )
+    return {"batch": done.batch, "rows": done.rows, "resolution": done.resolution}
+
+
+@router.get("/api/v1/ops/bikes/cells")
+def cells(
+    caller: Watcher,
+    uow: Uow,
+    settings: SettingsDep,
+    since: Annotated[datetime, Query(description="First hour (ISO 8601 with offset).")],
+    until: Annotated[datetime, Query(description="End, exclusive (ISO 8601 with offset).")],
+    operator: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[dict[str, Any]]:
+    """Starts, arrivals, supply, net flow and imbalance per H3 cell and hour."""
+    with uow() as session:
+        table = service.heat_cells(
+            session,
+            caller,
+            since=since,
+            until=until,
+            resolution=settings.bikes_h3_resolution,
+            operator=operator,
+        )
+    return [
+        {
+            "cell": row.cell,
+            "hour": row.hour.isoformat(),
+            "starts": int(row.starts),
+            "arrivals": int(row.arrivals),
+            "supply": int(row.supply),
+            "net": int(row.net),
+            "imbalance": float(row.imbalance),
+        }
+        for row in table.itertuples(index=False)
+    ]
