@@ -89,13 +89,6 @@ NAV: tuple[NavItem, ...] = (
         N_("Raise a request with the government, talk with the department and confirm its answer"),
         primary=True,
     ),
-    NavItem(
-        N_("My data"),
-        "/my-data",
-        HOLDERS,
-        N_("Who read your data, when and why; a copy of what is held about you"),
-        primary=True,
-    ),
     # The services' entries are translated from the services' catalogue (web/services/words.py).
     NavItem(
         "One-thing services",
@@ -110,6 +103,13 @@ NAV: tuple[NavItem, ...] = (
         "/requests",
         frozenset({Role.CITIZEN}),
         N_("Raise a request with the government, talk with the department and confirm its answer"),
+    ),
+    NavItem(
+        N_("My data"),
+        "/my-data",
+        HOLDERS,
+        N_("Who read your data, when and why; a copy of what is held about you"),
+        primary=True,
     ),
     # The work of staff, by role.
     NavItem(
@@ -139,6 +139,12 @@ NAV: tuple[NavItem, ...] = (
         frozenset({Role.OPERATOR, Role.FIELD}),
         N_("Vehicle terminals, meters and the intake's counters"),
         primary=True,
+    ),
+    NavItem(
+        N_("Muck trucks"),
+        "/ops/trucks",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.FIELD}),
+        N_("Muck trucks off their permitted route, hours or sites, with their cases, by company"),
     ),
     NavItem(
         N_("Public health"),
