@@ -6,7 +6,9 @@ import typer
 
 from twonets.operations.cases import cli as cases_cli
 from twonets.operations.devices import cli as devices_cli
+from twonets.operations.rentals import cli as rentals_cli
 
 ops_app = typer.Typer(help="City operations: management elements, cases, device intake.")
 devices_cli.register(ops_app)
 cases_cli.register(ops_app)
+rentals_cli.register(ops_app)
