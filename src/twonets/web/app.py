@@ -34,6 +34,7 @@ from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
+from twonets.operations.rentals import api as rentals_api
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(codes_api.router)
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
+    app.include_router(rentals_api.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import io
 import math
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -100,25 +101,29 @@ Record = Mapping[str, Any]
 
 def records(path: Path) -> tuple[list[str], Iterator[tuple[int, Record]]]:
     """The columns of a CSV or Parquet file and its records, each with its row number."""
-    name = str(path)
     if not path.is_file():
-        raise FileProblem(name, None, None, "no such file")
-    if path.suffix.lower() == ".parquet":
+        raise FileProblem(str(path), None, None, "no such file")
+    return records_of(str(path), path.read_bytes())
+
+
+def records_of(name: str, content: bytes) -> tuple[list[str], Iterator[tuple[int, Record]]]:
+    """Like :func:`records`, for the bytes of a file called ``name`` (an upload)."""
+    if name.lower().endswith(".parquet"):
         try:
             parquet = importlib.import_module("pyarrow.parquet")
         except ImportError:
             raise FileProblem(name, None, None, "reading Parquet needs pyarrow") from None
         try:
-            table = parquet.read_table(path)
+            table = parquet.read_table(io.BytesIO(content))
         except Exception as exc:  # pyarrow raises its own kinds for a damaged file
             raise FileProblem(name, None, None, f"not a Parquet file ({exc})") from None
         rows: list[dict[str, Any]] = table.to_pylist()
         return list(table.column_names), iter(enumerate(rows, start=2))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileProblem(name, None, None, "is not UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip() for c in reader.fieldnames or []]
     reader.fieldnames = columns
     return columns, ((reader.line_num, r) for r in reader)

@@ -168,6 +168,32 @@ def import_rows(
     return Imported(len(homes), len(readings))
 
 
+Upload = tuple[str, bytes]  # a file's name and content
+
+
+def import_uploads(
+    session: Session,
+    caller: Principal,
+    *,
+    households: Upload | None,
+    readings: Upload | None,
+    now: datetime,
+) -> Imported:
+    """Import files (CSV or Parquet); a broken row is a ``FileProblem`` and nothing is written."""
+    check_housing(caller)
+    homes: list[data.HouseholdRow] = []
+    if households is not None:
+        columns, records = data.records_of(*households)
+        homes = data.parse_households(columns, records, file=households[0])
+    rows: list[data.ReadingRow] = []
+    if readings is not None:
+        known = {h.household_id for h in homes}
+        known |= set(session.scalars(select(Household.household_id)))
+        columns, records = data.records_of(*readings)
+        rows = data.parse_readings(columns, records, file=readings[0], known=known)
+    return import_rows(session, caller, homes, rows, now=now)
+
+
 def import_files(
     session: Session,
     caller: Principal,
@@ -176,16 +202,17 @@ def import_files(
     readings: Path | None,
     now: datetime,
 ) -> Imported:
-    """Import files (CSV or Parquet); a broken row is a ``FileProblem`` and nothing is written."""
-    check_housing(caller)
-    homes = data.read_households(households) if households is not None else []
-    rows: list[data.ReadingRow] = []
-    if readings is not None:
-        known = {h.household_id for h in homes} | set(
-            session.scalars(select(Household.household_id))
-        )
-        rows = data.read_readings(readings, known)
-    return import_rows(session, caller, homes, rows, now=now)
+    """Import files from disk, as :func:`import_uploads`."""
+    for path in (households, readings):
+        if path is not None and not path.is_file():
+            raise data.FileProblem(str(path), None, None, "no such file")
+    return import_uploads(
+        session,
+        caller,
+        households=(str(households), households.read_bytes()) if households else None,
+        readings=(str(readings), readings.read_bytes()) if readings else None,
+        now=now,
+    )
 
 
 # --- detection ---------------------------------------------------------------------------------
