@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("reason_parts", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("label", sa.Integer(), nullable=True),
         sa.Column("case_id", sa.Integer(), nullable=True),

@@ -99,6 +99,7 @@ class Lead:
     score: float
     reasons: str
     period: str
+    parts: tuple[ReasonPart, ...] = ()
 
 
 def features(households: Iterable[HouseholdRow], readings: Iterable[ReadingRow]) -> list[Features]:
@@ -210,27 +211,55 @@ def score(f: Features) -> float:
     return round(len(agree) / len(UTILITIES) * (1 - f.capacity / people), 4)
 
 
-def reasons(f: Features) -> str:
-    """Why the household ranks where it does, in words a person can check."""
+# The reasons' wording, as templates with named values: the pages translate each part
+# (web/operations/rentals.py lists the same texts for the catalogue).
+REASON_FIRST = (
+    "%(utility)s %(ratio)s× the building median per registered occupant for %(months)s months"
+)
+REASON_MORE = "%(utility)s %(ratio)s×"
+REASON_PEOPLE = (
+    "use of about %(people)s people (registered %(registered)s); "
+    "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
+)
+REASON_NIGHT = "night electricity %(ratio)s× the district's share"
+ReasonPart = tuple[str, dict[str, str]]
+
+
+def reason_parts(f: Features) -> list[ReasonPart]:
+    """Why the household ranks where it does: each part a template and its values."""
     agree = agreeing(f)
-    parts = []
+    parts: list[ReasonPart] = []
     for i, u in enumerate(sorted(agree, key=lambda u: -f.building_ratio[u])):
-        ratio = f"{f.building_ratio[u]:.1f}×"
+        values = {"utility": u, "ratio": f"{f.building_ratio[u]:.1f}"}
         if i == 0:
-            parts.append(
-                f"{u} {ratio} the building median per registered occupant "
-                f"for {f.high_months[u]} months"
-            )
+            parts.append((REASON_FIRST, {**values, "months": str(f.high_months[u])}))
         else:
-            parts.append(f"{u} {ratio}")
-    people = f.estimated_people
+            parts.append((REASON_MORE, values))
     parts.append(
-        f"use of about {people:.0f} people (registered {f.registered_occupants}); "
-        f"{f.rooms} rooms, {f.area_m2:g} m² allow at most {f.capacity}"
+        (
+            REASON_PEOPLE,
+            {
+                "people": f"{f.estimated_people:.0f}",
+                "registered": str(f.registered_occupants),
+                "rooms": str(f.rooms),
+                "area": f"{f.area_m2:g}",
+                "capacity": str(f.capacity),
+            },
+        )
     )
     if f.night_share_ratio is not None and f.night_share_ratio >= 1.3:
-        parts.append(f"night electricity {f.night_share_ratio:.1f}× the district's share")
-    return "; ".join(parts)
+        parts.append((REASON_NIGHT, {"ratio": f"{f.night_share_ratio:.1f}"}))
+    return parts
+
+
+def worded(parts: Sequence[ReasonPart]) -> str:
+    """The reasons in one line of English (the command's and the API's ``reasons``)."""
+    return "; ".join(template % values for template, values in parts)
+
+
+def reasons(f: Features) -> str:
+    """Why the household ranks where it does, in words a person can check."""
+    return worded(reason_parts(f))
 
 
 def detect(
@@ -240,10 +269,10 @@ def detect(
     top: int | None = None,
 ) -> list[Lead]:
     """Households that break the baseline's rules, best first (ties by household id)."""
-    found = [
-        Lead(f.household_id, f.district, s, reasons(f), f.last_month)
-        for f in features(households, readings)
-        if (s := score(f)) > 0
-    ]
+    scored = [(f, s) for f in features(households, readings) if (s := score(f)) > 0]
+    found = []
+    for f, s in scored:
+        parts = reason_parts(f)
+        found.append(Lead(f.household_id, f.district, s, worded(parts), f.last_month, tuple(parts)))
     found.sort(key=lambda lead: (-lead.score, lead.household_id))
     return found if top is None else found[:top]

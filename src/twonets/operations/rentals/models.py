@@ -10,8 +10,9 @@ reasons (figures relative to peers), never names, and are the housing department
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime
@@ -99,6 +100,8 @@ class Lead(Base):
     period: Mapped[str] = mapped_column(String(7))  # the last month of the readings scored
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(Text)
+    # The reasons as [template, values] pairs (detection.REASON_*), for pages to translate.
+    reason_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), index=True, default="open")
     label: Mapped[int | None] = mapped_column(Integer)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("ops_case.id"), index=True)

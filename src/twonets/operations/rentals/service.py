@@ -307,6 +307,7 @@ def detect_leads(session: Session, caller: Principal, *, now: datetime) -> list[
         if lead.state == LeadState.OPEN:
             lead.score = item.score
             lead.reasons = item.reasons
+            lead.reason_parts = [[template, values] for template, values in item.parts]
         out.append(lead)
     session.flush()
     record_event(
@@ -325,6 +326,7 @@ class LeadView:
     id: int
     score: float
     reasons: str
+    reason_parts: list[Any]
     state: str
     label: int | None
     period: str
@@ -378,6 +380,7 @@ def list_leads(
             id=lead.id,
             score=lead.score,
             reasons=lead.reasons,
+            reason_parts=lead.reason_parts,
             state=lead.state,
             label=lead.label,
             period=lead.period,
@@ -507,3 +510,8 @@ def precision_by_district(session: Session, caller: Principal) -> list[Precision
         seen[0] += 1
         seen[1] += int(label == 1)
     return [Precision(d, n, c) for d, (n, c) in sorted(counts.items())]
+
+
+def case_number(session: Session, lead: Lead) -> str | None:
+    """The number of the case a referred lead became."""
+    return get_case(session, lead.case_id).number if lead.case_id is not None else None
