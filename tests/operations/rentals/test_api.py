@@ -1,14 +1,19 @@
-"""Group rentals over HTTP: problem+json for broken files, 403 outside housing, the lead list."""
+"""Group rentals over HTTP and the import command: broken files named, 403 outside housing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from builders import PASSWORD
+from twonets.cli import app as cli_app
 
 from .conftest import Housing
 
+runner = CliRunner()
 HEADER = "household_id,building_id,district,area_m2,rooms,registered_occupants,use\n"
 
 
@@ -64,3 +69,38 @@ def test_other_departments_get_403(
     xuhui = _token(client, housing.xuhui.username)
     listed = client.get("/api/v1/ops/rentals/leads", headers=xuhui).json()
     assert {lead["district_code"] for lead in listed} <= {"310104"}
+
+
+def test_the_import_command_imports_detects_and_refuses_broken_files(
+    tmp_path: Path, migrated_url: str, housing: Housing
+) -> None:
+    env = {"TWONETS_DATABASE_URL": migrated_url}
+    households = tmp_path / "households.csv"
+    households.write_text(HEADER + "P1,B9,310115,70,2,2,residential\n")
+    readings = tmp_path / "readings.csv"
+    readings.write_text("household_id,month,water_m3,electricity_kwh,gas_m3\nP1,2026-01,7,200,12\n")
+    args = ["ops", "rentals", "import", "--as", housing.pudong.username]
+    done = runner.invoke(
+        cli_app, [*args, "--households", str(households), "--readings", str(readings)], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 households, 1 readings" in done.output
+    readings.write_text("household_id,month,water_m3,electricity_kwh,gas_m3\nP9,2026-01,7,2,1\n")
+    broken = runner.invoke(cli_app, [*args, "--readings", str(readings)], env=env)
+    assert broken.exit_code == 2
+    assert "row 2, column household_id: unknown household 'P9'" in broken.stderr
+    other = runner.invoke(
+        cli_app,
+        [
+            "ops",
+            "rentals",
+            "import",
+            "--as",
+            housing.other.username,
+            "--households",
+            str(households),
+        ],
+        env=env,
+    )
+    assert other.exit_code == 1
+    assert runner.invoke(cli_app, ["ops", "rentals", "outcomes"], env=env).exit_code == 0

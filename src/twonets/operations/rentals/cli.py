@@ -1,7 +1,7 @@
-"""``twonets ops rentals detect`` and ``twonets ops rentals evaluate``: files in, leads out.
+"""``twonets ops rentals detect|evaluate|import|outcomes``: files in, leads out, the loop.
 
-Both work without the database. A broken input file is exit code 2 with a message naming
-the file, the row and the column; nothing is written then.
+Both work without the database; ``import`` and ``outcomes`` work on it. A broken input file
+is exit code 2 with a message naming the file, the row and the column; nothing is written then.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import Annotated
 
 import typer
 
-from twonets.operations.rentals import data, detection, synthetic
+from twonets.core.config import Settings
+from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
+from twonets.core.errors import TwonetsError
+from twonets.operations.rentals import data, detection, service, synthetic
 
 rentals_app = typer.Typer(help="Group rentals (群租): leads from water, electricity and gas.")
 
@@ -97,3 +100,49 @@ def evaluate_command(
     typer.echo("look-alikes in the top (of planted):")
     for kind, count in result.look_alikes_in_top.items():
         typer.echo(f"  {kind:<10} {count} of {result.look_alikes_planted[kind]}")
+
+
+@rentals_app.command("import")
+def import_command(
+    ctx: typer.Context,
+    as_: Annotated[str, typer.Option("--as", help="The housing staff account importing.")],
+    households: Annotated[
+        Path | None, typer.Option("--households", help="Households, CSV or Parquet.")
+    ] = None,
+    readings: Annotated[
+        Path | None, typer.Option("--readings", help="Monthly readings, CSV or Parquet.")
+    ] = None,
+) -> None:
+    """Import households and readings into the database (all or nothing), then detect."""
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            caller = service.acting_staff(session, as_)
+            now = utcnow()
+            done = service.import_files(
+                session, caller, households=households, readings=readings, now=now
+            )
+            leads = service.detect_leads(session, caller, now=now)
+    except data.FileProblem as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"{done.households} households, {done.readings} readings; {len(leads)} leads")
+
+
+@rentals_app.command("outcomes")
+def outcomes_command(ctx: typer.Context) -> None:
+    """Label referred leads from their cases' outcomes (closed: found; not filed: not)."""
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            changed = service.record_outcomes(session, now=utcnow())
+    finally:
+        engine.dispose()
+    typer.echo(f"{changed} leads learnt their outcome")

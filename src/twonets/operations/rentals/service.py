@@ -24,10 +24,10 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from twonets.core import geo
-from twonets.core.auth import Principal
+from twonets.core.auth import Principal, principal_of
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
-from twonets.core.models import Role
+from twonets.core.models import Account, Role
 from twonets.governance.service import Governance, ReadQuery, read
 from twonets.operations.cases import service as cases
 from twonets.operations.cases.schemas import IntakeReport, SourceKind
@@ -515,3 +515,13 @@ def precision_by_district(session: Session, caller: Principal) -> list[Precision
 def case_number(session: Session, lead: Lead) -> str | None:
     """The number of the case a referred lead became."""
     return get_case(session, lead.case_id).number if lead.case_id is not None else None
+
+
+def acting_staff(session: Session, username: str) -> Principal:
+    """The staff account a command acts as (``--as``), for the same checks as the API."""
+    account = session.scalar(
+        select(Account).where(Account.username == username)  # governance: a staff login
+    )
+    if account is None or not account.active:
+        raise NotFound(f"no active account {username!r}")
+    return principal_of(account)
