@@ -38,6 +38,8 @@ MIN_MONTHS = 2
 OVER_REGISTERED = 1.5
 PEOPLE_PER_ROOM = 2
 M2_PER_PERSON = 5.0
+# Months that say how a home is used now (people implied by consumption).
+RECENT = 3
 
 
 def _value(reading: ReadingRow, utility: str) -> float:
@@ -50,6 +52,12 @@ def _value(reading: ReadingRow, utility: str) -> float:
 
 def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def _recent(values: Sequence[float]) -> float:
+    """The mean of the last RECENT values (all, if fewer): a group rental that began
+    mid-year is judged by how the home is used now, not by the year's average."""
+    return statistics.fmean(values[-RECENT:])
 
 
 def _ratio(value: float, median: float) -> float:
@@ -163,7 +171,7 @@ def features(households: Iterable[HouseholdRow], readings: Iterable[ReadingRow])
             d_ratio[u] = _median(ds)
             m2_ratio[u] = _median(ms)
             high[u] = sum(1 for x in bs if x >= HIGH)
-            implied[u] = statistics.fmean(people)
+            implied[u] = _recent(people)
         water = sum(r.water_m3 for r in rows)
         power = sum(r.electricity_kwh for r in rows)
         we = _ratio(water / power, med_we.get(home.district, 0.0)) if power > 0 else 0.0
