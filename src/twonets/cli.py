@@ -19,6 +19,7 @@ from twonets.governance.cli import governance_app, ledger_app
 from twonets.health.cli import health_app
 from twonets.licences.cli import licences_app, trust_app
 from twonets.operations.cli import ops_app
+from twonets.requests.cli import open311_app, requests_app
 
 app = typer.Typer(
     help="Two Nets: government services and city operations on one governed platform.",
@@ -36,6 +37,8 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(health_app, name="health")
 app.add_typer(codes_app, name="codes")
 app.add_typer(ops_app, name="ops")
+app.add_typer(requests_app, name="requests")
+app.add_typer(open311_app, name="open311")
 
 
 @app.callback()

@@ -199,7 +199,7 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A fresh page in its own context (no cookies shared between tests)."""
     context = browser.new_context(base_url=live_server.base_url, locale="en-GB")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     try:
         yield page

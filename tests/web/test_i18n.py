@@ -174,3 +174,36 @@ def test_dates_made_in_a_handler_speak_the_page_s_language() -> None:
     client.cookies.set(i18n.LANG_COOKIE, "en")
     assert client.get("/when", headers={"Accept-Language": "zh-CN"}).text.startswith("30 Nov")
     assert i18n.current_language() is i18n.DEFAULT  # nothing leaks out of the request
+
+
+def test_a_text_two_parts_translate_differently_reads_as_its_own_part_says() -> None:
+    by_part = {
+        path.stem: _catalogue(path.stem)
+        for path in sorted(i18n.catalogue_path("zh", "core").parent.glob("*.po"))
+    }
+    differing = {
+        (part, text, zh)
+        for part, table in by_part.items()
+        for text, zh in table.items()
+        if any(other.get(text, zh) != zh for name, other in by_part.items() if name != part)
+    }
+    assert differing, "no text means two things yet: this test would check nothing"
+    for part, text, zh in differing:
+        if "%(" not in text:
+            assert i18n.translations("zh", part).gettext(text) == zh, (part, text)
+
+
+def test_a_page_speaks_its_own_part_s_words(client: TestClient) -> None:
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.globals.update(i18n.template_callables("zh"))
+    health = i18n.translations("zh", "health").gettext("Answered")
+    requests = i18n.translations("zh", "requests").gettext("Answered")
+    assert health != requests
+    source = '{{ _("Answered") }}'
+    env.loader = __import__("jinja2").DictLoader(
+        {"health/x.html": source, "requests/x.html": source}
+    )
+    assert env.get_template("health/x.html").render() == health
+    assert env.get_template("requests/x.html").render() == requests

@@ -64,7 +64,13 @@ def test_reference_pages_wait_under_more_for_everyone_logged_in() -> None:
 def test_a_residents_menu_starts_with_their_own_things() -> None:
     menu = nav_for(_principal(Role.CITIZEN, kind=AccountKind.CITIZEN))
 
-    assert [i.href for i in menu.primary] == ["/wallet", "/code", "/ops/report", "/my-data"]
+    assert [i.href for i in menu.primary] == [
+        "/wallet",
+        "/code",
+        "/ops/report",
+        "/requests",
+        "/my-data",
+    ]
     assert "/health/my-calls" not in _hrefs(_principal(Role.CITIZEN, kind=AccountKind.CITIZEN))
 
 

@@ -23,6 +23,7 @@ def metadata() -> MetaData:
     import twonets.operations.cases.models
     import twonets.operations.devices.models
     import twonets.operations.rentals.models
+    import twonets.requests.models
     import twonets.trust.models  # noqa: F401
     from twonets.core.db import Base
 

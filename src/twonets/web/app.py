@@ -35,6 +35,8 @@ from twonets.migrations import current_revision, head_revision
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
 from twonets.operations.rentals import api as rentals_api
+from twonets.requests import api as requests_api
+from twonets.requests import open311
 from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
@@ -42,6 +44,7 @@ from twonets.web import health as health_pages
 from twonets.web import i18n
 from twonets.web import licences as licence_pages
 from twonets.web import operations as operations_pages
+from twonets.web import requests as requests_pages
 from twonets.web.errors import install_error_handlers
 from twonets.web.security import SecurityMiddleware, origin_of
 
@@ -120,7 +123,7 @@ def create_app(
     # Long-running work a domain registers in its setup: each runs until ``stop`` is set.
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
-    for domain in (health_api, codes_api, operations_api, device_api):
+    for domain in (health_api, codes_api, operations_api, device_api, requests_api):
         domain.setup(app)
     install_error_handlers(app)
 
@@ -150,12 +153,15 @@ def create_app(
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
     app.include_router(rentals_api.router)
+    app.include_router(requests_api.router)
+    app.include_router(open311.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)
     app.include_router(health_pages.router)
     app.include_router(code_pages.router)
     app.include_router(operations_pages.router)
+    app.include_router(requests_pages.router)
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     def api_page(request: Request) -> HTMLResponse:

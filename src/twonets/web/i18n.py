@@ -168,13 +168,19 @@ def read_catalogue(path: Path, code: str) -> Catalog:
 
 
 @cache
-def translations(code: str) -> _gettext.NullTranslations:
-    """Every catalogue of a language, merged, from their ``.po`` files (English needs none)."""
+def translations(code: str, part: str | None = None) -> _gettext.NullTranslations:
+    """Every catalogue of a language, merged, from their ``.po`` files (English needs none).
+
+    The same English text may mean different things in two parts ("Answered": a call-up's
+    answer time, a request's state): with ``part``, that part's own translations come first.
+    """
     folder = LOCALE_DIR / code / "LC_MESSAGES"
     if code == SOURCE or not folder.is_dir():
         return _gettext.NullTranslations()
     merged = Catalog(locale=code)
-    for path in sorted(folder.glob("*.po")):
+    # A catalogue keeps the first translation it is given for a text: the part's own go first.
+    paths = sorted(folder.glob("*.po"), key=lambda path: (path.stem != part, path.stem))
+    for path in paths:
         for message in read_catalogue(path, code):
             if message.id and is_translated(message.string) and not message.fuzzy:
                 merged[message.id] = message
@@ -191,11 +197,15 @@ def template_callables(code: str) -> dict[str, Callable[..., Any]]:
     translation is formatted after it is chosen, with the values escaped, so a translator
     may move them around without the values being able to inject markup.
     """
-    catalogue = translations(code)
+
+    def catalogue_of(context: Context) -> _gettext.NullTranslations:
+        # The page's own part first: the template being rendered names it.
+        name = context.name or ""
+        return translations(code, part_of(TEMPLATES_DIR / name) if name else None)
 
     @pass_context
     def gettext(context: Context, message: str, **values: Any) -> str:
-        text = catalogue.gettext(message)
+        text = catalogue_of(context).gettext(message)
         if context.eval_ctx.autoescape:
             text = Markup(text)
         return text % values
@@ -203,7 +213,7 @@ def template_callables(code: str) -> dict[str, Callable[..., Any]]:
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **values: Any) -> str:
         values.setdefault("num", num)
-        text = catalogue.ngettext(singular, plural, num)
+        text = catalogue_of(context).ngettext(singular, plural, num)
         if context.eval_ctx.autoescape:
             text = Markup(text)
         return text % values

@@ -83,6 +83,13 @@ NAV: tuple[NavItem, ...] = (
         primary=True,
     ),
     NavItem(
+        N_("My requests"),
+        "/requests",
+        HOLDERS,
+        N_("Raise a request with the government, talk with the department and confirm its answer"),
+        primary=True,
+    ),
+    NavItem(
         N_("My data"),
         "/my-data",
         HOLDERS,

@@ -2,11 +2,13 @@
 
 Pages keep the login in an HTTP-only cookie, so a form on another site could make the
 browser post to ours with it (cross-site request forgery). Every state-changing request to
-a page (anything but GET, HEAD and OPTIONS outside ``/api/``) must therefore show that it
-came from one of our own pages: browsers send ``Sec-Fetch-Site`` (``same-origin``) and
-``Origin`` with every such request, and a page of another site cannot forge either. The API
+a page (anything but GET, HEAD and OPTIONS outside ``/api/`` and ``/open311/``) must
+therefore show that it came from one of our own pages: browsers send ``Sec-Fetch-Site``
+(``same-origin``) and ``Origin`` with every such request, and a page of another site cannot
+forge either. The API
 accepts only the ``Authorization: Bearer`` header, which a browser never adds on its own, so
-it needs no such check.
+it needs no such check; nor does Open311 (``/open311/``), whose clients send their
+application's ``api_key`` in the form.
 
 The Content-Security-Policy allows scripts only from our own origin (no inline script, no
 ``eval``), no framing, and no other host for anything; a city that names its own map tile
@@ -59,7 +61,7 @@ def same_origin_refusal(
     *, method: str, path: str, own_origin: str, origin: str | None, fetch_site: str | None
 ) -> str | None:
     """Why a request must be refused as possibly forged, or None when it may go on."""
-    if method.upper() in SAFE_METHODS or path.startswith("/api/"):
+    if method.upper() in SAFE_METHODS or path.startswith(("/api/", "/open311/")):
         return None
     if fetch_site is not None:
         if fetch_site.lower() in ALLOWED_FETCH_SITES:

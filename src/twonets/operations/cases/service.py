@@ -37,7 +37,8 @@ from twonets.operations.cases.models import (
     CaseStep,
     Category,
 )
-from twonets.operations.cases.schemas import IntakeReport, SourceKind
+from twonets.operations.cases.schemas import IntakeReport as IntakeReport  # for other domains
+from twonets.operations.cases.schemas import SourceKind as SourceKind  # for other domains
 from twonets.operations.cases.states import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -737,3 +738,18 @@ def intake_once(
         return answer
 
     return idempotency.once(session, scope, key, report.model_dump(mode="json"), write)
+
+
+# --- for other domains ------------------------------------------------------------------------
+
+
+def list_categories(session: Session) -> Sequence[Category]:
+    """The management elements the centre keeps (another domain offers them to residents)."""
+    return catalogue.list_categories(session)
+
+
+def working_days_after(session: Session, start: datetime, days: int) -> datetime:
+    """``days`` full working days after ``start`` on the centre's working calendar."""
+    calendar = catalogue.calendar(session)
+    hours = days * calendar.day_seconds / worktime.SECONDS_PER_HOUR
+    return worktime.add_working_hours(start, hours, calendar)

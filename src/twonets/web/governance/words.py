@@ -235,7 +235,7 @@ class Words:
     def of(cls, request: Request) -> Words:
         """The words of the language ``request``'s page is shown in."""
         code = i18n.language_of(request).code
-        return cls(i18n.translations(code).gettext, source=code == i18n.SOURCE)
+        return cls(i18n.translations(code, "governance").gettext, source=code == i18n.SOURCE)
 
     def field_label(self, name: str) -> str:
         """A field as a person calls it."""

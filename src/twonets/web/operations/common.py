@@ -77,7 +77,7 @@ LABELLED = N_("%(label)s: %(detail)s")
 
 def gettext_of(request: Request) -> Gettext:
     """The page's translation of a text, in the request's language."""
-    return i18n.translations(i18n.language_of(request).code).gettext
+    return i18n.translations(i18n.language_of(request).code, "operations").gettext
 
 
 # --- errors in the form's words -------------------------------------------------------------

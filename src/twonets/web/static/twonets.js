@@ -1,7 +1,9 @@
 // Behaviour every page shares, bound by data attributes (the pages carry no inline script):
 //   <select data-autosubmit>       submits its form when the choice changes;
 //   <button data-copy="ELEMENT_ID"> copies that element's value or text, then says so;
-//   <form data-confirm="QUESTION">  asks before it is sent.
+//   <form data-confirm="QUESTION">  asks before it is sent;
+//   a box that scrolls (.table-scroll, .overflow-auto, .ops-list-panel) takes the keyboard's
+//   focus while its content overflows, so it can be scrolled without a mouse.
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -26,4 +28,18 @@
       button.textContent = button.getAttribute("data-copied") || "Copied";
     });
   });
+  const SCROLLERS = ".table-scroll, .overflow-auto, .ops-list-panel";
+  function focusableWhileScrolling() {
+    document.querySelectorAll(SCROLLERS).forEach(function (box) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls) {
+        box.setAttribute("tabindex", "0");
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  focusableWhileScrolling();
+  window.addEventListener("resize", focusableWhileScrolling);
+  document.addEventListener("htmx:afterSettle", focusableWhileScrolling);
 })();
