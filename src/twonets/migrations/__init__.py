@@ -23,6 +23,7 @@ def metadata() -> MetaData:
     import twonets.operations.bikes.models
     import twonets.operations.cases.models
     import twonets.operations.devices.models
+    import twonets.operations.rentals.models
     import twonets.operations.trucks.models
     import twonets.requests.models
     import twonets.services.models

@@ -35,6 +35,7 @@ from twonets.migrations import current_revision, head_revision
 from twonets.operations.bikes import api as bike_api
 from twonets.operations.cases import api as operations_api
 from twonets.operations.devices import api as device_api
+from twonets.operations.rentals import api as rentals_api
 from twonets.operations.trucks import api as truck_api
 from twonets.requests import api as requests_api
 from twonets.requests import open311
@@ -163,6 +164,7 @@ def create_app(
     app.include_router(codes_api.router)
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
+    app.include_router(rentals_api.router)
     app.include_router(requests_api.router)
     app.include_router(open311.router)
     app.include_router(services_api.router)

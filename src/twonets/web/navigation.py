@@ -42,6 +42,10 @@ def _issues_licences(principal: Principal) -> bool:
     return principal.department_function in _issuing_functions()
 
 
+def _works_housing(principal: Principal) -> bool:
+    return principal.department_function == "housing"
+
+
 HOLDERS = frozenset({Role.CITIZEN, Role.ENTERPRISE})
 STAFF = frozenset(
     {
@@ -139,6 +143,14 @@ NAV: tuple[NavItem, ...] = (
         frozenset({Role.OPERATOR, Role.FIELD}),
         N_("Vehicle terminals, meters and the intake's counters"),
         primary=True,
+    ),
+    NavItem(
+        N_("Group rentals"),
+        "/ops/rentals",
+        frozenset({Role.STAFF}),
+        N_("Homes whose water, electricity and gas suggest a group rental, with the reasons"),
+        primary=True,
+        when=_works_housing,
     ),
     NavItem(
         N_("Muck trucks"),

@@ -1,12 +1,21 @@
 """The operations centre's screens: dashboard, a case, verification, tasks, a resident's
-report, the devices page and the muck-trucks page."""
+report, the devices page, group rentals and the muck-trucks page."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from twonets.web.operations import case, dashboard, devices, report, tasks, trucks, verification
+from twonets.web.operations import (
+    case,
+    dashboard,
+    devices,
+    rentals,
+    report,
+    tasks,
+    trucks,
+    verification,
+)
 
 router = APIRouter(include_in_schema=False)
-for screen in (dashboard, case, verification, tasks, report, devices, trucks):
+for screen in (dashboard, case, verification, tasks, report, devices, rentals, trucks):
     router.include_router(screen.router)

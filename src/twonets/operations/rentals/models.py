@@ -1,0 +1,111 @@
+"""Group rentals' tables: households, their monthly meter readings, and the leads found.
+
+Utility readings describe how the people of a home live: households and readings are
+datasets of personal data (subject: the household), read by departments only through
+governance under the purpose ``housing.group-rental``. The address and the registered
+occupants are personal; the consumption figures are personal too. Leads hold scores and
+reasons (figures relative to peers), never names, and are the housing department's work list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from twonets.core.db import Base, UTCDateTime
+from twonets.core.privacy import DataClass, all_public, dataset, personal, public
+
+HOUSEHOLD_DATASET = "rentals.household"
+READING_DATASET = "rentals.reading"
+
+
+class Household(Base):
+    """A dwelling with its utility accounts: where it is, how big, who is registered there."""
+
+    __tablename__ = "rental_household"
+    __table_args__ = {
+        "info": dataset(
+            HOUSEHOLD_DATASET,
+            subject="id",
+            subject_kind="household",
+            district="district_code",
+            default=DataClass.PUBLIC,
+        )
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(64), unique=True)
+    building_id: Mapped[str] = mapped_column(String(64), index=True)
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    area_m2: Mapped[float] = mapped_column(Float)
+    rooms: Mapped[int] = mapped_column(Integer)
+    registered_occupants: Mapped[int] = mapped_column(Integer, info=personal())
+    # "residential" or "commercial"
+    use: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(256), info=personal())
+    # The building's point (WGS-84), where a case is opened; the district's otherwise.
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+
+
+class Reading(Base):
+    """One household's consumption in one month; hourly electricity shares when known."""
+
+    __tablename__ = "rental_reading"
+    __table_args__ = (
+        UniqueConstraint("household_pk", "month"),
+        {
+            "info": dataset(
+                READING_DATASET,
+                subject="household_pk",
+                subject_kind="household",
+                default=DataClass.PERSONAL,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, info=public())
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
+    )
+    month: Mapped[str] = mapped_column(String(7), info=public())  # YYYY-MM
+    water_m3: Mapped[float] = mapped_column(Float)
+    electricity_kwh: Mapped[float] = mapped_column(Float)
+    gas_m3: Mapped[float] = mapped_column(Float)
+    # From hourly electricity, where the meter sends it: share used 23:00-07:00 and at weekends.
+    night_share: Mapped[float | None] = mapped_column(Float)
+    weekend_share: Mapped[float | None] = mapped_column(Float)
+
+
+class Lead(Base):
+    """A household whose consumption looks like a group rental, with the reasons, and its fate.
+
+    ``state``: ``open`` (found), ``dismissed`` (the housing department saw no cause),
+    ``referred`` (confirmed for inspection: a case of the operations centre), ``confirmed`` /
+    ``not-confirmed`` (the case's outcome). ``label`` is what the outcome taught: 1 a group
+    rental, 0 not one, empty while unknown.
+    """
+
+    __tablename__ = "rental_lead"
+    __table_args__ = (UniqueConstraint("household_pk", "period"), {"info": all_public()})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
+    )
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # the last month of the readings scored
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)
+    # The reasons as [template, values] pairs (detection.REASON_*), for pages to translate.
+    reason_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    label: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("ops_case.id"), index=True)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,169 @@
+"""The group-rental page: the housing department's leads, best first, with their reasons.
+
+``/ops/rentals`` shows housing staff (their district's, for a district department) the leads
+detection found, each with its score, the household's figures and address (read through
+governance under ``housing.group-rental``) and its reasons in the page's language; an open
+lead is referred for inspection (it becomes a case of the operations centre) or set aside
+with a reason. Inspected leads give precision per district. Who may do what is the service's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from twonets.core.auth import Principal
+from twonets.core.errors import TwonetsError
+from twonets.core.http import Clock, Uow, require
+from twonets.core.models import Role
+from twonets.core.places import DISTRICTS
+from twonets.operations.rentals import api as rentals_api
+from twonets.operations.rentals import detection
+from twonets.operations.rentals import service as rentals
+from twonets.web.i18n import N_
+from twonets.web.operations.common import Gettext, gettext_of
+from twonets.web.pages import FormFields, render
+
+router = APIRouter(include_in_schema=False)
+
+Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+_DISTRICT_NAMES = {d.code: d.name for d in DISTRICTS}
+# The reasons' templates (detection.REASON_*) and the utilities, for the catalogue.
+REASON_TEXTS = {
+    detection.REASON_FIRST: N_(
+        "%(utility)s %(ratio)s× the building median per registered occupant for %(months)s months"
+    ),
+    detection.REASON_MORE: N_("%(utility)s %(ratio)s×"),
+    detection.REASON_PEOPLE: N_(
+        "use of about %(people)s people (registered %(registered)s); "
+        "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
+    ),
+    detection.REASON_NIGHT: N_("night electricity %(ratio)s× the district's share"),
+}
+UTILITIES = {"water": N_("water"), "electricity": N_("electricity"), "gas": N_("gas")}
+STATES = {
+    rentals.LeadState.OPEN: N_("open"),
+    rentals.LeadState.DISMISSED: N_("set aside"),
+    rentals.LeadState.REFERRED: N_("sent for inspection"),
+    rentals.LeadState.CONFIRMED: N_("confirmed"),
+    rentals.LeadState.NOT_CONFIRMED: N_("not confirmed"),
+}
+DONE = {
+    "referred": N_("The lead was sent for inspection: case %(case)s of the operations centre."),
+    "dismissed": N_("The lead was set aside."),
+    "detected": N_("Detection ran: %(case)s leads."),
+}
+
+
+def reasons_in(parts: list[Any], gettext: Gettext) -> list[str]:
+    """Each part of a lead's reasons in the page's language."""
+    out: list[str] = []
+    for template, values in parts:
+        shown = {str(k): str(v) for k, v in values.items()}
+        if "utility" in shown:
+            utility = shown["utility"]
+            shown["utility"] = gettext(UTILITIES.get(utility) or utility)
+        text = str(template)
+        out.append(gettext(REASON_TEXTS.get(text) or text) % shown)
+    return out
+
+
+def _page(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    clock: Clock,
+    gov: Any,
+    *,
+    state: str | None = None,
+    error: TwonetsError | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    gettext = gettext_of(request)
+    with uow() as session:
+        views = rentals.list_leads(session, gov, caller, now=clock(), state=state or None)
+        figures = rentals.precision_by_district(session, caller)
+    kind, _sep, value = (done or "").partition(":")
+    return render(
+        request,
+        "operations/rentals.html",
+        caller,
+        status_code=status_code,
+        leads=views,
+        figures=figures,
+        reasons=lambda view: reasons_in(view.reason_parts, gettext),
+        states=STATES,
+        state=state or "",
+        district_names=_DISTRICT_NAMES,
+        error=error.detail if error else None,
+        done=gettext(DONE[kind]) % {"case": value} if kind in DONE else None,
+    )
+
+
+@router.get("/ops/rentals", response_class=HTMLResponse)
+def rentals_page(
+    request: Request,
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    gov: rentals_api.Gov,
+    state: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    """The housing department's group-rental leads."""
+    return _page(request, caller, uow, clock, gov, state=state, done=done)
+
+
+@router.post("/ops/rentals/detect", response_class=HTMLResponse)
+def detect(
+    request: Request, caller: Staff, uow: Uow, clock: Clock, gov: rentals_api.Gov
+) -> Response:
+    """Score the stored households again."""
+    try:
+        with uow() as session:
+            count = len(rentals.detect_leads(session, caller, now=clock()))
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/rentals?done=detected:{count}", status_code=303)
+
+
+@router.post("/ops/rentals/leads/{lead_id}/refer", response_class=HTMLResponse)
+def refer(
+    request: Request,
+    lead_id: int,
+    form: FormFields,
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    gov: rentals_api.Gov,
+) -> Response:
+    """Send a lead for inspection: a case of the operations centre."""
+    try:
+        with uow() as session:
+            lead = rentals.refer_lead(session, caller, lead_id, now=clock(), note=form.get("note"))
+            number = rentals.case_number(session, lead)
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/rentals?done=referred:{number}", status_code=303)
+
+
+@router.post("/ops/rentals/leads/{lead_id}/dismiss", response_class=HTMLResponse)
+def dismiss(
+    request: Request,
+    lead_id: int,
+    form: FormFields,
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    gov: rentals_api.Gov,
+) -> Response:
+    """Set a lead aside; the reason is required."""
+    try:
+        with uow() as session:
+            rentals.dismiss_lead(session, caller, lead_id, now=clock(), reason=form.get("note", ""))
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
+    return RedirectResponse("/ops/rentals?done=dismissed:", status_code=303)
