@@ -6,6 +6,15 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+# A phone's screen, as residents hold it (CSS pixels).
+PHONE = {"width": 390, "height": 844}
+
+
+def fits_the_screen(page: Page) -> None:
+    """Nothing on the page scrolls sideways on a phone."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
+
 
 def submit_login(page: Page, username: str, password: str) -> None:
     """Fill in and submit the login form of the page being shown."""

@@ -206,3 +206,38 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     finally:
         page.close()
         context.close()
+
+
+@contextlib.contextmanager
+def _phone(browser: Browser, live_server: LiveServer, locale: str) -> Iterator[Page]:
+    from e2e.browser import PHONE
+
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale=locale,
+        viewport=PHONE,  # type: ignore[arg-type]
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page the size of a phone (390×844), touch and all, in English."""
+    with _phone(browser, live_server, "en-GB") as page:
+        yield page
+
+
+@pytest.fixture
+def chinese_phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A phone (390×844) whose browser asks for Chinese, the pages' first language."""
+    with _phone(browser, live_server, "zh-CN") as page:
+        yield page

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from e2e.browser import axe_violations, log_in
+from e2e.browser import PHONE, axe_violations, fits_the_screen, log_in
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
@@ -110,34 +109,6 @@ def test_the_officer_edits_a_policy_and_sees_version_2(page: Page, live_server: 
     expect(row).to_contain_text("first 6 characters shown")
 
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A page the size of a phone (390×844), touch and all."""
-    context = browser.new_context(
-        base_url=live_server.base_url,
-        locale="en-GB",
-        viewport=PHONE,
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        page.close()
-        context.close()
-
-
-def _fits_the_screen(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
-
-
 @pytest.mark.e2e
 def test_the_resident_pages_and_filters_my_data_on_a_phone(
     phone: Page, live_server: LiveServer
@@ -148,7 +119,7 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
     phone.goto("/my-data")
 
     expect(phone.locator("main h1")).to_have_text("Who read my data")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
     reads = phone.get_by_test_id("my-reads").locator("tbody tr")
     expect(reads).to_have_count(50)
     first = reads.first.bounding_box()
@@ -161,7 +132,7 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
 
     expect(phone).to_have_url(re.compile(r"/my-data\?page=2"))
     expect(phone.get_by_test_id("page-of")).to_contain_text("Page 2 of")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
 
     form = phone.get_by_test_id("my-data-filter")
     form.get_by_label("Department").select_option(label="市公安局 Public Security Bureau")
@@ -172,27 +143,7 @@ def test_the_resident_pages_and_filters_my_data_on_a_phone(
     expect(phone.get_by_test_id("filter-summary")).to_contain_text("Showing")
     cells = phone.get_by_test_id("my-reads").locator("tbody td.department small")
     assert set(cells.all_inner_texts()) == {"Public Security Bureau"}
-    _fits_the_screen(phone)
-
-
-@pytest.fixture
-def chinese_phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A phone (390×844) whose browser asks for Chinese, the pages' first language."""
-    context = browser.new_context(
-        base_url=live_server.base_url,
-        locale="zh-CN",
-        viewport=PHONE,
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        page.close()
-        context.close()
+    fits_the_screen(phone)
 
 
 @pytest.mark.e2e
@@ -208,7 +159,7 @@ def test_my_data_works_on_a_phone_in_chinese(chinese_phone: Page, live_server: L
     phone.goto("/my-data")
 
     expect(phone.locator("main h1")).to_have_text("谁调阅了我的数据")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
     reads = phone.get_by_test_id("my-reads").locator("tbody tr")
     expect(reads).to_have_count(50)
     for row in (reads.first, reads.last):
@@ -222,19 +173,19 @@ def test_my_data_works_on_a_phone_in_chinese(chinese_phone: Page, live_server: L
     phone.get_by_test_id("next-page").click()
 
     expect(phone.get_by_test_id("page-of")).to_contain_text("第 2 页")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
     form = phone.get_by_test_id("my-data-filter")
     form.get_by_label("部门").select_option(label="市公安局 Public Security Bureau")
     form.get_by_role("button", name="筛选").click()
     expect(phone).to_have_url(re.compile(r"department=sh\.police"))
     expect(phone.get_by_test_id("filter-summary")).to_contain_text("显示")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
 
     phone.get_by_test_id("show-copy").click()
 
     expect(phone.locator("main h1")).to_have_text("我的数据及其留存依据")
     expect(phone.get_by_test_id("copy-dataset").first).to_be_visible()
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
 
 
 @pytest.mark.e2e

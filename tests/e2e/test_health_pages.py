@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from e2e.browser import log_in
+from e2e.browser import PHONE, fits_the_screen, log_in
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
@@ -78,34 +77,6 @@ def test_a_bad_parameter_is_named_next_to_its_field(page: Page, live_server: Liv
     )
 
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A page the size of a phone (390×844), touch and all."""
-    context = browser.new_context(
-        base_url=live_server.base_url,
-        locale="en-GB",
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        page.close()
-        context.close()
-
-
-def _fits_the_screen(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
-
-
 @pytest.mark.e2e
 def test_a_reservist_answers_a_call_up_on_a_phone(phone: Page, live_server: LiveServer) -> None:
     reservist = live_server.account("reservist")
@@ -114,7 +85,7 @@ def test_a_reservist_answers_a_call_up_on_a_phone(phone: Page, live_server: Live
     phone.goto("/health/my-calls")
 
     expect(phone.locator("main h1")).to_have_text("My call-ups")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)
     pending = phone.get_by_test_id("call").filter(has=phone.get_by_test_id("accept")).first
     expect(pending.get_by_test_id("call-status")).to_have_text("Pending")
     for name in ("accept", "refuse"):
@@ -128,4 +99,4 @@ def test_a_reservist_answers_a_call_up_on_a_phone(phone: Page, live_server: Live
 
     expect(phone).to_have_url(re.compile(r"/health/my-calls\?answered=\d+"))
     expect(phone.get_by_test_id("notice")).to_contain_text("You accepted the call to")
-    _fits_the_screen(phone)
+    fits_the_screen(phone)

@@ -8,18 +8,11 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.browser import log_in, submit_login
+from e2e.browser import PHONE, fits_the_screen, log_in, submit_login
 from twonets.core.sms import FileSms
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
-
-PHONE = {"width": 390, "height": 844}
-
-
-def _fits_the_screen(page: Page) -> None:
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
 
 
 @pytest.mark.e2e
@@ -37,14 +30,14 @@ def test_a_resident_signs_up_on_a_phone_and_logs_in(
         page.goto("/login")
         page.get_by_test_id("signup-link").click()
         expect(page).to_have_url(live_server.url("/signup"))
-        _fits_the_screen(page)
+        fits_the_screen(page)
         page.get_by_label("ID number").fill(newcomer.username)
         page.get_by_label("Your name as registered").fill(name)
         sent_before = len(outbox.messages())
         page.get_by_role("button", name="Send me a code").click()
 
         expect(page.get_by_test_id("signup-answer")).to_contain_text("a code was sent")
-        _fits_the_screen(page)
+        fits_the_screen(page)
         assert len(outbox.messages()) == sent_before + 1
         code = re.findall(r"\b\d{6}\b", outbox.messages()[-1].text)[0]
         page.get_by_label("Code from the text message").fill(code)
@@ -53,7 +46,7 @@ def test_a_resident_signs_up_on_a_phone_and_logs_in(
 
         expect(page.get_by_test_id("login-notice")).to_contain_text("Your account is ready")
         expect(page.get_by_label("User name")).to_have_value(newcomer.username)
-        _fits_the_screen(page)
+        fits_the_screen(page)
         page.get_by_label("Password").fill(newcomer.password)
         page.locator("form[action='/login'] button[type=submit]").click()
         expect(page.get_by_test_id("welcome")).to_contain_text(name)

@@ -480,8 +480,9 @@ def test_only_a_department_that_issues_a_type_gets_the_issuing_form(
             create_staff(session, department=core_service.get_department(session, "sh.housing"))
         )
 
-    assert [t.code for t in service.issuing_types(office.police)] == ["ID", "DL", "HR", "VR"]
-    assert [t.code for t in service.issuing_types(office.js_police)] == ["ID", "DL", "HR", "VR"]
+    police_types = ["ID", "DL", "HR", "VR", "NP"]  # NP: the NEV plate of the one-thing service
+    assert [t.code for t in service.issuing_types(office.police)] == police_types
+    assert [t.code for t in service.issuing_types(office.js_police)] == police_types
     with pytest.raises(Forbidden, match="issues no licence types"):
         service.issuing_types(housing)
     with pytest.raises(Forbidden):

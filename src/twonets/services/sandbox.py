@@ -168,7 +168,9 @@ def _run(code: CodeType, source: str, scope: dict[str, Any], seconds: float) -> 
             raise _refuse(
                 source, None, f"{name} is not allowed (builtins allowed: {allowed})"
             ) from None
-        raise
+        raise _refuse(source, None, f"{name} is not in the application's data") from None
+    except Exception as exc:  # the script's own fault (a wrong type, a division by zero)
+        raise _refuse(source, None, f"{type(exc).__name__}: {exc}") from None
     finally:
         sys.settrace(previous)
 
