@@ -11,6 +11,9 @@ from twonets.core import service
 from twonets.core.auth import principal_of
 from twonets.core.ids import make_credit_code, make_id_number
 from twonets.core.models import Account, Citizen, Department, DepartmentLevel, Enterprise, Role
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.models import GranteeKind, LegalBasis
+from twonets.governance.service import create_purpose, set_policy
 from twonets.operations.devices import enrolment as device_enrolment
 from twonets.operations.devices import jt808
 from twonets.operations.devices.service import TerminalRef
@@ -173,3 +176,43 @@ def create_terminal(
     ref = device_enrolment.authenticate_terminal(session, phone=phone, auth_code=code, now=now)
     assert ref is not None
     return ref
+
+
+def purpose_for_function(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    owner: str,
+    function: str,
+    dataset: str,
+    fields: dict[str, str],
+    since: datetime,
+    retention_days: int = 365,
+    reason: str = "test",
+) -> None:
+    """A purpose (statutory duty, no end) and the grant of one dataset's fields to a function."""
+    create_purpose(
+        session,
+        actor="dpo",
+        code=code,
+        name=name,
+        legal_basis=LegalBasis.STATUTORY_DUTY,
+        owner_department_code=owner,
+        valid_from=since,
+        valid_until=None,
+        retention_days=retention_days,
+        now=since,
+    )
+    set_policy(
+        session,
+        Catalogue(),
+        actor="dpo",
+        grantee_kind=GranteeKind.FUNCTION,
+        grantee=function,
+        purpose_code=code,
+        dataset=dataset,
+        fields=fields,
+        reason=reason,
+        now=since,
+    )

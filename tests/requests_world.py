@@ -9,15 +9,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import PASSWORD, create_citizen, create_department, create_staff, next_credit_code
+from builders import (
+    PASSWORD,
+    create_citizen,
+    create_department,
+    create_staff,
+    next_credit_code,
+    purpose_for_function,
+)
 from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
 from twonets.core.models import DepartmentLevel, Role
 from twonets.governance.catalogue import Catalogue
-from twonets.governance.models import GranteeKind, LegalBasis
-from twonets.governance.service import Governance, create_purpose, set_policy
+from twonets.governance.service import Governance
 from twonets.operations.cases import catalogue
 from twonets.requests import service
 
@@ -89,29 +95,15 @@ def world(session_factory: sessionmaker[Session]) -> World:
             district_code="310101",
         )
         centre = create_department(session, code="t.centre", function="operations")
-        create_purpose(
+        purpose_for_function(
             session,
-            actor="dpo",
             code=service.CONTACT_PURPOSE,
             name="handling requests",
-            legal_basis=LegalBasis.STATUTORY_DUTY,
-            owner_department_code="t.services",
-            valid_from=NOW - timedelta(days=30),
-            valid_until=None,
-            retention_days=365,
-            now=NOW - timedelta(days=30),
-        )
-        set_policy(
-            session,
-            Catalogue(),
-            actor="dpo",
-            grantee_kind=GranteeKind.FUNCTION,
-            grantee="market-regulation",
-            purpose_code=service.CONTACT_PURPOSE,
+            owner="t.services",
+            function="market-regulation",
             dataset=service.CONTACT_DATASET,
             fields={"request_id": "keep", "name": "keep", "phone": "partial:3:4"},
-            reason="test",
-            now=NOW - timedelta(days=30),
+            since=NOW - timedelta(days=30),
         )
         resident = auth.principal_of(create_citizen(session, name="王五"))
         staff = [

@@ -9,15 +9,20 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_citizen, create_department, create_staff, next_id_number
+from builders import (
+    create_citizen,
+    create_department,
+    create_staff,
+    next_id_number,
+    purpose_for_function,
+)
 from twonets.core import service as core_service
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, OutboxEvent, Role
 from twonets.governance.catalogue import Catalogue
-from twonets.governance.models import GranteeKind, LegalBasis
-from twonets.governance.service import Governance, create_purpose, set_policy
+from twonets.governance.service import Governance
 from twonets.health import service
 from twonets.health.models import TrainingKind
 from twonets.licences import service as licences
@@ -79,29 +84,15 @@ def world(engine: Engine, session_factory: sessionmaker[Session]) -> World:
                 staff_by_specialty={"nursing": staff // 2, "critical-care": staff // 10},
                 staff_total=staff,
             )
-        create_purpose(
+        purpose_for_function(
             session,
-            actor="dpo",
             code=service.PURPOSE,
             name="reserve",
-            legal_basis=LegalBasis.STATUTORY_DUTY,
-            owner_department_code="sh.health",
-            valid_from=NOW - timedelta(days=30),
-            valid_until=None,
-            retention_days=365,
-            now=NOW - timedelta(days=30),
-        )
-        set_policy(
-            session,
-            Catalogue(),
-            actor="dpo",
-            grantee_kind=GranteeKind.FUNCTION,
-            grantee="health",
-            purpose_code=service.PURPOSE,
+            owner="sh.health",
+            function="health",
             dataset=service.RESERVIST_DATASET,
             fields={"name": "keep", "id_number": "partial:6:4", "specialty": "keep"},
-            reason="test",
-            now=NOW - timedelta(days=30),
+            since=NOW - timedelta(days=30),
         )
     return World(
         service.HealthContext(gov=Governance(Catalogue(), ROOT)),

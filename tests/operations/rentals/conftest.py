@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_department, create_staff
+from builders import create_department, create_staff, purpose_for_function
 from twonets.core import auth
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
@@ -16,10 +16,6 @@ from twonets.core.models import DepartmentLevel, Role
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import (
     Governance,
-    GranteeKind,
-    LegalBasis,
-    create_purpose,
-    set_policy,
 )
 from twonets.operations.cases import catalogue
 from twonets.operations.rentals import service, synthetic
@@ -60,29 +56,17 @@ def housing(session_factory: sessionmaker[Session]) -> Housing:
             district_code="310104",
         )
         health = create_department(session, code="t.health", function="health")
-        create_purpose(
+        purpose_for_function(
             session,
-            actor="dpo",
             code=service.PURPOSE,
             name="群租整治 Group-rental enforcement",
-            legal_basis=LegalBasis.STATUTORY_DUTY,
-            owner_department_code=city.code,
-            valid_from=NOW - timedelta(days=30),
-            valid_until=None,
-            retention_days=180,
-            now=NOW - timedelta(days=30),
-        )
-        set_policy(
-            session,
-            GOV.catalogue,
-            actor="dpo",
-            grantee_kind=GranteeKind.FUNCTION,
-            grantee="housing",
-            purpose_code=service.PURPOSE,
+            owner=city.code,
+            function="housing",
             dataset=HOUSEHOLD_DATASET,
             fields=dict.fromkeys(service.HOUSEHOLD_FIELDS, "keep"),
+            since=NOW - timedelta(days=30),
+            retention_days=180,
             reason="inspectors go to the address; figures tell them what to look for",
-            now=NOW - timedelta(days=30),
         )
         accounts = [
             create_staff(session, department=city),
