@@ -25,7 +25,7 @@ from twonets.operations.cases import catalogue
 from twonets.operations.cases.models import Case
 from twonets.operations.devices.service import LOCATION_TOPIC
 from twonets.operations.trucks import service
-from twonets.operations.trucks.checks import Hours, Permit, Zone, ZoneKind
+from twonets.operations.trucks.checks import DEFAULT_RULES, Hours, Permit, Zone, ZoneKind
 from twonets.operations.trucks.consumer import PositionConsumer
 from twonets.operations.trucks.geometry import LocalFrame
 from twonets.operations.trucks.models import TruckPosition, TruckViolation
@@ -374,7 +374,7 @@ def test_the_registry_is_imported_from_files(
             session,
             first_day=date(2026, 11, 30),
             last_day=date(2026, 11, 30),
-            rules=service.checks.DEFAULT_RULES,
+            rules=DEFAULT_RULES,
         )
         assert sorted(p.plate for p in scene.permits) == ["沪D11111", "沪D22222"]
     # A bad row is named with its file and row number.

@@ -1,0 +1,108 @@
+"""What the muck-trucks page reads: recent violations and each company's count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from twonets.core.auth import Principal
+from twonets.operations.trucks.models import (
+    Truck,
+    TruckCompany,
+    TruckPermit,
+    TruckViolation,
+)
+from twonets.operations.trucks.service.authority import track_scope
+
+
+@dataclass(frozen=True)
+class ViolationRow:
+    """One violation as the trucks page lists it."""
+
+    plate: str
+    company: str
+    kind: str
+    start: datetime
+    end: datetime
+    district_code: str | None
+    department_code: str | None
+    case_number: str | None
+
+
+@dataclass(frozen=True)
+class CompanyScore:
+    """A company's fleet and its violations in the period, by kind."""
+
+    credit_code: str
+    name: str
+    trucks: int
+    violations: int
+    by_kind: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the trucks page shows: the violations the caller may see, and the companies."""
+
+    district: str | None  # the caller's district, when they see only that one
+    days: int
+    violations: list[ViolationRow]
+    companies: list[CompanyScore]
+    trucks: int
+    permits: int
+
+
+def overview(session: Session, caller: Principal, *, now: datetime, days: int = 30) -> Overview:
+    """Violations of the last ``days`` (newest first; a district's staff see their district's
+    only) and each company's count of them, most first."""
+    district = track_scope(session, caller)
+    since = now - timedelta(days=days)
+    query = (
+        select(
+            Truck.plate,
+            TruckCompany.name,
+            TruckCompany.credit_code,
+            TruckViolation.kind,
+            TruckViolation.start_at,
+            TruckViolation.end_at,
+            TruckViolation.district_code,
+            TruckViolation.department_code,
+            TruckViolation.case_number,
+        )
+        .join(Truck, Truck.id == TruckViolation.truck_id)
+        .join(TruckCompany, TruckCompany.id == Truck.company_id)
+        .where(TruckViolation.start_at >= since)
+        .order_by(TruckViolation.start_at.desc(), Truck.plate)
+    )
+    if district is not None:
+        query = query.where(TruckViolation.district_code == district)
+    rows = []
+    counts: dict[str, dict[str, int]] = {}
+    for plate, company, code, kind, start, end, where, department, case in session.execute(query):
+        rows.append(ViolationRow(plate, company, kind, start, end, where, department, case))
+        by_kind = counts.setdefault(code, {})
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    fleets = session.execute(
+        select(TruckCompany.credit_code, TruckCompany.name, func.count(Truck.id))
+        .outerjoin(Truck, Truck.company_id == TruckCompany.id)
+        .group_by(TruckCompany.credit_code, TruckCompany.name)
+    ).all()
+    companies = [
+        CompanyScore(code, name, fleet, sum(counts.get(code, {}).values()), counts.get(code, {}))
+        for code, name, fleet in fleets
+    ]
+    companies.sort(key=lambda c: (-c.violations, c.credit_code))
+    return Overview(
+        district,
+        days,
+        rows[:200],
+        companies,
+        trucks=sum(c.trucks for c in companies),
+        permits=session.scalar(
+            select(func.count()).select_from(TruckPermit).where(TruckPermit.valid_to >= now.date())
+        )
+        or 0,
+    )
