@@ -78,14 +78,25 @@ def list_cases(session: Session, flt: CaseFilter, *, now: datetime) -> tuple[lis
     return list(rows), int(total)
 
 
-def cases_to_verify(session: Session, caller: Principal) -> list[Case]:
-    """A supervisor's work: handled cases waiting for verification on site (of their district,
-    or all at city level), the longest waiting first."""
+def _to_verify(caller: Principal) -> list[Any]:
     caller.require(Role.SUPERVISOR)
     conditions: list[Any] = [Case.state == CaseState.HANDLED.value]
     if caller.district_code is not None:
         conditions.append(Case.district_code == caller.district_code)
+    return conditions
+
+
+def cases_to_verify(session: Session, caller: Principal) -> list[Case]:
+    """A supervisor's work: handled cases waiting for verification on site (of their district,
+    or all at city level), the longest waiting first."""
+    conditions = _to_verify(caller)
     return list(session.scalars(select(Case).where(*conditions).order_by(Case.handled_at, Case.id)))
+
+
+def count_to_verify(session: Session, caller: Principal) -> int:
+    """How many cases ``cases_to_verify`` would list (a start page's figure)."""
+    conditions = _to_verify(caller)
+    return int(session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0)
 
 
 def last_feedback(session: Session, rows: Sequence[Case]) -> dict[int, str | None]:
@@ -101,24 +112,32 @@ def last_feedback(session: Session, rows: Sequence[Case]) -> dict[int, str | Non
     return notes
 
 
-def my_tasks(session: Session, caller: Principal) -> list[Case]:
-    """A handler's tasks: cases of their department waiting for or under handling."""
+def _tasks(caller: Principal) -> list[Any] | None:
     caller.require(Role.FIELD)
     if caller.department_id is None:
+        return None
+    return [
+        Case.department_id == caller.department_id,
+        Case.state.in_([s.value for s in CLOCK_STATES]),
+        or_(Case.handler_account_id.is_(None), Case.handler_account_id == caller.account_id),
+    ]
+
+
+def my_tasks(session: Session, caller: Principal) -> list[Case]:
+    """A handler's tasks: cases of their department waiting for or under handling."""
+    conditions = _tasks(caller)
+    if conditions is None:
         return []
-    return list(
-        session.scalars(
-            select(Case)
-            .where(
-                Case.department_id == caller.department_id,
-                Case.state.in_([s.value for s in CLOCK_STATES]),
-                or_(
-                    Case.handler_account_id.is_(None), Case.handler_account_id == caller.account_id
-                ),
-            )
-            .order_by(Case.deadline_at, Case.id)
-        )
-    )
+    ordered = select(Case).where(*conditions).order_by(Case.deadline_at, Case.id)
+    return list(session.scalars(ordered))
+
+
+def count_my_tasks(session: Session, caller: Principal) -> int:
+    """How many tasks ``my_tasks`` would list (a start page's figure)."""
+    conditions = _tasks(caller)
+    if conditions is None:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0)
 
 
 def cases_json(session: Session, rows: Sequence[Case], *, now: datetime) -> list[dict[str, Any]]:

@@ -64,10 +64,10 @@ def waiting_work(session: Session, caller: Principal, coding: Coding) -> list[Wa
         work.append(Waiting(states.get(CaseState.REPORTED, 0), N_("reports to file"), "/ops"))
         work.append(Waiting(states.get(CaseState.FILED, 0), N_("cases to dispatch"), "/ops"))
     if Role.FIELD in roles:
-        tasks = len(case_queries.my_tasks(session, caller))
+        tasks = case_queries.count_my_tasks(session, caller)
         work.append(Waiting(tasks, N_("tasks for your department"), "/ops/tasks"))
     if Role.SUPERVISOR in roles:
-        to_verify = len(case_queries.cases_to_verify(session, caller))
+        to_verify = case_queries.count_to_verify(session, caller)
         work.append(Waiting(to_verify, N_("cases to verify on site"), "/ops/verification"))
     if Role.CODES_AUTHORITY in roles and codes.may_decide_appeals(session, coding, caller):
         pending = codes.count_pending_appeals(session, coding, caller)
