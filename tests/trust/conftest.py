@@ -31,7 +31,7 @@ def now() -> datetime:
 
 @pytest.fixture
 def sm2_example_key() -> SM2PrivateKey:
-    """An SM2 key built without gmalg (its public point is given, not computed)."""
+    """An SM2 key built without tongsuopy (its public point is given, not computed)."""
     return SM2PrivateKey(SM2_EXAMPLE_SCALAR, SM2PublicKey(SM2_EXAMPLE_POINT))
 
 

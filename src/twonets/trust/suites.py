@@ -1,4 +1,4 @@
-"""Pluggable signature suites: ES256 and EdDSA through ``cryptography``, SM2 with SM3 through gmalg.
+"""Pluggable signature suites: ES256 and EdDSA through ``cryptography``, SM2-SM3 via tongsuopy.
 
 Every suite signs bytes and returns the signature in the form COSE and JWS carry it: ES256
 as raw r||s (64 bytes, RFC 7518 section 3.4), EdDSA (Ed25519) as its 64 bytes, SM2 as raw
@@ -20,10 +20,9 @@ encrypted PKCS#8 PEM (PBES2), since a private key is never meant to be stored in
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Final, Literal, Protocol, TypeAlias
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -34,8 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from twonets.trust import _der
-from twonets.trust.errors import InvalidKey, SuiteUnavailable, UnknownSuite
+from twonets.trust import _der, sm2
+from twonets.trust.errors import InvalidKey, UnknownSuite
 
 Encoding: TypeAlias = Literal["DER", "PEM"]
 
@@ -44,7 +43,7 @@ COSE_ALG_EDDSA: Final = -8
 # Private use (values below -65536 in the IANA COSE Algorithms registry): no SM2 value exists.
 COSE_ALG_SM2_SM3: Final = -65537
 SM2_DEFAULT_USER_ID: Final = b"1234567812345678"
-SM2_PACKAGE: Final = "gmalg"
+SM2_PACKAGE: Final = sm2.PACKAGE
 
 SIGNATURE_BYTES: Final = 64
 _COORDINATE_BYTES = 32
@@ -334,19 +333,8 @@ class EdDSASuite(_CryptographySuite):
         return True
 
 
-def _gmalg() -> ModuleType:
-    """The gmalg module, or ``SuiteUnavailable`` naming the package to install."""
-    try:
-        return importlib.import_module(SM2_PACKAGE)
-    except ImportError:
-        raise SuiteUnavailable(
-            f"signature suite SM2-SM3 needs the PyPI package {SM2_PACKAGE!r}, which is not "
-            f"installed: pip install {SM2_PACKAGE}"
-        ) from None
-
-
 class SM2SM3Suite:
-    """SM2 signatures with the SM3 digest (GB/T 32918.2), through the pure-Python gmalg."""
+    """SM2 signatures with the SM3 digest (GB/T 32918.2), in C through tongsuopy (``sm2``)."""
 
     name = "SM2-SM3"
     cose_alg = COSE_ALG_SM2_SM3
@@ -364,12 +352,8 @@ class SM2SM3Suite:
 
     @property
     def available(self) -> bool:
-        """Whether gmalg is installed, so that this suite can generate, sign and verify."""
-        try:
-            _gmalg()
-        except SuiteUnavailable:
-            return False
-        return True
+        """Whether tongsuopy is installed, so that this suite can generate, sign and verify."""
+        return sm2.available()
 
     def owns(self, key: object) -> bool:
         return isinstance(key, SM2PublicKey | SM2PrivateKey)
@@ -378,37 +362,20 @@ class SM2SM3Suite:
         """The private key of scalar d, with its public point computed (as from an HSM export)."""
         if not 1 <= scalar <= _SM2_N - 2:
             raise InvalidKey("SM2 private key: the scalar is out of range [1, n-2]")
-        point = bytes(_gmalg().SM2().generate_pk(scalar.to_bytes(_COORDINATE_BYTES, "big")))
-        return SM2PrivateKey(scalar, SM2PublicKey(point))
+        return SM2PrivateKey(scalar, SM2PublicKey(sm2.public_point(scalar)))
 
     def generate(self) -> PrivateKey:
-        scalar, _ = _gmalg().SM2().generate_keypair()
-        return self.from_scalar(int.from_bytes(scalar, "big"))
+        return self.from_scalar(sm2.generate_scalar())
 
     def sign(self, private: PrivateKey, message: bytes) -> bytes:
         if not isinstance(private, SM2PrivateKey):
             raise InvalidKey(f"SM2-SM3 signs with an SM2 private key, got {describe_key(private)}")
-        signer = _gmalg().SM2(
-            sk=private.scalar.to_bytes(_COORDINATE_BYTES, "big"),
-            uid=self.user_id,
-            pk=private.public_key().point,
-        )
-        r, s = signer.sign(message)
-        return bytes(r).rjust(_COORDINATE_BYTES, b"\0") + bytes(s).rjust(_COORDINATE_BYTES, b"\0")
+        return sm2.sign(private.scalar, private.public_key().point, self.user_id, message)
 
     def verify(self, public: PublicKey, message: bytes, signature: bytes) -> bool:
         if not isinstance(public, SM2PublicKey) or len(signature) != SIGNATURE_BYTES:
             return False
-        verifier = _gmalg().SM2(uid=self.user_id, pk=public.point)
-        try:
-            return bool(
-                verifier.verify(
-                    message, signature[:_COORDINATE_BYTES], signature[_COORDINATE_BYTES:]
-                )
-            )
-        except (ArithmeticError, TypeError, ValueError):
-            # A crafted (r, s) can drive the point sum to infinity inside gmalg.
-            return False
+        return sm2.verify(public.point, self.user_id, message, signature)
 
     def public_bytes(self, public: PublicKey, encoding: Encoding = "DER") -> bytes:
         if not isinstance(public, SM2PublicKey):
