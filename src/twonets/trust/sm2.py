@@ -3,15 +3,14 @@
 The arithmetic runs in Tongsuo's libcrypto. We compute the message representative
 e = SM3(Z_A || M) ourselves (Z_A, which hashes the user id, the curve and the public key, is
 kept per key and id) and hand e to ``EVP_PKEY_sign`` / ``EVP_PKEY_verify``, which for an SM2
-key sign and verify the digest as it is. Two reasons for the digest path rather than
-tongsuopy's ``key.verify(signature, message, ECDSA(SM3()))``: that API offers no way to set
-a user id other than the default, and on this machine it is 3.6 times slower than the digest
-path (about 950 against 3,400 verifications a second; ``benchmarks/sm2_verify.py`` prints
-both beside ``openssl speed sm2``), because ``EVP_DigestVerify`` prepares the SM2 context
-again on every call. The digest path goes through tongsuopy's CFFI library object
-(``backend._lib``), which is not tongsuopy's public API: the lock pins tongsuopy, and
-``tests/trust/test_sm2.py`` checks the published example and OpenSSL's signatures both ways,
-so an upgrade that changes it fails there, not in production.
+key sign and verify the digest as it is. We take the digest path rather than tongsuopy's
+public ``key.verify(signature, message, ECDSA(SM3()))`` because that API offers no way to
+set a user id other than the default; both run at the same speed (``benchmarks/sm2_verify.py``
+prints both beside ``openssl speed sm2``). The digest path goes through tongsuopy's CFFI
+library object (``backend._lib``), which is not tongsuopy's public API: pyproject keeps
+tongsuopy below 1.1, the lock pins it, and ``tests/trust/test_sm2.py`` checks the published
+example and OpenSSL's signatures both ways, so an upgrade that changes it fails there, not
+in production.
 
 Signatures are raw r || s (64 bytes) at this module's edges, as COSE and JWS carry them.
 """
