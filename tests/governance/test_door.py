@@ -406,3 +406,35 @@ def test_minors_rows_need_a_policy_that_names_them(
                 now=NOW,
             )
         assert caught.value.errors[0].rule == "has-birth-date"
+
+
+def test_key_versions_are_read_once_a_transaction_and_rotation_is_seen_at_once(
+    world: World, engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import event
+
+    from twonets.governance import keys as r
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statement = str(args[2])
+        if "dataset_key" in statement and statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(session_factory) as session:
+            for _ in range(20):
+                assert world.gov.keyring(session).current_version("health.scan") == 1
+            assert len(statements) == 1
+            r.rotate_dataset_key(session, world.gov, actor="dpo", dataset="health.scan", now=NOW)
+            # The rotating session sees the new version at once.
+            assert world.gov.keyring(session).current_version("health.scan") == 2
+        with unit_of_work(session_factory) as session:
+            before = len(statements)
+            assert world.gov.keyring(session).current_version("health.scan") == 2
+            # A new transaction reads the versions again.
+            assert len(statements) == before + 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.errors import Invalid
 from twonets.governance.models import DatasetKey, GovernanceChange
-from twonets.governance.service import Governance
+from twonets.governance.service import KEY_VERSIONS_INFO, Governance
 
 
 def rotate_dataset_key(
@@ -44,6 +44,7 @@ def rotate_dataset_key(
         )
     )
     session.flush()
+    session.info.pop(KEY_VERSIONS_INFO, None)
     return before + 1
 
 

@@ -77,6 +77,9 @@ class PurposeState(StrEnum):
     NOT_YET_VALID = "not-yet-valid"
 
 
+KEY_VERSIONS_INFO = "twonets.governance.key_versions"
+
+
 @dataclass
 class Governance:
     """What the door needs besides a session: the catalogue and the root secret's keys."""
@@ -89,9 +92,21 @@ class Governance:
         self._keyrings: dict[tuple[tuple[str, int], ...], Keyring] = {}
 
     def keyring(self, session: Session) -> Keyring:
-        """The keyring at each dataset's current key version (read per use: rotation)."""
-        rows = session.execute(select(DatasetKey.dataset, DatasetKey.version)).all()
-        versions = tuple(sorted((str(d), int(v)) for d, v in rows))
+        """The keyring at each dataset's current key version (read once per session: rotation).
+
+        The versions are read on a transaction's first use and kept in ``session.info`` for
+        the rest of that transaction (a request, a batch): sealing or opening a thousand
+        values reads them once. A new transaction reads them again, and
+        ``keys.rotate_dataset_key`` forgets them in its own.
+        """
+        transaction = session.get_transaction()
+        kept = session.info.get(KEY_VERSIONS_INFO)
+        if transaction is not None and kept is not None and kept[0] is transaction:
+            versions: tuple[tuple[str, int], ...] = kept[1]
+        else:
+            rows = session.execute(select(DatasetKey.dataset, DatasetKey.version)).all()
+            versions = tuple(sorted((str(d), int(v)) for d, v in rows))
+            session.info[KEY_VERSIONS_INFO] = (session.get_transaction(), versions)
         keyring = self._keyrings.get(versions)
         if keyring is None:
             # Derived keys are cached inside a keyring; keep one per set of versions.

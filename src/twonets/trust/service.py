@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +42,36 @@ def _keyring(record: IssuingRegion, root_secret: bytes) -> RegionKeyring:
     return RegionKeyring.from_json(record.keyring, root_secret)
 
 
+# Opening a keyring decrypts each private key (PBKDF2 in PKCS#8): about a millisecond a
+# key, which dominated signing a credential. Signing reads the keyring opened once per
+# stored version: the cache key is the region, a digest of the stored keyring (a rotation
+# stores a new one, so it can never serve a retired version) and a digest of the root
+# secret. Entries are never mutated: rotation opens its own copy through ``_keyring``.
+_OPENED_KEYRINGS_MAX = 64
+_opened_keyrings: OrderedDict[tuple[str, bytes, bytes], RegionKeyring] = OrderedDict()
+_opened_lock = threading.Lock()
+
+
+def _signing_keyring(record: IssuingRegion, root_secret: bytes) -> RegionKeyring:
+    stored = json.dumps(record.keyring, sort_keys=True, separators=(",", ":")).encode()
+    cache_key = (
+        record.region_code,
+        hashlib.sha256(stored).digest(),
+        hashlib.sha256(b"twonets-keyring-cache" + root_secret).digest(),
+    )
+    with _opened_lock:
+        opened = _opened_keyrings.get(cache_key)
+        if opened is not None:
+            _opened_keyrings.move_to_end(cache_key)
+            return opened
+    opened = _keyring(record, root_secret)
+    with _opened_lock:
+        _opened_keyrings[cache_key] = opened
+        while len(_opened_keyrings) > _OPENED_KEYRINGS_MAX:
+            _opened_keyrings.popitem(last=False)
+    return opened
+
+
 def _anchor_key(record: IssuingRegion, root_secret: bytes) -> IssuingKey:
     return RegionKeyring.from_json(record.anchor, root_secret).keys[-1]
 
@@ -47,6 +81,9 @@ def get_issuing_region(session: Session, region: str) -> IssuingRegion:
     record = session.get(IssuingRegion, region)  # governance: the platform's own keys
     if record is None:
         raise NotFound(f"this platform holds no issuing keys of region {region!r}")
+    # The session's identity map holds rows weakly: keep this one for the session's life, so
+    # that signing many credentials in one transaction reads the region's keys once.
+    session.info.setdefault("twonets.trust.issuing_regions", {})[region] = record
     return record
 
 
@@ -134,7 +171,7 @@ def signing_key(
 ) -> IssuingKey:
     """The key that signs credentials of the region now (the newest active one)."""
     record = get_issuing_region(session, region)
-    return _keyring(record, root_secret).signing_key(now, valid_for=valid_for)
+    return _signing_keyring(record, root_secret).signing_key(now, valid_for=valid_for)
 
 
 def rotate_region_key(
