@@ -17,6 +17,7 @@ from twonets.core.http import (
     Uow,
     bearer_token,
     forget_token,
+    media_response,
     public,
     require,
 )
@@ -285,7 +286,11 @@ def list_districts(uow: Uow) -> list[DistrictOut]:
         return [DistrictOut.model_validate(d) for d in service.list_districts(session)]
 
 
-@router.get("/districts.geojson", dependencies=[Depends(public)])
+@router.get(
+    "/districts.geojson",
+    dependencies=[Depends(public)],
+    **media_response("application/geo+json", "A GeoJSON FeatureCollection"),
+)
 def district_boundaries(
     crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$")] = "wgs84",
 ) -> Response:

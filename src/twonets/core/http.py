@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core import auth
@@ -177,3 +177,20 @@ Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Sms = Annotated[SmsSender, Depends(get_sms)]
 ClientAddress = Annotated[str, Depends(client_address)]
+
+
+def media_response(media_type: str, description: str) -> dict[str, Any]:
+    """Route arguments documenting a success answered in ``media_type`` (not JSON).
+
+    ``@router.get(path, **media_response("application/geo+json", "..."))``: the OpenAPI
+    document then names the content type the route sends, and clients and the API fuzzing
+    (tests/test_api_fuzz.py) hold it to that.
+    """
+    schema: dict[str, Any] = (
+        {"type": "object"} if media_type.endswith("json") else {"type": "string"}
+    )
+    content = {media_type: {"schema": schema}}
+    return {
+        "response_class": Response,
+        "responses": {200: {"description": description, "content": content}},
+    }

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from twonets.core.auth import Principal
-from twonets.core.http import Caller, Clock, Uow, public, require
+from twonets.core.http import Caller, Clock, Uow, media_response, public, require
 from twonets.core.models import Role
 from twonets.governance import break_glass, ledger, reports, retention, service
 from twonets.governance.schemas import (
@@ -319,7 +319,11 @@ def tree_head(uow: Uow) -> dict[str, Any]:
         return ledger.tree_head_json(head)
 
 
-@router.get("/ledger/public-key", dependencies=[Depends(public)])
+@router.get(
+    "/ledger/public-key",
+    dependencies=[Depends(public)],
+    **media_response("application/x-pem-file", "The PEM public key"),
+)
 def public_key(gov: Gov) -> Response:
     """The key that signs tree heads (PEM)."""
     return Response(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work, utcnow
-from twonets.core.http import Clock, Uow, public, require
+from twonets.core.http import Clock, Uow, media_response, public, require
 from twonets.core.idempotency import check_key
 from twonets.core.models import Role
 from twonets.health import centres, service
@@ -415,7 +415,11 @@ def centre_plan(
     )
 
 
-@router.get("/outlines.geojson", dependencies=[Depends(public)])
+@router.get(
+    "/outlines.geojson",
+    dependencies=[Depends(public)],
+    **media_response("application/geo+json", "A GeoJSON FeatureCollection"),
+)
 def outlines() -> Response:
     """Province outlines of the mainland (WGS-84, simplified) for the centres map.
 

@@ -44,7 +44,7 @@ from twonets.web import codes as code_pages
 from twonets.web import core as core_pages
 from twonets.web import governance as governance_pages
 from twonets.web import health as health_pages
-from twonets.web import i18n
+from twonets.web import i18n, openapi
 from twonets.web import licences as licence_pages
 from twonets.web import operations as operations_pages
 from twonets.web import requests as requests_pages
@@ -191,6 +191,7 @@ def create_app(
         """Browsers and tools that ask for the classic icon get the platform's SVG icon."""
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     tiles = origin_of(settings.map_tiles_url) if settings.map_tiles_url else None
     app.add_middleware(i18n.LanguageMiddleware)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.core.errors import (
@@ -91,6 +92,36 @@ def validation_problem(exc: RequestValidationError) -> Invalid:
     return Invalid(f"{first.field}: {first.detail}{more}", errors=problems)
 
 
+def out_of_range_problem(request: Request, exc: Exception) -> Invalid | None:
+    """The path or query parameters holding a whole number the database cannot store.
+
+    SQLite's integers are 64-bit (Python raises OverflowError beyond them); PostgreSQL's
+    identifiers are 32- or 64-bit columns (it answers "out of range"). Either way no row can
+    carry such a number: the caller learns which parameter, not a server error.
+    """
+    if isinstance(exc, OverflowError):
+        low, high = -(2**63), 2**63 - 1
+    elif isinstance(exc, DataError) and "out of range" in str(exc.orig):
+        low, high = -(2**31), 2**31 - 1
+    else:
+        return None
+    problems = []
+    params = [("path", request.path_params.items()), ("query", request.query_params.items())]
+    for where, items in params:
+        for name, value in items:
+            try:
+                number = int(str(value))
+            except ValueError:
+                continue
+            if not low <= number <= high:
+                detail = f"{number} is beyond the numbers this platform stores"
+                problems.append(FieldProblem(f"{where}.{name}", "range", detail))
+    if not problems:
+        return None
+    first = problems[0]
+    return Invalid(f"{first.field}: {first.detail}", errors=problems)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that render every error the same way."""
 
@@ -121,6 +152,16 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return _problem_response(request, body, exc.status_code)
 
+    async def on_out_of_range(request: Request, exc: Exception) -> Response:
+        # A number the request carries that no column can hold (SQLite's and PostgreSQL's
+        # integers are 64-bit): no row can have it, and the caller learns which field.
+        problem = out_of_range_problem(request, exc)
+        if problem is None:
+            return await on_unexpected(request, exc)
+        return _problem_response(
+            request, problem.to_problem(instance=request.url.path), problem.status
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Logged with its trace for operators; the caller learns only that it failed.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -136,4 +177,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TwonetsError, on_twonets_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(OverflowError, on_out_of_range)
+    app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
