@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,9 +11,10 @@ import uvicorn
 
 from twonets import migrations
 from twonets.codes.cli import codes_app
+from twonets.core import backup
 from twonets.core.cli import accounts_app, ids_app
 from twonets.core.config import Settings
-from twonets.core.db import make_engine, make_session_factory, unit_of_work
+from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
 from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
@@ -85,6 +87,72 @@ def db_current(ctx: typer.Context) -> None:
     head = migrations.head_revision()
     typer.echo(f"current: {current or 'none'}\nhead:    {head}")
     raise typer.Exit(0 if current == head else 1)
+
+
+def _passphrase(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        value = path.read_bytes().strip()
+    except OSError as exc:
+        typer.echo(f"error: --passphrase-file: {exc.strerror}: {path}", err=True)
+        raise typer.Exit(2) from None
+    if len(value) < 12:
+        typer.echo(
+            "error: --passphrase-file: the passphrase should be at least 12 characters", err=True
+        )
+        raise typer.Exit(2)
+    return value
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="a new directory for the backup")],
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="seal the root secret in the backup with this passphrase")
+    ] = None,
+) -> None:
+    """A consistent snapshot of the database and the root secret (docs/deploy.md, Backups)."""
+    settings: Settings = ctx.obj
+    try:
+        manifest = backup.backup(
+            settings, dest, now=utcnow(), passphrase=_passphrase(passphrase_file)
+        )
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    total = sum(int(f["bytes"]) for f in manifest.files.values())
+    typer.echo(
+        f"backed up {manifest.database} at revision {manifest.revision} into {dest} "
+        f"({len(manifest.files)} files, {total:,} bytes); it holds the root secret: keep it so"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    src: Annotated[Path, typer.Argument(help="a directory written by twonets backup")],
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="the passphrase the backup's secret was sealed with")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="overwrite a database that holds data")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database and secret, after checking it whole."""
+    settings: Settings = ctx.obj
+    try:
+        manifest = backup.restore(
+            settings, src, passphrase=_passphrase(passphrase_file), replace=replace
+        )
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"restored the {manifest.database} backup of {manifest.created_at} "
+        f"(revision {manifest.revision}); run `twonets db upgrade` if the code is newer"
+    )
 
 
 @app.command("serve")
