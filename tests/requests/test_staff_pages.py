@@ -134,7 +134,8 @@ def test_the_dispatcher_sees_the_candidates_and_dispatches(
     queue = client.get("/requests/dispatch", headers=HTML)
     assert queue.status_code == 200
     assert "不知道该找哪个部门" in queue.text
-    assert "30%" in queue.text and "70%" in queue.text
+    assert "30%" in queue.text
+    assert "70%" in queue.text
     assert "部门t.310101.market" in queue.text  # where the rules would send the first candidate
     bad = client.post(
         f"/requests/dispatch/{rid}/assign", data={"department_code": "nope"}, headers=HTML
