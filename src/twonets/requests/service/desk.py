@@ -76,7 +76,7 @@ class Candidate:
     """A category the classifier proposed, its confidence, and where the rules would send it."""
 
     category: str
-    confidence: float
+    confidence: float | None  # None: the filer chose the category
     department_code: str | None
     department_name: str | None
 
@@ -102,17 +102,17 @@ class Waiting:
     declines: list[Decline]
 
 
-def _candidates(session: Session, row: Request) -> list[tuple[str, float]]:
+def _candidates(session: Session, row: Request) -> list[tuple[str, float | None]]:
     details = session.scalar(
         select(RequestStep.details)
         .where(RequestStep.request_id == row.id, RequestStep.action == "classify")
         .order_by(RequestStep.id.desc())
         .limit(1)
     )
-    found = [(str(c), float(p)) for c, p in (details or {}).get("candidates", [])]
-    if not found:  # the filer chose: the chosen category is the one candidate
-        found = [(row.category_code, 1.0)]
-    return found
+    found: list[tuple[str, float | None]] = [
+        (str(c), float(p)) for c, p in (details or {}).get("candidates", [])
+    ]
+    return found or [(row.category_code, None)]  # the filer chose: the one candidate
 
 
 def _declines(session: Session, row: Request) -> list[Decline]:
