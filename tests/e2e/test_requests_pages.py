@@ -49,7 +49,6 @@ def test_the_department_answers_and_the_enterprise_reads_the_answer(
     expect(page).to_have_url(re.compile(rf"/requests/work/{request_id}$"))
     expect(page.get_by_test_id("message")).to_have_count(2)
     assert axe_violations(page) == []
-    page.screenshot(path="var/screenshots/requests-work-detail.png", full_page=True)
     form = page.get_by_test_id("answer-form")
     # An empty answer is refused in words beside the form (htmx swaps the refusal in).
     form.locator("textarea").fill(" ")
@@ -77,10 +76,18 @@ def test_the_dispatcher_queue_and_the_figures_open_for_the_operator(
     page.locator("header.shell nav").get_by_role("link", name="Requests to dispatch").click()
     waiting = page.get_by_test_id("waiting")
     expect(waiting.first).to_be_visible()
-    expect(waiting.first.get_by_test_id("candidates")).to_contain_text("%")
     expect(page.get_by_text("Every proposed department declined it").first).to_be_visible()
+    unsure = waiting.filter(has_text="The classifier was not sure")
+    expect(unsure.first.get_by_test_id("candidates")).to_contain_text("%")
     assert axe_violations(page) == []
-    page.screenshot(path="var/screenshots/requests-dispatch.png", full_page=True)
+    # Dispatch one to Market Regulation: it leaves the queue (htmx swaps the queue in place).
+    before = waiting.count()
+    number = unsure.first.locator("header strong").inner_text()
+    form = unsure.first.get_by_test_id("assign-form")
+    form.get_by_label("Department").select_option(label="市市场监督管理局")
+    form.get_by_test_id("assign").click()
+    expect(page.get_by_test_id("waiting")).to_have_count(before - 1)
+    expect(page.get_by_test_id("dispatch-queue")).not_to_contain_text(number)
 
     page.goto("/requests/figures?days=30")
     expect(page.get_by_test_id("by-category").locator("svg")).not_to_have_count(0)
@@ -88,4 +95,3 @@ def test_the_dispatcher_queue_and_the_figures_open_for_the_operator(
     assert total > 0
     expect(page.get_by_test_id("on-time")).to_contain_text("%")
     assert axe_violations(page) == []
-    page.screenshot(path="var/screenshots/requests-figures.png", full_page=True)
