@@ -29,6 +29,7 @@ ROLES = (
     "field staff, Huangpu urban management",
     "health planner",
     "staff, Public Security Bureau",
+    "staff, Market Regulation",
     "staff issuing ID cards",
     "verifier (library entry)",
     "verifier at the library entrance",

@@ -38,6 +38,7 @@ from twonets.operations.devices import api as device_api
 from twonets.operations.rentals import api as rentals_api
 from twonets.operations.trucks import api as truck_api
 from twonets.requests import api as requests_api
+from twonets.requests import figures_api as requests_figures_api
 from twonets.requests import open311
 from twonets.services import api as services_api
 from twonets.web import codes as code_pages
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
     app.include_router(rentals_api.router)
+    app.include_router(requests_figures_api.router)
     app.include_router(requests_api.router)
     app.include_router(open311.router)
     app.include_router(services_api.router)

@@ -187,6 +187,21 @@ NAV: tuple[NavItem, ...] = (
         "Steps of applications waiting for your department: claim, complete, ask for material",
         primary=True,
     ),
+    # The requests' entries are translated from the requests' catalogue (web/requests/words.py).
+    NavItem(
+        "Requests to handle",
+        "/requests/work",
+        frozenset({Role.STAFF}),
+        "Requests routed to your department: accept, decline, answer, write to the filer",
+        primary=True,
+    ),
+    NavItem(
+        "Requests to dispatch",
+        "/requests/dispatch",
+        frozenset({Role.OPERATOR}),
+        "Requests the classifier was not sure of or every department declined: decide where",
+        primary=True,
+    ),
     NavItem(
         N_("Verify a licence"),
         "/verify",
@@ -206,6 +221,12 @@ NAV: tuple[NavItem, ...] = (
         "/services/figures",
         frozenset({Role.STAFF, Role.OPERATOR, Role.SUPERVISOR}),
         "One-thing services by month: contactless rate, handling time, overdue steps",
+    ),
+    NavItem(
+        "Request figures",
+        "/requests/figures",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+        "Requests by category, district and department; on time, handling time, satisfaction",
     ),
     NavItem(
         N_("Code statistics"),

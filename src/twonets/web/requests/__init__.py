@@ -1,11 +1,14 @@
-"""Pages of enterprise requests: the intake form and the filer's own requests."""
+"""Pages of enterprise requests: the filer's (intake, mine) and staff's (work, dispatch, figures).
+
+The staff's pages come before ``mine``, whose ``/requests/{id}`` would take their paths.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from twonets.web.requests import mine, new
+from twonets.web.requests import dispatch, figures, mine, new, work
 
 router = APIRouter(include_in_schema=False)
-for screen in (new, mine):
+for screen in (new, work, dispatch, figures, mine):
     router.include_router(screen.router)

@@ -1,9 +1,28 @@
-"""What the requests pages say about statuses, history steps and errors (marked for translation)."""
+"""What the requests pages say about statuses, history steps and errors (marked for translation).
+
+The menu entries of these pages (web/navigation.py) are translated from this part's catalogue
+too: their texts are marked here, where the requests' translators find them.
+"""
 
 from __future__ import annotations
 
 from twonets.core.errors import Conflict, Forbidden, NotFound, TwonetsError
 from twonets.web.i18n import N_
+
+MENU = (
+    N_("Requests to handle"),
+    N_("Requests routed to your department: accept, decline, answer, write to the filer"),
+    N_("Requests to dispatch"),
+    N_("Requests the classifier was not sure of or every department declined: decide where"),
+    N_("Request figures"),
+    N_("Requests by category, district and department; on time, handling time, satisfaction"),
+)
+
+# Why a request waits for a dispatcher (twonets.requests.service.desk.Waiting.reason).
+REASONS = {
+    "unsure": N_("The classifier was not sure"),
+    "declined": N_("Every proposed department declined it"),
+}
 
 STATUS = {
     "pending": N_("Awaiting dispatch"),
@@ -39,11 +58,22 @@ FIELD_WORDS = {
 }
 
 
-def worded(error: TwonetsError) -> tuple[str, str | None]:
+# The same fields on the staff's forms, in the words of their labels.
+STAFF_FIELD_WORDS = {
+    "reason": N_("Say in “Why it is not ours” why the request belongs elsewhere."),
+    "answer": N_("Write the answer in the box “Answer” before sending it."),
+    "body": N_("Write your message before sending it."),
+    "category": N_("Choose a category from the list."),
+    "department_code": N_("Choose a department from the list, or leave it to the rules."),
+}
+
+
+def worded(error: TwonetsError, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
     """(the message to show, the field it belongs to) for an error of a requests form."""
+    words = FIELD_WORDS if fields is None else fields
     for problem in error.errors:
-        if problem.field in FIELD_WORDS:
-            return FIELD_WORDS[problem.field], problem.field
+        if problem.field in words:
+            return words[problem.field], problem.field
     if isinstance(error, Forbidden):
         return N_("This request is not yours, or this step is not yours to take."), None
     if isinstance(error, NotFound):
