@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import NOW, PASSWORD, create_citizen, create_staff, next_id_number
@@ -18,6 +19,7 @@ from twonets.core import service as core_service
 from twonets.core.db import unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, Role
+from twonets.licences.models import Licence
 from twonets.trust import service as trust
 
 PROBLEM = "application/problem+json"
@@ -295,3 +297,24 @@ def test_the_region_is_the_issuing_departments(client: TestClient, people: Peopl
         f"/api/v1/wallet/{issued.json()['id']}/qr", headers=bearer(client, people.resident)
     )
     assert qr.json()["text"].startswith("JS1:")
+
+
+def test_a_retried_issue_with_the_same_idempotency_key_issues_one_licence(
+    client: TestClient, people: People, session_factory: sessionmaker[Session]
+) -> None:
+    body = {"type_code": "ID", "claims": id_card(people), "valid_from": "2024-01-01"}
+    headers = bearer(client, people.police) | {"Idempotency-Key": "issue-7f3a"}
+
+    first = client.post("/api/v1/licences", json=body, headers=headers)
+    again = client.post("/api/v1/licences", json=body, headers=headers)
+    other = client.post(
+        "/api/v1/licences", json=body | {"valid_from": "2024-02-01"}, headers=headers
+    )
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert other.status_code == 409
+    assert other.json()["field"] == "Idempotency-Key"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Licence)) == 1

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core import auth
@@ -177,6 +177,8 @@ Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Sms = Annotated[SmsSender, Depends(get_sms)]
 ClientAddress = Annotated[str, Depends(client_address)]
+# A client's key for a write it may retry (core.idempotency.once): the retry gets the first answer.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def media_response(media_type: str, description: str) -> dict[str, Any]:

@@ -6,9 +6,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.encoders import jsonable_encoder
 
+from twonets.core import idempotency
 from twonets.core.auth import Principal
-from twonets.core.http import Clock, Uow, public, require
+from twonets.core.http import Clock, IdempotencyKey, Uow, public, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
 from twonets.licences.schemas import (
@@ -65,11 +67,23 @@ def licence_types() -> list[dict[str, Any]]:
 
 
 @router.post("/licences", response_model=LicenceOut, status_code=201)
-def issue_licence(body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx) -> Any:
-    """Issue a licence (staff of the department that issues that type), under its region."""
+def issue_licence(
+    body: LicenceIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx, key: IdempotencyKey = None
+) -> Any:
+    """Issue a licence (staff of the department that issues that type), under its region.
+
+    With an ``Idempotency-Key``, a retry (a lost answer, a client restarted) gets the first
+    licence back instead of a second one.
+    """
     with uow() as session:
-        licence = service.issue_licence(session, ctx, caller, now=clock(), **body.model_dump())
-        return service.licence_summary(licence)
+
+        def write() -> dict[str, Any]:
+            licence = service.issue_licence(session, ctx, caller, now=clock(), **body.model_dump())
+            answer: dict[str, Any] = jsonable_encoder(service.licence_summary(licence))
+            return answer
+
+        scope = f"licences.issue:{caller.account_id}"
+        return idempotency.once(session, scope, key, body.model_dump(mode="json"), write)
 
 
 @router.get("/licences/delegations", response_model=list[DelegationOut])
