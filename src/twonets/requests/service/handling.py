@@ -19,6 +19,8 @@ from twonets.requests.models import (
     Request,
     RequestMessage,
 )
+from twonets.requests.service import inbox
+from twonets.requests.service.answers import check_may_ask_department
 from twonets.requests.service.common import (
     HELD_STATUSES,
     IllegalStatus,
@@ -219,6 +221,32 @@ def reopen_request(
     return row
 
 
+def ask_department(
+    session: Session,
+    caller: Principal,
+    request_id: int,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> Request:
+    """After an answer from the knowledge base, the filer asks a department to answer: the
+    request is routed as usual (or waits for a dispatcher when no department is left)."""
+    row = get_request_row(session, request_id)
+    _require_filer(session, caller, row)
+    check_may_ask_department(row)
+    _step(
+        session,
+        row,
+        action="ask-department",
+        to_status=RequestStatus.PENDING,
+        now=now,
+        actor=caller,
+        note=(reason or "").strip() or None,
+    )
+    _forward(session, row, now=now)
+    return row
+
+
 def rate_request(
     session: Session,
     caller: Principal,
@@ -281,6 +309,17 @@ def post_message(
     )
     session.add(message)
     row.updated_at = now
+    session.flush()
+    inbox.notify(
+        session,
+        row,
+        action="message",
+        now=now,
+        actor=caller,
+        actor_is_filer=side is Side.FILER,
+        note=message.body[:200],
+        kind="message",
+    )
     record_event(
         session,
         "requests.message.posted",
