@@ -22,7 +22,7 @@ from twonets.requests.classify import tokens
 
 ANSWERS = "data/answers.json"
 # At or above this cosine similarity a request is answered from the knowledge base at once.
-MATCH_THRESHOLD = 0.45
+MATCH_THRESHOLD = 0.4
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,7 @@ def match_answer(
 ) -> tuple[PolicyAnswer, float] | None:
     """The answer that matches ``text`` at or above the threshold, with its score."""
     answers = list_answers(session, category=category)
-    found = knowledge.best_match(
-        text, [knowledge.Entry(a.id, f"{a.question} {a.answer}") for a in answers]
-    )
+    found = knowledge.best_match(text, [knowledge.Entry(a.id, a.question) for a in answers])
     if found is None or found.score < knowledge.MATCH_THRESHOLD:
         return None
     by_id = {a.id: a for a in answers}
