@@ -100,7 +100,8 @@ def test_a_request_far_from_every_answer_is_routed_and_one_may_skip_the_answer(
     with session_factory() as session:
         for request_id in (far, skipped):
             row = service.get_request(session, world.firm, request_id)
-            assert row.status == "assigned" and row.answer_id is None
+            assert row.status == "assigned"
+            assert row.answer_id is None
 
 
 def test_only_the_government_services_office_keeps_the_knowledge_base(
@@ -141,10 +142,13 @@ def test_an_urgent_request_has_the_shorter_limit(session_factory: Factory, world
     with session_factory() as session:
         a = service.get_request(session, world.firm, normal)
         b = service.get_request(session, world.firm, urgent)
-        assert a.deadline_at and b.deadline_at and b.deadline_at < a.deadline_at
+        assert a.deadline_at
+        assert b.deadline_at
+        assert b.deadline_at < a.deadline_at
         assert b.urgency == "urgent"
         assert categories.limit_days("ent-licence", "urgent") == 2
-        assert b.remind_at is not None and NOW < b.remind_at < b.deadline_at
+        assert b.remind_at is not None
+        assert NOW < b.remind_at < b.deadline_at
 
 
 def test_a_request_past_its_limit_is_escalated_to_the_supervising_level(
@@ -154,14 +158,16 @@ def test_a_request_past_its_limit_is_escalated_to_the_supervising_level(
     with session_factory() as session:
         row = service.get_request(session, world.firm, request_id)
         remind_at, deadline = row.remind_at, row.deadline_at
-        assert remind_at is not None and deadline is not None
+        assert remind_at is not None
+        assert deadline is not None
     with unit_of_work(session_factory) as session:
         assert service.check_deadlines(session, now=NOW) == service.DeadlineRun(0, 0)
     with unit_of_work(session_factory) as session:
         assert service.check_deadlines(session, now=remind_at) == service.DeadlineRun(1, 0)
     with session_factory() as session:
         inbox = service.list_inbox(session, world.market_huangpu)
-        assert inbox[0].action == "remind" and inbox[0].kind == "reminder"
+        assert inbox[0].action == "remind"
+        assert inbox[0].kind == "reminder"
         assert service.list_overdue(session, world.market_huangpu, now=remind_at) == []
         # The city department does not see it yet.
         with pytest.raises(Forbidden):
@@ -184,7 +190,8 @@ def test_a_request_past_its_limit_is_escalated_to_the_supervising_level(
         assert service.list_inbox(session, world.market_city)[0].action == "escalate"
         assert service.list_inbox(session, world.firm)[0].action == "escalate"
         steps = service.history(session, world.firm, request_id)
-        assert steps[-1].action == "escalate" and steps[-1].department_code == "t.market"
+        assert steps[-1].action == "escalate"
+        assert steps[-1].department_code == "t.market"
         with pytest.raises(Forbidden):
             service.get_request(session, world.greening, request_id)
         # The supervisor follows it; the holder keeps working it.
@@ -297,7 +304,8 @@ def test_the_filer_gets_an_email_and_a_text_with_delivery_status(
     assert [to for to, _ in received.messages] == [["li.si@example.com"]]
     mail = email.message_from_bytes(received.messages[0][1], policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
-    assert "已核准变更" in mail.get_content() and "答复" in str(mail["Subject"])
+    assert "已核准变更" in mail.get_content()
+    assert "答复" in str(mail["Subject"])
     assert [(m.phone, "已核准变更" in m.text) for m in sms.messages()] == [("13800001234", True)]
     with session_factory() as session:
         sent = service.list_request_deliveries(session, world.firm, request_id)
@@ -305,7 +313,8 @@ def test_the_filer_gets_an_email_and_a_text_with_delivery_status(
         reads = session.scalars(
             select(PendingAccess).where(PendingAccess.purpose_code == service.NOTIFY_PURPOSE)
         ).all()
-        assert len(reads) == 2 and {tuple(r.fields) for r in reads} == {("email",), ("phone",)}
+        assert len(reads) == 2
+        assert {tuple(r.fields) for r in reads} == {("email",), ("phone",)}
         with pytest.raises(Forbidden):
             service.list_request_deliveries(session, world.other_firm, request_id)
     with unit_of_work(session_factory) as session:
@@ -343,4 +352,5 @@ def test_a_refusing_mail_server_is_recorded_and_retried(
         assert found["email"].attempts == service.MAX_ATTEMPTS
         assert "Error" in (found["email"].detail or "")
         # The policy grants no phone: the text is skipped with the reason.
-        assert found["sms"].status == "skipped" and "phone" in (found["sms"].detail or "")
+        assert found["sms"].status == "skipped"
+        assert "phone" in (found["sms"].detail or "")
