@@ -46,7 +46,9 @@ def _answer(work: Callable[[], Any], *, status: int = 200) -> JSONResponse:
         return JSONResponse(work(), status_code=status)
     except TwonetsError as exc:
         # GeoReport v2 speaks of 400 for a bad request where this platform says 422.
-        code = 400 if isinstance(exc, Invalid) else exc.status
+        # A reused Idempotency-Key keeps its 422: it is the client's retry logic at fault.
+        invalid = isinstance(exc, Invalid) and not isinstance(exc, service.IdempotencyKeyReused)
+        code = 400 if invalid else exc.status
         return errors(code, exc.detail)
 
 
@@ -285,20 +287,30 @@ async def create_request(request: Request, uow: Uow, clock: Clock) -> JSONRespon
     """File a report as GeoReport v2 defines it: form-encoded, with the client's api_key."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
+    key = request.headers.get("Idempotency-Key")
+
     def work() -> list[dict[str, Any]]:
         with uow() as session:
             client_id = service.authenticate_client(session, form.get("api_key"))
-            new = _form_request(form)
-            row = service.submit_request(
-                session, service.Filer(open311_client_id=client_id), new, now=clock()
-            )
-            return [
-                {
+
+            def write() -> dict[str, Any]:
+                new = _form_request(form)
+                row = service.submit_request(
+                    session, service.Filer(open311_client_id=client_id), new, now=clock()
+                )
+                created = {
                     "service_request_id": row.number,
                     "token": row.token,
                     "service_notice": service.status_note(row),
                     "account_id": None,
                 }
+                return {"created": [created]}
+
+            payload = {k: v for k, v in form.items() if k != "api_key"}
+            scope = f"open311.requests:{client_id}"
+            answer: list[dict[str, Any]] = service.once(session, scope, key, payload, write)[
+                "created"
             ]
+            return answer
 
     return await run_in_threadpool(_answer, work, status=201)

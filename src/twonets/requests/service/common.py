@@ -60,6 +60,13 @@ class IllegalStatus(Conflict):
     title = "Illegal request status"
 
 
+class IdempotencyKeyReused(Invalid):
+    """An ``Idempotency-Key`` sent again with a different body."""
+
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
 def once(
     session: Session,
     scope: str,
@@ -75,7 +82,7 @@ def once(
     try:
         return idempotency.once(session, scope, key, payload, write)
     except Conflict:
-        raise Invalid.field(
+        raise IdempotencyKeyReused.field(
             "Idempotency-Key",
             "same-request",
             f"{key!r} was used for a different request; a retry sends the same body",
