@@ -11,7 +11,8 @@ import contextlib
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.auth import Principal
@@ -339,6 +340,70 @@ def ask_department(
     with uow() as session:
         row = service.ask_department(session, caller, request_id, reason=body.reason, now=clock())
         return request_out(session, row)
+
+
+def _attachment_json(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "url": a.url,
+        "content_type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "added_at": a.added_at.isoformat(),
+    }
+
+
+def _store(request: Request) -> Any:
+    return service.attachment_dir(request.app.state.settings.var_dir)
+
+
+@router.post("/api/v1/requests/{request_id}/attachments", status_code=201)
+async def add_attachment(
+    request_id: int, file: UploadFile, request: Request, caller: Writer, uow: Uow, clock: Clock
+) -> dict[str, Any]:
+    """Upload a file (multipart, field ``file``): a photo or a PDF, at most 5 MiB."""
+    # Read one byte past the limit: the service refuses what is larger, without reading it all.
+    data = await file.read(service.MAX_BYTES + 1)
+
+    def work() -> dict[str, Any]:
+        with uow() as session:
+            found = service.add_attachment(
+                session,
+                caller,
+                request_id,
+                name=file.filename,
+                data=data,
+                store=_store(request),
+                now=clock(),
+            )
+            return _attachment_json(found)
+
+    return await asyncio.to_thread(work)
+
+
+@router.get("/api/v1/requests/{request_id}/attachments")
+def list_attachments(request_id: int, caller: Caller, uow: Uow) -> list[dict[str, Any]]:
+    """The files and links of a request."""
+    with uow() as session:
+        return [_attachment_json(a) for a in service.list_attachments(session, caller, request_id)]
+
+
+@router.get("/api/v1/requests/{request_id}/attachments/{attachment_id}")
+def get_attachment(
+    request_id: int, attachment_id: int, request: Request, caller: Caller, uow: Uow
+) -> FileResponse:
+    """A kept file, to those who may see the request."""
+    with uow() as session:
+        found = service.open_attachment(
+            session, caller, request_id, attachment_id, store=_store(request)
+        )
+        return FileResponse(
+            found.path,
+            media_type=found.attachment.content_type or "application/octet-stream",
+            filename=found.attachment.name,
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
+        )
 
 
 @router.get("/api/v1/requests/{request_id}/deliveries")
