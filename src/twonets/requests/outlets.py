@@ -2,8 +2,8 @@
 
 ``SmtpMail`` hands each e-mail to an SMTP server with the standard library's client
 (``smtplib``); ``LogMail`` only logs (a deployment without a mail server, the demo). Text
-messages use the platform's SMS adapters (``twonets.core.sms``: the console for the demo, a
-file, or a carrier's gateway with the same ``send``).
+messages use the platform's SMS adapters (``twonets.core.sms``: the console, a file, or a
+carrier's gateway with the same ``send``); ``LogSms`` only logs (the demo's seeding).
 """
 
 from __future__ import annotations
@@ -55,6 +55,14 @@ class LogMail:
         log.info("e-mail to %s***@%s: %s", name[:1], domain, subject)
 
 
+class LogSms:
+    """Logs each text message instead of sending it (the demo's adapter)."""
+
+    def send(self, phone: str, text: str, *, now: datetime) -> None:
+        """Log the message, the number masked."""
+        log.info("text message to %s: %s", masked_phone(phone), text[:40])
+
+
 @dataclass(frozen=True)
 class Outlets:
     """The adapters notices to filers go out through."""
@@ -73,4 +81,4 @@ def outlets_for(settings: Settings) -> Outlets:
     return Outlets(mail=mail, sms=sms_sender(settings))
 
 
-__all__ = ["LogMail", "MailSender", "Outlets", "SmtpMail", "masked_phone", "outlets_for"]
+__all__ = ["LogMail", "LogSms", "MailSender", "Outlets", "SmtpMail", "outlets_for"]
