@@ -12,8 +12,13 @@ from twonets.core.auth import Principal
 from twonets.core.models import AccountKind, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
-from twonets.governance.service import GranteeKind, LegalBasis, create_purpose, set_policy
-from twonets.governance.service import Governance
+from twonets.governance.service import (
+    Governance,
+    GranteeKind,
+    LegalBasis,
+    create_purpose,
+    set_policy,
+)
 from twonets.requests import classify, service
 from twonets.requests.outlets import LogMail, LogSms, Outlets
 from twonets.requests.schemas import NewRequest
