@@ -68,3 +68,34 @@ def seed_answers() -> list[dict[str, Any]]:
     raw = resources.files("twonets.requests").joinpath(ANSWERS).read_text("utf-8")
     loaded: list[dict[str, Any]] = json.loads(raw)["answers"]
     return loaded
+
+
+@dataclass(frozen=True)
+class MatchCheck:
+    """How the seed answers meet the corpus's requests (which are not questions they answer)."""
+
+    requests: int
+    answered: int
+    same_category: int
+    threshold: float
+
+
+def check_against_corpus() -> MatchCheck:
+    """Match every corpus request against the seed answers: how many would be answered at once.
+
+    The corpus's requests are complaints and cases, not the standing questions the answers
+    are for, so few should reach the threshold; those that do should be of the answer's
+    category.
+    """
+    from twonets.requests.classify import load_corpus
+
+    seed = seed_answers()
+    entries = [Entry(i, a["question"]) for i, a in enumerate(seed)]
+    answered = same = 0
+    corpus = [e for e in load_corpus() if e.label.startswith("ent-")]
+    for example in corpus:
+        found = best_match(example.text, entries)
+        if found is not None and found.score >= MATCH_THRESHOLD:
+            answered += 1
+            same += seed[found.key]["category"] == example.label
+    return MatchCheck(len(corpus), answered, same, MATCH_THRESHOLD)
