@@ -354,3 +354,15 @@ def test_a_refusing_mail_server_is_recorded_and_retried(
         # The policy grants no phone: the text is skipped with the reason.
         assert found["sms"].status == "skipped"
         assert "phone" in (found["sms"].detail or "")
+
+
+def test_reopening_an_answer_at_once_asks_for_a_department(
+    session_factory: Factory, world: World, knowledge: None
+) -> None:
+    request_id = _file(session_factory, world, text=QUOTA, category=None)
+    with unit_of_work(session_factory) as session:
+        row = service.reopen_request(session, world.firm, request_id, reason="没解决", now=NOW)
+        assert row.status == "assigned"
+        steps = service.history(session, world.firm, request_id)
+        assert steps[-2].action == "ask-department"
+        assert steps[-2].note == "没解决"

@@ -197,9 +197,15 @@ def confirm_request(
 def reopen_request(
     session: Session, caller: Principal, request_id: int, *, reason: str, now: datetime
 ) -> Request:
-    """Marked fixed, not fixed: back to the same department, with its history and a new limit."""
+    """Marked fixed, not fixed: back to the same department, with its history and a new limit.
+
+    A request answered at once from the knowledge base has no department yet: reopening it
+    asks for one (``ask_department``).
+    """
     row = get_request_row(session, request_id)
     _require_filer(session, caller, row)
+    if row.answer_id is not None and row.department_id is None:
+        return ask_department(session, caller, request_id, reason=reason, now=now)
     if row.status != RequestStatus.ANSWERED.value or row.department_id is None:
         raise IllegalStatus(
             f"request {row.number} is {row.status}: reopening needs status answered",
