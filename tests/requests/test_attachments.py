@@ -55,6 +55,10 @@ def test_a_photo_is_kept_by_hash_and_served_only_to_those_who_see_the_request(
     path = service.attachment_dir(app.state.settings.var_dir) / digest[:2] / digest
     assert path.read_bytes() == photo
 
+    # A retried upload keeps nothing twice.
+    retried = client.post(url, files={"file": ("again.png", photo, "image/png")}, headers=firm)
+    assert retried.status_code == 201
+    assert retried.json()["id"] == kept["id"]
     got = client.get(f"{url}/{kept['id']}", headers=firm)
     assert got.status_code == 200
     assert got.content == photo

@@ -101,7 +101,10 @@ def add_attachment(
     store: Path,
     now: datetime,
 ) -> RequestAttachment:
-    """Keep a file with a request: from its filer, or the department it is routed to."""
+    """Keep a file with a request: from its filer, or the department it is routed to.
+
+    The same bytes sent again to the same request (a retried upload) return the first record.
+    """
     row = get_request_row(session, request_id)
     if not _is_filer(caller, row, session):
         _require_holder(caller, row)
@@ -115,6 +118,14 @@ def add_attachment(
     if not data:
         raise Invalid.field("file", "required", "the file is empty")
     content_type = sniff(data)
+    digest = hashlib.sha256(data).hexdigest()
+    same = session.scalar(
+        select(RequestAttachment).where(
+            RequestAttachment.request_id == row.id, RequestAttachment.sha256 == digest
+        )
+    )
+    if same is not None:
+        return same  # a retried upload: the file is there already
     count = session.scalar(
         select(func.count())
         .select_from(RequestAttachment)
@@ -122,7 +133,6 @@ def add_attachment(
     )
     if (count or 0) >= MAX_FILES:
         raise Invalid.field("file", "count", f"a request keeps at most {MAX_FILES} files")
-    digest = hashlib.sha256(data).hexdigest()
     _write(_path(store, digest), data)
     attachment = RequestAttachment(
         request_id=row.id,
