@@ -233,6 +233,7 @@ def test_each_side_hears_of_the_others_actions_in_its_inbox(
     with unit_of_work(session_factory) as session, pytest.raises(Forbidden):
         service.mark_read(session, world.other_firm, [mine[0].id], now=NOW)
     with unit_of_work(session_factory) as session:
+        assert service.mark_read(session, world.firm, [], now=NOW) == 0
         assert service.mark_read(session, world.firm, [mine[0].id], now=NOW) == 1
     with session_factory() as session:
         assert [n.action for n in service.list_inbox(session, world.firm, unread_only=True)] == [

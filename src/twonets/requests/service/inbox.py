@@ -144,6 +144,8 @@ def mark_read(
     session: Session, caller: Principal, ids: Sequence[int] | None, *, now: datetime
 ) -> int:
     """Mark the caller's notices read (``ids``, or all when None); another's are refused."""
+    if ids is not None and not ids:
+        return 0
     if ids:
         owners = set(
             session.scalars(select(Notification.account_id).where(Notification.id.in_(list(ids))))
