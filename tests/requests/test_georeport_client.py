@@ -14,6 +14,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from xml.etree import ElementTree
 
 import pytest
 import uvicorn
@@ -95,3 +96,46 @@ def test_the_georeport_client_reads_what_a_form_post_filed(
     assert one["status"] == "open"
     assert one["service_name"] == "暴露垃圾"
     assert "reporter@example.org" not in str(one)
+
+
+def test_the_georeport_client_reads_xml_the_required_format(
+    served: str, session_factory: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(session_factory) as session:
+        key = service.create_client(session, "georeport-xml", now=utcnow())[1]
+    root = served + "/open311/v2"
+    form = urllib.parse.urlencode(
+        {
+            "api_key": key,
+            "service_code": "E0102",
+            "lat": HUANGPU[1],
+            "long": HUANGPU[0],
+            "description": "路边垃圾堆积",
+            "phone": "13800138000",
+        }
+    ).encode()
+    post = urllib.request.Request(
+        root + "/requests.xml",
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(post, timeout=10) as answer:
+        assert answer.status == 201
+        assert answer.headers["Content-Type"].startswith("text/xml")
+        created = ElementTree.fromstring(answer.read())
+    assert created.tag == "service_requests"
+    number = created.findtext("request/service_request_id")
+    assert number
+    assert created.findtext("request/token")
+
+    client = GeoReport(root, output_format="xml")
+    codes = {s["service_code"] for s in client.get_service_list()}
+    assert {"E0102", "ent-tax"} <= codes
+    assert client.get_service_definition("E0102")["service_code"] == "E0102"
+    # One request: xmltodict gives a mapping, not a list of one.
+    listed = client.get_service_requests(service_code="E0102", status="open")
+    assert listed["service_request_id"] == number
+    one = client.get_service_request(number)
+    assert one["service_request_id"] == number
+    assert one["status"] == "open"
+    assert "13800138000" not in str(one)

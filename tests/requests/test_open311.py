@@ -61,7 +61,7 @@ def test_discovery_names_the_endpoint_and_its_format(client: TestClient) -> None
     endpoint = answer.json()["endpoints"][0]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"] == "http://testserver/open311/v2"
-    assert endpoint["formats"] == ["application/json"]
+    assert endpoint["formats"] == ["text/xml", "application/json"]
 
 
 def test_services_are_elements_residents_report_and_enterprise_categories(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from builders import PASSWORD
 from requests_world import NOW, World
@@ -70,3 +73,40 @@ def test_residents_see_their_reports_but_file_requests_only_as_enterprises(
     log_in(client, world.resident.username)
     assert client.get("/requests").status_code == 200
     assert client.get("/requests/new").status_code == 403
+
+
+def test_the_form_files_with_a_photo_and_urgency_or_nothing_at_all(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    app.state.clock = lambda: NOW
+    log_in(client, world.firm.username)
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 200)).save(photo, format="PNG")
+    fields = {"category": "ent-licence", "description": "营业执照变更材料照片", "urgency": "urgent"}
+    # Not a photo: nothing is filed, the form says what to attach and keeps what was typed.
+    wrong = client.post(
+        "/requests/new",
+        data=fields,
+        files={"attachment": ("scan.png", b"<html></html>", "image/png")},
+    )
+    assert wrong.status_code == 415
+    assert "Attach a photo (JPEG, PNG, WebP) or a PDF of at most 5 MB." in wrong.text
+    assert "营业执照变更材料照片" in wrong.text
+    # The firm still has no request.
+    api_token = client.post(
+        "/api/v1/auth/token", json={"username": world.firm.username, "password": PASSWORD}
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert client.get("/api/v1/requests", headers=bearer).json() == []
+    sent = client.post(
+        "/requests/new",
+        data=fields,
+        files={"attachment": ("材料.png", photo.getvalue(), "image/png")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    request_id = sent.headers["location"].rsplit("/", 1)[-1]
+    filed = client.get(f"/api/v1/requests/{request_id}", headers=bearer).json()
+    assert filed["urgency"] == "urgent"
+    kept = client.get(f"/api/v1/requests/{request_id}/attachments", headers=bearer).json()
+    assert [(a["name"], a["content_type"]) for a in kept] == [("材料.png", "image/png")]

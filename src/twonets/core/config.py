@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # (empty: var/sms-outbox.jsonl).
     sms_adapter: SmsAdapter = SmsAdapter.CONSOLE
     sms_outbox: Path | None = None
+    # E-mail to filers of requests: the SMTP server (empty: e-mails are only logged).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "noreply@twonets.local"
     # Sign-up: a code's life, its tries, and how often a register entry's phone gets a message.
     signup_code_minutes: PositiveInt = 10
     signup_code_tries: PositiveInt = 5

@@ -191,3 +191,37 @@ def is_enterprise_category(code: str) -> bool:
 # Management elements that residents do not report: the health early-warning system raises
 # public-health events itself.
 NOT_REPORTED_BY_RESIDENTS = frozenset({"E0450"})
+
+
+class Urgency(StrEnum):
+    """How urgent the filer says a request is; an urgent one has a shorter limit."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+# Working days an urgent request of each category may take (normal: ``limit_days``).
+URGENT_LIMIT_DAYS: dict[str, int] = {
+    "ent-licence": 2,
+    "ent-tax": 2,
+    "ent-labour": 2,
+    "ent-talent": 5,
+    "ent-finance": 3,
+    "ent-premises": 5,
+    "ent-environment": 5,
+    "ent-logistics": 1,
+    "ent-utilities": 1,
+    "ent-market": 3,
+    "ent-construction": 5,
+    "ent-subsidy": 5,
+    "ent-trade": 2,
+    "ent-safety": 1,
+}
+
+
+def limit_days(code: str, urgency: Urgency | str = Urgency.NORMAL) -> int:
+    """The working days a request of category ``code`` and ``urgency`` may take."""
+    category = get_category(code)
+    if Urgency(urgency) is Urgency.URGENT:
+        return URGENT_LIMIT_DAYS.get(code, max(1, category.limit_days // 2))
+    return category.limit_days

@@ -48,6 +48,21 @@ def evaluate_command() -> None:
     typer.echo(f"macro-F1: {result.macro_f1:.3f}")
 
 
+@requests_app.command("check-answers")
+def check_answers_command() -> None:
+    """Match the corpus's requests against the seed answers: how many are answered at once."""
+    from twonets.requests import knowledge
+
+    result = knowledge.check_against_corpus()
+    typer.echo(
+        f"answers: {len(knowledge.seed_answers())}; threshold {result.threshold:.2f} (cosine)"
+    )
+    typer.echo(
+        f"corpus requests answered at once: {result.answered} of {result.requests}, "
+        f"{result.same_category} of them in the answer's category"
+    )
+
+
 @keys_app.command("create")
 def create_key(
     ctx: typer.Context,

@@ -1,4 +1,6 @@
-"""The demo city's requests: handling staff, the contact-reading policy, a month of requests."""
+"""The demo city's requests: handling staff, the contact-reading and notifying policies, the
+knowledge base of policy answers, a month of requests (some answered at once, some urgent,
+some escalated past their limit), and the notices and deliveries they caused."""
 
 from __future__ import annotations
 
@@ -10,8 +12,15 @@ from twonets.core.auth import Principal
 from twonets.core.models import AccountKind, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
-from twonets.governance.service import GranteeKind, LegalBasis, create_purpose, set_policy
+from twonets.governance.service import (
+    Governance,
+    GranteeKind,
+    LegalBasis,
+    create_purpose,
+    set_policy,
+)
 from twonets.requests import classify, service
+from twonets.requests.outlets import LogMail, LogSms, Outlets
 from twonets.requests.schemas import NewRequest
 
 # (username, display name, department, description)
@@ -30,6 +39,15 @@ READERS = (
     "government-services",
 )
 REQUESTS_PER_SCALE = 60
+# Questions the knowledge base answers at once (every eighth demo request is one of them).
+QUESTIONS = (
+    "请问数电票的开票额度不够用了，怎么申请调整？",
+    "出口退税一般多久能到账？办理流程是什么？",
+    "我们的货车需要办理进城通行证，外环以内怎么申请？",
+    "增值税留抵退税申请条件是什么，多久到账？",
+    "惠企政策补贴怎么申请，哪些可以免申即享？",
+    "稳岗返还什么时候发放，需要申请吗？",
+)
 
 
 def _firm(enterprise_id: int) -> Principal:
@@ -87,6 +105,32 @@ def seed(city: DemoCity) -> None:
             reason="handling requests needs a way to reach the filer",
             now=now - timedelta(days=60),
         )
+    create_purpose(
+        session,
+        actor="dpo",
+        code=service.NOTIFY_PURPOSE,
+        name="告知诉求人办理进展",
+        legal_basis=LegalBasis.STATUTORY_DUTY,
+        owner_department_code="sh.services",
+        valid_from=now - timedelta(days=60),
+        valid_until=None,
+        retention_days=730,
+        now=now - timedelta(days=60),
+    )
+    for function in READERS:
+        set_policy(
+            session,
+            Catalogue(),
+            actor="dpo",
+            grantee_kind=GranteeKind.FUNCTION,
+            grantee=function,
+            purpose_code=service.NOTIFY_PURPOSE,
+            dataset=service.CONTACT_DATASET,
+            fields={"request_id": "keep", "email": "keep", "phone": "keep"},
+            reason="the filer is told of each step by e-mail and text message",
+            now=now - timedelta(days=60),
+        )
+    service.load_seed_answers(session, now=now - timedelta(days=60))
     examples = [e for e in classify.load_corpus() if e.label.startswith("ent-")]
     firms = city.enterprise_ids[: max(1, 50 * city.scale)]
     total = REQUESTS_PER_SCALE * city.scale
@@ -95,17 +139,29 @@ def seed(city: DemoCity) -> None:
         # The first firm has the demo login: it gets every fifth request.
         firm = firms[0] if n % 5 == 0 else rng.choice(firms)
         filed_at = now - timedelta(days=rng.randint(1, 30), minutes=rng.randint(0, 600))
+        question = n % 8 == 3
         row = service.submit_request(
             session,
             service.Filer(principal=_firm(firm)),
             NewRequest(
-                category=example.label,
-                description=example.text,
+                category=None if question else example.label,
+                description=rng.choice(QUESTIONS) if question else example.text,
                 contact_name="联系人",
                 contact_phone=f"139{rng.randint(0, 99_999_999):08d}",
+                contact_email=f"contact{n}@firm.example" if n % 3 == 0 else None,
+                urgency="urgent" if rng.random() < 0.2 else "normal",
             ),
             now=filed_at,
         )
+        if row.answer_id is not None:
+            later = filed_at + timedelta(hours=rng.randint(1, 48))
+            if rng.random() < 0.7:
+                service.confirm_request(session, _firm(firm), row.id, now=later)
+            else:
+                service.ask_department(
+                    session, _firm(firm), row.id, reason="情况特殊，请部门答复", now=later
+                )
+            continue
         holder = staff.get(row.department_id)
         if holder is None:
             continue
@@ -126,3 +182,13 @@ def seed(city: DemoCity) -> None:
                     service.rate_request(
                         session, _firm(firm), row.id, score=rng.choice((3, 4, 5, 5)), now=later
                     )
+    # The scheduled work, as it would have run: reminders and escalations up to now, and the
+    # e-mails and text messages to filers (logged: the demo sends nothing out).
+    service.check_deadlines(session, now=now)
+    service.deliver_pending(
+        session,
+        Governance(Catalogue(), city.root_secret),
+        Outlets(mail=LogMail(), sms=LogSms()),
+        now=now,
+        limit=100_000,
+    )

@@ -1,12 +1,13 @@
 """Tables of enterprise requests and citizen reports: requests, their history, dialogue,
-attachments, reporters' contacts (personal data) and Open311 client applications."""
+attachments, reporters' contacts (personal data), Open311 client applications, the knowledge
+base of policy answers, and the notifications (in-app inbox, e-mail and SMS deliveries)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -50,6 +51,16 @@ class Request(Base):
     # The filer's satisfaction after closure, 1 (very unsatisfied) to 5 (very satisfied).
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_note: Mapped[str | None] = mapped_column(String(500))
+    # How urgent the filer says it is (normal | urgent): the category's limit for it.
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # When the department is reminded of the coming limit, and when that was done.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Escalation to the supervising level after the limit passed (None: not escalated).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # The knowledge-base answer it was answered with at once (None: a department answers).
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("req_answer.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -148,3 +159,62 @@ class Open311Client(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PolicyAnswer(Base):
+    """A policy answer of the knowledge base: a request that matches it is answered at once."""
+
+    __tablename__ = "req_answer"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    category_code: Mapped[str] = mapped_column(String(32), index=True)
+    # The question as enterprises ask it, with its usual wordings (what a request is matched to).
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    # Where the answer comes from (the policy document), shown with it.
+    source: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class Notification(Base):
+    """One entry of an account's in-app inbox: a status change or a message on a request."""
+
+    __tablename__ = "req_notification"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("req_request.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # status | message | reminder | escalation
+    action: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One e-mail or text message to a filer about a request, and what became of it.
+
+    The address is not kept here: it is read through governance when the message is sent,
+    under the grant of the member of staff whose action it reports (``reader_account_id``).
+    """
+
+    __tablename__ = "req_delivery"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("req_request.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    subject: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    reader_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # pending | sent | failed | skipped
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

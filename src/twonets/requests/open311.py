@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 at ``/open311/v2``: services, service requests, tokens (JSON).
+"""Open311 GeoReport v2 at ``/open311/v2``: services, service requests, tokens, in XML
+(the specification's required format) and JSON, by the path's extension.
 
 Existing Open311 clients list the services (the management elements residents report, and
 the enterprise request categories), file a report with a form-encoded POST carrying their
@@ -14,13 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from twonets.core.errors import Invalid, NotFound, TwonetsError
 from twonets.core.http import Clock, Uow, public
 from twonets.requests import categories, city, service
+from twonets.requests.georeport_xml import MEDIA_TYPE, errors_xml, to_xml
 from twonets.requests.models import Request as RequestRow
 from twonets.requests.schemas import NewRequest
 
@@ -35,19 +37,37 @@ router = APIRouter(tags=["open311"], dependencies=[Depends(public)])
 T = TypeVar("T")
 
 
-def errors(status: int, description: str) -> JSONResponse:
-    """An error in GeoReport v2's shape."""
+FORMATS = ("xml", "json")
+
+
+def errors(status: int, description: str, fmt: str = "json") -> Response:
+    """An error in GeoReport v2's shape, in the format asked for."""
+    if fmt == "xml":
+        return Response(errors_xml(status, description), status_code=status, media_type=MEDIA_TYPE)
     return JSONResponse([{"code": status, "description": description}], status_code=status)
 
 
-def _answer(work: Callable[[], Any], *, status: int = 200) -> JSONResponse:
-    """Run ``work``; a rule it breaks answers in the specification's error shape."""
+def _render(value: Any, fmt: str, root: str, status: int) -> Response:
+    if fmt == "xml":
+        return Response(to_xml(root, value), status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(value, status_code=status)
+
+
+def _answer(work: Callable[[], Any], fmt: str, root: str, *, status: int = 200) -> Response:
+    """Run ``work``; a rule it breaks answers in the specification's error shape.
+
+    ``root`` is the XML document's element (``services``, ``service_requests``, ...).
+    """
+    if fmt not in FORMATS:
+        return errors(404, f"format: .{fmt} is not served; use .xml or .json")
     try:
-        return JSONResponse(work(), status_code=status)
+        return _render(work(), fmt, root, status)
     except TwonetsError as exc:
-        # GeoReport v2 speaks of 400 for a bad request where this platform says 422.
-        code = 400 if isinstance(exc, Invalid) else exc.status
-        return errors(code, exc.detail)
+        # GeoReport v2 speaks of 400 for a bad request where this platform says 422;
+        # a reused Idempotency-Key keeps its 422: it is the client's retry logic at fault.
+        invalid = isinstance(exc, Invalid) and not isinstance(exc, service.IdempotencyKeyReused)
+        code = 400 if invalid else exc.status
+        return errors(code, exc.detail, fmt)
 
 
 def _services(session: Session) -> list[dict[str, Any]]:
@@ -129,12 +149,13 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-@router.get(f"{ROOT}/discovery.json")
-def discovery(request: Request) -> JSONResponse:
-    """Service discovery: where GeoReport v2 is served here, in which format."""
+@router.get(f"{ROOT}/discovery.{{fmt}}")
+def discovery(fmt: str, request: Request) -> Response:
+    """Service discovery: where GeoReport v2 is served here, in which formats."""
     base = str(request.base_url).rstrip("/")
-    return JSONResponse(
-        {
+
+    def work() -> dict[str, Any]:
+        return {
             "changeset": CHANGESET,
             "contact": "12345 hotline; the platform's operators",
             "key_service": "twonets open311 keys create NAME (an administrator of the platform)",
@@ -144,26 +165,27 @@ def discovery(request: Request) -> JSONResponse:
                     "url": base + ROOT,
                     "changeset": CHANGESET,
                     "type": "production",
-                    "formats": ["application/json"],
+                    "formats": ["text/xml", "application/json"],
                 }
             ],
         }
-    )
+
+    return _answer(work, fmt, "discovery")
 
 
-@router.get(f"{ROOT}/services.json")
-def services(uow: Uow) -> JSONResponse:
+@router.get(f"{ROOT}/services.{{fmt}}")
+def services(fmt: str, uow: Uow) -> Response:
     """The services one may request: management elements and enterprise categories."""
 
     def work() -> list[dict[str, Any]]:
         with uow() as session:
             return _services(session)
 
-    return _answer(work)
+    return _answer(work, fmt, "services")
 
 
-@router.get(f"{ROOT}/services/{{service_code}}.json")
-def service_definition(service_code: str, uow: Uow) -> JSONResponse:
+@router.get(f"{ROOT}/services/{{service_code}}.{{fmt}}")
+def service_definition(service_code: str, fmt: str, uow: Uow) -> Response:
     """A service's definition: none of ours asks for extra attributes."""
 
     def work() -> dict[str, Any]:
@@ -172,11 +194,12 @@ def service_definition(service_code: str, uow: Uow) -> JSONResponse:
                 raise NotFound(f"service_code: no service {service_code!r}")
             return {"service_code": service_code, "attributes": []}
 
-    return _answer(work)
+    return _answer(work, fmt, "service_definition")
 
 
-@router.get(f"{ROOT}/requests.json")
+@router.get(f"{ROOT}/requests.{{fmt}}")
 def list_requests(
+    fmt: str,
     uow: Uow,
     clock: Clock,
     service_request_id: str | None = None,
@@ -184,7 +207,7 @@ def list_requests(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
-) -> JSONResponse:
+) -> Response:
     """Citizen reports: by id (which overrides the rest), or by service, dates and status."""
 
     def work() -> list[dict[str, Any]]:
@@ -216,11 +239,11 @@ def list_requests(
             names = _names(session)
             return [request_json(session, r, names) for r in service.list_public(session, where)]
 
-    return _answer(work)
+    return _answer(work, fmt, "service_requests")
 
 
-@router.get(f"{ROOT}/requests/{{service_request_id}}.json")
-def get_request(service_request_id: str, uow: Uow) -> JSONResponse:
+@router.get(f"{ROOT}/requests/{{service_request_id}}.{{fmt}}")
+def get_request(service_request_id: str, fmt: str, uow: Uow) -> Response:
     """One service request (a list of one, as the specification has it)."""
 
     def work() -> list[dict[str, Any]]:
@@ -228,11 +251,11 @@ def get_request(service_request_id: str, uow: Uow) -> JSONResponse:
             row = service.get_public(session, number=service_request_id)
             return [request_json(session, row, _names(session))]
 
-    return _answer(work)
+    return _answer(work, fmt, "service_requests")
 
 
-@router.get(f"{ROOT}/tokens/{{token}}.json")
-def get_token(token: str, uow: Uow) -> JSONResponse:
+@router.get(f"{ROOT}/tokens/{{token}}.{{fmt}}")
+def get_token(token: str, fmt: str, uow: Uow) -> Response:
     """The service request a token stands for."""
 
     def work() -> list[dict[str, Any]]:
@@ -240,7 +263,7 @@ def get_token(token: str, uow: Uow) -> JSONResponse:
             row = service.get_public(session, token=token)
             return [{"service_request_id": row.number, "token": row.token}]
 
-    return _answer(work)
+    return _answer(work, fmt, "service_requests")
 
 
 def _form_request(form: dict[str, str]) -> NewRequest:
@@ -280,25 +303,35 @@ def _form_request(form: dict[str, str]) -> NewRequest:
         raise Invalid.field("lat", "range", str(exc).splitlines()[0]) from None
 
 
-@router.post(f"{ROOT}/requests.json")
-async def create_request(request: Request, uow: Uow, clock: Clock) -> JSONResponse:
+@router.post(f"{ROOT}/requests.{{fmt}}")
+async def create_request(fmt: str, request: Request, uow: Uow, clock: Clock) -> Response:
     """File a report as GeoReport v2 defines it: form-encoded, with the client's api_key."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    key = request.headers.get("Idempotency-Key")
 
     def work() -> list[dict[str, Any]]:
         with uow() as session:
             client_id = service.authenticate_client(session, form.get("api_key"))
-            new = _form_request(form)
-            row = service.submit_request(
-                session, service.Filer(open311_client_id=client_id), new, now=clock()
-            )
-            return [
-                {
+
+            def write() -> dict[str, Any]:
+                new = _form_request(form)
+                row = service.submit_request(
+                    session, service.Filer(open311_client_id=client_id), new, now=clock()
+                )
+                created = {
                     "service_request_id": row.number,
                     "token": row.token,
                     "service_notice": service.status_note(row),
                     "account_id": None,
                 }
-            ]
+                return {"created": [created]}
 
-    return await run_in_threadpool(_answer, work, status=201)
+            payload = {k: v for k, v in form.items() if k != "api_key"}
+            scope = f"open311.requests:{client_id}"
+            answer: list[dict[str, Any]] = service.once(session, scope, key, payload, write)[
+                "created"
+            ]
+            return answer
+
+    return await run_in_threadpool(_answer, work, fmt, "service_requests", status=201)

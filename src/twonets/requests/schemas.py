@@ -28,6 +28,13 @@ class NewRequest(BaseModel):
     contact_email: str | None = Field(default=None, max_length=256)
     contact_phone: str | None = Field(default=None, max_length=32)
     media_urls: list[str] = Field(default_factory=list, max_length=5)
+    urgency: Literal["normal", "urgent"] = Field(
+        default="normal", description="urgent: the category's shorter time limit"
+    )
+    ask_department: bool = Field(
+        default=False,
+        description="skip the knowledge base's answer at once: a department answers",
+    )
 
 
 class AssignIn(BaseModel):
@@ -93,6 +100,11 @@ class RequestOut(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     rating: int | None
+    urgency: str = "normal"
+    escalated_at: datetime | None = None
+    escalated_to_code: str | None = None
+    answer_code: str | None = None
+    answer_text: str | None = None
     history: list[StepOut] | None = None
 
 
@@ -102,6 +114,45 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: str = Field(min_length=1, max_length=4000)
+
+
+class AskDepartmentIn(BaseModel):
+    """After an answer from the knowledge base: why a department should answer after all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AnswerEntryIn(BaseModel):
+    """A new policy answer of the knowledge base."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=32)
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=4000)
+    source: str | None = Field(default=None, max_length=256)
+
+
+class AnswerChangeIn(BaseModel):
+    """A change to a policy answer; ``active: false`` withdraws it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str | None = Field(default=None, max_length=2000)
+    answer: str | None = Field(default=None, max_length=4000)
+    source: str | None = Field(default=None, max_length=256)
+    active: bool | None = None
+
+
+class MarkReadIn(BaseModel):
+    """Which notices to mark read (left out: all of the caller's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] | None = Field(default=None, max_length=500)
 
 
 class ReopenIn(BaseModel):

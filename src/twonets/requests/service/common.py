@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from twonets.core import idempotency
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
@@ -20,6 +21,7 @@ from twonets.requests.models import (
     RequestContact,
     RequestStep,
 )
+from twonets.requests.service import inbox
 
 # Below this confidence the classifier's proposal waits for a dispatcher.
 CONFIDENCE_THRESHOLD = 0.5
@@ -58,6 +60,35 @@ class IllegalStatus(Conflict):
     title = "Illegal request status"
 
 
+class IdempotencyKeyReused(Invalid):
+    """An ``Idempotency-Key`` sent again with a different body."""
+
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
+def once(
+    session: Session,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    write: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``write`` once per ``Idempotency-Key``: a retry gets the first answer back.
+
+    The same key with another body is a mistake of the client, not a clash of state: 422,
+    naming the header (as the IETF draft on the header advises).
+    """
+    try:
+        return idempotency.once(session, scope, key, payload, write)
+    except Conflict:
+        raise IdempotencyKeyReused.field(
+            "Idempotency-Key",
+            "same-request",
+            f"{key!r} was used for a different request; a retry sends the same body",
+        ) from None
+
+
 # A classifier: text -> (category, confidence) candidates, best first.
 Classify = Callable[[str], Sequence[tuple[str, float]]]
 
@@ -82,6 +113,7 @@ def _step(
     actor: Principal | None = None,
     department_id: int | None = None,
     note: str | None = None,
+    notify: bool = True,
     **details: Any,
 ) -> None:
     previous = row.status
@@ -117,18 +149,70 @@ def _step(
         },
         now=now,
     )
+    if notify:
+        session.flush()
+        inbox.notify(
+            session,
+            row,
+            action=action,
+            now=now,
+            actor=actor,
+            actor_is_filer=actor is not None and _is_filer(actor, row, session),
+            note=note,
+        )
+
+
+def _remark(
+    session: Session,
+    row: Request,
+    *,
+    action: str,
+    now: datetime,
+    note: str | None = None,
+    department_id: int | None = None,
+    **details: Any,
+) -> None:
+    """A history entry that changes no status (a reminder, an escalation)."""
+    session.add(
+        RequestStep(
+            request_id=row.id,
+            at=now,
+            action=action,
+            from_status=row.status,
+            to_status=row.status,
+            department_id=department_id,
+            note=note,
+            details=details,
+        )
+    )
+    record_event(
+        session,
+        f"requests.request.{action}",
+        {"request": row.number, "category": row.category_code, "department": department_id},
+        now=now,
+    )
 
 
 def start_clock(session: Session, row: Request, now: datetime, *, restart: bool = False) -> None:
     """Set the time limit when a request is first routed (or, ``restart``, reopened).
 
-    Re-routing after a decline keeps the limit: the filer's wait does not start again.
+    The limit is the category's working days for the request's urgency, on the operations
+    centre's calendar; the department is reminded one working day before it (half-way, for a
+    one-day limit). Re-routing after a decline keeps the limit: the filer's wait does not
+    start again. Reopening starts a new limit with its own reminder and escalation.
     """
     if not categories.is_enterprise_category(row.category_code):
         return
     if row.deadline_at is None or restart:
-        limit = categories.get_category(row.category_code).limit_days
+        limit = categories.limit_days(row.category_code, row.urgency or "normal")
         row.deadline_at = city.deadline_after(session, now, limit)
+        if limit > 1:
+            row.remind_at = city.deadline_after(session, now, limit - 1)
+        else:
+            row.remind_at = now + (row.deadline_at - now) / 2
+        row.reminded_at = None
+        row.escalated_at = None
+        row.escalated_to_id = None
 
 
 def _units(session: Session) -> list[routing.Unit]:
@@ -208,12 +292,12 @@ def check_may_see(session: Session, caller: Principal, row: Request) -> None:
     if (
         Role.STAFF in caller.roles
         and caller.department_id is not None
-        and caller.department_id == row.department_id
+        and caller.department_id in (row.department_id, row.escalated_to_id)
     ):
         return
     raise Forbidden(
         f"request {row.number} is not yours to see: an enterprise sees its own requests, "
-        "a department those routed to it",
+        "a department those routed or escalated to it",
         extra={"rule": "request-visibility"},
     )
 

@@ -19,6 +19,8 @@ from twonets.requests.models import (
     Request,
     RequestMessage,
 )
+from twonets.requests.service import inbox
+from twonets.requests.service.answers import check_may_ask_department
 from twonets.requests.service.common import (
     HELD_STATUSES,
     IllegalStatus,
@@ -195,9 +197,15 @@ def confirm_request(
 def reopen_request(
     session: Session, caller: Principal, request_id: int, *, reason: str, now: datetime
 ) -> Request:
-    """Marked fixed, not fixed: back to the same department, with its history and a new limit."""
+    """Marked fixed, not fixed: back to the same department, with its history and a new limit.
+
+    A request answered at once from the knowledge base has no department yet: reopening it
+    asks for one (``ask_department``).
+    """
     row = get_request_row(session, request_id)
     _require_filer(session, caller, row)
+    if row.answer_id is not None and row.department_id is None:
+        return ask_department(session, caller, request_id, reason=reason, now=now)
     if row.status != RequestStatus.ANSWERED.value or row.department_id is None:
         raise IllegalStatus(
             f"request {row.number} is {row.status}: reopening needs status answered",
@@ -216,6 +224,32 @@ def reopen_request(
         department_id=row.department_id,
         note=reason.strip(),
     )
+    return row
+
+
+def ask_department(
+    session: Session,
+    caller: Principal,
+    request_id: int,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> Request:
+    """After an answer from the knowledge base, the filer asks a department to answer: the
+    request is routed as usual (or waits for a dispatcher when no department is left)."""
+    row = get_request_row(session, request_id)
+    _require_filer(session, caller, row)
+    check_may_ask_department(row)
+    _step(
+        session,
+        row,
+        action="ask-department",
+        to_status=RequestStatus.PENDING,
+        now=now,
+        actor=caller,
+        note=(reason or "").strip() or None,
+    )
+    _forward(session, row, now=now)
     return row
 
 
@@ -281,6 +315,17 @@ def post_message(
     )
     session.add(message)
     row.updated_at = now
+    session.flush()
+    inbox.notify(
+        session,
+        row,
+        action="message",
+        now=now,
+        actor=caller,
+        actor_is_filer=side is Side.FILER,
+        note=message.body[:200],
+        kind="message",
+    )
     record_event(
         session,
         "requests.message.posted",

@@ -21,6 +21,7 @@ from twonets.requests.models import (
     RequestStep,
 )
 from twonets.requests.schemas import NewRequest
+from twonets.requests.service import answers
 from twonets.requests.service.common import (
     CONFIDENCE_THRESHOLD,
     Classify,
@@ -149,6 +150,7 @@ def submit_request(
         proposed_category=proposed,
         confidence=confidence,
         token=str(uuid.uuid4()),
+        urgency=new.urgency,
         submitted_at=now,
         updated_at=now,
     )
@@ -189,8 +191,10 @@ def submit_request(
                 details={"candidates": [[c, p] for c, p in candidates]},
             )
         )
-        if confidence is not None and confidence < CONFIDENCE_THRESHOLD:
-            return row  # a dispatcher decides
+    if not new.ask_department and answers.answer_at_once(session, row, now=now):
+        return row  # answered from the knowledge base; the filer may still ask a department
+    if proposed is not None and confidence is not None and confidence < CONFIDENCE_THRESHOLD:
+        return row  # a dispatcher decides
     _forward(session, row, now=now, reporter=caller)
     return row
 

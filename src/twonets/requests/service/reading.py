@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -15,11 +15,13 @@ from twonets.core.errors import Forbidden, Invalid, NotFound
 from twonets.core.models import Department, Role
 from twonets.governance.service import Governance, ReadQuery, ReadResult, read
 from twonets.requests.models import (
+    Delivery,
     Request,
     RequestAttachment,
     RequestContact,
     RequestStep,
 )
+from twonets.requests.service import inbox
 from twonets.requests.service.common import (
     CONTACT_DATASET,
     CONTACT_PURPOSE,
@@ -78,14 +80,20 @@ def list_requests(
             RequestContact.citizen_id == caller.citizen_id
         )
     elif Role.STAFF in caller.roles and caller.department_id is not None:
-        query = query.where(Request.department_id == caller.department_id)
+        query = query.where(
+            or_(
+                Request.department_id == caller.department_id,
+                Request.escalated_to_id == caller.department_id,
+            )
+        )
     else:
         raise Forbidden("requests are seen by their filers, their departments and dispatchers")
     return session.scalars(_filtered(query, where)).all()
 
 
 def list_overdue(session: Session, caller: Principal, *, now: datetime) -> Sequence[Request]:
-    """Requests past their time limit and not yet answered, that ``caller`` may see."""
+    """The register of overdue requests: past their limit and not yet answered, that
+    ``caller`` may see (its own, those escalated to it, or all for dispatchers)."""
     late = [
         r
         for r in list_requests(
@@ -228,3 +236,11 @@ def first_media_url(session: Session, request_id: int) -> str | None:
 def is_open311_status_closed(row: Request) -> bool:
     """Open311 knows two statuses: a request is closed once it is closed here."""
     return row.status == RequestStatus.CLOSED.value
+
+
+def list_request_deliveries(
+    session: Session, caller: Principal, request_id: int
+) -> Sequence[Delivery]:
+    """The e-mails and text messages to the filer of a request, for those who may see it."""
+    row = get_request(session, caller, request_id)
+    return inbox.list_deliveries(session, row.id)

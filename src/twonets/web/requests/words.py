@@ -46,6 +46,10 @@ ACTIONS = {
     "case": N_("Became an operations case"),
     "case-closed": N_("Operations case closed"),
     "case-rejected": N_("Operations case not filed"),
+    "kb-answer": N_("Answered at once from the policy knowledge base"),
+    "ask-department": N_("A department was asked to answer"),
+    "remind": N_("Time limit near: department reminded"),
+    "escalate": N_("Past the time limit: escalated to the supervising level"),
 }
 
 # A form field's problem, in the words of the form's own labels.
@@ -55,6 +59,7 @@ FIELD_WORDS = {
     "reason": N_("Say in “What is still not solved” why the answer does not settle it."),
     "body": N_("Write your message before sending it."),
     "lat": N_("A city problem needs its place on the map: report it under “Report a problem”."),
+    "file": N_("Attach a photo (JPEG, PNG, WebP) or a PDF of at most 5 MB."),
 }
 
 
@@ -74,6 +79,8 @@ def worded(error: TwonetsError, fields: dict[str, str] | None = None) -> tuple[s
     for problem in error.errors:
         if problem.field in words:
             return words[problem.field], problem.field
+    if error.extra.get("field") == "file":
+        return FIELD_WORDS["file"], "file"
     if isinstance(error, Forbidden):
         return N_("This request is not yours, or this step is not yours to take."), None
     if isinstance(error, NotFound):
