@@ -149,7 +149,14 @@ class NatsJetStreamPublisher:
         return f"{self.subject_prefix}.{topic}"
 
     async def publish(self, event: Event) -> None:
-        """Publish and wait for the stream's acknowledgement."""
+        """Publish and wait for the stream's acknowledgement.
+
+        A connection that gave up reconnecting (the server was away longer than the client's
+        attempts) is replaced by a new one, so that the relay recovers when NATS returns
+        without a restart of the platform.
+        """
+        if self._nc is not None and self._nc.is_closed:
+            self._nc, self._js = None, None
         if self._js is None:
             await self.connect()
         await self._js.publish(
