@@ -131,22 +131,35 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
     hm = hm.mutate(
         **{f"{u}_pp": hm[COLUMN[u]] / occupants for u in UTILITIES},
         **{f"{u}_m2": hm[COLUMN[u]] / hm.area_m2 for u in UTILITIES},
+        # Per registered occupant as a peer: none for a home with nobody registered.
+        **{
+            f"{u}_peer": hm[COLUMN[u]] / hm.registered_occupants.nullif(0).cast("float64")
+            for u in UTILITIES
+        },
         we=_div(hm.water_m3, hm.electricity_kwh),
-        counted=hm.registered_occupants > 0,
     )
 
-    # Peers' medians per building and month (homes with registered occupants), and the
-    # district's; every household-month has both groups, so the joins are inner joins.
-    building = hm.group_by(["building_id", "month"]).aggregate(
-        peers=hm.household_id.count(where=hm.counted),
-        **{f"{u}_b": hm[f"{u}_pp"].median(where=hm.counted) for u in UTILITIES},
+    # Peers per building and month: the median per registered occupant (homes with somebody
+    # registered), the mean per m², shares and water/electricity. The district's reference is
+    # the median over its buildings' figures that month: exact medians over a whole district
+    # (a third of a million homes) cost more than everything else together.
+    building = hm.group_by(["building_id", "month", "district"]).aggregate(
+        peers=hm.water_peer.count(),
+        **{f"{u}_b": hm[f"{u}_peer"].median() for u in UTILITIES},
+        **{f"{u}_m2b": hm[f"{u}_m2"].mean() for u in UTILITIES},
+        night_b=hm.night_share.mean(),
+        weekend_b=hm.weekend_share.mean(),
+        we_b=hm.we.mean(),
     )
-    district = hm.group_by(["district", "month"]).aggregate(
-        **{f"{u}_d": hm[f"{u}_pp"].median(where=hm.counted) for u in UTILITIES},
-        **{f"{u}_m2d": hm[f"{u}_m2"].median() for u in UTILITIES},
-        night_d=hm.night_share.median(),
-        weekend_d=hm.weekend_share.median(),
-        we_d=hm.we.median(),
+    district = building.group_by(["district", "month"]).aggregate(
+        **{f"{u}_d": building[f"{u}_b"].median() for u in UTILITIES},
+        **{f"{u}_m2d": building[f"{u}_m2b"].median() for u in UTILITIES},
+        night_d=building.night_b.median(),
+        weekend_d=building.weekend_b.median(),
+        we_d=building.we_b.median(),
+    )
+    building = building.drop(
+        "district", *(f"{u}_m2b" for u in UTILITIES), "night_b", "weekend_b", "we_b"
     )
     x = hm.join(building, ["building_id", "month"]).join(district, ["district", "month"])
     enough = x.peers.fill_null(0) >= MIN_PEERS
@@ -190,33 +203,25 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
     per_utility: dict[str, Any] = {}
     for u in UTILITIES:
         rb = x[f"{u}_rb"]
-        per_utility[f"{u}_ratio"] = rb.median()
-        per_utility[f"{u}_district_ratio"] = x[f"{u}_rd"].median()
-        per_utility[f"{u}_m2_ratio"] = x[f"{u}_rm2"].median()
+        per_utility[f"{u}_ratio"] = rb.mean()
+        per_utility[f"{u}_district_ratio"] = x[f"{u}_rd"].mean()
+        per_utility[f"{u}_m2_ratio"] = x[f"{u}_rm2"].mean()
         per_utility[f"{u}_high"] = ibis.ifelse(rb >= HIGH, 1, 0).sum()
         per_utility[f"{u}_recent"] = rb.mean(where=recent)
         per_utility[f"{u}_early"] = rb.mean(where=early)
         per_utility[f"{u}_z"] = x[f"{u}_z"].mean(where=recent)
         per_utility[f"{u}_people"] = x[f"{u}_people"].mean(where=recent)
-    out = x.group_by(
-        [
-            "household_id",
-            "building_id",
-            "district",
-            "area_m2",
-            "rooms",
-            "registered_occupants",
-        ]
-    ).aggregate(
+    out = x.group_by("household_id").aggregate(
         months=x.month.count(),
         last_month=x.month.max(),
         water=x.water_m3.sum(),
         power=x.electricity_kwh.sum(),
-        we_d=x.we_d.median(),
+        we_d=x.we_d.mean(),
         night_ratio=x.night_r.mean(where=x.night_share.notnull()),
         weekend_ratio=x.weekend_r.mean(where=x.weekend_share.notnull()),
         **per_utility,
     )
+    out = out.join(h, "household_id")
     return out.mutate(
         we_ratio=_div(_div(out.water, out.power), out.we_d.fill_null(0.0)),
         **{
