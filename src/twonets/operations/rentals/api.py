@@ -20,7 +20,7 @@ from twonets.core.db import unit_of_work
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.governance.service import Governance
-from twonets.operations.rentals import feed, model, service, service_loop
+from twonets.operations.rentals import feed, model, service, service_loop, service_views
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -191,6 +191,23 @@ def precision(caller: Staff, uow: Uow) -> dict[str, Any]:
                 for m in service_loop.precision_over_time(session, caller)
             ],
         }
+
+
+@router.get("/api/v1/ops/rentals/leads/{lead_id}/history")
+def history(lead_id: int, caller: Staff, uow: Uow) -> list[dict[str, Any]]:
+    """A lead's use per registered occupant over its building's median, month by month."""
+    with uow() as session:
+        return [
+            {"month": m.month, "ratio": m.ratio, "low": m.low, "high": m.high}
+            for m in service_views.lead_history(session, caller, lead_id)
+        ]
+
+
+@router.get("/api/v1/ops/rentals/districts")
+def districts(caller: Staff, uow: Uow) -> dict[str, int]:
+    """Leads worth a look per district (the caller's district only, for a district)."""
+    with uow() as session:
+        return service_views.leads_by_district(session, caller)
 
 
 OUTCOME_SECONDS = 300.0
