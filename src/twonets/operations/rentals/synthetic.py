@@ -97,6 +97,8 @@ def generate(
                 rooms=rooms,
                 registered_occupants=registered,
                 use="residential",
+                # Ten buildings to a street, each street with its own inspection team.
+                street=f"{district}{building // (10 * len(DISTRICTS)) + 1:03d}",
             )
         )
         people = float(registered)

@@ -54,7 +54,7 @@
       return;
     }
     const utilities = ["water", "electricity", "gas"];
-    const w = 220, h = 140, pad = { l: 28, r: 8, t: 18, b: 22 };
+    const w = 170, h = 130, pad = { l: 26, r: 12, t: 20, b: 20 };
     const svg = node("svg", { viewBox: `0 0 ${w * utilities.length} ${h}`, role: "img" }, null);
     let top = 2;
     for (const m of months) for (const u of utilities) top = Math.max(top, m.ratio[u], m.high[u]);
@@ -63,11 +63,11 @@
       const g = node("g", { transform: `translate(${i * w},0)` }, svg);
       const x = (j) => pad.l + (months.length > 1 ? (j * (w - pad.l - pad.r)) / (months.length - 1) : 0);
       const y = (v) => h - pad.b - (v / top) * (h - pad.t - pad.b);
-      node("text", { x: pad.l, y: 12, "font-size": 11, "font-weight": "bold", fill: COLOURS[u] }, g)
+      node("text", { x: pad.l, y: 13, "font-size": 12, "font-weight": "bold", fill: COLOURS[u] }, g)
         .textContent = names[u] || u;
       for (let t = 0; t <= top; t += Math.max(1, Math.round(top / 4))) {
         node("line", { x1: pad.l, x2: w - pad.r, y1: y(t), y2: y(t), stroke: "#eee" }, g);
-        node("text", { x: pad.l - 4, y: y(t) + 3, "font-size": 9, "text-anchor": "end", fill: "#666" }, g)
+        node("text", { x: pad.l - 3, y: y(t) + 3, "font-size": 10, "text-anchor": "end", fill: "#666" }, g)
           .textContent = `${t}×`;
       }
       const band = months.map((m, j) => `${x(j)},${y(m.high[u])}`)
@@ -81,9 +81,10 @@
       months.forEach((m, j) => {
         const c = node("circle", { cx: x(j), cy: y(m.ratio[u]), r: 2.5, fill: COLOURS[u] }, g);
         node("title", {}, c).textContent = `${m.month}: ${m.ratio[u]}×`;
-        if (j === 0 || j === months.length - 1 || months.length <= 6) {
-          node("text", { x: x(j), y: h - 6, "font-size": 9, "text-anchor": "middle", fill: "#666" }, g)
-            .textContent = m.month.slice(2);
+        if (j === 0 || j === months.length - 1) {
+          const anchor = j === 0 ? "start" : "end";
+          node("text", { x: x(j), y: h - 5, "font-size": 10, "text-anchor": anchor, fill: "#666" }, g)
+            .textContent = m.month;
         }
       });
     });
