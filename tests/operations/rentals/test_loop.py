@@ -143,7 +143,13 @@ def test_a_street_team_inspects_at_most_its_daily_cap(
             select(Lead).where(Lead.district_code == "310115").order_by(Lead.id)
         ).all()
         assert len(pudong) >= 3
-        service_loop.set_cap(session, housing.pudong, "310115", "310115", 2, now=NOW)
+        team, district = service_loop.team_of(session, pudong[0].household_pk)
+        assert (team[:6], district) == ("310115", "310115")  # the household's street
+        for lead in pudong[1:3]:  # three leads of one street
+            home = session.get(Household, lead.household_pk)
+            assert home is not None
+            home.street_code = team
+        service_loop.set_cap(session, housing.pudong, team, "310115", 2, now=NOW)
         service.refer_lead(session, housing.pudong, pudong[0].id, now=NOW)
         service.refer_lead(session, housing.pudong, pudong[1].id, now=NOW)
         with pytest.raises(Conflict, match="daily cap is 2"):
@@ -151,7 +157,7 @@ def test_a_street_team_inspects_at_most_its_daily_cap(
         # The next day in Shanghai the team takes leads again.
         service.refer_lead(session, housing.pudong, pudong[2].id, now=NOW + timedelta(days=1))
         with pytest.raises(Forbidden):
-            service_loop.set_cap(session, housing.xuhui, "310115", "310115", 9, now=NOW)
+            service_loop.set_cap(session, housing.xuhui, team, "310115", 9, now=NOW)
         with pytest.raises(Forbidden):
             service_loop.set_cap(session, housing.other, "310115", "310115", 9, now=NOW)
         with pytest.raises(Invalid):
