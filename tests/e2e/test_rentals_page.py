@@ -46,3 +46,22 @@ def test_housing_staff_see_the_heat_map_and_a_leads_chart(
     expect(chart.locator(".legend")).to_be_visible()
     if folder:
         page.screenshot(path=f"{folder}/rentals.png", full_page=False)
+
+
+@pytest.mark.e2e
+def test_housing_staff_see_thresholds_with_their_effect(
+    page: Page, live_server: LiveServer
+) -> None:
+    officer = live_server.account("staff, Housing Administration")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/ops/rentals")
+    submit_login(page, officer.username, officer.password)
+    page.wait_for_url(re.compile(r"/ops/rentals$"))
+    page.get_by_test_id("rentals-thresholds-link").click()
+    table = page.get_by_test_id("rentals-thresholds")
+    expect(table).to_be_visible()
+    assert table.locator("tbody tr").count() == 16
+    expect(table.locator('tr[aria-current="true"]')).to_have_count(1)
+    folder = os.environ.get("TWONETS_SHOTS")
+    if folder:
+        page.screenshot(path=f"{folder}/rentals-thresholds.png", full_page=False)

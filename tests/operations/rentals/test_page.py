@@ -82,3 +82,35 @@ def test_the_page_maps_leads_per_district_and_charts_a_lead_against_its_building
     assert client.get(history[1]).status_code == 403
     _log_in(client, housing.other.username)
     assert client.get(history[1]).status_code == 403
+
+
+def test_thresholds_are_shown_with_their_effect_and_applied_on_the_page(
+    client: TestClient, frozen_app: FastAPI, housing: Housing, leads: list[int]
+) -> None:
+    _log_in(client, housing.pudong.username)
+    client.headers["Accept-Language"] = "zh-CN"
+    page = client.get("/ops/rentals/thresholds")
+    assert page.status_code == 200
+    assert "群租检测阈值" in page.text
+    assert page.text.count('aria-current="true"') == 1
+    assert "使用中" in page.text
+    applied = client.post(
+        "/ops/rentals/thresholds",
+        data={"high": "3.0", "agreement": "3", "min_score": "0.0"},
+        follow_redirects=True,
+    )
+    assert applied.status_code == 200
+    assert "新阈值将用于下一次检测" in applied.text
+    current = re.search(
+        r'<tr aria-current="true" class="rentals-current">\s*<td>([\d.]+)×</td><td>(\d)</td>',
+        applied.text,
+    )
+    assert current is not None
+    assert (current[1], current[2]) == ("3.0", "3")
+    refused = client.post(
+        "/ops/rentals/thresholds", data={"high": "0.1", "agreement": "1", "min_score": "0"}
+    )
+    assert refused.status_code == 422
+    _log_in(client, housing.other.username)
+    assert client.get("/ops/rentals/thresholds").status_code == 403
+    assert client.post("/ops/rentals/thresholds", data={}).status_code == 403

@@ -202,7 +202,8 @@ CANDIDATES = tuple(
 def propose_thresholds(session: Session, caller: Principal, *, now: datetime) -> list[Effect]:
     """Each candidate's effect on the caller's households and on the inspected leads.
 
-    Best first: the most confirmed kept, then the fewest not-confirmed kept, then fewest leads.
+    The current thresholds first, then the best: the most confirmed kept, then the fewest
+    not-confirmed kept, then the fewest leads.
     """
     from twonets.operations.rentals import detection, engine
     from twonets.operations.rentals.service import _stored, check_housing
@@ -241,7 +242,7 @@ def propose_thresholds(session: Session, caller: Principal, *, now: datetime) ->
                 current=t == current,
             )
         )
-    effects.sort(key=lambda e: (-e.confirmed_kept, e.not_confirmed_kept, e.leads))
+    effects.sort(key=lambda e: (not e.current, -e.confirmed_kept, e.not_confirmed_kept, e.leads))
     return effects
 
 

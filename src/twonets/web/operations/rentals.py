@@ -22,6 +22,7 @@ from twonets.core.models import Role
 from twonets.core.places import DISTRICTS
 from twonets.operations.rentals import api as rentals_api
 from twonets.operations.rentals import detection
+from twonets.operations.rentals import model as rentals_model
 from twonets.operations.rentals import service as rentals
 from twonets.operations.rentals import service_loop as rentals_loop
 from twonets.operations.rentals import service_views as rentals_views
@@ -185,3 +186,37 @@ def history(lead_id: int, caller: Staff, uow: Uow) -> JSONResponse:
     return JSONResponse(
         [{"month": m.month, "ratio": m.ratio, "low": m.low, "high": m.high} for m in months]
     )
+
+
+@router.get("/ops/rentals/thresholds", response_class=HTMLResponse)
+def thresholds_page(
+    request: Request, caller: Staff, uow: Uow, clock: Clock, done: str | None = None
+) -> HTMLResponse:
+    """Candidate thresholds, each with its effect on the inspected leads, before it applies."""
+    with uow() as session:
+        effects = rentals_loop.propose_thresholds(session, caller, now=clock())
+    return render(
+        request,
+        "operations/rentals_thresholds.html",
+        caller,
+        effects=effects,
+        done=done == "applied",
+    )
+
+
+@router.post("/ops/rentals/thresholds", response_class=HTMLResponse)
+def apply_thresholds(
+    request: Request, form: FormFields, caller: Staff, uow: Uow, clock: Clock
+) -> Response:
+    """Apply one of the proposed thresholds to the caller's district (the city's)."""
+    try:
+        chosen = rentals_model.Thresholds(
+            high=float(form.get("high", "")),
+            agreement=int(form.get("agreement", "")),
+            min_score=float(form.get("min_score", "")),
+        )
+    except ValueError:
+        chosen = rentals_model.Thresholds(high=-1.0)  # refused by the service as not proposed
+    with uow() as session:
+        rentals_loop.apply_thresholds(session, caller, chosen, now=clock())
+    return RedirectResponse("/ops/rentals/thresholds?done=applied", status_code=303)
