@@ -134,6 +134,7 @@ def create_app(
         operations_api,
         device_api,
         truck_api,
+        rentals_api,
         requests_api,
         services_api,
     ):

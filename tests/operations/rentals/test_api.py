@@ -104,3 +104,60 @@ def test_the_import_command_imports_detects_and_refuses_broken_files(
     )
     assert other.exit_code == 1
     assert runner.invoke(cli_app, ["ops", "rentals", "outcomes"], env=env).exit_code == 0
+
+
+def test_the_loop_over_http_caps_thresholds_precision_and_403_outside(
+    client: TestClient, frozen_app: FastAPI, housing: Housing, leads: list[int]
+) -> None:
+    pudong = _token(client, housing.pudong.username)
+    cap = client.put(
+        "/api/v1/ops/rentals/teams/310115005",
+        headers=pudong,
+        json={"district": "310115", "daily_cap": 3},
+    )
+    assert cap.status_code == 200, cap.text
+    assert cap.json() == {"team": "310115005", "district": "310115", "daily_cap": 3}
+    bad = client.put(
+        "/api/v1/ops/rentals/teams/310115005",
+        headers=pudong,
+        json={"district": "310115", "daily_cap": -2},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "daily_cap"
+    proposed = client.get("/api/v1/ops/rentals/thresholds", headers=pudong)
+    assert proposed.status_code == 200
+    current = [e for e in proposed.json() if e["current"]]
+    assert current[0]["thresholds"] == {"high": 2.0, "agreement": 2, "min_score": 0.0}
+    applied = client.post(
+        "/api/v1/ops/rentals/thresholds",
+        headers=pudong,
+        json={"high": 2.5, "agreement": 3, "min_score": 0.0},
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["district_code"] == "310115"
+    counts = client.get("/api/v1/ops/rentals/districts", headers=pudong).json()
+    assert set(counts) == {"310115"}
+    figures = client.get("/api/v1/ops/rentals/precision", headers=pudong).json()
+    assert figures == {"districts": [], "months": []}
+    xuhui = _token(client, housing.xuhui.username)
+    wrong_district = client.put(
+        "/api/v1/ops/rentals/teams/310115005",
+        headers=xuhui,
+        json={"district": "310115", "daily_cap": 9},
+    )
+    assert wrong_district.status_code == 403
+    other = _token(client, housing.other.username)
+    for method, path in (
+        ("GET", "/api/v1/ops/rentals/thresholds"),
+        ("GET", "/api/v1/ops/rentals/districts"),
+        ("GET", "/api/v1/ops/rentals/precision"),
+        ("GET", f"/api/v1/ops/rentals/leads/{leads[0]}/history"),
+    ):
+        assert client.request(method, path, headers=other).status_code == 403, path
+    field = _token(client, housing.field.username)
+    refused = client.post(
+        "/api/v1/ops/rentals/thresholds",
+        headers=field,
+        json={"high": 2.5, "agreement": 3, "min_score": 0.0},
+    )
+    assert refused.status_code == 403

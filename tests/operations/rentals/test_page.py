@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 from fastapi import FastAPI
@@ -51,3 +53,64 @@ def test_other_departments_get_403_on_the_page(
     _log_in(client, housing.other.username)
     assert client.get("/ops/rentals").status_code == 403
     assert client.post(f"/ops/rentals/leads/{leads[0]}/refer", data={}).status_code == 403
+
+
+def test_the_page_maps_leads_per_district_and_charts_a_lead_against_its_building(
+    client: TestClient, frozen_app: FastAPI, housing: Housing, leads: list[int]
+) -> None:
+    _log_in(client, housing.pudong.username)
+    client.headers["Accept-Language"] = "zh-CN"
+    page = client.get("/ops/rentals")
+    counts = re.search(r'data-counts="([^"]*)"', page.text)
+    assert counts is not None
+    shown = json.loads(html.unescape(counts[1]))
+    assert set(shown) == {"310115"}  # a district sees its own district only
+    assert shown["310115"] > 0
+    assert '<script src="/static/rentals.js"></script>' in page.text
+    assert "逐月与本楼栋住户对比" in page.text
+    assert 'href="/ops/rentals"' in page.text  # the menu entry
+    history = re.search(r'data-history="(/ops/rentals/leads/(\d+)/history.json)"', page.text)
+    assert history is not None
+    months = client.get(history[1]).json()
+    assert len(months) == 12
+    assert set(months[0]) == {"month", "ratio", "low", "high"}
+    # A lead's consumption reaches the page as ratios to the building's median only.
+    top = max(months[-1]["ratio"].values())
+    assert top > 2
+    assert all(m["low"]["water"] <= 1 <= m["high"]["water"] for m in months)
+    _log_in(client, housing.xuhui.username)
+    assert client.get(history[1]).status_code == 403
+    _log_in(client, housing.other.username)
+    assert client.get(history[1]).status_code == 403
+
+
+def test_thresholds_are_shown_with_their_effect_and_applied_on_the_page(
+    client: TestClient, frozen_app: FastAPI, housing: Housing, leads: list[int]
+) -> None:
+    _log_in(client, housing.pudong.username)
+    client.headers["Accept-Language"] = "zh-CN"
+    page = client.get("/ops/rentals/thresholds")
+    assert page.status_code == 200
+    assert "群租检测阈值" in page.text
+    assert page.text.count('aria-current="true"') == 1
+    assert "使用中" in page.text
+    applied = client.post(
+        "/ops/rentals/thresholds",
+        data={"high": "3.0", "agreement": "3", "min_score": "0.0"},
+        follow_redirects=True,
+    )
+    assert applied.status_code == 200
+    assert "新阈值将用于下一次检测" in applied.text
+    current = re.search(
+        r'<tr aria-current="true" class="rentals-current">\s*<td>([\d.]+)×</td><td>(\d)</td>',
+        applied.text,
+    )
+    assert current is not None
+    assert (current[1], current[2]) == ("3.0", "3")
+    refused = client.post(
+        "/ops/rentals/thresholds", data={"high": "0.1", "agreement": "1", "min_score": "0"}
+    )
+    assert refused.status_code == 422
+    _log_in(client, housing.other.username)
+    assert client.get("/ops/rentals/thresholds").status_code == 403
+    assert client.post("/ops/rentals/thresholds", data={}).status_code == 403

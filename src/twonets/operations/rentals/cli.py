@@ -90,16 +90,24 @@ def evaluate_command(
 ) -> None:
     """Precision@k and recall on the demo city's planted group rentals; look-alikes apart."""
     city = synthetic.generate(seed=seed, households=households)
-    leads = detection.detect(city.households, city.readings)
-    result = synthetic.evaluate(city.kinds, [x.household_id for x in leads], top=top)
     typer.echo(f"households       {len(city.households)} (seed {seed})")
-    typer.echo(f"planted rentals  {result.planted}")
-    typer.echo(f"leads            {result.leads}")
-    typer.echo(f"precision@{result.top:<6} {result.precision_at_top:.3f}")
-    typer.echo(f"recall           {result.recall:.3f}")
-    typer.echo("look-alikes in the top (of planted):")
-    for kind, count in result.look_alikes_in_top.items():
-        typer.echo(f"  {kind:<10} {count} of {result.look_alikes_planted[kind]}")
+    runs = (
+        ("rules + model", detection.detect(city.households, city.readings)),
+        ("rule baseline", detection.detect_baseline(city.households, city.readings)),
+    )
+    for name, leads in runs:
+        result = synthetic.evaluate(
+            city.kinds, [x.household_id for x in leads], top=top, starts=city.starts
+        )
+        typer.echo(f"{name}:")
+        typer.echo(f"  planted rentals  {result.planted}")
+        typer.echo(f"  leads            {result.leads}")
+        typer.echo(f"  precision@{result.top:<6} {result.precision_at_top:.3f}")
+        typer.echo(f"  recall           {result.recall:.3f}")
+        typer.echo(f"  started mid-year {result.mid_year_found} of {result.mid_year_planted} found")
+        typer.echo("  look-alikes in the top (of planted):")
+        for kind, count in result.look_alikes_in_top.items():
+            typer.echo(f"    {kind:<10} {count} of {result.look_alikes_planted[kind]}")
 
 
 @rentals_app.command("import")

@@ -3,7 +3,8 @@
 The columns are the contract of ``twonets ops rentals detect`` and of the import:
 
 - households: ``household_id, building_id, district, area_m2, rooms, registered_occupants,
-  use`` (``residential`` or ``commercial``); optional ``address``, ``lon``, ``lat``;
+  use`` (``residential`` or ``commercial``); optional ``address``, ``lon``, ``lat``,
+  ``street`` (whose team inspects it);
 - readings: ``household_id, month`` (``YYYY-MM``), ``water_m3, electricity_kwh, gas_m3``;
   optional ``night_share``, ``weekend_share`` (0-1, from hourly electricity).
 
@@ -35,7 +36,7 @@ HOUSEHOLD_COLUMNS = (
     "registered_occupants",
     "use",
 )
-HOUSEHOLD_OPTIONAL = ("address", "lon", "lat")
+HOUSEHOLD_OPTIONAL = ("address", "lon", "lat", "street")
 READING_COLUMNS = ("household_id", "month", "water_m3", "electricity_kwh", "gas_m3")
 READING_OPTIONAL = ("night_share", "weekend_share")
 USES = frozenset({"residential", "commercial"})
@@ -81,6 +82,7 @@ class HouseholdRow:
     address: str | None = None
     lon: float | None = None
     lat: float | None = None
+    street: str | None = None  # the street (township) whose team inspects it
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ def parse_households(
         if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise FileProblem(file, row, "lon", "lies outside the globe")
         address = _text(file, row, record, "address", optional=True) if "address" in columns else ""
+        street = _text(file, row, record, "street", optional=True) if "street" in columns else ""
         out.append(
             HouseholdRow(
                 household_id=household_id,
@@ -228,6 +231,7 @@ def parse_households(
                 address=address or None,
                 lon=lon,
                 lat=lat,
+                street=street or None,
             )
         )
     return out

@@ -18,7 +18,7 @@ from twonets.core.models import Account, AccountKind, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import GranteeKind, get_purpose, set_policy
-from twonets.operations.rentals import service, synthetic
+from twonets.operations.rentals import service, service_loop, synthetic
 from twonets.operations.rentals.models import HOUSEHOLD_DATASET
 
 HOUSEHOLDS_PER_SCALE = 600
@@ -67,6 +67,8 @@ def seed(city: DemoCity) -> None:
     leads = service.detect_leads(session, officer, now=now)
     if officer.account_id == 0:
         return  # a trimmed demo: cases name who referred them, and nobody is there
+    # Pudong's first street team inspects three referred leads a day (the default is 5).
+    service_loop.set_cap(session, officer, "310115001", "310115", 3, now=now)
     best = sorted(leads, key=lambda lead: (-lead.score, lead.id))[:REFERRED]
     for lead in best:
         service.refer_lead(session, officer, lead.id, now=now, note="demo: inspect this week")

@@ -25,8 +25,13 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
+from twonets.operations.rentals import engine, model
 from twonets.operations.rentals.data import HouseholdRow, ReadingRow
 
 UTILITIES = ("water", "electricity", "gas")
@@ -86,6 +91,8 @@ class Features:
     water_electricity_ratio: float
     night_share_ratio: float | None
     last_month: str
+    # The last months' mean ratio to the peers over the first months' (0 when unknown).
+    step: dict[str, float] = field(default_factory=dict)
 
     @property
     def estimated_people(self) -> float:
@@ -233,9 +240,12 @@ REASON_NIGHT = "night electricity %(ratio)s× the district's share"
 ReasonPart = tuple[str, dict[str, str]]
 
 
-def reason_parts(f: Features) -> list[ReasonPart]:
+REASON_STEP = "%(utility)s rose %(ratio)s× against the first months"
+
+
+def reason_parts(f: Features, agree: Sequence[str] | None = None) -> list[ReasonPart]:
     """Why the household ranks where it does: each part a template and its values."""
-    agree = agreeing(f)
+    agree = agreeing(f) if agree is None else list(agree)
     parts: list[ReasonPart] = []
     for i, u in enumerate(sorted(agree, key=lambda u: -f.building_ratio[u])):
         values = {"utility": u, "ratio": f"{f.building_ratio[u]:.1f}"}
@@ -255,6 +265,10 @@ def reason_parts(f: Features) -> list[ReasonPart]:
             },
         )
     )
+    risen = [u for u in agree if f.step.get(u, 0.0) >= HIGH]
+    if risen:
+        u = max(risen, key=lambda u: f.step[u])
+        parts.append((REASON_STEP, {"utility": u, "ratio": f"{f.step[u]:.1f}"}))
     if f.night_share_ratio is not None and f.night_share_ratio >= 1.3:
         parts.append((REASON_NIGHT, {"ratio": f"{f.night_share_ratio:.1f}"}))
     return parts
@@ -270,13 +284,13 @@ def reasons(f: Features) -> str:
     return worded(reason_parts(f))
 
 
-def detect(
+def detect_baseline(
     households: Iterable[HouseholdRow],
     readings: Iterable[ReadingRow],
     *,
     top: int | None = None,
 ) -> list[Lead]:
-    """Households that break the baseline's rules, best first (ties by household id)."""
+    """The rule baseline alone (pure Python): households that break its rules, best first."""
     scored = [(f, s) for f in features(households, readings) if (s := score(f)) > 0]
     found = []
     for f, s in scored:
@@ -284,3 +298,76 @@ def detect(
         found.append(Lead(f.household_id, f.district, s, worded(parts), f.last_month, tuple(parts)))
     found.sort(key=lambda lead: (-lead.score, lead.household_id))
     return found if top is None else found[:top]
+
+
+def _features_of(row: dict[str, Any]) -> Features:
+    """A feature-table row (engine.feature_table) as :class:`Features`, for the reasons."""
+
+    def per(name: str) -> dict[str, float]:
+        return {u: float(row[f"{u}_{name}"] or 0.0) for u in UTILITIES}
+
+    night = row["night_ratio"]
+    return Features(
+        household_id=row["household_id"],
+        building_id=row["building_id"],
+        district=row["district"],
+        months=int(row["months"]),
+        rooms=int(row["rooms"]),
+        area_m2=float(row["area_m2"]),
+        registered_occupants=int(row["registered_occupants"]),
+        building_ratio=per("ratio"),
+        district_ratio=per("district_ratio"),
+        per_m2_ratio=per("m2_ratio"),
+        high_months={u: int(row[f"{u}_high"] or 0) for u in UTILITIES},
+        implied_people=per("people"),
+        water_electricity_ratio=float(row["we_ratio"] or 0.0),
+        night_share_ratio=None if night is None else float(night),
+        last_month=row["last_month"],
+        step=per("step"),
+    )
+
+
+def rank(
+    table: pa.Table, *, top: int | None = None, thresholds: model.Thresholds = model.DEFAULT
+) -> list[Lead]:
+    """Leads from a feature table (engine.feature_table's columns), best first, with reasons.
+
+    Reasons are worded for the leads only, so a city of millions costs one pass of numpy.
+    """
+    s = model.score(table, thresholds)
+    found = np.nonzero(s.score > 0)[0]
+    order = sorted(found.tolist(), key=lambda i: (-s.score[i], s.household_id[i]))
+    if top is not None:
+        order = order[:top]
+    chosen = table.take(pa.array(order, type=pa.int64()))
+    agree_by = model.agreeing(chosen, thresholds)
+    leads = []
+    for j, (i, row) in enumerate(zip(order, chosen.to_pylist(), strict=True)):
+        f = _features_of(row)
+        parts = reason_parts(f, [u for u in UTILITIES if agree_by[u][j]])
+        leads.append(
+            Lead(
+                f.household_id,
+                f.district,
+                float(s.score[i]),
+                worded(parts),
+                f.last_month,
+                tuple(parts),
+            )
+        )
+    return leads
+
+
+def detect(
+    households: Iterable[HouseholdRow],
+    readings: Iterable[ReadingRow],
+    *,
+    top: int | None = None,
+    thresholds: model.Thresholds = model.DEFAULT,
+) -> list[Lead]:
+    """Leads: features by Ibis on DuckDB, the rules and the IsolationForest; best first."""
+    homes, rows = list(households), list(readings)
+    if not homes or not rows:
+        return []
+    table = engine.duckdb_features(engine.households_arrow(homes), engine.readings_arrow(rows))
+    return rank(table, top=top, thresholds=thresholds)

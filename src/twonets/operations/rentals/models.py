@@ -49,6 +49,8 @@ class Household(Base):
     # The building's point (WGS-84), where a case is opened; the district's otherwise.
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
+    # The street (township) whose team inspects the household; the district's when unknown.
+    street_code: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Reading(Base):
@@ -109,3 +111,31 @@ class Lead(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Team(Base):
+    """A street team that inspects referred leads, and how many it takes a day."""
+
+    __tablename__ = "rental_team"
+    __table_args__ = {"info": all_public()}
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)  # the street, or district
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    daily_cap: Mapped[int] = mapped_column(Integer)
+
+
+class ThresholdSet(Base):
+    """Thresholds of detection a housing department applied (newest first; none: default)."""
+
+    __tablename__ = "rental_thresholds"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_code: Mapped[str | None] = mapped_column(String(6), index=True)  # none: the city
+    high: Mapped[float] = mapped_column(Float)
+    z: Mapped[float] = mapped_column(Float)
+    agreement: Mapped[int] = mapped_column(Integer)
+    over_registered: Mapped[float] = mapped_column(Float)
+    min_score: Mapped[float] = mapped_column(Float)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(64))

@@ -32,7 +32,7 @@ from twonets.governance.service import Governance, ReadQuery, read
 from twonets.operations.cases import service as cases
 from twonets.operations.cases.schemas import IntakeReport, SourceKind
 from twonets.operations.cases.states import CaseState, get_case
-from twonets.operations.rentals import data, detection
+from twonets.operations.rentals import data, detection, service_loop
 from twonets.operations.rentals.models import (
     HOUSEHOLD_DATASET,
     Household,
@@ -130,6 +130,7 @@ def import_rows(
         row.use = home.use
         row.address = home.address
         row.lon, row.lat = home.lon, home.lat
+        row.street_code = home.street
     session.flush()
     pks = dict(session.execute(select(Household.household_id, Household.id)).all())
     districts = dict(session.execute(select(Household.id, Household.district_code)).all())
@@ -286,7 +287,8 @@ def detect_leads(session: Session, caller: Principal, *, now: datetime) -> list[
     """
     check_housing(caller)
     homes, readings, pks = _stored(session, caller.district_code)
-    found = detection.detect(homes, readings)
+    thresholds = service_loop.thresholds_for(session, caller.district_code)
+    found = detection.detect(homes, readings, thresholds=thresholds)
     existing = {
         (lead.household_pk, lead.period): lead
         for lead in session.scalars(select(Lead).where(Lead.household_pk.in_(list(pks.values()))))
@@ -421,6 +423,7 @@ def refer_lead(
     lead = _lead(session, caller, lead_id)
     if lead.state != LeadState.OPEN:
         raise Conflict(f"lead {lead_id} is {lead.state}: only an open lead is referred")
+    service_loop.check_cap(session, lead.household_pk, now=now)
     lon, lat, building = _place(session, lead)
     case = cases.intake(
         session,

@@ -4,8 +4,8 @@ Buildings of residential households with seasonal consumption per person (water 
 electricity peaking in summer and winter, gas in winter), lognormal noise per month, and
 planted cases, each with its kind:
 
-- ``rental``: a group rental, 2 to 2 + 2×rooms people more than the rule allows, half of them
-  starting in April or July (the months before look ordinary);
+- ``rental``: a group rental, 2 to 2 + 2×rooms people more than the rule allows, three in five
+  starting in April, July or October (the months before look ordinary);
 - look-alikes that must stay out of the top: ``business`` (a home business: electricity 3×,
   water a little up, gas as usual), ``heating`` (electric heating: electricity 3× in winter,
   little gas), ``ev`` (an electric car charged at night: +350 kWh, night share 0.7),
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twonets.operations.rentals.data import HouseholdRow, ReadingRow
 
@@ -44,6 +44,8 @@ class City:
     households: list[HouseholdRow]
     readings: list[ReadingRow]
     kinds: dict[str, str]  # household_id -> kind
+    # household_id -> the month a planted group rental began (1: before the data)
+    starts: dict[str, int] = field(default_factory=dict)
 
 
 def _season(month: int, utility: str) -> float:
@@ -68,6 +70,7 @@ def generate(
     homes: list[HouseholdRow] = []
     readings: list[ReadingRow] = []
     kinds: dict[str, str] = {}
+    starts: dict[str, int] = {}
     for n in range(households):
         building = n // per_building
         district = DISTRICTS[building % len(DISTRICTS)]
@@ -94,13 +97,16 @@ def generate(
                 rooms=rooms,
                 registered_occupants=registered,
                 use="residential",
+                # Ten buildings to a street, each street with its own inspection team.
+                street=f"{district}{building // (10 * len(DISTRICTS)) + 1:03d}",
             )
         )
         people = float(registered)
         start = 1
         if kind == "rental":
             people = float(2 * rooms + rng.randint(2, 2 + 2 * rooms))
-            start = rng.choice((1, 1, 4, 7))
+            start = rng.choice((1, 1, 4, 7, 10))
+            starts[household_id] = start
         taste = {u: rng.lognormvariate(0, 0.15) for u in ("water", "electricity", "gas")}
         for m in range(1, months + 1):
             here = people if m >= start else float(registered)
@@ -134,7 +140,7 @@ def generate(
                     weekend_share=round(rng.uniform(0.25, 0.33), 3),
                 )
             )
-    return City(homes, readings, kinds)
+    return City(homes, readings, kinds, starts)
 
 
 @dataclass(frozen=True)
@@ -148,9 +154,18 @@ class Evaluation:
     recall: float
     look_alikes_in_top: dict[str, int]
     look_alikes_planted: dict[str, int]
+    # Planted rentals that began after the first month: found among the leads, and planted.
+    mid_year_found: int = 0
+    mid_year_planted: int = 0
 
 
-def evaluate(kinds: dict[str, str], ranked: list[str], *, top: int | None = None) -> Evaluation:
+def evaluate(
+    kinds: dict[str, str],
+    ranked: list[str],
+    *,
+    top: int | None = None,
+    starts: dict[str, int] | None = None,
+) -> Evaluation:
     """Precision in the first ``top`` of ``ranked`` (default: as many as planted), recall."""
     planted = sum(1 for k in kinds.values() if k == "rental")
     k = top if top is not None else planted
@@ -158,6 +173,8 @@ def evaluate(kinds: dict[str, str], ranked: list[str], *, top: int | None = None
     hits = sum(1 for h in head if kinds.get(h) == "rental")
     found = sum(1 for h in ranked if kinds.get(h) == "rental")
     look = [k_ for k_ in KINDS if k_ != "rental"]
+    late = {h for h, m in (starts or {}).items() if m > 1}
+    leads = set(ranked)
     return Evaluation(
         planted=planted,
         leads=len(ranked),
@@ -166,4 +183,6 @@ def evaluate(kinds: dict[str, str], ranked: list[str], *, top: int | None = None
         recall=found / planted if planted else 0.0,
         look_alikes_in_top={k_: sum(1 for h in head if kinds.get(h) == k_) for k_ in look},
         look_alikes_planted={k_: sum(1 for v in kinds.values() if v == k_) for k_ in look},
+        mid_year_found=len(late & leads),
+        mid_year_planted=len(late),
     )

@@ -9,10 +9,11 @@ with a reason. Inspected leads give precision per district. Who may do what is t
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
@@ -21,7 +22,10 @@ from twonets.core.models import Role
 from twonets.core.places import DISTRICTS
 from twonets.operations.rentals import api as rentals_api
 from twonets.operations.rentals import detection
+from twonets.operations.rentals import model as rentals_model
 from twonets.operations.rentals import service as rentals
+from twonets.operations.rentals import service_loop as rentals_loop
+from twonets.operations.rentals import service_views as rentals_views
 from twonets.web.i18n import N_
 from twonets.web.operations.common import Gettext, gettext_of
 from twonets.web.pages import FormFields, render
@@ -41,6 +45,7 @@ REASON_TEXTS = {
         "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
     ),
     detection.REASON_NIGHT: N_("night electricity %(ratio)s× the district's share"),
+    detection.REASON_STEP: N_("%(utility)s rose %(ratio)s× against the first months"),
 }
 UTILITIES = {"water": N_("water"), "electricity": N_("electricity"), "gas": N_("gas")}
 STATES = {
@@ -86,6 +91,8 @@ def _page(
     with uow() as session:
         views = rentals.list_leads(session, gov, caller, now=clock(), state=state or None)
         figures = rentals.precision_by_district(session, caller)
+        months = rentals_loop.precision_over_time(session, caller)
+        counts = rentals_views.leads_by_district(session, caller)
     kind, _sep, value = (done or "").partition(":")
     return render(
         request,
@@ -94,6 +101,8 @@ def _page(
         status_code=status_code,
         leads=views,
         figures=figures,
+        months=months,
+        counts=json.dumps(counts),
         reasons=lambda view: reasons_in(view.reason_parts, gettext),
         states=STATES,
         state=state or "",
@@ -167,3 +176,47 @@ def dismiss(
     except TwonetsError as exc:
         return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
     return RedirectResponse("/ops/rentals?done=dismissed:", status_code=303)
+
+
+@router.get("/ops/rentals/leads/{lead_id}/history.json")
+def history(lead_id: int, caller: Staff, uow: Uow) -> JSONResponse:
+    """The lead's months against its building, for the page's chart (ratios only)."""
+    with uow() as session:
+        months = rentals_views.lead_history(session, caller, lead_id)
+    return JSONResponse(
+        [{"month": m.month, "ratio": m.ratio, "low": m.low, "high": m.high} for m in months]
+    )
+
+
+@router.get("/ops/rentals/thresholds", response_class=HTMLResponse)
+def thresholds_page(
+    request: Request, caller: Staff, uow: Uow, clock: Clock, done: str | None = None
+) -> HTMLResponse:
+    """Candidate thresholds, each with its effect on the inspected leads, before it applies."""
+    with uow() as session:
+        effects = rentals_loop.propose_thresholds(session, caller, now=clock())
+    return render(
+        request,
+        "operations/rentals_thresholds.html",
+        caller,
+        effects=effects,
+        done=done == "applied",
+    )
+
+
+@router.post("/ops/rentals/thresholds", response_class=HTMLResponse)
+def apply_thresholds(
+    request: Request, form: FormFields, caller: Staff, uow: Uow, clock: Clock
+) -> Response:
+    """Apply one of the proposed thresholds to the caller's district (the city's)."""
+    try:
+        chosen = rentals_model.Thresholds(
+            high=float(form.get("high", "")),
+            agreement=int(form.get("agreement", "")),
+            min_score=float(form.get("min_score", "")),
+        )
+    except ValueError:
+        chosen = rentals_model.Thresholds(high=-1.0)  # refused by the service as not proposed
+    with uow() as session:
+        rentals_loop.apply_thresholds(session, caller, chosen, now=clock())
+    return RedirectResponse("/ops/rentals/thresholds?done=applied", status_code=303)

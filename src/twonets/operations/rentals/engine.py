@@ -1,0 +1,274 @@
+"""The features of group-rental detection as one Ibis expression (DuckDB, PostgreSQL, ...).
+
+:func:`feature_table` takes two Ibis tables — households and monthly readings, with the
+columns of :mod:`twonets.operations.rentals.data` — and returns an expression with one row
+per residential household. It is written once and runs on whatever engine holds the tables:
+DuckDB in memory by default (:func:`duckdb_features`), PostgreSQL where the readings are
+stored, Spark or Trino for a city of ten million households (docs/rentals.md says how).
+
+Per household and month, for each utility (water, electricity, gas):
+
+- consumption **per registered occupant** over the median of the same building's residential
+  households that month (the district's when fewer than :data:`MIN_PEERS` are there), and
+  over the district's median; consumption **per m²** over the district's median;
+- a **robust z-score**: the log of the ratio to the building's median over 1.4826 × the
+  median absolute deviation of that log ratio in the district that month (median/MAD, so a
+  few extreme homes do not widen the scale); clipped to ±:data:`Z_CLIP`;
+- **people implied**: consumption over the district's median per registered occupant.
+
+Per household, over the months: the median ratio, the months at least :data:`HIGH`× the
+peers, the mean ratio and z over the last :data:`RECENT` months of the data (how the home is
+used now), the **step change** (the last months' mean ratio over the first months'), people
+implied now, the water/electricity ratio against the district's, and the night and weekend
+shares of electricity against the district's where hourly data exists.
+
+Medians are aggregates joined back, never window medians: PostgreSQL has no ordered-set
+aggregate over a window, and the same expression must run on every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from twonets.operations.rentals.data import HouseholdRow, ReadingRow
+
+UTILITIES = ("water", "electricity", "gas")
+COLUMN = {"water": "water_m3", "electricity": "electricity_kwh", "gas": "gas_m3"}
+MIN_PEERS = 5
+HIGH = 2.0
+RECENT = 3
+Z_CLIP = 10.0
+MAD_SCALE = 1.4826
+EPSILON = 1e-9
+
+HOUSEHOLD_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("building_id", pa.string()),
+        ("district", pa.string()),
+        ("area_m2", pa.float64()),
+        ("rooms", pa.int64()),
+        ("registered_occupants", pa.int64()),
+        ("use", pa.string()),
+    ]
+)
+READING_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("month", pa.string()),
+        ("water_m3", pa.float64()),
+        ("electricity_kwh", pa.float64()),
+        ("gas_m3", pa.float64()),
+        ("night_share", pa.float64()),
+        ("weekend_share", pa.float64()),
+    ]
+)
+
+
+def households_arrow(homes: Sequence[HouseholdRow]) -> pa.Table:
+    """Households as an Arrow table of :data:`HOUSEHOLD_SCHEMA`."""
+    return pa.table(
+        {
+            "household_id": [h.household_id for h in homes],
+            "building_id": [h.building_id for h in homes],
+            "district": [h.district for h in homes],
+            "area_m2": [float(h.area_m2) for h in homes],
+            "rooms": [h.rooms for h in homes],
+            "registered_occupants": [h.registered_occupants for h in homes],
+            "use": [h.use for h in homes],
+        },
+        schema=HOUSEHOLD_SCHEMA,
+    )
+
+
+def readings_arrow(readings: Sequence[ReadingRow]) -> pa.Table:
+    """Readings as an Arrow table of :data:`READING_SCHEMA`."""
+    return pa.table(
+        {
+            "household_id": [r.household_id for r in readings],
+            "month": [r.month for r in readings],
+            "water_m3": [float(r.water_m3) for r in readings],
+            "electricity_kwh": [float(r.electricity_kwh) for r in readings],
+            "gas_m3": [float(r.gas_m3) for r in readings],
+            "night_share": [r.night_share for r in readings],
+            "weekend_share": [r.weekend_share for r in readings],
+        },
+        schema=READING_SCHEMA,
+    )
+
+
+def _div(a: ir.NumericValue, b: ir.NumericValue) -> ir.FloatingValue:
+    """``a / b``, 0 where ``b`` is not positive (no division by zero on any engine)."""
+    return ibis.ifelse(b > 0, a / b, 0.0)
+
+
+def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
+    """One row per residential household with readings: the features of detection."""
+    h = households.filter(households.use == "residential").select(
+        "household_id",
+        "building_id",
+        "district",
+        "area_m2",
+        "rooms",
+        "registered_occupants",
+    )
+    r = readings.select(
+        "household_id",
+        "month",
+        *COLUMN.values(),
+        "night_share",
+        "weekend_share",
+        idx=readings.month.substr(0, 4).cast("int64") * 12
+        + readings.month.substr(5, 2).cast("int64"),
+    )
+    hm = r.join(h, "household_id")
+    occupants = ibis.greatest(hm.registered_occupants, 1).cast("float64")
+    hm = hm.mutate(
+        **{f"{u}_pp": hm[COLUMN[u]] / occupants for u in UTILITIES},
+        **{f"{u}_m2": hm[COLUMN[u]] / hm.area_m2 for u in UTILITIES},
+        # Per registered occupant as a peer: none for a home with nobody registered.
+        **{
+            f"{u}_peer": hm[COLUMN[u]] / hm.registered_occupants.nullif(0).cast("float64")
+            for u in UTILITIES
+        },
+        we=_div(hm.water_m3, hm.electricity_kwh),
+    )
+
+    # Peers per building and month: the median per registered occupant (homes with somebody
+    # registered), the mean per m², shares and water/electricity. The district's reference is
+    # the median over its buildings' figures that month: exact medians over a whole district
+    # (a third of a million homes) cost more than everything else together.
+    building = hm.group_by(["building_id", "month", "district"]).aggregate(
+        peers=hm.water_peer.count(),
+        **{f"{u}_b": hm[f"{u}_peer"].median() for u in UTILITIES},
+        **{f"{u}_m2b": hm[f"{u}_m2"].mean() for u in UTILITIES},
+        night_b=hm.night_share.mean(),
+        weekend_b=hm.weekend_share.mean(),
+        we_b=hm.we.mean(),
+    )
+    district = building.group_by(["district", "month"]).aggregate(
+        **{f"{u}_d": building[f"{u}_b"].median() for u in UTILITIES},
+        **{f"{u}_m2d": building[f"{u}_m2b"].median() for u in UTILITIES},
+        night_d=building.night_b.median(),
+        weekend_d=building.weekend_b.median(),
+        we_d=building.we_b.median(),
+    )
+    building = building.drop(
+        "district", *(f"{u}_m2b" for u in UTILITIES), "night_b", "weekend_b", "we_b"
+    )
+    x = hm.join(building, ["building_id", "month"]).join(district, ["district", "month"])
+    enough = x.peers.fill_null(0) >= MIN_PEERS
+    ratios = {}
+    for u in UTILITIES:
+        d_med = x[f"{u}_d"].fill_null(0.0)
+        peer = ibis.ifelse(enough, x[f"{u}_b"].fill_null(0.0), d_med)
+        ratios[f"{u}_rb"] = _div(x[f"{u}_pp"], peer)
+        ratios[f"{u}_rd"] = _div(x[f"{u}_pp"], d_med)
+        ratios[f"{u}_rm2"] = _div(x[f"{u}_m2"], x[f"{u}_m2d"].fill_null(0.0))
+        ratios[f"{u}_people"] = _div(x[COLUMN[u]], d_med)
+    x = x.mutate(**ratios)
+    x = x.mutate(
+        **{f"{u}_log": (x[f"{u}_rb"] + EPSILON).ln() for u in UTILITIES},
+        night_r=_div(x.night_share, x.night_d.fill_null(0.0)),
+        weekend_r=_div(x.weekend_share, x.weekend_d.fill_null(0.0)),
+    )
+    # The robust scale: the median absolute deviation of the log ratio, per district and month.
+    mad = x.group_by(["district", "month"]).aggregate(
+        **{f"{u}_mad": x[f"{u}_log"].abs().median() for u in UTILITIES}
+    )
+    x = x.join(mad, ["district", "month"])
+    x = x.mutate(
+        **{
+            f"{u}_z": ibis.greatest(
+                ibis.least(
+                    _div(x[f"{u}_log"], MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
+                    Z_CLIP,
+                ),
+                -Z_CLIP,
+            )
+            for u in UTILITIES
+        }
+    )
+
+    # The data's first and last months: "now" and "before" are the same for every household.
+    bounds = r.aggregate(first_idx=r.idx.min(), last_idx=r.idx.max())
+    x = x.cross_join(bounds)
+    recent = x.idx > x.last_idx - RECENT
+    early = x.idx < x.first_idx + RECENT
+    per_utility: dict[str, Any] = {}
+    for u in UTILITIES:
+        rb = x[f"{u}_rb"]
+        per_utility[f"{u}_ratio"] = rb.mean()
+        per_utility[f"{u}_district_ratio"] = x[f"{u}_rd"].mean()
+        per_utility[f"{u}_m2_ratio"] = x[f"{u}_rm2"].mean()
+        per_utility[f"{u}_high"] = ibis.ifelse(rb >= HIGH, 1, 0).sum()
+        per_utility[f"{u}_recent"] = rb.mean(where=recent)
+        per_utility[f"{u}_early"] = rb.mean(where=early)
+        per_utility[f"{u}_z"] = x[f"{u}_z"].mean(where=recent)
+        per_utility[f"{u}_people"] = x[f"{u}_people"].mean(where=recent)
+    out = x.group_by("household_id").aggregate(
+        months=x.month.count(),
+        last_month=x.month.max(),
+        water=x.water_m3.sum(),
+        power=x.electricity_kwh.sum(),
+        we_d=x.we_d.mean(),
+        night_ratio=x.night_r.mean(where=x.night_share.notnull()),
+        weekend_ratio=x.weekend_r.mean(where=x.weekend_share.notnull()),
+        **per_utility,
+    )
+    out = out.join(h, "household_id")
+    return out.mutate(
+        we_ratio=_div(_div(out.water, out.power), out.we_d.fill_null(0.0)),
+        **{
+            f"{u}_step": _div(out[f"{u}_recent"].fill_null(0.0), out[f"{u}_early"].fill_null(0.0))
+            for u in UTILITIES
+        },
+    ).drop("water", "power", "we_d", *(f"{u}_early" for u in UTILITIES))
+
+
+FEATURE_COLUMNS = (
+    "household_id",
+    "building_id",
+    "district",
+    "area_m2",
+    "rooms",
+    "registered_occupants",
+    "months",
+    "last_month",
+    "night_ratio",
+    "weekend_ratio",
+    "we_ratio",
+    *(
+        f"{u}_{name}"
+        for u in UTILITIES
+        for name in (
+            "ratio",
+            "district_ratio",
+            "m2_ratio",
+            "high",
+            "recent",
+            "z",
+            "people",
+            "step",
+        )
+    ),
+)
+
+
+def duckdb_features(households: pa.Table, readings: pa.Table) -> pa.Table:
+    """The features computed by DuckDB in memory, ordered by household id."""
+    con = ibis.duckdb.connect()
+    try:
+        # Registered as views over the Arrow data: nothing is copied.
+        con.con.register("households", households)
+        con.con.register("readings", readings)
+        h, r = con.table("households"), con.table("readings")
+        expr = feature_table(h, r).order_by("household_id").select(*FEATURE_COLUMNS)
+        return expr.to_pyarrow()
+    finally:
+        con.disconnect()

@@ -1,0 +1,189 @@
+"""Households' readings from the operations centre's MQTT meter feed.
+
+Meters publish to ``<prefix>/meters/<kind>/<device>`` (the feed operations/devices reads
+too). A household's water, electricity and gas meters publish under the household's id as
+the device, each message the consumption since the meter's last message::
+
+    twonets/meters/water/H000123  {"value": 0.42, "unit": "m3", "time": "2026-11-30T08:00+08:00"}
+    twonets/meters/electricity/H000123  {"value": 1.8, "unit": "kWh"}
+
+The subscriber adds each message to the household's month (Shanghai time; ``time`` defaults
+to the time of receipt) in batches, one transaction per batch
+(:func:`service_loop.add_meter_readings`). Other kinds and devices that are no household
+are the devices part's and are left alone; a broken message is counted and logged, never
+fatal; a lost broker is reconnected to with a growing pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import aiomqtt
+from sqlalchemy.orm import Session, sessionmaker
+
+from twonets.core.db import unit_of_work, utcnow
+from twonets.core.errors import ConfigurationError
+from twonets.operations.rentals.service_loop import MeterReading, add_meter_readings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "twonets"
+UNITS = {"water": "m3", "electricity": "kWh", "gas": "m3"}
+
+
+class BadMessage(ValueError):
+    """A message of the feed that is no household reading; ``reason`` is its counter."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def parse(topic: str, payload: bytes, *, prefix: str, now: datetime) -> MeterReading | None:
+    """The household reading a message carries; ``None`` when it is not a utility's."""
+    parts = topic.split("/")
+    head = prefix.split("/")
+    if parts[: len(head)] != head or len(parts) != len(head) + 3 or parts[len(head)] != "meters":
+        return None
+    utility, device = parts[-2], parts[-1]
+    if utility not in UNITS:
+        return None
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise BadMessage("payload", f"{topic}: not JSON") from None
+    if not isinstance(body, dict):
+        raise BadMessage("payload", f"{topic}: should be an object")
+    value = body.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadMessage("value", f"{topic}: value should be a number")
+    if value < 0:
+        raise BadMessage("value", f"{topic}: value is negative ({value})")
+    if body.get("unit") != UNITS[utility]:
+        raise BadMessage("unit", f"{topic}: unit should be {UNITS[utility]}")
+    at = now
+    if body.get("time") is not None:
+        try:
+            at = datetime.fromisoformat(str(body["time"]))
+        except ValueError:
+            raise BadMessage("time", f"{topic}: time is not ISO 8601") from None
+        if at.tzinfo is None:
+            raise BadMessage("time", f"{topic}: time needs its offset")
+    return MeterReading(device, utility, float(value), at.astimezone(UTC))
+
+
+def parse_url(url: str) -> tuple[str, int]:
+    """Host and port of an ``mqtt://host:port`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise ConfigurationError(f"TWONETS_MQTT_URL: should be mqtt://host:port, got {url!r}")
+    return parts.hostname, parts.port or 1883
+
+
+@dataclass
+class FeedStats:
+    """What the feed has seen since it started."""
+
+    messages: int = 0
+    added: int = 0
+    not_households: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class MeterFeed:
+    """Subscribes to the meter topics and adds households' readings to their months."""
+
+    def __init__(
+        self,
+        url: str,
+        factory: sessionmaker[Session],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        clock: Callable[[], datetime] = utcnow,
+        linger: float = 0.2,
+    ) -> None:
+        self.host, self.port = parse_url(url)
+        self.factory = factory
+        self.prefix = prefix.strip("/")
+        self.clock = clock
+        self.linger = linger
+        self.stats = FeedStats()
+        self.subscribed = asyncio.Event()
+        self._queue: list[MeterReading] = []
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """Validate one message and queue its reading (counted and logged when bad)."""
+        self.stats.messages += 1
+        try:
+            reading = parse(topic, payload, prefix=self.prefix, now=self.clock())
+        except BadMessage as exc:
+            self.stats.rejected[exc.reason] += 1
+            log.warning("meter message dropped: %s", exc)
+            return
+        if reading is not None:
+            self._queue.append(reading)
+
+    def flush(self) -> None:
+        """Write the queued readings in one transaction."""
+        batch, self._queue = self._queue, []
+        if not batch:
+            return
+        with unit_of_work(self.factory) as session:
+            added = add_meter_readings(session, batch, now=self.clock())
+        self.stats.added += added
+        self.stats.not_households += len(batch) - added
+
+    async def _flusher(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.linger)
+            try:
+                await asyncio.to_thread(self.flush)
+            except Exception:  # the database is away: count and log; the broker moved on
+                self.stats.rejected["storage"] += 1
+                log.exception("meter readings not stored")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Subscribe and add readings until ``stop`` is set, reconnecting when needed."""
+        flusher = asyncio.create_task(self._flusher(stop))
+        pause = 1.0
+        while not stop.is_set():
+            try:
+                async with aiomqtt.Client(self.host, self.port) as client:
+                    await client.subscribe(f"{self.prefix}/meters/+/+", qos=1)
+                    self.subscribed.set()
+                    pause = 1.0
+                    consumer = asyncio.create_task(self._consume(client))
+                    stopper = asyncio.create_task(stop.wait())
+                    done, _ = await asyncio.wait(
+                        {consumer, stopper}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    stopper.cancel()
+                    if consumer in done:
+                        consumer.result()
+                    else:
+                        consumer.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await consumer
+            except aiomqtt.MqttError as exc:
+                self.subscribed.clear()
+                log.warning("MQTT broker %s:%d: %s; retrying", self.host, self.port, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                pause = min(pause * 2, 30.0)
+        await flusher
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload
+            data = payload if isinstance(payload, bytes) else str(payload).encode()
+            self.handle(str(message.topic), data)

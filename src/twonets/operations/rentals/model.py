@@ -1,0 +1,164 @@
+"""Scoring the features: rules that demand agreement across utilities, and an IsolationForest.
+
+The rules decide *whether* a household is a lead; the model helps decide *how high*:
+
+- **agreement**: a utility agrees when it has been at least ``high``× its building's peers per
+  registered occupant in at least :data:`MIN_MONTHS` months, or is so now (the last months'
+  mean ratio, and a robust z-score of at least ``z``) after a **step change** (a group rental
+  that began mid-year); a lead needs at least ``agreement`` utilities — electric heating, an
+  electric car or a home business raise electricity alone;
+- **capacity**: the people the consumption implies now (the median over the utilities) exceed
+  what Shanghai's rule allows (2 per room, 5 m² each) and the registered occupants by half —
+  a large registered family's use per *registered* occupant is ordinary, a vacant flat's is
+  nothing;
+- the **model**: an IsolationForest (scikit-learn) fitted on every residential household's
+  features (log ratios, z-scores, steps, people over capacity, night and weekend shares) says
+  how unusual the household is among all; it never makes a lead on its own.
+
+The score, in [0, 1): ``(1 - weight) × rule + weight × anomaly`` for households that pass the
+rules, where ``rule`` is the share of utilities in agreement times ``1 - capacity/people``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from sklearn.ensemble import IsolationForest
+
+from twonets.operations.rentals.engine import UTILITIES
+
+MIN_MONTHS = 2
+PEOPLE_PER_ROOM = 2
+M2_PER_PERSON = 5.0
+SEED = 20261207
+# Households the forest is fitted on at most (a sample; it scores everyone who passes the rules).
+FIT_SAMPLE = 20_000
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The knobs of the rules; tuned from confirmed outcomes (service.tune_thresholds)."""
+
+    high: float = 2.0
+    z: float = 2.0
+    agreement: int = 2
+    over_registered: float = 1.5
+    min_score: float = 0.0
+    weight: float = 0.3
+
+    def with_(self, **changes: Any) -> Thresholds:
+        """A copy with some knobs changed."""
+        return replace(self, **changes)
+
+
+DEFAULT = Thresholds()
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every household's scores, in the order of the feature table."""
+
+    household_id: list[str]
+    score: Array  # 0 for households that fail the rules
+    rule: Array
+    anomaly: Array
+    agree: npt.NDArray[np.int64]
+    people: Array
+    capacity: npt.NDArray[np.int64]
+
+
+def _col(table: pa.Table, name: str) -> Array:
+    values = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.nan_to_num(values)
+
+
+def capacity(table: pa.Table) -> npt.NDArray[np.int64]:
+    """The most people Shanghai's rule allows per household: 2 per room and 5 m² each."""
+    rooms = _col(table, "rooms")
+    area = _col(table, "area_m2")
+    return np.maximum(
+        1, np.minimum(PEOPLE_PER_ROOM * rooms, np.floor(area / M2_PER_PERSON))
+    ).astype(np.int64)
+
+
+def agreeing(table: pa.Table, t: Thresholds = DEFAULT) -> dict[str, npt.NDArray[np.bool_]]:
+    """Per utility, whether it agrees (see the module's docstring)."""
+    out = {}
+    for u in UTILITIES:
+        sustained = (_col(table, f"{u}_high") >= MIN_MONTHS) & (_col(table, f"{u}_ratio") >= 1)
+        now = (
+            (_col(table, f"{u}_recent") >= t.high)
+            & (_col(table, f"{u}_z") >= t.z)
+            & (_col(table, f"{u}_step") >= t.high)
+        )
+        out[u] = sustained | now
+    return out
+
+
+def people(table: pa.Table) -> Array:
+    """The people the consumption implies now: the median over the three utilities."""
+    stacked = np.vstack([_col(table, f"{u}_people") for u in UTILITIES])
+    return np.asarray(np.median(stacked, axis=0), dtype=np.float64)
+
+
+def matrix(table: pa.Table) -> Array:
+    """The model's inputs: log ratios, z-scores, log steps, people over capacity, shares."""
+    cols: list[Array] = []
+    for u in UTILITIES:
+        cols.append(np.log(_col(table, f"{u}_ratio") + 1e-3))
+        cols.append(np.log(_col(table, f"{u}_recent") + 1e-3))
+        cols.append(_col(table, f"{u}_z"))
+        cols.append(np.log(_col(table, f"{u}_step") + 1e-3))
+        cols.append(np.log(_col(table, f"{u}_m2_ratio") + 1e-3))
+    cols.append(np.log(people(table) / capacity(table) + 1e-3))
+    for name in ("night_ratio", "weekend_ratio", "we_ratio"):
+        cols.append(np.log(_col(table, name) + 1e-3))
+    return np.column_stack(cols)
+
+
+def anomaly(table: pa.Table, rows: npt.NDArray[np.bool_]) -> Array:
+    """How unusual each household is among all (0 ordinary … 1 most unusual); for ``rows``."""
+    out = np.zeros(table.num_rows, dtype=np.float64)
+    if table.num_rows < 2 or not rows.any():
+        return out
+    x = matrix(table)
+    rng = np.random.default_rng(SEED)
+    fit = x if len(x) <= FIT_SAMPLE else x[rng.choice(len(x), FIT_SAMPLE, replace=False)]
+    forest = IsolationForest(n_estimators=100, random_state=SEED).fit(fit)
+    # score_samples: about -0.5 ordinary, towards -1 unusual; mapped to [0, 1].
+    raw = -forest.score_samples(x[rows])
+    out[rows] = np.clip((raw - 0.5) * 2.0, 0.0, 1.0)
+    return out
+
+
+def score(table: pa.Table, t: Thresholds = DEFAULT) -> Scored:
+    """The rules and the model over every household of the feature table."""
+    agree_by = agreeing(table, t)
+    agree = np.sum(np.vstack(list(agree_by.values())), axis=0).astype(np.int64)
+    implied = people(table)
+    cap = capacity(table)
+    registered = np.maximum(_col(table, "registered_occupants"), 1)
+    passed = (agree >= t.agreement) & (implied > cap) & (implied >= t.over_registered * registered)
+    rule = np.where(
+        passed,
+        agree / len(UTILITIES) * (1 - cap / np.where(implied > 0, implied, 1)),
+        0.0,
+    )
+    odd = anomaly(table, passed)
+    combined = np.where(passed, (1 - t.weight) * rule + t.weight * odd, 0.0)
+    combined = np.where(combined > t.min_score, np.round(combined, 4), 0.0)
+    return Scored(
+        household_id=[str(x) for x in table.column("household_id").to_pylist()],
+        score=combined,
+        rule=rule,
+        anomaly=odd,
+        agree=agree,
+        people=implied,
+        capacity=cap,
+    )
