@@ -24,7 +24,10 @@ def setup(app: FastAPI) -> None:
     """Subscribe the position consumer to location events; flush and purge in background."""
     settings = TruckSettings()
     factory = app.state.session_factory
-    consumer = PositionConsumer(factory, batch_size=settings.batch_size)
+    live = service.LiveSupervision() if settings.live_checks else None
+    consumer = PositionConsumer(
+        factory, batch_size=settings.batch_size, live=live, clock=app.state.clock
+    )
     app.state.truck_positions = consumer
 
     async def on_location(event: Event) -> None:
@@ -44,6 +47,7 @@ def setup(app: FastAPI) -> None:
         while not stop.is_set():
             try:
                 await asyncio.to_thread(consumer.flush)
+                await asyncio.to_thread(consumer.check_silences)
                 if waited >= PURGE_EVERY_SECONDS:
                     await asyncio.to_thread(purge)
                     waited = 0.0

@@ -139,3 +139,28 @@ class TruckViolation(Base):
     # The department the case's dispatch rule names: the inspector responsible there.
     department_code: Mapped[str | None] = mapped_column(String(64))
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TruckAlert(Base):
+    """One push about a violation: to the inspectors of a department (the district's, or the
+    city's on escalation) or to the truck's company, read in the app."""
+
+    __tablename__ = "truck_alert"
+    __table_args__ = (
+        Index("ix_truck_alert_department", "department_code", "created_at"),
+        Index("ix_truck_alert_company", "company_id", "created_at"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("truck_violation.id"), index=True)
+    # "inspector" (a department's inspectors), "escalation" (the city's), "company".
+    audience: Mapped[str] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("truck_company.id"))
+    # The truck's violations in the 30 days before this one (a repeat offender has several).
+    prior_violations: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(64))

@@ -21,6 +21,17 @@ loop's intake, once per episode.
 
 from __future__ import annotations
 
+from twonets.operations.trucks.service.alerts import (
+    AlertRow,
+    acknowledge_alert,
+    list_alerts,
+    push_alerts,
+)
+from twonets.operations.trucks.service.arrivals import (
+    LiveSupervision,
+    check_arrivals,
+    check_silences,
+)
 from twonets.operations.trucks.service.authority import (
     require_registrar,
     track_scope,
@@ -56,6 +67,7 @@ from twonets.operations.trucks.service.violations import (
     CASE_KINDS,
     INSPECTOR_FUNCTION,
     check_positions,
+    record_episode,
     scene,
 )
 
@@ -63,19 +75,27 @@ __all__ = [
     "CASE_CATEGORY",
     "CASE_KINDS",
     "INSPECTOR_FUNCTION",
+    "AlertRow",
     "CompanyScore",
+    "LiveSupervision",
     "Overview",
     "PermitIn",
     "Sighting",
     "ViolationRow",
+    "acknowledge_alert",
+    "check_arrivals",
     "check_positions",
+    "check_silences",
     "import_permits_file",
     "import_trucks_file",
     "import_zones_file",
+    "list_alerts",
     "match_sighting",
     "overview",
     "positions_from_events",
     "purge_positions",
+    "push_alerts",
+    "record_episode",
     "record_positions",
     "register_company",
     "register_permits",

@@ -1,0 +1,389 @@
+"""Checks as positions arrive, pure: per-truck state, one report per episode and trip.
+
+``Scene.check`` looks at a whole stored track; ``LiveChecker`` looks at each fix once, as it
+arrives, and keeps for each truck only what the checks need: its last fix, the open run of
+each kind (the same hysteresis as ``checks.runs``: at least ``min_fixes`` marked fixes over
+``min_seconds``, runs broken by fewer than ``min_fixes`` unmarked fixes are one), the fixes
+of a stop in the making and its trip.
+
+A batch of fixes (any trucks, any order) is checked in one go: the fixes go to the scene's
+metric frame together and are looked up in one STRtree query for corridors and one for
+zones; then each truck's fixes pass through its state in time order. A fix older than the
+truck's last one (a terminal's blind-area upload arriving late) is not checked again.
+
+**Trips.** A truck's trip starts with its first fix, after a silence of ``trip_gap_s``
+(30 min), and when a stop at a site ends (loaded or unloaded, it sets off again). The first
+episode of a kind in a trip is *opened*: the one that gets an alert and a case; later
+episodes of the same kind in the same trip are *repeats*, folded into the first (no alert
+storm from a truck that keeps wandering off its corridor).
+
+Local dates and hours are read with the time zone's offset at the batch's first fix: right
+for the city's zone (Asia/Shanghai has had no daylight saving since 1991).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import shapely
+
+from twonets.operations.trucks.checks import SITE_KINDS, Episode, Fix, Hours, Kind, Scene, ZoneKind
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = 86_400
+
+
+class Change(StrEnum):
+    """What a report says of an episode."""
+
+    OPENED = "opened"  # the first episode of its kind in the truck's trip: alert it
+    REPEAT = "repeat"  # another episode of the same kind in the same trip: fold it in
+    CLOSED = "closed"  # an episode reported before ended (its final ``end``)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A change to a truck's episodes: which, in which trip (the trip's first fix time)."""
+
+    change: Change
+    episode: Episode
+    trip: datetime
+
+
+def _seconds(hours: Hours) -> tuple[int, int]:
+    start = hours.start.hour * 3600 + hours.start.minute * 60
+    end = _DAY if hours.end is None else hours.end.hour * 3600 + hours.end.minute * 60
+    return start, end
+
+
+def _allows(span: tuple[int, int], second: int) -> bool:
+    start, end = span
+    if start < end:
+        return start <= second < end
+    return second >= start or second < end
+
+
+@dataclass
+class _Run:
+    """An open run of marked fixes of one kind (or one no-go zone)."""
+
+    first: Fix
+    last: Fix
+    count: int
+    gap: int = 0
+    reported: bool = False
+    repeat: bool = False
+
+
+@dataclass
+class _Truck:
+    """What the live checks keep of one truck."""
+
+    last: Fix | None = None
+    last_moving: bool = False
+    trip: datetime | None = None
+    runs: dict[tuple[Kind, str], _Run] = field(default_factory=dict)
+    opened: set[tuple[Kind, str]] = field(default_factory=set)  # kinds alerted in this trip
+    stop: list[tuple[Fix, float, float, bool]] = field(default_factory=list)
+    stop_reported: bool = False
+    silent_reported: bool = False
+
+
+class LiveChecker:
+    """Per-truck state over a scene; ``feed`` a batch of fixes, get what changed."""
+
+    def __init__(self, scene: Scene, *, trip_gap_s: float = 1800.0) -> None:
+        self.trucks: dict[str, _Truck] = {}
+        self.trip_gap_s = trip_gap_s
+        self.use(scene)
+
+    def use(self, scene: Scene) -> None:
+        """Check from now on against another scene (permits and zones reloaded); the trucks'
+        state is kept."""
+        self.scene = scene
+        permits = scene.permits
+        base = _EPOCH.date().toordinal()
+        self._valid = [
+            (p.valid_from.toordinal() - base, p.valid_to.toordinal() - base) for p in permits
+        ]
+        self._hours = [_seconds(p.hours) for p in permits]
+        self._zone_hours = [None if z.hours is None else _seconds(z.hours) for z in scene.zones]
+        corridors = scene.corridors
+        self._corridor_tree = shapely.STRtree(corridors) if corridors else None
+        self._permit_plate = [p.plate for p in permits]
+        self._ends = {
+            i: {scene.zone_index(p.origin), scene.zone_index(p.destination)} - {None}
+            for i, p in enumerate(permits)
+        }
+
+    def feed(self, fixes: Iterable[Fix]) -> list[Report]:
+        """Check a batch of fixes; the episodes it opened, repeated or closed."""
+        batch = sorted(fixes, key=lambda f: (f.plate, f.time))
+        if not batch:
+            return []
+        scene = self.scene
+        lon = np.fromiter((f.lon for f in batch), np.float64, len(batch))
+        lat = np.fromiter((f.lat for f in batch), np.float64, len(batch))
+        x, y = scene.frame.xy(lon, lat)
+        points = shapely.points(x, y)
+        corridors: list[set[int]] = [set() for _ in batch]
+        if self._corridor_tree is not None:
+            hit_p, hit_c = self._corridor_tree.query(points, predicate="intersects")
+            for p, c in zip(hit_p.tolist(), hit_c.tolist(), strict=True):
+                if self._permit_plate[c] == batch[p].plate:
+                    corridors[p].add(c)
+        zones: list[list[int]] = [[] for _ in batch]
+        hit_p, hit_z = scene.zone_tree.query(points, predicate="intersects")
+        for p, z in zip(hit_p.tolist(), hit_z.tolist(), strict=True):
+            zones[p].append(z)
+        offset = scene.tz.utcoffset(batch[0].time.replace(tzinfo=None)) or timedelta(0)
+        shift = offset.total_seconds()
+        xs, ys = x.tolist(), y.tolist()
+        out: list[Report] = []
+        for k, fix in enumerate(batch):
+            state = self.trucks.get(fix.plate)
+            if state is None:
+                state = self.trucks[fix.plate] = _Truck()
+            if state.last is not None and fix.time <= state.last.time:
+                continue
+            local = (fix.time - _EPOCH).total_seconds() + shift
+            self._step(
+                state,
+                fix,
+                int(local // _DAY),
+                int(local % _DAY),
+                xs[k],
+                ys[k],
+                corridors[k],
+                zones[k],
+                out,
+            )
+        return out
+
+    def silences(self, now: datetime) -> list[Report]:
+        """Trucks that were moving at their last fix and have said nothing for longer than
+        the rule allows: reported once, while they are silent."""
+        limit = self.scene.rules.silent_seconds
+        out = []
+        for state in self.trucks.values():
+            last = state.last
+            if (
+                last is None
+                or state.silent_reported
+                or not state.last_moving
+                or (now - last.time).total_seconds() <= limit
+            ):
+                continue
+            state.silent_reported = True
+            episode = Episode(
+                last.plate,
+                Kind.SILENT,
+                last.time,
+                now,
+                last.lon,
+                last.lat,
+                {"seconds": round((now - last.time).total_seconds()), "speed_kmh": last.speed_kmh},
+            )
+            out.append(self._open(state, (Kind.SILENT, ""), episode))
+        return out
+
+    # --- one fix -----------------------------------------------------------------------------
+
+    def _step(
+        self,
+        state: _Truck,
+        fix: Fix,
+        day: int,
+        second: int,
+        x: float,
+        y: float,
+        corridors: set[int],
+        zones: list[int],
+        out: list[Report],
+    ) -> None:
+        scene = self.scene
+        rules = scene.rules
+        moving = fix.speed_kmh >= rules.moving_kmh
+        last = state.last
+        if last is None or (fix.time - last.time).total_seconds() > self.trip_gap_s:
+            self._new_trip(state, fix, out)
+        if last is not None:
+            gap = (fix.time - last.time).total_seconds()
+            if gap > rules.silent_seconds and (state.last_moving or moving):
+                episode = Episode(
+                    last.plate,
+                    Kind.SILENT,
+                    last.time,
+                    fix.time,
+                    last.lon,
+                    last.lat,
+                    {"seconds": round(gap), "speed_kmh": last.speed_kmh},
+                )
+                if state.silent_reported:  # reported while it lasted: now it has ended
+                    out.append(Report(Change.CLOSED, episode, state.trip or last.time))
+                else:
+                    out.append(self._open(state, (Kind.SILENT, ""), episode))
+        state.silent_reported = False
+        valid = [
+            i
+            for i in scene.permits_of_plate(fix.plate)
+            if self._valid[i][0] <= day <= self._valid[i][1]
+        ]
+        off_route = bool(valid) and not any(
+            i in corridors or any(z in self._ends[i] for z in zones) for i in valid
+        )
+        marks = {
+            (Kind.NO_PERMIT, ""): moving and not valid,
+            (Kind.OUT_OF_HOURS, ""): moving
+            and bool(valid)
+            and not any(_allows(self._hours[i], second) for i in valid),
+            (Kind.OFF_ROUTE, ""): off_route,
+            (Kind.SPEEDING, ""): fix.speed_kmh > rules.speed_limit_kmh,
+        }
+        for z in zones:
+            zone = scene.zones[z]
+            if zone.kind is ZoneKind.NO_GO:
+                span = self._zone_hours[z]
+                marks[(Kind.NO_GO_ZONE, zone.name)] = span is None or _allows(span, second)
+        for key, marked in marks.items():
+            self._mark(state, key, fix, marked, valid, out)
+        for key in [k for k in state.runs if k not in marks]:
+            self._mark(state, key, fix, False, valid, out)  # left the no-go zone
+        at_site = any(scene.zones[z].kind in SITE_KINDS for z in zones)
+        self._stop(state, fix, x, y, at_site, out)
+        state.last = fix
+        state.last_moving = moving
+
+    def _new_trip(self, state: _Truck, fix: Fix, out: list[Report]) -> None:
+        for key in list(state.runs):
+            self._close(state, key, out)
+        state.trip = fix.time
+        state.opened = set()
+
+    def _mark(
+        self,
+        state: _Truck,
+        key: tuple[Kind, str],
+        fix: Fix,
+        marked: bool,
+        valid: Sequence[int],
+        out: list[Report],
+    ) -> None:
+        run = state.runs.get(key)
+        rules = self.scene.rules
+        if marked:
+            if run is None:
+                run = state.runs[key] = _Run(fix, fix, 1)
+            else:
+                run.count += 1
+                run.gap = 0
+                run.last = fix
+            min_seconds = 0.0 if key[0] is Kind.NO_GO_ZONE else rules.min_seconds
+            if (
+                not run.reported
+                and run.count >= rules.min_fixes
+                and (run.last.time - run.first.time).total_seconds() >= min_seconds
+            ):
+                run.reported = True
+                episode = self._episode(key, run, valid)
+                report = self._open(state, key, episode)
+                run.repeat = report.change is Change.REPEAT
+                out.append(report)
+        elif run is not None:
+            run.gap += 1
+            if run.gap >= rules.min_fixes:
+                self._close(state, key, out)
+
+    def _close(self, state: _Truck, key: tuple[Kind, str], out: list[Report]) -> None:
+        run = state.runs.pop(key, None)
+        if run is not None and run.reported and state.trip is not None:
+            out.append(Report(Change.CLOSED, self._episode(key, run, ()), state.trip))
+
+    def _open(self, state: _Truck, key: tuple[Kind, str], episode: Episode) -> Report:
+        trip = state.trip or episode.start
+        if key in state.opened:
+            return Report(Change.REPEAT, episode, trip)
+        state.opened.add(key)
+        return Report(Change.OPENED, episode, trip)
+
+    def _episode(self, key: tuple[Kind, str], run: _Run, valid: Sequence[int]) -> Episode:
+        kind, zone = key
+        first = run.first
+        info: dict[str, Any] = {"fixes": run.count}
+        permits = self.scene.permits
+        if zone:
+            info["zone"] = zone
+        if kind is Kind.SPEEDING:
+            info["limit_kmh"] = self.scene.rules.speed_limit_kmh
+        if kind is Kind.OFF_ROUTE and valid:
+            info["permits"] = sorted(
+                {f"{permits[i].origin}->{permits[i].destination}" for i in valid}
+            )
+        if kind is Kind.OUT_OF_HOURS and valid:
+            info["hours"] = sorted({str(permits[i].hours) for i in valid})
+        return Episode(first.plate, kind, first.time, run.last.time, first.lon, first.lat, info)
+
+    def _stop(
+        self, state: _Truck, fix: Fix, x: float, y: float, at_site: bool, out: list[Report]
+    ) -> None:
+        """The stay-point rule as fixes arrive: the stretch from an anchor fix while each fix
+        stays within the radius; when a fix leaves it, the next anchor is the one after (as
+        ``checks.find_stops``), or the leaving fix after a stop."""
+        rules = self.scene.rules
+        radius2 = (rules.stop_diameter_m / 2) ** 2
+        point = (fix, x, y, at_site)
+        stretch = state.stop
+        if stretch and (x - stretch[0][1]) ** 2 + (y - stretch[0][2]) ** 2 <= radius2:
+            stretch.append(point)
+        elif state.stop_reported or not stretch:
+            if state.stop_reported:
+                self._end_stop(state, out)
+            state.stop = [point]
+            return
+        else:
+            rest = [*stretch[1:], point]
+            while len(rest) > 1:
+                ax, ay = rest[0][1], rest[0][2]
+                if all((p[1] - ax) ** 2 + (p[2] - ay) ** 2 <= radius2 for p in rest[1:]):
+                    break
+                rest = rest[1:]
+            state.stop = stretch = rest
+        seconds = (stretch[-1][0].time - stretch[0][0].time).total_seconds()
+        if not state.stop_reported and len(stretch) > 1 and seconds >= rules.stop_minutes * 60:
+            state.stop_reported = True
+            if not any(p[3] for p in stretch):
+                out.append(self._open(state, (Kind.SUSPECTED_DUMPING, ""), self._dumping(stretch)))
+
+    def _end_stop(self, state: _Truck, out: list[Report]) -> None:
+        stretch = state.stop
+        at_site = any(p[3] for p in stretch)
+        state.stop_reported = False
+        if not at_site:
+            if state.trip is not None:
+                out.append(Report(Change.CLOSED, self._dumping(stretch), state.trip))
+        else:
+            # Loaded or unloaded at a site: the truck sets off on a new trip.
+            self._new_trip(state, stretch[-1][0], out)
+
+    def _dumping(self, stretch: Sequence[tuple[Fix, float, float, bool]]) -> Episode:
+        scene = self.scene
+        cx, cy = scene.frame.lonlat(
+            np.array([float(np.mean([p[1] for p in stretch]))]),
+            np.array([float(np.mean([p[2] for p in stretch]))]),
+        )
+        first, last = stretch[0][0], stretch[-1][0]
+        minutes = (last.time - first.time).total_seconds() / 60
+        return Episode(
+            first.plate,
+            Kind.SUSPECTED_DUMPING,
+            first.time,
+            last.time,
+            float(cx[0]),
+            float(cy[0]),
+            {"minutes": round(minutes, 1), "fixes": len(stretch)},
+        )
