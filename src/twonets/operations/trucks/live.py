@@ -17,6 +17,10 @@ episode of a kind in a trip is *opened*: the one that gets an alert and a case; 
 episodes of the same kind in the same trip are *repeats*, folded into the first (no alert
 storm from a truck that keeps wandering off its corridor).
 
+**Silence** is counted when the truck was moving at its last fix (the whole-track check
+also counts a gap before a fix at speed; live, a truck setting off after a night parked would
+raise it every evening). ``silences`` reports a silence while it lasts; the next fix ends it.
+
 Local dates and hours are read with the time zone's offset at the batch's first fix: right
 for the city's zone (Asia/Shanghai has had no daylight saving since 1991).
 """
@@ -214,7 +218,7 @@ class LiveChecker:
             self._new_trip(state, fix, out)
         if last is not None:
             gap = (fix.time - last.time).total_seconds()
-            if gap > rules.silent_seconds and (state.last_moving or moving):
+            if gap > rules.silent_seconds and state.last_moving:
                 episode = Episode(
                     last.plate,
                     Kind.SILENT,

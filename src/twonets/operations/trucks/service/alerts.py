@@ -110,6 +110,7 @@ def push_alerts(session: Session, violation: TruckViolation, *, now: datetime) -
 def _scope(session: Session, caller: Principal) -> tuple[str | None, int | None]:
     """The department or the company whose alerts ``caller`` reads, or ``Forbidden``."""
     if caller.enterprise_id is not None:
+        caller.require(Role.ENTERPRISE)
         code = session.scalar(
             select(Enterprise.credit_code).where(Enterprise.id == caller.enterprise_id)
         )

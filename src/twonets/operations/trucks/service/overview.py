@@ -32,15 +32,36 @@ class ViolationRow:
     case_number: str | None
 
 
+# Points a violation costs its company's score, by kind: what harms most costs most.
+PENALTY = {
+    "suspected_dumping": 20,
+    "no_go_zone": 15,
+    "no_permit": 10,
+    "off_route": 8,
+    "out_of_hours": 5,
+    "speeding": 5,
+    "silent": 5,
+}
+
+
+def company_score(by_kind: dict[str, int], trucks: int) -> int:
+    """100 less the points of the period's violations per truck of the fleet, at least 0: a
+    large fleet is not punished for its size, and one dumping a month costs a one-truck
+    company 20 points."""
+    points = sum(PENALTY.get(kind, 5) * n for kind, n in by_kind.items())
+    return max(0, round(100 - points / max(trucks, 1)))
+
+
 @dataclass(frozen=True)
 class CompanyScore:
-    """A company's fleet and its violations in the period, by kind."""
+    """A company's fleet, its violations in the period by kind, and its score (0-100)."""
 
     credit_code: str
     name: str
     trucks: int
     violations: int
     by_kind: dict[str, int]
+    score: int = 100
 
 
 @dataclass(frozen=True)
@@ -91,10 +112,17 @@ def overview(session: Session, caller: Principal, *, now: datetime, days: int = 
         .group_by(TruckCompany.credit_code, TruckCompany.name)
     ).all()
     companies = [
-        CompanyScore(code, name, fleet, sum(counts.get(code, {}).values()), counts.get(code, {}))
+        CompanyScore(
+            code,
+            name,
+            fleet,
+            sum(counts.get(code, {}).values()),
+            counts.get(code, {}),
+            company_score(counts.get(code, {}), fleet),
+        )
         for code, name, fleet in fleets
     ]
-    companies.sort(key=lambda c: (-c.violations, c.credit_code))
+    companies.sort(key=lambda c: (c.score, -c.violations, c.credit_code))
     return Overview(
         district,
         days,
