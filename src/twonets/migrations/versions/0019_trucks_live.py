@@ -1,4 +1,4 @@
-"""muck trucks: alerts pushed to inspectors and companies
+"""muck trucks: alerts pushed to inspectors and companies, camera and drone sightings
 
 Revision ID: 0019_trucks_live
 Revises: 0017_bikes
@@ -54,10 +54,40 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_truck_alert_violation_id"), "truck_alert", ["violation_id"], unique=False
     )
+    op.create_table(
+        "truck_sighting",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=8), nullable=False),
+        sa.Column("device", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("time", twonets.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("image_ref", sa.String(length=512), nullable=False),
+        sa.Column("truck_id", sa.Integer(), nullable=True),
+        sa.Column("distance_m", sa.Float(), nullable=True),
+        sa.Column("seconds", sa.Float(), nullable=True),
+        sa.Column("trip_start_at", twonets.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", twonets.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["truck_id"], ["truck.id"], name=op.f("fk_truck_sighting_truck_id_truck")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_truck_sighting")),
+        sa.UniqueConstraint("source", "device", "event_id", name="uq_truck_sighting_event"),
+        info={"data_class_default": "public"},
+    )
+    op.create_index(op.f("ix_truck_sighting_time"), "truck_sighting", ["time"], unique=False)
+    op.create_index(
+        op.f("ix_truck_sighting_truck_id"), "truck_sighting", ["truck_id"], unique=False
+    )
 
 
 def downgrade() -> None:
     """Undo this revision."""
+    op.drop_index(op.f("ix_truck_sighting_truck_id"), table_name="truck_sighting")
+    op.drop_index(op.f("ix_truck_sighting_time"), table_name="truck_sighting")
+    op.drop_table("truck_sighting")
     op.drop_index(op.f("ix_truck_alert_violation_id"), table_name="truck_alert")
     op.drop_index("ix_truck_alert_company", table_name="truck_alert")
     op.drop_index("ix_truck_alert_department", table_name="truck_alert")

@@ -14,6 +14,7 @@ from twonets.operations.devices.service import LOCATION_TOPIC
 from twonets.operations.trucks import service
 from twonets.operations.trucks.config import TruckSettings
 from twonets.operations.trucks.consumer import PositionConsumer
+from twonets.operations.trucks.sightings_intake import SightingIntake
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +60,9 @@ def setup(app: FastAPI) -> None:
         await asyncio.to_thread(consumer.flush)
 
     app.state.background.append(keep)
+
+    mqtt_url = app.state.settings.mqtt_url
+    if mqtt_url:
+        intake = SightingIntake(mqtt_url, factory, clock=app.state.clock)
+        app.state.truck_sightings = intake
+        app.state.background.append(intake.run)

@@ -164,3 +164,30 @@ class TruckAlert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TruckSighting(Base):
+    """A road camera's or a patrol drone's event (uncovered load, spilled material, dirty
+    wheels) with its image, matched to the truck that was there and joined to its trip."""
+
+    __tablename__ = "truck_sighting"
+    __table_args__ = (
+        UniqueConstraint("source", "device", "event_id", name="uq_truck_sighting_event"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))  # camera, drone
+    device: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    image_ref: Mapped[str] = mapped_column(String(512))
+    truck_id: Mapped[int | None] = mapped_column(ForeignKey("truck.id"), index=True)
+    # The matched fix: how far and how long from the event; the first fix of its trip.
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    trip_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -59,8 +59,15 @@ from twonets.operations.trucks.service.registry import (
     register_zones,
 )
 from twonets.operations.trucks.service.sightings import (
+    EVENT_KINDS,
+    SOURCES,
     Sighting,
+    SightingIn,
+    SightingRow,
+    list_sightings,
     match_sighting,
+    record_sightings,
+    trip_start,
 )
 from twonets.operations.trucks.service.violations import (
     CASE_CATEGORY,
@@ -74,13 +81,17 @@ from twonets.operations.trucks.service.violations import (
 __all__ = [
     "CASE_CATEGORY",
     "CASE_KINDS",
+    "EVENT_KINDS",
     "INSPECTOR_FUNCTION",
+    "SOURCES",
     "AlertRow",
     "CompanyScore",
     "LiveSupervision",
     "Overview",
     "PermitIn",
     "Sighting",
+    "SightingIn",
+    "SightingRow",
     "ViolationRow",
     "acknowledge_alert",
     "check_arrivals",
@@ -90,6 +101,7 @@ __all__ = [
     "import_trucks_file",
     "import_zones_file",
     "list_alerts",
+    "list_sightings",
     "match_sighting",
     "overview",
     "positions_from_events",
@@ -97,6 +109,7 @@ __all__ = [
     "push_alerts",
     "record_episode",
     "record_positions",
+    "record_sightings",
     "register_company",
     "register_permits",
     "register_truck",
@@ -105,4 +118,5 @@ __all__ = [
     "scene",
     "track",
     "track_scope",
+    "trip_start",
 ]
