@@ -43,6 +43,8 @@ from twonets.operations.trucks.service.overview import (
     overview,
 )
 from twonets.operations.trucks.service.positions import (
+    LivePosition,
+    live_positions,
     positions_from_events,
     purge_positions,
     record_positions,
@@ -86,6 +88,7 @@ __all__ = [
     "SOURCES",
     "AlertRow",
     "CompanyScore",
+    "LivePosition",
     "LiveSupervision",
     "Overview",
     "PermitIn",
@@ -102,6 +105,7 @@ __all__ = [
     "import_zones_file",
     "list_alerts",
     "list_sightings",
+    "live_positions",
     "match_sighting",
     "overview",
     "positions_from_events",

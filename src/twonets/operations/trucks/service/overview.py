@@ -30,6 +30,8 @@ class ViolationRow:
     district_code: str | None
     department_code: str | None
     case_number: str | None
+    lon: float = 0.0
+    lat: float = 0.0
 
 
 # Points a violation costs its company's score, by kind: what harms most costs most.
@@ -92,6 +94,8 @@ def overview(session: Session, caller: Principal, *, now: datetime, days: int = 
             TruckViolation.district_code,
             TruckViolation.department_code,
             TruckViolation.case_number,
+            TruckViolation.lon,
+            TruckViolation.lat,
         )
         .join(Truck, Truck.id == TruckViolation.truck_id)
         .join(TruckCompany, TruckCompany.id == Truck.company_id)
@@ -102,8 +106,22 @@ def overview(session: Session, caller: Principal, *, now: datetime, days: int = 
         query = query.where(TruckViolation.district_code == district)
     rows = []
     counts: dict[str, dict[str, int]] = {}
-    for plate, company, code, kind, start, end, where, department, case in session.execute(query):
-        rows.append(ViolationRow(plate, company, kind, start, end, where, department, case))
+    for (
+        plate,
+        company,
+        code,
+        kind,
+        start,
+        end,
+        where,
+        department,
+        case,
+        lon,
+        lat,
+    ) in session.execute(query):
+        rows.append(
+            ViolationRow(plate, company, kind, start, end, where, department, case, lon, lat)
+        )
         by_kind = counts.setdefault(code, {})
         by_kind[kind] = by_kind.get(kind, 0) + 1
     fleets = session.execute(

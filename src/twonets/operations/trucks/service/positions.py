@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -16,6 +17,7 @@ from twonets.core.geo import locate_district
 from twonets.operations.trucks.checks import Fix
 from twonets.operations.trucks.models import (
     Truck,
+    TruckCompany,
     TruckPosition,
 )
 from twonets.operations.trucks.service.authority import track_scope
@@ -104,3 +106,51 @@ def track(
     if district is None:
         return fixes
     return [f for f in fixes if locate_district(f.lon, f.lat) == district]
+
+
+@dataclass(frozen=True)
+class LivePosition:
+    """A truck's newest fix, as the map shows it."""
+
+    plate: str
+    company: str
+    time: datetime
+    lon: float
+    lat: float
+    speed_kmh: float
+
+
+def live_positions(
+    session: Session, caller: Principal, *, now: datetime, within: timedelta = timedelta(hours=24)
+) -> list[LivePosition]:
+    """Each truck's newest fix of the last ``within`` (a district's staff: the trucks whose
+    newest fix lies in their district)."""
+    district = track_scope(session, caller)
+    newest = (
+        select(TruckPosition.truck_id, func.max(TruckPosition.time).label("time"))
+        .where(TruckPosition.time >= now - within, TruckPosition.time <= now)
+        .group_by(TruckPosition.truck_id)
+        .subquery()
+    )
+    out = []
+    for plate, company, t, lon, lat, speed in session.execute(
+        select(
+            Truck.plate,
+            TruckCompany.name,
+            TruckPosition.time,
+            TruckPosition.lon,
+            TruckPosition.lat,
+            TruckPosition.speed_kmh,
+        )
+        .join(
+            newest,
+            (newest.c.truck_id == TruckPosition.truck_id) & (newest.c.time == TruckPosition.time),
+        )
+        .join(Truck, Truck.id == TruckPosition.truck_id)
+        .join(TruckCompany, TruckCompany.id == Truck.company_id)
+        .order_by(Truck.plate)
+    ):
+        if district is not None and locate_district(lon, lat) != district:
+            continue
+        out.append(LivePosition(plate, company, t, lon, lat, speed))
+    return out
