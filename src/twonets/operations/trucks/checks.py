@@ -303,6 +303,11 @@ class Scene:
         return self._corridors
 
     @property
+    def zones_m(self) -> list[BaseGeometry]:
+        """The zones in the metric frame, in the zones' order."""
+        return self._zones_m
+
+    @property
     def zone_tree(self) -> shapely.STRtree:
         """The zones in the metric frame, indexed in the zones' order."""
         return self._zone_tree

@@ -79,6 +79,8 @@ class _Run:
     first: Fix
     last: Fix
     count: int
+    first_t: float
+    last_t: float
     gap: int = 0
     reported: bool = False
     repeat: bool = False
@@ -89,11 +91,14 @@ class _Truck:
     """What the live checks keep of one truck."""
 
     last: Fix | None = None
+    last_t: float = 0.0
     last_moving: bool = False
+    valid_day: int = -1
+    valid: list[int] = field(default_factory=list)
     trip: datetime | None = None
     runs: dict[tuple[Kind, str], _Run] = field(default_factory=dict)
     opened: set[tuple[Kind, str]] = field(default_factory=set)  # kinds alerted in this trip
-    stop: list[tuple[Fix, float, float, bool]] = field(default_factory=list)
+    stop: list[tuple[Fix, float, float, bool, float]] = field(default_factory=list)
     stop_reported: bool = False
     silent_reported: bool = False
 
@@ -117,9 +122,17 @@ class LiveChecker:
         ]
         self._hours = [_seconds(p.hours) for p in permits]
         self._zone_hours = [None if z.hours is None else _seconds(z.hours) for z in scene.zones]
+        # One tree of every corridor and zone (zones after the corridors), as the bare
+        # point-in-polygon floor has: one query a batch.
         corridors = scene.corridors
-        self._corridor_tree = shapely.STRtree(corridors) if corridors else None
-        self._permit_plate = [p.plate for p in permits]
+        self._corridor_count = len(corridors)
+        self._tree = shapely.STRtree([*corridors, *scene.zones_m])
+        self._plate_ids: dict[str, int] = {}
+        for p in permits:
+            self._plate_ids.setdefault(p.plate, len(self._plate_ids))
+        self._permit_plate = np.array([self._plate_ids[p.plate] for p in permits], np.int64)
+        self._valid_from = np.array([v[0] for v in self._valid], np.int64)
+        self._valid_to = np.array([v[1] for v in self._valid], np.int64)
         self._ends = {
             i: {scene.zone_index(p.origin), scene.zone_index(p.destination)} - {None}
             for i, p in enumerate(permits)
@@ -135,38 +148,53 @@ class LiveChecker:
         lat = np.fromiter((f.lat for f in batch), np.float64, len(batch))
         x, y = scene.frame.xy(lon, lat)
         points = shapely.points(x, y)
-        corridors: list[set[int]] = [set() for _ in batch]
-        if self._corridor_tree is not None:
-            hit_p, hit_c = self._corridor_tree.query(points, predicate="intersects")
-            for p, c in zip(hit_p.tolist(), hit_c.tolist(), strict=True):
-                if self._permit_plate[c] == batch[p].plate:
-                    corridors[p].add(c)
-        zones: list[list[int]] = [[] for _ in batch]
-        hit_p, hit_z = scene.zone_tree.query(points, predicate="intersects")
-        for p, z in zip(hit_p.tolist(), hit_z.tolist(), strict=True):
-            zones[p].append(z)
         offset = scene.tz.utcoffset(batch[0].time.replace(tzinfo=None)) or timedelta(0)
-        shift = offset.total_seconds()
-        xs, ys = x.tolist(), y.tolist()
+        times = np.fromiter((f.time.timestamp() for f in batch), np.float64, len(batch))
+        local = times + offset.total_seconds()
+        days = (local // _DAY).astype(np.int64)
+        seconds = (local % _DAY).astype(np.int64)
+        plate_ids = np.fromiter(
+            (self._plate_ids.get(f.plate, -1) for f in batch), np.int64, len(batch)
+        )
+        hit_p, hit_s = self._tree.query(points, predicate="intersects")
+        # Inside a corridor of one's own permit valid that day: vectorised over the hits.
+        nc = self._corridor_count
+        on_corridor = hit_s < nc
+        cp, cs = hit_p[on_corridor], hit_s[on_corridor]
+        day = days[cp]
+        own = (
+            (self._permit_plate[cs] == plate_ids[cp])
+            & (self._valid_from[cs] <= day)
+            & (day <= self._valid_to[cs])
+        )
+        in_corridor = np.zeros(len(batch), dtype=bool)
+        in_corridor[cp[own]] = True
+        zones: dict[int, list[int]] = {}
+        for p, z in zip(
+            hit_p[~on_corridor].tolist(), (hit_s[~on_corridor] - nc).tolist(), strict=True
+        ):
+            zones.setdefault(p, []).append(z)
         out: list[Report] = []
-        for k, fix in enumerate(batch):
-            state = self.trucks.get(fix.plate)
-            if state is None:
-                state = self.trucks[fix.plate] = _Truck()
-            if state.last is not None and fix.time <= state.last.time:
-                continue
-            local = (fix.time - _EPOCH).total_seconds() + shift
-            self._step(
-                state,
-                fix,
-                int(local // _DAY),
-                int(local % _DAY),
-                xs[k],
-                ys[k],
-                corridors[k],
-                zones[k],
-                out,
+        trucks = self.trucks
+        nowhere: list[int] = []
+        for k, (fix, t, d, sec, xk, yk, inside) in enumerate(
+            zip(
+                batch,
+                times.tolist(),
+                days.tolist(),
+                seconds.tolist(),
+                x.tolist(),
+                y.tolist(),
+                in_corridor.tolist(),
+                strict=True,
             )
+        ):
+            state = trucks.get(fix.plate)
+            if state is None:
+                state = trucks[fix.plate] = _Truck()
+            if state.last is not None and t <= state.last_t:
+                continue
+            self._step(state, fix, t, d, sec, xk, yk, inside, zones.get(k, nowhere), out)
         return out
 
     def silences(self, now: datetime) -> list[Report]:
@@ -202,11 +230,12 @@ class LiveChecker:
         self,
         state: _Truck,
         fix: Fix,
+        t: float,
         day: int,
         second: int,
         x: float,
         y: float,
-        corridors: set[int],
+        in_corridor: bool,
         zones: list[int],
         out: list[Report],
     ) -> None:
@@ -214,10 +243,10 @@ class LiveChecker:
         rules = scene.rules
         moving = fix.speed_kmh >= rules.moving_kmh
         last = state.last
-        if last is None or (fix.time - last.time).total_seconds() > self.trip_gap_s:
+        if last is None or t - state.last_t > self.trip_gap_s:
             self._new_trip(state, fix, out)
         if last is not None:
-            gap = (fix.time - last.time).total_seconds()
+            gap = t - state.last_t
             if gap > rules.silent_seconds and state.last_moving:
                 episode = Episode(
                     last.plate,
@@ -233,34 +262,57 @@ class LiveChecker:
                 else:
                     out.append(self._open(state, (Kind.SILENT, ""), episode))
         state.silent_reported = False
-        valid = [
-            i
-            for i in scene.permits_of_plate(fix.plate)
-            if self._valid[i][0] <= day <= self._valid[i][1]
-        ]
-        off_route = bool(valid) and not any(
-            i in corridors or any(z in self._ends[i] for z in zones) for i in valid
+        if day != state.valid_day:  # the permits of the day, once a day per truck
+            state.valid_day = day
+            state.valid = [
+                i
+                for i in scene.permits_of_plate(fix.plate)
+                if self._valid[i][0] <= day <= self._valid[i][1]
+            ]
+        valid = state.valid
+        runs = state.runs
+        if not valid or in_corridor:
+            off_route = False
+        elif zones:
+            ends = self._ends
+            off_route = not any(z in ends[i] for i in valid for z in zones)
+        else:
+            off_route = True
+        marks = (
+            ((Kind.NO_PERMIT, ""), moving and not valid),
+            (
+                (Kind.OUT_OF_HOURS, ""),
+                moving and bool(valid) and not any(_allows(self._hours[i], second) for i in valid),
+            ),
+            ((Kind.OFF_ROUTE, ""), off_route),
+            ((Kind.SPEEDING, ""), fix.speed_kmh > rules.speed_limit_kmh),
         )
-        marks = {
-            (Kind.NO_PERMIT, ""): moving and not valid,
-            (Kind.OUT_OF_HOURS, ""): moving
-            and bool(valid)
-            and not any(_allows(self._hours[i], second) for i in valid),
-            (Kind.OFF_ROUTE, ""): off_route,
-            (Kind.SPEEDING, ""): fix.speed_kmh > rules.speed_limit_kmh,
-        }
-        for z in zones:
-            zone = scene.zones[z]
-            if zone.kind is ZoneKind.NO_GO:
-                span = self._zone_hours[z]
-                marks[(Kind.NO_GO_ZONE, zone.name)] = span is None or _allows(span, second)
-        for key, marked in marks.items():
-            self._mark(state, key, fix, marked, valid, out)
-        for key in [k for k in state.runs if k not in marks]:
-            self._mark(state, key, fix, False, valid, out)  # left the no-go zone
-        at_site = any(scene.zones[z].kind in SITE_KINDS for z in zones)
-        self._stop(state, fix, x, y, at_site, out)
+        for key, marked in marks:
+            if marked or key in runs:
+                self._mark(state, key, fix, t, marked, valid, out)
+        at_site = False
+        if zones:
+            inside: set[tuple[Kind, str]] = set()
+            for z in zones:
+                zone = scene.zones[z]
+                if zone.kind is ZoneKind.NO_GO:
+                    span = self._zone_hours[z]
+                    key = (Kind.NO_GO_ZONE, zone.name)
+                    marked = span is None or _allows(span, second)
+                    if marked:
+                        inside.add(key)
+                    if marked or key in runs:
+                        self._mark(state, key, fix, t, marked, valid, out)
+                elif zone.kind in SITE_KINDS:
+                    at_site = True
+            others = [k for k in runs if k[0] is Kind.NO_GO_ZONE and k not in inside]
+        else:
+            others = [k for k in runs if k[0] is Kind.NO_GO_ZONE] if len(runs) else []
+        for key in others:
+            self._mark(state, key, fix, t, False, valid, out)  # left the no-go zone
+        self._stop(state, fix, t, x, y, at_site, out)
         state.last = fix
+        state.last_t = t
         state.last_moving = moving
 
     def _new_trip(self, state: _Truck, fix: Fix, out: list[Report]) -> None:
@@ -274,6 +326,7 @@ class LiveChecker:
         state: _Truck,
         key: tuple[Kind, str],
         fix: Fix,
+        t: float,
         marked: bool,
         valid: Sequence[int],
         out: list[Report],
@@ -282,16 +335,17 @@ class LiveChecker:
         rules = self.scene.rules
         if marked:
             if run is None:
-                run = state.runs[key] = _Run(fix, fix, 1)
+                run = state.runs[key] = _Run(fix, fix, 1, t, t)
             else:
                 run.count += 1
                 run.gap = 0
                 run.last = fix
+                run.last_t = t
             min_seconds = 0.0 if key[0] is Kind.NO_GO_ZONE else rules.min_seconds
             if (
                 not run.reported
                 and run.count >= rules.min_fixes
-                and (run.last.time - run.first.time).total_seconds() >= min_seconds
+                and run.last_t - run.first_t >= min_seconds
             ):
                 run.reported = True
                 episode = self._episode(key, run, valid)
@@ -333,18 +387,25 @@ class LiveChecker:
         return Episode(first.plate, kind, first.time, run.last.time, first.lon, first.lat, info)
 
     def _stop(
-        self, state: _Truck, fix: Fix, x: float, y: float, at_site: bool, out: list[Report]
+        self,
+        state: _Truck,
+        fix: Fix,
+        t: float,
+        x: float,
+        y: float,
+        at_site: bool,
+        out: list[Report],
     ) -> None:
         """The stay-point rule as fixes arrive: the stretch from an anchor fix while each fix
         stays within the radius; when a fix leaves it, the next anchor is the one after (as
         ``checks.find_stops``), or the leaving fix after a stop."""
         rules = self.scene.rules
         radius2 = (rules.stop_diameter_m / 2) ** 2
-        point = (fix, x, y, at_site)
+        point = (fix, x, y, at_site, t)
         stretch = state.stop
         if stretch and (x - stretch[0][1]) ** 2 + (y - stretch[0][2]) ** 2 <= radius2:
             stretch.append(point)
-        elif state.stop_reported or not stretch:
+        elif state.stop_reported or len(stretch) < 2:  # the common case: a truck on the move
             if state.stop_reported:
                 self._end_stop(state, out)
             state.stop = [point]
@@ -357,8 +418,11 @@ class LiveChecker:
                     break
                 rest = rest[1:]
             state.stop = stretch = rest
-        seconds = (stretch[-1][0].time - stretch[0][0].time).total_seconds()
-        if not state.stop_reported and len(stretch) > 1 and seconds >= rules.stop_minutes * 60:
+        if (
+            not state.stop_reported
+            and len(stretch) > 1
+            and stretch[-1][4] - stretch[0][4] >= rules.stop_minutes * 60
+        ):
             state.stop_reported = True
             if not any(p[3] for p in stretch):
                 out.append(self._open(state, (Kind.SUSPECTED_DUMPING, ""), self._dumping(stretch)))
@@ -374,7 +438,7 @@ class LiveChecker:
             # Loaded or unloaded at a site: the truck sets off on a new trip.
             self._new_trip(state, stretch[-1][0], out)
 
-    def _dumping(self, stretch: Sequence[tuple[Fix, float, float, bool]]) -> Episode:
+    def _dumping(self, stretch: Sequence[tuple[Fix, float, float, bool, float]]) -> Episode:
         scene = self.scene
         cx, cy = scene.frame.lonlat(
             np.array([float(np.mean([p[1] for p in stretch]))]),
