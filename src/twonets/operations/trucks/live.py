@@ -411,12 +411,16 @@ class LiveChecker:
             state.stop = [point]
             return
         else:
-            rest = [*stretch[1:], point]
+            rest = stretch[1:]
+            rest.append(point)
             while len(rest) > 1:
                 ax, ay = rest[0][1], rest[0][2]
-                if all((p[1] - ax) ** 2 + (p[2] - ay) ** 2 <= radius2 for p in rest[1:]):
-                    break
-                rest = rest[1:]
+                for p in rest[1:]:
+                    if (p[1] - ax) ** 2 + (p[2] - ay) ** 2 > radius2:
+                        break
+                else:
+                    break  # every later fix is within the radius of this anchor
+                del rest[0]
             state.stop = stretch = rest
         if (
             not state.stop_reported
