@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,11 @@ from twonets.operations.trucks.checks import SITE_KINDS, Episode, Fix, Hours, Ki
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = 86_400
+_BY_TIME = attrgetter("time")
+_NO_PERMIT = (Kind.NO_PERMIT, "")
+_OUT_OF_HOURS = (Kind.OUT_OF_HOURS, "")
+_OFF_ROUTE = (Kind.OFF_ROUTE, "")
+_SPEEDING = (Kind.SPEEDING, "")
 
 
 class Change(StrEnum):
@@ -140,7 +146,7 @@ class LiveChecker:
 
     def feed(self, fixes: Iterable[Fix]) -> list[Report]:
         """Check a batch of fixes; the episodes it opened, repeated or closed."""
-        batch = sorted(fixes, key=lambda f: (f.plate, f.time))
+        batch = sorted(fixes, key=_BY_TIME)  # each truck's fixes in time order
         if not batch:
             return []
         scene = self.scene
@@ -278,18 +284,25 @@ class LiveChecker:
             off_route = not any(z in ends[i] for i in valid for z in zones)
         else:
             off_route = True
-        marks = (
-            ((Kind.NO_PERMIT, ""), moving and not valid),
-            (
-                (Kind.OUT_OF_HOURS, ""),
-                moving and bool(valid) and not any(_allows(self._hours[i], second) for i in valid),
-            ),
-            ((Kind.OFF_ROUTE, ""), off_route),
-            ((Kind.SPEEDING, ""), fix.speed_kmh > rules.speed_limit_kmh),
-        )
-        for key, marked in marks:
-            if marked or key in runs:
-                self._mark(state, key, fix, t, marked, valid, out)
+        no_permit = moving and not valid
+        out_of_hours = False
+        if moving and valid:
+            hours = self._hours
+            out_of_hours = True
+            for i in valid:
+                if _allows(hours[i], second):
+                    out_of_hours = False
+                    break
+        speeding = fix.speed_kmh > rules.speed_limit_kmh
+        if runs or no_permit or out_of_hours or off_route or speeding:  # else: nothing to do
+            for key, marked in (
+                (_NO_PERMIT, no_permit),
+                (_OUT_OF_HOURS, out_of_hours),
+                (_OFF_ROUTE, off_route),
+                (_SPEEDING, speeding),
+            ):
+                if marked or key in runs:
+                    self._mark(state, key, fix, t, marked, valid, out)
         at_site = False
         if zones:
             inside: set[tuple[Kind, str]] = set()
@@ -307,7 +320,7 @@ class LiveChecker:
                     at_site = True
             others = [k for k in runs if k[0] is Kind.NO_GO_ZONE and k not in inside]
         else:
-            others = [k for k in runs if k[0] is Kind.NO_GO_ZONE] if len(runs) else []
+            others = [k for k in runs if k[0] is Kind.NO_GO_ZONE] if runs else []
         for key in others:
             self._mark(state, key, fix, t, False, valid, out)  # left the no-go zone
         self._stop(state, fix, t, x, y, at_site, out)
