@@ -17,7 +17,8 @@ from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden
 from twonets.core.models import AccountKind, DepartmentLevel, Role
 from twonets.operations.trucks import service
-from twonets.operations.trucks.models import TruckAlert, TruckCompany
+from twonets.operations.trucks.consumer import PositionConsumer
+from twonets.operations.trucks.models import TruckAlert, TruckCompany, TruckViolation
 from twonets.operations.trucks.service.overview import company_score
 
 __all__ = ["world"]
@@ -120,3 +121,28 @@ def test_company_scores_weigh_violations_per_truck() -> None:
     assert company_score({"suspected_dumping": 1}, 10) == 98
     assert company_score({"off_route": 3, "speeding": 2}, 2) == 83
     assert company_score({"suspected_dumping": 9}, 1) == 0
+
+
+def test_a_terminal_silent_while_moving_is_alerted_while_it_lasts(
+    session_factory: sessionmaker[Session], world: World
+) -> None:
+    with unit_of_work(session_factory) as session:
+        _register(session, world)
+    clock = [NIGHT]
+    consumer = PositionConsumer(
+        session_factory, batch_size=1000, live=service.LiveSupervision(), clock=lambda: clock[0]
+    )
+    for k in range(20):  # a third of the way, moving, then nothing more
+        consumer.hold(_payload(k))
+    clock[0] = NIGHT + timedelta(minutes=10)
+    assert consumer.flush() == 20
+    assert consumer.check_silences() == 0  # the last fix came 30 s before the eleventh minute
+    clock[0] = NIGHT + timedelta(minutes=16)
+    assert consumer.check_silences() == 1
+    assert consumer.check_silences() == 0  # once, not every round
+    with session_factory() as session:
+        (violation,) = session.scalars(select(TruckViolation)).all()
+        assert violation.kind == "silent"
+        assert violation.case_number is None  # recorded and alerted; no case
+        audiences = sorted(session.scalars(select(TruckAlert.audience)).all())
+        assert audiences == ["company", "inspector"]

@@ -88,5 +88,11 @@ class PositionConsumer:
         """Report trucks silent while moving; the number of violations opened."""
         if self.live is None:
             return 0
-        with self._writing, unit_of_work(self.factory) as session:
-            return len(service.check_silences(session, self.live, now=self.clock()))
+        with self._writing:
+            now = self.clock()
+            reports = service.silent_reports(self.live, now=now)
+            if not reports:
+                return 0
+            with unit_of_work(self.factory) as session:
+                found = service.check_silences(session, self.live, now=now, reports=reports)
+                return len(found)

@@ -31,6 +31,7 @@ from twonets.operations.trucks.service.arrivals import (
     LiveSupervision,
     check_arrivals,
     check_silences,
+    silent_reports,
 )
 from twonets.operations.trucks.service.authority import (
     require_registrar,
@@ -124,6 +125,7 @@ __all__ = [
     "register_zones",
     "require_registrar",
     "scene",
+    "silent_reports",
     "track",
     "track_scope",
     "trip_start",

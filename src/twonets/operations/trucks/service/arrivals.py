@@ -77,18 +77,32 @@ def check_arrivals(
 
 
 def check_silences(
-    session: Session, live: LiveSupervision, *, now: datetime
+    session: Session,
+    live: LiveSupervision,
+    *,
+    now: datetime,
+    reports: Sequence[Report] | None = None,
 ) -> list[TruckViolation]:
-    """Trucks silent while moving, as of ``now``; the violations opened."""
-    if live.checker is None:
+    """Trucks silent while moving, as of ``now`` (or the ``reports`` of ``silent_reports``
+    already taken); the violations opened."""
+    if reports is None:
+        reports = silent_reports(live, now=now)
+    if not reports:
         return []
-    with live.lock:
-        reports = live.checker.silences(now)
     plates = {r.episode.plate for r in reports}
     truck_of = dict(
         session.execute(select(Truck.plate, Truck.id).where(Truck.plate.in_(plates))).all()
     )
     return _apply(session, reports, truck_of, now=now)
+
+
+def silent_reports(live: LiveSupervision, *, now: datetime) -> list[Report]:
+    """The live checker's silences as of ``now``, without the database (most rounds have
+    none, and then need no transaction)."""
+    if live.checker is None:
+        return []
+    with live.lock:
+        return live.checker.silences(now)
 
 
 def _apply(
