@@ -150,18 +150,19 @@ class LiveChecker:
         if not batch:
             return []
         scene = self.scene
-        lon = np.fromiter((f.lon for f in batch), np.float64, len(batch))
-        lat = np.fromiter((f.lat for f in batch), np.float64, len(batch))
-        x, y = scene.frame.xy(lon, lat)
+        ids = self._plate_ids
+        table = np.array(
+            [(f.lon, f.lat, f.time.timestamp(), ids.get(f.plate, -1)) for f in batch],
+            dtype=np.float64,
+        )  # one pass over the fixes
+        x, y = scene.frame.xy(table[:, 0], table[:, 1])
         points = shapely.points(x, y)
         offset = scene.tz.utcoffset(batch[0].time.replace(tzinfo=None)) or timedelta(0)
-        times = np.fromiter((f.time.timestamp() for f in batch), np.float64, len(batch))
+        times = table[:, 2]
         local = times + offset.total_seconds()
         days = (local // _DAY).astype(np.int64)
         seconds = (local % _DAY).astype(np.int64)
-        plate_ids = np.fromiter(
-            (self._plate_ids.get(f.plate, -1) for f in batch), np.int64, len(batch)
-        )
+        plate_ids = table[:, 3].astype(np.int64)
         hit_p, hit_s = self._tree.query(points, predicate="intersects")
         # Inside a corridor of one's own permit valid that day: vectorised over the hits.
         nc = self._corridor_count
