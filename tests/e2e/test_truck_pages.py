@@ -38,7 +38,12 @@ def test_the_operator_sees_the_fleet_and_draws_a_track(page: Page, live_server: 
     score = page.get_by_test_id("company-score").first
     expect(score).to_have_text(re.compile(r"^\d+$"))
     assert int(score.inner_text()) < 100
-    if os.environ.get("TWONETS_SHOTS"):
-        page.screenshot(
-            path=os.path.join(os.environ["TWONETS_SHOTS"], "trucks.png"), full_page=True
-        )
+    shots = os.environ.get("TWONETS_SHOTS")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "trucks.png"), full_page=True)
+    # In Chinese, the map's words too.
+    page.get_by_role("link", name="中文").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("渣土车监管")
+    expect(page.get_by_test_id("trucks-status")).to_contain_text("辆车")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "trucks-zh.png"), full_page=True)

@@ -39,7 +39,9 @@
   // The violations of the period: red rings where each began.
   const data = document.getElementById("trucks-violations");
   const violations = L.layerGroup().addTo(map);
+  const seen = []; // where the violations began: in the first view with the trucks
   (data ? JSON.parse(data.textContent) : []).forEach((v) => {
+    seen.push([v.lat, v.lon]);
     L.circleMarker([v.lat, v.lon], { radius: 7, color: "#b03a2e", weight: 2, fillOpacity: 0.15 })
       .bindTooltip(`${escapeHtml(v.plate)} · ${escapeHtml(v.kind)} · ${escapeHtml(v.start)}${v.case ? " · " + escapeHtml(v.case) : ""}`)
       .addTo(violations);
@@ -56,7 +58,7 @@
         if (track) map.removeLayer(track);
         const points = feature.geometry.coordinates.map((c) => [c[1], c[0]]);
         track = L.polyline(points, { color: "#1f5fa8", weight: 3, opacity: 0.8 }).addTo(map);
-        if (points.length) map.fitBounds(track.getBounds(), { maxZoom: 15, padding: [20, 20] });
+        if (points.length) map.fitBounds(track.getBounds(), { maxZoom: 15, padding: [20, 20], animate: false });
         el.dataset.track = plate;
         if (status) status.textContent = say(words.trackWords, { plate: plate, n: points.length });
       })
@@ -68,7 +70,7 @@
       .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
       .then((fc) => {
         trucks.clearLayers();
-        const bounds = [];
+        const bounds = seen.slice();
         fc.features.forEach((f) => {
           const p = f.properties;
           const at = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
@@ -88,7 +90,7 @@
           marker.addTo(trucks);
         });
         if (!fitted && bounds.length) {
-          map.fitBounds(bounds, { maxZoom: 14, padding: [40, 40] });
+          map.fitBounds(bounds, { maxZoom: 14, padding: [40, 40], animate: false });
           fitted = true;
         }
         el.dataset.trucks = String(fc.features.length);
