@@ -25,6 +25,7 @@ def test_the_operator_sees_the_fleet_and_draws_a_track(page: Page, live_server: 
 
     the_map = page.get_by_test_id("trucks-map")
     expect(the_map).to_have_attribute("data-trucks", str(len(demo.PLATES)))
+    expect(the_map).to_have_attribute("data-permits", "4")  # the route, two sites, a school
     plate = demo.PLATES[demo.DETOUR]
     # Each truck is a labelled marker; choosing one draws its track.
     label = the_map.locator(".truck-label", has_text=plate)

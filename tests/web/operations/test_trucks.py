@@ -87,4 +87,8 @@ def test_positions_and_tracks_as_geojson_in_either_frame(
     page_track = client.get(f"/ops/trucks/{plate}/track.geojson", headers=watch).json()
     assert page_track == wgs
     assert client.get("/ops/trucks/positions.geojson", headers=clerk).status_code == 403
+    layers = client.get("/ops/trucks/permits.geojson", headers=watch).json()["features"]
+    kinds = sorted(f["properties"].get("kind") or f["properties"]["layer"] for f in layers)
+    assert kinds == ["construction_site", "disposal_site", "no_go", "permit"]
+    assert client.get("/ops/trucks/permits.geojson", headers=clerk).status_code == 403
     assert client.get(f"/ops/trucks/{plate}/track.geojson", headers=clerk).status_code == 403

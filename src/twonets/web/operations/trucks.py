@@ -100,3 +100,10 @@ def trucks_track(plate: str, caller: Watcher, uow: Uow, clock: Clock) -> JSONRes
             session, caller, plate, since=now - timedelta(hours=24), until=now
         )
     return JSONResponse(truck_api.track_geojson(plate, fixes, crs="wgs84"))
+
+
+@router.get("/ops/trucks/permits.geojson")
+def trucks_permits(caller: Watcher, uow: Uow, clock: Clock) -> JSONResponse:
+    """The page map's permitted routes and zones (WGS-84)."""
+    with uow() as session:
+        return JSONResponse(truck_service.permit_map(session, caller, now=clock()))

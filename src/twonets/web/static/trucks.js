@@ -36,6 +36,28 @@
     })
     .catch(() => {});
 
+  // The permits' routes (dashed, their corridor's width at the map's scale is not drawn) and
+  // the sites and no-go zones.
+  const zoneColours = { construction_site: "#8a5a00", disposal_site: "#5a3e8a", no_go: "#b03a2e" };
+  fetch("/ops/trucks/permits.geojson", { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+    .then((fc) => {
+      L.geoJSON(fc, {
+        style: (f) => {
+          const p = f.properties || {};
+          if (p.layer === "permit") return { color: "#1f5fa8", weight: 2, opacity: 0.6, dashArray: "6 6" };
+          const colour = zoneColours[p.kind] || "#555";
+          return { color: colour, weight: 1, fillColor: colour, fillOpacity: 0.12 };
+        },
+        onEachFeature: (f, l) => {
+          const p = f.properties || {};
+          l.bindTooltip(escapeHtml(p.layer === "permit" ? `${p.number} · ${p.hours}` : `${p.name}${p.hours ? " · " + p.hours : ""}`));
+        },
+      }).addTo(map);
+      el.dataset.permits = String(fc.features.length);
+    })
+    .catch(() => {});
+
   // The violations of the period: red rings where each began.
   const data = document.getElementById("trucks-violations");
   const violations = L.layerGroup().addTo(map);

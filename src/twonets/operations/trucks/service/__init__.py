@@ -42,6 +42,7 @@ from twonets.operations.trucks.service.overview import (
     Overview,
     ViolationRow,
     overview,
+    permit_map,
 )
 from twonets.operations.trucks.service.positions import (
     LivePosition,
@@ -112,6 +113,7 @@ __all__ = [
     "maintain_partitions",
     "match_sighting",
     "overview",
+    "permit_map",
     "position_partitions",
     "positions_from_events",
     "purge_positions",

@@ -1,4 +1,5 @@
-"""What the muck-trucks page reads: recent violations and each company's count."""
+"""What the muck-trucks page reads: recent violations, each company's count and score, and
+the permits' routes and zones for its map."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from twonets.operations.trucks.models import (
     TruckCompany,
     TruckPermit,
     TruckViolation,
+    TruckZone,
 )
 from twonets.operations.trucks.service.authority import track_scope
 
@@ -152,3 +154,40 @@ def overview(session: Session, caller: Principal, *, now: datetime, days: int = 
         )
         or 0,
     )
+
+
+def permit_map(session: Session, caller: Principal, *, now: datetime) -> dict[str, object]:
+    """The permits in force (their routes, buffered to their corridors' width by the map) and
+    the zones, as a GeoJSON FeatureCollection in WGS-84, for those who may read tracks."""
+    track_scope(session, caller)
+    features: list[dict[str, object]] = []
+    for number, route, corridor, hours in session.execute(
+        select(TruckPermit.number, TruckPermit.route, TruckPermit.corridor_m, TruckPermit.hours)
+        .where(TruckPermit.valid_from <= now.date(), TruckPermit.valid_to >= now.date())
+        .order_by(TruckPermit.number)
+    ):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": route,
+                "properties": {
+                    "layer": "permit",
+                    "number": number,
+                    "corridor_m": corridor,
+                    "hours": hours,
+                },
+            }
+        )
+    for name, kind, geometry, hours in session.execute(
+        select(TruckZone.name, TruckZone.kind, TruckZone.geometry, TruckZone.hours).order_by(
+            TruckZone.name
+        )
+    ):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {"layer": "zone", "name": name, "kind": kind, "hours": hours},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
