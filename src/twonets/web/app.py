@@ -172,6 +172,7 @@ def create_app(
     app.include_router(open311.router)
     app.include_router(services_api.router)
     app.include_router(bike_api.router)
+    app.include_router(truck_api.router)
     app.include_router(core_pages.router)
     app.include_router(governance_pages.router)
     app.include_router(licence_pages.router)

@@ -1,4 +1,5 @@
-"""The demo's Pudong fleet: registered, driven last night, three planted violations found."""
+"""The demo's Pudong fleet: registered, driven three nights through the consumer's path, the
+planted violations found as they happened, alerted once each, the repeat offender escalated."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from twonets.core.seeding import DemoCity
 from twonets.operations.cases import catalogue
 from twonets.operations.cases.models import Case
 from twonets.operations.trucks import demo
-from twonets.operations.trucks.models import Truck, TruckPosition, TruckViolation
+from twonets.operations.trucks.models import (
+    Truck,
+    TruckAlert,
+    TruckPosition,
+    TruckSighting,
+    TruckViolation,
+)
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
-def test_the_demo_fleet_drives_last_night_with_three_planted_violations(
+def test_the_demo_fleet_drives_three_nights_with_planted_violations(
     session_factory: sessionmaker[Session],
 ) -> None:
     with session_factory() as session, session.begin():
@@ -36,14 +43,30 @@ def test_the_demo_fleet_drives_last_night_with_three_planted_violations(
             .order_by(Truck.plate)
         ).all()
         assert [(plate, kind) for plate, kind, _, _ in found] == [
-            (demo.PLATES[demo.DETOUR], "off_route"),
+            *[(demo.PLATES[demo.DETOUR], "off_route")] * demo.NIGHTS,
             (demo.PLATES[demo.DUMPER], "suspected_dumping"),
             (demo.PLATES[demo.LATE], "out_of_hours"),
         ]
         assert {district for _, _, district, _ in found} == {"310115"}
         cases = set(session.scalars(select(Case.number)))
         assert {number for *_, number in found} == cases
-        assert len(cases) == 3
+        # Found as the positions arrived: each violation alerted its inspectors and the
+        # company once; the third night's detour came from a repeat offender.
+        alerts = session.execute(
+            select(TruckAlert.audience, TruckAlert.prior_violations).order_by(TruckAlert.id)
+        ).all()
+        inspector = [prior for audience, prior in alerts if audience == "inspector"]
+        assert len(inspector) == len(found)
+        assert sum(1 for audience, _ in alerts if audience == "company") == len(found)
+        assert max(inspector) == demo.NIGHTS - 1
+        sightings = session.scalars(select(TruckSighting).order_by(TruckSighting.time)).all()
+        assert [s.kind for s in sightings] == ["uncovered_load", "spilled_material"]
+        plates = dict(session.execute(select(Truck.id, Truck.plate)).all())
+        assert [plates[s.truck_id] for s in sightings if s.truck_id] == [
+            demo.PLATES[0],
+            demo.PLATES[demo.DUMPER],
+        ]
+        assert all(s.trip_start_at is not None for s in sightings)
 
 
 def test_last_night_is_over_before_now() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import PASSWORD, create_staff
+from twonets.core.geo import wgs84_to_gcj02
 from twonets.core.models import Role
 from twonets.core.seeding import DemoCity
 from twonets.operations.cases import catalogue
@@ -47,3 +49,46 @@ def test_the_page_lists_violations_and_companies(
     assert "Suspected illegal dumping" in english.text
     refused = client.get("/ops/trucks", headers=_login(client, "clerk", "en"))
     assert refused.status_code == 403
+
+
+def test_positions_and_tracks_as_geojson_in_either_frame(
+    app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    app.state.clock = lambda: NOW
+    with session_factory() as session, session.begin():
+        catalogue.ensure_elements(session)
+        create_staff(session, username="watch", roles=(Role.OPERATOR,))
+        create_staff(session, username="clerk", roles=(Role.STAFF,))
+        demo.seed(DemoCity(session=session, seed=7, scale=1, now=NOW, root_secret=b"k"))
+    watch = _login(client, "watch", "en") | {"accept": "application/json"}
+    live = client.get("/api/v1/ops/trucks/positions", headers=watch)
+    assert live.status_code == 200, live.text
+    plates = [f["properties"]["plate"] for f in live.json()["features"]]
+    assert plates == sorted(demo.PLATES)
+    plate = demo.PLATES[demo.DETOUR]
+    wgs = client.get(f"/api/v1/ops/trucks/{plate}/track", headers=watch).json()
+    gcj = client.get(f"/api/v1/ops/trucks/{plate}/track?crs=gcj02", headers=watch).json()
+    assert wgs["geometry"]["type"] == "LineString"
+    assert len(wgs["geometry"]["coordinates"]) == len(wgs["properties"]["times"]) > 20
+    (lon, lat), (glon, glat) = wgs["geometry"]["coordinates"][0], gcj["geometry"]["coordinates"][0]
+    assert (glon, glat) == pytest.approx(wgs84_to_gcj02(lon, lat), abs=1e-6)
+    assert abs(glon - lon) > 0.003  # GCJ-02 is a few hundred metres off in Shanghai
+    bad = client.get(f"/api/v1/ops/trucks/{plate}/track?crs=bd09", headers=watch)
+    assert bad.status_code == 422
+    assert "crs" in bad.text
+    clerk = _login(client, "clerk", "en") | {"accept": "application/json"}
+    assert client.get("/api/v1/ops/trucks/positions", headers=clerk).status_code == 403
+    assert client.get(f"/api/v1/ops/trucks/{plate}/track", headers=clerk).status_code == 403
+    assert client.get("/api/v1/ops/trucks/alerts", headers=clerk).status_code == 403
+    assert client.post("/api/v1/ops/trucks/alerts/1/read", headers=clerk).status_code == 403
+    # The page's own routes for its map: the same shapes, the same refusals.
+    page_layer = client.get("/ops/trucks/positions.geojson", headers=watch).json()
+    assert page_layer == live.json()
+    page_track = client.get(f"/ops/trucks/{plate}/track.geojson", headers=watch).json()
+    assert page_track == wgs
+    assert client.get("/ops/trucks/positions.geojson", headers=clerk).status_code == 403
+    layers = client.get("/ops/trucks/permits.geojson", headers=watch).json()["features"]
+    kinds = sorted(f["properties"].get("kind") or f["properties"]["layer"] for f in layers)
+    assert kinds == ["construction_site", "disposal_site", "no_go", "permit"]
+    assert client.get("/ops/trucks/permits.geojson", headers=clerk).status_code == 403
+    assert client.get(f"/ops/trucks/{plate}/track.geojson", headers=clerk).status_code == 403

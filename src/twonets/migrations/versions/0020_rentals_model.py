@@ -1,7 +1,7 @@
 """group rentals: street teams and their daily caps, thresholds tuned from outcomes
 
 Revision ID: 0020_rentals_model
-Revises: 0018_requests_loop
+Revises: 0019_trucks_live
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import twonets.core.db
 
 revision: str = "0020_rentals_model"
-down_revision: str | None = "0018_requests_loop"
+down_revision: str | None = "0019_trucks_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

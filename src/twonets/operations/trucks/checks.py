@@ -297,6 +297,34 @@ class Scene:
         for i, permit in enumerate(self.permits):
             self._by_plate.setdefault(permit.plate, []).append(i)
 
+    @property
+    def corridors(self) -> list[BaseGeometry]:
+        """Each permit's corridor in the metric frame (prepared), in the permits' order."""
+        return self._corridors
+
+    @property
+    def zones_m(self) -> list[BaseGeometry]:
+        """The zones in the metric frame, in the zones' order."""
+        return self._zones_m
+
+    @property
+    def zone_tree(self) -> shapely.STRtree:
+        """The zones in the metric frame, indexed in the zones' order."""
+        return self._zone_tree
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone, in which dates and hours are read."""
+        return self._tz
+
+    def zone_index(self, name: str) -> int | None:
+        """The index of the zone of that name, if any."""
+        return self._zone_by_name.get(name)
+
+    def permits_of_plate(self, plate: str) -> list[int]:
+        """The indices of a truck's permits (any date)."""
+        return self._by_plate.get(plate, [])
+
     def check(self, fixes: Sequence[Fix]) -> list[Episode]:
         """Every violation episode of one truck's track (fixes in any order)."""
         track = sorted(fixes, key=lambda f: f.time)

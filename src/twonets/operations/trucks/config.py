@@ -17,3 +17,6 @@ class TruckSettings(BaseSettings):
     batch_size: PositiveInt = 500
     # ... or whatever it holds after this many seconds.
     flush_seconds: PositiveFloat = 2.0
+    # Check each batch of positions as it is written (violations seconds after they happen);
+    # off: only the sweep checks stored positions.
+    live_checks: bool = True

@@ -1,16 +1,19 @@
-"""Muck trucks in the demo city: a Pudong fleet with permits and last night's trips.
+"""Muck trucks in the demo city: a Pudong fleet with permits and its last three nights.
 
 One transport enterprise of Pudong with six trucks, a construction site near Zhangjiang, a
 disposal yard to the south-east, a night permit for the whole fleet along a route between
 them (a polyline through three points: real road geometry is not part of the repository),
-and a school as a no-go zone by day. Last night each truck drove the route once, a fix every
-30 seconds with a few metres of GPS noise. Three trips carry planted violations: truck 2
-takes a detour 400 m off the corridor, truck 4 stops ten minutes on the way (suspected
-dumping), truck 6 leaves after the permit's hours. The check over the night then records
-these three violations and opens their cases in Pudong.
+and a school as a no-go zone by day. On each of the last ``NIGHTS`` nights each truck drove
+the route once, a fix every 30 seconds with a few metres of GPS noise. Planted violations:
+truck 2 takes a detour 400 m off the corridor every night (on the third it is a repeat
+offender, and its alert is escalated to the city's inspectors); last night truck 4 stops ten
+minutes on the way (suspected dumping) and truck 6 leaves after the permit's hours.
 
-The fleet's positions are written to the position table directly (their terminals are not
-enrolled with device intake, whose own demo trucks drive elsewhere).
+The positions arrive as device intake's location events would, in time order across the
+fleet, and take the position consumer's path: ``positions_from_events``, ``record_positions``
+and the live checks (``check_arrivals``), so each violation is found, alerted and opened as a
+case as it happens. A patrol drone and a road camera report two sightings last night,
+matched to the trucks there. The sweep over the nights then finds nothing new.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from twonets.core.seeding import DemoCity
 from twonets.operations.trucks import service
 from twonets.operations.trucks.checks import Hours, Permit, Zone, ZoneKind
 from twonets.operations.trucks.geometry import LocalFrame
+from twonets.operations.trucks.models import Truck, TruckPosition
 
 SHANGHAI_OFFSET = timedelta(hours=8)
 COMPANY = make_credit_code(kind="1", region_code="310115", organisation_body="MUCK6201")
@@ -40,6 +44,8 @@ FRAME = LocalFrame(121.62, 31.18)
 STEP = timedelta(seconds=30)
 SPEED_MS = 10.0  # 36 km/h
 DETOUR, DUMPER, LATE = 1, 3, 5  # trucks 2, 4 and 6
+NIGHTS = 3
+BATCH = 50  # positions per consumer batch
 
 
 def _circle(lonlat: tuple[float, float], radius_m: float) -> Polygon:
@@ -74,7 +80,12 @@ def last_night(now: datetime) -> datetime:
 
 
 def _trip(
-    route: LineString, start: datetime, *, truck: int, rng_noise: np.random.Generator
+    route: LineString,
+    start: datetime,
+    *,
+    truck: int,
+    rng_noise: np.random.Generator,
+    last: bool = True,
 ) -> list[dict[str, object]]:
     metres = FRAME.to_metres(route)
     steps = int(metres.length / (SPEED_MS * STEP.total_seconds()))
@@ -85,8 +96,8 @@ def _trip(
         x, y = point.x + rng_noise.normal(0, 6), point.y + rng_noise.normal(0, 6)
         if truck == DETOUR and steps * 0.4 < k < steps * 0.6:
             y += 400.0
-        speed = 36.0
-        if truck == DUMPER and k == steps // 2:
+        speed = 0.0 if k in (0, steps) else 36.0  # standing at the site and at the yard
+        if truck == DUMPER and last and k == steps // 2:
             for _ in range(20):  # ten minutes standing, outside any site
                 lon, lat = FRAME.lonlat(np.array([x]), np.array([y]))
                 rows.append(_row(lon[0], lat[0], moment, 0.0))
@@ -159,17 +170,76 @@ def seed(city: DemoCity) -> None:
         now=registered,
     )
     noise = np.random.default_rng(city.rng("62-trucks").randrange(2**32))
-    rows = []
-    for i, truck in enumerate(trucks):
-        start = night + timedelta(minutes=25 * i)
-        if i == LATE:
-            start = night + timedelta(hours=7)  # 05:30: after the permit's hours
-        for row in _trip(route, start, truck=i, rng_noise=noise):
-            rows.append({"truck_id": truck.id, **row})
-    service.record_positions(session, rows)
+    live = service.LiveSupervision()
+    for back in range(NIGHTS - 1, -1, -1):
+        evening = night - timedelta(days=back)
+        payloads = []
+        for i, truck in enumerate(trucks):
+            start = evening + timedelta(minutes=25 * i)
+            if i == LATE and back == 0:
+                start = evening + timedelta(hours=7)  # 05:30: after the permit's hours
+            for row in _trip(route, start, truck=i, rng_noise=noise, last=back == 0):
+                payloads.append(_event(truck.terminal_phone or "", truck.plate, row))
+        payloads.sort(key=lambda p: str(p["time"]))
+        for k in range(0, len(payloads), BATCH):
+            batch = payloads[k : k + BATCH]
+            rows = service.positions_from_events(session, batch)
+            service.record_positions(session, rows)
+            arrived = datetime.fromisoformat(str(batch[-1]["time"]))
+            service.check_arrivals(session, live, rows, now=arrived)
     service.check_positions(
         session,
-        since=night - timedelta(hours=1),
+        since=night - timedelta(days=NIGHTS, hours=1),
         until=night + timedelta(hours=9),
         now=city.now,
     )
+    _sightings(city, night)
+
+
+def _event(phone: str, plate: str, row: dict[str, object]) -> dict[str, object]:
+    """A position as device intake's location event carries it."""
+    moment = row["time"]
+    assert isinstance(moment, datetime)
+    return {
+        "terminal": phone,
+        "plate": plate,
+        "wgs84": {"lon": row["lon"], "lat": row["lat"]},
+        "speed_kmh": row["speed_kmh"],
+        "time": moment.isoformat(),
+    }
+
+
+def _sightings(city: DemoCity, night: datetime) -> None:
+    """A drone over truck 4's stop and a camera on truck 1's way out, last night."""
+    session = city.session
+    events = []
+    for i, (source, device, kind, minutes) in enumerate(
+        (
+            ("drone", "UAV-PD-01", "spilled_material", 25 * DUMPER + 10),
+            ("camera", "CAM-PD-17", "uncovered_load", 4),
+        )
+    ):
+        at = night + timedelta(minutes=minutes)
+        fix = session.execute(
+            select(TruckPosition.lon, TruckPosition.lat, TruckPosition.time)
+            .join(Truck, Truck.id == TruckPosition.truck_id)
+            .where(Truck.plate == PLATES[DUMPER if i == 0 else 0], TruckPosition.time <= at)
+            .order_by(TruckPosition.time.desc())
+            .limit(1)
+        ).first()
+        if fix is None:
+            continue
+        lon, lat, when = fix
+        events.append(
+            service.SightingIn(
+                source=source,
+                device=device,
+                event_id=f"{device}-{when:%Y%m%d%H%M}",
+                kind=kind,
+                time=when + timedelta(seconds=10),
+                lon=lon + 0.0002,
+                lat=lat,
+                image_ref=f"patrol://{device}/{when:%Y%m%d}/{when:%H%M%S}.jpg",
+            )
+        )
+    service.record_sightings(session, events, now=city.now)

@@ -139,3 +139,55 @@ class TruckViolation(Base):
     # The department the case's dispatch rule names: the inspector responsible there.
     department_code: Mapped[str | None] = mapped_column(String(64))
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TruckAlert(Base):
+    """One push about a violation: to the inspectors of a department (the district's, or the
+    city's on escalation) or to the truck's company, read in the app."""
+
+    __tablename__ = "truck_alert"
+    __table_args__ = (
+        Index("ix_truck_alert_department", "department_code", "created_at"),
+        Index("ix_truck_alert_company", "company_id", "created_at"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("truck_violation.id"), index=True)
+    # "inspector" (a department's inspectors), "escalation" (the city's), "company".
+    audience: Mapped[str] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("truck_company.id"))
+    # The truck's violations in the 30 days before this one (a repeat offender has several).
+    prior_violations: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TruckSighting(Base):
+    """A road camera's or a patrol drone's event (uncovered load, spilled material, dirty
+    wheels) with its image, matched to the truck that was there and joined to its trip."""
+
+    __tablename__ = "truck_sighting"
+    __table_args__ = (
+        UniqueConstraint("source", "device", "event_id", name="uq_truck_sighting_event"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))  # camera, drone
+    device: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    image_ref: Mapped[str] = mapped_column(String(512))
+    truck_id: Mapped[int | None] = mapped_column(ForeignKey("truck.id"), index=True)
+    # The matched fix: how far and how long from the event; the first fix of its trip.
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    trip_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,6 +21,18 @@ loop's intake, once per episode.
 
 from __future__ import annotations
 
+from twonets.operations.trucks.service.alerts import (
+    AlertRow,
+    acknowledge_alert,
+    list_alerts,
+    push_alerts,
+)
+from twonets.operations.trucks.service.arrivals import (
+    LiveSupervision,
+    check_arrivals,
+    check_silences,
+    silent_reports,
+)
 from twonets.operations.trucks.service.authority import (
     require_registrar,
     track_scope,
@@ -30,8 +42,13 @@ from twonets.operations.trucks.service.overview import (
     Overview,
     ViolationRow,
     overview,
+    permit_map,
 )
 from twonets.operations.trucks.service.positions import (
+    LivePosition,
+    live_positions,
+    maintain_partitions,
+    position_partitions,
     positions_from_events,
     purge_positions,
     record_positions,
@@ -48,41 +65,70 @@ from twonets.operations.trucks.service.registry import (
     register_zones,
 )
 from twonets.operations.trucks.service.sightings import (
+    EVENT_KINDS,
+    SOURCES,
     Sighting,
+    SightingIn,
+    SightingRow,
+    list_sightings,
     match_sighting,
+    record_sightings,
+    trip_start,
 )
 from twonets.operations.trucks.service.violations import (
     CASE_CATEGORY,
     CASE_KINDS,
     INSPECTOR_FUNCTION,
     check_positions,
+    record_episode,
     scene,
 )
 
 __all__ = [
     "CASE_CATEGORY",
     "CASE_KINDS",
+    "EVENT_KINDS",
     "INSPECTOR_FUNCTION",
+    "SOURCES",
+    "AlertRow",
     "CompanyScore",
+    "LivePosition",
+    "LiveSupervision",
     "Overview",
     "PermitIn",
     "Sighting",
+    "SightingIn",
+    "SightingRow",
     "ViolationRow",
+    "acknowledge_alert",
+    "check_arrivals",
     "check_positions",
+    "check_silences",
     "import_permits_file",
     "import_trucks_file",
     "import_zones_file",
+    "list_alerts",
+    "list_sightings",
+    "live_positions",
+    "maintain_partitions",
     "match_sighting",
     "overview",
+    "permit_map",
+    "position_partitions",
     "positions_from_events",
     "purge_positions",
+    "push_alerts",
+    "record_episode",
     "record_positions",
+    "record_sightings",
     "register_company",
     "register_permits",
     "register_truck",
     "register_zones",
     "require_registrar",
     "scene",
+    "silent_reports",
     "track",
     "track_scope",
+    "trip_start",
 ]

@@ -153,16 +153,18 @@ def check_positions(
     recorded = []
     for truck_id, fixes in tracks.items():
         for episode in found.check(fixes):
-            row = _record(session, truck_id, episode, now=now)
+            row = record_episode(session, truck_id, episode, now=now)
             if row is not None:
                 recorded.append(row)
     session.flush()
     return recorded
 
 
-def _record(
+def record_episode(
     session: Session, truck_id: int, episode: Episode, *, now: datetime
 ) -> TruckViolation | None:
+    """Record one episode as a violation (and its case, for the kinds that need one), or
+    extend the recorded one it overlaps (then None)."""
     known = session.scalar(
         select(TruckViolation).where(
             TruckViolation.truck_id == truck_id,
