@@ -1,4 +1,5 @@
-"""HTTP routes of shared bikes: importing an operator's file, and the counts per cell and hour."""
+"""HTTP routes of shared bikes: importing an operator's file, the counts per cell and hour, the
+forecast of the next 24 hours and the rebalancing plan."""
 
 from __future__ import annotations
 
@@ -112,3 +113,62 @@ def cells(
         }
         for row in table.itertuples(index=False)
     ]
+
+
+@router.get("/api/v1/ops/bikes/forecast")
+def forecast(
+    caller: Watcher,
+    uow: Uow,
+    clock: Clock,
+    settings: SettingsDep,
+    operator: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """Forecast trip starts per H3 cell and hour for the next 24 hours (all operators or one),
+    learned from the last 28 whole days."""
+    with uow() as session:
+        seen = service.forecast_demand(
+            session, caller, resolution=settings.bikes_h3_resolution, now=clock(), operator=operator
+        )
+    return {
+        "start": seen.start.isoformat(),
+        "operator": seen.operator,
+        "history_days": seen.days,
+        "resolution": settings.bikes_h3_resolution,
+        "cells": [
+            {"cell": str(r.cell), "hour": r.hour.isoformat(), "demand": float(r.demand)}
+            for r in seen.cells.itertuples(index=False)
+        ],
+    }
+
+
+@router.get("/api/v1/ops/bikes/plan")
+def plan(
+    caller: Watcher,
+    uow: Uow,
+    clock: Clock,
+    settings: SettingsDep,
+    trucks: Annotated[int, Query(description="Trucks available.")],
+    capacity: Annotated[int, Query(description="Bikes a truck carries.")],
+) -> dict[str, Any]:
+    """Moves of surplus bikes to deficit cells per operator and truck, from the forecast of the
+    next 24 hours and the bikes parked now."""
+    with uow() as session:
+        made = service.plan_rebalancing(
+            session,
+            caller,
+            resolution=settings.bikes_h3_resolution,
+            trucks=trucks,
+            capacity=capacity,
+            now=clock(),
+        )
+    return {
+        "start": made.start.isoformat(),
+        "resolution": settings.bikes_h3_resolution,
+        "trucks": made.trucks,
+        "capacity": made.capacity,
+        "bikes_moved": made.bikes_moved,
+        "bike_metres": made.bike_metres,
+        "supply": made.supply,
+        "need": made.need,
+        "moves": [m.as_json() for m in made.moves],
+    }

@@ -124,12 +124,18 @@ def evaluate(starts: pd.DataFrame, *, timezone: str, holdout_days: int = 7) -> E
     )
 
 
-def next_day(starts: pd.DataFrame, *, timezone: str) -> pd.DataFrame:
-    """Forecast demand per cell for each hour of the day after the data (``cell``, ``hour``
-    in UTC, ``demand``), by the learned model fitted on all days."""
+def next_day(
+    starts: pd.DataFrame, *, timezone: str, start: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Forecast demand per cell for 24 hours (``cell``, ``hour`` in UTC, ``demand``), by the
+    learned model fitted on all days: the day after the data, or the 24 hours from ``start``
+    (an aware time, floored to the hour; it should not fall inside the data's days)."""
     grid = demand_grid(starts, timezone)
-    last_day = grid["day"].max()
-    future_hours = pd.date_range(last_day + pd.Timedelta(days=1), periods=24, freq="h")
+    if start is None:
+        first_hour = grid["day"].max() + pd.Timedelta(days=1)
+    else:
+        first_hour = start.tz_convert(timezone).tz_localize(None).floor("h")
+    future_hours = pd.date_range(first_hour, periods=24, freq="h")
     future = pd.MultiIndex.from_product(
         [sorted(grid["cell"].unique()), future_hours], names=["cell", "local_hour"]
     ).to_frame(index=False)

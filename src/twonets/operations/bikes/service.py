@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,13 +26,17 @@ from sqlalchemy import distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal, principal_of
-from twonets.core.errors import Forbidden, NotFound
+from twonets.core.errors import Forbidden, Invalid, NotFound
 from twonets.core.models import Account, Role
 from twonets.governance.sealing import Keyring
 from twonets.operations.bikes import heat
 from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
+from twonets.operations.bikes.trips import CITY_TIMEZONE
 from twonets.operations.cases import service as cases
 from twonets.operations.cases.schemas import IntakeReport, SourceKind
+
+if TYPE_CHECKING:  # OR-Tools loads only when planning
+    from twonets.operations.bikes.rebalance import Move
 
 TRIPS_DATASET = "bike_trips"
 # 非机动车乱停放 (events, street order): handled by the district's urban management.
@@ -38,6 +44,13 @@ OVERSUPPLY_CATEGORY = "E0506"
 IMPORTING_FUNCTIONS = frozenset({"operations"})
 SEEING_FUNCTIONS = frozenset({"operations", "transport"})
 SEEING_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.STAFF)
+# The forecast learns from the whole local days of the last four weeks.
+HISTORY_DAYS = 28
+# A parked bike counts as current supply if an operator's feed saw it in the last day.
+SUPPLY_MAX_AGE = timedelta(hours=24)
+MAX_TRUCKS = 500
+MAX_CAPACITY = 200
+MAX_SPAN = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,10 @@ def heat_cells(
     """Starts, arrivals, supply (snapshots), net and imbalance per cell and hour in
     ``[since, until)``, counted in SQL from the coarse columns only."""
     check_may_see(caller)
+    if until <= since:
+        raise Invalid.field("until", "after-since", "should be later than since")
+    if until - since > MAX_SPAN:
+        raise Invalid.field("until", "max-span", "since and until should be at most 31 days apart")
 
     trip_filter = [BikeTrip.resolution == resolution]
     snap_filter = [BikeSnapshot.resolution == resolution]
@@ -267,3 +284,186 @@ def oversupply_cases(
             case = cases.intake(session, report, now=now)
         opened.append(Oversupply(zone, cell, parked, case.number))
     return opened
+
+
+def list_operators(session: Session, caller: Principal, *, resolution: int) -> list[str]:
+    """The operators whose trips or parked bikes are held, by name."""
+    check_may_see(caller)
+    names = set(
+        session.scalars(
+            select(distinct(BikeTrip.operator)).where(BikeTrip.resolution == resolution)
+        )
+    )
+    names |= set(
+        session.scalars(
+            select(distinct(BikeSnapshot.operator)).where(BikeSnapshot.resolution == resolution)
+        )
+    )
+    return sorted(names)
+
+
+def _history(
+    session: Session, *, resolution: int, now: datetime, operator: str | None
+) -> pd.DataFrame:
+    """Trip starts per operator, cell and UTC hour over the whole local days before today."""
+    today = pd.Timestamp(now).tz_convert(CITY_TIMEZONE).normalize().tz_convert("UTC")
+    since = (today - pd.Timedelta(days=HISTORY_DAYS)).to_pydatetime()
+    query = (
+        select(BikeTrip.operator, BikeTrip.start_cell, BikeTrip.start_hour, func.count())
+        .where(
+            BikeTrip.resolution == resolution,
+            BikeTrip.start_hour >= since,
+            BikeTrip.start_hour < today.to_pydatetime(),
+        )
+        .group_by(BikeTrip.operator, BikeTrip.start_cell, BikeTrip.start_hour)
+    )
+    if operator is not None:
+        query = query.where(BikeTrip.operator == operator)
+    frame = pd.DataFrame(
+        session.execute(query).all(), columns=["operator", "cell", "hour", "starts"]
+    )
+    frame["hour"] = pd.to_datetime(frame["hour"], utc=True)
+    return frame
+
+
+def _forecast(history: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    from twonets.operations.bikes import forecast  # scikit-learn loads only when forecasting
+
+    if history.empty:
+        return pd.DataFrame({"cell": [], "hour": [], "demand": []})
+    start = pd.Timestamp(now).floor("h")
+    return forecast.next_day(history, timezone=CITY_TIMEZONE, start=start)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Demand per cell and hour for the 24 hours from ``start``, learned from ``days`` days."""
+
+    start: datetime
+    operator: str | None
+    days: int
+    cells: pd.DataFrame  # cell, hour (UTC), demand
+
+    def by_cell(self) -> dict[str, float]:
+        """Forecast trip starts per cell over the 24 hours, busiest first."""
+        total = self.cells.groupby("cell")["demand"].sum().sort_values(ascending=False)
+        return {str(c): round(float(v), 2) for c, v in total.items()}
+
+
+def forecast_demand(
+    session: Session,
+    caller: Principal,
+    *,
+    resolution: int,
+    now: datetime,
+    operator: str | None = None,
+) -> Forecast:
+    """Trip starts per cell and hour for the next 24 hours (the learned model of ``forecast``,
+    fitted on the last ``HISTORY_DAYS`` whole local days, all operators or one)."""
+    check_may_see(caller)
+    history = _history(session, resolution=resolution, now=now, operator=operator)
+    days = int(history["hour"].dt.tz_convert(CITY_TIMEZONE).dt.normalize().nunique())
+    cells = _forecast(history[["cell", "hour", "starts"]], now)
+    start = pd.Timestamp(now).floor("h").to_pydatetime()
+    return Forecast(start=start, operator=operator, days=days, cells=cells)
+
+
+def current_supply(
+    session: Session, *, resolution: int, now: datetime
+) -> dict[str, dict[str, int]]:
+    """Parked bikes per operator and cell: each bike at its latest snapshot of the last day."""
+    recent = [
+        BikeSnapshot.resolution == resolution,
+        BikeSnapshot.seen_at <= now,
+        BikeSnapshot.seen_at > now - SUPPLY_MAX_AGE,
+    ]
+    latest = (
+        select(
+            BikeSnapshot.operator,
+            BikeSnapshot.bike_id,
+            func.max(BikeSnapshot.seen_at).label("seen_at"),
+        )
+        .where(*recent)
+        .group_by(BikeSnapshot.operator, BikeSnapshot.bike_id)
+        .subquery()
+    )
+    query = (
+        select(BikeSnapshot.operator, BikeSnapshot.cell, func.count(distinct(BikeSnapshot.bike_id)))
+        .join(
+            latest,
+            (BikeSnapshot.operator == latest.c.operator)
+            & (BikeSnapshot.bike_id == latest.c.bike_id)
+            & (BikeSnapshot.seen_at == latest.c.seen_at),
+        )
+        .where(BikeSnapshot.resolution == resolution)
+        .group_by(BikeSnapshot.operator, BikeSnapshot.cell)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for operator, cell, bikes in session.execute(query):
+        out.setdefault(str(operator), {})[str(cell)] = int(bikes)
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Moves of surplus bikes to deficit cells, per operator and truck."""
+
+    start: datetime
+    trucks: int
+    capacity: int
+    moves: list[Move]
+    supply: dict[str, int] = field(default_factory=dict)  # parked bikes per operator
+    need: dict[str, int] = field(default_factory=dict)  # forecast starts per operator
+
+    @property
+    def bikes_moved(self) -> int:
+        """Bikes the plan moves in all."""
+        return sum(m.bikes for m in self.moves)
+
+    @property
+    def bike_metres(self) -> int:
+        """Bike-metres of the plan (what it minimises)."""
+        return sum(m.bikes * m.metres for m in self.moves)
+
+
+def check_fleet(trucks: int, capacity: int) -> None:
+    """Trucks and their capacity within reason; ``Invalid`` naming the field otherwise."""
+    if not 0 <= trucks <= MAX_TRUCKS:
+        raise Invalid.field("trucks", "range", f"should be 0 to {MAX_TRUCKS}, got {trucks}")
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise Invalid.field("capacity", "range", f"should be 0 to {MAX_CAPACITY}, got {capacity}")
+
+
+def plan_rebalancing(
+    session: Session,
+    caller: Principal,
+    *,
+    resolution: int,
+    trucks: int,
+    capacity: int,
+    now: datetime,
+) -> Plan:
+    """A plan for ``trucks`` of ``capacity`` bikes: per operator, each cell's need is its
+    forecast starts over the next 24 hours (rounded up), its supply the bikes parked there
+    now (snapshots of the last day); surplus goes to deficit at least distance
+    (``rebalance.plan``)."""
+    check_may_see(caller)
+    check_fleet(trucks, capacity)
+    from twonets.operations.bikes import rebalance  # OR-Tools loads only when planning
+
+    supply = current_supply(session, resolution=resolution, now=now)
+    history = _history(session, resolution=resolution, now=now, operator=None)
+    need: dict[str, dict[str, int]] = {}
+    for operator, own in history.groupby("operator"):
+        ahead = _forecast(own[["cell", "hour", "starts"]], now)
+        total = ahead.groupby("cell")["demand"].sum()
+        need[str(operator)] = {str(c): math.ceil(v) for c, v in total.items() if v > 0}
+    moves = rebalance.plan(supply, need, trucks=trucks, capacity=capacity)
+    return Plan(
+        start=pd.Timestamp(now).floor("h").to_pydatetime(),
+        trucks=trucks,
+        capacity=capacity,
+        moves=moves,
+        supply={o: sum(c.values()) for o, c in supply.items()},
+        need={o: sum(c.values()) for o, c in need.items()},
+    )
