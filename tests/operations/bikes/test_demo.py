@@ -70,9 +70,7 @@ def test_the_demo_city_heat_map_counts_every_trip_and_its_piles_become_cases(
         assert len(cases) == len(episodes)
     # Checking the last hour again extends the open episodes: no new case.
     with session_factory() as session, session.begin():
-        again = service.check_zones(
-            session, hour=_hour(NOW), resolution=demo.RESOLUTION, now=NOW
-        )
+        again = service.check_zones(session, hour=_hour(NOW), resolution=demo.RESOLUTION, now=NOW)
         assert again == []
         assert session.scalar(select(func.count()).select_from(BikeOversupply)) == len(episodes)
     with session_factory() as session:
