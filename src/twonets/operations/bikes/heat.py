@@ -153,3 +153,8 @@ def to_csv(table: pd.DataFrame) -> str:
     out = table[list(HEAT_COLUMNS)].copy()
     out["hour"] = out["hour"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(out.to_csv(index=False, lineterminator="\n"))
+
+
+def boundary(cell: str) -> list[list[float]]:
+    """The cell's outline as ``[lat, lon]`` pairs rounded to about 10 cm, for a map."""
+    return [[round(lat, 6), round(lon, 6)] for lat, lon in h3.cell_to_boundary(cell)]

@@ -180,12 +180,12 @@ def list_operators(session: Session, caller: Principal, *, resolution: int) -> l
     check_may_see(caller)
     names = set(
         session.scalars(
-            select(distinct(BikeTrip.operator)).where(BikeTrip.resolution == resolution)
+            select(BikeTrip.operator).where(BikeTrip.resolution == resolution).distinct()
         )
     )
     names |= set(
         session.scalars(
-            select(distinct(BikeSnapshot.operator)).where(BikeSnapshot.resolution == resolution)
+            select(BikeSnapshot.operator).where(BikeSnapshot.resolution == resolution).distinct()
         )
     )
     return sorted(names)

@@ -106,15 +106,16 @@ def _open_case(
     return case.number
 
 
-def _parked(session: Session, zones: Sequence[ParkingZone], hour: datetime) -> list[int]:
-    """Per zone: distinct bikes seen parked within its radius during ``hour`` (one query)."""
+def _parked(session: Session, zones: Sequence[ParkingZone], hour: datetime) -> list[int] | None:
+    """Per zone: distinct bikes seen parked within its radius during ``hour`` (one query);
+    ``None`` when no bike at all was seen in that hour (no feed yet, not an empty city)."""
     rows = session.execute(
         select(BikeSnapshot.operator, BikeSnapshot.bike_id, BikeSnapshot.lat, BikeSnapshot.lon)
         .where(BikeSnapshot.seen_at >= hour, BikeSnapshot.seen_at < hour + HOUR)
         .distinct()
     ).all()
     if not rows:
-        return [0 for _ in zones]
+        return None
     bikes = np.array([f"{o}/{b}" for o, b, _, _ in rows], dtype=object)
     lat = np.radians(np.array([r[2] for r in rows], dtype=float))
     lon = np.radians(np.array([r[3] for r in rows], dtype=float))
@@ -148,7 +149,8 @@ def oversupply_cases(
     """
     check_may_import(caller)
     opened: list[Oversupply] = []
-    for zone, parked in zip(zones, _parked(session, zones, hour), strict=True):
+    counts = _parked(session, zones, hour) or [0 for _ in zones]
+    for zone, parked in zip(zones, counts, strict=True):
         cell = _cell(zone, resolution)
         if parked > zone.capacity:
             opened.append(
@@ -223,16 +225,20 @@ def check_zones(
 ) -> list[Oversupply]:
     """The server's scheduled check of every registered zone for ``hour`` (floored to the
     hour): a zone newly over capacity opens an episode and its case; one still over it
-    extends its episode (no new case); one back within it closes its episode. Returns the
-    episodes opened."""
+    extends its episode (no new case); one back within it closes its episode. An hour in
+    which no parked bike at all was seen (the feeds have not reported yet) changes nothing.
+    Returns the episodes opened."""
     hour = hour.replace(minute=0, second=0, microsecond=0)
     rows = session.scalars(select(BikeZone).where(BikeZone.active)).all()
+    registered = [_zone_of(row) for row in rows]
+    counts = _parked(session, registered, hour)
+    if counts is None:
+        return []
     episodes = {
         e.zone_id: e for e in session.scalars(select(BikeOversupply).where(BikeOversupply.open))
     }
     opened: list[Oversupply] = []
-    registered = [_zone_of(row) for row in rows]
-    for row, zone, parked in zip(rows, registered, _parked(session, registered, hour), strict=True):
+    for row, zone, parked in zip(rows, registered, counts, strict=True):
         cell = _cell(zone, resolution)
         episode = episodes.get(row.id)
         if parked <= zone.capacity:
