@@ -135,6 +135,7 @@ def create_app(
         truck_api,
         requests_api,
         services_api,
+        bike_api,
     ):
         domain.setup(app)
     install_error_handlers(app)

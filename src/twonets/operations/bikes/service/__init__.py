@@ -33,6 +33,12 @@ from twonets.operations.bikes.service.data import (
     import_trips,
     list_operators,
 )
+from twonets.operations.bikes.service.feeds import (
+    FETCH_EVERY_SECONDS,
+    Round,
+    fetch_round,
+    register_feed,
+)
 from twonets.operations.bikes.service.planning import (
     Forecast,
     Plan,
@@ -54,6 +60,7 @@ from twonets.operations.bikes.service.zones import (
 )
 
 __all__ = [
+    "FETCH_EVERY_SECONDS",
     "HISTORY_DAYS",
     "IMPORTING_FUNCTIONS",
     "MAX_CAPACITY",
@@ -68,6 +75,7 @@ __all__ = [
     "Oversupply",
     "ParkingZone",
     "Plan",
+    "Round",
     "ZoneKind",
     "ZoneState",
     "acting_staff",
@@ -77,6 +85,7 @@ __all__ = [
     "check_zones",
     "counted_cells",
     "current_supply",
+    "fetch_round",
     "forecast_demand",
     "heat_cells",
     "import_snapshots",
@@ -85,6 +94,7 @@ __all__ = [
     "list_zones",
     "oversupply_cases",
     "plan_rebalancing",
+    "register_feed",
     "register_zones",
     "run_zone_checks",
 ]

@@ -85,6 +85,11 @@ def import_snapshots(
 ) -> Imported:
     """Write checked parked-bike snapshots (``trips.read_snapshots``) with their cells."""
     check_may_import(caller)
+    return write_snapshots(session, snapshots, resolution=resolution)
+
+
+def write_snapshots(session: Session, snapshots: pd.DataFrame, *, resolution: int) -> Imported:
+    """``import_snapshots`` without the caller's check: the server's own feed fetching."""
     cell = heat.cells(
         snapshots["lat"].to_numpy(), snapshots["lon"].to_numpy(), heat.check_resolution(resolution)
     )
