@@ -11,7 +11,7 @@ points of central Shanghai over a week, so nearly every point is distinct, the h
 Aim: the heat map at least 50% of the bare conversion's rate. Then the time of one
 rebalancing plan over ``--cells`` cells (half surplus, half deficit, every pair an arc).
 
-    .venv/bin/python benchmarks/bike_cells.py [--trips N] [--cells N] [--seed S]
+    .venv/bin/python benchmarks/bike_cells.py [--trips N] [--cells N] [--seed S] [--repeat R]
 """
 
 from __future__ import annotations
@@ -53,20 +53,30 @@ def main() -> None:
     parser.add_argument("--trips", type=int, default=200_000)
     parser.add_argument("--cells", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     trips = synthetic_trips(args.trips, rng)
 
-    began = time.perf_counter()
-    for lat, lon in zip(trips["start_lat"].tolist(), trips["start_lon"].tolist(), strict=True):
-        h3.latlng_to_cell(lat, lon, 8)
-    for lat, lon in zip(trips["end_lat"].tolist(), trips["end_lon"].tolist(), strict=True):
-        h3.latlng_to_cell(lat, lon, 8)
-    bare = args.trips / (time.perf_counter() - began)
+    def bare_conversion() -> None:
+        for lat, lon in zip(trips["start_lat"].tolist(), trips["start_lon"].tolist(), strict=True):
+            h3.latlng_to_cell(lat, lon, 8)
+        for lat, lon in zip(trips["end_lat"].tolist(), trips["end_lon"].tolist(), strict=True):
+            h3.latlng_to_cell(lat, lon, 8)
 
-    began = time.perf_counter()
-    table = heat.heat_table(trips, resolution=8)
-    ours = args.trips / (time.perf_counter() - began)
+    # Each measured --repeat times, the two interleaved, the best of each kept: on a shared
+    # machine a single run mostly measures the neighbours.
+    bare_best = ours_best = float("inf")
+    table = pd.DataFrame()
+    for _ in range(args.repeat):
+        began = time.perf_counter()
+        bare_conversion()
+        bare_best = min(bare_best, time.perf_counter() - began)
+        began = time.perf_counter()
+        table = heat.heat_table(trips, resolution=8)
+        ours_best = min(ours_best, time.perf_counter() - began)
+    bare = args.trips / bare_best
+    ours = args.trips / ours_best
     print(f"bare H3 conversion   {bare:12,.0f} trips/s (two points each)")
     print(f"heat map             {ours:12,.0f} trips/s ({len(table):,} cell-hours)")
     print(f"ratio                {ours / bare:12.0%} (aim: at least 50%)")

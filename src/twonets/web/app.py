@@ -137,6 +137,7 @@ def create_app(
         rentals_api,
         requests_api,
         services_api,
+        bike_api,
     ):
         domain.setup(app)
     install_error_handlers(app)

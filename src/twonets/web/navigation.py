@@ -16,6 +16,7 @@ from functools import cache
 from twonets.core.auth import Principal
 from twonets.core.models import Role
 from twonets.licences import catalogue
+from twonets.operations.bikes.service import authority as bike_authority
 from twonets.web.i18n import N_
 
 MAX_PRIMARY = 5
@@ -44,6 +45,10 @@ def _issues_licences(principal: Principal) -> bool:
 
 def _works_housing(principal: Principal) -> bool:
     return principal.department_function == "housing"
+
+
+def _watches_bikes(principal: Principal) -> bool:
+    return principal.department_function in bike_authority.SEEING_FUNCTIONS
 
 
 HOLDERS = frozenset({Role.CITIZEN, Role.ENTERPRISE})
@@ -157,6 +162,13 @@ NAV: tuple[NavItem, ...] = (
         "/ops/trucks",
         frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.FIELD}),
         N_("Muck trucks off their permitted route, hours or sites, with their cases, by company"),
+    ),
+    NavItem(
+        N_("Shared bikes"),
+        "/ops/bikes",
+        frozenset(bike_authority.SEEING_ROLES),
+        N_("Bikes parked and rides started by cell and hour, demand forecast, truck moves"),
+        when=_watches_bikes,
     ),
     NavItem(
         N_("Public health"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+import h3
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,3 +77,99 @@ def test_other_departments_and_roles_get_403(
     )
     assert upload(client, login("staff"), HEADER + GOOD).status_code == 403
     assert upload(client, login("supervisor"), HEADER + GOOD).status_code == 403
+
+
+SNAP_HEADER = "bike_id,operator,seen_at,lat,lon\n"
+HOME, WORK = (31.2304, 121.4737), (31.2600, 121.5200)  # two cells some 5 km apart
+
+
+def _mornings(days: int) -> str:
+    """Five rides a morning from HOME to WORK on each of ``days`` days from 7 December."""
+    rows = []
+    for day in range(7, 7 + days):
+        for n in range(5):
+            rows.append(
+                f"B{day}{n},hello,2026-12-{day:02d}T08:0{n}:00+08:00,{HOME[0]},{HOME[1]},"
+                f"2026-12-{day:02d}T08:3{n}:00+08:00,{WORK[0]},{WORK[1]}\n"
+            )
+    return HEADER + "".join(rows)
+
+
+def _frozen(client: TestClient, when: str) -> None:
+    moment = datetime.fromisoformat(when)
+    client.app.state.clock = lambda: moment  # type: ignore[attr-defined]
+
+
+def test_forecast_and_plan_send_bikes_back_to_where_rides_start(
+    client: TestClient, login: Login
+) -> None:
+    operator = login("operator")
+    assert upload(client, operator, _mornings(3)).status_code == 201
+    parked = SNAP_HEADER + "".join(
+        f"P{n},hello,2026-12-10T01:00:00Z,{WORK[0]},{WORK[1]}\n" for n in range(12)
+    )
+    answer = client.post(
+        "/api/v1/ops/bikes/snapshots",
+        headers=operator,
+        files={"file": ("parked.csv", parked.encode(), "text/csv")},
+    )
+    assert answer.status_code == 201, answer.text
+    _frozen(client, "2026-12-10T01:30:00+00:00")  # 09:30 in Shanghai
+
+    seen = client.get("/api/v1/ops/bikes/forecast", headers=login("supervisor"))
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert body["start"].startswith("2026-12-10T01:00:00")
+    assert body["history_days"] == 3
+    hours = sorted({c["hour"] for c in body["cells"]})
+    assert len(hours) == 24
+    assert hours[0].startswith("2026-12-10T01:00")
+    home = h3.latlng_to_cell(*HOME, 8)
+    home_demand = sum(c["demand"] for c in body["cells"] if c["cell"] == home)
+    assert 2 < home_demand < 10  # about the five morning rides
+
+    made = client.get(
+        "/api/v1/ops/bikes/plan", params={"trucks": 1, "capacity": 20}, headers=login("staff")
+    )
+    assert made.status_code == 200, made.text
+    plan = made.json()
+    assert plan["supply"] == {"hello": 12}
+    work = h3.latlng_to_cell(*WORK, 8)
+    assert plan["moves"], plan
+    assert {(m["operator"], m["from"], m["to"]) for m in plan["moves"]} == {("hello", work, home)}
+    assert plan["bikes_moved"] == plan["need"]["hello"] >= 3
+    assert plan["bike_metres"] == sum(m["bikes"] * m["metres"] for m in plan["moves"])
+
+
+def test_a_plan_needs_a_sensible_fleet(client: TestClient, login: Login) -> None:
+    answer = client.get(
+        "/api/v1/ops/bikes/plan", params={"trucks": -1, "capacity": 20}, headers=login("operator")
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("trucks: ")
+    answer = client.get(
+        "/api/v1/ops/bikes/cells",
+        params={"since": DAY["until"], "until": DAY["since"]},
+        headers=login("operator"),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("until: ")
+
+
+def test_forecast_and_plan_are_refused_outside_operations_and_transport(
+    client: TestClient, login: Login, session_factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        health = create_department(session, code="a.bikes.health2", function="health")
+        create_staff(
+            session, username="bikes.health.sv", roles=(Role.SUPERVISOR,), department=health
+        )
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "bikes.health.sv", "password": PASSWORD}
+    ).json()["access_token"]
+    other = {"Authorization": f"Bearer {token}"}
+    fleet = {"trucks": 2, "capacity": 10}
+    for headers in (other, login("field")):
+        assert client.get("/api/v1/ops/bikes/forecast", headers=headers).status_code == 403
+        answer = client.get("/api/v1/ops/bikes/plan", params=fleet, headers=headers)
+        assert answer.status_code == 403

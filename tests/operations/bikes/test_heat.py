@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import h3
 import pandas as pd
+import pytest
 
 from twonets.operations.bikes import heat
 
@@ -114,3 +115,13 @@ def test_cells_convert_each_distinct_point_once() -> None:
     got = heat.cells(lat, lon, 8)
     assert got.tolist() == [h3.latlng_to_cell(a, b, 8) for a, b in zip(lat, lon, strict=True)]
     assert heat.cells([], [], 8).tolist() == []
+
+
+def test_the_grid_and_the_group_bys_count_the_same(
+    citibike: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_grid = heat.heat_table(citibike, resolution=8)
+    monkeypatch.setattr(heat, "DENSE_LIMIT", 0)  # every grid too large: the group-bys count
+    by_groups = heat.heat_table(citibike, resolution=8)
+    assert len(on_grid) > 1_000
+    pd.testing.assert_frame_equal(on_grid, by_groups, check_dtype=False)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 FEATURES = ("cell_mean", "hod_mean", "hour", "weekend")
 
@@ -88,6 +89,19 @@ def _features(grid: pd.DataFrame, train: pd.Series) -> pd.DataFrame:
     return out
 
 
+def _fitted(features: pd.DataFrame, target: pd.Series) -> HistGradientBoostingRegressor:
+    # One thread: on a busy shared machine the trees' OpenMP threads wait on each other
+    # (a month of 481 cells fitted in 30 s with two threads, 1.5 s with one).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _model().fit(features, target)
+
+
+def _predicted(model: HistGradientBoostingRegressor, features: pd.DataFrame) -> np.ndarray:
+    with threadpool_limits(limits=1, user_api="openmp"):
+        out: np.ndarray = np.clip(model.predict(features), 0.0, None)
+    return out
+
+
 def _model() -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(
         loss="poisson",
@@ -110,10 +124,9 @@ def evaluate(starts: pd.DataFrame, *, timezone: str, holdout_days: int = 7) -> E
     cut = days[-holdout_days]
     train = grid["day"] < cut
     frame = _features(grid, train)
-    model = _model()
-    model.fit(frame.loc[train, list(FEATURES)], frame.loc[train, "starts"])
+    model = _fitted(frame.loc[train, list(FEATURES)], frame.loc[train, "starts"])
     test = frame[~train]
-    learned = np.clip(model.predict(test[list(FEATURES)]), 0.0, None)
+    learned = _predicted(model, test[list(FEATURES)])
     truth = test["starts"].to_numpy()
     return Evaluation(
         baseline_mae=float(np.mean(np.abs(test["how_mean"].to_numpy() - truth))),
@@ -124,12 +137,18 @@ def evaluate(starts: pd.DataFrame, *, timezone: str, holdout_days: int = 7) -> E
     )
 
 
-def next_day(starts: pd.DataFrame, *, timezone: str) -> pd.DataFrame:
-    """Forecast demand per cell for each hour of the day after the data (``cell``, ``hour``
-    in UTC, ``demand``), by the learned model fitted on all days."""
+def next_day(
+    starts: pd.DataFrame, *, timezone: str, start: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Forecast demand per cell for 24 hours (``cell``, ``hour`` in UTC, ``demand``), by the
+    learned model fitted on all days: the day after the data, or the 24 hours from ``start``
+    (an aware time, floored to the hour; it should not fall inside the data's days)."""
     grid = demand_grid(starts, timezone)
-    last_day = grid["day"].max()
-    future_hours = pd.date_range(last_day + pd.Timedelta(days=1), periods=24, freq="h")
+    if start is None:
+        first_hour = grid["day"].max() + pd.Timedelta(days=1)
+    else:
+        first_hour = start.tz_convert(timezone).tz_localize(None).floor("h")
+    future_hours = pd.date_range(first_hour, periods=24, freq="h")
     future = pd.MultiIndex.from_product(
         [sorted(grid["cell"].unique()), future_hours], names=["cell", "local_hour"]
     ).to_frame(index=False)
@@ -141,10 +160,9 @@ def next_day(starts: pd.DataFrame, *, timezone: str) -> pd.DataFrame:
     both = pd.concat([grid, future], ignore_index=True).sort_values(["cell", "local_hour"])
     train = both["starts"].notna()
     frame = _features(both, train)
-    model = _model()
-    model.fit(frame.loc[train, list(FEATURES)], frame.loc[train, "starts"])
+    model = _fitted(frame.loc[train, list(FEATURES)], frame.loc[train, "starts"])
     ahead = frame[~train]
-    demand = np.clip(model.predict(ahead[list(FEATURES)]), 0.0, None)
+    demand = _predicted(model, ahead[list(FEATURES)])
     hours_utc = ahead["local_hour"].dt.tz_localize(timezone, nonexistent="shift_forward")
     return pd.DataFrame(
         {

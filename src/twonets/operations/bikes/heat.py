@@ -42,8 +42,14 @@ def cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
         return np.array([], dtype=object)
     # Distinct points by hashing (a complex number holds the pair), not by sorting.
     inverse, unique = pd.factorize(lat + 1j * lon)
+    unique = np.asarray(unique)
+    convert = h3.latlng_to_cell
     converted = np.array(
-        [h3.latlng_to_cell(p.real, p.imag, resolution) for p in unique.tolist()], dtype=object
+        [
+            convert(a, b, resolution)
+            for a, b in zip(unique.real.tolist(), unique.imag.tolist(), strict=True)
+        ],
+        dtype=object,
     )
     out: np.ndarray = converted[np.asarray(inverse)]
     return out
@@ -69,7 +75,8 @@ def supply_from_trips(trips: pd.DataFrame) -> pd.DataFrame:
     if trips.empty:
         return pd.DataFrame({"cell": [], "hour": [], "supply": []})
     bike, _ = pd.factorize(trips["operator"] + "\x1f" + trips["bike_id"])
-    order = np.lexsort((trips["started_at"].to_numpy(), bike))
+    # Naive UTC times: an aware column's to_numpy() is an array of objects, slow to sort.
+    order = np.lexsort((trips["started_at"].dt.tz_localize(None).to_numpy(), bike))
     ordered = trips.iloc[order]
     same_bike = bike[order][1:] == bike[order][:-1]
     horizon = trips["started_at"].max().floor("h") + pd.Timedelta(hours=1)
@@ -87,22 +94,53 @@ def supply_from_trips(trips: pd.DataFrame) -> pd.DataFrame:
     first = (parked_from + hour - np.timedelta64(1, "us")).astype("datetime64[h]")
     last = (parked_until - np.timedelta64(1, "us")).astype("datetime64[h]")
     count = np.maximum((last - first).astype(np.int64) + 1, 0)
-    # Count on integer keys (cell code × hour number): a bike-hour per row is many rows.
     codes, names = pd.factorize(ordered["end_cell"])
     base = first.astype(np.int64)
     origin = int(base.min())
     span = int((last.astype(np.int64) - origin).max()) + 1
-    offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    keys = np.repeat(codes.astype(np.int64) * span + (base - origin), count) + offsets
-    unique, counted = np.unique(keys, return_counts=True)
-    hours = (unique % span + origin).astype("datetime64[h]")
+    start = base - origin
+    if len(names) * (span + 1) <= DENSE_LIMIT:
+        counts = _parked_dense(codes.astype(np.int64), start, count, len(names), span)
+    else:
+        counts = _parked_sparse(codes.astype(np.int64), start, count, span)
+    cell_code, hour_number, parked = counts
+    hours = (hour_number + origin).astype("datetime64[h]")
     return pd.DataFrame(
         {
-            "cell": np.asarray(names, dtype=object)[unique // span],
+            "cell": np.asarray(names, dtype=object)[cell_code],
             "hour": pd.to_datetime(hours).tz_localize("UTC").astype("datetime64[us, UTC]"),
-            "supply": counted.astype(np.int64),
+            "supply": parked.astype(np.int64),
         }
     )
+
+
+# Cells × hours up to which supply is counted on a dense grid (about 160 MB of int64 at most).
+DENSE_LIMIT = 20_000_000
+
+
+def _parked_dense(
+    code: np.ndarray, start: np.ndarray, count: np.ndarray, cells: int, span: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bikes parked per (cell, hour) by a difference array: +1 where a stay begins, −1 after it
+    ends, summed along the hours; one pass over the stays, none over the bike-hours."""
+    width = span + 1
+    stays = count > 0
+    begin = code[stays] * width + start[stays]
+    end = code[stays] * width + start[stays] + count[stays]
+    change = np.bincount(begin, minlength=cells * width) - np.bincount(end, minlength=cells * width)
+    grid = np.cumsum(change.reshape(cells, width), axis=1)[:, :span]
+    cell_code, hour_number = np.nonzero(grid)
+    return cell_code, hour_number, grid[cell_code, hour_number]
+
+
+def _parked_sparse(
+    code: np.ndarray, start: np.ndarray, count: np.ndarray, span: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same counts by expanding each stay into its bike-hours (for very long spans)."""
+    offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    keys = np.repeat(code * span + start, count) + offsets
+    unique, counted = np.unique(keys, return_counts=True)
+    return unique // span, unique % span, counted
 
 
 def supply_from_snapshots(snapshots: pd.DataFrame, resolution: int) -> pd.DataFrame:
@@ -126,20 +164,13 @@ def heat_table(
     """Per cell and hour with anything in it: starts, arrivals, supply, net and imbalance."""
     check_resolution(resolution)
     placed = with_cells(trips, resolution)
-    starts = placed.groupby(["start_cell", "start_hour"]).size().rename("starts")
-    starts.index.names = ["cell", "hour"]
-    arrivals = placed.groupby(["end_cell", "end_hour"]).size().rename("arrivals")
-    arrivals.index.names = ["cell", "hour"]
     if snapshots is not None and not snapshots.empty:
         supply_frame = supply_from_snapshots(snapshots, resolution)
     else:
         supply_frame = supply_from_trips(placed)
-    supply = supply_frame.set_index(["cell", "hour"])["supply"]
-    table = pd.concat([starts, arrivals, supply], axis=1).fillna(0).astype(np.int64)
-    for column in ("starts", "arrivals", "supply"):
-        if column not in table:
-            table[column] = 0
-    table = table.reset_index().sort_values(["hour", "cell"], kind="stable")
+    table = _counted_on_grid(placed, supply_frame)
+    if table is None:
+        table = _counted_by_groups(placed, supply_frame)
     table["net"] = table["arrivals"] - table["starts"]
     total = table["supply"] + table["starts"]
     table["imbalance"] = np.where(
@@ -148,8 +179,88 @@ def heat_table(
     return table.reset_index(drop=True)[[*HEAT_COLUMNS, "imbalance"]]
 
 
+def _hour_numbers(hours: pd.Series) -> np.ndarray:
+    naive = hours.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    out: np.ndarray = naive.astype("datetime64[h]").astype(np.int64)
+    return out
+
+
+def _counted_on_grid(placed: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame | None:
+    """Starts, arrivals and supply counted on a dense grid of cells × hours (integer codes and
+    ``np.bincount``: no group-by, no index alignment), in hour then cell order; ``None`` when
+    the grid would be larger than ``DENSE_LIMIT``."""
+    n = len(placed)
+    names_all = np.concatenate(
+        [
+            placed["start_cell"].to_numpy(dtype=object),
+            placed["end_cell"].to_numpy(dtype=object),
+            supply["cell"].to_numpy(dtype=object),
+        ]
+    )
+    if len(names_all) == 0:
+        return None
+    codes, found = pd.factorize(names_all)
+    # Codes in the names' sorted order, so that the grid's order is the table's.
+    names = np.asarray(found, dtype=object)
+    rank = np.argsort(names)
+    position = np.empty_like(rank)
+    position[rank] = np.arange(len(rank))
+    codes, names = position[codes], names[rank]
+    hours = np.concatenate(
+        [
+            _hour_numbers(placed["start_hour"]),
+            _hour_numbers(placed["end_hour"]),
+            _hour_numbers(pd.Series(pd.to_datetime(supply["hour"], utc=True))),
+        ]
+    )
+    origin = int(hours.min())
+    span = int(hours.max()) - origin + 1
+    cells = len(names)
+    if cells * span > DENSE_LIMIT:
+        return None
+    key = codes * span + (hours - origin)
+    size = cells * span
+    starts = np.bincount(key[:n], minlength=size)
+    arrivals = np.bincount(key[n : 2 * n], minlength=size)
+    parked = np.bincount(
+        key[2 * n :], weights=supply["supply"].to_numpy(dtype=float), minlength=size
+    ).astype(np.int64)
+    present = ((starts > 0) | (arrivals > 0) | (parked > 0)).reshape(cells, span)
+    hour_index, cell_index = np.nonzero(present.T)
+    flat = cell_index * span + hour_index
+    stamps = (hour_index + origin).astype("datetime64[h]").astype("datetime64[us]")
+    return pd.DataFrame(
+        {
+            "cell": names[cell_index],
+            "hour": pd.DatetimeIndex(stamps).tz_localize("UTC"),
+            "starts": starts[flat].astype(np.int64),
+            "arrivals": arrivals[flat].astype(np.int64),
+            "supply": parked[flat],
+        }
+    )
+
+
+def _counted_by_groups(placed: pd.DataFrame, supply_frame: pd.DataFrame) -> pd.DataFrame:
+    """The same counts by pandas group-bys, for grids too large to hold."""
+    starts = placed.groupby(["start_cell", "start_hour"]).size().rename("starts")
+    starts.index.names = ["cell", "hour"]
+    arrivals = placed.groupby(["end_cell", "end_hour"]).size().rename("arrivals")
+    arrivals.index.names = ["cell", "hour"]
+    supply = supply_frame.set_index(["cell", "hour"])["supply"]
+    table = pd.concat([starts, arrivals, supply], axis=1).fillna(0).astype(np.int64)
+    for column in ("starts", "arrivals", "supply"):
+        if column not in table:
+            table[column] = 0
+    return table.reset_index().sort_values(["hour", "cell"], kind="stable")
+
+
 def to_csv(table: pd.DataFrame) -> str:
     """The contract's CSV: ``cell,hour,starts,arrivals,supply,net``, hours as ISO 8601 UTC."""
     out = table[list(HEAT_COLUMNS)].copy()
     out["hour"] = out["hour"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(out.to_csv(index=False, lineterminator="\n"))
+
+
+def boundary(cell: str) -> list[list[float]]:
+    """The cell's outline as ``[lat, lon]`` pairs rounded to about 10 cm, for a map."""
+    return [[round(lat, 6), round(lon, 6)] for lat, lon in h3.cell_to_boundary(cell)]

@@ -1,4 +1,5 @@
-"""Shared bikes' tables: imported trips and parked-bike snapshots.
+"""Shared bikes' tables: imported trips and parked-bike snapshots, the register of parking
+zones with their over-supply episodes, and the operators' GBFS feeds.
 
 A trip's start and end points and times are whereabouts of the person who rode it (PIPL
 Art. 28), even without a rider's name: they are declared sensitive fields of the dataset
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime
@@ -78,3 +79,56 @@ class BikeSnapshot(Base):
     resolution: Mapped[int] = mapped_column(Integer)
     cell: Mapped[str] = mapped_column(String(16))
     hour: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BikeZone(Base):
+    """A place where bikes must not pile up: a no-parking area (capacity 0) or a metro exit
+    whose racks hold ``capacity`` bikes; bikes within ``radius_m`` of the point count."""
+
+    __tablename__ = "bike_zone"
+    __table_args__ = ({"info": all_public()},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    capacity: Mapped[int] = mapped_column(Integer)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BikeOversupply(Base):
+    """An episode of a zone over its capacity: consecutive hours, one operations case."""
+
+    __tablename__ = "bike_oversupply"
+    __table_args__ = (
+        Index("ix_bike_oversupply_zone", "zone_id", "open"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("bike_zone.id", ondelete="CASCADE"))
+    first_hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    parked: Mapped[int] = mapped_column(Integer)  # the most bikes counted in the episode
+    case_number: Mapped[str] = mapped_column(String(32))
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BikeFeed(Base):
+    """An operator's GBFS feed the server fetches on its schedule (a ``gbfs.json`` discovery
+    document or a ``free_bike_status`` / ``station_status`` URL)."""
+
+    __tablename__ = "bike_feed"
+    __table_args__ = ({"info": all_public()},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(512), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_rows: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)

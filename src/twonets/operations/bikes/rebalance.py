@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import h3
+import numpy as np
 from ortools.graph.python import min_cost_flow
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -60,6 +61,17 @@ def distance_m(a: str, b: str) -> int:
     return round(2 * EARTH_RADIUS_M * math.asin(math.sqrt(h)))
 
 
+def _distances(sources: list[str], sinks: list[str]) -> np.ndarray:
+    """Great-circle distances between cell centres, whole metres, sources × sinks."""
+    a = np.radians(np.array([h3.cell_to_latlng(c) for c in sources]).reshape(-1, 2))
+    b = np.radians(np.array([h3.cell_to_latlng(c) for c in sinks]).reshape(-1, 2))
+    dp = b[None, :, 0] - a[:, None, 0]
+    dl = b[None, :, 1] - a[:, None, 1]
+    h = np.sin(dp / 2) ** 2 + np.cos(a[:, None, 0]) * np.cos(b[None, :, 0]) * np.sin(dl / 2) ** 2
+    out: np.ndarray = np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(h))).astype(np.int64)
+    return out
+
+
 def flows(
     supply: Mapping[str, int],
     need: Mapping[str, int],
@@ -85,22 +97,30 @@ def flows(
         solver.add_arc_with_capacity_and_unit_cost(hub, node[c], surplus[c], 0)
     for c in sinks:
         solver.add_arc_with_capacity_and_unit_cost(node[c], end, -surplus[c], 0)
-    arcs: dict[int, tuple[str, str, int]] = {}
-    for a in sources:
-        for b in sinks:
-            metres = distance[(a, b)] if distance is not None else distance_m(a, b)
-            arc = solver.add_arc_with_capacity_and_unit_cost(node[a], node[b], amount, metres)
-            arcs[arc] = (a, b, metres)
+    # Every surplus–deficit pair is an arc: costs computed and arcs added as whole arrays.
+    tails = np.repeat(np.array([node[c] for c in sources]), len(sinks))
+    heads = np.tile(np.array([node[c] for c in sinks]), len(sources))
+    if distance is not None:
+        costs = np.array([distance[(a, b)] for a in sources for b in sinks], dtype=np.int64)
+    else:
+        costs = _distances(sources, sinks).ravel()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32),
+        heads.astype(np.int32),
+        np.full(len(tails), amount, dtype=np.int64),
+        costs,
+    )
     solver.set_node_supply(start, amount)
     solver.set_node_supply(end, -amount)
     status = solver.solve()
     if status != solver.OPTIMAL:  # cannot happen: every source reaches every sink
         raise RuntimeError(f"min-cost flow ended with status {status}")
-    moved = []
-    for arc, (a, b, metres) in arcs.items():
-        bikes = solver.flow(arc)
-        if bikes > 0:
-            moved.append((a, b, bikes, metres))
+    flow = np.asarray(solver.flows(arcs))
+    width = len(sinks)
+    moved = [
+        (sources[i // width], sinks[i % width], int(flow[i]), int(costs[i]))
+        for i in np.flatnonzero(flow > 0).tolist()
+    ]
     return sorted(moved)
 
 

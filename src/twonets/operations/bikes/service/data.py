@@ -1,43 +1,27 @@
-"""Shared bikes' rules: who imports trips and snapshots, who sees the cells, and how.
-
-- **Import** (operators of the city's operations centre, ``Role.OPERATOR`` in a department
-  whose function is ``operations``): a file is read and checked whole before anything is
-  written, then written in the caller's unit of work, so a bad row leaves nothing behind.
-  Each trip keeps, beside its exact points and times (whereabouts: sensitive), its H3 cells
-  and hours at ``bikes_h3_resolution``.
-- **Seeing** the heat map, forecasts and plans (staff of an ``operations`` or ``transport``
-  department): only counts per cell and hour, computed in SQL from the coarse columns. The
-  exact points and times leave the tables only through governance (dataset ``bike_trips``,
-  ``governance.service.read`` under a declared purpose), never through this module.
-"""
+"""Importing trips and snapshots, and the counts per cell and hour departments see."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import distinct, func, insert, select
 from sqlalchemy.orm import Session
 
-from twonets.core.auth import Principal, principal_of
-from twonets.core.errors import Forbidden, NotFound
-from twonets.core.models import Account, Role
+from twonets.core.auth import Principal
+from twonets.core.errors import Invalid
 from twonets.governance.sealing import Keyring
 from twonets.operations.bikes import heat
 from twonets.operations.bikes.models import BikeSnapshot, BikeTrip
-from twonets.operations.cases import service as cases
-from twonets.operations.cases.schemas import IntakeReport, SourceKind
-
-TRIPS_DATASET = "bike_trips"
-# 非机动车乱停放 (events, street order): handled by the district's urban management.
-OVERSUPPLY_CATEGORY = "E0506"
-IMPORTING_FUNCTIONS = frozenset({"operations"})
-SEEING_FUNCTIONS = frozenset({"operations", "transport"})
-SEEING_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.STAFF)
+from twonets.operations.bikes.service.authority import (
+    MAX_SPAN,
+    TRIPS_DATASET,
+    check_may_import,
+    check_may_see,
+)
 
 
 @dataclass(frozen=True)
@@ -47,36 +31,6 @@ class Imported:
     batch: str
     rows: int
     resolution: int
-
-
-def acting_staff(session: Session, username: str) -> Principal:
-    """The staff account a command acts as (``--as``), for the same checks as the API."""
-    account = session.scalar(
-        select(Account).where(Account.username == username)  # governance: a staff login
-    )
-    if account is None or not account.active:
-        raise NotFound(f"no active account {username!r}")
-    return principal_of(account)
-
-
-def check_may_import(caller: Principal) -> None:
-    """Operators of the operations centre import operators' data; ``Forbidden`` otherwise."""
-    caller.require(Role.OPERATOR)
-    if caller.department_function not in IMPORTING_FUNCTIONS:
-        raise Forbidden(
-            "shared-bike data is imported by the operations centre's operators",
-            extra={"rule": "bikes-import"},
-        )
-
-
-def check_may_see(caller: Principal) -> None:
-    """Staff of operations or transport see the cells; ``Forbidden`` otherwise."""
-    caller.require(*SEEING_ROLES)
-    if caller.department_function not in SEEING_FUNCTIONS:
-        raise Forbidden(
-            "the shared-bike heat map is for operations and transport departments",
-            extra={"rule": "bikes-see"},
-        )
 
 
 def import_trips(
@@ -131,6 +85,11 @@ def import_snapshots(
 ) -> Imported:
     """Write checked parked-bike snapshots (``trips.read_snapshots``) with their cells."""
     check_may_import(caller)
+    return write_snapshots(session, snapshots, resolution=resolution)
+
+
+def write_snapshots(session: Session, snapshots: pd.DataFrame, *, resolution: int) -> Imported:
+    """``import_snapshots`` without the caller's check: the server's own feed fetching."""
     cell = heat.cells(
         snapshots["lat"].to_numpy(), snapshots["lon"].to_numpy(), heat.check_resolution(resolution)
     )
@@ -167,7 +126,24 @@ def heat_cells(
     """Starts, arrivals, supply (snapshots), net and imbalance per cell and hour in
     ``[since, until)``, counted in SQL from the coarse columns only."""
     check_may_see(caller)
+    if until <= since:
+        raise Invalid.field("until", "after-since", "should be later than since")
+    if until - since > MAX_SPAN:
+        raise Invalid.field("until", "max-span", "since and until should be at most 31 days apart")
+    return counted_cells(
+        session, since=since, until=until, resolution=resolution, operator=operator
+    )
 
+
+def counted_cells(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    resolution: int,
+    operator: str | None = None,
+) -> pd.DataFrame:
+    """``heat_cells`` without the caller's check, for the server's own scheduled checks."""
     trip_filter = [BikeTrip.resolution == resolution]
     snap_filter = [BikeSnapshot.resolution == resolution]
     if operator is not None:
@@ -204,66 +180,17 @@ def heat_cells(
     return table[[*heat.HEAT_COLUMNS, "imbalance"]]
 
 
-@dataclass(frozen=True)
-class ParkingZone:
-    """A place where bikes must not pile up: ``capacity`` 0 where parking is banned, else the
-    bikes it holds (a metro exit's racks)."""
-
-    name: str
-    lat: float
-    lon: float
-    capacity: int
-
-
-@dataclass(frozen=True)
-class Oversupply:
-    """A zone whose cell held more parked bikes than the zone allows, and the case it became."""
-
-    zone: ParkingZone
-    cell: str
-    parked: int
-    case_number: str
-
-
-def oversupply_cases(
-    session: Session,
-    caller: Principal,
-    zones: Sequence[ParkingZone],
-    *,
-    hour: datetime,
-    resolution: int,
-    now: datetime,
-) -> list[Oversupply]:
-    """Open an operations case (``E0506``, found by data) for each zone whose H3 cell held more
-    parked bikes in ``hour`` (snapshots) than the zone's capacity.
-
-    The count is the whole cell's (about 0.74 km² at resolution 8), a coarse stand-in for the
-    zone itself. A repeat for the same zone and hour is merged by case intake like any
-    duplicate. Operators of the operations centre run it.
-    """
-    check_may_import(caller)
-    table = heat_cells(
-        session, caller, since=hour, until=hour + timedelta(hours=1), resolution=resolution
-    )
-    supply = dict(zip(table["cell"], table["supply"], strict=True))
-    opened: list[Oversupply] = []
-    for zone in zones:
-        cell = str(heat.cells(np.array([zone.lat]), np.array([zone.lon]), resolution)[0])
-        parked = int(supply.get(cell, 0))
-        if parked <= zone.capacity:
-            continue
-        limit = "禁停区" if zone.capacity == 0 else f"容量{zone.capacity}辆"
-        report = IntakeReport(
-            source_kind=SourceKind.DETECTOR,
-            source_ref=f"bikes:{zone.name}:{hour:%Y%m%dT%H}"[:128],
-            category=OVERSUPPLY_CATEGORY,
-            description=f"{zone.name}共享单车堆积：所在网格停放{parked}辆（{limit}）",
-            lon=zone.lon,
-            lat=zone.lat,
-            crs="wgs84",
-            reported_at=min(hour, now),
+def list_operators(session: Session, caller: Principal, *, resolution: int) -> list[str]:
+    """The operators whose trips or parked bikes are held, by name."""
+    check_may_see(caller)
+    names = set(
+        session.scalars(
+            select(BikeTrip.operator).where(BikeTrip.resolution == resolution).distinct()
         )
-        with session.begin_nested():
-            case = cases.intake(session, report, now=now)
-        opened.append(Oversupply(zone, cell, parked, case.number))
-    return opened
+    )
+    names |= set(
+        session.scalars(
+            select(BikeSnapshot.operator).where(BikeSnapshot.resolution == resolution).distinct()
+        )
+    )
+    return sorted(names)
