@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.core.errors import (
@@ -18,6 +18,7 @@ from twonets.core.errors import (
     Invalid,
     TwonetsError,
     Unauthenticated,
+    Unavailable,
 )
 from twonets.core.http import public
 from twonets.web.i18n import N_
@@ -92,6 +93,9 @@ def validation_problem(exc: RequestValidationError) -> Invalid:
     return Invalid(f"{first.field}: {first.detail}{more}", errors=problems)
 
 
+DATABASE_RETRY_SECONDS = 5
+
+
 def out_of_range_problem(request: Request, exc: Exception) -> Invalid | None:
     """The path or query parameters holding a whole number the database cannot store.
 
@@ -162,6 +166,17 @@ def install_error_handlers(app: FastAPI) -> None:
             request, problem.to_problem(instance=request.url.path), problem.status
         )
 
+    async def on_database_away(request: Request, exc: Exception) -> Response:
+        # The database refused the connection or dropped it (restarted, failed over, busy):
+        # nothing was written, and the pool reconnects by itself once it answers again.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = Unavailable("the database cannot be reached just now; try again shortly")
+        response = _problem_response(
+            request, problem.to_problem(instance=request.url.path), problem.status
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        return response
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Logged with its trace for operators; the caller learns only that it failed.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -177,6 +192,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TwonetsError, on_twonets_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(OperationalError, on_database_away)
+    app.add_exception_handler(InterfaceError, on_database_away)
     app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
