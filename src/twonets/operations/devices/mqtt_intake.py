@@ -13,7 +13,6 @@ is reconnected to with a growing pause.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import re
@@ -22,14 +21,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import aiomqtt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 
+from twonets.core import mqtt
 from twonets.core.db import unit_of_work, utcnow
-from twonets.core.errors import ConfigurationError
+from twonets.core.mqtt import parse_url
 from twonets.operations.devices import service
 from twonets.operations.devices.gateway import Batcher
 from twonets.operations.devices.service import Reading
@@ -99,14 +98,6 @@ def parse_message(topic: str, payload: bytes, *, prefix: str, now: datetime) -> 
     )
 
 
-def parse_url(url: str) -> tuple[str, int]:
-    """Host and port of an ``mqtt://host:port`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ConfigurationError(f"TWONETS_MQTT_URL: should be mqtt://host:port, got {url!r}")
-    return parts.hostname, parts.port or 1883
-
-
 @dataclass
 class IntakeStats:
     """What the subscriber has seen since it started."""
@@ -126,11 +117,14 @@ class MqttIntake:
         write: Callable[[list[Reading]], Awaitable[None]],
         *,
         prefix: str = DEFAULT_PREFIX,
+        identifier: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         max_batch: int = 500,
         linger: float = 0.05,
     ) -> None:
         self.host, self.port = parse_url(url)
+        # The broker keeps this session (its subscription, QoS 1 messages) while away.
+        self.identifier = identifier or mqtt.client_identifier(prefix.strip("/"), "devices")
         self.prefix = prefix.strip("/")
         self.clock = clock
         self.stats = IntakeStats()
@@ -172,36 +166,21 @@ class MqttIntake:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Subscribe and handle messages until ``stop`` is set, reconnecting when needed."""
-        pause = 1.0
-        while not stop.is_set():
-            try:
-                async with aiomqtt.Client(self.host, self.port) as client:
-                    await client.subscribe(self.topic_filter, qos=1)
-                    self.subscribed.set()
-                    pause = 1.0
-                    consumer = asyncio.create_task(self._consume(client))
-                    stopper = asyncio.create_task(stop.wait())
-                    done, _ = await asyncio.wait(
-                        {consumer, stopper}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    stopper.cancel()
-                    if consumer in done:
-                        consumer.result()  # the broker went away: raises MqttError
-                    else:
-                        consumer.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await consumer
-            except aiomqtt.MqttError as exc:
-                self.subscribed.clear()
-                self.stats.reconnects += 1
-                log.warning(
-                    "MQTT broker %s:%d: %s; retrying in %.0fs", self.host, self.port, exc, pause
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
-                pause = min(pause * 2, 30.0)
+        await mqtt.keep_subscribed(
+            self.host,
+            self.port,
+            self.topic_filter,
+            self._consume,
+            stop,
+            identifier=self.identifier,
+            subscribed=self.subscribed,
+            on_lost=self._lost,
+        )
         if self._pending:
             await asyncio.wait(self._pending, timeout=5)
+
+    def _lost(self, _exc: Exception) -> None:
+        self.stats.reconnects += 1
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -25,13 +25,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import aiomqtt
 from sqlalchemy.orm import Session, sessionmaker
 
+from twonets.core import mqtt
 from twonets.core.db import unit_of_work, utcnow
-from twonets.core.errors import ConfigurationError
+from twonets.core.mqtt import parse_url
 from twonets.operations.rentals.service_loop import MeterReading, add_meter_readings
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,6 @@ def parse(topic: str, payload: bytes, *, prefix: str, now: datetime) -> MeterRea
     return MeterReading(device, utility, float(value), at.astimezone(UTC))
 
 
-def parse_url(url: str) -> tuple[str, int]:
-    """Host and port of an ``mqtt://host:port`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ConfigurationError(f"TWONETS_MQTT_URL: should be mqtt://host:port, got {url!r}")
-    return parts.hostname, parts.port or 1883
-
-
 @dataclass
 class FeedStats:
     """What the feed has seen since it started."""
@@ -108,10 +100,13 @@ class MeterFeed:
         factory: sessionmaker[Session],
         *,
         prefix: str = DEFAULT_PREFIX,
+        identifier: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         linger: float = 0.2,
     ) -> None:
         self.host, self.port = parse_url(url)
+        # The broker keeps this session (its subscription, QoS 1 messages) while away.
+        self.identifier = identifier or mqtt.client_identifier(prefix.strip("/"), "rentals-meters")
         self.factory = factory
         self.prefix = prefix.strip("/")
         self.clock = clock
@@ -155,31 +150,16 @@ class MeterFeed:
     async def run(self, stop: asyncio.Event) -> None:
         """Subscribe and add readings until ``stop`` is set, reconnecting when needed."""
         flusher = asyncio.create_task(self._flusher(stop))
-        pause = 1.0
-        while not stop.is_set():
-            try:
-                async with aiomqtt.Client(self.host, self.port) as client:
-                    await client.subscribe(f"{self.prefix}/meters/+/+", qos=1)
-                    self.subscribed.set()
-                    pause = 1.0
-                    consumer = asyncio.create_task(self._consume(client))
-                    stopper = asyncio.create_task(stop.wait())
-                    done, _ = await asyncio.wait(
-                        {consumer, stopper}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    stopper.cancel()
-                    if consumer in done:
-                        consumer.result()
-                    else:
-                        consumer.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await consumer
-            except aiomqtt.MqttError as exc:
-                self.subscribed.clear()
-                log.warning("MQTT broker %s:%d: %s; retrying", self.host, self.port, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
-                pause = min(pause * 2, 30.0)
+        await mqtt.keep_subscribed(
+            self.host,
+            self.port,
+            f"{self.prefix}/meters/+/+",
+            self._consume,
+            stop,
+            identifier=self.identifier,
+            subscribed=self.subscribed,
+            on_lost=None,
+        )
         await flusher
 
     async def _consume(self, client: aiomqtt.Client) -> None:

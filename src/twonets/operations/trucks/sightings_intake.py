@@ -17,7 +17,6 @@ a lost broker is reconnected to with a growing pause.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections import Counter
@@ -30,9 +29,10 @@ import aiomqtt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from twonets.core import mqtt
 from twonets.core.db import unit_of_work, utcnow
 from twonets.core.geo import gcj02_to_wgs84
-from twonets.operations.devices.mqtt_intake import parse_url
+from twonets.core.mqtt import parse_url
 from twonets.operations.trucks import service
 
 log = logging.getLogger(__name__)
@@ -115,9 +115,14 @@ class SightingIntake:
         factory: sessionmaker[Session],
         *,
         prefix: str = DEFAULT_PREFIX,
+        identifier: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.host, self.port = parse_url(url)
+        # The broker keeps this session (its subscription, QoS 1 messages) while away.
+        self.identifier = identifier or mqtt.client_identifier(
+            prefix.strip("/"), "trucks-sightings"
+        )
         self.factory = factory
         self.prefix = prefix.strip("/")
         self.clock = clock
@@ -155,33 +160,16 @@ class SightingIntake:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Subscribe and handle messages until ``stop`` is set, reconnecting when needed."""
-        pause = 1.0
-        while not stop.is_set():
-            try:
-                async with aiomqtt.Client(self.host, self.port) as client:
-                    await client.subscribe(self.topic_filter, qos=1)
-                    self.subscribed.set()
-                    pause = 1.0
-                    consumer = asyncio.create_task(self._consume(client))
-                    stopper = asyncio.create_task(stop.wait())
-                    done, _ = await asyncio.wait(
-                        {consumer, stopper}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    stopper.cancel()
-                    if consumer in done:
-                        consumer.result()
-                    else:
-                        consumer.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await consumer
-            except aiomqtt.MqttError as exc:
-                self.subscribed.clear()
-                log.warning(
-                    "MQTT broker %s:%d: %s; retrying in %.0fs", self.host, self.port, exc, pause
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
-                pause = min(pause * 2, 30.0)
+        await mqtt.keep_subscribed(
+            self.host,
+            self.port,
+            self.topic_filter,
+            self._consume,
+            stop,
+            identifier=self.identifier,
+            subscribed=self.subscribed,
+            on_lost=None,
+        )
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
