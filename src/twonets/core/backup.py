@@ -36,7 +36,7 @@ from alembic.runtime.migration import MigrationContext
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from twonets.core.config import Settings, resolve_secret_key
@@ -234,6 +234,28 @@ def _holds_data(url: str) -> bool:
         engine.dispose()
 
 
+def _empty_postgres(url: str) -> None:
+    """Drop every schema of the database's own and recreate ``public`` empty.
+
+    ``pg_restore --clean`` drops object by object and cannot drop the constraints a
+    partitioned table's partitions inherit; dropping whole schemas can.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            names = connection.execute(
+                text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                    "AND nspname <> 'information_schema'"
+                )
+            ).scalars()
+            for name in list(names):
+                connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
 def restore(
     settings: Settings, src: Path, *, passphrase: bytes | None = None, replace: bool = False
 ) -> Manifest:
@@ -273,8 +295,10 @@ def restore(
         finally:
             source.close()
     else:
+        if replace:
+            _empty_postgres(url)
         _run(
-            [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+            [_tool("pg_restore"), "--no-owner", "--single-transaction",
              f"--dbname={_libpq_url(url)}", str(src / POSTGRES_FILE)],
             "pg_restore",
         )  # fmt: skip

@@ -18,6 +18,7 @@ from twonets.core.errors import Conflict, Forbidden
 from twonets.core.models import Account, DemoSeed
 from twonets.core.seeding import DEMO_PASSWORD, DemoAccount, DemoCity, Step
 from twonets.demo.city import registered_steps, seed_core, seed_signup_example
+from twonets.governance import ledger
 
 __all__ = ["DemoAccount", "run_demo"]
 
@@ -123,6 +124,11 @@ def _seed(
         finally:
             if progress is not None:
                 progress.stop()
+        # Steps after governance's read personal data too (request contacts, service forms):
+        # their reads join the ledger now, as the server's sequencer would have done.
+        signer = ledger.LedgerSigner(root_secret)
+        while ledger.sequence_pending(session, signer, now=city.now, batch_size=1000):
+            pass
         names = [n for n, _ in steps]
         logins = [f"{ACCOUNT_PREFIX}{a.username}:{a.description}" for a in city.accounts]
         if record is None:

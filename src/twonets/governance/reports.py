@@ -602,6 +602,9 @@ class UnusualReader:
     ratio: float
 
 
+MIN_PEERS = 2
+
+
 def unusual_readers(
     session: Session, *, since: datetime, factor: float = 3.0, min_subjects: int = 30
 ) -> list[UnusualReader]:
@@ -646,7 +649,9 @@ def unusual_readers(
     for function, readers in by_function.items():
         for actor, department, n in readers:
             peers = [m for a, _, m in readers if a != actor]
-            if not peers:
+            # One peer is no yardstick: a colleague who barely reads would make any reader
+            # look unusual. Compare only where the function has at least MIN_PEERS others.
+            if len(peers) < MIN_PEERS:
                 continue
             median = statistics.median(peers)
             ratio = n / median if median else float("inf")
