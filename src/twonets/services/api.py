@@ -16,14 +16,17 @@ from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
 from twonets.core.http import Caller, Clock, Uow, public, require
 from twonets.core.models import Role
+from twonets.governance.service import Governance
 from twonets.licences.service import Licensing
 from twonets.services import service
 from twonets.services.schemas import (
     ApplicationOut,
     ApplyIn,
     CompleteIn,
+    FormOut,
     MaterialIn,
     MonthFiguresOut,
+    PrefillOut,
     ProcessOut,
     RejectIn,
     ReturnIn,
@@ -49,6 +52,15 @@ def get_licensing(request: Request) -> Licensing:
 
 
 Ctx = Annotated[Licensing, Depends(get_licensing)]
+
+
+def get_governance(request: Request) -> Governance:
+    """The governance context (prefilling and reading forms go through its one door)."""
+    gov: Governance = request.app.state.governance
+    return gov
+
+
+Gov = Annotated[Governance, Depends(get_governance)]
 
 
 def setup(app: FastAPI) -> None:
@@ -88,15 +100,22 @@ def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
         return service.contactless_figures(session)
 
 
+@router.get("/processes/{process_id}/prefill", response_model=PrefillOut)
+def prefill(process_id: str, caller: Resident, uow: Uow, clock: Clock, gov: Gov) -> dict[str, Any]:
+    """What the government holds for the form, read under the service's purpose (recorded)."""
+    with uow() as session:
+        return service.prefill_form(session, gov, caller, process_id, now=clock())
+
+
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 def apply(
-    body: ApplyIn, caller: Resident, uow: Uow, clock: Clock, key: IdempotencyKey = None
+    body: ApplyIn, caller: Resident, uow: Uow, clock: Clock, gov: Gov, key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """Apply once for a service; its process starts with the form."""
+    """Apply once for a service; its process starts with the form (prefilled with consent)."""
     with uow() as session:
 
         def write() -> dict[str, Any]:
-            application = service.apply(session, caller, now=clock(), **body.model_dump())
+            application = service.apply(session, caller, now=clock(), gov=gov, **body.model_dump())
             answer: dict[str, Any] = jsonable_encoder(
                 service.application_json(session, application)
             )
@@ -118,6 +137,15 @@ def get_application(application_id: int, caller: Caller, uow: Uow) -> dict[str, 
     """One application, for its applicant or a department that works one of its steps."""
     with uow() as session:
         return service.get_application(session, caller, application_id)
+
+
+@router.get("/applications/{application_id}/form", response_model=FormOut)
+def application_form(
+    application_id: int, caller: Staff, uow: Uow, clock: Clock, gov: Gov
+) -> dict[str, Any]:
+    """The application's form, for staff working one of its steps (a governance read)."""
+    with uow() as session:
+        return service.read_application_form(session, gov, caller, application_id, now=clock())
 
 
 @router.post("/applications/{application_id}/material", response_model=ApplicationOut)

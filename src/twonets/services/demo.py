@@ -20,9 +20,12 @@ from twonets.core import service as core_service
 from twonets.core.auth import Principal
 from twonets.core.models import AccountKind, Citizen, Role
 from twonets.core.seeding import DemoCity
+from twonets.governance.catalogue import Catalogue
+from twonets.governance.service import GranteeKind, LegalBasis, create_purpose, set_policy
 from twonets.licences.service import Licensing
 from twonets.services import service
 from twonets.services.models import ServiceTask
+from twonets.services.service import prefill
 
 APPLICATIONS_PER_SCALE = 60
 MODELS = ("荣威 Ei5", "比亚迪 汉EV", "特斯拉 Model 3", "蔚来 ES6", "上汽大众 ID.4 X", "小鹏 P7")
@@ -81,11 +84,53 @@ def _fate(rng: random.Random) -> str:
     return FATES[-1][1]
 
 
+# Who reads what under each service's purpose: the desk prefills, the lanes read the form.
+FORM_FIELDS = {"id": "keep", "form": "keep", "field_origins": "keep"}
+GRANTS = (
+    ("government-services", "core.citizen", {"district_code": "keep", "address": "keep"}),
+    ("government-services", "licences.licence", {"type_code": "keep", "status": "keep"}),
+    ("operations", "services.application", FORM_FIELDS),
+    ("transport", "services.application", FORM_FIELDS),
+    ("police", "services.application", FORM_FIELDS),
+)
+
+
+def grant_purposes(session: Session, *, since: datetime) -> None:
+    """The NEV plate's purpose and its grants (the data protection officer's work)."""
+    code = prefill.purpose_of("nev_plate")
+    create_purpose(
+        session,
+        actor="dpo",
+        code=code,
+        name="新能源汽车专用牌照一件事",
+        legal_basis=LegalBasis.CONSENT,
+        owner_department_code=prefill.DESK_DEPARTMENT,
+        valid_from=since,
+        valid_until=None,
+        retention_days=730,
+        now=since,
+    )
+    for function, dataset, fields in GRANTS:
+        set_policy(
+            session,
+            Catalogue(),
+            actor="dpo",
+            grantee_kind=GranteeKind.FUNCTION,
+            grantee=function,
+            purpose_code=code,
+            dataset=dataset,
+            fields=fields,
+            reason="一件事: 表单预填与部门审核",
+            now=since,
+        )
+
+
 def seed(city: DemoCity) -> None:
     """Deploy the NEV plate process, add its staff, and applications in every state."""
     session, now = city.session, city.now
     rng = city.rng("services")
     service.deploy_builtin(session, now=now - timedelta(days=130))
+    grant_purposes(session, since=now - timedelta(days=130))
     ctx = Licensing(city.root_secret)
     first = session.get(Citizen, city.citizen_ids[0])  # governance: seeding
     assert first is not None

@@ -86,6 +86,16 @@ class Application(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text, info=personal())
     licence_identifier: Mapped[str | None] = mapped_column(String(64))
+    # The applicant's form as they sent it (JSON), and where each field came from:
+    # {field: "verified" (as the government holds it), "declared" (typed or changed by the
+    # applicant), "account"}. Staff read it through governance under the service's purpose.
+    form: Mapped[str | None] = mapped_column(Text, info=personal())
+    field_origins: Mapped[str | None] = mapped_column(Text)
+    # The purpose under which the applicant consented to prefilling, and when.
+    purpose_code: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The earliest BPMN timer the workflow waits on; the scheduled work fires it when due.
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,6 +21,8 @@ class ApplyIn(_In):
     district_code: str = Field(pattern=r"^\d{6}$")
     data: dict[str, Value] = Field(default_factory=dict)
     channel: Literal["online", "app", "counter"] = "online"
+    # The applicant agrees that what the government holds prefills the form.
+    consent: bool = False
 
 
 class MaterialIn(_In):
@@ -106,6 +108,36 @@ class ApplicationOut(BaseModel):
     completed_at: datetime | None
     steps: list[StepOut]
     history: list[HistoryOut]
+    purpose_code: str | None = None
+    consented_at: datetime | None = None
+    # field -> verified (as the government holds it), declared (by the applicant), account
+    field_origins: dict[str, str] = Field(default_factory=dict)
+
+
+class PrefillOut(BaseModel):
+    """What the government holds for a service's form, read with the applicant's consent."""
+
+    purpose: str
+    values: dict[str, Value]
+    sources: dict[str, str]
+    licences: list[str]
+    district_code: str | None
+
+
+class FormFieldOut(BaseModel):
+    """One field of an application's form, with where it came from."""
+
+    name: str
+    value: Value
+    origin: str
+
+
+class FormOut(BaseModel):
+    """An application's form as a working department reads it (through governance)."""
+
+    application_id: int
+    purpose: str
+    fields: list[FormFieldOut]
 
 
 class MonthFiguresOut(BaseModel):

@@ -16,6 +16,8 @@ from twonets.services.service.applications import (
     contactless_figures,
     get_application,
     list_my_applications,
+    prefill_form,
+    read_application_form,
     supply_material,
     task_json,
 )
@@ -57,6 +59,8 @@ __all__ = [
     "list_my_applications",
     "list_queue",
     "migrate_applications",
+    "prefill_form",
+    "read_application_form",
     "reject_task",
     "return_task",
     "supply_material",

@@ -14,6 +14,7 @@ from twonets.core import places
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.models import Role
+from twonets.governance.service import Governance
 from twonets.services import engine, figures
 from twonets.services.models import (
     Application,
@@ -22,6 +23,7 @@ from twonets.services.models import (
     ServiceTask,
     TaskStatus,
 )
+from twonets.services.service import prefill
 from twonets.services.service.processes import get_definition, process_of
 from twonets.services.service.records import audit, sync_tasks, version_of
 
@@ -66,8 +68,15 @@ def apply(
     data: dict[str, Any],
     channel: str = "online",
     now: datetime,
+    gov: Governance | None = None,
+    consent: bool = False,
 ) -> Application:
-    """Apply for a service: the newest version of its process starts with the form's data."""
+    """Apply for a service: the newest version of its process starts with the form's data.
+
+    With ``consent`` (and ``gov``), what the government holds for the form is read through
+    governance under the service's purpose: a field the applicant left out is filled from
+    it (verified), one they changed is kept as they wrote it and marked declared.
+    """
     citizen_id = _applicant(principal)
     try:
         places.get_district(district_code)
@@ -78,6 +87,13 @@ def apply(
     check_data(data)
     definition = get_definition(session, process_id)
     process = process_of(definition)
+    held = None
+    if consent:
+        if gov is None:
+            raise Invalid.field("consent", "available", "prefilling is not available here")
+        held = prefill.read_held(session, gov, principal, process_id, now=now)
+        data = {**held.values, **data}
+    field_origins = prefill.origins(held, data)
     start = {
         **data,
         # From the applicant's own account: the government already holds these.
@@ -96,11 +112,28 @@ def apply(
         channel=channel,
         in_person=channel == "counter",
         state=engine.dumps(workflow),
+        form=json.dumps(start, ensure_ascii=False),
+        field_origins=json.dumps(
+            {**field_origins, **dict.fromkeys(PLATFORM_KEYS, prefill.ACCOUNT)}, ensure_ascii=False
+        ),
+        purpose_code=held.purpose if held is not None else None,
+        consented_at=now if held is not None else None,
         created_at=now,
         updated_at=now,
     )
     session.add(application)
     session.flush()
+    if held is not None:
+        audit(
+            session,
+            application,
+            "consented",
+            actor=principal.username,
+            to_status=ApplicationStatus.RUNNING,
+            version=definition.version,
+            detail=f"{held.purpose}: {', '.join(sorted(set(held.sources.values())))}",
+            now=now,
+        )
     audit(
         session,
         application,
@@ -182,6 +215,39 @@ def get_application(session: Session, principal: Principal, application_id: int)
     return application_json(session, application)
 
 
+def read_application_form(
+    session: Session, gov: Governance, principal: Principal, application_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """An application's form for staff working one of its steps, read under its purpose."""
+    application = load(session, application_id)
+    if Role.STAFF not in principal.roles or not may_see(session, principal, application):
+        raise NotFound(f"application {application_id} does not exist")
+    return prefill.read_form(
+        session,
+        gov,
+        principal,
+        application.id,
+        application.citizen_id,
+        application.process_id,
+        now=now,
+    )
+
+
+def prefill_form(
+    session: Session, gov: Governance, principal: Principal, process_id: str, *, now: datetime
+) -> dict[str, Any]:
+    """What the government holds for the form of ``process_id``, read with consent."""
+    get_definition(session, process_id)
+    held = prefill.read_held(session, gov, principal, process_id, now=now)
+    return {
+        "purpose": held.purpose,
+        "values": held.values,
+        "sources": held.sources,
+        "licences": held.licences,
+        "district_code": held.district_code,
+    }
+
+
 def list_my_applications(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The caller's own applications, newest first."""
     citizen_id = _applicant(principal)
@@ -221,6 +287,9 @@ def application_json(session: Session, application: Application) -> dict[str, An
         "created_at": application.created_at,
         "completed_at": application.completed_at,
         "steps": [task_json(t) for t in tasks],
+        "purpose_code": application.purpose_code,
+        "consented_at": application.consented_at,
+        "field_origins": json.loads(application.field_origins or "{}"),
         "history": [
             {
                 "action": e.action,

@@ -77,6 +77,7 @@ ACTIONS = {
     "escalated": N_("Overdue: escalated"),
     "migrated": N_("Moved to a new process version"),
     "completed": N_("Completed"),
+    "consented": N_("Consented to prefilling from government records"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
@@ -95,6 +96,14 @@ FIELDS = {
     "vehicle_invoice": N_("Vehicle purchase invoice"),
     "reason": N_("Reason"),
     "missing": N_("Material needed"),
+    "applicant_name": N_("Full name"),
+    "applicant_id_number": N_("ID number"),
+    "district": N_("District"),
+}
+ORIGINS = {
+    "verified": N_("as the government holds it"),
+    "declared": N_("declared by the applicant"),
+    "account": N_("from the applicant's account"),
 }
 RULES = {
     "required": N_("%(field)s: please fill this in."),

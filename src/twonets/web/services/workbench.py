@@ -19,7 +19,7 @@ from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.licences.service import Licensing
 from twonets.services import forms, service
-from twonets.services.api import Ctx
+from twonets.services.api import Ctx, Gov
 from twonets.web.pages import FormFields, local_time, render
 from twonets.web.services import words
 
@@ -59,6 +59,16 @@ def _queue(
 def workbench_page(request: Request, caller: Staff, uow: Uow) -> HTMLResponse:
     """The queue of the caller's department: live steps, the most urgent first."""
     return _queue(request, caller, uow)
+
+
+@router.get("/services/applications/{application_id}/form", response_class=HTMLResponse)
+def form_page(
+    request: Request, application_id: int, caller: Staff, uow: Uow, clock: Clock, gov: Gov
+) -> HTMLResponse:
+    """The applicant's form, read through governance under the service's purpose (recorded)."""
+    with uow() as session:
+        form = service.read_application_form(session, gov, caller, application_id, now=clock())
+    return render(request, "services/form.html", caller, form=form, words=words, when=local_time)
 
 
 def _act(
