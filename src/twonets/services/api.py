@@ -19,8 +19,10 @@ from twonets.core.models import Role
 from twonets.governance.service import Governance
 from twonets.licences.service import Licensing
 from twonets.services import service
+from twonets.services.remote import InProcessTransport
 from twonets.services.schemas import (
     ApplicationOut,
+    ApplicationStepOut,
     ApplyIn,
     CompleteIn,
     FormOut,
@@ -29,6 +31,8 @@ from twonets.services.schemas import (
     PrefillOut,
     ProcessOut,
     RejectIn,
+    RemoteReplyIn,
+    RemoteRequestOut,
     ReturnIn,
     StepOut,
 )
@@ -41,8 +45,8 @@ Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR, Role.SUPERVISOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-# How often the SLA job looks for overdue steps.
-ESCALATE_EVERY = timedelta(minutes=5)
+# How often the scheduled work fires due process timers and looks for overdue steps.
+ESCALATE_EVERY = timedelta(minutes=1)
 
 
 def get_licensing(request: Request) -> Licensing:
@@ -64,18 +68,26 @@ Gov = Annotated[Governance, Depends(get_governance)]
 
 
 def setup(app: FastAPI) -> None:
-    """Register this domain's background work: escalating steps past their due time."""
+    """Register this domain's background work: due BPMN timers, steps past their due time."""
 
     async def escalate(stop: asyncio.Event) -> None:
-        """Escalate overdue steps every few minutes while the app runs."""
+        """Fire due process timers and escalate overdue steps every minute while the app runs."""
 
-        def once() -> int:
+        def once() -> tuple[int, int]:
             with unit_of_work(app.state.session_factory) as session:
-                return service.escalate_overdue(session, now=app.state.clock())
+                fired = service.fire_timers(session, now=app.state.clock())
+            with unit_of_work(app.state.session_factory) as session:
+                service.send_pending(
+                    session, app.state.remote_transport, app.state.secret_key, now=app.state.clock()
+                )
+            with unit_of_work(app.state.session_factory) as session:
+                return fired, service.escalate_overdue(session, now=app.state.clock())
 
         while not stop.is_set():
             try:
-                count = await asyncio.to_thread(once)
+                fired, count = await asyncio.to_thread(once)
+                if fired:
+                    log.info("services: fired %d process timers", fired)
                 if count:
                     log.info("services: escalated %d overdue steps", count)
             except Exception:  # keep the app serving; the next run tries again
@@ -83,6 +95,8 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), ESCALATE_EVERY.total_seconds())
 
+    # Regions are one deployment today: requests wait in the shared table (issue #18: HTTP).
+    app.state.remote_transport = InProcessTransport()
     app.state.background.append(escalate)
 
 
@@ -204,3 +218,22 @@ def reject(task_id: int, body: RejectIn, caller: Staff, uow: Uow, clock: Clock) 
     with uow() as session:
         application = service.reject_task(session, caller, task_id, reason=body.reason, now=clock())
         return service.application_json(session, application)
+
+
+@router.get("/remote/inbox", response_model=list[RemoteRequestOut])
+def remote_inbox(caller: Staff, uow: Uow, clock: Clock, request: Request) -> list[dict[str, Any]]:
+    """Requests from another region waiting for the caller's department, signatures checked."""
+    with uow() as session:
+        return service.list_inbox(session, request.app.state.secret_key, caller, now=clock())
+
+
+@router.post("/remote/requests/{message_id}/reply", response_model=ApplicationStepOut)
+def remote_reply(
+    message_id: str, body: RemoteReplyIn, caller: Staff, uow: Uow, clock: Clock, request: Request
+) -> dict[str, Any]:
+    """Answer a request from another region: the reply is signed with this region's key."""
+    with uow() as session:
+        application = service.answer_remote_request(
+            session, request.app.state.secret_key, caller, message_id, data=body.data, now=clock()
+        )
+        return {"application_id": application.id, "status": application.status}

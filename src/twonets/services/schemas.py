@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -151,3 +151,24 @@ class MonthFiguresOut(BaseModel):
     median_hours: float | None
     p90_hours: float | None
     overdue: int
+
+
+class RemoteRequestOut(BaseModel):
+    """A signed request from another region, as the asked department reads it."""
+
+    message_id: str
+    jws: str
+    request: dict[str, Any]
+
+
+class RemoteReplyIn(_In):
+    """The asked department's answer: the data the step needs."""
+
+    data: dict[str, Value] = Field(default_factory=dict)
+
+
+class ApplicationStepOut(BaseModel):
+    """Where an application is after a reply (the other region sees no more of it)."""
+
+    application_id: int
+    status: str

@@ -21,6 +21,7 @@ from twonets.services.service.applications import (
     supply_material,
     task_json,
 )
+from twonets.services.service.inbox import answer_remote_request, receive_reply
 from twonets.services.service.processes import (
     Deployed,
     MigrationReport,
@@ -30,6 +31,7 @@ from twonets.services.service.processes import (
     list_definitions,
     migrate_applications,
 )
+from twonets.services.service.remote import RemoteRefused, list_inbox, send_pending
 from twonets.services.service.tasks import (
     claim_task,
     complete_task,
@@ -38,13 +40,16 @@ from twonets.services.service.tasks import (
     reject_task,
     return_task,
 )
+from twonets.services.service.timers import fire_timers
 
 __all__ = [
     "CHANNELS",
     "ApplicationStatus",
     "Deployed",
     "MigrationReport",
+    "RemoteRefused",
     "TaskStatus",
+    "answer_remote_request",
     "application_json",
     "apply",
     "claim_task",
@@ -53,16 +58,20 @@ __all__ = [
     "deploy_builtin",
     "deploy_process",
     "escalate_overdue",
+    "fire_timers",
     "get_application",
     "get_definition",
     "list_definitions",
+    "list_inbox",
     "list_my_applications",
     "list_queue",
     "migrate_applications",
     "prefill_form",
     "read_application_form",
+    "receive_reply",
     "reject_task",
     "return_task",
+    "send_pending",
     "supply_material",
     "task_json",
 ]

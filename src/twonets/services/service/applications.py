@@ -102,7 +102,7 @@ def apply(
         "district": district_code,
     }
     workflow = engine.start(process, start)
-    engine.advance(workflow)
+    engine.advance(workflow, now=now)
     application = Application(
         process_id=process_id,
         definition_id=definition.id,

@@ -174,7 +174,7 @@ def migrate_applications(
             continue
         old = session.get(ProcessDefinition, application.definition_id)
         engine.migrate(workflow, process)
-        engine.advance(workflow)
+        engine.advance(workflow, now=now)
         application.definition_id = target.id
         application.state = engine.dumps(workflow)
         application.updated_at = now

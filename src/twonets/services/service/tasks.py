@@ -144,7 +144,7 @@ def complete_task(
         licence = _issue(session, ctx, principal, properties, merged, now=now)
         application.licence_identifier = licence.identifier
         data = {**data, "licence_identifier": licence.identifier}
-    engine.complete(workflow, found, data)
+    engine.complete(workflow, found, data, now=now)
     task.status = TaskStatus.DONE
     task.finished_at = now
     application.state = engine.dumps(workflow)
@@ -248,6 +248,7 @@ def reject_task(
     before = application.status
     application.state = engine.dumps(workflow)
     application.status = ApplicationStatus.REJECTED
+    application.next_timer_at = None
     application.reason = reason.strip()
     application.outcome = "rejected"
     application.completed_at = now

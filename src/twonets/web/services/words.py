@@ -78,6 +78,7 @@ ACTIONS = {
     "migrated": N_("Moved to a new process version"),
     "completed": N_("Completed"),
     "consented": N_("Consented to prefilling from government records"),
+    "timer-fired": N_("Time limit reached"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
