@@ -163,3 +163,36 @@ def grant_nev_purpose(session: Session) -> None:
             reason="test",
             now=NOW - timedelta(days=1),
         )
+
+
+def add_jiangsu(world: World, app: FastAPI, session_factory: sessionmaker[Session]) -> None:
+    """Jiangsu's keys recognised by the city, social security in both regions, their staff."""
+    secret = app.state.secret_key
+    with unit_of_work(session_factory) as session:
+        trust.ensure_issuing_region(
+            session, region="JS", root_secret=secret, now=NOW, recognise=False
+        )
+        trust.recognise_region(
+            session,
+            anchor=trust.anchor_pem(session, "JS", secret),
+            trust_list=trust.get_issuing_region(session, "JS").trust_list or "",
+            now=NOW,
+        )
+        for code, function, region in (
+            ("js.hrss", "social-security", "JS"),
+            ("sh.hrss", "social-security", "SH"),
+            ("sh.medical", "medical-insurance", "SH"),
+            ("sh.fund", "housing-fund", "SH"),
+        ):
+            department = core_service.create_department(
+                session,
+                code=code,
+                name=code,
+                name_en=code,
+                function=function,
+                level=DepartmentLevel.CITY,
+                region_code=region,
+                district_code=None,
+            )
+            account = create_staff(session, username=f"clerk.{code}", department=department)
+            world.tokens[code] = auth.issue_token(session, account, now=NOW, ttl=timedelta(days=60))

@@ -4,7 +4,6 @@ refused naming when it fired; only the asked region's department may answer."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,49 +12,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import NOW, create_staff
+from builders import NOW
 from services.process_files import with_remote_step
-from services.services_world import World, build_world
-from twonets.core import auth
-from twonets.core import service as core_service
+from services.services_world import World, add_jiangsu, build_world
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden
-from twonets.core.models import DepartmentLevel
 from twonets.services import engine as process_engine
 from twonets.services import service
 from twonets.services.models import RemoteMessage
 from twonets.services.remote import InProcessTransport
 from twonets.services.service import remote
-from twonets.trust import service as trust
 
 
 @pytest.fixture
 def world(app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]) -> World:
     built = build_world(app, client, session_factory)
-    secret = app.state.secret_key
+    add_jiangsu(built, app, session_factory)
     with unit_of_work(session_factory) as session:
-        trust.ensure_issuing_region(
-            session, region="JS", root_secret=secret, now=NOW, recognise=False
-        )
-        trust.recognise_region(
-            session,
-            anchor=trust.anchor_pem(session, "JS", secret),
-            trust_list=trust.get_issuing_region(session, "JS").trust_list or "",
-            now=NOW,
-        )
-        for code, region in (("js.hrss", "JS"), ("sh.hrss", "SH")):
-            department = core_service.create_department(
-                session,
-                code=code,
-                name=code,
-                name_en=code,
-                function="social-security",
-                level=DepartmentLevel.CITY,
-                region_code=region,
-                district_code=None,
-            )
-            account = create_staff(session, username=f"clerk.{code}", department=department)
-            built.tokens[code] = auth.issue_token(session, account, now=NOW, ttl=timedelta(days=60))
         source = process_engine.ProcessSource(bpmn=with_remote_step(), name="delta.bpmn")
         service.deploy_process(session, source, actor="test", now=NOW)
     return built

@@ -43,6 +43,8 @@ router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+# Staff, and enterprises working their own lane (the employer's confirmation).
+Worker = Annotated[Principal, Depends(require(Role.STAFF, Role.ENTERPRISE))]
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR, Role.SUPERVISOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 # How often the scheduled work fires due process timers and looks for overdue steps.
@@ -175,14 +177,14 @@ def supply_material(
 
 
 @router.get("/tasks", response_model=list[StepOut])
-def queue(caller: Staff, uow: Uow) -> list[dict[str, Any]]:
+def queue(caller: Worker, uow: Uow) -> list[dict[str, Any]]:
     """The caller's department's queue: live steps of its lane (and district)."""
     with uow() as session:
         return service.list_queue(session, caller)
 
 
 @router.post("/tasks/{task_id}/claim", response_model=StepOut)
-def claim(task_id: int, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+def claim(task_id: int, caller: Worker, uow: Uow, clock: Clock) -> dict[str, Any]:
     """Take an open step of one's department's lane."""
     with uow() as session:
         return service.task_json(service.claim_task(session, caller, task_id, now=clock()))
@@ -190,7 +192,7 @@ def claim(task_id: int, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]
 
 @router.post("/tasks/{task_id}/complete", response_model=ApplicationOut)
 def complete(
-    task_id: int, body: CompleteIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+    task_id: int, body: CompleteIn, caller: Worker, uow: Uow, clock: Clock, ctx: Ctx
 ) -> dict[str, Any]:
     """Complete one's claimed step with its form; the process runs on."""
     with uow() as session:
@@ -202,7 +204,7 @@ def complete(
 
 @router.post("/tasks/{task_id}/return", response_model=ApplicationOut)
 def return_for_material(
-    task_id: int, body: ReturnIn, caller: Staff, uow: Uow, clock: Clock
+    task_id: int, body: ReturnIn, caller: Worker, uow: Uow, clock: Clock
 ) -> dict[str, Any]:
     """Ask the applicant for what is missing, and say why."""
     with uow() as session:
@@ -213,7 +215,7 @@ def return_for_material(
 
 
 @router.post("/tasks/{task_id}/reject", response_model=ApplicationOut)
-def reject(task_id: int, body: RejectIn, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+def reject(task_id: int, body: RejectIn, caller: Worker, uow: Uow, clock: Clock) -> dict[str, Any]:
     """Refuse the application at this step, with the reason."""
     with uow() as session:
         application = service.reject_task(session, caller, task_id, reason=body.reason, now=clock())

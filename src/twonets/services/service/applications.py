@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from twonets.core import places
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
-from twonets.core.models import Role
+from twonets.core.models import Enterprise, Role
 from twonets.governance.service import Governance
 from twonets.services import engine, figures
 from twonets.services.models import (
@@ -28,6 +28,11 @@ from twonets.services.service.processes import get_definition, process_of
 from twonets.services.service.records import audit, sync_tasks, version_of
 
 CHANNELS = ("online", "app", "counter")
+# A form field naming the applicant's employer: its lane ("employer") is worked by that
+# enterprise's own account.
+EMPLOYER_FIELD = "employer_credit_code"
+# Lanes worked by the enterprise an application names, not by a department.
+ENTERPRISE_LANES = frozenset({"employer", "enterprise"})
 # Keys the platform puts in an application's data itself; an applicant cannot set them.
 PLATFORM_KEYS = frozenset({"applicant_name", "applicant_id_number", "district"})
 MAX_FIELDS = 50
@@ -94,6 +99,7 @@ def apply(
         held = prefill.read_held(session, gov, principal, process_id, now=now)
         data = {**held.values, **data}
     field_origins = prefill.origins(held, data)
+    employer = _employer(session, data.get(EMPLOYER_FIELD))
     start = {
         **data,
         # From the applicant's own account: the government already holds these.
@@ -107,6 +113,7 @@ def apply(
         process_id=process_id,
         definition_id=definition.id,
         citizen_id=citizen_id,
+        enterprise_id=employer,
         district_code=district_code,
         status=ApplicationStatus.RUNNING,
         channel=channel,
@@ -149,6 +156,18 @@ def apply(
     return application
 
 
+def _employer(session: Session, credit_code: object) -> int | None:
+    """The enterprise a form names as the employer (by credit code), or None when none."""
+    if credit_code in (None, ""):
+        return None
+    found = session.scalar(select(Enterprise.id).where(Enterprise.credit_code == str(credit_code)))
+    if found is None:
+        raise Invalid.field(
+            f"data.{EMPLOYER_FIELD}", "registered", "is not an enterprise in the register"
+        )
+    return found
+
+
 def finish(
     session: Session, application: Application, workflow: Any, *, actor: str, now: datetime
 ) -> None:
@@ -184,8 +203,10 @@ def load(session: Session, application_id: int) -> Application:
 
 
 def may_see(session: Session, principal: Principal, application: Application) -> bool:
-    """The applicant, or staff of a department that works one of its steps."""
+    """The applicant, the enterprise it names, or staff of a department working one of its steps."""
     if principal.citizen_id is not None and principal.citizen_id == application.citizen_id:
+        return True
+    if principal.enterprise_id is not None and principal.enterprise_id == application.enterprise_id:
         return True
     if Role.STAFF not in principal.roles or principal.department_function is None:
         return False

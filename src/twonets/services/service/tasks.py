@@ -17,6 +17,7 @@ from twonets.licences import service as licences
 from twonets.services import engine
 from twonets.services.models import Application, ApplicationStatus, ServiceTask, TaskStatus
 from twonets.services.service.applications import (
+    ENTERPRISE_LANES,
     check_data,
     finish,
     in_scope,
@@ -34,6 +35,13 @@ def _staff(principal: Principal) -> str:
     return principal.department_function
 
 
+def _enterprise(principal: Principal) -> int | None:
+    """The enterprise an enterprise's account acts for (None for anyone else)."""
+    if Role.ENTERPRISE in principal.roles and principal.enterprise_id is not None:
+        return principal.enterprise_id
+    return None
+
+
 def _task(session: Session, task_pk: int) -> ServiceTask:
     task = session.get(
         ServiceTask, task_pk
@@ -44,7 +52,19 @@ def _task(session: Session, task_pk: int) -> ServiceTask:
 
 
 def _authorised(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
-    """The task, if the caller's department works its lane in its district; else 403."""
+    """The task, if the caller's department works its lane in its district; else 403.
+
+    A lane of an enterprise (the employer) is worked by the account of the enterprise the
+    application names, and by no one else.
+    """
+    enterprise = _enterprise(principal)
+    if enterprise is not None:
+        task = _task(session, task_pk)
+        if task.lane not in ENTERPRISE_LANES:
+            raise Forbidden(f"step {task.activity} is worked by {task.lane} departments")
+        if load(session, task.application_id).enterprise_id != enterprise:
+            raise Forbidden(f"step {task.activity} is worked by the enterprise the form names")
+        return task
     function = _staff(principal)
     task = _task(session, task_pk)
     if task.lane != function:
@@ -71,6 +91,20 @@ def _mine(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
 
 def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The live steps of the caller's department's lane (and district), oldest due first."""
+    live = [TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]
+    enterprise = _enterprise(principal)
+    if enterprise is not None:
+        rows = session.scalars(
+            select(ServiceTask)  # governance: the enterprise's own steps as employer
+            .join(Application, Application.id == ServiceTask.application_id)
+            .where(
+                ServiceTask.lane.in_(sorted(ENTERPRISE_LANES)),
+                ServiceTask.status.in_(live),
+                Application.enterprise_id == enterprise,
+            )
+            .order_by(ServiceTask.due_at, ServiceTask.id)
+        ).all()
+        return [task_json(t) for t in rows]
     function = _staff(principal)
     if not in_scope(principal, principal.district_code):
         return []  # a department of another region works none of the city's steps
