@@ -188,3 +188,22 @@ def test_without_jiangsus_reply_in_five_days_the_city_checks_by_hand(
     world.work(application, "check_delta_years_by_hand", "sh.hrss", contribution_years_delta=7)
     world.work(application, "check_contribution_years", "sh.hrss", contribution_years_city=20)
     assert set(_open(world, application)) == {"transfer_medical_insurance", "withdraw_housing_fund"}
+
+
+def test_the_applicant_sees_whom_each_step_waits_on_and_by_when(
+    app: FastAPI, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    application = _apply(world)
+    world.work(application, "employer_confirms", "employer", last_working_day="2026-12-31")
+
+    view = world.ok("GET", f"/applications/{application['id']}", "resident")
+
+    waiting = {w["activity"]: (w["waiting_on"], w["expected_by"]) for w in view["waiting"]}
+    assert waiting == {
+        "check_contribution_years": ("social-security", "2026-12-05T09:00:00Z"),
+        "confirm_delta_years": ("JS:social-security", "2026-12-05T09:00:00Z"),
+    }
+    [city] = world.ok("GET", "/tasks", "sh.hrss")
+    assert [(p["activity"], p["waiting_on"]) for p in city["parallel"]] == [
+        ("confirm_delta_years", "JS:social-security")
+    ]

@@ -189,3 +189,14 @@ def test_consenting_prefills_the_form_and_staff_read_it_with_its_origins(world: 
     assert 'data-origin="declared"' in staff.text
     workbench = as_(world, "310101.operations").get("/services/tasks")
     assert f"/services/applications/{application_id}/form" in workbench.text
+
+
+def test_the_application_page_says_whom_each_step_waits_on_and_by_when(world: World) -> None:
+    location = apply(world)
+
+    page = as_(world, "resident").get(location, headers={"Accept-Language": "en"})
+
+    assert 'data-testid="waiting"' in page.text
+    [message] = re.findall(r'data-testid="waiting-message">(.*?)</li>', page.text, re.S)
+    assert "waiting for District operations centre since" in message
+    assert "expected by" in message

@@ -30,6 +30,7 @@ from twonets.services.schemas import (
     MonthFiguresOut,
     PrefillOut,
     ProcessOut,
+    QueueStepOut,
     RejectIn,
     RemoteReplyIn,
     RemoteRequestOut,
@@ -176,7 +177,7 @@ def supply_material(
         return service.application_json(session, application)
 
 
-@router.get("/tasks", response_model=list[StepOut])
+@router.get("/tasks", response_model=list[QueueStepOut])
 def queue(caller: Worker, uow: Uow) -> list[dict[str, Any]]:
     """The caller's department's queue: live steps of its lane (and district)."""
     with uow() as session:

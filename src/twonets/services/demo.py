@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.auth import Principal
-from twonets.core.models import AccountKind, Citizen, Role
+from twonets.core.models import Account, AccountKind, Citizen, DepartmentLevel, Enterprise, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import GranteeKind, LegalBasis, create_purpose, set_policy
 from twonets.licences.service import Licensing
 from twonets.services import service
 from twonets.services.models import ServiceTask
+from twonets.services.remote import InProcessTransport
 from twonets.services.service import prefill
 
 APPLICATIONS_PER_SCALE = 60
@@ -159,8 +160,91 @@ def seed(city: DemoCity) -> None:
         fate = "at-district" if n == 0 else _fate(rng)
         start = now - timedelta(days=rng.uniform(0.5, 120)) if n else now - timedelta(hours=5)
         _apply(city, ctx, clerks, citizen, fate, start, rng)
+    _retirements(city, ctx, applicants[1:13], rng)
     # What the app's scheduled work would have done by now.
     service.escalate_overdue(session, now=now)
+
+
+RETIREMENT_FATES = ("at-employer", "years", "years", "jiangsu-late", "retired", "retired")
+
+
+def _retirements(city: DemoCity, ctx: Licensing, people: list[Citizen], rng: random.Random) -> None:
+    """Retirements of the first enterprise's employees: Jiangsu's social security answers
+    the years paid there (its staff log in as ``services.jiangsu``), or is late."""
+    session, now = city.session, city.now
+    employer = session.get(Enterprise, city.enterprise_ids[0])  # governance: seeding
+    assert employer is not None
+    core_service.create_department(
+        session,
+        code="js.hrss",
+        name="江苏省人力资源和社会保障厅",
+        name_en="Jiangsu Human Resources and Social Security Department",
+        function="social-security",
+        level=DepartmentLevel.CITY,
+        region_code="JS",
+        district_code=None,
+    )
+    jiangsu = _staff(city, "services.jiangsu", "江苏省人社厅 经办员 吴芳", "js.hrss")
+    hrss = _staff(city, "services.hrss", "市人社局 经办员 郑磊", "sh.hrss")
+    city.add_account("services.hrss", "social security staff (retirement: contribution years)")
+    city.add_account("services.jiangsu", "Jiangsu social security staff (answers requests)")
+    boss = auth.principal_of(
+        session.scalars(  # governance: seeding, the demo enterprise's own login
+            select(Account).where(Account.enterprise_id == employer.id)
+        ).one()
+    )
+    answered = []
+    for n, citizen in enumerate(people):
+        fate = RETIREMENT_FATES[n % len(RETIREMENT_FATES)]
+        # Jiangsu's late reply: the request went out eight days ago (its time-out is five).
+        moment = now - (
+            timedelta(days=8) if fate == "jiangsu-late" else timedelta(hours=rng.uniform(30, 90))
+        )
+        application = service.apply(
+            session,
+            _applicant(citizen),
+            process_id="retirement",
+            district_code=citizen.district_code or "310101",
+            data={
+                "contribution_years_city": rng.randrange(12, 30),
+                "contribution_years_delta": rng.randrange(0, 10),
+                "average_wage": 12183,
+                "indexed_wage": round(rng.uniform(0.6, 2.0), 2),
+                "account_balance": rng.randrange(60_000, 300_000),
+                "employer_credit_code": employer.credit_code,
+            },
+            now=moment,
+        )
+        if fate == "at-employer":
+            continue
+        moment += timedelta(hours=rng.uniform(2, 24))
+        task = _step(session, application.id, "employer_confirms")
+        service.claim_task(session, boss, task, now=moment)
+        service.complete_task(
+            session, ctx, boss, task, data={"last_working_day": "2026-12-31"}, now=moment
+        )
+        if fate == "retired":
+            answered.append(application.id)
+    # Requests are signed now (the regions' keys are as old as the demo); a time-out that
+    # has passed fires first, so that request is never sent.
+    service.fire_timers(session, now=now)
+    service.send_pending(session, InProcessTransport(), city.root_secret, now=now)
+    for waiting in service.list_inbox(session, city.root_secret, jiangsu, now=now):
+        if waiting["request"]["application"] not in answered:
+            continue
+        service.answer_remote_request(
+            session,
+            city.root_secret,
+            jiangsu,
+            waiting["message_id"],
+            data={"contribution_years_delta": rng.randrange(0, 10)},
+            now=now,
+        )
+        task = _step(session, waiting["request"]["application"], "check_contribution_years")
+        service.claim_task(session, hrss, task, now=now)
+        service.complete_task(
+            session, ctx, hrss, task, data={"contribution_years_city": 20}, now=now
+        )
 
 
 def _apply(

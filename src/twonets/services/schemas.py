@@ -78,6 +78,33 @@ class StepOut(BaseModel):
     finished_at: datetime | None
 
 
+class ParallelOut(BaseModel):
+    """Another live step of the same application: whom it waits on, and by when."""
+
+    activity: str
+    waiting_on: str
+    due_at: datetime
+
+
+class QueueStepOut(StepOut):
+    """A step in a queue, with the steps running beside it."""
+
+    parallel: list[ParallelOut] = Field(default_factory=list)
+
+
+class WaitingOut(BaseModel):
+    """A message to the applicant: a live step, whom it waits on, since when, expected by."""
+
+    activity: str
+    name: str
+    waiting_on: str
+    since: datetime
+    expected_by: datetime
+    overdue: bool
+    missing: list[str]
+    note: str | None
+
+
 class HistoryOut(BaseModel):
     """One state change of an application (who is kept in the audit, not shown here)."""
 
@@ -107,6 +134,7 @@ class ApplicationOut(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     steps: list[StepOut]
+    waiting: list[WaitingOut] = Field(default_factory=list)
     history: list[HistoryOut]
     purpose_code: str | None = None
     consented_at: datetime | None = None

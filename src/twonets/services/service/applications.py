@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -308,6 +309,7 @@ def application_json(session: Session, application: Application) -> dict[str, An
         "created_at": application.created_at,
         "completed_at": application.completed_at,
         "steps": [task_json(t) for t in tasks],
+        "waiting": waiting_messages(tasks),
         "purpose_code": application.purpose_code,
         "consented_at": application.consented_at,
         "field_origins": json.loads(application.field_origins or "{}"),
@@ -325,6 +327,32 @@ def application_json(session: Session, application: Application) -> dict[str, An
             for e in events
         ],
     }
+
+
+def waiting_on(task: ServiceTask) -> str:
+    """Whom a live step waits on: the applicant (material), a department's lane, a region's."""
+    return "applicant" if task.status == TaskStatus.RETURNED else task.lane
+
+
+def waiting_messages(tasks: Sequence[ServiceTask]) -> list[dict[str, Any]]:
+    """The applicant's messages: each live step, whom it waits on, since when, expected by.
+
+    Steps in parallel appear together, so the applicant sees every department at work.
+    """
+    return [
+        {
+            "activity": t.activity,
+            "name": t.name,
+            "waiting_on": waiting_on(t),
+            "since": t.created_at,
+            "expected_by": t.due_at,
+            "overdue": t.escalated_at is not None,
+            "missing": json.loads(t.missing) if t.missing else [],
+            "note": t.note if t.status == TaskStatus.RETURNED else None,
+        }
+        for t in tasks
+        if t.status in (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED)
+    ]
 
 
 def task_json(task: ServiceTask) -> dict[str, Any]:

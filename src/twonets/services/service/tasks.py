@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from twonets.services.service.applications import (
     in_scope,
     load,
     task_json,
+    waiting_on,
 )
 from twonets.services.service.records import audit, sync_tasks
 
@@ -104,7 +106,7 @@ def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
             )
             .order_by(ServiceTask.due_at, ServiceTask.id)
         ).all()
-        return [task_json(t) for t in rows]
+        return _with_parallel(session, rows)
     function = _staff(principal)
     if not in_scope(principal, principal.district_code):
         return []  # a department of another region works none of the city's steps
@@ -115,7 +117,31 @@ def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
     if principal.district_code is not None:
         query = query.where(ServiceTask.district_code == principal.district_code)
     rows = session.scalars(query.order_by(ServiceTask.due_at, ServiceTask.id)).all()
-    return [task_json(t) for t in rows]
+    return _with_parallel(session, rows)
+
+
+def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[str, Any]]:
+    """Each step with the other live steps of its application: who else it waits on."""
+    ids = sorted({t.application_id for t in rows})
+    others: dict[int, list[ServiceTask]] = {}
+    if ids:
+        for other in session.scalars(
+            select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
+                ServiceTask.application_id.in_(ids),
+                ServiceTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]),
+            )
+        ):
+            others.setdefault(other.application_id, []).append(other)
+    out = []
+    for task in rows:
+        entry = task_json(task)
+        entry["parallel"] = [
+            {"activity": o.activity, "waiting_on": waiting_on(o), "due_at": o.due_at}
+            for o in others.get(task.application_id, [])
+            if o.id != task.id
+        ]
+        out.append(entry)
+    return out
 
 
 def claim_task(

@@ -21,7 +21,10 @@ MENU = (
     N_("One-thing services by month: contactless rate, handling time, overdue steps"),
 )
 
-PROCESSES = {"nev_plate": N_("New-energy vehicle plate")}
+PROCESSES = {
+    "nev_plate": N_("New-energy vehicle plate"),
+    "retirement": N_("Employee retirement"),
+}
 PROCESS_NOTES = {
     "nev_plate": N_(
         "For a new-energy vehicle: a residence record or 36 months of social insurance in the "
@@ -35,12 +38,26 @@ STEPS = {
     "register_vehicle": N_("Register the vehicle"),
     "allocate_plate": N_("Allocate the plate"),
     "issue_certificate": N_("Issue the plate certificate"),
+    "employer_confirms": N_("The employer confirms the retirement"),
+    "check_contribution_years": N_("Check the contribution years paid in the city"),
+    "confirm_delta_years": N_("Jiangsu confirms the years paid there"),
+    "check_delta_years_by_hand": N_("Check the years paid in Jiangsu by hand"),
+    "transfer_medical_insurance": N_("Transfer the medical insurance"),
+    "withdraw_housing_fund": N_("Withdraw the housing provident fund"),
 }
 LANES = {
     "operations": N_("District operations centre"),
     "transport": N_("Transport commission"),
     "police": N_("Public security"),
+    "employer": N_("The employer"),
+    "social-security": N_("Human resources and social security"),
+    "medical-insurance": N_("Medical insurance"),
+    "housing-fund": N_("Housing provident fund"),
+    "applicant": N_("you"),
 }
+REGIONS = {"JS": N_("Jiangsu"), "ZJ": N_("Zhejiang"), "AH": N_("Anhui")}
+# "{region}: {department}", for a step worked in another region.
+IN_REGION = N_("%(department)s of %(region)s")
 APPLICATION_STATUSES = {
     "running": N_("In progress"),
     "returned": N_("Material needed"),
@@ -79,6 +96,7 @@ ACTIONS = {
     "completed": N_("Completed"),
     "consented": N_("Consented to prefilling from government records"),
     "timer-fired": N_("Time limit reached"),
+    "remote-replied": N_("Another region replied"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
@@ -114,6 +132,19 @@ RULES = {
     "district": N_("%(field)s: choose one of the city's districts."),
 }
 OTHERWISE = N_("%(field)s: please check this.")
+
+
+def lane_words(lane: str) -> str:
+    """Who works a lane, in the page's language (a region's department names its region)."""
+    code = i18n.current_language().code
+    region, _, function = lane.rpartition(":")
+    department = i18n.translate(code, LANES.get(function, function))
+    if not region:
+        return department
+    return i18n.translate(code, IN_REGION) % {
+        "department": department,
+        "region": i18n.translate(code, REGIONS.get(region, region)),
+    }
 
 
 def field_words(request: Request, error: TwonetsError) -> dict[str, str]:
