@@ -65,6 +65,8 @@ class World:
     clock: MovableClock
     tokens: dict[str, str] = field(default_factory=dict)
     resident_id_number: str = ""
+    # Who follows the applications (the applicant): a resident, or an enterprise's account.
+    viewer: str = "resident"
 
     def call(self, method: str, path: str, who: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -81,7 +83,7 @@ class World:
         return answer
 
     def step(self, application: dict[str, Any], activity: str) -> int:
-        view = self.ok("GET", f"/applications/{application['id']}", "resident")
+        view = self.ok("GET", f"/applications/{application['id']}", self.viewer)
         [found] = [s["id"] for s in view["steps"] if s["activity"] == activity]
         return int(found)
 

@@ -24,6 +24,7 @@ def test_the_processes_one_can_apply_for_are_listed(world: World) -> None:
     assert [(p["process_id"], p["version"]) for p in answer] == [
         ("nev_plate", 1),
         ("retirement", 1),
+        ("tax_and_fees", 1),
     ]
 
 

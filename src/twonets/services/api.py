@@ -19,6 +19,7 @@ from twonets.core.models import Role
 from twonets.governance.service import Governance
 from twonets.licences.service import Licensing
 from twonets.services import service
+from twonets.services.payments import DemoPayments
 from twonets.services.remote import InProcessTransport
 from twonets.services.schemas import (
     ApplicationOut,
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+# A resident, or an enterprise applying for itself (tax and fees).
+Applicant = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 # Staff, and enterprises working their own lane (the employer's confirmation).
 Worker = Annotated[Principal, Depends(require(Role.STAFF, Role.ENTERPRISE))]
@@ -100,6 +103,8 @@ def setup(app: FastAPI) -> None:
 
     # Regions are one deployment today: requests wait in the shared table (issue #18: HTTP).
     app.state.remote_transport = InProcessTransport()
+    # The demo's stand-in bank (a real provider implements services.payments.PaymentProvider).
+    app.state.payments = DemoPayments()
     app.state.background.append(escalate)
 
 
@@ -126,7 +131,7 @@ def prefill(process_id: str, caller: Resident, uow: Uow, clock: Clock, gov: Gov)
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 def apply(
-    body: ApplyIn, caller: Resident, uow: Uow, clock: Clock, gov: Gov, key: IdempotencyKey = None
+    body: ApplyIn, caller: Applicant, uow: Uow, clock: Clock, gov: Gov, key: IdempotencyKey = None
 ) -> dict[str, Any]:
     """Apply once for a service; its process starts with the form (prefilled with consent)."""
     with uow() as session:
@@ -143,7 +148,7 @@ def apply(
 
 
 @router.get("/applications", response_model=list[ApplicationOut])
-def my_applications(caller: Resident, uow: Uow) -> list[dict[str, Any]]:
+def my_applications(caller: Applicant, uow: Uow) -> list[dict[str, Any]]:
     """The caller's own applications, newest first."""
     with uow() as session:
         return service.list_my_applications(session, caller)
@@ -167,12 +172,24 @@ def application_form(
 
 @router.post("/applications/{application_id}/material", response_model=ApplicationOut)
 def supply_material(
-    application_id: int, body: MaterialIn, caller: Resident, uow: Uow, clock: Clock
+    application_id: int, body: MaterialIn, caller: Applicant, uow: Uow, clock: Clock
 ) -> dict[str, Any]:
     """Supply what a department asked for; the step goes back to its queue."""
     with uow() as session:
         application = service.supply_material(
             session, caller, application_id, data=body.data, now=clock()
+        )
+        return service.application_json(session, application)
+
+
+@router.post("/applications/{application_id}/pay", response_model=ApplicationOut)
+def pay(
+    application_id: int, caller: Applicant, uow: Uow, clock: Clock, request: Request
+) -> dict[str, Any]:
+    """Pay once everything the filing computed as due; the process goes on to the receipt."""
+    with uow() as session:
+        application = service.pay(
+            session, request.app.state.payments, caller, application_id, now=clock()
         )
         return service.application_json(session, application)
 

@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -350,6 +351,25 @@ def complete(
     if finished is not None and _is_activity(task):
         finished(task)
     advance(workflow, finished, now=now)
+
+
+def deliver_message(
+    workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any], *, now: datetime | None = None
+) -> bool:
+    """Deliver message ``name`` to the event waiting for it, with ``payload`` in its data,
+    then run on; False when nothing waits for it."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            task.data.update(payload)
+            try:
+                with clock(now):
+                    workflow.send_event(BpmnEvent(type(definition)(name), payload=dict(payload)))
+            except SpiffWorkflowException as exc:
+                raise ProcessRunError(_run_message(exc)) from None
+            advance(workflow, now=now)
+            return True
+    return False
 
 
 def cancel(workflow: BpmnWorkflow) -> None:

@@ -22,6 +22,7 @@ from twonets.services.service.applications import (
     task_json,
 )
 from twonets.services.service.inbox import answer_remote_request, receive_reply
+from twonets.services.service.paying import PaymentFailed, pay
 from twonets.services.service.processes import (
     Deployed,
     MigrationReport,
@@ -47,6 +48,7 @@ __all__ = [
     "ApplicationStatus",
     "Deployed",
     "MigrationReport",
+    "PaymentFailed",
     "RemoteRefused",
     "TaskStatus",
     "answer_remote_request",
@@ -66,6 +68,7 @@ __all__ = [
     "list_my_applications",
     "list_queue",
     "migrate_applications",
+    "pay",
     "prefill_form",
     "read_application_form",
     "receive_reply",

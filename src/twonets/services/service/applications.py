@@ -34,6 +34,8 @@ CHANNELS = ("online", "app", "counter")
 EMPLOYER_FIELD = "employer_credit_code"
 # Lanes worked by the enterprise an application names, not by a department.
 ENTERPRISE_LANES = frozenset({"employer", "enterprise"})
+# Services an enterprise applies for itself (it is the applicant, and it pays).
+ENTERPRISE_PROCESSES = frozenset({"tax_and_fees"})
 # Keys the platform puts in an application's data itself; an applicant cannot set them.
 PLATFORM_KEYS = frozenset({"applicant_name", "applicant_id_number", "district"})
 MAX_FIELDS = 50
@@ -65,6 +67,34 @@ def _applicant(principal: Principal) -> int:
     return principal.citizen_id
 
 
+def _enterprise_applicant(principal: Principal) -> int | None:
+    """The enterprise an enterprise's account applies for (None for anyone else)."""
+    if Role.ENTERPRISE in principal.roles and principal.enterprise_id is not None:
+        return principal.enterprise_id
+    return None
+
+
+def _who_applies(principal: Principal, process_id: str) -> tuple[int | None, int | None]:
+    """(citizen, enterprise) applying: enterprises apply for their own services only."""
+    enterprise = _enterprise_applicant(principal)
+    if process_id in ENTERPRISE_PROCESSES:
+        if enterprise is None:
+            raise Forbidden(f"{process_id} is applied for by an enterprise's own account")
+        return None, enterprise
+    return _applicant(principal), None
+
+
+def is_applicant(principal: Principal, application: Application) -> bool:
+    """Whether the caller made the application (a resident, or an enterprise for itself)."""
+    if principal.citizen_id is not None and principal.citizen_id == application.citizen_id:
+        return True
+    return (
+        application.citizen_id is None
+        and _enterprise_applicant(principal) is not None
+        and principal.enterprise_id == application.enterprise_id
+    )
+
+
 def apply(
     session: Session,
     principal: Principal,
@@ -83,7 +113,7 @@ def apply(
     governance under the service's purpose: a field the applicant left out is filled from
     it (verified), one they changed is kept as they wrote it and marked declared.
     """
-    citizen_id = _applicant(principal)
+    citizen_id, enterprise_id = _who_applies(principal, process_id)
     try:
         places.get_district(district_code)
     except KeyError:
@@ -100,7 +130,7 @@ def apply(
         held = prefill.read_held(session, gov, principal, process_id, now=now)
         data = {**held.values, **data}
     field_origins = prefill.origins(held, data)
-    employer = _employer(session, data.get(EMPLOYER_FIELD))
+    employer = enterprise_id or _employer(session, data.get(EMPLOYER_FIELD))
     start = {
         **data,
         # From the applicant's own account: the government already holds these.
@@ -272,10 +302,15 @@ def prefill_form(
 
 def list_my_applications(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The caller's own applications, newest first."""
-    citizen_id = _applicant(principal)
+    enterprise = _enterprise_applicant(principal)
+    mine = (
+        (Application.citizen_id.is_(None)) & (Application.enterprise_id == enterprise)
+        if enterprise is not None
+        else Application.citizen_id == _applicant(principal)
+    )
     rows = session.scalars(
         select(Application)  # governance: the applicant's own applications, for the applicant
-        .where(Application.citizen_id == citizen_id)
+        .where(mine)
         .order_by(Application.created_at.desc(), Application.id.desc())
     ).all()
     return [application_json(session, a) for a in rows]
@@ -385,7 +420,7 @@ def supply_material(
 ) -> Application:
     """The applicant supplies what a department asked for; the step goes back to its queue."""
     application = load(session, application_id)
-    if principal.citizen_id is None or principal.citizen_id != application.citizen_id:
+    if not is_applicant(principal, application):
         raise NotFound(f"application {application_id} does not exist")
     if application.status != ApplicationStatus.RETURNED:
         raise Conflict(

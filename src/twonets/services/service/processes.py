@@ -17,9 +17,8 @@ from twonets.services.models import Application, ApplicationStatus, ProcessDefin
 from twonets.services.service.records import audit, sync_tasks
 
 BUILTIN = Path(__file__).resolve().parents[1] / "processes"
-# The platform's processes that applicants can use today (tax_and_fees.bpmn waits for its
-# payment: it runs in the simulator only).
-BUILTIN_FILES = ("nev_plate.bpmn", "retirement.bpmn")
+# The platform's processes that applicants can use.
+BUILTIN_FILES = ("nev_plate.bpmn", "retirement.bpmn", "tax_and_fees.bpmn")
 # Parsed processes by (definition id, checksum): a version never changes once deployed.
 _PARSED: dict[tuple[int, str], engine.Process] = {}
 
