@@ -24,6 +24,7 @@ MENU = (
 PROCESSES = {
     "nev_plate": N_("New-energy vehicle plate"),
     "retirement": N_("Employee retirement"),
+    "tax_and_fees": N_("Enterprise tax and fees in one filing"),
 }
 PROCESS_NOTES = {
     "nev_plate": N_(
@@ -44,6 +45,9 @@ STEPS = {
     "check_delta_years_by_hand": N_("Check the years paid in Jiangsu by hand"),
     "transfer_medical_insurance": N_("Transfer the medical insurance"),
     "withdraw_housing_fund": N_("Withdraw the housing provident fund"),
+    "review_tax": N_("Review the tax declaration"),
+    "review_social_insurance": N_("Review the social insurance contributions"),
+    "review_housing_fund": N_("Review the housing provident fund contributions"),
 }
 LANES = {
     "operations": N_("District operations centre"),
@@ -54,6 +58,7 @@ LANES = {
     "medical-insurance": N_("Medical insurance"),
     "housing-fund": N_("Housing provident fund"),
     "applicant": N_("you"),
+    "tax": N_("Tax bureau"),
 }
 REGIONS = {"JS": N_("Jiangsu"), "ZJ": N_("Zhejiang"), "AH": N_("Anhui")}
 # "{region}: {department}", for a step worked in another region.
@@ -76,6 +81,9 @@ OUTCOMES = {
     "issued": N_("The plate certificate is in your wallet"),
     "not-eligible": N_("Not eligible"),
     "rejected": N_("Refused"),
+    "retired": N_("Retired: the pension is paid from next month"),
+    "too-few-years": N_("Fewer than 15 years of contributions"),
+    "paid": N_("Paid: one receipt for everything"),
 }
 REASONS = {
     "already holds a plate": N_("You already hold a plate."),
@@ -97,6 +105,7 @@ ACTIONS = {
     "consented": N_("Consented to prefilling from government records"),
     "timer-fired": N_("Time limit reached"),
     "remote-replied": N_("Another region replied"),
+    "paid": N_("Paid"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
