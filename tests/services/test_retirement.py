@@ -207,3 +207,20 @@ def test_the_applicant_sees_whom_each_step_waits_on_and_by_when(
     assert [(p["activity"], p["waiting_on"]) for p in city["parallel"]] == [
         ("confirm_delta_years", "JS:social-security")
     ]
+
+
+def test_the_employer_works_its_step_on_the_workbench_page(world: World) -> None:
+    from twonets.core.http import TOKEN_COOKIE
+
+    application = _apply(world)
+    world.client.cookies.set(TOKEN_COOKIE, world.tokens["employer"])
+    page = world.client.get("/services/tasks")
+    task = world.step(application, "employer_confirms")
+    claimed = world.client.post(f"/services/tasks/{task}/claim", follow_redirects=False)
+    world.client.cookies.clear()
+
+    assert page.status_code == 200
+    assert page.text.count('data-testid="task"') == 1
+    assert claimed.status_code == 303
+    steps = world.ok("GET", f"/applications/{application['id']}", "resident")["steps"]
+    assert [s["status"] for s in steps] == ["claimed"]
