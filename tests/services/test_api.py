@@ -21,7 +21,11 @@ def world(app: FastAPI, client: TestClient, session_factory: sessionmaker[Sessio
 def test_the_processes_one_can_apply_for_are_listed(world: World) -> None:
     answer = world.client.get("/api/v1/services/processes").json()
 
-    assert [(p["process_id"], p["version"]) for p in answer] == [("nev_plate", 1)]
+    assert [(p["process_id"], p["version"]) for p in answer] == [
+        ("nev_plate", 1),
+        ("retirement", 1),
+        ("tax_and_fees", 1),
+    ]
 
 
 def test_the_nev_plate_from_application_to_the_wallet(world: World) -> None:

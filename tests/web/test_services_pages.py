@@ -166,3 +166,37 @@ def test_staff_see_the_figures_by_month(world: World) -> None:
     assert "2026-11" in page.text
     assert "100%" in page.text
     assert as_(world, "resident").get("/services/figures").status_code == 403
+
+
+def test_consenting_prefills_the_form_and_staff_read_it_with_its_origins(world: World) -> None:
+    page = as_(world, "resident").get("/services?prefill=yes")
+
+    assert page.status_code == 200
+    assert 'data-testid="prefill-note"' in page.text
+    assert "services.nev-plate" in page.text
+    assert 'data-testid="held-plates_held"' in page.text
+    assert 'name="consent" value="yes"' in page.text
+    form = {**FORM, "consent": "yes"}
+    answer = as_(world, "resident").post("/services/apply", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    application_id = answer.headers["location"].rsplit("/", 1)[1]
+
+    staff = as_(world, "310101.operations").get(f"/services/applications/{application_id}/form")
+
+    assert staff.status_code == 200, staff.text
+    assert staff.text.count('data-testid="form-field"') >= 8
+    assert 'data-origin="verified"' in staff.text  # plates_held 0, as the licences say
+    assert 'data-origin="declared"' in staff.text
+    workbench = as_(world, "310101.operations").get("/services/tasks")
+    assert f"/services/applications/{application_id}/form" in workbench.text
+
+
+def test_the_application_page_says_whom_each_step_waits_on_and_by_when(world: World) -> None:
+    location = apply(world)
+
+    page = as_(world, "resident").get(location, headers={"Accept-Language": "en"})
+
+    assert 'data-testid="waiting"' in page.text
+    [message] = re.findall(r'data-testid="waiting-message">(.*?)</li>', page.text, re.S)
+    assert "waiting for District operations centre since" in message
+    assert "expected by" in message

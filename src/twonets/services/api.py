@@ -16,16 +16,25 @@ from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
 from twonets.core.http import Caller, Clock, Uow, public, require
 from twonets.core.models import Role
+from twonets.governance.service import Governance
 from twonets.licences.service import Licensing
 from twonets.services import service
+from twonets.services.payments import DemoPayments
+from twonets.services.remote import InProcessTransport
 from twonets.services.schemas import (
     ApplicationOut,
+    ApplicationStepOut,
     ApplyIn,
     CompleteIn,
+    FormOut,
     MaterialIn,
     MonthFiguresOut,
+    PrefillOut,
     ProcessOut,
+    QueueStepOut,
     RejectIn,
+    RemoteReplyIn,
+    RemoteRequestOut,
     ReturnIn,
     StepOut,
 )
@@ -35,11 +44,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+# A resident, or an enterprise applying for itself (tax and fees).
+Applicant = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+# Staff, and enterprises working their own lane (the employer's confirmation).
+Worker = Annotated[Principal, Depends(require(Role.STAFF, Role.ENTERPRISE))]
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR, Role.SUPERVISOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-# How often the SLA job looks for overdue steps.
-ESCALATE_EVERY = timedelta(minutes=5)
+# How often the scheduled work fires due process timers and looks for overdue steps.
+ESCALATE_EVERY = timedelta(minutes=1)
 
 
 def get_licensing(request: Request) -> Licensing:
@@ -51,19 +64,36 @@ def get_licensing(request: Request) -> Licensing:
 Ctx = Annotated[Licensing, Depends(get_licensing)]
 
 
+def get_governance(request: Request) -> Governance:
+    """The governance context (prefilling and reading forms go through its one door)."""
+    gov: Governance = request.app.state.governance
+    return gov
+
+
+Gov = Annotated[Governance, Depends(get_governance)]
+
+
 def setup(app: FastAPI) -> None:
-    """Register this domain's background work: escalating steps past their due time."""
+    """Register this domain's background work: due BPMN timers, steps past their due time."""
 
     async def escalate(stop: asyncio.Event) -> None:
-        """Escalate overdue steps every few minutes while the app runs."""
+        """Fire due process timers and escalate overdue steps every minute while the app runs."""
 
-        def once() -> int:
+        def once() -> tuple[int, int]:
             with unit_of_work(app.state.session_factory) as session:
-                return service.escalate_overdue(session, now=app.state.clock())
+                fired = service.fire_timers(session, now=app.state.clock())
+            with unit_of_work(app.state.session_factory) as session:
+                service.send_pending(
+                    session, app.state.remote_transport, app.state.secret_key, now=app.state.clock()
+                )
+            with unit_of_work(app.state.session_factory) as session:
+                return fired, service.escalate_overdue(session, now=app.state.clock())
 
         while not stop.is_set():
             try:
-                count = await asyncio.to_thread(once)
+                fired, count = await asyncio.to_thread(once)
+                if fired:
+                    log.info("services: fired %d process timers", fired)
                 if count:
                     log.info("services: escalated %d overdue steps", count)
             except Exception:  # keep the app serving; the next run tries again
@@ -71,6 +101,10 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), ESCALATE_EVERY.total_seconds())
 
+    # Regions are one deployment today: requests wait in the shared table (issue #18: HTTP).
+    app.state.remote_transport = InProcessTransport()
+    # The demo's stand-in bank (a real provider implements services.payments.PaymentProvider).
+    app.state.payments = DemoPayments()
     app.state.background.append(escalate)
 
 
@@ -88,15 +122,22 @@ def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
         return service.contactless_figures(session)
 
 
+@router.get("/processes/{process_id}/prefill", response_model=PrefillOut)
+def prefill(process_id: str, caller: Resident, uow: Uow, clock: Clock, gov: Gov) -> dict[str, Any]:
+    """What the government holds for the form, read under the service's purpose (recorded)."""
+    with uow() as session:
+        return service.prefill_form(session, gov, caller, process_id, now=clock())
+
+
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 def apply(
-    body: ApplyIn, caller: Resident, uow: Uow, clock: Clock, key: IdempotencyKey = None
+    body: ApplyIn, caller: Applicant, uow: Uow, clock: Clock, gov: Gov, key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """Apply once for a service; its process starts with the form."""
+    """Apply once for a service; its process starts with the form (prefilled with consent)."""
     with uow() as session:
 
         def write() -> dict[str, Any]:
-            application = service.apply(session, caller, now=clock(), **body.model_dump())
+            application = service.apply(session, caller, now=clock(), gov=gov, **body.model_dump())
             answer: dict[str, Any] = jsonable_encoder(
                 service.application_json(session, application)
             )
@@ -107,7 +148,7 @@ def apply(
 
 
 @router.get("/applications", response_model=list[ApplicationOut])
-def my_applications(caller: Resident, uow: Uow) -> list[dict[str, Any]]:
+def my_applications(caller: Applicant, uow: Uow) -> list[dict[str, Any]]:
     """The caller's own applications, newest first."""
     with uow() as session:
         return service.list_my_applications(session, caller)
@@ -120,9 +161,18 @@ def get_application(application_id: int, caller: Caller, uow: Uow) -> dict[str, 
         return service.get_application(session, caller, application_id)
 
 
+@router.get("/applications/{application_id}/form", response_model=FormOut)
+def application_form(
+    application_id: int, caller: Staff, uow: Uow, clock: Clock, gov: Gov
+) -> dict[str, Any]:
+    """The application's form, for staff working one of its steps (a governance read)."""
+    with uow() as session:
+        return service.read_application_form(session, gov, caller, application_id, now=clock())
+
+
 @router.post("/applications/{application_id}/material", response_model=ApplicationOut)
 def supply_material(
-    application_id: int, body: MaterialIn, caller: Resident, uow: Uow, clock: Clock
+    application_id: int, body: MaterialIn, caller: Applicant, uow: Uow, clock: Clock
 ) -> dict[str, Any]:
     """Supply what a department asked for; the step goes back to its queue."""
     with uow() as session:
@@ -132,15 +182,27 @@ def supply_material(
         return service.application_json(session, application)
 
 
-@router.get("/tasks", response_model=list[StepOut])
-def queue(caller: Staff, uow: Uow) -> list[dict[str, Any]]:
+@router.post("/applications/{application_id}/pay", response_model=ApplicationOut)
+def pay(
+    application_id: int, caller: Applicant, uow: Uow, clock: Clock, request: Request
+) -> dict[str, Any]:
+    """Pay once everything the filing computed as due; the process goes on to the receipt."""
+    with uow() as session:
+        application = service.pay(
+            session, request.app.state.payments, caller, application_id, now=clock()
+        )
+        return service.application_json(session, application)
+
+
+@router.get("/tasks", response_model=list[QueueStepOut])
+def queue(caller: Worker, uow: Uow) -> list[dict[str, Any]]:
     """The caller's department's queue: live steps of its lane (and district)."""
     with uow() as session:
         return service.list_queue(session, caller)
 
 
 @router.post("/tasks/{task_id}/claim", response_model=StepOut)
-def claim(task_id: int, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+def claim(task_id: int, caller: Worker, uow: Uow, clock: Clock) -> dict[str, Any]:
     """Take an open step of one's department's lane."""
     with uow() as session:
         return service.task_json(service.claim_task(session, caller, task_id, now=clock()))
@@ -148,7 +210,7 @@ def claim(task_id: int, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]
 
 @router.post("/tasks/{task_id}/complete", response_model=ApplicationOut)
 def complete(
-    task_id: int, body: CompleteIn, caller: Staff, uow: Uow, clock: Clock, ctx: Ctx
+    task_id: int, body: CompleteIn, caller: Worker, uow: Uow, clock: Clock, ctx: Ctx
 ) -> dict[str, Any]:
     """Complete one's claimed step with its form; the process runs on."""
     with uow() as session:
@@ -160,7 +222,7 @@ def complete(
 
 @router.post("/tasks/{task_id}/return", response_model=ApplicationOut)
 def return_for_material(
-    task_id: int, body: ReturnIn, caller: Staff, uow: Uow, clock: Clock
+    task_id: int, body: ReturnIn, caller: Worker, uow: Uow, clock: Clock
 ) -> dict[str, Any]:
     """Ask the applicant for what is missing, and say why."""
     with uow() as session:
@@ -171,8 +233,27 @@ def return_for_material(
 
 
 @router.post("/tasks/{task_id}/reject", response_model=ApplicationOut)
-def reject(task_id: int, body: RejectIn, caller: Staff, uow: Uow, clock: Clock) -> dict[str, Any]:
+def reject(task_id: int, body: RejectIn, caller: Worker, uow: Uow, clock: Clock) -> dict[str, Any]:
     """Refuse the application at this step, with the reason."""
     with uow() as session:
         application = service.reject_task(session, caller, task_id, reason=body.reason, now=clock())
         return service.application_json(session, application)
+
+
+@router.get("/remote/inbox", response_model=list[RemoteRequestOut])
+def remote_inbox(caller: Staff, uow: Uow, clock: Clock, request: Request) -> list[dict[str, Any]]:
+    """Requests from another region waiting for the caller's department, signatures checked."""
+    with uow() as session:
+        return service.list_inbox(session, request.app.state.secret_key, caller, now=clock())
+
+
+@router.post("/remote/requests/{message_id}/reply", response_model=ApplicationStepOut)
+def remote_reply(
+    message_id: str, body: RemoteReplyIn, caller: Staff, uow: Uow, clock: Clock, request: Request
+) -> dict[str, Any]:
+    """Answer a request from another region: the reply is signed with this region's key."""
+    with uow() as session:
+        application = service.answer_remote_request(
+            session, request.app.state.secret_key, caller, message_id, data=body.data, now=clock()
+        )
+        return {"application_id": application.id, "status": application.status}

@@ -10,11 +10,14 @@ Conditions, scripts and decision tables run in ``sandbox`` (never plain ``eval``
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from lxml import etree
@@ -22,6 +25,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
@@ -29,6 +33,7 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -40,6 +45,36 @@ from twonets.services import sandbox
 
 # SpiffWorkflow logs every task's change of state at INFO; the platform records its own.
 logging.getLogger("spiff").setLevel(logging.WARNING)
+
+# The platform's clock while the engine runs a step. SpiffWorkflow's timers ask
+# ``datetime.now`` themselves; they are pointed at this clock, so that a timer starts and
+# fires at the platform's time (a test's controlled clock, a demo's past), not the machine's.
+_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("engine_now", default=None)
+
+
+class _ClockedDatetime(datetime):
+    """``datetime`` whose ``now`` is the platform's clock while a step runs."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> Any:
+        current = _NOW.get()
+        if current is None:
+            return datetime.now(tz)
+        return current.astimezone(tz) if tz is not None else current
+
+
+_timer_module.datetime = _ClockedDatetime
+
+
+@contextlib.contextmanager
+def clock(now: datetime | None) -> Iterator[None]:
+    """Run what is inside at ``now`` (the machine's clock when None)."""
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
 
 # A step's due time when its process names none (its ``sla_hours`` property).
 DEFAULT_SLA_HOURS = 72
@@ -239,7 +274,9 @@ def _is_activity(task: Task) -> bool:
     )
 
 
-def advance(workflow: BpmnWorkflow, finished: Finished | None = None) -> None:
+def advance(
+    workflow: BpmnWorkflow, finished: Finished | None = None, *, now: datetime | None = None
+) -> None:
     """Run every step the engine can do alone (scripts, gateways, rules, due timers)."""
 
     def did_complete(task: Task) -> None:
@@ -247,8 +284,12 @@ def advance(workflow: BpmnWorkflow, finished: Finished | None = None) -> None:
             finished(task)
 
     try:
-        workflow.refresh_timers()
-        workflow.do_engine_steps(did_complete_task=did_complete)
+        with clock(now):
+            workflow.refresh_timers()
+            workflow.do_engine_steps(did_complete_task=did_complete)
+            # A timer that came due while the engine ran (a boundary timer's wait began
+            # above) fires on the next advance; refresh once more so it starts now.
+            workflow.refresh_timers()
     except SpiffWorkflowException as exc:
         refused = _cause(exc, sandbox.ScriptRefused)
         if refused is not None:
@@ -297,16 +338,38 @@ def complete(
     task: Task,
     data: Mapping[str, Any],
     finished: Finished | None = None,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """Complete a person's task with ``data`` merged into its data, then run on."""
     task.data.update(data)
     try:
-        task.run()
+        with clock(now):
+            task.run()
     except SpiffWorkflowException as exc:
         raise ProcessRunError(_run_message(exc)) from None
     if finished is not None and _is_activity(task):
         finished(task)
-    advance(workflow, finished)
+    advance(workflow, finished, now=now)
+
+
+def deliver_message(
+    workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any], *, now: datetime | None = None
+) -> bool:
+    """Deliver message ``name`` to the event waiting for it, with ``payload`` in its data,
+    then run on; False when nothing waits for it."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            task.data.update(payload)
+            try:
+                with clock(now):
+                    workflow.send_event(BpmnEvent(type(definition)(name), payload=dict(payload)))
+            except SpiffWorkflowException as exc:
+                raise ProcessRunError(_run_message(exc)) from None
+            advance(workflow, now=now)
+            return True
+    return False
 
 
 def cancel(workflow: BpmnWorkflow) -> None:
@@ -330,6 +393,8 @@ def task_info(task: Task) -> dict[str, Any]:
         "lane": spec.lane,
         "sla_hours": sla,
         "form": _form_fields(properties),
+        # A step worked by a department of another region (a signed request and reply).
+        "remote_region": properties.get("remote_region"),
     }
 
 
@@ -355,6 +420,33 @@ def waiting_on(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
         elif task.state == TaskState.READY and spec.manual:
             out.append({"kind": "task", "activity": spec.bpmn_id, "lane": spec.lane})
     return out
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime | None]]:
+    """The timer events a workflow waits on: task id -> (activity, when it is due, if known)."""
+    out: dict[str, tuple[str, datetime | None]] = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):  # a cycle: its next occurrence
+            value = value.get("next")
+        due = None
+        if isinstance(value, str):
+            try:
+                # As a plain datetime (SpiffWorkflow builds it with the clocked class).
+                due = datetime.fromisoformat(TimerEventDefinition.get_datetime(value).isoformat())
+            except ValueError:
+                due = None
+        out[str(task.id)] = (str(task.task_spec.bpmn_id), due)
+    return out
+
+
+def next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    """When the earliest timer the workflow waits on is due (None: it waits on none)."""
+    dues = [due for _, due in waiting_timers(workflow).values() if due is not None]
+    return min(dues).astimezone(UTC) if dues else None
 
 
 def data_of(workflow: BpmnWorkflow) -> dict[str, Any]:

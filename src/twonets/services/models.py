@@ -86,6 +86,16 @@ class Application(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text, info=personal())
     licence_identifier: Mapped[str | None] = mapped_column(String(64))
+    # The applicant's form as they sent it (JSON), and where each field came from:
+    # {field: "verified" (as the government holds it), "declared" (typed or changed by the
+    # applicant), "account"}. Staff read it through governance under the service's purpose.
+    form: Mapped[str | None] = mapped_column(Text, info=personal())
+    field_origins: Mapped[str | None] = mapped_column(Text)
+    # The purpose under which the applicant consented to prefilling, and when.
+    purpose_code: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The earliest BPMN timer the workflow waits on; the scheduled work fires it when due.
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -144,3 +154,46 @@ class ApplicationEvent(Base):
     department_code: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text, info=personal())
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RemoteStatus(StrEnum):
+    """Where a message to or from another region's department is."""
+
+    # A request written in the step's transaction, waiting for the transport to send it.
+    PENDING = "pending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    # The process's time-out fired first: a reply that comes now is refused.
+    TIMED_OUT = "timed-out"
+    # A reply, verified and taken into the process.
+    ACCEPTED = "accepted"
+
+
+class RemoteMessage(Base):
+    """A signed request to another region's department, or its signed reply (compact JWS)."""
+
+    __tablename__ = "service_remote_message"
+    __table_args__ = (
+        Index("ix_service_remote_message_to_status", "to_region", "status"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # A reply names the request it answers.
+    in_reply_to: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))  # request or reply
+    application_id: Mapped[int] = mapped_column(ForeignKey("service_application.id"), index=True)
+    service_task_id: Mapped[int] = mapped_column(ForeignKey("service_task.id"))
+    activity: Mapped[str] = mapped_column(String(64))
+    from_region: Mapped[str] = mapped_column(String(8))
+    to_region: Mapped[str] = mapped_column(String(8))
+    # The department function asked (the lane of the step in the other region).
+    function: Mapped[str] = mapped_column(String(64))
+    # The signed message; a request carries the applicant's ID number and name.
+    jws: Mapped[str | None] = mapped_column(Text, info=personal())
+    status: Mapped[RemoteStatus] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,8 @@ class ApplyIn(_In):
     district_code: str = Field(pattern=r"^\d{6}$")
     data: dict[str, Value] = Field(default_factory=dict)
     channel: Literal["online", "app", "counter"] = "online"
+    # The applicant agrees that what the government holds prefills the form.
+    consent: bool = False
 
 
 class MaterialIn(_In):
@@ -76,6 +78,33 @@ class StepOut(BaseModel):
     finished_at: datetime | None
 
 
+class ParallelOut(BaseModel):
+    """Another live step of the same application: whom it waits on, and by when."""
+
+    activity: str
+    waiting_on: str
+    due_at: datetime
+
+
+class QueueStepOut(StepOut):
+    """A step in a queue, with the steps running beside it."""
+
+    parallel: list[ParallelOut] = Field(default_factory=list)
+
+
+class WaitingOut(BaseModel):
+    """A message to the applicant: a live step, whom it waits on, since when, expected by."""
+
+    activity: str
+    name: str
+    waiting_on: str
+    since: datetime
+    expected_by: datetime
+    overdue: bool
+    missing: list[str]
+    note: str | None
+
+
 class HistoryOut(BaseModel):
     """One state change of an application (who is kept in the audit, not shown here)."""
 
@@ -105,7 +134,38 @@ class ApplicationOut(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     steps: list[StepOut]
+    waiting: list[WaitingOut] = Field(default_factory=list)
     history: list[HistoryOut]
+    purpose_code: str | None = None
+    consented_at: datetime | None = None
+    # field -> verified (as the government holds it), declared (by the applicant), account
+    field_origins: dict[str, str] = Field(default_factory=dict)
+
+
+class PrefillOut(BaseModel):
+    """What the government holds for a service's form, read with the applicant's consent."""
+
+    purpose: str
+    values: dict[str, Value]
+    sources: dict[str, str]
+    licences: list[str]
+    district_code: str | None
+
+
+class FormFieldOut(BaseModel):
+    """One field of an application's form, with where it came from."""
+
+    name: str
+    value: Value
+    origin: str
+
+
+class FormOut(BaseModel):
+    """An application's form as a working department reads it (through governance)."""
+
+    application_id: int
+    purpose: str
+    fields: list[FormFieldOut]
 
 
 class MonthFiguresOut(BaseModel):
@@ -119,3 +179,24 @@ class MonthFiguresOut(BaseModel):
     median_hours: float | None
     p90_hours: float | None
     overdue: int
+
+
+class RemoteRequestOut(BaseModel):
+    """A signed request from another region, as the asked department reads it."""
+
+    message_id: str
+    jws: str
+    request: dict[str, Any]
+
+
+class RemoteReplyIn(_In):
+    """The asked department's answer: the data the step needs."""
+
+    data: dict[str, Value] = Field(default_factory=dict)
+
+
+class ApplicationStepOut(BaseModel):
+    """Where an application is after a reply (the other region sees no more of it)."""
+
+    application_id: int
+    status: str

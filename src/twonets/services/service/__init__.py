@@ -16,9 +16,13 @@ from twonets.services.service.applications import (
     contactless_figures,
     get_application,
     list_my_applications,
+    prefill_form,
+    read_application_form,
     supply_material,
     task_json,
 )
+from twonets.services.service.inbox import answer_remote_request, receive_reply
+from twonets.services.service.paying import PaymentFailed, pay
 from twonets.services.service.processes import (
     Deployed,
     MigrationReport,
@@ -28,6 +32,7 @@ from twonets.services.service.processes import (
     list_definitions,
     migrate_applications,
 )
+from twonets.services.service.remote import RemoteRefused, list_inbox, send_pending
 from twonets.services.service.tasks import (
     claim_task,
     complete_task,
@@ -36,13 +41,17 @@ from twonets.services.service.tasks import (
     reject_task,
     return_task,
 )
+from twonets.services.service.timers import fire_timers
 
 __all__ = [
     "CHANNELS",
     "ApplicationStatus",
     "Deployed",
     "MigrationReport",
+    "PaymentFailed",
+    "RemoteRefused",
     "TaskStatus",
+    "answer_remote_request",
     "application_json",
     "apply",
     "claim_task",
@@ -51,14 +60,21 @@ __all__ = [
     "deploy_builtin",
     "deploy_process",
     "escalate_overdue",
+    "fire_timers",
     "get_application",
     "get_definition",
     "list_definitions",
+    "list_inbox",
     "list_my_applications",
     "list_queue",
     "migrate_applications",
+    "pay",
+    "prefill_form",
+    "read_application_form",
+    "receive_reply",
     "reject_task",
     "return_task",
+    "send_pending",
     "supply_material",
     "task_json",
 ]

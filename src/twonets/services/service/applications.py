@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 from twonets.core import places
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
-from twonets.core.models import Role
+from twonets.core.models import Enterprise, Role
+from twonets.governance.service import Governance
 from twonets.services import engine, figures
 from twonets.services.models import (
     Application,
@@ -22,10 +24,18 @@ from twonets.services.models import (
     ServiceTask,
     TaskStatus,
 )
+from twonets.services.service import prefill
 from twonets.services.service.processes import get_definition, process_of
 from twonets.services.service.records import audit, sync_tasks, version_of
 
 CHANNELS = ("online", "app", "counter")
+# A form field naming the applicant's employer: its lane ("employer") is worked by that
+# enterprise's own account.
+EMPLOYER_FIELD = "employer_credit_code"
+# Lanes worked by the enterprise an application names, not by a department.
+ENTERPRISE_LANES = frozenset({"employer", "enterprise"})
+# Services an enterprise applies for itself (it is the applicant, and it pays).
+ENTERPRISE_PROCESSES = frozenset({"tax_and_fees"})
 # Keys the platform puts in an application's data itself; an applicant cannot set them.
 PLATFORM_KEYS = frozenset({"applicant_name", "applicant_id_number", "district"})
 MAX_FIELDS = 50
@@ -57,6 +67,34 @@ def _applicant(principal: Principal) -> int:
     return principal.citizen_id
 
 
+def _enterprise_applicant(principal: Principal) -> int | None:
+    """The enterprise an enterprise's account applies for (None for anyone else)."""
+    if Role.ENTERPRISE in principal.roles and principal.enterprise_id is not None:
+        return principal.enterprise_id
+    return None
+
+
+def _who_applies(principal: Principal, process_id: str) -> tuple[int | None, int | None]:
+    """(citizen, enterprise) applying: enterprises apply for their own services only."""
+    enterprise = _enterprise_applicant(principal)
+    if process_id in ENTERPRISE_PROCESSES:
+        if enterprise is None:
+            raise Forbidden(f"{process_id} is applied for by an enterprise's own account")
+        return None, enterprise
+    return _applicant(principal), None
+
+
+def is_applicant(principal: Principal, application: Application) -> bool:
+    """Whether the caller made the application (a resident, or an enterprise for itself)."""
+    if principal.citizen_id is not None and principal.citizen_id == application.citizen_id:
+        return True
+    return (
+        application.citizen_id is None
+        and _enterprise_applicant(principal) is not None
+        and principal.enterprise_id == application.enterprise_id
+    )
+
+
 def apply(
     session: Session,
     principal: Principal,
@@ -66,9 +104,16 @@ def apply(
     data: dict[str, Any],
     channel: str = "online",
     now: datetime,
+    gov: Governance | None = None,
+    consent: bool = False,
 ) -> Application:
-    """Apply for a service: the newest version of its process starts with the form's data."""
-    citizen_id = _applicant(principal)
+    """Apply for a service: the newest version of its process starts with the form's data.
+
+    With ``consent`` (and ``gov``), what the government holds for the form is read through
+    governance under the service's purpose: a field the applicant left out is filled from
+    it (verified), one they changed is kept as they wrote it and marked declared.
+    """
+    citizen_id, enterprise_id = _who_applies(principal, process_id)
     try:
         places.get_district(district_code)
     except KeyError:
@@ -78,6 +123,14 @@ def apply(
     check_data(data)
     definition = get_definition(session, process_id)
     process = process_of(definition)
+    held = None
+    if consent:
+        if gov is None:
+            raise Invalid.field("consent", "available", "prefilling is not available here")
+        held = prefill.read_held(session, gov, principal, process_id, now=now)
+        data = {**held.values, **data}
+    field_origins = prefill.origins(held, data)
+    employer = enterprise_id or _employer(session, data.get(EMPLOYER_FIELD))
     start = {
         **data,
         # From the applicant's own account: the government already holds these.
@@ -86,21 +139,39 @@ def apply(
         "district": district_code,
     }
     workflow = engine.start(process, start)
-    engine.advance(workflow)
+    engine.advance(workflow, now=now)
     application = Application(
         process_id=process_id,
         definition_id=definition.id,
         citizen_id=citizen_id,
+        enterprise_id=employer,
         district_code=district_code,
         status=ApplicationStatus.RUNNING,
         channel=channel,
         in_person=channel == "counter",
         state=engine.dumps(workflow),
+        form=json.dumps(start, ensure_ascii=False),
+        field_origins=json.dumps(
+            {**field_origins, **dict.fromkeys(PLATFORM_KEYS, prefill.ACCOUNT)}, ensure_ascii=False
+        ),
+        purpose_code=held.purpose if held is not None else None,
+        consented_at=now if held is not None else None,
         created_at=now,
         updated_at=now,
     )
     session.add(application)
     session.flush()
+    if held is not None:
+        audit(
+            session,
+            application,
+            "consented",
+            actor=principal.username,
+            to_status=ApplicationStatus.RUNNING,
+            version=definition.version,
+            detail=f"{held.purpose}: {', '.join(sorted(set(held.sources.values())))}",
+            now=now,
+        )
     audit(
         session,
         application,
@@ -114,6 +185,18 @@ def apply(
     if workflow.is_completed():
         finish(session, application, workflow, actor="system", now=now)
     return application
+
+
+def _employer(session: Session, credit_code: object) -> int | None:
+    """The enterprise a form names as the employer (by credit code), or None when none."""
+    if credit_code in (None, ""):
+        return None
+    found = session.scalar(select(Enterprise.id).where(Enterprise.credit_code == str(credit_code)))
+    if found is None:
+        raise Invalid.field(
+            f"data.{EMPLOYER_FIELD}", "registered", "is not an enterprise in the register"
+        )
+    return found
 
 
 def finish(
@@ -151,8 +234,10 @@ def load(session: Session, application_id: int) -> Application:
 
 
 def may_see(session: Session, principal: Principal, application: Application) -> bool:
-    """The applicant, or staff of a department that works one of its steps."""
+    """The applicant, the enterprise it names, or staff of a department working one of its steps."""
     if principal.citizen_id is not None and principal.citizen_id == application.citizen_id:
+        return True
+    if principal.enterprise_id is not None and principal.enterprise_id == application.enterprise_id:
         return True
     if Role.STAFF not in principal.roles or principal.department_function is None:
         return False
@@ -182,12 +267,50 @@ def get_application(session: Session, principal: Principal, application_id: int)
     return application_json(session, application)
 
 
+def read_application_form(
+    session: Session, gov: Governance, principal: Principal, application_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """An application's form for staff working one of its steps, read under its purpose."""
+    application = load(session, application_id)
+    if Role.STAFF not in principal.roles or not may_see(session, principal, application):
+        raise NotFound(f"application {application_id} does not exist")
+    return prefill.read_form(
+        session,
+        gov,
+        principal,
+        application.id,
+        application.citizen_id,
+        application.process_id,
+        now=now,
+    )
+
+
+def prefill_form(
+    session: Session, gov: Governance, principal: Principal, process_id: str, *, now: datetime
+) -> dict[str, Any]:
+    """What the government holds for the form of ``process_id``, read with consent."""
+    get_definition(session, process_id)
+    held = prefill.read_held(session, gov, principal, process_id, now=now)
+    return {
+        "purpose": held.purpose,
+        "values": held.values,
+        "sources": held.sources,
+        "licences": held.licences,
+        "district_code": held.district_code,
+    }
+
+
 def list_my_applications(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The caller's own applications, newest first."""
-    citizen_id = _applicant(principal)
+    enterprise = _enterprise_applicant(principal)
+    mine = (
+        (Application.citizen_id.is_(None)) & (Application.enterprise_id == enterprise)
+        if enterprise is not None
+        else Application.citizen_id == _applicant(principal)
+    )
     rows = session.scalars(
         select(Application)  # governance: the applicant's own applications, for the applicant
-        .where(Application.citizen_id == citizen_id)
+        .where(mine)
         .order_by(Application.created_at.desc(), Application.id.desc())
     ).all()
     return [application_json(session, a) for a in rows]
@@ -221,6 +344,10 @@ def application_json(session: Session, application: Application) -> dict[str, An
         "created_at": application.created_at,
         "completed_at": application.completed_at,
         "steps": [task_json(t) for t in tasks],
+        "waiting": waiting_messages(tasks),
+        "purpose_code": application.purpose_code,
+        "consented_at": application.consented_at,
+        "field_origins": json.loads(application.field_origins or "{}"),
         "history": [
             {
                 "action": e.action,
@@ -235,6 +362,32 @@ def application_json(session: Session, application: Application) -> dict[str, An
             for e in events
         ],
     }
+
+
+def waiting_on(task: ServiceTask) -> str:
+    """Whom a live step waits on: the applicant (material), a department's lane, a region's."""
+    return "applicant" if task.status == TaskStatus.RETURNED else task.lane
+
+
+def waiting_messages(tasks: Sequence[ServiceTask]) -> list[dict[str, Any]]:
+    """The applicant's messages: each live step, whom it waits on, since when, expected by.
+
+    Steps in parallel appear together, so the applicant sees every department at work.
+    """
+    return [
+        {
+            "activity": t.activity,
+            "name": t.name,
+            "waiting_on": waiting_on(t),
+            "since": t.created_at,
+            "expected_by": t.due_at,
+            "overdue": t.escalated_at is not None,
+            "missing": json.loads(t.missing) if t.missing else [],
+            "note": t.note if t.status == TaskStatus.RETURNED else None,
+        }
+        for t in tasks
+        if t.status in (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED)
+    ]
 
 
 def task_json(task: ServiceTask) -> dict[str, Any]:
@@ -267,7 +420,7 @@ def supply_material(
 ) -> Application:
     """The applicant supplies what a department asked for; the step goes back to its queue."""
     application = load(session, application_id)
-    if principal.citizen_id is None or principal.citizen_id != application.citizen_id:
+    if not is_applicant(principal, application):
         raise NotFound(f"application {application_id} does not exist")
     if application.status != ApplicationStatus.RETURNED:
         raise Conflict(

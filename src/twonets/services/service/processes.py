@@ -17,10 +17,8 @@ from twonets.services.models import Application, ApplicationStatus, ProcessDefin
 from twonets.services.service.records import audit, sync_tasks
 
 BUILTIN = Path(__file__).resolve().parents[1] / "processes"
-# The platform's processes that applicants can use today. retirement.bpmn and
-# tax_and_fees.bpmn have lanes for the employer and the enterprise, whose pages do not exist
-# yet: they run in the simulator until then.
-BUILTIN_FILES = ("nev_plate.bpmn",)
+# The platform's processes that applicants can use.
+BUILTIN_FILES = ("nev_plate.bpmn", "retirement.bpmn", "tax_and_fees.bpmn")
 # Parsed processes by (definition id, checksum): a version never changes once deployed.
 _PARSED: dict[tuple[int, str], engine.Process] = {}
 
@@ -174,7 +172,7 @@ def migrate_applications(
             continue
         old = session.get(ProcessDefinition, application.definition_id)
         engine.migrate(workflow, process)
-        engine.advance(workflow)
+        engine.advance(workflow, now=now)
         application.definition_id = target.id
         application.state = engine.dumps(workflow)
         application.updated_at = now

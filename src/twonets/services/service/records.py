@@ -15,6 +15,7 @@ from twonets.services.models import (
     ServiceTask,
     TaskStatus,
 )
+from twonets.services.service import remote
 
 LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED)
 
@@ -62,8 +63,10 @@ def sync_tasks(
     """Make the application's task rows match the workflow's ready person's tasks.
 
     A ready task without a row gets one (open, due after its SLA); a live row whose task is
-    no longer ready (done, or reset by a migration) is closed.
+    no longer ready (done, or reset by a migration) is closed. The application's next timer
+    (when the scheduled work should advance it) is kept in step with the workflow.
     """
+    application.next_timer_at = engine.next_timer(workflow)
     ready = {info["task_id"]: info for info in map(engine.task_info, engine.user_tasks(workflow))}
     rows = session.scalars(
         select(ServiceTask).where(
@@ -75,16 +78,21 @@ def sync_tasks(
         if row.status in LIVE and row.task_id not in ready:
             row.status = TaskStatus.CLOSED
             row.finished_at = now
+            remote.close_timed_out(session, row, now=now)
     created = []
+    remote_steps = []
     for task_id, info in ready.items():
         if task_id in known:
             continue
+        lane = info["lane"] or "applicant"
+        if info.get("remote_region"):
+            lane = remote.remote_lane(str(info["remote_region"]), lane)
         row = ServiceTask(
             application_id=application.id,
             task_id=task_id,
             activity=info["activity"],
             name=str(info["name"])[:200],
-            lane=info["lane"] or "applicant",
+            lane=lane,
             form=",".join(info["form"])[:500],
             district_code=application.district_code,
             status=TaskStatus.OPEN,
@@ -93,5 +101,9 @@ def sync_tasks(
         )
         session.add(row)
         created.append(row)
+        if info.get("remote_region"):
+            remote_steps.append((row, info))
     session.flush()
+    for row, info in remote_steps:
+        remote.open_request(session, application, row, info, now=now)
     return created

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +18,13 @@ from twonets.licences import service as licences
 from twonets.services import engine
 from twonets.services.models import Application, ApplicationStatus, ServiceTask, TaskStatus
 from twonets.services.service.applications import (
+    ENTERPRISE_LANES,
     check_data,
     finish,
     in_scope,
     load,
     task_json,
+    waiting_on,
 )
 from twonets.services.service.records import audit, sync_tasks
 
@@ -34,6 +37,13 @@ def _staff(principal: Principal) -> str:
     return principal.department_function
 
 
+def _enterprise(principal: Principal) -> int | None:
+    """The enterprise an enterprise's account acts for (None for anyone else)."""
+    if Role.ENTERPRISE in principal.roles and principal.enterprise_id is not None:
+        return principal.enterprise_id
+    return None
+
+
 def _task(session: Session, task_pk: int) -> ServiceTask:
     task = session.get(
         ServiceTask, task_pk
@@ -44,7 +54,19 @@ def _task(session: Session, task_pk: int) -> ServiceTask:
 
 
 def _authorised(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
-    """The task, if the caller's department works its lane in its district; else 403."""
+    """The task, if the caller's department works its lane in its district; else 403.
+
+    A lane of an enterprise (the employer) is worked by the account of the enterprise the
+    application names, and by no one else.
+    """
+    enterprise = _enterprise(principal)
+    if enterprise is not None:
+        task = _task(session, task_pk)
+        if task.lane not in ENTERPRISE_LANES:
+            raise Forbidden(f"step {task.activity} is worked by {task.lane} departments")
+        if load(session, task.application_id).enterprise_id != enterprise:
+            raise Forbidden(f"step {task.activity} is worked by the enterprise the form names")
+        return task
     function = _staff(principal)
     task = _task(session, task_pk)
     if task.lane != function:
@@ -71,6 +93,20 @@ def _mine(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
 
 def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The live steps of the caller's department's lane (and district), oldest due first."""
+    live = [TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]
+    enterprise = _enterprise(principal)
+    if enterprise is not None:
+        rows = session.scalars(
+            select(ServiceTask)  # governance: the enterprise's own steps as employer
+            .join(Application, Application.id == ServiceTask.application_id)
+            .where(
+                ServiceTask.lane.in_(sorted(ENTERPRISE_LANES)),
+                ServiceTask.status.in_(live),
+                Application.enterprise_id == enterprise,
+            )
+            .order_by(ServiceTask.due_at, ServiceTask.id)
+        ).all()
+        return _with_parallel(session, rows)
     function = _staff(principal)
     if not in_scope(principal, principal.district_code):
         return []  # a department of another region works none of the city's steps
@@ -81,7 +117,31 @@ def list_queue(session: Session, principal: Principal) -> list[dict[str, Any]]:
     if principal.district_code is not None:
         query = query.where(ServiceTask.district_code == principal.district_code)
     rows = session.scalars(query.order_by(ServiceTask.due_at, ServiceTask.id)).all()
-    return [task_json(t) for t in rows]
+    return _with_parallel(session, rows)
+
+
+def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[str, Any]]:
+    """Each step with the other live steps of its application: who else it waits on."""
+    ids = sorted({t.application_id for t in rows})
+    others: dict[int, list[ServiceTask]] = {}
+    if ids:
+        for other in session.scalars(
+            select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
+                ServiceTask.application_id.in_(ids),
+                ServiceTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]),
+            )
+        ):
+            others.setdefault(other.application_id, []).append(other)
+    out = []
+    for task in rows:
+        entry = task_json(task)
+        entry["parallel"] = [
+            {"activity": o.activity, "waiting_on": waiting_on(o), "due_at": o.due_at}
+            for o in others.get(task.application_id, [])
+            if o.id != task.id
+        ]
+        out.append(entry)
+    return out
 
 
 def claim_task(
@@ -144,7 +204,7 @@ def complete_task(
         licence = _issue(session, ctx, principal, properties, merged, now=now)
         application.licence_identifier = licence.identifier
         data = {**data, "licence_identifier": licence.identifier}
-    engine.complete(workflow, found, data)
+    engine.complete(workflow, found, data, now=now)
     task.status = TaskStatus.DONE
     task.finished_at = now
     application.state = engine.dumps(workflow)
@@ -248,6 +308,7 @@ def reject_task(
     before = application.status
     application.state = engine.dumps(workflow)
     application.status = ApplicationStatus.REJECTED
+    application.next_timer_at = None
     application.reason = reason.strip()
     application.outcome = "rejected"
     application.completed_at = now

@@ -19,6 +19,7 @@ from twonets.core.errors import Invalid, TwonetsError
 from twonets.core.http import Caller, Clock, Uow, require
 from twonets.core.models import Role
 from twonets.services import forms, service
+from twonets.services.api import Gov
 from twonets.web.pages import FormFields, local_time, render
 from twonets.web.services import words
 
@@ -26,6 +27,13 @@ router = APIRouter(include_in_schema=False)
 
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 PROCESS = "nev_plate"
+
+
+def _as_text(value: Any) -> str:
+    """A held value as the form's text (a yes-no field as a ticked box)."""
+    if isinstance(value, bool):
+        return "on" if value else ""
+    return "" if value is None else str(value)
 
 
 def _context() -> dict[str, Any]:
@@ -46,6 +54,8 @@ def _index(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status_code: int = 200,
+    held: dict[str, Any] | None = None,
+    prefill_problem: str | None = None,
 ) -> HTMLResponse:
     with uow() as session:
         processes = service.list_definitions(session)
@@ -60,19 +70,36 @@ def _index(
         values=values or {"district_code": caller.district_code or "310101"},
         errors=errors or {},
         problem=problem,
+        held=held,
+        prefill_problem=prefill_problem,
         **_context(),
     )
 
 
 @router.get("/services", response_class=HTMLResponse)
-def services_page(request: Request, caller: Resident, uow: Uow) -> HTMLResponse:
-    """The services to apply for, the form, and the resident's applications."""
-    return _index(request, caller, uow)
+def services_page(
+    request: Request, caller: Resident, uow: Uow, clock: Clock, gov: Gov, prefill: str = ""
+) -> HTMLResponse:
+    """The services to apply for, the form, and the resident's applications.
+
+    With ``?prefill=yes`` (the applicant's consent, given by the button that asks for it) the
+    form is filled from what the government holds, read under the service's purpose.
+    """
+    if prefill != "yes":
+        return _index(request, caller, uow)
+    try:
+        with uow() as session:
+            held = service.prefill_form(session, gov, caller, PROCESS, now=clock())
+    except TwonetsError as exc:
+        return _index(request, caller, uow, prefill_problem=exc.detail)
+    values = {name: _as_text(value) for name, value in held["values"].items()}
+    values["district_code"] = held["district_code"] or caller.district_code or "310101"
+    return _index(request, caller, uow, values=values, held=held)
 
 
 @router.post("/services/apply", response_class=HTMLResponse)
 def apply_submit(
-    request: Request, caller: Resident, uow: Uow, clock: Clock, form: FormFields
+    request: Request, caller: Resident, uow: Uow, clock: Clock, gov: Gov, form: FormFields
 ) -> Response:
     """Apply for the NEV plate with the one form; a refusal keeps what was typed."""
     district = form.get("district_code", "")
@@ -80,7 +107,14 @@ def apply_submit(
         data = forms.parse_form(PROCESS, form)
         with uow() as session:
             application = service.apply(
-                session, caller, process_id=PROCESS, district_code=district, data=data, now=clock()
+                session,
+                caller,
+                process_id=PROCESS,
+                district_code=district,
+                data=data,
+                now=clock(),
+                gov=gov,
+                consent=form.get("consent") == "yes",
             )
             target = f"/services/applications/{application.id}"
     except Invalid as exc:

@@ -21,7 +21,11 @@ MENU = (
     N_("One-thing services by month: contactless rate, handling time, overdue steps"),
 )
 
-PROCESSES = {"nev_plate": N_("New-energy vehicle plate")}
+PROCESSES = {
+    "nev_plate": N_("New-energy vehicle plate"),
+    "retirement": N_("Employee retirement"),
+    "tax_and_fees": N_("Enterprise tax and fees in one filing"),
+}
 PROCESS_NOTES = {
     "nev_plate": N_(
         "For a new-energy vehicle: a residence record or 36 months of social insurance in the "
@@ -35,12 +39,30 @@ STEPS = {
     "register_vehicle": N_("Register the vehicle"),
     "allocate_plate": N_("Allocate the plate"),
     "issue_certificate": N_("Issue the plate certificate"),
+    "employer_confirms": N_("The employer confirms the retirement"),
+    "check_contribution_years": N_("Check the contribution years paid in the city"),
+    "confirm_delta_years": N_("Jiangsu confirms the years paid there"),
+    "check_delta_years_by_hand": N_("Check the years paid in Jiangsu by hand"),
+    "transfer_medical_insurance": N_("Transfer the medical insurance"),
+    "withdraw_housing_fund": N_("Withdraw the housing provident fund"),
+    "review_tax": N_("Review the tax declaration"),
+    "review_social_insurance": N_("Review the social insurance contributions"),
+    "review_housing_fund": N_("Review the housing provident fund contributions"),
 }
 LANES = {
     "operations": N_("District operations centre"),
     "transport": N_("Transport commission"),
     "police": N_("Public security"),
+    "employer": N_("The employer"),
+    "social-security": N_("Human resources and social security"),
+    "medical-insurance": N_("Medical insurance"),
+    "housing-fund": N_("Housing provident fund"),
+    "applicant": N_("you"),
+    "tax": N_("Tax bureau"),
 }
+REGIONS = {"JS": N_("Jiangsu"), "ZJ": N_("Zhejiang"), "AH": N_("Anhui")}
+# "{region}: {department}", for a step worked in another region.
+IN_REGION = N_("%(department)s of %(region)s")
 APPLICATION_STATUSES = {
     "running": N_("In progress"),
     "returned": N_("Material needed"),
@@ -59,6 +81,9 @@ OUTCOMES = {
     "issued": N_("The plate certificate is in your wallet"),
     "not-eligible": N_("Not eligible"),
     "rejected": N_("Refused"),
+    "retired": N_("Retired: the pension is paid from next month"),
+    "too-few-years": N_("Fewer than 15 years of contributions"),
+    "paid": N_("Paid: one receipt for everything"),
 }
 REASONS = {
     "already holds a plate": N_("You already hold a plate."),
@@ -77,6 +102,10 @@ ACTIONS = {
     "escalated": N_("Overdue: escalated"),
     "migrated": N_("Moved to a new process version"),
     "completed": N_("Completed"),
+    "consented": N_("Consented to prefilling from government records"),
+    "timer-fired": N_("Time limit reached"),
+    "remote-replied": N_("Another region replied"),
+    "paid": N_("Paid"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
@@ -95,6 +124,14 @@ FIELDS = {
     "vehicle_invoice": N_("Vehicle purchase invoice"),
     "reason": N_("Reason"),
     "missing": N_("Material needed"),
+    "applicant_name": N_("Full name"),
+    "applicant_id_number": N_("ID number"),
+    "district": N_("District"),
+}
+ORIGINS = {
+    "verified": N_("as the government holds it"),
+    "declared": N_("declared by the applicant"),
+    "account": N_("from the applicant's account"),
 }
 RULES = {
     "required": N_("%(field)s: please fill this in."),
@@ -104,6 +141,19 @@ RULES = {
     "district": N_("%(field)s: choose one of the city's districts."),
 }
 OTHERWISE = N_("%(field)s: please check this.")
+
+
+def lane_words(lane: str) -> str:
+    """Who works a lane, in the page's language (a region's department names its region)."""
+    code = i18n.current_language().code
+    region, _, function = lane.rpartition(":")
+    department = i18n.translate(code, LANES.get(function, function))
+    if not region:
+        return department
+    return i18n.translate(code, IN_REGION) % {
+        "department": department,
+        "region": i18n.translate(code, REGIONS.get(region, region)),
+    }
 
 
 def field_words(request: Request, error: TwonetsError) -> dict[str, str]:

@@ -19,13 +19,15 @@ from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.licences.service import Licensing
 from twonets.services import forms, service
-from twonets.services.api import Ctx
+from twonets.services.api import Ctx, Gov
 from twonets.web.pages import FormFields, local_time, render
 from twonets.web.services import words
 
 router = APIRouter(include_in_schema=False)
 
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+# An enterprise works its own lane (the employer's confirmation) on the same page.
+Worker = Annotated[Principal, Depends(require(Role.STAFF, Role.ENTERPRISE))]
 
 
 def _queue(
@@ -56,9 +58,19 @@ def _queue(
 
 
 @router.get("/services/tasks", response_class=HTMLResponse)
-def workbench_page(request: Request, caller: Staff, uow: Uow) -> HTMLResponse:
+def workbench_page(request: Request, caller: Worker, uow: Uow) -> HTMLResponse:
     """The queue of the caller's department: live steps, the most urgent first."""
     return _queue(request, caller, uow)
+
+
+@router.get("/services/applications/{application_id}/form", response_class=HTMLResponse)
+def form_page(
+    request: Request, application_id: int, caller: Staff, uow: Uow, clock: Clock, gov: Gov
+) -> HTMLResponse:
+    """The applicant's form, read through governance under the service's purpose (recorded)."""
+    with uow() as session:
+        form = service.read_application_form(session, gov, caller, application_id, now=clock())
+    return render(request, "services/form.html", caller, form=form, words=words, when=local_time)
 
 
 def _act(
@@ -89,7 +101,9 @@ def _act(
 
 
 @router.post("/services/tasks/{task_id}/claim", response_class=HTMLResponse)
-def claim_submit(request: Request, task_id: int, caller: Staff, uow: Uow, clock: Clock) -> Response:
+def claim_submit(
+    request: Request, task_id: int, caller: Worker, uow: Uow, clock: Clock
+) -> Response:
     """Take an open step."""
     return _act(
         request,
@@ -106,7 +120,7 @@ def claim_submit(request: Request, task_id: int, caller: Staff, uow: Uow, clock:
 def complete_submit(
     request: Request,
     task_id: int,
-    caller: Staff,
+    caller: Worker,
     uow: Uow,
     clock: Clock,
     ctx: Ctx,
@@ -138,7 +152,7 @@ async def ticked(request: Request) -> list[str]:
 def return_submit(
     request: Request,
     task_id: int,
-    caller: Staff,
+    caller: Worker,
     uow: Uow,
     clock: Clock,
     form: FormFields,
@@ -161,7 +175,7 @@ def return_submit(
 
 @router.post("/services/tasks/{task_id}/reject", response_class=HTMLResponse)
 def reject_submit(
-    request: Request, task_id: int, caller: Staff, uow: Uow, clock: Clock, form: FormFields
+    request: Request, task_id: int, caller: Worker, uow: Uow, clock: Clock, form: FormFields
 ) -> Response:
     """Refuse the application at this step, with the reason the applicant reads."""
     reason = form.get("reason", "")
