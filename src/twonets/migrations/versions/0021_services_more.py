@@ -1,7 +1,7 @@
 """services: fill once (form, field origins, consent), BPMN timers, remote messages
 
 Revision ID: 0021_services_more
-Revises: 0017_bikes
+Revises: 0020_rentals_model
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import twonets.core.db
 
 revision: str = "0021_services_more"
-down_revision: str | None = "0017_bikes"
+down_revision: str | None = "0020_rentals_model"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

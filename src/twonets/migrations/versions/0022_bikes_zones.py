@@ -1,7 +1,7 @@
 """shared bikes: parking zones, over-supply episodes, GBFS feeds
 
 Revision ID: 0022_bikes_zones
-Revises: 0020_rentals_model
+Revises: 0021_services_more
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import twonets.core.db
 
 revision: str = "0022_bikes_zones"
-down_revision: str | None = "0020_rentals_model"
+down_revision: str | None = "0021_services_more"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
