@@ -18,8 +18,8 @@ from twonets.core.models import Role
 from twonets.requests import categories, service
 from twonets.requests.service import desk
 from twonets.web.pages import FormFields, local_time, render
+from twonets.web.requests.common import category_of
 from twonets.web.requests.words import REASONS, STAFF_FIELD_WORDS, worded
-from twonets.web.requests.work import category_of
 
 router = APIRouter(include_in_schema=False)
 Dispatcher = Annotated[Principal, Depends(require(Role.OPERATOR))]

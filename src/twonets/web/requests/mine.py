@@ -6,22 +6,19 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
-from twonets.requests import categories, service
+from twonets.requests import service
 from twonets.web.pages import FormFields, local_time, render
+from twonets.web.requests.common import attempt, category_of, request_context
 from twonets.web.requests.words import ACTIONS, STATUS, worded
 
 router = APIRouter(include_in_schema=False)
 Filer = Annotated[Principal, Depends(require(Role.ENTERPRISE, Role.CITIZEN))]
-
-
-def _category(code: str) -> Any:
-    return categories.get_category(code) if categories.is_enterprise_category(code) else None
 
 
 @router.get("/requests", response_class=HTMLResponse)
@@ -31,7 +28,7 @@ def my_requests(request: Request, caller: Filer, uow: Uow) -> HTMLResponse:
         rows = [
             {
                 "row": r,
-                "category": _category(r.category_code),
+                "category": category_of(r.category_code),
                 "department": service.department_of(session, r.department_id),
             }
             for r in service.list_requests(session, caller)
@@ -57,14 +54,7 @@ def _detail(
     error: TwonetsError | None = None,
 ) -> HTMLResponse:
     with uow() as session:
-        row = service.get_request(session, caller, request_id)
-        context = {
-            "row": row,
-            "category": _category(row.category_code),
-            "department": service.department_of(session, row.department_id),
-            "steps": service.history(session, caller, request_id),
-            "messages": service.list_messages(session, caller, request_id),
-        }
+        context = request_context(session, caller, request_id)
     message, field = worded(error) if error else (None, None)
     return render(
         request,
@@ -95,12 +85,12 @@ def _act(
     form: Mapping[str, str],
     act: Any,
 ) -> Response:
-    try:
-        with uow() as session:
-            act(session)
-    except TwonetsError as exc:
-        return _detail(request, caller, uow, request_id, form=form, error=exc)
-    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+    return attempt(
+        uow,
+        act,
+        done=f"/requests/{request_id}",
+        refused=lambda exc: _detail(request, caller, uow, request_id, form=form, error=exc),
+    )
 
 
 @router.post("/requests/{request_id}/messages", response_class=HTMLResponse)

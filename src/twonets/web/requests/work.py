@@ -8,28 +8,24 @@ Who may do what is decided by ``twonets.requests.service``; the page shows its a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
-from twonets.requests import categories, service
+from twonets.requests import service
 from twonets.requests.service import desk
 from twonets.web.pages import FormFields, local_time, render
+from twonets.web.requests.common import attempt, category_of, request_context
 from twonets.web.requests.words import ACTIONS, STAFF_FIELD_WORDS, STATUS, worded
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
-
-
-def category_of(code: str) -> Any:
-    """The enterprise category of a code, or None for a management element."""
-    return categories.get_category(code) if categories.is_enterprise_category(code) else None
 
 
 @router.get("/requests/work", response_class=HTMLResponse)
@@ -61,14 +57,7 @@ def _detail(
     error: TwonetsError | None = None,
 ) -> HTMLResponse:
     with uow() as session:
-        row = service.get_request(session, caller, request_id)
-        context = {
-            "row": row,
-            "category": category_of(row.category_code),
-            "department": service.department_of(session, row.department_id),
-            "steps": service.history(session, caller, request_id),
-            "messages": service.list_messages(session, caller, request_id),
-        }
+        context = request_context(session, caller, request_id)
     message, field = worded(error, STAFF_FIELD_WORDS) if error else (None, None)
     return render(
         request,
@@ -81,7 +70,7 @@ def _detail(
         failed_action=action,
         error=message,
         error_field=field,
-        holds=row.department_id == caller.department_id,
+        holds=context["row"].department_id == caller.department_id,
         local_time=local_time,
         **context,
     )
@@ -102,12 +91,14 @@ def _act(
     action: str,
     act: Callable[[Session], object],
 ) -> Response:
-    try:
-        with uow() as session:
-            act(session)
-    except TwonetsError as exc:
-        return _detail(request, caller, uow, request_id, form=form, action=action, error=exc)
-    return RedirectResponse(f"/requests/work/{request_id}", status_code=303)
+    return attempt(
+        uow,
+        act,
+        done=f"/requests/work/{request_id}",
+        refused=lambda exc: _detail(
+            request, caller, uow, request_id, form=form, action=action, error=exc
+        ),
+    )
 
 
 @router.post("/requests/work/{request_id}/accept", response_class=HTMLResponse)
