@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import TypeVar
 
 from rich.progress import Progress
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core import auth
-from twonets.core.models import Department
+from twonets.core.models import Account, AccountKind, Department, DepartmentLevel, Role
 
 T = TypeVar("T")
 
@@ -72,6 +73,28 @@ class DemoCity:
     def add_account(self, username: str, description: str) -> None:
         """Announce a demo login (created by the step with ``DEMO_PASSWORD``)."""
         self.accounts.append(DemoAccount(username, DEMO_PASSWORD, description))
+
+    def operator(self) -> auth.Principal:
+        """The city operations centre's demo operator, who registers what operations use.
+
+        Its login is made by the core step; a trimmed demo that runs one operations step
+        alone gets the same principal without a login.
+        """
+        account = self.session.scalar(
+            select(Account).where(Account.username == "operator")  # governance: demo login
+        )
+        if account is not None:
+            return auth.principal_of(account)
+        return auth.Principal(
+            0,
+            "operator",
+            "城运值班员",
+            AccountKind.STAFF,
+            frozenset({Role.OPERATOR}),
+            department_level=DepartmentLevel.CITY.value,
+            region_code="SH",
+            department_function="operations",
+        )
 
 
 Step = Callable[[DemoCity], None]

@@ -20,11 +20,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
-from twonets.core import auth
-from twonets.core.auth import Principal
-from twonets.core.models import Account, AccountKind, DepartmentLevel, Role
 from twonets.core.seeding import DemoCity
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
@@ -236,28 +232,10 @@ def snapshots_of(trips: pd.DataFrame, now: datetime) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _operator(city: DemoCity) -> Principal:
-    account = city.session.scalar(
-        select(Account).where(Account.username == "operator")  # governance: a demo staff login
-    )
-    if account is not None:
-        return auth.principal_of(account)
-    return Principal(
-        0,
-        "operator",
-        "城运值班员",
-        AccountKind.STAFF,
-        frozenset({Role.OPERATOR}),
-        department_level=DepartmentLevel.CITY.value,
-        region_code="SH",
-        department_function="operations",
-    )
-
-
 def seed(city: DemoCity) -> None:
     """Import the trips and snapshots, register the zones, check the last hours."""
     session, now = city.session, city.now
-    operator = _operator(city)
+    operator = city.operator()
     trips = trips_of(city.seed, now, scale=city.scale)
     keyring = Governance(Catalogue(), city.root_secret).keyring(session)
     service.import_trips(session, operator, trips, keyring=keyring, resolution=RESOLUTION, now=now)

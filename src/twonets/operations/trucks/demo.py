@@ -24,10 +24,7 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import select
 
-from twonets.core import auth
-from twonets.core.auth import Principal
 from twonets.core.ids import make_credit_code
-from twonets.core.models import Account, AccountKind, DepartmentLevel, Role
 from twonets.core.seeding import DemoCity
 from twonets.operations.trucks import service
 from twonets.operations.trucks.checks import Hours, Permit, Zone, ZoneKind
@@ -52,24 +49,6 @@ def _circle(lonlat: tuple[float, float], radius_m: float) -> Polygon:
     polygon = FRAME.to_degrees(FRAME.to_metres(Point(lonlat)).buffer(radius_m))
     assert isinstance(polygon, Polygon)
     return polygon
-
-
-def _operator(city: DemoCity) -> Principal:
-    account = city.session.scalar(
-        select(Account).where(Account.username == "operator")  # governance: a demo staff login
-    )
-    if account is not None:
-        return auth.principal_of(account)
-    # A trimmed demo (only this step): the city's operator, as the core step would make it.
-    return Principal(
-        0,
-        "operator",
-        "城运值班员",
-        AccountKind.STAFF,
-        frozenset({Role.OPERATOR}),
-        department_level=DepartmentLevel.CITY.value,
-        region_code="SH",
-    )
 
 
 def last_night(now: datetime) -> datetime:
@@ -120,7 +99,7 @@ def _row(lon: float, lat: float, moment: datetime, speed: float) -> dict[str, ob
 def seed(city: DemoCity) -> None:
     """Register the Pudong fleet, its sites, permit and no-go zone; drive last night; check."""
     session = city.session
-    operator = _operator(city)
+    operator = city.operator()
     registered = city.now - timedelta(days=60)
     service.register_company(
         session,
