@@ -21,6 +21,7 @@ from __future__ import annotations
 import h3
 import numpy as np
 import pandas as pd
+from h3.api import basic_int as h3_int
 
 DEFAULT_RESOLUTION = 8  # cells of about 0.74 km²: a few street blocks
 HEAT_COLUMNS = ("cell", "hour", "starts", "arrivals", "supply", "net")
@@ -43,15 +44,20 @@ def cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
     # Distinct points by hashing (a complex number holds the pair), not by sorting.
     inverse, unique = pd.factorize(lat + 1j * lon)
     unique = np.asarray(unique)
-    convert = h3.latlng_to_cell
-    converted = np.array(
-        [
+    # H3's integer API is about 1.7 times as fast as its string one; the few distinct cells
+    # are named as strings once, at the end.
+    convert = h3_int.latlng_to_cell
+    numbers = np.fromiter(
+        (
             convert(a, b, resolution)
             for a, b in zip(unique.real.tolist(), unique.imag.tolist(), strict=True)
-        ],
-        dtype=object,
+        ),
+        dtype=np.uint64,
+        count=len(unique),
     )
-    out: np.ndarray = converted[np.asarray(inverse)]
+    codes, distinct = pd.factorize(numbers)
+    names = np.array([h3.int_to_str(int(n)) for n in distinct], dtype=object)
+    out: np.ndarray = names[np.asarray(codes)][np.asarray(inverse)]
     return out
 
 
