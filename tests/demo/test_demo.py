@@ -23,6 +23,7 @@ from twonets.core.sms import FileSms
 from twonets.demo import run_demo
 from twonets.demo.city import ENTERPRISES_PER_SCALE, RESIDENTS_PER_SCALE, _apportion
 from twonets.governance.sealing import Keyring
+from twonets.operations.trucks import demo as truck_demo
 
 
 def _settings(tmp_path: Path, name: str) -> Settings:
@@ -89,7 +90,9 @@ def test_firms_have_valid_codes_and_homes_lie_in_their_district(seeded: Settings
     try:
         with make_session_factory(engine)() as session:
             firms = session.scalars(select(Enterprise)).all()
-            assert len(firms) == ENTERPRISES_PER_SCALE
+            # The census's firms, and the muck-truck company the trucks' step registers.
+            assert len(firms) == ENTERPRISES_PER_SCALE + 1
+            assert truck_demo.COMPANY in {f.credit_code for f in firms}
             for firm in firms:
                 validate_credit_code(firm.credit_code)
                 assert firm.credit_code[2:8] == firm.district_code

@@ -92,3 +92,57 @@ def test_positions_and_tracks_as_geojson_in_either_frame(
     assert kinds == ["construction_site", "disposal_site", "no_go", "permit"]
     assert client.get("/ops/trucks/permits.geojson", headers=clerk).status_code == 403
     assert client.get(f"/ops/trucks/{plate}/track.geojson", headers=clerk).status_code == 403
+
+
+def test_the_company_reads_the_notices_about_its_trucks_and_no_one_elses(
+    app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    from twonets.core import service as core_service
+    from twonets.core.ids import make_credit_code
+    from twonets.core.seeding import DEMO_PASSWORD
+
+    app.state.clock = lambda: NOW
+    with session_factory() as session, session.begin():
+        catalogue.ensure_elements(session)
+        create_staff(session, username="watch", roles=(Role.OPERATOR,))
+        demo.seed(DemoCity(session=session, seed=7, scale=1, now=NOW, root_secret=b"k"))
+        other = make_credit_code(kind="1", region_code="310101", organisation_body="PQRT0001")
+        core_service.register_enterprise(
+            session, credit_code=other, name="别家公司", password=PASSWORD, now=NOW
+        )
+
+    def login(username: str, password: str) -> dict[str, str]:
+        body = {"username": username, "password": password}
+        token = client.post("/api/v1/auth/token", json=body).json()["access_token"]
+        return {
+            "accept": "text/html",
+            "accept-language": "zh-CN",
+            "authorization": f"Bearer {token}",
+        }
+
+    company = login(demo.COMPANY, DEMO_PASSWORD)
+    home = client.get("/", headers=company)
+    page = client.get("/trucks/notices", headers=company)
+
+    assert page.status_code == 200, page.text
+    assert "车辆违规通知" in page.text
+    assert demo.PLATES[demo.DUMPER] in page.text
+    assert "条未读的车辆违规通知" in home.text
+    unread = page.text.count('data-testid="mark-read"')
+    assert unread >= 1
+    first = int(page.text.split('action="/trucks/notices/')[1].split("/read")[0])
+    marked = client.post(f"/trucks/notices/{first}/read", headers=company, follow_redirects=False)
+    assert marked.status_code == 303
+    again = client.get("/trucks/notices", headers=company)
+    assert again.text.count('data-testid="mark-read"') == unread - 1
+
+    stranger = login(other, PASSWORD)
+    assert client.get("/trucks/notices", headers=stranger).status_code == 403
+    assert (
+        client.post(
+            f"/trucks/notices/{first}/read", headers=stranger, follow_redirects=False
+        ).status_code
+        == 403
+    )
+    assert "车辆违规通知" not in client.get("/", headers=stranger).text
+    assert client.get("/trucks/notices", headers=login("watch", PASSWORD)).status_code == 403

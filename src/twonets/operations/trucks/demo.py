@@ -24,8 +24,9 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import select
 
+from twonets.core import service as core_service
 from twonets.core.ids import make_credit_code
-from twonets.core.seeding import DemoCity
+from twonets.core.seeding import DEMO_PASSWORD, DemoCity
 from twonets.operations.trucks import service
 from twonets.operations.trucks.checks import Hours, Permit, Zone, ZoneKind
 from twonets.operations.trucks.geometry import LocalFrame
@@ -108,6 +109,18 @@ def seed(city: DemoCity) -> None:
         name="上海浦东示范渣土运输有限公司",
         now=registered,
     )
+    # The company's own login: it reads the notices about its trucks (/trucks/notices).
+    core_service.register_enterprise(
+        session,
+        credit_code=COMPANY,
+        name="上海浦东示范渣土运输有限公司",
+        password=DEMO_PASSWORD,
+        phone="13916200001",
+        district_code="310115",
+        industry="道路货物运输",
+        now=registered,
+    )
+    city.add_account(COMPANY, "muck-truck company (notices about its trucks)")
     trucks = [
         service.register_truck(
             session,

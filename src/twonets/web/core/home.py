@@ -24,6 +24,7 @@ from twonets.health import service as health
 from twonets.operations.cases import figures as case_figures
 from twonets.operations.cases import queries as case_queries
 from twonets.operations.cases.states import CaseState
+from twonets.operations.trucks import service as truck_service
 from twonets.web.i18n import N_
 from twonets.web.navigation import nav_for
 from twonets.web.pages import render
@@ -75,6 +76,10 @@ def waiting_work(session: Session, caller: Principal, coding: Coding) -> list[Wa
     if Role.HEALTH_PLANNER in roles:
         opened = health.count_open_mobilisations(session)
         work.append(Waiting(opened, N_("open mobilisations"), "/health"))
+    if Role.ENTERPRISE in roles:
+        notices = truck_service.company_notices_waiting(session, caller)
+        if notices is not None:  # a transport company with muck trucks registered
+            work.append(Waiting(notices, N_("unread notices about your trucks"), "/trucks/notices"))
     if Role.DPO in roles:
         unreviewed = break_glass.count_unreviewed(session)
         work.append(Waiting(unreviewed, N_("break-glass reads to review"), "/governance"))

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.http import Clock, Uow, require
@@ -28,6 +28,7 @@ from twonets.web.pages import local_time, render
 router = APIRouter(include_in_schema=False)
 
 Watcher = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.FIELD))]
+Company = Annotated[Principal, Depends(require(Role.ENTERPRISE))]
 _DISTRICT_NAMES = {d.code: d.name for d in DISTRICTS}
 # The words people read for each kind of violation.
 KIND_LABELS = {
@@ -80,6 +81,29 @@ def trucks_page(request: Request, caller: Watcher, uow: Uow, clock: Clock) -> HT
         district_names=_DISTRICT_NAMES,
         local_time=local_time,
     )
+
+
+@router.get("/trucks/notices", response_class=HTMLResponse)
+def company_notices(request: Request, caller: Company, uow: Uow, clock: Clock) -> HTMLResponse:
+    """A transport company's notices: each violation of its trucks, newest first."""
+    with uow() as session:
+        notices = truck_service.list_alerts(session, caller, now=clock(), days=90)
+    return render(
+        request,
+        "operations/truck_notices.html",
+        caller,
+        notices=notices,
+        kinds=KIND_LABELS,
+        local_time=local_time,
+    )
+
+
+@router.post("/trucks/notices/{alert_id}/read", response_class=HTMLResponse)
+def read_notice(alert_id: int, caller: Company, uow: Uow, clock: Clock) -> Response:
+    """Mark one notice read (the service checks it is the caller's company's)."""
+    with uow() as session:
+        truck_service.acknowledge_alert(session, caller, alert_id, now=clock())
+    return RedirectResponse("/trucks/notices", status_code=303)
 
 
 @router.get("/ops/trucks/positions.geojson")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from twonets.operations.trucks.service.alerts import (
     AlertRow,
     acknowledge_alert,
+    company_notices_waiting,
     list_alerts,
     push_alerts,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "check_arrivals",
     "check_positions",
     "check_silences",
+    "company_notices_waiting",
     "import_permits_file",
     "import_trucks_file",
     "import_zones_file",

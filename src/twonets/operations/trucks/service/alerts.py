@@ -163,6 +163,24 @@ def list_alerts(
     ]
 
 
+def company_notices_waiting(session: Session, caller: Principal) -> int | None:
+    """Unread notices of the caller's transport company; None for any other account."""
+    if caller.enterprise_id is None or Role.ENTERPRISE not in caller.roles:
+        return None
+    code = session.scalar(
+        select(Enterprise.credit_code).where(Enterprise.id == caller.enterprise_id)
+    )
+    company = session.scalar(select(TruckCompany.id).where(TruckCompany.credit_code == code))
+    if company is None:
+        return None
+    unread = select(func.count()).where(
+        TruckAlert.company_id == company,
+        TruckAlert.audience == "company",
+        TruckAlert.read_at.is_(None),
+    )
+    return int(session.scalar(unread) or 0)
+
+
 def acknowledge_alert(
     session: Session, caller: Principal, alert_id: int, *, now: datetime
 ) -> TruckAlert:
