@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_citizen, create_staff, next_id_number
+from builders import PASSWORD, create_citizen, create_staff, next_credit_code, next_id_number
 from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.config import Settings, resolve_secret_key
@@ -48,6 +48,7 @@ class World:
 
     police: str
     resident: str
+    enterprise: str
     id_numbers: list[str]
     next_person: Iterator[int] = field(default_factory=lambda: iter(range(10**6)))
 
@@ -89,9 +90,16 @@ def _report(world: World, n: int) -> dict[str, Any]:
     }
 
 
+def _request(world: World, n: int) -> dict[str, Any]:
+    return {"category": "ent-tax", "description": f"发票申领问题 {n}", "ask_department": True}
+
+
 WRITES = [
     Write("licence issue", "/api/v1/licences", "licence", _id_card, lambda w: w.police),
     Write("case report", "/api/v1/ops/reports", "ops_case", _report, lambda w: w.resident),
+    Write(
+        "enterprise request", "/api/v1/requests", "req_request", _request, lambda w: w.enterprise
+    ),
 ]
 
 
@@ -144,10 +152,15 @@ def _world(settings: Settings, factory: sessionmaker[Session]) -> World:
         for number in numbers:
             create_citizen(session, id_number=number, name="张三")
         resident = create_citizen(session)
+        firm = core_service.register_enterprise(
+            session, credit_code=next_credit_code(), name="示范企业", password=PASSWORD,
+            now=utcnow(),
+        )  # fmt: skip
         ttl = timedelta(hours=2)
         police = auth.issue_token(session, clerk, now=utcnow(), ttl=ttl)
         citizen = auth.issue_token(session, resident, now=utcnow(), ttl=ttl)
-    return World(police, citizen, numbers)
+        enterprise = auth.issue_token(session, firm, now=utcnow(), ttl=ttl)
+    return World(police, citizen, enterprise, numbers)
 
 
 def _burst(port: int, world: World, write: Write, stop: threading.Event) -> list[int]:
