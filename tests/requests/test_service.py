@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from requests_world import HUANGPU, NOW, World, fixed
+from twonets.core import service as core_service
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Invalid
-from twonets.core.models import OutboxEvent
+from twonets.core.models import DepartmentLevel, OutboxEvent
 from twonets.governance.models import PendingAccess
 from twonets.requests import service
 from twonets.requests.schemas import NewRequest
@@ -274,3 +275,21 @@ def test_messages_between_the_firm_and_its_department(
             service.post_message(session, world.hub, request_id, body="?", now=NOW)
         sides = [m.side for m in service.list_messages(session, world.firm, request_id)]
         assert sides == ["filer", "department"]
+
+
+def test_a_department_of_another_region_with_the_same_function_is_never_proposed(
+    session_factory: Factory, world: World
+) -> None:
+    with unit_of_work(session_factory) as session:
+        # Sorted first by code, a Jiangsu department of the same function used to win.
+        core_service.create_department(
+            session, code="a.js.market", name="江苏市场监管", name_en="Jiangsu market",
+            function="market-regulation", level=DepartmentLevel.CITY, region_code="JS",
+        )  # fmt: skip
+    # A foreign-invested firm's request goes to the city level, where both would match.
+    request_id = _file(session_factory, world, category="ent-licence", who="foreign_firm")
+    with session_factory() as session:
+        row = service.get_request_row(session, request_id)
+        holder = service.department_of(session, row.department_id)
+    assert holder is not None
+    assert holder[0] == "t.market"

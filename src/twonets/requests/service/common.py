@@ -14,7 +14,7 @@ from twonets.core import idempotency
 from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.events import record_event
-from twonets.core.models import Department, Role
+from twonets.core.models import Department, Region, Role
 from twonets.requests import categories, city, routing
 from twonets.requests.models import (
     Request,
@@ -216,6 +216,9 @@ def start_clock(session: Session, row: Request, now: datetime, *, restart: bool 
 
 
 def _units(session: Session) -> list[routing.Unit]:
+    """The home region's departments: a request to the city is routed within the city (a
+    Jiangsu department with the same function is not a candidate)."""
+    home = select(Region.code).where(Region.home.is_(True)).scalar_subquery()
     rows = session.execute(
         select(
             Department.id,
@@ -224,7 +227,7 @@ def _units(session: Session) -> list[routing.Unit]:
             Department.function,
             Department.level,
             Department.district_code,
-        )
+        ).where(Department.region_code == home)
     ).all()
     return [routing.Unit(r[0], r[1], r[2], r[3], str(r[4]), r[5]) for r in rows]
 
