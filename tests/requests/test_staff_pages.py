@@ -212,3 +212,41 @@ def test_the_figures_page_draws_bars(
         "/requests/figures", headers={"Accept": "text/html", "Accept-Language": "zh-CN"}
     )
     assert "诉求数据" in chinese.text
+
+
+def test_the_filer_reads_notices_of_the_departments_steps_and_marks_them_read(
+    client: TestClient, app: FastAPI, session_factory: Factory, world: World
+) -> None:
+    app.state.clock = lambda: NOW
+    request_id = _file(session_factory, world, description="营业执照地址变更")
+    with unit_of_work(session_factory) as session:
+        service.accept_request(session, world.market_huangpu, request_id, now=NOW)
+        service.answer_request(session, world.market_huangpu, request_id, answer="已办", now=NOW)
+
+    log_in(client, world.firm.username)
+    home = client.get("/", headers=HTML)
+    inbox = client.get("/requests/inbox", headers=HTML)
+
+    assert "unread notices about requests" in home.text
+    assert inbox.status_code == 200
+    assert inbox.text.count('data-testid="notice"') >= 2
+    assert f'href="/requests/{request_id}"' in inbox.text
+    assert "Answered" in inbox.text
+    assert "Accepted" in inbox.text
+    marked = client.post("/requests/inbox/read", headers=HTML, follow_redirects=False)
+    assert marked.status_code == 303
+    again = client.get("/requests/inbox", headers=HTML)
+    assert 'data-testid="read-all"' not in again.text
+    assert "unread notices about requests" not in client.get("/", headers=HTML).text
+
+    # Another firm's inbox holds nothing of this request.
+    log_in(client, world.other_firm.username)
+    other = client.get("/requests/inbox", headers=HTML)
+    assert f'href="/requests/{request_id}"' not in other.text
+    # The filer writes: the department's staff are told, with a link to their work page.
+    with unit_of_work(session_factory) as session:
+        service.post_message(session, world.firm, request_id, body="谢谢，还想问…", now=NOW)
+    log_in(client, world.market_huangpu.username)
+    staff = client.get("/requests/inbox", headers=HTML)
+    assert f'href="/requests/work/{request_id}"' in staff.text
+    assert "New message" in staff.text

@@ -74,6 +74,7 @@ from twonets.requests.service.handling import (
 )
 from twonets.requests.service.inbox import (
     NOTIFY_PURPOSE,
+    count_unread,
     list_deliveries,
     list_inbox,
     mark_read,
@@ -140,6 +141,7 @@ __all__ = [
     "check_knowledge_owner",
     "check_may_see",
     "confirm_request",
+    "count_unread",
     "create_answer",
     "create_client",
     "decline_request",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -138,6 +138,14 @@ def list_inbox(
     return session.scalars(
         query.order_by(Notification.at.desc(), Notification.id.desc()).limit(limit)
     ).all()
+
+
+def count_unread(session: Session, caller: Principal) -> int:
+    """How many of the caller's notices wait to be read."""
+    query = select(func.count()).where(
+        Notification.account_id == caller.account_id, Notification.read_at.is_(None)
+    )
+    return int(session.scalar(query) or 0)
 
 
 def mark_read(

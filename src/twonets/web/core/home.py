@@ -25,6 +25,7 @@ from twonets.operations.cases import figures as case_figures
 from twonets.operations.cases import queries as case_queries
 from twonets.operations.cases.states import CaseState
 from twonets.operations.trucks import service as truck_service
+from twonets.requests import service as requests_service
 from twonets.web.i18n import N_
 from twonets.web.navigation import nav_for
 from twonets.web.pages import render
@@ -80,6 +81,9 @@ def waiting_work(session: Session, caller: Principal, coding: Coding) -> list[Wa
         notices = truck_service.company_notices_waiting(session, caller)
         if notices is not None:  # a transport company with muck trucks registered
             work.append(Waiting(notices, N_("unread notices about your trucks"), "/trucks/notices"))
+    unread = requests_service.count_unread(session, caller)
+    if unread:
+        work.append(Waiting(unread, N_("unread notices about requests"), "/requests/inbox"))
     if Role.DPO in roles:
         unreviewed = break_glass.count_unreviewed(session)
         work.append(Waiting(unreviewed, N_("break-glass reads to review"), "/governance"))

@@ -1,14 +1,15 @@
 """Pages of enterprise requests: the filer's (intake, mine) and staff's (work, dispatch, figures).
 
-The staff's pages come before ``mine``, whose ``/requests/{id}`` would take their paths.
+The inbox and the staff's pages come before ``mine``, whose ``/requests/{id}`` would take
+their paths.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from twonets.web.requests import dispatch, figures, mine, new, work
+from twonets.web.requests import dispatch, figures, inbox, mine, new, work
 
 router = APIRouter(include_in_schema=False)
-for screen in (new, work, dispatch, figures, mine):
+for screen in (new, inbox, work, dispatch, figures, mine):
     router.include_router(screen.router)

@@ -50,6 +50,7 @@ ACTIONS = {
     "ask-department": N_("A department was asked to answer"),
     "remind": N_("Time limit near: department reminded"),
     "escalate": N_("Past the time limit: escalated to the supervising level"),
+    "message": N_("New message"),
 }
 
 # A form field's problem, in the words of the form's own labels.
