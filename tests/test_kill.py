@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import PASSWORD, create_citizen, create_staff, next_credit_code, next_id_number
+from local_servers import free_port
 from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.config import Settings, resolve_secret_key
@@ -101,12 +101,6 @@ WRITES = [
         "enterprise request", "/api/v1/requests", "req_request", _request, lambda w: w.enterprise
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -200,7 +194,7 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_killed(
     tmp_path: Path,
 ) -> None:
     world = _world(settings, session_factory)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     server = _serve(settings, port, log)
     stop = threading.Event()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from conftest import unavailable
+from local_servers import free_port, wait_until_listening
 from twonets.core.db import unit_of_work
 from twonets.core.events import Event, NatsJetStreamPublisher, OutboxRelay, record_event
 from twonets.core.models import OutboxEvent
@@ -30,17 +30,11 @@ STREAM = "FAULTS"
 PREFIX = "faults"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class NatsServer:
     """A private nats-server with JetStream that a test can stop and start."""
 
     def __init__(self, binary: str, store: Path) -> None:
-        self.binary, self.store, self.port = binary, store, _free_port()
+        self.binary, self.store, self.port = binary, store, free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,13 +46,7 @@ class NatsServer:
             [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the private nats-server did not start")
+        wait_until_listening(self.port, self.process, "the private nats-server")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from local_servers import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -76,13 +77,6 @@ def find_chromium() -> str | None:
     return shutil.which(candidate) if os.sep not in candidate else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_until_healthy(base_url: str, thread: threading.Thread) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     last_error = "no answer yet"
@@ -123,7 +117,7 @@ def serve_demo(folder: Path) -> Iterator[LiveServer]:
         for a in run_demo(settings, scale=1, seed=7)
     )
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

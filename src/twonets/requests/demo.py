@@ -80,56 +80,48 @@ def seed(city: DemoCity) -> None:
         principal = auth.principal_of(account)
         staff[principal.department_id] = principal
         city.add_account(username, description)
-    create_purpose(
-        session,
-        actor="dpo",
-        code=service.CONTACT_PURPOSE,
-        name="办理企业诉求和市民诉求",
-        legal_basis=LegalBasis.STATUTORY_DUTY,
-        owner_department_code="sh.services",
-        valid_from=now - timedelta(days=60),
-        valid_until=None,
-        retention_days=730,
-        now=now - timedelta(days=60),
+    # Reaching the filer while handling, and telling the filer of each step: two purposes,
+    # each granted to the functions that answer requests.
+    purposes = (
+        (
+            service.CONTACT_PURPOSE,
+            "办理企业诉求和市民诉求",
+            {"request_id": "keep", "name": "keep", "phone": "partial:3:4"},
+            "handling requests needs a way to reach the filer",
+        ),
+        (
+            service.NOTIFY_PURPOSE,
+            "告知诉求人办理进展",
+            {"request_id": "keep", "email": "keep", "phone": "keep"},
+            "the filer is told of each step by e-mail and text message",
+        ),
     )
-    for function in READERS:
-        set_policy(
+    for code, name, fields, reason in purposes:
+        create_purpose(
             session,
-            Catalogue(),
             actor="dpo",
-            grantee_kind=GranteeKind.FUNCTION,
-            grantee=function,
-            purpose_code=service.CONTACT_PURPOSE,
-            dataset=service.CONTACT_DATASET,
-            fields={"request_id": "keep", "name": "keep", "phone": "partial:3:4"},
-            reason="handling requests needs a way to reach the filer",
+            code=code,
+            name=name,
+            legal_basis=LegalBasis.STATUTORY_DUTY,
+            owner_department_code="sh.services",
+            valid_from=now - timedelta(days=60),
+            valid_until=None,
+            retention_days=730,
             now=now - timedelta(days=60),
         )
-    create_purpose(
-        session,
-        actor="dpo",
-        code=service.NOTIFY_PURPOSE,
-        name="告知诉求人办理进展",
-        legal_basis=LegalBasis.STATUTORY_DUTY,
-        owner_department_code="sh.services",
-        valid_from=now - timedelta(days=60),
-        valid_until=None,
-        retention_days=730,
-        now=now - timedelta(days=60),
-    )
-    for function in READERS:
-        set_policy(
-            session,
-            Catalogue(),
-            actor="dpo",
-            grantee_kind=GranteeKind.FUNCTION,
-            grantee=function,
-            purpose_code=service.NOTIFY_PURPOSE,
-            dataset=service.CONTACT_DATASET,
-            fields={"request_id": "keep", "email": "keep", "phone": "keep"},
-            reason="the filer is told of each step by e-mail and text message",
-            now=now - timedelta(days=60),
-        )
+        for function in READERS:
+            set_policy(
+                session,
+                Catalogue(),
+                actor="dpo",
+                grantee_kind=GranteeKind.FUNCTION,
+                grantee=function,
+                purpose_code=code,
+                dataset=service.CONTACT_DATASET,
+                fields=fields,
+                reason=reason,
+                now=now - timedelta(days=60),
+            )
     service.load_seed_answers(session, now=now - timedelta(days=60))
     examples = [e for e in classify.load_corpus() if e.label.startswith("ent-")]
     firms = city.enterprise_ids[: max(1, 50 * city.scale)]

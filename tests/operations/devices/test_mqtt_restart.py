@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 from sqlalchemy import Engine
 
 from conftest import unavailable
+from local_servers import free_port, wait_until_listening
 from twonets.core.db import make_session_factory
 from twonets.operations.devices.mqtt_intake import MqttIntake, database_writer
 
@@ -33,9 +32,7 @@ class Broker:
     """A private Mosquitto that keeps its sessions on disk, and can be restarted."""
 
     def __init__(self, binary: str, folder: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.binary, self.config = binary, folder / "mosquitto.conf"
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
@@ -48,13 +45,7 @@ class Broker:
             [self.binary, "-c", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the private mosquitto did not start")
+        wait_until_listening(self.port, self.process, "the private mosquitto")
 
     def stop(self) -> None:
         if self.process is not None:

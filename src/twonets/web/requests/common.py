@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.core.http import Uow
 from twonets.requests import categories, service
+from twonets.web.pages import local_time, render
+from twonets.web.requests.words import ACTIONS, STATUS, worded
 
 
 def category_of(code: str) -> Any:
@@ -30,6 +33,40 @@ def request_context(session: Session, caller: Principal, request_id: int) -> dic
         "steps": service.history(session, caller, request_id),
         "messages": service.list_messages(session, caller, request_id),
     }
+
+
+def request_page(
+    request: Request,
+    template: str,
+    caller: Principal,
+    uow: Uow,
+    request_id: int,
+    *,
+    form: Mapping[str, str] | None = None,
+    error: TwonetsError | None = None,
+    field_words: dict[str, str] | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """One request's page: its context, a refused form's message beside its field, and
+    ``extra`` (a callable of the context, or a value) for the page's own needs."""
+    with uow() as session:
+        context = request_context(session, caller, request_id)
+    message, field = worded(error, field_words) if error else (None, None)
+    own = {k: v(context) if callable(v) else v for k, v in extra.items()}
+    return render(
+        request,
+        template,
+        caller,
+        status_code=error.status if error else 200,
+        status=STATUS,
+        actions=ACTIONS,
+        form=form or {},
+        error=message,
+        error_field=field,
+        local_time=local_time,
+        **own,
+        **context,
+    )
 
 
 def attempt(

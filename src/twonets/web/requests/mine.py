@@ -14,8 +14,8 @@ from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.requests import service
 from twonets.web.pages import FormFields, local_time, render
-from twonets.web.requests.common import attempt, category_of, request_context
-from twonets.web.requests.words import ACTIONS, STATUS, worded
+from twonets.web.requests.common import attempt, category_of, request_page
+from twonets.web.requests.words import STATUS
 
 router = APIRouter(include_in_schema=False)
 Filer = Annotated[Principal, Depends(require(Role.ENTERPRISE, Role.CITIZEN))]
@@ -53,21 +53,8 @@ def _detail(
     form: Mapping[str, str] | None = None,
     error: TwonetsError | None = None,
 ) -> HTMLResponse:
-    with uow() as session:
-        context = request_context(session, caller, request_id)
-    message, field = worded(error) if error else (None, None)
-    return render(
-        request,
-        "requests/detail.html",
-        caller,
-        status_code=error.status if error else 200,
-        status=STATUS,
-        actions=ACTIONS,
-        form=form or {},
-        error=message,
-        error_field=field,
-        local_time=local_time,
-        **context,
+    return request_page(
+        request, "requests/detail.html", caller, uow, request_id, form=form, error=error
     )
 
 

@@ -21,8 +21,8 @@ from twonets.core.models import Role
 from twonets.requests import service
 from twonets.requests.service import desk
 from twonets.web.pages import FormFields, local_time, render
-from twonets.web.requests.common import attempt, category_of, request_context
-from twonets.web.requests.words import ACTIONS, STAFF_FIELD_WORDS, STATUS, worded
+from twonets.web.requests.common import attempt, category_of, request_page
+from twonets.web.requests.words import STAFF_FIELD_WORDS, STATUS
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
@@ -56,23 +56,17 @@ def _detail(
     action: str | None = None,
     error: TwonetsError | None = None,
 ) -> HTMLResponse:
-    with uow() as session:
-        context = request_context(session, caller, request_id)
-    message, field = worded(error, STAFF_FIELD_WORDS) if error else (None, None)
-    return render(
+    return request_page(
         request,
         "requests/work_detail.html",
         caller,
-        status_code=error.status if error else 200,
-        status=STATUS,
-        actions=ACTIONS,
-        form=form or {},
+        uow,
+        request_id,
+        form=form,
+        error=error,
+        field_words=STAFF_FIELD_WORDS,
         failed_action=action,
-        error=message,
-        error_field=field,
-        holds=context["row"].department_id == caller.department_id,
-        local_time=local_time,
-        **context,
+        holds=lambda context: context["row"].department_id == caller.department_id,
     )
 
 
