@@ -82,6 +82,14 @@ _EC_ALGS: dict[CoseAlg, tuple[ec.EllipticCurve, hashes.HashAlgorithm]] = {
 }
 
 
+# What verifying with each EC algorithm needs, built once: it runs on every verification.
+_EC_VERIFIERS: dict[CoseAlg, tuple[str, int, ec.ECDSA]] = {
+    alg: (curve.name, (curve.key_size + 7) // 8, ec.ECDSA(hash_algorithm))
+    for alg, (curve, hash_algorithm) in _EC_ALGS.items()
+}
+_ALG_BY_VALUE: dict[int, CoseAlg] = {alg.value: alg for alg in CoseAlg}
+
+
 def _pss() -> padding.PSS:
     # RFC 8230 section 2: PS256 uses MGF1 with SHA-256 and a salt as long as the hash.
     return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -119,10 +127,10 @@ class PublicKeyCandidate:
     not_after: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("not_before", "not_after"):
-            value = getattr(self, name)
-            if value is not None:
-                _require_aware(value, name)
+        if self.not_before is not None:
+            _require_aware(self.not_before, "not_before")
+        if self.not_after is not None:
+            _require_aware(self.not_after, "not_after")
 
     def covers(self, issued_at: datetime) -> bool:
         """Whether a credential issued at ``issued_at`` may have been signed by this key."""
@@ -398,10 +406,13 @@ def _decode(text: str, prefixes: Collection[str]) -> tuple[str, _Cose, _Cwt]:
 
 
 def _strip_prefix(text: str, prefixes: Collection[str]) -> tuple[str, str]:
-    known = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    known = (prefixes,) if isinstance(prefixes, str) else prefixes
     if not isinstance(text, str):
         raise _Failure(Step.PREFIX, f"expected text, got {type(text).__name__}")
     matches = [prefix for prefix in known if prefix and text.startswith(prefix)]
+    if len(matches) == 1:
+        prefix = matches[0]
+        return prefix, text[len(prefix) :]
     if not matches:
         expected = ", ".join(repr(prefix) for prefix in sorted(known)) or "none configured"
         raise _Failure(Step.PREFIX, f"unknown prefix: text starts {text[:4]!r}; known: {expected}")
@@ -430,6 +441,11 @@ def _decompress(data: bytes) -> bytes:
     return out
 
 
+def _is_map(value: object) -> bool:
+    # cbor2 decodes maps as dicts: the exact-type check spares the ABC check on every step.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _decode_cbor(data: bytes, what: str) -> Any:
     stream = io.BytesIO(data)
     try:
@@ -456,9 +472,9 @@ def _parse_cose(data: bytes) -> _Cose:
     if not isinstance(protected_raw, bytes):
         raise _Failure(Step.CBOR, f"protected header is {_kind(protected_raw)}, not bytes")
     protected = _decode_cbor(protected_raw, "protected header") if protected_raw else {}
-    if not isinstance(protected, Mapping):
+    if not _is_map(protected):
         raise _Failure(Step.CBOR, f"protected header is {_kind(protected)}, not a map")
-    if not isinstance(unprotected, Mapping):
+    if not _is_map(unprotected):
         raise _Failure(Step.CBOR, f"unprotected header is {_kind(unprotected)}, not a map")
     if payload_raw is None:
         raise _Failure(Step.CBOR, "detached payload (nil): a QR credential carries its payload")
@@ -479,7 +495,7 @@ def _parse_cose(data: bytes) -> _Cose:
 
 def _parse_cwt(payload_raw: bytes) -> _Cwt:
     payload = _decode_cbor(payload_raw, "CWT payload")
-    if not isinstance(payload, Mapping):
+    if not _is_map(payload):
         raise _Failure(Step.CBOR, f"CWT payload is {_kind(payload)}, not a map")
     issuer = payload.get(_ISS)
     if issuer is not None and not isinstance(issuer, str):
@@ -487,10 +503,10 @@ def _parse_cwt(payload_raw: bytes) -> _Cwt:
     hcert = payload.get(_HCERT)
     if hcert is None:
         raise _Failure(Step.CBOR, "CWT payload has no claim -260")
-    if not isinstance(hcert, Mapping):
+    if not _is_map(hcert):
         raise _Failure(Step.CBOR, f"claim -260 is {_kind(hcert)}, not a map")
     claims = hcert.get(_HCERT_PAYLOAD)
-    if not isinstance(claims, Mapping):
+    if not _is_map(claims):
         raise _Failure(Step.CBOR, f"claim -260/1 is {_kind(claims)}, not a map")
     return _Cwt(
         issuer=issuer,
@@ -545,11 +561,11 @@ def _check_signature(
             f"{len(candidates)} key(s) for kid {_b64(kid)}, none may sign at iat "
             f"{_iso(issued_at)}: {windows}",
         )
-    supported = {alg.value for alg in CoseAlg}
-    if not isinstance(cose.alg, int) or isinstance(cose.alg, bool) or cose.alg not in supported:
+    found = _ALG_BY_VALUE.get(cose.alg) if type(cose.alg) is int else None
+    if found is None:
         names = ", ".join(f"{alg.name} ({alg.value})" for alg in CoseAlg)
         raise _Failure(Step.SIGNATURE, f"unsupported alg {cose.alg!r}; supported: {names}")
-    alg = CoseAlg(cose.alg)
+    alg = found
     to_be_signed = _sig_structure(cose.protected_raw, cose.payload_raw)
     problems = []
     for candidate in usable:
@@ -569,14 +585,14 @@ def _signature_problem(
 ) -> str | None:
     """Why ``signature`` does not verify with ``key``, or None when it does."""
     try:
-        if alg in _EC_ALGS:
-            curve, hash_algorithm = _EC_ALGS[alg]
-            if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve.name:
-                return f"{alg.name} needs an EC {curve.name} key, this is {_key_kind(key)}"
-            size = (curve.key_size + 7) // 8
+        verifier = _EC_VERIFIERS.get(alg)
+        if verifier is not None:
+            curve_name, size, ecdsa = verifier
+            if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve_name:
+                return f"{alg.name} needs an EC {curve_name} key, this is {_key_kind(key)}"
             if len(signature) != 2 * size:
                 return f"signature is {len(signature)} bytes; {alg.name} r||s is {2 * size}"
-            key.verify(raw_to_der(signature, size), to_be_signed, ec.ECDSA(hash_algorithm))
+            key.verify(raw_to_der(signature, size), to_be_signed, ecdsa)
         elif alg is CoseAlg.EDDSA:
             if not isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
                 return f"EdDSA needs an Ed25519 or Ed448 key, this is {_key_kind(key)}"
@@ -631,7 +647,7 @@ _SCALARS = (str, bool, int)
 def _jsonable(value: Any) -> Any:
     """``value`` with CBOR-only types made JSON-friendly: bytes as base64, dates as ISO text."""
     # Plain types first, with exact-type checks: this runs on every claim of every verification.
-    if value is None or isinstance(value, _SCALARS):
+    if type(value) is str or value is None or isinstance(value, _SCALARS):
         return value
     if type(value) is dict:
         return {_json_key(key): _jsonable(item) for key, item in value.items()}

@@ -19,4 +19,6 @@ def require_aware(moment: datetime, name: str) -> None:
 
 def iso(moment: datetime) -> str:
     """The instant in UTC as ISO 8601 with ``Z``."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # decoded credential times are UTC already: no conversion
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
