@@ -33,7 +33,7 @@ def _workload(side: str, iterations: int) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from twonets.trust import cose
+    from twonets.trust import cose, cose_steps
     from twonets.trust.suites import raw_to_der
 
     key = ec.derive_private_key(123456789, ec.SECP256R1())
@@ -72,8 +72,8 @@ def _workload(side: str, iterations: int) -> None:
     if side == "bare":
         prepared = []
         for text in texts:
-            _, parts, _ = cose._decode(text, prefixes)
-            message = cose._sig_structure(parts.protected_raw, parts.payload_raw)
+            _, parts, _ = cose_steps.decode_text(text, prefixes)
+            message = cose_steps.sig_structure(parts.protected_raw, parts.payload_raw)
             prepared.append((raw_to_der(parts.signature, 32), message))
         ecdsa = ec.ECDSA(hashes.SHA256())
         for i in range(iterations):
