@@ -151,6 +151,7 @@ def request_out(
         urgency=row.urgency,
         escalated_at=row.escalated_at,
         escalated_to_code=escalated[0] if escalated else None,
+        escalation_level=row.escalation_level,
         answer_code=kb.code if kb else None,
         answer_text=kb.answer if kb else None,
         history=None if steps is None else [StepOut(**vars(s)) for s in steps],

@@ -103,6 +103,8 @@ class RequestOut(BaseModel):
     urgency: str = "normal"
     escalated_at: datetime | None = None
     escalated_to_code: str | None = None
+    # 0: not escalated; 1: the supervising level; 2: the level above it; and so on.
+    escalation_level: int = 0
     answer_code: str | None = None
     answer_text: str | None = None
     history: list[StepOut] | None = None
