@@ -72,7 +72,7 @@ def test_a_request_left_at_the_supervising_level_goes_one_level_further(
         for who in (world.market_huangpu, world.market_city, world.hub, world.dispatcher):
             assert [r.id for r in service.list_overdue(session, who, now=far)] == [request_id]
         assert service.list_overdue(session, world.greening, now=far) == []
-        steps = [s for s in service.history(session, world.firm, request_id)]
+        steps = service.history(session, world.firm, request_id)
         escalations = [
             (s.department_code, s.details["level"]) for s in steps if s.action == "escalate"
         ]

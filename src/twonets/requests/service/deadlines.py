@@ -26,7 +26,6 @@ from twonets.requests.models import Request
 from twonets.requests.service import inbox
 from twonets.requests.service.common import HELD_STATUSES, _remark
 
-
 # Working days a supervising level has to get a request answered before it goes further up.
 SUPERVISOR_LIMIT_DAYS = 2
 
