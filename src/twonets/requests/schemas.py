@@ -136,6 +136,8 @@ class AnswerEntryIn(BaseModel):
     question: str = Field(min_length=1, max_length=2000)
     answer: str = Field(min_length=1, max_length=4000)
     source: str | None = Field(default=None, max_length=256)
+    # Further enterprise categories the answer applies to.
+    also_categories: list[str] = Field(default_factory=list, max_length=20)
 
 
 class AnswerChangeIn(BaseModel):
@@ -147,6 +149,8 @@ class AnswerChangeIn(BaseModel):
     answer: str | None = Field(default=None, max_length=4000)
     source: str | None = Field(default=None, max_length=256)
     active: bool | None = None
+    category: str | None = Field(default=None, max_length=32)
+    also_categories: list[str] | None = Field(default=None, max_length=20)
 
 
 class MarkReadIn(BaseModel):
