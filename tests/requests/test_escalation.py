@@ -121,3 +121,35 @@ def test_the_register_shows_the_level_reached(
         (request_id, 2, "t.services")
     ]
     assert deadlines.SUPERVISOR_LIMIT_DAYS >= 1
+
+
+def test_the_register_page_shows_the_level_and_who_follows(
+    client: TestClient, app: FastAPI, session_factory: Factory, world: World
+) -> None:
+    request_id = _file(session_factory, world)
+    with session_factory() as session:
+        deadline = service.get_request(session, world.firm, request_id).deadline_at
+        assert deadline is not None
+    with unit_of_work(session_factory) as session:
+        service.check_deadlines(session, now=deadline + timedelta(minutes=1))
+    app.state.clock = lambda: deadline + timedelta(hours=2)
+    for who, shown in ((world.market_city, 1), (world.market_huangpu, 1), (world.greening, 0)):
+        client.cookies.clear()
+        client.post("/login", data={"username": who.username, "password": PASSWORD})
+        page = client.get("/requests/overdue")
+        assert page.status_code == 200
+        assert page.text.count('data-level="1"') == shown, who.username
+    later = deadline + timedelta(days=7)
+    with unit_of_work(session_factory) as session:
+        service.check_deadlines(session, now=later)
+    app.state.clock = lambda: later
+    page = client.get("/requests/overdue", headers={"Accept-Language": "zh-CN"})
+    assert page.text.count('data-level="2"') == 0  # greening still sees nothing
+    client.cookies.clear()
+    client.post("/login", data={"username": world.hub.username, "password": PASSWORD})
+    page = client.get("/requests/overdue", headers={"Accept-Language": "zh-CN"})
+    assert page.text.count('data-level="2"') == 1
+    assert "第 2 级" in page.text
+    client.cookies.clear()
+    client.post("/login", data={"username": world.firm.username, "password": PASSWORD})
+    assert client.get("/requests/overdue").status_code == 403

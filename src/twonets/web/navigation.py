@@ -240,6 +240,12 @@ NAV: tuple[NavItem, ...] = (
         "One-thing services by month: contactless rate, handling time, overdue steps",
     ),
     NavItem(
+        "Overdue requests",
+        "/requests/overdue",
+        frozenset({Role.STAFF, Role.OPERATOR}),
+        "Requests past their time limit, the department holding each and the level it reached",
+    ),
+    NavItem(
         "Policy answers",
         "/requests/answers",
         frozenset({Role.STAFF}),

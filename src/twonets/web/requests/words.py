@@ -16,6 +16,8 @@ MENU = (
     N_("Requests the classifier was not sure of or every department declined: decide where"),
     N_("Request figures"),
     N_("Requests by category, district and department; on time, handling time, satisfaction"),
+    N_("Overdue requests"),
+    N_("Requests past their time limit, the department holding each and the level it reached"),
     N_("Policy answers"),
     N_("The knowledge base that answers standing questions at once: search, add, change, retire"),
 )
