@@ -52,6 +52,10 @@ def _keeps_policy_answers(principal: Principal) -> bool:
     return principal.department_function == request_categories.FALLBACK_FUNCTION
 
 
+def _follows_requests(principal: Principal) -> bool:
+    return Role.OPERATOR in principal.roles or principal.department_id is not None
+
+
 def _watches_bikes(principal: Principal) -> bool:
     return principal.department_function in bike_authority.SEEING_FUNCTIONS
 
@@ -244,6 +248,7 @@ NAV: tuple[NavItem, ...] = (
         "/requests/overdue",
         frozenset({Role.STAFF, Role.OPERATOR}),
         "Requests past their time limit, the department holding each and the level it reached",
+        when=_follows_requests,
     ),
     NavItem(
         "Policy answers",
