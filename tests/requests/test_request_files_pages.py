@@ -100,6 +100,11 @@ def test_files_are_uploaded_from_the_page_and_fetched_only_by_filer_and_holder(
     assert link in staff_page
     assert client.get(link).content == photo
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    wrong = client.post(
+        f"/requests/work/{request_id}/files", files={"file": ("a.pdf", b"MZ\x90\x00", "x/y")}
+    )
+    assert wrong.status_code == 415
+    assert "Attach a photo (JPEG, PNG, WebP) or a PDF of at most 5 MB." in wrong.text
     added = client.post(
         f"/requests/work/{request_id}/files",
         files={"file": ("回复函.pdf", pdf, "application/pdf")},

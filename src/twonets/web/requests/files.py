@@ -76,28 +76,32 @@ async def _upload(
     try:
         await asyncio.to_thread(work)
     except TwonetsError as exc:
-        words = STAFF_FIELD_WORDS if template == "requests/work_detail.html" else None
-        extra = {"failed_action": "file"} if words else {}
-        return await asyncio.to_thread(
-            request_page,
+        return await asyncio.to_thread(_refused, request, caller, uow, request_id, template, exc)
+    return RedirectResponse(page, status_code=303)
+
+
+def _refused(
+    request: Request,
+    caller: Principal,
+    uow: Uow,
+    request_id: int,
+    template: str,
+    error: TwonetsError,
+) -> HTMLResponse:
+    """The filer's or the staff's page of the request, with why the file was refused."""
+    if template == "requests/work_detail.html":
+        return request_page(
             request,
             template,
             caller,
             uow,
             request_id,
-            error=exc,
-            field_words=words,
-            **_page_extra(caller, template),
-            **extra,
+            error=error,
+            field_words=STAFF_FIELD_WORDS,
+            failed_action="file",
+            holds=lambda context: context["row"].department_id == caller.department_id,
         )
-    return RedirectResponse(page, status_code=303)
-
-
-def _page_extra(caller: Principal, template: str) -> dict[str, object]:
-    """What the filer's or the staff's page of a request adds to the shared context."""
-    if template == "requests/work_detail.html":
-        return {"holds": lambda context: context["row"].department_id == caller.department_id}
-    return {}
+    return request_page(request, template, caller, uow, request_id, error=error)
 
 
 @router.post("/requests/{request_id}/files", response_class=HTMLResponse)
