@@ -151,6 +151,7 @@ def request_out(
         urgency=row.urgency,
         escalated_at=row.escalated_at,
         escalated_to_code=escalated[0] if escalated else None,
+        escalation_level=row.escalation_level,
         answer_code=kb.code if kb else None,
         answer_text=kb.answer if kb else None,
         history=None if steps is None else [StepOut(**vars(s)) for s in steps],
@@ -197,6 +198,8 @@ def _answer_json(a: PolicyAnswer) -> dict[str, Any]:
     return {
         "code": a.code,
         "category": a.category_code,
+        "also_categories": list(a.also_categories or []),
+        "version": a.version,
         "question": a.question,
         "answer": a.answer,
         "source": a.source,
@@ -229,6 +232,26 @@ def change_answer(
     with uow() as session:
         row = service.change_answer(session, caller, code, now=clock(), **body.model_dump())
         return _answer_json(row)
+
+
+@router.get("/api/v1/requests/answers/{code}/versions")
+def answer_versions(code: str, caller: Staff, uow: Uow) -> list[dict[str, Any]]:
+    """Every version of a policy answer, who changed it and when (those who keep the base)."""
+    with uow() as session:
+        return [
+            {
+                "version": v.version,
+                "action": v.action,
+                "at": v.at.isoformat(),
+                "by": v.actor_name,
+                "categories": list(v.categories),
+                "question": v.question,
+                "answer": v.answer,
+                "source": v.source,
+                "active": v.active,
+            }
+            for v in service.answer_versions(session, caller, code)
+        ]
 
 
 def _notice_json(n: Any) -> dict[str, Any]:

@@ -176,6 +176,11 @@ def seed(city: DemoCity) -> None:
                     )
     # The scheduled work, as it would have run: reminders and escalations up to now, and the
     # e-mails and text messages to filers (logged: the demo sends nothing out).
+    # Run twice a day over the last five weeks, so late requests climb the chain as they would.
+    tick = now - timedelta(days=35)
+    while tick < now:
+        service.check_deadlines(session, now=tick)
+        tick += timedelta(hours=12)
     service.check_deadlines(session, now=now)
     service.deliver_pending(
         session,

@@ -59,6 +59,10 @@ class Request(Base):
     # Escalation to the supervising level after the limit passed (None: not escalated).
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # How far up the chain it went (0: not escalated, 1: the supervising level, 2: the next),
+    # and when the level it reached is itself late and it goes one level further up.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # The knowledge-base answer it was answered with at once (None: a department answers).
     answer_id: Mapped[int | None] = mapped_column(ForeignKey("req_answer.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -178,6 +182,32 @@ class PolicyAnswer(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # Further categories the answer applies to, besides ``category_code`` (codes, a list).
+    also_categories: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The number of the latest version (each change writes one to ``req_answer_version``).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class PolicyAnswerVersion(Base):
+    """One version of a policy answer: what it said, who changed it and when."""
+
+    __tablename__ = "req_answer_version"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("req_answer.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # create | change | retire | restore
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Staff act by name, as in a request's history.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(128))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean)
 
 
 class Notification(Base):

@@ -103,6 +103,8 @@ class RequestOut(BaseModel):
     urgency: str = "normal"
     escalated_at: datetime | None = None
     escalated_to_code: str | None = None
+    # 0: not escalated; 1: the supervising level; 2: the level above it; and so on.
+    escalation_level: int = 0
     answer_code: str | None = None
     answer_text: str | None = None
     history: list[StepOut] | None = None
@@ -134,6 +136,8 @@ class AnswerEntryIn(BaseModel):
     question: str = Field(min_length=1, max_length=2000)
     answer: str = Field(min_length=1, max_length=4000)
     source: str | None = Field(default=None, max_length=256)
+    # Further enterprise categories the answer applies to.
+    also_categories: list[str] = Field(default_factory=list, max_length=20)
 
 
 class AnswerChangeIn(BaseModel):
@@ -145,6 +149,8 @@ class AnswerChangeIn(BaseModel):
     answer: str | None = Field(default=None, max_length=4000)
     source: str | None = Field(default=None, max_length=256)
     active: bool | None = None
+    category: str | None = Field(default=None, max_length=32)
+    also_categories: list[str] | None = Field(default=None, max_length=20)
 
 
 class MarkReadIn(BaseModel):

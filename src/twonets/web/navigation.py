@@ -17,6 +17,7 @@ from twonets.core.auth import Principal
 from twonets.core.models import Role
 from twonets.licences import catalogue
 from twonets.operations.bikes.service import authority as bike_authority
+from twonets.requests import categories as request_categories
 from twonets.web.i18n import N_
 
 MAX_PRIMARY = 5
@@ -45,6 +46,14 @@ def _issues_licences(principal: Principal) -> bool:
 
 def _works_housing(principal: Principal) -> bool:
     return principal.department_function == "housing"
+
+
+def _keeps_policy_answers(principal: Principal) -> bool:
+    return principal.department_function == request_categories.FALLBACK_FUNCTION
+
+
+def _follows_requests(principal: Principal) -> bool:
+    return Role.OPERATOR in principal.roles or principal.department_id is not None
 
 
 def _watches_bikes(principal: Principal) -> bool:
@@ -233,6 +242,20 @@ NAV: tuple[NavItem, ...] = (
         "/services/figures",
         frozenset({Role.STAFF, Role.OPERATOR, Role.SUPERVISOR}),
         "One-thing services by month: contactless rate, handling time, overdue steps",
+    ),
+    NavItem(
+        "Overdue requests",
+        "/requests/overdue",
+        frozenset({Role.STAFF, Role.OPERATOR}),
+        "Requests past their time limit, the department holding each and the level it reached",
+        when=_follows_requests,
+    ),
+    NavItem(
+        "Policy answers",
+        "/requests/answers",
+        frozenset({Role.STAFF}),
+        "The knowledge base that answers standing questions at once: search, add, change, retire",
+        when=_keeps_policy_answers,
     ),
     NavItem(
         "Request figures",

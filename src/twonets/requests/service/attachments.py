@@ -30,6 +30,7 @@ from twonets.requests.service.common import (
     RequestStatus,
     _is_filer,
     _require_holder,
+    check_may_download,
     check_may_see,
     get_request_row,
 )
@@ -185,9 +186,9 @@ def list_attachments(
 def open_attachment(
     session: Session, caller: Principal, request_id: int, attachment_id: int, *, store: Path
 ) -> StoredFile:
-    """One kept file of a request, for those who may see the request."""
+    """One kept file of a request, for its filer and the departments holding it."""
     row: Request = get_request_row(session, request_id)
-    check_may_see(session, caller, row)
+    check_may_download(session, caller, row)
     found = session.get(RequestAttachment, attachment_id)
     if found is None or found.request_id != row.id or found.sha256 is None:
         raise NotFound(f"no file {attachment_id} on request {row.number}")

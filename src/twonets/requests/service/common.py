@@ -213,6 +213,8 @@ def start_clock(session: Session, row: Request, now: datetime, *, restart: bool 
         row.reminded_at = None
         row.escalated_at = None
         row.escalated_to_id = None
+        row.escalation_level = 0
+        row.escalation_due_at = None
 
 
 def _units(session: Session) -> list[routing.Unit]:
@@ -286,8 +288,31 @@ def _require_holder(caller: Principal, row: Request) -> None:
         )
 
 
+def escalated_to(session: Session, request_id: int) -> set[int]:
+    """Every department a request was escalated to, at any level."""
+    return {
+        d
+        for d in session.scalars(
+            select(RequestStep.department_id).where(
+                RequestStep.request_id == request_id, RequestStep.action == "escalate"
+            )
+        )
+        if d is not None
+    }
+
+
+def _supervises(session: Session, caller: Principal, row: Request) -> bool:
+    """Whether ``caller`` is staff of a department ``row`` was escalated to (any level)."""
+    if Role.STAFF not in caller.roles or caller.department_id is None:
+        return False
+    if caller.department_id == row.escalated_to_id:
+        return True
+    return row.escalation_level > 1 and caller.department_id in escalated_to(session, row.id)
+
+
 def check_may_see(session: Session, caller: Principal, row: Request) -> None:
-    """The filer, the department it is routed to, and dispatchers see a request; no one else."""
+    """The filer, the department it is routed to, the supervising departments it was
+    escalated to, and dispatchers see a request; no one else."""
     if _is_filer(caller, row, session):
         return
     if caller.has_any({Role.OPERATOR}):
@@ -295,13 +320,36 @@ def check_may_see(session: Session, caller: Principal, row: Request) -> None:
     if (
         Role.STAFF in caller.roles
         and caller.department_id is not None
-        and caller.department_id in (row.department_id, row.escalated_to_id)
+        and caller.department_id == row.department_id
     ):
+        return
+    if _supervises(session, caller, row):
         return
     raise Forbidden(
         f"request {row.number} is not yours to see: an enterprise sees its own requests, "
         "a department those routed or escalated to it",
         extra={"rule": "request-visibility"},
+    )
+
+
+def check_may_download(session: Session, caller: Principal, row: Request) -> None:
+    """A request's files are fetched by its filer and the departments holding it (the one it
+    is routed to and the supervising ones it was escalated to); not by dispatchers, nor any
+    other firm or department."""
+    if _is_filer(caller, row, session):
+        return
+    if (
+        Role.STAFF in caller.roles
+        and caller.department_id is not None
+        and caller.department_id == row.department_id
+    ):
+        return
+    if _supervises(session, caller, row):
+        return
+    raise Forbidden(
+        f"the files of request {row.number} are fetched by its filer and the departments "
+        "holding it",
+        extra={"rule": "attachment-holders"},
     )
 
 

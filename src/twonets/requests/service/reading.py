@@ -80,10 +80,14 @@ def list_requests(
             RequestContact.citizen_id == caller.citizen_id
         )
     elif Role.STAFF in caller.roles and caller.department_id is not None:
+        escalated = select(RequestStep.request_id).where(
+            RequestStep.action == "escalate", RequestStep.department_id == caller.department_id
+        )
         query = query.where(
             or_(
                 Request.department_id == caller.department_id,
                 Request.escalated_to_id == caller.department_id,
+                Request.id.in_(escalated),
             )
         )
     else:

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from twonets.web.requests import dispatch, figures, inbox, mine, new, work
+from twonets.web.requests import (
+    answers,
+    dispatch,
+    figures,
+    files,
+    inbox,
+    mine,
+    new,
+    overdue,
+    work,
+)
 
 router = APIRouter(include_in_schema=False)
-for screen in (new, inbox, work, dispatch, figures, mine):
+for screen in (new, inbox, work, dispatch, figures, answers, overdue, files, mine):
     router.include_router(screen.router)

@@ -10,11 +10,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import TwonetsError
+from twonets.core.errors import Forbidden, TwonetsError
 from twonets.core.http import Uow
 from twonets.requests import categories, service
 from twonets.web.pages import local_time, render
-from twonets.web.requests.words import ACTIONS, STATUS, worded
+from twonets.web.requests.words import (
+    ACTIONS,
+    CHANNELS,
+    DELIVERY_STATUS,
+    STATUS,
+    delivery_reason,
+    worded,
+)
 
 
 def category_of(code: str) -> Any:
@@ -26,12 +33,21 @@ def request_context(session: Session, caller: Principal, request_id: int) -> dic
     """One request as its pages show it: itself, its category and department, its history
     and its dialogue (each read through the service, which checks the caller may)."""
     row = service.get_request(session, caller, request_id)
+    try:
+        service.check_may_download(session, caller, row)
+        may_download = True
+    except Forbidden:
+        may_download = False
     return {
         "row": row,
         "category": category_of(row.category_code),
         "department": service.department_of(session, row.department_id),
         "steps": service.history(session, caller, request_id),
         "messages": service.list_messages(session, caller, request_id),
+        "attachments": service.list_attachments(session, caller, request_id),
+        "deliveries": service.list_request_deliveries(session, caller, request_id),
+        "may_download": may_download,
+        "escalated_to": service.department_of(session, row.escalated_to_id),
     }
 
 
@@ -60,6 +76,9 @@ def request_page(
         status_code=error.status if error else 200,
         status=STATUS,
         actions=ACTIONS,
+        channels=CHANNELS,
+        delivery_status=DELIVERY_STATUS,
+        delivery_reason=delivery_reason,
         form=form or {},
         error=message,
         error_field=field,

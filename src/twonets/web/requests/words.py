@@ -16,6 +16,10 @@ MENU = (
     N_("Requests the classifier was not sure of or every department declined: decide where"),
     N_("Request figures"),
     N_("Requests by category, district and department; on time, handling time, satisfaction"),
+    N_("Overdue requests"),
+    N_("Requests past their time limit, the department holding each and the level it reached"),
+    N_("Policy answers"),
+    N_("The knowledge base that answers standing questions at once: search, add, change, retire"),
 )
 
 # Why a request waits for a dispatcher (twonets.requests.service.desk.Waiting.reason).
@@ -53,6 +57,42 @@ ACTIONS = {
     "message": N_("New message"),
 }
 
+CHANNELS = {"email": N_("E-mail"), "sms": N_("Text message")}
+
+# What became of an e-mail or a text message to the filer.
+DELIVERY_STATUS = {
+    "pending": N_("Waiting to be sent"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+    "skipped": N_("Not sent"),
+}
+
+
+def delivery_reason(status: str, detail: str | None) -> tuple[str, str | None]:
+    """Why a delivery was not sent, in words to translate, and the server's own answer (or
+    None) to show beside them."""
+    text = detail or ""
+    if status == "failed":
+        return N_("The mail or message server refused it:"), text or None
+    if text.startswith("no email") or text.startswith("no phone"):
+        return N_("No address was given for it."), None
+    if text.startswith("address not readable"):
+        return N_("The department may not read the address it was to go to."), None
+    if text.startswith("no member of staff"):
+        return N_("No member of staff could send it."), None
+    if status == "pending" and text:
+        return N_("Trying again; the server said:"), text
+    return "", None
+
+
+# What each version of a policy answer did.
+VERSION_ACTIONS = {
+    "create": N_("Added"),
+    "change": N_("Changed"),
+    "retire": N_("Retired"),
+    "restore": N_("Put back in use"),
+}
+
 # A form field's problem, in the words of the form's own labels.
 FIELD_WORDS = {
     "description": N_("Describe your request in the box “Your request”."),
@@ -74,6 +114,16 @@ STAFF_FIELD_WORDS = {
 }
 
 
+# The knowledge base editor's fields, in the words of its labels.
+ANSWER_FIELD_WORDS = {
+    "code": N_("Give the answer a code of lower-case letters, digits and hyphens, not used yet."),
+    "category": N_("Choose the category the answer belongs to."),
+    "also_categories": N_("Tick only categories from the list."),
+    "question": N_("Write the question in Chinese, with its usual wordings."),
+    "answer": N_("Write the answer in Chinese."),
+}
+
+
 def worded(error: TwonetsError, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
     """(the message to show, the field it belongs to) for an error of a requests form."""
     words = FIELD_WORDS if fields is None else fields
@@ -84,6 +134,8 @@ def worded(error: TwonetsError, fields: dict[str, str] | None = None) -> tuple[s
         return FIELD_WORDS["file"], "file"
     if isinstance(error, Forbidden):
         return N_("This request is not yours, or this step is not yours to take."), None
+    if error.extra.get("field") == "code" and "code" in words:
+        return words["code"], "code"
     if isinstance(error, NotFound):
         return N_("There is no such request."), None
     if isinstance(error, Conflict):
