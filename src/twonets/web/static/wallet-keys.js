@@ -157,7 +157,7 @@
   function setUpLicence(box) {
     var account = box.dataset.account;
     var form = document.getElementById(box.dataset.form);
-    var button = box.querySelector("[data-sign]");
+    var button = form ? form.querySelector("[data-sign]") : null;
     var result = document.getElementById(box.dataset.result);
     if (!window.crypto || !crypto.subtle || !window.indexedDB || !form || !button) {
       say(box, "unsupported");
