@@ -154,6 +154,12 @@
     out.hidden = !message;
   }
 
+  // A name the holder recognises on the keys page: "this browser · Android", say.
+  function deviceName(prefix) {
+    var platform = (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || "";
+    return (prefix + (platform ? " · " + platform : "")).slice(0, 64);
+  }
+
   function setUpLicence(box) {
     var account = box.dataset.account;
     var form = document.getElementById(box.dataset.form);
@@ -180,7 +186,7 @@
       }
       showError(box, "");
       button.disabled = true;
-      var ready = key ? Promise.resolve(key) : createKey(account, box.dataset.device || "browser");
+      var ready = key ? Promise.resolve(key) : createKey(account, deviceName(box.dataset.device || "browser"));
       ready
         .then(function (record) {
           key = record;
