@@ -36,7 +36,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_licence_holder_key")),
         sa.UniqueConstraint(
-            "account_id", "thumbprint", name=op.f("uq_licence_holder_key_account_id_thumbprint")
+            "account_id", "thumbprint", name=op.f("uq_licence_holder_key_account_id")
         ),
         info=PUBLIC,
     )
