@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 from sqlalchemy import create_engine, text
 
-from e2e.browser import PHONE, fits_the_screen, log_in
+from e2e.browser import PHONE, axe_violations, fits_the_screen, log_in
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
@@ -94,6 +94,7 @@ def test_the_key_is_made_and_used_in_the_browser_and_never_reaches_the_server(
     expect(page.get_by_test_id("device-reveals")).to_contain_text("Name")
     expect(page.get_by_test_id("device-reveals")).not_to_contain_text("ID number")
     presentation = page.get_by_test_id("device-presentation-text").input_value()
+    assert axe_violations(page) == []
     inspected = page.evaluate(INSPECT_KEY, resident.username)
     assert inspected["isCryptoKey"]
     assert inspected["type"] == "private"
@@ -129,6 +130,7 @@ def test_the_key_is_made_and_used_in_the_browser_and_never_reaches_the_server(
     assert len(disclosures) == 2  # name and photo, not the ID number
     page.goto("/wallet/keys")
     expect(page.get_by_test_id("holder-key").locator("[data-this-device]")).to_be_visible()
+    assert axe_violations(page) == []
     page.locator("header.shell").get_by_role("button", name="Log out").click()
 
     verifier = live_server.account("verifier")
