@@ -377,7 +377,7 @@ def present(city: City, licences: Sequence[Licence]) -> Presented:
             now=NOW,
         )
         presentations = [
-            service.share(
+            service.assisted_share(
                 session,
                 city.ctx,
                 city.holder,
@@ -419,7 +419,7 @@ def present(city: City, licences: Sequence[Licence]) -> Presented:
         revoked_qr,
         store,
         {uri: opened.status_list},
-        service.holder_key(city.ctx, city.holder).public_key(),
+        service.assisted_key(city.ctx, city.holder).public_key(),
         bl_qr,
     )
 

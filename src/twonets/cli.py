@@ -20,6 +20,7 @@ from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
 from twonets.health.cli import health_app
 from twonets.licences.cli import licences_app, trust_app
+from twonets.licences.wallet_cli import wallet_app
 from twonets.operations.cli import ops_app
 from twonets.requests.cli import open311_app, requests_app
 from twonets.services.cli import services_app
@@ -37,6 +38,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(governance_app, name="governance")
 app.add_typer(licences_app, name="licences")
 app.add_typer(trust_app, name="trust")
+app.add_typer(wallet_app, name="wallet")
 app.add_typer(health_app, name="health")
 app.add_typer(codes_app, name="codes")
 app.add_typer(ops_app, name="ops")

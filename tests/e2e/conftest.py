@@ -56,6 +56,8 @@ class LiveServer:
     accounts: tuple[DemoLogin, ...]
     # Where the server's text messages (sign-up codes) land.
     sms_outbox: Path | None = None
+    # The server's database, for tests that check what it stored.
+    database_url: str | None = None
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
@@ -127,7 +129,10 @@ def serve_demo(folder: Path) -> Iterator[LiveServer]:
     try:
         _wait_until_healthy(base_url, thread)
         yield LiveServer(
-            base_url=base_url, accounts=accounts, sms_outbox=settings.effective_sms_outbox
+            base_url=base_url,
+            accounts=accounts,
+            sms_outbox=settings.effective_sms_outbox,
+            database_url=url,
         )
     finally:
         server.should_exit = True

@@ -50,8 +50,10 @@ def test_a_shared_id_card_verifies_with_exactly_the_shared_fields(
     assert nonce
     assert audience
     form.get_by_test_id("create-presentation").click()
-    expect(page.get_by_test_id("reveals")).to_contain_text("Name, ID number, Photo (SHA-256)")
-    presentation = page.get_by_test_id("presentation").input_value()
+    expect(page.get_by_test_id("device-reveals")).to_contain_text(
+        "Name, ID number, Photo (SHA-256)"
+    )
+    presentation = page.get_by_test_id("device-presentation-text").input_value()
     assert presentation.count("~") == 4  # three disclosures and the key binding
     log_out(page)
 

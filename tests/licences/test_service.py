@@ -272,7 +272,7 @@ def test_a_hotel_sees_only_what_the_holder_shares(
 ) -> None:
     licence_id = _issue(session_factory, office)
     with unit_of_work(session_factory) as session:
-        presentation = service.share(
+        presentation = service.assisted_share(
             session,
             office.ctx,
             office.resident,

@@ -258,7 +258,12 @@ def test_the_share_form_reveals_exactly_the_ticked_fields(client: TestClient, de
 
     response = client.post(
         f"/wallet/{desk.licence_id}/share",
-        data={"disclose": list(HOTEL), "audience": "hotel front desk", "nonce": "c-4711"},
+        data={
+            "disclose": list(HOTEL),
+            "audience": "hotel front desk",
+            "nonce": "c-4711",
+            "mode": "assisted-window",
+        },
         headers=headers,
     )
 
@@ -277,6 +282,53 @@ def test_the_share_form_reveals_exactly_the_ticked_fields(client: TestClient, de
     assert _verdict(page) == ("true", "ok")
     assert _shown_fields(page) == set(HOTEL)
     assert "Not shown by the holder: Sex, Date of birth, Address." in page
+    assert 'data-custody="assisted-window"' in page
+    assert 'data-testid="assisted-note"' in response.text
+
+
+def test_the_platform_never_signs_unless_assisted_service_is_named(
+    client: TestClient, desk: Desk
+) -> None:
+    response = client.post(
+        f"/wallet/{desk.licence_id}/share",
+        data={"disclose": ["name"], "audience": "hotel front desk", "nonce": "c-1"},
+        headers=_as(client, desk.resident),
+    )
+
+    assert response.status_code == 422
+    assert 'data-testid="error-mode"' in response.text
+    assert 'data-testid="presentation"' not in response.text
+
+
+def test_the_keys_page_lists_only_my_keys_and_another_account_cannot_remove_them(
+    client: TestClient, desk: Desk, session_factory: sessionmaker[Session]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from twonets.licences import sdjwt
+
+    jwk = sdjwt.public_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+    with unit_of_work(session_factory) as session:
+        other = create_citizen(session, id_number=next_id_number(), name="李四")
+    mine = _as(client, desk.resident)
+    registered = client.post("/wallet/keys", json={"jwk": jwk, "device": "my phone"}, headers=mine)
+    assert registered.status_code == 201, registered.text
+    key_id = registered.json()["id"]
+    page = client.get("/wallet/keys", headers=mine).text
+    bound = client.post(
+        f"/wallet/{desk.licence_id}/credential", json={"holder_key_id": key_id}, headers=mine
+    )
+
+    theirs = _as(client, other.username)  # the client now holds the neighbour's cookie
+    their_page = client.get("/wallet/keys", headers=theirs).text
+    removed = client.post(f"/wallet/keys/{key_id}/remove", headers=theirs)
+
+    assert "my phone" in page
+    assert registered.json()["thumbprint"][:12] in page
+    assert "my phone" not in their_page
+    assert removed.status_code == 403
+    assert bound.status_code == 200, bound.text
+    assert bound.json()["credential"].endswith("~")
 
 
 def test_a_presentation_for_another_challenge_fails_holder_binding(
@@ -284,7 +336,12 @@ def test_a_presentation_for_another_challenge_fails_holder_binding(
 ) -> None:
     response = client.post(
         f"/wallet/{desk.licence_id}/share",
-        data={"disclose": ["name"], "audience": "hotel front desk", "nonce": "c-1"},
+        data={
+            "disclose": ["name"],
+            "audience": "hotel front desk",
+            "nonce": "c-1",
+            "mode": "assisted-window",
+        },
         headers=_as(client, desk.resident),
     )
     presentation = _textarea(response.text, "presentation")
@@ -300,7 +357,7 @@ def test_a_presentation_for_another_challenge_fails_holder_binding(
 def test_the_share_form_needs_a_verifier_name(client: TestClient, desk: Desk) -> None:
     response = client.post(
         f"/wallet/{desk.licence_id}/share",
-        data={"disclose": ["name"], "audience": " ", "nonce": "c-1"},
+        data={"disclose": ["name"], "audience": " ", "nonce": "c-1", "mode": "assisted-window"},
         headers=_as(client, desk.resident),
     )
 
@@ -712,7 +769,7 @@ def test_the_share_form_refuses_in_chinese_with_the_forms_words(
 
     response = client.post(
         f"/wallet/{desk.licence_id}/share",
-        data={"audience": "", "nonce": "n-1", "disclose": ["name"]},
+        data={"audience": "", "nonce": "n-1", "disclose": ["name"], "mode": "assisted-window"},
         headers=headers,
     )
 

@@ -15,10 +15,13 @@ from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
 from twonets.licences.schemas import (
     AmendIn,
+    CredentialIn,
     DelegationIn,
     DelegationOut,
     HeldLicenceOut,
     HistoryOut,
+    HolderKeyIn,
+    HolderKeyOut,
     IssuerHistoryOut,
     LicenceIn,
     LicenceOut,
@@ -172,12 +175,62 @@ def wallet_qr(licence_id: int, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx)
 def wallet_share(
     licence_id: int, body: ShareIn, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx
 ) -> dict[str, str]:
-    """An SD-JWT presentation of one of my licences, showing only the chosen fields."""
+    """Assisted service at a window: a presentation the platform signs with a key it holds.
+
+    The credential says so (``key_custody: assisted-window``). A wallet of the holder's own
+    asks for a bound credential instead (``POST /wallet/{licence_id}/credential``).
+    """
+    fields = body.model_dump(exclude={"mode"})
     with uow() as session:
-        presentation = service.share(
-            session, ctx, caller, licence_id=licence_id, now=clock(), **body.model_dump()
+        presentation = service.assisted_share(
+            session, ctx, caller, licence_id=licence_id, now=clock(), **fields
         )
-    return {"presentation": presentation}
+    return {"presentation": presentation, "key_custody": body.mode}
+
+
+@router.post("/wallet/{licence_id}/credential")
+def wallet_credential(
+    licence_id: int, body: CredentialIn, caller: Holder, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, str]:
+    """An SD-JWT VC of one of my licences bound to one of my registered wallet keys.
+
+    The wallet keeps it, chooses the disclosures of each presentation and signs its KB-JWT.
+    """
+    with uow() as session:
+        credential = service.bound_credential(
+            session,
+            ctx,
+            caller,
+            licence_id=licence_id,
+            holder_key_id=body.holder_key_id,
+            now=clock(),
+        )
+    return {"credential": credential}
+
+
+@router.get("/holder-keys", response_model=list[HolderKeyOut])
+def holder_keys(caller: Holder, uow: Uow) -> Any:
+    """My registered wallet keys (public keys only), newest first."""
+    with uow() as session:
+        return [service.holder_key_json(r) for r in service.holder_keys(session, caller)]
+
+
+@router.post("/holder-keys", response_model=HolderKeyOut, status_code=201)
+def register_holder_key(body: HolderKeyIn, caller: Holder, uow: Uow, clock: Clock) -> Any:
+    """Register the public key of one of my wallets (the private key stays on the device)."""
+    with uow() as session:
+        row = service.register_holder_key(
+            session, caller, jwk=body.jwk, device=body.device, now=clock()
+        )
+        return service.holder_key_json(row)
+
+
+@router.delete("/holder-keys/{key_id}", status_code=204)
+def remove_holder_key(key_id: int, caller: Holder, uow: Uow, clock: Clock) -> Response:
+    """Stop using one of my wallet keys (a lost phone): no new credential is bound to it."""
+    with uow() as session:
+        service.remove_holder_key(session, caller, key_id=key_id, now=clock())
+    return Response(status_code=204)
 
 
 @router.post("/verify")

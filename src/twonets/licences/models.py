@@ -146,3 +146,26 @@ class LicenceDelegation(Base):
     reason: Mapped[str] = mapped_column(Text)
     granted_by: Mapped[str] = mapped_column(String(64), info=personal())
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HolderKey(Base):
+    """A wallet's public key that an account registered for one device (a phone's browser,
+    a command-line wallet). The private key never leaves the device; the platform binds the
+    credentials it issues to this public key (``cnf.jwk``)."""
+
+    __tablename__ = "licence_holder_key"
+    __table_args__ = (
+        UniqueConstraint("account_id", "thumbprint"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    # The holder's own name for the device, e.g. "my phone".
+    device: Mapped[str] = mapped_column(String(64), info=personal())
+    # The public JWK (EC P-256 or OKP Ed25519) as compact JSON; never a private member.
+    jwk: Mapped[str] = mapped_column(Text, info=personal())
+    # RFC 7638 SHA-256 thumbprint of the public key (base64url).
+    thumbprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

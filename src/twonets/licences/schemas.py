@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -38,11 +38,41 @@ class StatusIn(Strict):
 
 
 class ShareIn(Strict):
-    """What to show, to whom: the fields, the verifier (audience) and its challenge (nonce)."""
+    """What to show, to whom: the fields, the verifier (audience) and its challenge (nonce).
 
+    Only assisted service at a window shares this way (the platform signs with a key it holds),
+    so the mode is named, never assumed: a wallet of the holder's own asks for a credential
+    bound to its key (``CredentialIn``) and signs each presentation itself.
+    """
+
+    mode: Literal["assisted-window"]
     disclose: list[str] = Field(min_length=1, max_length=50)
     audience: str = Field(min_length=1, max_length=200)
     nonce: str = Field(min_length=8, max_length=200)
+
+
+class HolderKeyIn(Strict):
+    """The public key of one of the holder's wallets (a JWK without ``d``) and the device."""
+
+    jwk: dict[str, Any] = Field(examples=[{"kty": "EC", "crv": "P-256", "x": "...", "y": "..."}])
+    device: str = Field(min_length=1, max_length=64, examples=["my phone"])
+
+
+class HolderKeyOut(BaseModel):
+    """A registered wallet key: the public JWK and its RFC 7638 thumbprint."""
+
+    id: int
+    device: str
+    jwk: dict[str, Any]
+    thumbprint: str
+    created_at: datetime
+    removed_at: datetime | None
+
+
+class CredentialIn(Strict):
+    """Which of the caller's registered wallet keys the credential is bound to."""
+
+    holder_key_id: int = Field(ge=1)
 
 
 class VerifyIn(Strict):

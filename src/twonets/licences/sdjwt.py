@@ -186,6 +186,33 @@ def key_from_jwk(jwk: Mapping[str, Any]) -> PublicKey:
     raise ValueError(f"unsupported JWK kty {kty!r} crv {crv!r}; use EC P-256 or OKP Ed25519")
 
 
+# Members a JWK of a private key carries (RFC 7518 6.2.2, 6.3.2; RFC 8037 2).
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+def public_only_jwk(jwk: Mapping[str, Any]) -> dict[str, str]:
+    """The public members of a P-256 or Ed25519 JWK (``kty``, ``crv``, ``x``, ``y``), checked.
+
+    A JWK holding any private member is refused (ValueError) rather than stripped: a wallet
+    that sends its private key has already lost it, and must make a new one.
+    """
+    if not isinstance(jwk, Mapping):
+        raise ValueError(f"a JWK is a JSON object, not {_kind(jwk)}")
+    private = sorted(PRIVATE_JWK_MEMBERS & set(jwk))
+    if private:
+        raise ValueError(
+            f"the JWK holds private member(s) {', '.join(private)}: send the public key only"
+        )
+    return public_jwk(key_from_jwk(jwk))
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK (base64url), from its required members."""
+    public = public_only_jwk(jwk)
+    required = {name: public[name] for name in ("crv", "kty", "x", "y") if name in public}
+    return _b64url(hashlib.sha256(_dumps(required, sort_keys=True)).digest())
+
+
 def sign_jwt(payload: Mapping[str, Any], *, typ: str, signer: JwsSigner) -> str:
     """A compact JWS of ``payload`` with header {alg, typ, kid}, compact JSON, base64url."""
     if signer.alg not in _JWS_ALGS:

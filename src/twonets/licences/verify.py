@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from twonets.licences import sdjwt
@@ -27,6 +28,18 @@ PAYLOAD_TYPE = "type"
 PAYLOAD_CLAIMS = "claims"
 PAYLOAD_STATUS = "status"
 REGION_PREFIX_SUFFIX = "1:"
+# A plain claim of every SD-JWT VC the platform issues: who holds the key in ``cnf.jwk``.
+CLAIM_KEY_CUSTODY = "key_custody"
+
+
+class KeyCustody(StrEnum):
+    """Who holds the private key a credential is bound to, as the issuer recorded it."""
+
+    # The holder's own wallet made the key (a browser's non-extractable key, a key file).
+    HOLDER = "holder"
+    # Assisted service at a window: the platform derived the key and signed for the holder.
+    ASSISTED = "assisted-window"
+
 
 # The status value at (list URI, index), or None when that list is not at hand.
 StatusLookup = Callable[[str, int], int | None]
@@ -59,6 +72,9 @@ class CredentialVerdict:
     # At step "prefix": the region a code's prefix names when no recognised region has that
     # prefix (e.g. "ZJ" for a ZJ1: code), so a verifier can say which region is missing.
     named_region: str | None = None
+    # SD-JWT only: who holds the bound key (``KeyCustody``), as the issuer signed it; None
+    # for a credential that does not say (an older one, or another issuer's).
+    key_custody: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON."""
@@ -77,6 +93,7 @@ class CredentialVerdict:
             "expires_at": self.expires_at,
             "status": self.status,
             "named_region": self.named_region,
+            "key_custody": self.key_custody,
         }
 
 
@@ -260,6 +277,7 @@ def _verify_sd_jwt(
         "kid": verdict.kid,
         "type_code": verdict.vct,
         "licence": str(claims.pop(PAYLOAD_LICENCE)) if PAYLOAD_LICENCE in claims else None,
+        "key_custody": str(claims.pop(CLAIM_KEY_CUSTODY)) if CLAIM_KEY_CUSTODY in claims else None,
         "issued_at": _iso(verdict.issued_at),
         "expires_at": _iso(verdict.expires_at),
     }

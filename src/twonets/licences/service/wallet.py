@@ -3,6 +3,7 @@ or shared as an SD-JWT presentation."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from twonets.licences.service.context import (
     claims_of,
     status_uri,
 )
+from twonets.licences.service.holder_keys import own_holder_key
 from twonets.licences.service.issuing import (
     get_licence,
     history_entry,
@@ -34,14 +36,17 @@ from twonets.licences.service.issuing import (
     licence_summary,
 )
 from twonets.licences.verify import (
+    CLAIM_KEY_CUSTODY,
     PAYLOAD_CLAIMS,
     PAYLOAD_LICENCE,
     PAYLOAD_STATUS,
     PAYLOAD_TYPE,
+    KeyCustody,
     region_prefix,
 )
 from twonets.trust import cose
 from twonets.trust import service as trust
+from twonets.trust.keys import kid_text
 
 
 def _holder_kind(principal: Principal) -> tuple[str, int]:
@@ -155,8 +160,13 @@ def sign_qr(session: Session, ctx: Licensing, licence: Licence, *, now: datetime
     )
 
 
-def holder_key(ctx: Licensing, principal: Principal) -> ed25519.Ed25519PrivateKey:
-    """The key of the caller's web wallet (a phone wallet would hold its own)."""
+def assisted_key(ctx: Licensing, principal: Principal) -> ed25519.Ed25519PrivateKey:
+    """The platform-held key of assisted service at a window, derived per account.
+
+    Only for a holder who has no wallet of their own at hand: the platform holds this key, so
+    key binding with it proves nothing against the platform. Credentials bound to it say so
+    (``key_custody: assisted-window``), and the verifier's page shows it.
+    """
     seed = HKDF(
         algorithm=SHA256(),
         length=32,
@@ -166,7 +176,69 @@ def holder_key(ctx: Licensing, principal: Principal) -> ed25519.Ed25519PrivateKe
     return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def share(
+def _issue_sd_jwt(
+    session: Session,
+    ctx: Licensing,
+    licence: Licence,
+    *,
+    holder_jwk: dict[str, str],
+    custody: KeyCustody,
+    now: datetime,
+) -> str:
+    """An SD-JWT VC of ``licence`` bound to ``holder_jwk``, every field its own disclosure."""
+    kind = catalogue.get_type(licence.type_code)
+    expires = _expiry(licence, now, SD_JWT_LIFETIME)
+    key = trust.signing_key(
+        session,
+        region=licence.region_code,
+        root_secret=ctx.root_secret,
+        now=now,
+        valid_for=expires - now,
+    )
+    assert key.private_key is not None
+    signer = sdjwt.es256_signer(key.private_key, kid_text(key.kid))  # type: ignore[arg-type]
+    claims: dict[str, Any] = {
+        PAYLOAD_LICENCE: licence.identifier,
+        **claims_of(session, ctx, licence),
+        CLAIM_KEY_CUSTODY: str(custody),
+    }
+    return sdjwt.issue(
+        claims,
+        selectively_disclosable=[f.name for f in kind.fields if f.disclosable and f.name in claims],
+        issuer=f"{licence.region_code}:{licence.issuer_department_code}",
+        vct=kind.code,
+        signer=signer,
+        holder_jwk=holder_jwk,
+        issued_at=now,
+        expires_at=expires,
+        status={
+            "status_list": {"idx": licence.status_index, "uri": status_uri(licence.region_code)}
+        },
+    )
+
+
+def bound_credential(
+    session: Session,
+    ctx: Licensing,
+    principal: Principal,
+    *,
+    licence_id: int,
+    holder_key_id: int,
+    now: datetime,
+) -> str:
+    """An SD-JWT VC of one of the caller's licences bound to one of the caller's wallet keys.
+
+    The wallet keeps it and makes each presentation itself: it chooses the disclosures and
+    signs the KB-JWT with its private key, which the platform never sees.
+    """
+    licence = _own(session, principal, licence_id)
+    key = own_holder_key(session, principal, holder_key_id)
+    return _issue_sd_jwt(
+        session, ctx, licence, holder_jwk=json.loads(key.jwk), custody=KeyCustody.HOLDER, now=now
+    )
+
+
+def assisted_share(
     session: Session,
     ctx: Licensing,
     principal: Principal,
@@ -177,39 +249,30 @@ def share(
     nonce: str,
     now: datetime,
 ) -> str:
-    """An SD-JWT presentation of one licence showing only ``disclose``, bound to the wallet key."""
+    """Assisted service at a window: a presentation the platform signs with its own key.
+
+    For a holder without a wallet of their own; the credential records it
+    (``key_custody: assisted-window``), so no verifier mistakes it for the holder's proof.
+    """
     licence = _own(session, principal, licence_id)
     kind = catalogue.get_type(licence.type_code)
     unknown = sorted(set(disclose) - {f.name for f in kind.fields})
     if unknown:
         raise Invalid.field("disclose", "known-field", f"{kind.code} has no field {unknown[0]!r}")
-    wallet_key = holder_key(ctx, principal)
-    expires = _expiry(licence, now, SD_JWT_LIFETIME)
-    key = trust.signing_key(
+    platform_key = assisted_key(ctx, principal)
+    issued = _issue_sd_jwt(
         session,
-        region=licence.region_code,
-        root_secret=ctx.root_secret,
+        ctx,
+        licence,
+        holder_jwk=sdjwt.public_jwk(platform_key.public_key()),
+        custody=KeyCustody.ASSISTED,
         now=now,
-        valid_for=expires - now,
-    )
-    assert key.private_key is not None
-    from twonets.trust.keys import kid_text
-
-    signer = sdjwt.es256_signer(key.private_key, kid_text(key.kid))  # type: ignore[arg-type]
-    claims = {PAYLOAD_LICENCE: licence.identifier, **claims_of(session, ctx, licence)}
-    issued = sdjwt.issue(
-        claims,
-        selectively_disclosable=[f.name for f in kind.fields if f.disclosable and f.name in claims],
-        issuer=f"{licence.region_code}:{licence.issuer_department_code}",
-        vct=kind.code,
-        signer=signer,
-        holder_jwk=sdjwt.public_jwk(wallet_key.public_key()),
-        issued_at=now,
-        expires_at=expires,
-        status={
-            "status_list": {"idx": licence.status_index, "uri": status_uri(licence.region_code)}
-        },
     )
     return sdjwt.present(
-        issued, disclose=[*disclose], holder_key=wallet_key, audience=audience, nonce=nonce, at=now
+        issued,
+        disclose=[*disclose],
+        holder_key=platform_key,
+        audience=audience,
+        nonce=nonce,
+        at=now,
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from twonets.web.licences import issuing, trust, verifier, wallet
+from twonets.web.licences import issuing, keys, trust, verifier, wallet
 
 router = APIRouter(include_in_schema=False)
-for screen in (wallet, verifier, issuing, trust):
+# The keys' routes first: /wallet/keys is not a licence number.
+for screen in (keys, wallet, verifier, issuing, trust):
     router.include_router(screen.router)

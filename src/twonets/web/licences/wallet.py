@@ -21,6 +21,7 @@ from twonets.core.http import Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, service
 from twonets.licences.api import Ctx
+from twonets.licences.verify import KeyCustody
 from twonets.web.i18n import N_
 from twonets.web.licences.words import Words, page, places_of
 
@@ -165,8 +166,11 @@ def share_licence(
     audience: Annotated[str, Form(max_length=200)] = "",
     nonce: Annotated[str, Form(max_length=200)] = "",
     disclose: Annotated[list[str] | None, Form()] = None,
+    mode: Annotated[str, Form(max_length=32)] = "",
 ) -> HTMLResponse:
-    """An SD-JWT presentation of one licence that reveals exactly the ticked fields."""
+    """Assisted service at a window: a presentation of one licence, revealing exactly the
+    ticked fields, that the platform signs with a key it holds (named, never the default:
+    the browser wallet signs on the device, see ``static/wallet-keys.js``)."""
     chosen = list(dict.fromkeys(disclose or []))
     form: dict[str, Any] = {
         "audience": audience.strip(),
@@ -175,12 +179,19 @@ def share_licence(
     }
     now = clock()
     try:
+        if mode != str(KeyCustody.ASSISTED):
+            raise Invalid.field(
+                "mode",
+                "assisted-window",
+                "the platform signs only for assisted service at a window; your device's "
+                "wallet signs otherwise",
+            )
         if not form["audience"]:
             raise Invalid.field("audience", "required", "name who you show the licence to")
         if not form["nonce"]:
             raise Invalid.field("nonce", "required", "enter the challenge the verifier gave you")
         with uow() as session:
-            presentation = service.share(
+            presentation = service.assisted_share(
                 session,
                 ctx,
                 caller,
@@ -203,4 +214,5 @@ def share_licence(
             status_code=exc.status,
         )
     form["presentation"] = presentation
+    form["assisted"] = True
     return _licence_page(request, caller, uow, ctx, now, licence_id, share=form)
