@@ -199,13 +199,6 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         ratios[f"{u}_rd"] = _div(x[COLUMN[u]] / occupants, d_med)
         ratios[f"{u}_rm2"] = _div(x[COLUMN[u]] / x.area_m2, x[f"{u}_m2d"].fill_null(0.0))
         ratios[f"{u}_people"] = _div(x[COLUMN[u]], d_med)
-        ratios[f"{u}_z"] = ibis.greatest(
-            ibis.least(
-                _div(_log_ratio(x, u), MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
-                Z_CLIP,
-            ),
-            -Z_CLIP,
-        )
     x = x.select(
         "household_id",
         "month",
@@ -214,11 +207,25 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         "night_share",
         "weekend_share",
         "we_d",
+        *(f"{u}_mad" for u in UTILITIES),
         recent=x.idx > x.last_idx - RECENT,
         early=x.idx < x.first_idx + RECENT,
         night_r=_div(x.night_share, x.night_d.fill_null(0.0)),
         weekend_r=_div(x.weekend_share, x.weekend_d.fill_null(0.0)),
         **ratios,
+    )
+    # The z-scores from the ratios just computed (each expression evaluated once per row).
+    x = x.mutate(
+        **{
+            f"{u}_z": ibis.greatest(
+                ibis.least(
+                    _div((x[f"{u}_rb"] + EPSILON).ln(), MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
+                    Z_CLIP,
+                ),
+                -Z_CLIP,
+            )
+            for u in UTILITIES
+        }
     )
     recent, early = x.recent, x.early
     per_utility: dict[str, Any] = {}
