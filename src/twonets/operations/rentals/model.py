@@ -22,7 +22,7 @@ rules, where ``rule`` is the share of utilities in agreement times ``1 - capacit
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +122,7 @@ class Columns:
         return self._forest
 
 
-FeatureTable = pa.Table | Columns
+FeatureTable: TypeAlias = "pa.Table | Columns"
 
 
 def _columns(table: FeatureTable) -> Columns:
