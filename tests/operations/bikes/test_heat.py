@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import h3
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -125,3 +126,47 @@ def test_the_grid_and_the_group_bys_count_the_same(
     by_groups = heat.heat_table(citibike, resolution=8)
     assert len(on_grid) > 1_000
     pd.testing.assert_frame_equal(on_grid, by_groups, check_dtype=False)
+
+
+def dockless_trips(count: int, seed: int) -> pd.DataFrame:
+    """Rides between random points (none repeats) over two days, bikes riding several times."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2026-12-01T00:00:00Z") + pd.to_timedelta(
+        rng.integers(0, 2 * 24 * 3600, count), unit="s"
+    )
+    return pd.DataFrame(
+        {
+            "bike_id": rng.integers(0, count // 6, count).astype(str),
+            "operator": rng.choice(["hello", "meituan"], count),
+            "started_at": start,
+            "start_lat": rng.uniform(31.15, 31.30, count),
+            "start_lon": rng.uniform(121.38, 121.56, count),
+            "ended_at": start + pd.to_timedelta(rng.integers(60, 3 * 3600, count), unit="s"),
+            "end_lat": rng.uniform(31.15, 31.30, count),
+            "end_lon": rng.uniform(121.38, 121.56, count),
+        }
+    )
+
+
+def test_the_integer_grid_counts_as_the_group_bys_on_dockless_trips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trips = dockless_trips(12_000, seed=5)  # more points than the sample: none deduplicated
+    assert heat._mostly_distinct(trips["start_lat"].to_numpy() + 1j * trips["start_lon"].to_numpy())
+    on_grid = heat.heat_table(trips, resolution=8)
+    monkeypatch.setattr(heat, "DENSE_LIMIT", 0)
+    by_groups = heat.heat_table(trips, resolution=8)
+    pd.testing.assert_frame_equal(on_grid, by_groups, check_dtype=False)
+    assert on_grid["starts"].sum() == on_grid["arrivals"].sum() == len(trips)
+    assert on_grid["supply"].sum() > 0
+
+
+def test_cell_codes_name_cells_in_order() -> None:
+    lat = np.array([31.26, 31.2304, 31.2304, 31.20])
+    lon = np.array([121.52, 121.4737, 121.4737, 121.40])
+    codes, numbers = heat.cell_codes(lat, lon, 8)
+    names = [h3.int_to_str(int(n)) for n in numbers]
+    assert names == sorted(names)
+    assert [names[c] for c in codes] == [
+        h3.latlng_to_cell(a, b, 8) for a, b in zip(lat, lon, strict=True)
+    ]

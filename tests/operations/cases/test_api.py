@@ -208,6 +208,7 @@ def test_layers_are_geojson(client: TestClient, login: Login) -> None:
         "/ops/layers/cases",
         "/ops/layers/heat",
         "/ops/layers/vehicles",
+        "/ops/layers/rentals",  # added by group rentals (rentals.api.setup)
     ]
     assert len(cases["features"]) == 2
     assert cases["features"][0]["geometry"]["coordinates"] == [BUND[0], BUND[1]]

@@ -20,12 +20,16 @@ from twonets.core.db import unit_of_work
 from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.governance.service import Governance
+from twonets.operations.cases.api import Layer, add_layer
 from twonets.operations.rentals import feed, model, service, service_loop, service_views
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
+Seer = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.STAFF))]
+# The operations centre's map: leads per building (off until ticked).
+LEADS_LAYER = Layer("rentals", "Group-rental leads", "/ops/layers/rentals", "points", shown=False)
 
 
 def get_governance(request: Request) -> Governance:
@@ -135,6 +139,20 @@ def set_cap(team: str, body: Cap, caller: Staff, uow: Uow, clock: Clock) -> dict
         return {"team": row.code, "district": row.district_code, "daily_cap": row.daily_cap}
 
 
+@router.get("/api/v1/ops/rentals/teams")
+def list_teams(caller: Staff, uow: Uow, clock: Clock) -> list[dict[str, Any]]:
+    """The street teams, each with its daily cap and the leads it was sent today."""
+    with uow() as session:
+        return [vars(t) for t in service_views.teams(session, caller, now=clock())]
+
+
+@router.get("/ops/layers/rentals")
+def leads_layer(caller: Seer, uow: Uow) -> dict[str, Any]:
+    """Leads per building as GeoJSON points (WGS-84), a layer of the operations centre's map."""
+    with uow() as session:
+        return service_views.leads_layer(session, caller)
+
+
 def _thresholds_json(t: model.Thresholds) -> dict[str, Any]:
     return {"high": t.high, "agreement": t.agreement, "min_score": t.min_score}
 
@@ -230,8 +248,10 @@ async def learn_outcomes(app: FastAPI, stop: asyncio.Event, every: float = OUTCO
 
 
 def setup(app: FastAPI) -> None:
-    """Learn outcomes on a clock; read the meter feed when the MQTT broker is set."""
+    """Put the leads on the operations map; learn outcomes on a clock; read the meter feed
+    when the MQTT broker is set."""
     settings: Settings = app.state.settings
+    add_layer(app, LEADS_LAYER)
     app.state.background.append(lambda stop: learn_outcomes(app, stop))
     if settings.mqtt_url:
         meter_feed = feed.MeterFeed(

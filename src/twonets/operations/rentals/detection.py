@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from twonets.operations.rentals import engine, model
 from twonets.operations.rentals.data import HouseholdRow, ReadingRow
@@ -300,6 +302,22 @@ def detect_baseline(
     return found if top is None else found[:top]
 
 
+REASON_COLUMNS = (
+    "household_id",
+    "building_id",
+    "district",
+    "months",
+    "rooms",
+    "area_m2",
+    "registered_occupants",
+    "we_ratio",
+    "night_ratio",
+    "last_month",
+    *(f"{u}_{name}" for u in UTILITIES for name in ("ratio", "district_ratio", "m2_ratio")),
+    *(f"{u}_{name}" for u in UTILITIES for name in ("high", "people", "step")),
+)
+
+
 def _features_of(row: dict[str, Any]) -> Features:
     """A feature-table row (engine.feature_table) as :class:`Features`, for the reasons."""
 
@@ -327,22 +345,41 @@ def _features_of(row: dict[str, Any]) -> Features:
     )
 
 
+def ranked(scores: npt.NDArray[np.float64], household_id: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """The rows with a score above 0, best first (ties by household id), sorted by Arrow."""
+    found = np.flatnonzero(scores > 0)
+    keys = pa.table({"score": scores[found], "household_id": household_id.take(found)})
+    order = pc.sort_indices(keys, [("score", "descending"), ("household_id", "ascending")])
+    return np.asarray(found[order.to_numpy()], dtype=np.int64)
+
+
+def lead_ids(table: model.FeatureTable, thresholds: model.Thresholds = model.DEFAULT) -> set[str]:
+    """The households that are leads under these thresholds, without wording reasons.
+
+    Hand a :class:`model.Columns` to try several thresholds on one table: its columns are
+    converted and its forest fitted once.
+    """
+    s = model.score(table, thresholds)
+    return set(pc.filter(s.household_id, pa.array(s.score > 0)).to_pylist())
+
+
 def rank(
     table: pa.Table, *, top: int | None = None, thresholds: model.Thresholds = model.DEFAULT
 ) -> list[Lead]:
     """Leads from a feature table (engine.feature_table's columns), best first, with reasons.
 
-    Reasons are worded for the leads only, so a city of millions costs one pass of numpy.
+    Scoring is numpy over whole columns; only the leads returned (``top``) are turned into
+    Python objects and worded.
     """
-    s = model.score(table, thresholds)
-    found = np.nonzero(s.score > 0)[0]
-    order = sorted(found.tolist(), key=lambda i: (-s.score[i], s.household_id[i]))
+    cols = model.Columns(table)
+    s = model.score(cols, thresholds)
+    order = ranked(s.score, s.household_id)
     if top is not None:
         order = order[:top]
-    chosen = table.take(pa.array(order, type=pa.int64()))
-    agree_by = model.agreeing(chosen, thresholds)
+    chosen = table.select(list(REASON_COLUMNS)).take(pa.array(order, type=pa.int64()))
+    agree_by = model.agreeing(cols.subset(order), thresholds)
     leads = []
-    for j, (i, row) in enumerate(zip(order, chosen.to_pylist(), strict=True)):
+    for j, (i, row) in enumerate(zip(order.tolist(), chosen.to_pylist(), strict=True)):
         f = _features_of(row)
         parts = reason_parts(f, [u for u in UTILITIES if agree_by[u][j]])
         leads.append(

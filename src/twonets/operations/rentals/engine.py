@@ -107,6 +107,17 @@ def _div(a: ir.NumericValue, b: ir.NumericValue) -> ir.FloatingValue:
     return ibis.ifelse(b > 0, a / b, 0.0)
 
 
+def _building_ratio(x: ir.Table, u: str) -> ir.FloatingValue:
+    """Use per registered occupant over the peers' (building's, or district's if too few)."""
+    occupants = ibis.greatest(x.registered_occupants, 1).cast("float64")
+    return _div(x[COLUMN[u]] / occupants, x[f"{u}_peer"])
+
+
+def _log_ratio(x: ir.Table, u: str) -> ir.FloatingValue:
+    """The log of :func:`_building_ratio`, whose spread the robust z-score measures."""
+    return (_building_ratio(x, u) + EPSILON).ln()
+
+
 def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
     """One row per residential household with readings: the features of detection."""
     h = households.filter(households.use == "residential").select(
@@ -126,67 +137,104 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         idx=readings.month.substr(0, 4).cast("int64") * 12
         + readings.month.substr(5, 2).cast("int64"),
     )
-    hm = r.join(h, "household_id")
-    occupants = ibis.greatest(hm.registered_occupants, 1).cast("float64")
-    hm = hm.mutate(
-        **{f"{u}_pp": hm[COLUMN[u]] / occupants for u in UTILITIES},
-        **{f"{u}_m2": hm[COLUMN[u]] / hm.area_m2 for u in UTILITIES},
-        # Per registered occupant as a peer: none for a home with nobody registered.
-        **{
-            f"{u}_peer": hm[COLUMN[u]] / hm.registered_occupants.nullif(0).cast("float64")
-            for u in UTILITIES
-        },
-        we=_div(hm.water_m3, hm.electricity_kwh),
-    )
+    # Narrow on purpose: this is the table every later step reads (and an engine may
+    # materialise it once), so what can be computed from it later is not stored in it.
+    hm = r.join(h.drop("rooms"), "household_id")
+    # A column of its own, so that the engines keep this join as one relation (joined
+    # once) instead of flattening it into the joins below.
+    hm = hm.mutate(registered=hm.registered_occupants.nullif(0).cast("float64"))
+    registered = hm.registered
 
     # Peers per building and month: the median per registered occupant (homes with somebody
     # registered), the mean per m², shares and water/electricity. The district's reference is
     # the median over its buildings' figures that month: exact medians over a whole district
     # (a third of a million homes) cost more than everything else together.
-    building = hm.group_by(["building_id", "month", "district"]).aggregate(
-        peers=hm.water_peer.count(),
-        **{f"{u}_b": hm[f"{u}_peer"].median() for u in UTILITIES},
-        **{f"{u}_m2b": hm[f"{u}_m2"].mean() for u in UTILITIES},
+    building = hm.group_by(["building_id", "idx", "district"]).aggregate(
+        peers=registered.count(),
+        **{f"{u}_b": (hm[COLUMN[u]] / registered).median() for u in UTILITIES},
+        **{f"{u}_m2b": (hm[COLUMN[u]] / hm.area_m2).mean() for u in UTILITIES},
         night_b=hm.night_share.mean(),
         weekend_b=hm.weekend_share.mean(),
-        we_b=hm.we.mean(),
+        we_b=_div(hm.water_m3, hm.electricity_kwh).mean(),
     )
-    district = building.group_by(["district", "month"]).aggregate(
+    district = building.group_by(["district", "idx"]).aggregate(
         **{f"{u}_d": building[f"{u}_b"].median() for u in UTILITIES},
         **{f"{u}_m2d": building[f"{u}_m2b"].median() for u in UTILITIES},
         night_d=building.night_b.median(),
         weekend_d=building.weekend_b.median(),
         we_d=building.we_b.median(),
     )
-    building = building.drop(
-        "district", *(f"{u}_m2b" for u in UTILITIES), "night_b", "weekend_b", "we_b"
+    # Each building's month beside its district's: the readings are joined once, on two keys.
+    peers = building.select(
+        "building_id", "idx", "district", "peers", *(f"{u}_b" for u in UTILITIES)
     )
-    x = hm.join(building, ["building_id", "month"]).join(district, ["district", "month"])
-    enough = x.peers.fill_null(0) >= MIN_PEERS
+    peers = peers.join(district, ["district", "idx"]).drop("district")
+    # What each reading is compared with, settled once per building and month (50,000 rows
+    # per 100,000 households) rather than once per reading: the peers' median (the
+    # district's where the building has too few), and the district's references (0 unknown).
+    enough = peers.peers.fill_null(0) >= MIN_PEERS
+    peers = peers.select(
+        "building_id",
+        "idx",
+        "we_d",
+        **{
+            f"{u}_peer": ibis.ifelse(
+                enough, peers[f"{u}_b"].fill_null(0.0), peers[f"{u}_d"].fill_null(0.0)
+            )
+            for u in UTILITIES
+        },
+        **{f"{u}_d": peers[f"{u}_d"].fill_null(0.0) for u in UTILITIES},
+        **{f"{u}_m2d": peers[f"{u}_m2d"].fill_null(0.0) for u in UTILITIES},
+        night_d=peers.night_d.fill_null(0.0),
+        weekend_d=peers.weekend_d.fill_null(0.0),
+    )
+    # The data's first and last months: "now" and "before" are the same for every household.
+    bounds = r.aggregate(first_idx=r.idx.min(), last_idx=r.idx.max())
+
+    # The robust scale: the median absolute deviation of the log ratio, per district and
+    # month. Only the recent months' z-scores are used, so only their scales are computed,
+    # from the recent rows alone (a pass of its own: the wide rows below are never stored).
+    now = hm.cross_join(bounds)
+    now = now.filter(now.idx > now.last_idx - RECENT).join(peers, ["building_id", "idx"])
+    now = now.select("district", "idx", **{f"{u}_log": _log_ratio(now, u) for u in UTILITIES})
+    mad = now.group_by(["district", "idx"]).aggregate(
+        **{f"{u}_mad": now[f"{u}_log"].abs().median() for u in UTILITIES}
+    )
+
+    x = (
+        hm.join(peers, ["building_id", "idx"])
+        .cross_join(bounds)
+        .left_join(mad, ["district", "idx"])
+        .drop("district_right", "idx_right")
+    )
+    occupants = ibis.greatest(x.registered_occupants, 1).cast("float64")
     ratios = {}
     for u in UTILITIES:
-        d_med = x[f"{u}_d"].fill_null(0.0)
-        peer = ibis.ifelse(enough, x[f"{u}_b"].fill_null(0.0), d_med)
-        ratios[f"{u}_rb"] = _div(x[f"{u}_pp"], peer)
-        ratios[f"{u}_rd"] = _div(x[f"{u}_pp"], d_med)
-        ratios[f"{u}_rm2"] = _div(x[f"{u}_m2"], x[f"{u}_m2d"].fill_null(0.0))
-        ratios[f"{u}_people"] = _div(x[COLUMN[u]], d_med)
-    x = x.mutate(**ratios)
-    x = x.mutate(
-        **{f"{u}_log": (x[f"{u}_rb"] + EPSILON).ln() for u in UTILITIES},
-        night_r=_div(x.night_share, x.night_d.fill_null(0.0)),
-        weekend_r=_div(x.weekend_share, x.weekend_d.fill_null(0.0)),
+        ratios[f"{u}_rb"] = _building_ratio(x, u)
+        ratios[f"{u}_rd"] = _div(x[COLUMN[u]] / occupants, x[f"{u}_d"])
+        ratios[f"{u}_rm2"] = _div(x[COLUMN[u]] / x.area_m2, x[f"{u}_m2d"])
+        ratios[f"{u}_people"] = _div(x[COLUMN[u]], x[f"{u}_d"])
+    x = x.select(
+        "household_id",
+        "month",
+        "water_m3",
+        "electricity_kwh",
+        "night_share",
+        "weekend_share",
+        "we_d",
+        *(f"{u}_mad" for u in UTILITIES),
+        recent=x.idx > x.last_idx - RECENT,
+        early=x.idx < x.first_idx + RECENT,
+        night_r=_div(x.night_share, x.night_d),
+        weekend_r=_div(x.weekend_share, x.weekend_d),
+        **ratios,
     )
-    # The robust scale: the median absolute deviation of the log ratio, per district and month.
-    mad = x.group_by(["district", "month"]).aggregate(
-        **{f"{u}_mad": x[f"{u}_log"].abs().median() for u in UTILITIES}
-    )
-    x = x.join(mad, ["district", "month"])
+    # The z-scores from the ratios just computed (each expression evaluated once per row).
     x = x.mutate(
         **{
             f"{u}_z": ibis.greatest(
                 ibis.least(
-                    _div(x[f"{u}_log"], MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
+                    _div((x[f"{u}_rb"] + EPSILON).ln(), MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
                     Z_CLIP,
                 ),
                 -Z_CLIP,
@@ -194,12 +242,7 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
             for u in UTILITIES
         }
     )
-
-    # The data's first and last months: "now" and "before" are the same for every household.
-    bounds = r.aggregate(first_idx=r.idx.min(), last_idx=r.idx.max())
-    x = x.cross_join(bounds)
-    recent = x.idx > x.last_idx - RECENT
-    early = x.idx < x.first_idx + RECENT
+    recent, early = x.recent, x.early
     per_utility: dict[str, Any] = {}
     for u in UTILITIES:
         rb = x[f"{u}_rb"]

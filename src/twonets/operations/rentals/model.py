@@ -22,7 +22,7 @@ rules, where ``rule`` is the share of utilities in agreement times ``1 - capacit
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -64,7 +64,7 @@ DEFAULT = Thresholds()
 class Scored:
     """Every household's scores, in the order of the feature table."""
 
-    household_id: list[str]
+    household_id: pa.ChunkedArray  # Arrow, not Python strings: a city has millions
     score: Array  # 0 for households that fail the rules
     rule: Array
     anomaly: Array
@@ -73,12 +73,67 @@ class Scored:
     capacity: npt.NDArray[np.int64]
 
 
-def _col(table: pa.Table, name: str) -> Array:
-    values = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-    return np.nan_to_num(values)
+class Columns:
+    """A feature table's numeric columns as numpy arrays, each converted once (nulls are 0).
+
+    :meth:`subset` gives some rows only (the model's inputs for a sample, not for all),
+    taken from the whole table's converted columns.
+    """
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.num_rows = table.num_rows
+        self._cache: dict[str, Array] = {}
+        self._forest: IsolationForest | None = None
+        self._whole: Columns | None = None
+        self._rows: npt.NDArray[np.int64] | None = None
+
+    def __getitem__(self, name: str) -> Array:
+        if name not in self._cache:
+            if self._whole is not None and self._rows is not None:
+                self._cache[name] = self._whole[name][self._rows]
+            else:
+                column = self.table.column(name).to_numpy(zero_copy_only=False)
+                self._cache[name] = np.nan_to_num(np.asarray(column, dtype=np.float64))
+        return self._cache[name]
+
+    def subset(self, rows: npt.NDArray[np.int64]) -> Columns:
+        """These rows only (of the whole table)."""
+        whole = self._whole or self
+        out = Columns(self.table)
+        out._whole = whole
+        out._rows = rows if self._rows is None else self._rows[rows]
+        out.num_rows = len(rows)
+        return out
+
+    def forest(self) -> IsolationForest:
+        """The IsolationForest fitted on a sample of these households (once per table).
+
+        A sample of at most :data:`FIT_SAMPLE` households, drawn with a fixed seed; the
+        model's inputs are computed for the sample only.
+        """
+        if self._forest is None:
+            rng = np.random.default_rng(SEED)
+            n = self.num_rows
+            sample = np.arange(n) if n <= FIT_SAMPLE else rng.choice(n, FIT_SAMPLE, replace=False)
+            self._forest = IsolationForest(n_estimators=100, random_state=SEED).fit(
+                matrix(self.subset(sample))
+            )
+        return self._forest
 
 
-def capacity(table: pa.Table) -> npt.NDArray[np.int64]:
+FeatureTable: TypeAlias = "pa.Table | Columns"
+
+
+def _columns(table: FeatureTable) -> Columns:
+    return table if isinstance(table, Columns) else Columns(table)
+
+
+def _col(table: FeatureTable, name: str) -> Array:
+    return _columns(table)[name]
+
+
+def capacity(table: FeatureTable) -> npt.NDArray[np.int64]:
     """The most people Shanghai's rule allows per household: 2 per room and 5 m² each."""
     rooms = _col(table, "rooms")
     area = _col(table, "area_m2")
@@ -87,7 +142,7 @@ def capacity(table: pa.Table) -> npt.NDArray[np.int64]:
     ).astype(np.int64)
 
 
-def agreeing(table: pa.Table, t: Thresholds = DEFAULT) -> dict[str, npt.NDArray[np.bool_]]:
+def agreeing(table: FeatureTable, t: Thresholds = DEFAULT) -> dict[str, npt.NDArray[np.bool_]]:
     """Per utility, whether it agrees (see the module's docstring)."""
     out = {}
     for u in UTILITIES:
@@ -101,13 +156,13 @@ def agreeing(table: pa.Table, t: Thresholds = DEFAULT) -> dict[str, npt.NDArray[
     return out
 
 
-def people(table: pa.Table) -> Array:
+def people(table: FeatureTable) -> Array:
     """The people the consumption implies now: the median over the three utilities."""
     stacked = np.vstack([_col(table, f"{u}_people") for u in UTILITIES])
     return np.asarray(np.median(stacked, axis=0), dtype=np.float64)
 
 
-def matrix(table: pa.Table) -> Array:
+def matrix(table: FeatureTable) -> Array:
     """The model's inputs: log ratios, z-scores, log steps, people over capacity, shares."""
     cols: list[Array] = []
     for u in UTILITIES:
@@ -122,39 +177,41 @@ def matrix(table: pa.Table) -> Array:
     return np.column_stack(cols)
 
 
-def anomaly(table: pa.Table, rows: npt.NDArray[np.bool_]) -> Array:
-    """How unusual each household is among all (0 ordinary … 1 most unusual); for ``rows``."""
-    out = np.zeros(table.num_rows, dtype=np.float64)
-    if table.num_rows < 2 or not rows.any():
+def anomaly(table: FeatureTable, rows: npt.NDArray[np.bool_]) -> Array:
+    """How unusual each household is among all (0 ordinary … 1 most unusual); for ``rows``.
+
+    The forest (:meth:`Columns.forest`) scores the ``rows`` in one call; the model's inputs
+    are computed for those households only.
+    """
+    cols = _columns(table)
+    out = np.zeros(cols.num_rows, dtype=np.float64)
+    if cols.num_rows < 2 or not rows.any():
         return out
-    x = matrix(table)
-    rng = np.random.default_rng(SEED)
-    fit = x if len(x) <= FIT_SAMPLE else x[rng.choice(len(x), FIT_SAMPLE, replace=False)]
-    forest = IsolationForest(n_estimators=100, random_state=SEED).fit(fit)
     # score_samples: about -0.5 ordinary, towards -1 unusual; mapped to [0, 1].
-    raw = -forest.score_samples(x[rows])
+    raw = -cols.forest().score_samples(matrix(cols.subset(np.flatnonzero(rows))))
     out[rows] = np.clip((raw - 0.5) * 2.0, 0.0, 1.0)
     return out
 
 
-def score(table: pa.Table, t: Thresholds = DEFAULT) -> Scored:
+def score(table: FeatureTable, t: Thresholds = DEFAULT) -> Scored:
     """The rules and the model over every household of the feature table."""
-    agree_by = agreeing(table, t)
+    cols = _columns(table)
+    agree_by = agreeing(cols, t)
     agree = np.sum(np.vstack(list(agree_by.values())), axis=0).astype(np.int64)
-    implied = people(table)
-    cap = capacity(table)
-    registered = np.maximum(_col(table, "registered_occupants"), 1)
+    implied = people(cols)
+    cap = capacity(cols)
+    registered = np.maximum(cols["registered_occupants"], 1)
     passed = (agree >= t.agreement) & (implied > cap) & (implied >= t.over_registered * registered)
     rule = np.where(
         passed,
         agree / len(UTILITIES) * (1 - cap / np.where(implied > 0, implied, 1)),
         0.0,
     )
-    odd = anomaly(table, passed)
+    odd = anomaly(cols, passed)
     combined = np.where(passed, (1 - t.weight) * rule + t.weight * odd, 0.0)
     combined = np.where(combined > t.min_score, np.round(combined, 4), 0.0)
     return Scored(
-        household_id=[str(x) for x in table.column("household_id").to_pylist()],
+        household_id=cols.table.column("household_id"),
         score=combined,
         rule=rule,
         anomaly=odd,

@@ -219,18 +219,17 @@ def propose_thresholds(session: Session, caller: Principal, *, now: datetime) ->
     ):
         labels[ids[pk]] = int(label or 0)
     current = thresholds_for(session, caller.district_code)
+    # One feature table for every candidate: columns converted and the forest fitted once.
     table = (
-        engine.duckdb_features(engine.households_arrow(homes), engine.readings_arrow(readings))
+        model.Columns(
+            engine.duckdb_features(engine.households_arrow(homes), engine.readings_arrow(readings))
+        )
         if homes and readings
         else None
     )
     effects = []
     for t in dict.fromkeys((current, *CANDIDATES)):
-        found = (
-            set()
-            if table is None
-            else {x.household_id for x in detection.rank(table, thresholds=t)}
-        )
+        found = set() if table is None else detection.lead_ids(table, t)
         effects.append(
             Effect(
                 thresholds=t,

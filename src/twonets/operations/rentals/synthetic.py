@@ -21,6 +21,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from twonets.core.geo import random_point_in_district
 from twonets.operations.rentals.data import HouseholdRow, ReadingRow
 
 DEFAULT_SEED = 20261207
@@ -67,6 +68,10 @@ def generate(
 ) -> City:
     """A city of about ``households`` households over ``months`` months of ``year``."""
     rng = random.Random(seed)
+    # The buildings' points from a generator of their own: the households stay those of
+    # the seed whether or not they are placed.
+    places = random.Random(f"{seed}:places")
+    points: dict[int, tuple[float, float]] = {}
     homes: list[HouseholdRow] = []
     readings: list[ReadingRow] = []
     kinds: dict[str, str] = {}
@@ -88,6 +93,9 @@ def generate(
             registered = rooms * 2 + rng.randint(1, 2)
         household_id = f"H{n + 1:06d}"
         kinds[household_id] = kind
+        if building not in points:
+            lon, lat = random_point_in_district(district, places)
+            points[building] = (round(lon, 6), round(lat, 6))
         homes.append(
             HouseholdRow(
                 household_id=household_id,
@@ -97,6 +105,8 @@ def generate(
                 rooms=rooms,
                 registered_occupants=registered,
                 use="residential",
+                lon=points[building][0],
+                lat=points[building][1],
                 # Ten buildings to a street, each street with its own inspection team.
                 street=f"{district}{building // (10 * len(DISTRICTS)) + 1:03d}",
             )

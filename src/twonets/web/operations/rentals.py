@@ -55,7 +55,10 @@ STATES = {
     rentals.LeadState.CONFIRMED: N_("confirmed"),
     rentals.LeadState.NOT_CONFIRMED: N_("not confirmed"),
 }
+# The layer of the operations centre's map (rentals.api.LEADS_LAYER), for the catalogue.
+LAYER_NAME = N_("Group-rental leads")
 DONE = {
+    "cap": N_("Street team %(case)s: daily cap set."),
     "referred": N_("The lead was sent for inspection: case %(case)s of the operations centre."),
     "dismissed": N_("The lead was set aside."),
     "detected": N_("Detection ran: %(case)s leads."),
@@ -93,6 +96,7 @@ def _page(
         figures = rentals.precision_by_district(session, caller)
         months = rentals_loop.precision_over_time(session, caller)
         counts = rentals_views.leads_by_district(session, caller)
+        teams = rentals_views.teams(session, caller, now=clock())
     kind, _sep, value = (done or "").partition(":")
     return render(
         request,
@@ -103,6 +107,7 @@ def _page(
         figures=figures,
         months=months,
         counts=json.dumps(counts),
+        teams=teams,
         reasons=lambda view: reasons_in(view.reason_parts, gettext),
         states=STATES,
         state=state or "",
@@ -176,6 +181,29 @@ def dismiss(
     except TwonetsError as exc:
         return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
     return RedirectResponse("/ops/rentals?done=dismissed:", status_code=303)
+
+
+@router.post("/ops/rentals/teams/{team}", response_class=HTMLResponse)
+def set_cap(
+    request: Request,
+    team: str,
+    form: FormFields,
+    caller: Staff,
+    uow: Uow,
+    clock: Clock,
+    gov: rentals_api.Gov,
+) -> Response:
+    """Set a street team's daily cap of inspections (the service checks who and how many)."""
+    try:
+        cap = int(form.get("daily_cap", ""))
+    except ValueError:
+        cap = -1  # refused by the service, naming the field
+    try:
+        with uow() as session:
+            rentals_loop.set_cap(session, caller, team, form.get("district", ""), cap, now=clock())
+    except TwonetsError as exc:
+        return _page(request, caller, uow, clock, gov, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/ops/rentals?done=cap:{team}#teams", status_code=303)
 
 
 @router.get("/ops/rentals/leads/{lead_id}/history.json")

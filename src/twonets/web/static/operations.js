@@ -47,6 +47,16 @@
     return L.geoJSON(fc, {
       pointToLayer: (f, latlng) => {
         const p = f.properties || {};
+        if (key === "rentals") {
+          // Group-rental leads per building: bigger with more leads, darker with open ones.
+          return L.circleMarker(latlng, {
+            radius: Math.min(4 + 2 * (p.leads || 1), 14),
+            color: "#7a3e00",
+            weight: 1,
+            fillColor: p.open ? "#e67e22" : "#f5cba7",
+            fillOpacity: 0.9,
+          });
+        }
         if (key !== "cases") {
           return L.circleMarker(latlng, { radius: 4, color: "#1f5fa8", weight: 1, fillColor: "#4a90d9", fillOpacity: 0.9 });
         }
@@ -66,6 +76,10 @@
               `${escapeHtml(p.category)} ${escapeHtml(p.category_name)} <small>${escapeHtml(p.category_name_en)}</small><br>` +
               `${escapeHtml(p.state)} · ${escapeHtml(words.age.replace("%(n)s", Math.round(p.age_hours)))}${p.overdue ? ` · <strong>${escapeHtml(words.overdue)}</strong>` : ""}`
           );
+        } else if (key === "rentals") {
+          const text = (words.leads || "%(b)s: %(n)s (%(s)s)")
+            .replace("%(b)s", p.building).replace("%(n)s", p.leads).replace("%(s)s", Number(p.score).toFixed(2));
+          l.bindTooltip(escapeHtml(text));
         } else {
           const label = p.plate || p.name || p.id || "";
           if (label) l.bindTooltip(escapeHtml(label));
