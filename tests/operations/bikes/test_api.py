@@ -173,3 +173,50 @@ def test_forecast_and_plan_are_refused_outside_operations_and_transport(
         assert client.get("/api/v1/ops/bikes/forecast", headers=headers).status_code == 403
         answer = client.get("/api/v1/ops/bikes/plan", params=fleet, headers=headers)
         assert answer.status_code == 403
+
+
+def test_the_operations_map_has_the_latest_hour_of_bikes(
+    client: TestClient, login: Login, session_factory: sessionmaker[Session]
+) -> None:
+    operator = login("operator")
+    assert upload(client, operator, _mornings(2)).status_code == 201
+    parked = SNAP_HEADER + "".join(
+        f"P{n},hello,2026-12-08T00:10:00Z,{WORK[0]},{WORK[1]}\n" for n in range(4)
+    )
+    client.post(
+        "/api/v1/ops/bikes/snapshots",
+        headers=operator,
+        files={"file": ("parked.csv", parked.encode(), "text/csv")},
+    )
+    _frozen(client, "2026-12-08T03:00:00+00:00")  # 11:00 in Shanghai, the 8th
+
+    listed = client.get("/ops/layers", headers=login("operator"))
+    assert listed.status_code == 200, listed.text
+    layers = [layer["key"] for layer in listed.json()]
+    assert "bikes" in layers
+    answer = client.get("/ops/layers/bikes", headers=login("supervisor"))
+    assert answer.status_code == 200, answer.text
+    fc = answer.json()
+    # The 8th's rides start at 08:0x Shanghai (00:0x UTC): that hour is the latest counted.
+    assert fc["hour"].startswith("2026-12-08T00:00:00")
+    by_cell = {f["properties"]["cell"]: f["properties"] for f in fc["features"]}
+    home, work = h3.latlng_to_cell(*HOME, 8), h3.latlng_to_cell(*WORK, 8)
+    assert by_cell[home]["starts"] == 5
+    assert by_cell[home]["supply"] == 0
+    assert by_cell[home]["imbalance"] == -1.0
+    assert by_cell[work]["supply"] == 4
+    assert by_cell[work]["starts"] == 0
+    ring = next(f for f in fc["features"] if f["properties"]["cell"] == home)["geometry"]
+    assert ring["type"] == "Polygon"
+    assert ring["coordinates"][0][0] == ring["coordinates"][0][-1]
+    assert h3.latlng_to_cell(*reversed(ring["coordinates"][0][0]), 8) in set(h3.grid_disk(home, 1))
+
+    with unit_of_work(session_factory) as session:
+        health = create_department(session, code="a.bikes.map.health", function="health")
+        create_staff(session, username="bikes.map.op", roles=(Role.OPERATOR,), department=health)
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "bikes.map.op", "password": PASSWORD}
+    ).json()["access_token"]
+    refused = client.get("/ops/layers/bikes", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")

@@ -209,6 +209,7 @@ def test_layers_are_geojson(client: TestClient, login: Login) -> None:
         "/ops/layers/heat",
         "/ops/layers/vehicles",
         "/ops/layers/rentals",  # added by group rentals (rentals.api.setup)
+        "/ops/layers/bikes",  # added by shared bikes (bikes.api.setup)
     ]
     assert len(cases["features"]) == 2
     assert cases["features"][0]["geometry"]["coordinates"] == [BUND[0], BUND[1]]

@@ -21,6 +21,7 @@ from twonets.core.http import Clock, Uow, get_settings, require
 from twonets.core.models import Role
 from twonets.governance.service import Governance
 from twonets.operations.bikes import service, trips
+from twonets.operations.cases.api import Layer, add_layer
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -29,6 +30,9 @@ Importer = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Watcher = Annotated[Principal, Depends(require(*service.SEEING_ROLES))]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MAX_UPLOAD = 64 * 1024 * 1024
+BIKES_LAYER = Layer(
+    "bikes", "Shared bikes: supply against demand", "/ops/layers/bikes", "cells", shown=False
+)
 
 
 def get_governance(request: Request) -> Governance:
@@ -44,6 +48,7 @@ def setup(app: FastAPI) -> None:
     """Fetch the registered GBFS feeds and check the zones on the server's schedule."""
     factory: sessionmaker[Session] = app.state.session_factory
     settings: Settings = app.state.settings
+    add_layer(app, BIKES_LAYER)
 
     def fetch_once() -> service.Round:
         return service.fetch_round(
@@ -128,6 +133,16 @@ async def import_snapshots(
             session, caller, data, resolution=settings.bikes_h3_resolution, now=clock()
         )
     return {"batch": done.batch, "rows": done.rows, "resolution": done.resolution}
+
+
+@router.get("/ops/layers/bikes")
+def bikes_layer(caller: Watcher, uow: Uow, settings: SettingsDep, clock: Clock) -> dict[str, Any]:
+    """The latest hour's cells (starts, arrivals, parked bikes, net, imbalance) as GeoJSON
+    hexagons, a layer of the operations centre's map."""
+    with uow() as session:
+        return service.imbalance_layer(
+            session, caller, now=clock(), resolution=settings.bikes_h3_resolution
+        )
 
 
 @router.get("/api/v1/ops/bikes/cells")

@@ -72,7 +72,7 @@ class Layer:
     key: str
     name: str
     url: str
-    kind: str  # "points", "polygons" or "heat"
+    kind: str  # "points", "polygons", "heat" or "cells" (H3 hexagons with counts)
     shown: bool = True
 
 

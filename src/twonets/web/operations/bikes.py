@@ -36,6 +36,8 @@ MEASURES = {
     "imbalance": N_("Imbalance (supply against demand)"),
 }
 DEFAULT_TRUCKS, DEFAULT_CAPACITY = 10, 20
+# The name of this part's layer on the operations centre's map, for the catalogue.
+LAYER_NAME = N_("Shared bikes: supply against demand")
 
 
 def _day(value: str | None, now: datetime) -> date:

@@ -38,6 +38,23 @@
   }
 
   function renderLayer(kind, key, fc) {
+    if (kind === "cells") {
+      // Shared bikes, the latest hour: blue where bikes outnumber trip starts, red where
+      // demand finds too few; the stronger the imbalance, the darker.
+      return L.geoJSON(fc, {
+        style: (f) => {
+          const v = Number(f.properties.imbalance) || 0;
+          const colour = v >= 0 ? "#1f5fa8" : "#b03a2e";
+          return { color: colour, weight: 0.5, fillColor: colour, fillOpacity: 0.1 + 0.5 * Math.min(1, Math.abs(v)) };
+        },
+        onEachFeature: (f, l) => {
+          const p = f.properties || {};
+          const text = (words.bikes || "%(p)s / %(d)s / %(n)s")
+            .replace("%(p)s", p.supply).replace("%(d)s", p.starts).replace("%(n)s", p.net);
+          l.bindTooltip(escapeHtml(text));
+        },
+      });
+    }
     if (kind === "heat") {
       return L.geoJSON(fc, {
         style: (f) => ({ color: "#b03a2e", weight: 0.5, fillColor: "#e74c3c", fillOpacity: 0.15 + 0.6 * (f.properties.share || 0) }),
@@ -117,7 +134,7 @@
           shown[key] = renderLayer(box.dataset.kind, key, fc);
           if (box.checked) {
             shown[key].addTo(map);
-            if (box.dataset.kind === "heat") shown[key].bringToBack();
+            if (box.dataset.kind === "heat" || box.dataset.kind === "cells") shown[key].bringToBack();
           }
           el.dataset["layer" + key.charAt(0).toUpperCase() + key.slice(1)] = String((fc.features || []).length);
         })

@@ -39,6 +39,7 @@ from twonets.operations.bikes.service.feeds import (
     fetch_round,
     register_feed,
 )
+from twonets.operations.bikes.service.layer import imbalance_layer
 from twonets.operations.bikes.service.planning import (
     Forecast,
     Plan,
@@ -88,6 +89,7 @@ __all__ = [
     "fetch_round",
     "forecast_demand",
     "heat_cells",
+    "imbalance_layer",
     "import_snapshots",
     "import_trips",
     "list_operators",
