@@ -55,10 +55,36 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_trust_remote_document_region_code"), ["region_code"], unique=False
         )
+    op.create_table(
+        "service_received_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=36), nullable=False),
+        sa.Column("from_region", sa.String(length=8), nullable=False),
+        sa.Column("to_region", sa.String(length=8), nullable=False),
+        sa.Column("function", sa.String(length=64), nullable=False),
+        sa.Column("jws", sa.Text(), nullable=False, info={"data_class": "personal"}),
+        sa.Column("reply_jws", sa.Text(), nullable=True, info={"data_class": "personal"}),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("department_code", sa.String(length=64), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        _time("received_at"),
+        _time("answered_at", nullable=True),
+        _time("delivered_at", nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_received_request")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_service_received_request_message_id")),
+        info=PUBLIC,
+    )
+    with op.batch_alter_table("service_received_request") as batch_op:
+        batch_op.create_index(
+            "ix_service_received_request_to", ["to_region", "function", "status"], unique=False
+        )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("service_received_request") as batch_op:
+        batch_op.drop_index("ix_service_received_request_to")
+    op.drop_table("service_received_request")
     with op.batch_alter_table("trust_remote_document") as batch_op:
         batch_op.drop_index(batch_op.f("ix_trust_remote_document_region_code"))
     op.drop_table("trust_remote_document")
