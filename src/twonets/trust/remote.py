@@ -37,7 +37,9 @@ from twonets.core.models import Role
 from twonets.trust import service as trust
 from twonets.trust.errors import InvalidTrustList, Rollback
 from twonets.trust.keys import check_region, format_time
-from twonets.trust.models import RecognisedRegion, RemoteDocument, RemoteRegion
+from twonets.trust.models import RecognisedRegion
+from twonets.trust.models import RemoteDocument as RemoteDocument  # the rows callers read
+from twonets.trust.models import RemoteRegion as RemoteRegion
 from twonets.trust.store import TrustStore
 from twonets.trust.trustlist import verify_trust_list
 

@@ -24,7 +24,7 @@ from twonets.licences.status import PublicKey, open_status_list_token
 from twonets.licences.verify import StatusUnavailable
 from twonets.trust import remote
 from twonets.trust.keys import format_time, kid_text
-from twonets.trust.models import RemoteDocument, RemoteRegion
+from twonets.trust.remote import RemoteDocument, RemoteRegion
 
 STATUS_LIST = "status-list"
 # A token without ``exp`` is held at most this long (ours always carry one).

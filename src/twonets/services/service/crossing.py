@@ -185,10 +185,9 @@ def answer_received(
     row.department_code = principal.department_code
     row.answered_at = now
     answer = deliver_reply(session, row, now=now, post=post)
-    return {
-        "application_id": request.get("application"),
-        "status": str(answer.get("status") or row.status),
-    }
+    # Delivered: where the application is now, as the asking platform says; else why not.
+    status = answer.get("status") if row.status == ReceivedStatus.DELIVERED else None
+    return {"application_id": request.get("application"), "status": str(status or row.status)}
 
 
 def deliver_reply(
