@@ -75,7 +75,7 @@ def platform(folder: Path, region: str, clock: Clock) -> FastAPI:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'twonets.db'}"
     migrations.upgrade(url)
-    settings = Settings(var_dir=folder, database_url=url, events_url=None)
+    settings = Settings(var_dir=folder, database_url=url, events_url=None, region=region)
     app = create_app(settings, engine=make_engine(url), clock=clock, relay=False)
     lower = region.lower()
     with unit_of_work(make_session_factory(app.state.engine)) as session:

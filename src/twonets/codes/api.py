@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 from datetime import date, timedelta
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from twonets.codes import service
 from twonets.codes.context import Coding
@@ -64,7 +65,11 @@ def setup(app: FastAPI) -> None:
     rotation = timedelta(seconds=settings.codes_rotation_seconds)
     grace = timedelta(seconds=settings.codes_grace_seconds)
     app.state.coding = Coding(
-        app.state.secret_key, gov=app.state.governance, rotation=rotation, grace=grace
+        app.state.secret_key,
+        gov=app.state.governance,
+        region=settings.region,
+        rotation=rotation,
+        grace=grace,
     )
 
     async def retention(stop: asyncio.Event) -> None:
@@ -104,6 +109,23 @@ def put_scenario(
             session, ctx, actor=caller.username, code=code, now=clock(), **body.model_dump()
         )
         return scenario_json(row)
+
+
+@router.get("/holder-status/{region}", dependencies=[Depends(public)])
+def holder_status(region: str, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
+    """The signed list of the region's holders revoked (digests, no tokens), for other
+    regions' platforms to fetch and keep (cached five minutes, valid an hour)."""
+    now = clock()
+    with uow() as session:
+        token = service.holder_status_token(session, ctx, region=region, now=now)
+    return Response(
+        token,
+        media_type="application/jose",
+        headers={
+            "Cache-Control": f"public, max-age={service.HOLDER_STATUS_TTL_SECONDS}",
+            "Expires": format_datetime(now + service.HOLDER_STATUS_LIFETIME, usegmt=True),
+        },
+    )
 
 
 @router.post("/mine", response_model=CodeOut)
