@@ -36,6 +36,8 @@ from twonets.core.models import Role
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/codes", tags=["codes"])
+# How often the scheduled work looks for other regions' revocation lists due for a refresh.
+HOLDER_STATUS_EVERY = timedelta(minutes=1)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
@@ -89,7 +91,25 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETENTION_EVERY.total_seconds())
 
+    async def holder_status(stop: asyncio.Event) -> None:
+        """Refetch other regions' lists of revoked holders when due, every minute."""
+
+        def once() -> int:
+            with unit_of_work(app.state.session_factory) as session:
+                return service.refresh_remote_holder_status(
+                    session, app.state.coding, now=app.state.clock()
+                )
+
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(once)
+            except Exception:  # keep the app serving; the next run tries again
+                log.exception("codes: refreshing other regions' revocations failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOLDER_STATUS_EVERY.total_seconds())
+
     app.state.background.append(retention)
+    app.state.background.append(holder_status)
 
 
 @router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])

@@ -32,6 +32,7 @@ from twonets.codes.service.health import (
 from twonets.codes.service.holder_status import LIFETIME as HOLDER_STATUS_LIFETIME
 from twonets.codes.service.holder_status import TTL_SECONDS as HOLDER_STATUS_TTL_SECONDS
 from twonets.codes.service.holder_status import holder_status_token
+from twonets.codes.service.holder_status import refresh_remote as refresh_remote_holder_status
 from twonets.codes.service.holders import (
     CodeWithheld,
     RevocationView,
@@ -101,6 +102,7 @@ __all__ = [
     "purge_scans",
     "put_scenario",
     "record_health_fact",
+    "refresh_remote_holder_status",
     "scan",
     "scenarios_decided_by",
     "set_holder_status",

@@ -112,14 +112,10 @@ def _moment(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def check_remote(
-    session: Session, ctx: Coding, *, region: str, token: str, scenario: str, now: datetime
-) -> bool | None:
-    """Whether a remote region revoked this holder for ``scenario`` (or for identity); None
-    when ``region`` is not a remote region here. ``CannotCheck`` when its list is stale."""
-    found = remote.remote_region(session, region)
-    if found is None:
-        return None
+def _kept(
+    session: Session, ctx: Coding, region: str, *, now: datetime
+) -> remote.RemoteDocument | None:
+    """The region's list as kept here, refetched first when due."""
 
     def check(body: str) -> tuple[datetime, datetime, datetime]:
         payload = _open(session, ctx, body, region=region, now=now)
@@ -128,9 +124,30 @@ def check_remote(
             raise Invalid.field("holder_status.exp", "expired", "the list has expired")
         return issued, expires, min(now + timedelta(seconds=payload["ttl"]), expires)
 
-    doc = remote.remote_document(
+    return remote.remote_document(
         session, region, path_of(region), kind=KIND, now=now, fetch=ctx.fetcher(), check=check
     )
+
+
+def refresh_remote(session: Session, ctx: Coding, *, now: datetime) -> int:
+    """The scheduled work: refetch every remote region's list that is due; how many are
+    current afterwards (one that cannot be fetched keeps the list held, its error noted)."""
+    current = 0
+    for found in remote.remote_regions(session):
+        doc = _kept(session, ctx, found.region_code, now=now)
+        current += doc is not None and now < doc.expires_at
+    return current
+
+
+def check_remote(
+    session: Session, ctx: Coding, *, region: str, token: str, scenario: str, now: datetime
+) -> bool | None:
+    """Whether a remote region revoked this holder for ``scenario`` (or for identity); None
+    when ``region`` is not a remote region here. ``CannotCheck`` when its list is stale."""
+    found = remote.remote_region(session, region)
+    if found is None:
+        return None
+    doc = _kept(session, ctx, region, now=now)
     if doc is None:
         raise CannotCheck(
             f"the revocations of {region} could not be fetched from {found.base_url} "
