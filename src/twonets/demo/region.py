@@ -40,6 +40,7 @@ from twonets.core.models import Account, DepartmentLevel, Role
 from twonets.core.seeding import DEMO_PASSWORD, DemoAccount
 from twonets.licences import service as licences
 from twonets.licences.service import regions
+from twonets.trust import remote
 from twonets.trust import service as trust
 
 DEPARTMENTS = (
@@ -230,7 +231,7 @@ def recognise_each_other(
     root = resolve_secret_key(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            if regions.remote.remote_region(session, peer) is None:
+            if remote.remote_region(session, peer) is None:
                 admin = session.scalar(
                     select(Account).where(Account.username == "js.admin")
                 )  # governance: the demo administrator acting
