@@ -15,6 +15,7 @@ import httpx2 as httpx
 import pytest
 from typer.testing import CliRunner
 
+from builders import PASSWORD
 from regions.world import Regions, bearer, two_regions
 from twonets.cli import app as cli
 from twonets.licences.cli import load_trust
@@ -173,3 +174,35 @@ def test_the_published_lists_carry_their_validity_in_cache_headers(regions: Regi
     assert status.headers["content-type"].startswith("application/statuslist+jwt")
     assert status.headers["cache-control"] == "public, max-age=300"
     assert status.headers["expires"].endswith("GMT")
+
+
+def _page_login(regions: Regions, username: str) -> None:
+    regions.sh.cookies.clear()
+    response = regions.sh.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def test_the_trust_page_recognises_a_regions_platform_for_administrators_only(
+    regions: Regions,
+) -> None:
+    from regions.world import anchor_of
+
+    form = {"region": "JS", "url": regions.js.url, "anchor": anchor_of(regions.js_app, "JS")}
+    _page_login(regions, "sh.clerk")
+    refused = regions.sh.post("/trust/remote-regions", data=form, follow_redirects=False)
+    assert refused.status_code == 403
+
+    _page_login(regions, "sh.admin")
+    bad = regions.sh.post("/trust/remote-regions", data={**form, "url": "js"})
+    assert bad.status_code == 422
+    assert 'data-testid="remote-form-error"' in bad.text
+    done = regions.sh.post("/trust/remote-regions", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    page = regions.sh.get("/trust?added=JS")
+    assert page.status_code == 200
+    assert 'data-testid="remote-JS"' in page.text
+    assert regions.js.url in page.text
