@@ -12,6 +12,7 @@ the list's lifetime) the verdict is "cannot check revocation", never a pass.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,13 +21,18 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
 from twonets.licences.service.context import Licensing, status_uri
-from twonets.licences.status import PublicKey, open_status_list_token
+from twonets.licences.status import PublicKey, StatusList, open_status_list_token
 from twonets.licences.verify import StatusUnavailable
 from twonets.trust import remote
 from twonets.trust.keys import format_time, kid_text
 from twonets.trust.remote import RemoteDocument, RemoteRegion
 
 STATUS_LIST = "status-list"
+# Status lists opened from the kept tokens, by (url, the token's signature): another token
+# has another signature, so an entry never stands for a list other than the one kept.
+_OPENED_MAX = 64
+_opened: dict[tuple[str, str], StatusList] = {}
+_opened_lock = threading.Lock()
 # A token without ``exp`` is held at most this long (ours always carry one).
 DEFAULT_LIFETIME = timedelta(hours=1)
 
@@ -112,13 +118,21 @@ def remote_status_of(
             f"the status list of {region} kept here went stale at {format_time(doc.expires_at)}"
             f"; {region} ({found.base_url}) last answered at {since}"
         )
-    token = open_status_list_token(
-        doc.body,
-        public_keys=_region_keys(session, ctx, region, now),
-        at=doc.fetched_at,
-        uri=uri,
-    )
-    return token.status_list.get(idx)
+    key = (doc.url, doc.body.strip().rsplit(".", 1)[-1])  # the token's signature
+    opened = _opened.get(key)
+    if opened is None:
+        # Verified when it was fetched; opened (signature, inflate) once per fetch here.
+        opened = open_status_list_token(
+            doc.body,
+            public_keys=_region_keys(session, ctx, region, now),
+            at=doc.fetched_at,
+            uri=uri,
+        ).status_list
+        with _opened_lock:
+            _opened[key] = opened
+            while len(_opened) > _OPENED_MAX:
+                _opened.pop(next(iter(_opened)))
+    return opened.get(idx)
 
 
 def current_status_tokens(session: Session, *, now: datetime) -> dict[str, str]:
