@@ -34,6 +34,7 @@ PUBLIC_FACE: dict[str, dict[str, str]] = {
         "base45": "the base45 alphabet of QR payloads",
         "times": "the instants of credentials (NumericDate, ISO 8601 with Z)",
         "errors": "the trust errors callers catch",
+        "remote": "other regions' deployments: their URLs and the lists fetched of them",
     },
 }
 # Domains made of parts, each part with its own service (operations: the case loop, device

@@ -197,11 +197,24 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="wipe a database that holds another demo city")
     ] = False,
+    region: Annotated[
+        str,
+        typer.Option(help="SH: the demo city; JS: a second region beside it, its own database"),
+    ] = "SH",
+    peer_url: Annotated[
+        str, typer.Option(help="with --region JS: the demo city's address")
+    ] = "http://127.0.0.1:8000",
+    peer_anchor: Annotated[
+        Path, typer.Option(help="with --region JS: the demo city's anchor (its demo writes it)")
+    ] = Path("var/anchor-SH.pem"),
 ) -> None:
     """Seed the deterministic demo city, then serve it and print the demo accounts."""
     from twonets.demo import run_demo
 
     settings: Settings = ctx.obj
+    if region.upper() != "SH":
+        _demo_region(settings, region.upper(), port, serve_after, peer_url, peer_anchor)
+        return
     try:
         accounts = run_demo(settings, scale=scale, seed=seed, reset=reset)
     except TwonetsError as exc:
@@ -213,6 +226,59 @@ def demo(
         typer.echo(f"  {account.username:<22} [{account.password}]  {account.description}")
     if serve_after:
         run_server(settings, port=port)
+
+
+def _demo_region(
+    settings: Settings,
+    region: str,
+    port: int | None,
+    serve_after: bool,
+    peer_url: str,
+    peer_anchor: Path,
+) -> None:
+    """A second region's own platform beside the demo city (``demo --region JS``)."""
+    import threading
+
+    from twonets.demo.region import own_settings, seed_region, wait_and_recognise
+
+    if region != "JS":
+        typer.echo("error: --region: the demo has a second region JS only", err=True)
+        raise typer.Exit(2)
+    settings = own_settings(settings, region)
+    try:
+        made = seed_region(settings, region=region)
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    own_url = f"http://{settings.host}:{port or settings.port}"
+    typer.echo(
+        f"\nJiangsu's own platform ({settings.effective_database_url}) is ready at {own_url}; "
+        f"its anchor is {made.anchor_path}\n\nDemo accounts (password in brackets):"
+    )
+    for account in made.accounts:
+        typer.echo(f"  {account.username:<22} [{account.password}]  {account.description}")
+    if not serve_after:
+        typer.echo(
+            f"\nWhen both serve: `twonets trust recognise SH --url {peer_url} --anchor "
+            f"{peer_anchor} --admin js.admin` here, and `twonets trust recognise {region} --url "
+            f"{own_url} --anchor {made.anchor_path}` on the city's platform."
+        )
+        return
+    threading.Thread(
+        target=wait_and_recognise,
+        kwargs={
+            "settings": settings,
+            "region": region,
+            "own_url": own_url,
+            "anchor_path": made.anchor_path,
+            "peer": "SH",
+            "peer_url": peer_url,
+            "peer_anchor": peer_anchor,
+            "say": typer.echo,
+        },
+        daemon=True,
+    ).start()
+    run_server(settings, port=port)
 
 
 def main() -> None:

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 from datetime import date, timedelta
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from twonets.codes import service
 from twonets.codes.context import Coding
@@ -35,6 +36,8 @@ from twonets.core.models import Role
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/codes", tags=["codes"])
+# How often the scheduled work looks for other regions' revocation lists due for a refresh.
+HOLDER_STATUS_EVERY = timedelta(minutes=1)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
@@ -64,7 +67,11 @@ def setup(app: FastAPI) -> None:
     rotation = timedelta(seconds=settings.codes_rotation_seconds)
     grace = timedelta(seconds=settings.codes_grace_seconds)
     app.state.coding = Coding(
-        app.state.secret_key, gov=app.state.governance, rotation=rotation, grace=grace
+        app.state.secret_key,
+        gov=app.state.governance,
+        region=settings.region,
+        rotation=rotation,
+        grace=grace,
     )
 
     async def retention(stop: asyncio.Event) -> None:
@@ -84,7 +91,25 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETENTION_EVERY.total_seconds())
 
+    async def holder_status(stop: asyncio.Event) -> None:
+        """Refetch other regions' lists of revoked holders when due, every minute."""
+
+        def once() -> int:
+            with unit_of_work(app.state.session_factory) as session:
+                return service.refresh_remote_holder_status(
+                    session, app.state.coding, now=app.state.clock()
+                )
+
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(once)
+            except Exception:  # keep the app serving; the next run tries again
+                log.exception("codes: refreshing other regions' revocations failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOLDER_STATUS_EVERY.total_seconds())
+
     app.state.background.append(retention)
+    app.state.background.append(holder_status)
 
 
 @router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])
@@ -104,6 +129,23 @@ def put_scenario(
             session, ctx, actor=caller.username, code=code, now=clock(), **body.model_dump()
         )
         return scenario_json(row)
+
+
+@router.get("/holder-status/{region}", dependencies=[Depends(public)])
+def holder_status(region: str, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
+    """The signed list of the region's holders revoked (digests, no tokens), for other
+    regions' platforms to fetch and keep (cached five minutes, valid an hour)."""
+    now = clock()
+    with uow() as session:
+        token = service.holder_status_token(session, ctx, region=region, now=now)
+    return Response(
+        token,
+        media_type="application/jose",
+        headers={
+            "Cache-Control": f"public, max-age={service.HOLDER_STATUS_TTL_SECONDS}",
+            "Expires": format_datetime(now + service.HOLDER_STATUS_LIFETIME, usegmt=True),
+        },
+    )
 
 
 @router.post("/mine", response_model=CodeOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from twonets.codes import token
 from twonets.codes.models import Scenario
 from twonets.governance.sealing import Keyring
 from twonets.governance.service import Governance
+from twonets.trust import remote
 from twonets.trust import service as trust
 from twonets.trust.keys import IssuingKey
 from twonets.trust.store import TrustStore
@@ -72,12 +74,18 @@ class Coding:
     rotation: timedelta = ROTATION
     grace: timedelta = GRACE
     replay_window: timedelta | None = None
+    # How other regions' published lists are fetched (HTTP; tests may pass their own).
+    fetch: Callable[[str], str] | None = field(default=None, repr=False)
     _store: trust.CachedTrustStore | None = field(default=None, repr=False)
     _keys: dict[str, tuple[datetime, IssuingKey]] = field(default_factory=dict, repr=False)
     _scenarios: tuple[datetime, dict[str, ScenarioRule]] | None = field(default=None, repr=False)
     _keyring: tuple[datetime, Keyring] | None = field(default=None, repr=False)
     _held: tuple[datetime, frozenset[str]] | None = field(default=None, repr=False)
     _orgs: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def fetcher(self) -> Callable[[str], str]:
+        """The fetch of other regions' documents: the one given, else over HTTP."""
+        return self.fetch or remote.http_get
 
     @property
     def window(self) -> timedelta:

@@ -98,6 +98,7 @@ class ScanOut(BaseModel):
         "untrusted",
         "damaged",
         "not_a_code",
+        "unchecked",
     ]
     action: Literal["admit", "check", "refuse"]
     valid: bool

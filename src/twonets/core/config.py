@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     events_subject_prefix: str = "twonets"
     host: str = "127.0.0.1"
     port: int = 8000
+    # The region this deployment is the platform of (its codes' holders are registered here);
+    # other regions run their own deployments, recognised by `twonets trust recognise`.
+    region: str = "SH"
     # A city's own street-map tile server for the maps ("https://tiles.example/{z}/{x}/{y}.png",
     # Leaflet's template); empty: the maps show only the offline layers the package carries.
     map_tiles_url: str = ""

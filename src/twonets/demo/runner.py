@@ -150,12 +150,16 @@ def _write_trust_bundle(
     import json
 
     from twonets.licences import service
+    from twonets.trust import service as trust
 
     with unit_of_work(factory) as session:
         bundle = service.trust_bundle(session, service.Licensing(root_secret), now=utcnow())
+        # The home region's anchor, for another region's deployment to pin (demo --region).
+        anchor = trust.anchor_pem(session, "SH", root_secret)
     path = var_dir / "trust-bundle.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    (var_dir / "anchor-SH.pem").write_text(anchor, encoding="ascii")
     console.print(f"wrote the offline verifier's trust bundle to {path}")
 
 

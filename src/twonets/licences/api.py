@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import timedelta
+from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 
 from twonets.core import idempotency
 from twonets.core.auth import Principal
+from twonets.core.db import unit_of_work
 from twonets.core.http import Clock, IdempotencyKey, Uow, public, require
 from twonets.core.models import Role
 from twonets.licences import catalogue, qr, service
@@ -26,11 +31,18 @@ from twonets.licences.schemas import (
     LicenceIn,
     LicenceOut,
     RecogniseIn,
+    RecogniseRemoteIn,
     ShareIn,
     StatusIn,
     VerifyIn,
 )
+from twonets.licences.service import regions
+from twonets.trust import remote
 from twonets.trust import service as trust
+
+log = logging.getLogger(__name__)
+# How often the scheduled work looks for other regions' lists due for a refresh.
+REFRESH_EVERY = timedelta(minutes=1)
 
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
@@ -47,6 +59,30 @@ def get_licensing(request: Request) -> service.Licensing:
 
 
 Ctx = Annotated[service.Licensing, Depends(get_licensing)]
+
+
+def setup(app: FastAPI) -> None:
+    """Register the scheduled refresh of other regions' trust lists and status lists."""
+
+    async def refresh_regions(stop: asyncio.Event) -> None:
+        def once() -> dict[str, str]:
+            with unit_of_work(app.state.session_factory) as session:
+                ctx: service.Licensing = app.state.licensing
+                return regions.refresh_regions(session, ctx, now=app.state.clock()).to_json()
+
+        while not stop.is_set():
+            try:
+                failed = {
+                    r: why for r, why in (await asyncio.to_thread(once)).items() if why != "ok"
+                }
+                if failed:
+                    log.warning("licences: remote regions not refreshed: %s", failed)
+            except Exception:  # keep the app serving; the next run tries again
+                log.exception("licences: refreshing remote regions failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REFRESH_EVERY.total_seconds())
+
+    app.state.background.append(refresh_regions)
 
 
 @router.get("/licences/types", dependencies=[Depends(public)])
@@ -272,24 +308,36 @@ def status_list(region: str, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
     """A region's signed Status List Token (verifiers cache it for its ttl)."""
     with uow() as session:
         token = service.status_list_token(session, ctx, region=region, now=clock())
+    now = clock()
     return Response(
         token,
         media_type="application/statuslist+jwt",
-        headers={"Cache-Control": f"public, max-age={service.STATUS_TTL_SECONDS}"},
+        headers={
+            "Cache-Control": f"public, max-age={service.STATUS_TTL_SECONDS}",
+            "Expires": format_datetime(now + service.STATUS_LIST_LIFETIME, usegmt=True),
+        },
     )
 
 
 @router.get("/trust/lists/{region}", dependencies=[Depends(public)])
-def trust_list(region: str, uow: Uow, ctx: Ctx) -> dict[str, Any]:
-    """A region's anchor (pin it) and its latest signed trust list."""
+def trust_list(region: str, response: Response, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, Any]:
+    """A region's anchor (pin it) and its latest signed trust list (cached until it is
+    refetched, at most an hour, and never past its ``next_update``)."""
     with uow() as session:
         record = trust.get_issuing_region(session, region)
-        return {
+        published = {
             "region": region,
             "anchor": trust.anchor_pem(session, region, ctx.root_secret),
             "sequence": record.sequence,
             "trust_list": record.trust_list,
         }
+    next_update = trust.next_update_of(record.trust_list or "")
+    if next_update is not None:
+        left = int((next_update - clock()).total_seconds())
+        max_age = max(0, min(left, int(remote.TRUST_LIST_REFRESH.total_seconds())))
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+        response.headers["Expires"] = format_datetime(next_update, usegmt=True)
+    return published
 
 
 @router.get("/trust/bundle", dependencies=[Depends(public)])
@@ -322,6 +370,39 @@ def recognise_region(body: RecogniseIn, caller: Admin, uow: Uow, clock: Clock) -
             session, anchor=body.anchor, trust_list=body.trust_list, now=clock()
         )
         return {"region": record.region_code}
+
+
+@router.get("/trust/remote-regions")
+def remote_regions(caller: Admin, uow: Uow, clock: Clock) -> list[dict[str, object]]:
+    """The regions recognised as deployments of their own: where, last reached, cached."""
+    with uow() as session:
+        remote.require_admin(caller)
+        return [f.to_json() for f in remote.describe_remote(session, now=clock())]
+
+
+@router.post("/trust/remote-regions", status_code=201)
+def recognise_remote_region(
+    body: RecogniseRemoteIn, caller: Admin, uow: Uow, clock: Clock, ctx: Ctx
+) -> dict[str, str]:
+    """Recognise another region's own deployment by its anchor; its lists come from ``url``."""
+    with uow() as session:
+        found = regions.recognise(
+            session,
+            ctx,
+            caller,
+            region=body.region,
+            base_url=body.url,
+            anchor=body.anchor,
+            now=clock(),
+        )
+        return {"region": found.region_code, "url": found.base_url}
+
+
+@router.post("/trust/remote-regions/refresh")
+def refresh_remote_regions(caller: Admin, uow: Uow, clock: Clock, ctx: Ctx) -> dict[str, str]:
+    """Fetch every remote region's trust list and status list now: "ok" or why not, each."""
+    with uow() as session:
+        return regions.refresh(session, ctx, caller, now=clock()).to_json()
 
 
 @router.delete("/trust/regions/{region}", status_code=204)

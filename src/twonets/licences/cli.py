@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
-from twonets.licences.status import StatusCache
-from twonets.licences.verify import StatusLookup, verify_credential
+from twonets.licences.status import InvalidStatusListToken, StatusCache
+from twonets.licences.verify import StatusLookup, StatusUnavailable, verify_credential
 from twonets.trust.keys import kid_text
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import load_public_key
@@ -72,10 +72,19 @@ def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, StatusLooku
     cache = StatusCache(
         tokens.__getitem__, public_keys=keys, max_age=timedelta(days=1), clock=lambda: at
     )
+    stale: dict[str, str] = {}
     for uri in tokens:
-        cache.get_status_list(uri)  # a bad or expired token fails the bundle now, at `trust`
+        try:
+            cache.get_status_list(uri)  # a bad token fails the bundle now, at `trust`
+        except InvalidStatusListToken as exc:
+            if not exc.errors or exc.errors[0].rule != "expired":
+                raise
+            # An expired list is no list: its licences get "cannot check revocation".
+            stale[uri] = f"the status list {uri} in the bundle went stale ({exc.errors[0].detail})"
 
     def status_of(uri: str, idx: int) -> int | None:
+        if uri in stale:
+            raise StatusUnavailable(stale[uri])
         return cache.status_of(uri, idx) if uri in tokens else None
 
     return store, status_of
@@ -259,3 +268,118 @@ def rotate(ctx: typer.Context, region: str) -> None:
     finally:
         engine.dispose()
     typer.echo(f"{region}: key {kid_text(key.kid)} signs from now on; trust list republished")
+
+
+def _in_region_session(ctx: typer.Context, use: Callable[[Session, Any], str]) -> None:
+    """Run ``use`` in one transaction with the licensing context; a one-line error, exit 2."""
+    from twonets.core.config import Settings, resolve_secret_key
+    from twonets.core.db import make_engine, make_session_factory, unit_of_work
+    from twonets.licences import service
+
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            text = use(session, service.Licensing(resolve_secret_key(settings)))
+    except TwonetsError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(text)
+
+
+@trust_app.command("recognise")
+def recognise(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="the other region, e.g. JS")],
+    url: Annotated[
+        str, typer.Option("--url", help="the other region's platform, e.g. http://js:8000")
+    ],
+    anchor: Annotated[Path, typer.Option("--anchor", help="PEM file of its trust-list anchor")],
+    admin: Annotated[
+        str, typer.Option("--admin", help="user name of the administrator acting")
+    ] = "admin",
+) -> None:
+    """Recognise another region's own deployment by its anchor; fetch its lists from URL."""
+    from twonets.core.auth import principal_of
+    from twonets.core.db import utcnow
+    from twonets.core.errors import NotFound
+    from twonets.core.models import Account
+    from twonets.licences.service import regions
+
+    try:
+        anchor_text = anchor.read_text(encoding="ascii")
+    except (OSError, UnicodeError) as exc:
+        typer.echo(f"error: --anchor: cannot read {anchor}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    def use(session: Session, licensing: Any) -> str:
+        from sqlalchemy import select
+
+        account = session.scalar(
+            select(Account).where(Account.username == admin)  # governance: staff login name
+        )
+        if account is None or not account.active:
+            raise NotFound(f"no active account {admin!r}")
+        found = regions.recognise(
+            session,
+            licensing,
+            principal_of(account),
+            region=region.upper(),
+            base_url=url,
+            anchor=anchor_text,
+            now=utcnow(),
+        )
+        return (
+            f"{found.region_code}: recognised at {found.base_url}; its lists are fetched from there"
+        )
+
+    _in_region_session(ctx, use)
+
+
+@trust_app.command("refresh")
+def refresh(ctx: typer.Context) -> None:
+    """Fetch every remote region's trust list and status list now; print one line each."""
+    from twonets.core.db import utcnow
+    from twonets.licences.service import regions
+
+    def use(session: Session, licensing: Any) -> str:
+        done = regions.refresh_regions(session, licensing, now=utcnow(), force=True)
+        lines = [f"{region}: {state}" for region, state in done.regions.items()]
+        return "\n".join(lines) or "no remote region is recognised"
+
+    _in_region_session(ctx, use)
+
+
+@trust_app.command("remote")
+def remote_regions(ctx: typer.Context) -> None:
+    """The remote regions: where, when last reached, what is cached (one JSON a line)."""
+    from twonets.core.db import utcnow
+    from twonets.trust import remote
+
+    def use(session: Session, licensing: Any) -> str:
+        facts = remote.describe_remote(session, now=utcnow())
+        return "\n".join(json.dumps(f.to_json(), ensure_ascii=False) for f in facts)
+
+    _in_region_session(ctx, use)
+
+
+@trust_app.command("anchor")
+def anchor_of(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Argument(help="a region whose keys this platform holds")],
+    out: Annotated[Path | None, typer.Option(help="write the PEM here (else print it)")] = None,
+) -> None:
+    """Print (or write) the PEM anchor of a region this platform holds, for others to pin."""
+    from twonets.trust import service as trust
+
+    def use(session: Session, licensing: Any) -> str:
+        pem = trust.anchor_pem(session, region.upper(), licensing.root_secret)
+        if out is None:
+            return pem.rstrip()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(pem, encoding="ascii")
+        return f"wrote {out}"
+
+    _in_region_session(ctx, use)

@@ -90,6 +90,14 @@ class RecogniseIn(Strict):
     trust_list: str = Field(min_length=20, max_length=1_000_000)
 
 
+class RecogniseRemoteIn(Strict):
+    """Another region's own deployment: its code, its platform's URL, its anchor (PEM)."""
+
+    region: str = Field(min_length=2, max_length=8)
+    url: str = Field(min_length=8, max_length=500)
+    anchor: str = Field(min_length=20, max_length=10_000)
+
+
 class DelegationIn(Strict):
     """Name a department of the region that may change another department's licences."""
 

@@ -41,8 +41,20 @@ class KeyCustody(StrEnum):
     ASSISTED = "assisted-window"
 
 
-# The status value at (list URI, index), or None when that list is not at hand.
+# The status value at (list URI, index), or None when that list is not at hand; it raises
+# ``StatusUnavailable`` when the list it holds has gone stale (its issuer unreachable).
 StatusLookup = Callable[[str, int], int | None]
+
+
+class StatusUnavailable(Exception):
+    """No current status list is at hand for a reference: revocation cannot be checked."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+CANNOT_CHECK = "cannot check revocation"
 
 
 def region_prefix(region: str) -> str:
@@ -138,12 +150,15 @@ def _status_step(
         return failed("the status reference is malformed")
     if status_of is None:
         return failed(
-            f"no status list for {reference['uri']} is at hand; give the verifier a trust "
-            "bundle that includes it, or verify online"
+            f"{CANNOT_CHECK}: no status list for {reference['uri']} is at hand; give the "
+            "verifier a trust bundle that includes it, or verify online"
         )
-    value = status_of(str(reference["uri"]), int(reference["idx"]))
+    try:
+        value = status_of(str(reference["uri"]), int(reference["idx"]))
+    except StatusUnavailable as exc:
+        return failed(f"{CANNOT_CHECK}: {exc.detail}")
     if value is None:
-        return failed(f"no status list for {reference['uri']} is at hand")
+        return failed(f"{CANNOT_CHECK}: no status list for {reference['uri']} is at hand")
     if value == StatusType.INVALID:
         return failed("the licence has been revoked (or replaced by a new version)", "revoked")
     if value == StatusType.SUSPENDED:

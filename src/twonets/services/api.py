@@ -33,6 +33,7 @@ from twonets.services.schemas import (
     ProcessOut,
     QueueStepOut,
     RejectIn,
+    RemoteMessageIn,
     RemoteReplyIn,
     RemoteRequestOut,
     ReturnIn,
@@ -84,7 +85,15 @@ def setup(app: FastAPI) -> None:
                 fired = service.fire_timers(session, now=app.state.clock())
             with unit_of_work(app.state.session_factory) as session:
                 service.send_pending(
-                    session, app.state.remote_transport, app.state.secret_key, now=app.state.clock()
+                    session,
+                    app.state.remote_transport,
+                    app.state.secret_key,
+                    now=app.state.clock(),
+                    post=app.state.remote_post,
+                )
+            with unit_of_work(app.state.session_factory) as session:
+                service.deliver_pending_replies(
+                    session, now=app.state.clock(), post=app.state.remote_post
                 )
             with unit_of_work(app.state.session_factory) as session:
                 return fired, service.escalate_overdue(session, now=app.state.clock())
@@ -101,8 +110,10 @@ def setup(app: FastAPI) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), ESCALATE_EVERY.total_seconds())
 
-    # Regions are one deployment today: requests wait in the shared table (issue #18: HTTP).
+    # A region recognised as a deployment of its own gets its requests POSTed to its inbox
+    # (``remote_post``); one whose keys this platform holds reads them from the shared table.
     app.state.remote_transport = InProcessTransport()
+    app.state.remote_post = service.http_post
     # The demo's stand-in bank (a real provider implements services.payments.PaymentProvider).
     app.state.payments = DemoPayments()
     app.state.background.append(escalate)
@@ -253,7 +264,23 @@ def remote_reply(
 ) -> dict[str, Any]:
     """Answer a request from another region: the reply is signed with this region's key."""
     with uow() as session:
-        application = service.answer_remote_request(
-            session, request.app.state.secret_key, caller, message_id, data=body.data, now=clock()
+        return service.answer_remote(
+            session,
+            request.app.state.secret_key,
+            caller,
+            message_id,
+            data=body.data,
+            now=clock(),
+            post=request.app.state.remote_post,
         )
-        return {"application_id": application.id, "status": application.status}
+
+
+@router.post("/remote/messages", dependencies=[Depends(public)])
+def remote_message(
+    body: RemoteMessageIn, uow: Uow, clock: Clock, request: Request
+) -> dict[str, Any]:
+    """This region's inbox for other regions' deployments: a signed request for one of its
+    departments, or a signed reply to one of its requests (the signature is the credential:
+    it must verify under a recognised region's key)."""
+    with uow() as session:
+        return service.receive_message(session, request.app.state.secret_key, body.jws, now=clock())

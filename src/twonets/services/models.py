@@ -197,3 +197,41 @@ class RemoteMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReceivedStatus(StrEnum):
+    """Where a request received from another region's deployment is."""
+
+    WAITING = "waiting"
+    # Answered: the signed reply is kept, and is being carried to the asking region.
+    REPLY_PENDING = "reply-pending"
+    DELIVERED = "delivered"
+    # The asking region refused the reply (it came after the step's time-out, say).
+    REFUSED = "refused"
+
+
+class ReceivedRequest(Base):
+    """A signed request another region's deployment posted to this region's inbox, and the
+    signed reply this region's department sent back (both kept as received and sent)."""
+
+    __tablename__ = "service_received_request"
+    __table_args__ = (
+        Index("ix_service_received_request_to", "to_region", "function", "status"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    from_region: Mapped[str] = mapped_column(String(8))
+    to_region: Mapped[str] = mapped_column(String(8))
+    function: Mapped[str] = mapped_column(String(64))
+    # The signed request: it carries the applicant's ID number and name.
+    jws: Mapped[str] = mapped_column(Text, info=personal())
+    reply_jws: Mapped[str | None] = mapped_column(Text, info=personal())
+    status: Mapped[ReceivedStatus] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    # Why the asking region refused the reply, or why it could not be reached.
+    detail: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,12 +2,12 @@
 
 A step of a process can be worked by a department of another region (Jiangsu checks the
 contribution years paid there). The platform writes a signed request (a compact JWS under
-its region's issuing key) and hands it to a ``Transport``; the other region answers with a
-signed reply that comes back through ``services.service.receive_reply``. Regions are one
-deployment today, so ``InProcessTransport`` delivers by leaving the request in the shared
-table that the other region's department reads; an HTTP transport (each region its own
-deployment) would POST the JWS to the other region's inbox instead, and its inbox would call
-``receive_reply`` with the reply it receives. Nothing here touches the database.
+its region's issuing key); the other region answers with a signed reply that comes back
+through ``services.service.receive_reply``. When that region runs its own deployment
+(recognised here with its URL), the request is POSTed to its inbox and the reply comes back
+to this platform's inbox (``services.service.crossing``). Otherwise ``InProcessTransport``
+delivers by leaving the request in the shared table that the other region's department
+reads (the demo city's simulated Jiangsu). Nothing here touches the database.
 """
 
 from __future__ import annotations

@@ -189,6 +189,12 @@ class RemoteRequestOut(BaseModel):
     request: dict[str, Any]
 
 
+class RemoteMessageIn(_In):
+    """A signed request or reply another region's deployment posts (compact JWS)."""
+
+    jws: str = Field(min_length=20, max_length=200_000)
+
+
 class RemoteReplyIn(_In):
     """The asked department's answer: the data the step needs."""
 

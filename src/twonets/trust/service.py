@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from twonets.core.errors import Conflict, FieldProblem, Invalid, NotFound, TwonetsError
 from twonets.core.events import record_event
-from twonets.trust.keys import IssuingKey, RegionKeyring
-from twonets.trust.models import IssuingRegion, RecognisedRegion
+from twonets.trust.keys import IssuingKey, RegionKeyring, parse_time
+from twonets.trust.models import IssuingRegion, RecognisedRegion, RemoteDocument, RemoteRegion
 
 __all__ = ["IssuingRegion", "RecognisedRegion"]
 from twonets.trust.errors import InvalidKey, InvalidTrustList, StaleTrustList, UntrustedTrustList
@@ -242,6 +242,12 @@ def drop_region(session: Session, *, region: str) -> None:
     if record.home:
         raise Invalid.field("region", "not-home", "the home region cannot be dropped")
     session.delete(record)
+    # A region running its own deployment: where it publishes, and what was kept of it.
+    remote = session.get(RemoteRegion, region)
+    if remote is not None:
+        session.delete(remote)
+    for doc in session.scalars(select(RemoteDocument).where(RemoteDocument.region_code == region)):
+        session.delete(doc)
     record_event(session, "trust.region.dropped", {"region": region})
     session.flush()
 
@@ -379,6 +385,11 @@ class CachedTrustStore:
         self._checked_at = None
 
 
+def load_anchor(pem: str) -> PublicKey:
+    """A region's trust-list anchor from its PEM text (a field problem naming ``anchor``)."""
+    return _load_anchor(pem)
+
+
 def _load_anchor(pem: str) -> PublicKey:
     try:
         return load_public_key(pem.encode("ascii"))
@@ -387,6 +398,15 @@ def _load_anchor(pem: str) -> PublicKey:
     except InvalidKey as exc:
         problem = FieldProblem("anchor", "pem", f"not a PEM public key ({exc.detail})")
         raise InvalidKey(exc.detail, errors=[problem]) from exc
+
+
+def next_update_of(trust_list: str) -> datetime | None:
+    """When a published list says it should be fetched again (unchecked: for cache headers)."""
+    try:
+        value = peek_trust_list(trust_list).get("next_update")
+        return parse_time(value, "next_update", InvalidTrustList.field) if value else None
+    except TwonetsError:
+        return None
 
 
 def region_of(trust_list: str) -> str:

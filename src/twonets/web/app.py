@@ -29,6 +29,7 @@ from twonets.governance.api import router as governance_router
 from twonets.governance.catalogue import Catalogue
 from twonets.governance.service import Governance
 from twonets.health import api as health_api
+from twonets.licences import api as licences_api
 from twonets.licences.api import router as licences_router
 from twonets.licences.service import Licensing
 from twonets.migrations import current_revision, head_revision
@@ -129,6 +130,7 @@ def create_app(
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
     app.state.background = background
     for domain in (
+        licences_api,
         health_api,
         codes_api,
         operations_api,

@@ -29,6 +29,10 @@ from twonets.codes.service.health import (
     my_health,
     record_health_fact,
 )
+from twonets.codes.service.holder_status import LIFETIME as HOLDER_STATUS_LIFETIME
+from twonets.codes.service.holder_status import TTL_SECONDS as HOLDER_STATUS_TTL_SECONDS
+from twonets.codes.service.holder_status import holder_status_token
+from twonets.codes.service.holder_status import refresh_remote as refresh_remote_holder_status
 from twonets.codes.service.holders import (
     CodeWithheld,
     RevocationView,
@@ -64,6 +68,8 @@ from twonets.codes.service.scenarios import (
 from twonets.codes.service.statistics import statistics
 
 __all__ = [
+    "HOLDER_STATUS_LIFETIME",
+    "HOLDER_STATUS_TTL_SECONDS",
     "MAX_CODE_CHARS",
     "MAX_PLACE_CHARS",
     "SCAN_DATASET",
@@ -85,6 +91,7 @@ __all__ = [
     "file_appeal",
     "get_scenario",
     "health_status",
+    "holder_status_token",
     "issue_code",
     "list_appeals",
     "list_scenarios",
@@ -95,6 +102,7 @@ __all__ = [
     "purge_scans",
     "put_scenario",
     "record_health_fact",
+    "refresh_remote_holder_status",
     "scan",
     "scenarios_decided_by",
     "set_holder_status",

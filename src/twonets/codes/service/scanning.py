@@ -26,6 +26,7 @@ from twonets.codes import token
 from twonets.codes.context import Coding, ScenarioRule
 from twonets.codes.models import CodeHolder, Revocation, ScanRecord
 from twonets.codes.scenarios import ANY_RESIDENT, IDENTITY, HolderKind
+from twonets.codes.service import holder_status
 from twonets.core.auth import Principal
 from twonets.core.errors import Forbidden, ProblemList
 from twonets.core.events import record_event
@@ -59,6 +60,9 @@ class Reason(StrEnum):
     UNTRUSTED = "untrusted"
     DAMAGED = "damaged"
     NOT_A_CODE = "not_a_code"
+    # The holder's region runs its own deployment, and its list of revoked holders kept here
+    # has gone stale (that region unreachable): whether the code was withdrawn is unknown.
+    UNCHECKED = "unchecked"
 
 
 class Action(StrEnum):
@@ -88,6 +92,7 @@ ACTIONS: dict[Reason, Action] = {
     Reason.UNTRUSTED: Action.REFUSE,
     Reason.DAMAGED: Action.CHECK,
     Reason.NOT_A_CODE: Action.CHECK,
+    Reason.UNCHECKED: Action.CHECK,
 }
 
 # The offline verifier's failed step, as a reason.
@@ -345,6 +350,28 @@ def scan(
             )
             return _refused(verdict, Reason.REVOKED, "revoked", f"{which} been revoked")
         citizen_id, enterprise_id = holder.citizen_id, holder.enterprise_id
+    else:
+        # A region running its own deployment: its holders' revocations as fetched and kept.
+        try:
+            revoked = holder_status.check_remote(
+                session,
+                ctx,
+                region=verdict.region,
+                token=verdict.token,
+                scenario=rule.code,
+                now=now,
+            )
+        except holder_status.CannotCheck as exc:
+            return _refused(
+                verdict, Reason.UNCHECKED, "status", f"cannot check revocation: {exc.detail}"
+            )
+        if revoked:
+            return _refused(
+                verdict,
+                Reason.REVOKED,
+                "revoked",
+                f"the holder's region {verdict.region} has revoked this code",
+            )
     if verdict.holder_kind == HolderKind.ENTERPRISE:
         # An enterprise's code scanned by a resident: the record is about that resident.
         citizen_id = principal.citizen_id

@@ -4,6 +4,7 @@ where a region's status list is published, and opening a licence's sealed claims
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from twonets.governance.service import Governance
 from twonets.licences.models import (
     Licence,
 )
+from twonets.trust import remote
 from twonets.trust import service as trust
 from twonets.trust.store import TrustStore
 
@@ -24,6 +26,9 @@ STATUS_BITS = 2
 STATUS_TTL_SECONDS = 300
 QR_LIFETIME = timedelta(days=365)
 BUNDLE_LIFETIME = timedelta(days=1)
+# How long a published status list token holds: a verifier that cannot reach the region
+# verifies from the one it keeps this long, then says "cannot check revocation".
+STATUS_LIST_LIFETIME = timedelta(hours=1)
 STORE_MAX_AGE = timedelta(hours=1)
 SD_JWT_LIFETIME = timedelta(days=30)
 # What a holder may always leave out of an SD-JWT presentation: every field of the type.
@@ -38,8 +43,14 @@ class Licensing:
 
     root_secret: bytes = field(repr=False)
     gov: Governance | None = field(default=None, repr=False)
+    # How another region's published lists are fetched (HTTP; tests pass their own).
+    fetch: Callable[[str], str] | None = field(default=None, repr=False)
     # The verifier's trust store, kept while the recognised lists stay the same.
     _store: trust.CachedTrustStore | None = field(default=None, repr=False)
+
+    def fetcher(self) -> Callable[[str], str]:
+        """The fetch of other regions' documents: the one given, else over HTTP."""
+        return self.fetch or remote.http_get
 
     def trust_store(self, session: Session, now: datetime) -> TrustStore:
         """The platform's trust store, rebuilt when a recognised list changes or hourly."""

@@ -16,9 +16,11 @@ from twonets.licences.models import (
     LicenceStatus,
     VerificationCount,
 )
+from twonets.licences.service import regions as other_regions
 from twonets.licences.service.context import (
     BUNDLE_LIFETIME,
     STATUS_BITS,
+    STATUS_LIST_LIFETIME,
     STATUS_LIST_SIZE,
     STATUS_TTL_SECONDS,
     Licensing,
@@ -52,7 +54,7 @@ def status_list_token(
     *,
     region: str,
     now: datetime,
-    lifetime: timedelta = timedelta(hours=1),
+    lifetime: timedelta = STATUS_LIST_LIFETIME,
 ) -> str:
     """The signed Status List Token of a region, for verifiers to cache (``ttl`` 5 minutes)."""
     key = trust.signing_key(
@@ -89,8 +91,12 @@ def verify(
         # Online, the status comes straight from the licence at that index (one indexed row),
         # not from rebuilding the whole list.
         region = uri.rsplit("/", 1)[-1]
-        if uri != status_uri(region) or not trust.holds_region(session, region):
+        if uri != status_uri(region):
             return None
+        # Another region's own deployment: its list as fetched and kept here.
+        remote_status = other_regions.remote_status_of(session, ctx, uri, idx, now=now)
+        if remote_status is not None or not trust.holds_region(session, region):
+            return remote_status
         found = session.scalar(
             select(Licence.status).where(Licence.region_code == region, Licence.status_index == idx)
         )
@@ -200,6 +206,9 @@ def trust_bundle(session: Session, ctx: Licensing, *, now: datetime) -> dict[str
             status_lists[status_uri(record.region_code)] = status_list_token(
                 session, ctx, region=record.region_code, now=now, lifetime=BUNDLE_LIFETIME
             )
+    # Other regions' lists as kept here, while current: their own lifetimes apply offline.
+    for uri, token in other_regions.current_status_tokens(session, now=now).items():
+        status_lists.setdefault(uri, token)
     return {
         "format": "twonets-trust-bundle",
         "version": 1,

@@ -1,7 +1,7 @@
 """licences: holder keys registered by the holder's own wallet (browser or command line)
 
 Revision ID: 0027_holder_keys
-Revises: 0024_requests_depth
+Revises: 0026_regions_remote
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import twonets.core.db
 
 revision: str = "0027_holder_keys"
-down_revision: str | None = "0024_requests_depth"
+down_revision: str | None = "0026_regions_remote"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,7 +21,12 @@ from twonets.services.service.applications import (
     supply_material,
     task_json,
 )
-from twonets.services.service.inbox import answer_remote_request, receive_reply
+from twonets.services.service.crossing import (
+    deliver_pending_replies,
+    http_post,
+    receive_message,
+)
+from twonets.services.service.inbox import answer_remote, answer_remote_request, receive_reply
 from twonets.services.service.paying import PaymentFailed, pay
 from twonets.services.service.processes import (
     Deployed,
@@ -51,18 +56,21 @@ __all__ = [
     "PaymentFailed",
     "RemoteRefused",
     "TaskStatus",
+    "answer_remote",
     "answer_remote_request",
     "application_json",
     "apply",
     "claim_task",
     "complete_task",
     "contactless_figures",
+    "deliver_pending_replies",
     "deploy_builtin",
     "deploy_process",
     "escalate_overdue",
     "fire_timers",
     "get_application",
     "get_definition",
+    "http_post",
     "list_definitions",
     "list_inbox",
     "list_my_applications",
@@ -71,6 +79,7 @@ __all__ = [
     "pay",
     "prefill_form",
     "read_application_form",
+    "receive_message",
     "receive_reply",
     "reject_task",
     "return_task",

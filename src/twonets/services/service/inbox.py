@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from twonets.core.auth import Principal
 from twonets.services import engine
 from twonets.services.models import Application, TaskStatus
-from twonets.services.service import remote
+from twonets.services.service import crossing, remote
 from twonets.services.service.applications import check_data, finish
 from twonets.services.service.records import audit, sync_tasks
 
@@ -65,3 +65,28 @@ def answer_remote_request(
     check_data(data)
     reply = remote.answer_request(session, root_secret, principal, message_id, data=data, now=now)
     return receive_reply(session, root_secret, reply, now=now)
+
+
+def answer_remote(
+    session: Session,
+    root_secret: bytes,
+    principal: Principal,
+    message_id: str,
+    *,
+    data: dict[str, Any],
+    now: datetime,
+    post: crossing.Post = crossing.http_post,
+) -> dict[str, Any]:
+    """Answer a request from another region, wherever it came from: one posted by another
+    deployment gets its signed reply posted back; one in this deployment's shared table is
+    answered in process. Where the application is after the reply, as far as it is known."""
+    check_data(data)
+    row = crossing.received(session, message_id)
+    if row is not None:
+        return crossing.answer_received(
+            session, root_secret, principal, row, data=data, now=now, post=post
+        )
+    application = answer_remote_request(
+        session, root_secret, principal, message_id, data=data, now=now
+    )
+    return {"application_id": application.id, "status": application.status}

@@ -13,7 +13,9 @@ reply that comes later is refused, naming when the time-out fired.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +45,8 @@ from twonets.trust.jws import (
     parse_compact,
     sign_with_key,
 )
+
+log = logging.getLogger(__name__)
 
 HOME_REGION = "SH"
 REQUEST = "request"
@@ -102,7 +106,7 @@ def close_timed_out(session: Session, task: ServiceTask, *, now: datetime) -> No
         message.answered_at = now
 
 
-def _sign(
+def sign(
     session: Session, root_secret: bytes, region: str, payload: dict[str, Any], now: datetime
 ) -> str:
     key = trust.signing_key(
@@ -111,6 +115,9 @@ def _sign(
     assert key.private_key is not None
     header = {"typ": MEDIA_TYPE, "kid": b64url_encode(key.kid)}
     return sign_with_key(header, payload, key.private_key)
+
+
+_sign = sign  # its earlier name
 
 
 def verify(
@@ -138,9 +145,20 @@ def _applicant_of(application: Application) -> dict[str, Any]:
 
 
 def send_pending(
-    session: Session, transport: Transport, root_secret: bytes, *, now: datetime
+    session: Session,
+    transport: Transport,
+    root_secret: bytes,
+    *,
+    now: datetime,
+    post: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]] | None = None,
 ) -> int:
-    """Sign every pending request with the home region's key and hand it to the transport."""
+    """Sign every pending request with the home region's key and send it: POSTed to the
+    asked region's inbox when that region runs its own deployment (``crossing``), else
+    handed to the transport. One that cannot be posted now stays pending (tried again).
+    Returns how many were sent."""
+    from twonets.services.service import crossing
+
+    sent = 0
     rows = session.scalars(
         select(RemoteMessage).where(  # governance: the outbox of requests; sent as signed
             RemoteMessage.kind == REQUEST, RemoteMessage.status == RemoteStatus.PENDING
@@ -168,34 +186,53 @@ def send_pending(
             "reply_by": task.due_at.isoformat(),
             "iat": int(now.timestamp()),
         }
-        message.jws = _sign(session, root_secret, message.from_region, payload, now)
-        if application.citizen_id is not None:
-            ledger.record_reads(
-                session,
-                [
-                    {
-                        "read_at": now,
-                        "actor": remote_lane(message.to_region, message.function),
-                        "department_code": None,
-                        "purpose_code": prefill.purpose_of(application.process_id),
-                        "dataset": prefill.APPLICATIONS,
-                        "subject_kind": "citizen",
-                        "subject_ids": [application.citizen_id],
-                        "fields": ["applicant_name", "applicant_id_number"],
-                        "request_id": message.message_id,
-                        "kind": "read",
-                    }
-                ],
+        if message.jws is None:  # else signed, its disclosure recorded, on an earlier try
+            message.jws = sign(session, root_secret, message.from_region, payload, now)
+            _record_disclosure(session, message, application, now)
+        if crossing.inbox_url(session, message.to_region) is not None:
+            why = crossing.post_request(
+                session, message.to_region, message.jws, post=post or crossing.http_post
             )
-        transport.deliver(
-            Envelope(message.message_id, REQUEST, message.to_region, message.function, message.jws)
-        )
+            if why is not None:
+                log.warning("request %s not delivered yet: %s", message.message_id, why)
+                continue
+        else:
+            transport.deliver(
+                Envelope(
+                    message.message_id, REQUEST, message.to_region, message.function, message.jws
+                )
+            )
         message.status = RemoteStatus.SENT
         message.sent_at = now
-    return len(rows)
+        sent += 1
+    return sent
 
 
-def _remote_staff(principal: Principal) -> tuple[str, str]:
+def _record_disclosure(
+    session: Session, message: RemoteMessage, application: Application, now: datetime
+) -> None:
+    """The applicant's name and ID number go to the asked department: in the ledger."""
+    if application.citizen_id is not None:
+        ledger.record_reads(
+            session,
+            [
+                {
+                    "read_at": now,
+                    "actor": remote_lane(message.to_region, message.function),
+                    "department_code": None,
+                    "purpose_code": prefill.purpose_of(application.process_id),
+                    "dataset": prefill.APPLICATIONS,
+                    "subject_kind": "citizen",
+                    "subject_ids": [application.citizen_id],
+                    "fields": ["applicant_name", "applicant_id_number"],
+                    "request_id": message.message_id,
+                    "kind": "read",
+                }
+            ],
+        )
+
+
+def remote_staff(principal: Principal) -> tuple[str, str]:
     if (
         Role.STAFF not in principal.roles
         or principal.department_function is None
@@ -209,7 +246,7 @@ def list_inbox(
     session: Session, root_secret: bytes, principal: Principal, *, now: datetime
 ) -> list[dict[str, Any]]:
     """The requests waiting for the caller's department (its region and function), verified."""
-    region, function = _remote_staff(principal)
+    region, function = remote_staff(principal)
     rows = session.scalars(
         select(RemoteMessage)  # governance: requests addressed to this department
         .where(
@@ -225,7 +262,10 @@ def list_inbox(
         assert message.jws is not None
         payload = verify(session, root_secret, message.jws, region=message.from_region, now=now)
         out.append({"message_id": message.message_id, "jws": message.jws, "request": payload})
-    return out
+    # And those posted by other regions' own deployments to this platform's inbox.
+    from twonets.services.service import crossing
+
+    return out + crossing.waiting_for(session, root_secret, principal, now=now)
 
 
 def answer_request(
@@ -242,7 +282,7 @@ def answer_request(
     In one deployment the reply goes straight to ``receive_reply``; with an HTTP transport
     the other region would send this JWS to the home region's inbox.
     """
-    region, function = _remote_staff(principal)
+    region, function = remote_staff(principal)
     request = _request(session, message_id)
     if (request.to_region, request.function) != (region, function):
         raise Forbidden(
@@ -261,7 +301,7 @@ def answer_request(
         "data": data,
         "iat": int(now.timestamp()),
     }
-    return _sign(session, root_secret, region, payload, now)
+    return sign(session, root_secret, region, payload, now)
 
 
 def _request(session: Session, message_id: str) -> RemoteMessage:

@@ -139,6 +139,14 @@ WORDS: dict[Reason, tuple[str, str]] = {
         N_("Code not read"),
         N_("Part of the code is missing. Scan it again, holding the phone steady and flat."),
     ),
+    Reason.UNCHECKED: (
+        N_("Withdrawal cannot be checked"),
+        N_(
+            "The region that issued this code cannot be reached, and its list of withdrawn "
+            "codes kept here is out of date. Check the holder's identity another way, or ask "
+            "your supervisor."
+        ),
+    ),
     Reason.NOT_A_CODE: (
         N_("Not a personal code"),
         N_(

@@ -15,6 +15,8 @@ from twonets.core.errors import Invalid, NotFound, TwonetsError
 from twonets.core.http import Caller, Clock, UnitOfWork, Uow, require
 from twonets.core.models import Role
 from twonets.licences import service
+from twonets.licences.service import regions
+from twonets.trust import remote
 from twonets.trust import service as trust
 from twonets.web.licences.words import Words, page, places_of
 from twonets.web.pages import FormFields
@@ -49,6 +51,7 @@ def _trust_page(
             )
             for record in recognised
         ]
+        remote_of = {f.region: f for f in remote.describe_remote(session, now=now)}
         places = places_of(session)
         counts = (
             service.verification_totals(session, since=(now - timedelta(days=COUNT_DAYS)).date())
@@ -61,6 +64,7 @@ def _trust_page(
         caller,
         status_code=status_code,
         regions=regions,
+        remote_of=remote_of,
         places=places,
         counts=counts,
         total=sum(c.count for c in counts),
@@ -108,6 +112,38 @@ def recognise_region(
     except TwonetsError as exc:
         if exc.status >= 500:
             raise
+        return _trust_page(request, caller, uow, now, form=form, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/trust?added={region}", status_code=303)
+
+
+@router.post("/trust/remote-regions", response_class=HTMLResponse)
+def recognise_remote_region(
+    request: Request, caller: Admin, uow: Uow, clock: Clock, form: FormFields
+) -> Response:
+    """Recognise another region's own platform by its anchor; its lists come from its URL."""
+    now = clock()
+    ctx: service.Licensing = request.app.state.licensing
+    try:
+        for name, rule in (("region", "a region code, e.g. JS"), ("url", "its platform's address")):
+            if not form.get(name, "").strip():
+                raise Invalid.field(name, "required", rule)
+        if not form.get("anchor", "").strip():
+            raise Invalid.field("anchor", "required", "paste the region's anchor (a PEM key)")
+        with uow() as session:
+            found = regions.recognise(
+                session,
+                ctx,
+                caller,
+                region=form["region"].strip().upper(),
+                base_url=form["url"],
+                anchor=form["anchor"],
+                now=now,
+            )
+            region = found.region_code
+    except TwonetsError as exc:
+        if exc.status >= 500 and exc.status != 503:
+            raise
+        form = {**form, "remote": "1"}
         return _trust_page(request, caller, uow, now, form=form, error=exc, status_code=exc.status)
     return RedirectResponse(f"/trust?added={region}", status_code=303)
 
