@@ -140,6 +140,10 @@ class ApplicationOut(BaseModel):
     consented_at: datetime | None = None
     # field -> verified (as the government holds it), declared (by the applicant), account
     field_origins: dict[str, str] = Field(default_factory=dict)
+    # What the process computed (the pension; the amounts due, the receipt), shown to viewers.
+    results: dict[str, Value] = Field(default_factory=dict)
+    # The amount to pay when the process waits for the payment (else null).
+    payment_due: float | None = None
 
 
 class PrefillOut(BaseModel):

@@ -124,7 +124,12 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
     """Each step with the other live steps of its application: who else it waits on."""
     ids = sorted({t.application_id for t in rows})
     others: dict[int, list[ServiceTask]] = {}
+    processes: dict[int, str] = {}
     if ids:
+        found = session.execute(  # governance: which service each step belongs to
+            select(Application.id, Application.process_id).where(Application.id.in_(ids))
+        )
+        processes = {int(row[0]): str(row[1]) for row in found}
         for other in session.scalars(
             select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
                 ServiceTask.application_id.in_(ids),
@@ -135,6 +140,7 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
     out = []
     for task in rows:
         entry = task_json(task)
+        entry["process_id"] = processes.get(task.application_id)
         entry["parallel"] = [
             {"activity": o.activity, "waiting_on": waiting_on(o), "due_at": o.due_at}
             for o in others.get(task.application_id, [])

@@ -33,6 +33,20 @@ PROCESS_NOTES = {
         "the transport commission and the police handle it; the plate certificate comes to "
         "your wallet."
     ),
+    "retirement": N_(
+        "For an employee reaching retirement: your employer confirms, social security checks "
+        "the years you paid in the city and in Jiangsu and computes your pension, then medical "
+        "insurance is transferred and the housing provident fund paid out."
+    ),
+    "tax_and_fees": N_(
+        "One filing for value-added tax, social insurance and the housing provident fund: "
+        "the three are reviewed in parallel, then you pay once and get one receipt."
+    ),
+}
+# What the desk reads for each service's form, with consent (in the consent's sentence).
+PREFILL_RECORDS = {
+    "nev_plate": N_("your residence record and the licences in your wallet"),
+    "retirement": N_("your residence record and your date of birth"),
 }
 STEPS = {
     "confirm_charging_point": N_("Confirm the charging point"),
@@ -127,6 +141,33 @@ FIELDS = {
     "applicant_name": N_("Full name"),
     "applicant_id_number": N_("ID number"),
     "district": N_("District"),
+    "employer_credit_code": N_("Employer's unified social credit code"),
+    "birth_date": N_("Date of birth"),
+    "contribution_years_city": N_("Years of contributions in the city"),
+    "contribution_years_delta": N_("Years of contributions in Jiangsu"),
+    "indexed_wage": N_("Your average wage index"),
+    "account_balance": N_("Personal pension account balance (yuan)"),
+    "last_working_day": N_("Last working day"),
+    "fund_withdrawn": N_("Housing fund paid out (yuan)"),
+    "vat_sales": N_("Sales this month (yuan)"),
+    "input_vat": N_("Input VAT (yuan)"),
+    "payroll": N_("Payroll this month (yuan)"),
+    "employment_record": N_("Employment record"),
+    "delta_contribution_record": N_("Record of contributions in Jiangsu"),
+    "household_register": N_("Household register"),
+    "sales_ledger": N_("Sales ledger"),
+    "payroll_register": N_("Payroll register"),
+    "input_invoices": N_("Input VAT invoices"),
+    "years": N_("Years of contributions"),
+    "basic_pension": N_("Basic pension (yuan a month)"),
+    "account_pension": N_("Personal account pension (yuan a month)"),
+    "monthly_pension": N_("Pension (yuan a month)"),
+    "vat_due": N_("Value-added tax (yuan)"),
+    "social_insurance_due": N_("Social insurance (yuan)"),
+    "housing_fund_due": N_("Housing provident fund (yuan)"),
+    "total_due": N_("Total due (yuan)"),
+    "paid_amount": N_("Paid (yuan)"),
+    "payment_transaction": N_("Payment transaction"),
 }
 ORIGINS = {
     "verified": N_("as the government holds it"),
@@ -136,7 +177,8 @@ ORIGINS = {
 RULES = {
     "required": N_("%(field)s: please fill this in."),
     "integer": N_("%(field)s: enter a whole number."),
-    "range": N_("%(field)s: enter a number from 0 to 1000."),
+    "range": N_("%(field)s: this number is outside what the form allows."),
+    "number": N_("%(field)s: enter a number."),
     "length": N_("%(field)s: this is too long."),
     "district": N_("%(field)s: choose one of the city's districts."),
 }
