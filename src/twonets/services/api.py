@@ -29,6 +29,7 @@ from twonets.services.schemas import (
     FormOut,
     MaterialIn,
     MonthFiguresOut,
+    ParkedTimerOut,
     PrefillOut,
     ProcessOut,
     QueueStepOut,
@@ -120,6 +121,21 @@ def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
     """Per service and month: contactless rate, handling time (median, p90), overdue count."""
     with uow() as session:
         return service.contactless_figures(session)
+
+
+@router.get("/timers/parked", response_model=list[ParkedTimerOut])
+def parked_timers(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
+    """Applications whose timers failed too often (the last error and how many attempts)."""
+    with uow() as session:
+        return service.list_parked(session)
+
+
+@router.post("/timers/{application_id}/retry", response_model=ApplicationOut)
+def retry_timers(application_id: int, caller: Watcher, uow: Uow, clock: Clock) -> dict[str, Any]:
+    """Take a parked application back into the next run of the scheduled work."""
+    with uow() as session:
+        application = service.retry_timers(session, caller, application_id, now=clock())
+        return service.application_json(session, application)
 
 
 @router.get("/processes/{process_id}/prefill", response_model=PrefillOut)

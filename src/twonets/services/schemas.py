@@ -204,3 +204,26 @@ class ApplicationStepOut(BaseModel):
 
     application_id: int
     status: str
+
+
+class ParkedTimerOut(BaseModel):
+    """An application whose timers failed too often: parked until staff retry it."""
+
+    application_id: int
+    process_id: str
+    attempts: int
+    error: str | None
+    parked_at: datetime
+
+
+class MaterialOut(BaseModel):
+    """A file an applicant uploaded for a returned step (its bytes are fetched apart)."""
+
+    id: int
+    application_id: int
+    task_id: int
+    item: str
+    file_name: str
+    content_type: str
+    size: int
+    uploaded_at: datetime

@@ -43,7 +43,12 @@ from twonets.services.service.tasks import (
     reject_task,
     return_task,
 )
-from twonets.services.service.timers import fire_timers
+from twonets.services.service.timers import (
+    fire_timers,
+    list_parked,
+    may_retry_timers,
+    retry_timers,
+)
 
 __all__ = [
     "CHANNELS",
@@ -68,8 +73,10 @@ __all__ = [
     "list_definitions",
     "list_inbox",
     "list_my_applications",
+    "list_parked",
     "list_queue",
     "may_apply",
+    "may_retry_timers",
     "migrate_applications",
     "pay",
     "prefill_form",
@@ -77,6 +84,7 @@ __all__ = [
     "read_application_form",
     "receive_reply",
     "reject_task",
+    "retry_timers",
     "return_task",
     "send_pending",
     "supply_material",

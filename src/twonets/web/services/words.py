@@ -120,6 +120,8 @@ ACTIONS = {
     "timer-fired": N_("Time limit reached"),
     "remote-replied": N_("Another region replied"),
     "paid": N_("Paid"),
+    "timer-parked": N_("Time limit's follow-on work failed repeatedly: stopped"),
+    "timer-retried": N_("Time limit's follow-on work retried by staff"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
