@@ -86,10 +86,22 @@ class ParallelOut(BaseModel):
     due_at: datetime
 
 
+class QueueMaterialOut(BaseModel):
+    """A file uploaded for a step in the queue."""
+
+    id: int
+    item: str
+    file_name: str
+    size: int
+
+
 class QueueStepOut(StepOut):
     """A step in a queue, with the steps running beside it."""
 
     parallel: list[ParallelOut] = Field(default_factory=list)
+    process_id: str | None = None
+    # Files the applicant uploaded for this step (fetched at /materials/{id}).
+    materials: list[QueueMaterialOut] = Field(default_factory=list)
 
 
 class WaitingOut(BaseModel):

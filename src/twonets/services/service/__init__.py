@@ -24,6 +24,13 @@ from twonets.services.service.applications import (
     task_json,
 )
 from twonets.services.service.inbox import answer_remote_request, receive_reply
+from twonets.services.service.materials import MAX_BYTES as MATERIAL_MAX_BYTES
+from twonets.services.service.materials import (
+    list_materials,
+    material_json,
+    open_material,
+    upload,
+)
 from twonets.services.service.paying import PaymentFailed, pay
 from twonets.services.service.processes import (
     Deployed,
@@ -52,6 +59,7 @@ from twonets.services.service.timers import (
 
 __all__ = [
     "CHANNELS",
+    "MATERIAL_MAX_BYTES",
     "ApplicationStatus",
     "Deployed",
     "MigrationReport",
@@ -72,12 +80,15 @@ __all__ = [
     "get_definition",
     "list_definitions",
     "list_inbox",
+    "list_materials",
     "list_my_applications",
     "list_parked",
     "list_queue",
+    "material_json",
     "may_apply",
     "may_retry_timers",
     "migrate_applications",
+    "open_material",
     "pay",
     "prefill_form",
     "processes_for",
@@ -89,4 +100,5 @@ __all__ = [
     "send_pending",
     "supply_material",
     "task_json",
+    "upload",
 ]

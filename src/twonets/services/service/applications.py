@@ -21,6 +21,7 @@ from twonets.services.models import (
     Application,
     ApplicationEvent,
     ApplicationStatus,
+    Material,
     ServiceTask,
     TaskStatus,
 )
@@ -471,6 +472,16 @@ def supply_material(
     )
     assert task is not None
     missing = json.loads(task.missing or "[]")
+    # Items answered by an uploaded file carry a reference to it (the newest per item).
+    uploaded = {
+        m.item: f"material:{m.id}"
+        for m in session.scalars(
+            select(Material)  # governance: which items have files; no content read
+            .where(Material.service_task_id == task.id)
+            .order_by(Material.id)
+        )
+    }
+    data = {**{k: v for k, v in uploaded.items() if k in missing}, **data}
     absent = [name for name in missing if data.get(name) in (None, "")]
     if absent:
         raise Invalid.field(f"data.{absent[0]}", "required", "is asked for by the department")
