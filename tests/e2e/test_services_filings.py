@@ -120,8 +120,49 @@ def test_an_enterprise_files_pays_once_and_reads_the_receipt(
     expect(page.get_by_test_id("waiting-message")).to_have_count(3)
     log_out(page)
 
+    # The tax bureau asks for the sales ledger; the enterprise uploads it as a file.
+    as_staff(page, live_server, "tax staff")
+    page.goto("/services/tasks")
+    mine = page.get_by_test_id("task").filter(has_text=f"Application {filing}")
+    mine.get_by_test_id("claim").click()
+    mine = page.get_by_test_id("task").filter(has_text=f"Application {filing}")
+    mine.get_by_text("Ask for material").click()
+    asking = mine.get_by_test_id("return-form")
+    asking.get_by_label("Sales ledger").check()
+    asking.get_by_label("Why it is needed (the applicant reads this)").fill("销售额需核对")
+    asking.get_by_role("button", name="Send back for material").click()
+    log_out(page)
+
+    log_in(page, firm.username, firm.password)
+    page.goto(f"/services/applications/{filing}")
+    sending = page.get_by_test_id("material-form")
+    sending.get_by_test_id("file-sales_ledger").set_input_files(
+        {"name": "ledger.txt", "mimeType": "application/pdf", "buffer": b"not a pdf at all"}
+    )
+    sending.get_by_role("button", name="Send the material").click()
+    expect(page.get_by_test_id("material-error")).to_contain_text("Sales ledger")
+    ledger = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    sending = page.get_by_test_id("material-form")
+    sending.get_by_test_id("file-sales_ledger").set_input_files(
+        {"name": "ledger.pdf", "mimeType": "application/pdf", "buffer": ledger}
+    )
+    sending.get_by_role("button", name="Send the material").click()
+    expect(page.get_by_test_id("material-form")).to_have_count(0)
+    log_out(page)
+
+    as_staff(page, live_server, "tax staff")
+    page.goto("/services/tasks")
+    mine = page.get_by_test_id("task").filter(has_text=f"Application {filing}")
+    link = mine.get_by_test_id("material-link")
+    expect(link).to_contain_text("ledger.pdf")
+    href = link.get_attribute("href")
+    assert href is not None
+    assert page.request.get(href).body() == ledger
+    mine.get_by_test_id("complete").click()
+    expect(page).to_have_url(re.compile(r"/services/tasks$"))
+    log_out(page)
+
     for who, step in (
-        ("tax staff", "Review the tax declaration"),
         ("social security staff", "Review the social insurance"),
         ("housing fund staff", "Review the housing provident fund"),
     ):

@@ -11,10 +11,12 @@ the payment.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from twonets.core import places
 from twonets.core.auth import Principal
@@ -32,6 +34,8 @@ Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 # Residents apply for theirs, enterprises for their own filings; the service checks which.
 Applicant = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 PROCESS = "nev_plate"
+# One byte past the limit: the service refuses a larger file without it being read whole.
+MATERIAL_LIMIT = service.MATERIAL_MAX_BYTES + 1
 
 
 def _as_text(value: Any) -> str:
@@ -188,20 +192,34 @@ def application_page(
 
 
 @router.post("/services/applications/{application_id}/material", response_class=HTMLResponse)
-def material_submit(
-    request: Request,
-    application_id: int,
-    caller: Applicant,
-    uow: Uow,
-    clock: Clock,
-    form: FormFields,
+async def material_submit(
+    request: Request, application_id: int, caller: Applicant, uow: Uow, clock: Clock
 ) -> Response:
-    """Supply what a department asked for; a refusal keeps what was typed."""
-    data = {k: v for k, v in form.items() if v}
-    try:
+    """Send what a department asked for: a file per item (or a document's reference), all
+    in one transaction; a refused file is named beside its item and nothing is kept."""
+    async with request.form() as submitted:  # closes the uploaded files' spools after
+        form = {k: v.strip() for k, v in submitted.items() if isinstance(v, str)}
+        # A file for item X comes as field "file.X" (the item's reference as field "X").
+        files = [
+            (key.removeprefix("file."), value.filename, await value.read(MATERIAL_LIMIT))
+            for key, value in submitted.multi_items()
+            if isinstance(value, UploadFile) and value.filename and key.startswith("file.")
+        ]
+
+    def work() -> None:
         with uow() as session:
+            for item, name, data in files:
+                service.upload(
+                    session, caller, application_id, item=item, name=name, data=data, now=clock()
+                )
+            data = {k: v for k, v in form.items() if v}
             service.supply_material(session, caller, application_id, data=data, now=clock())
-    except Invalid as exc:
+
+    try:
+        await asyncio.to_thread(work)
+    except TwonetsError as exc:
+        if exc.status in (403, 404):
+            raise
         return _application(
             request,
             caller,
@@ -209,7 +227,8 @@ def material_submit(
             application_id,
             values=form,
             errors=words.field_words(request, exc),
-            status_code=422,
+            problem=exc.detail if not exc.errors and not exc.extra.get("field") else None,
+            status_code=exc.status,
         )
     return RedirectResponse(f"/services/applications/{application_id}", status_code=303)
 

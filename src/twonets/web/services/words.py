@@ -120,6 +120,7 @@ ACTIONS = {
     "timer-fired": N_("Time limit reached"),
     "remote-replied": N_("Another region replied"),
     "paid": N_("Paid"),
+    "material-uploaded": N_("File uploaded"),
     "timer-parked": N_("Time limit's follow-on work failed repeatedly: stopped"),
     "timer-retried": N_("Time limit's follow-on work retried by staff"),
 }
@@ -181,6 +182,10 @@ RULES = {
     "integer": N_("%(field)s: enter a whole number."),
     "range": N_("%(field)s: this number is outside what the form allows."),
     "number": N_("%(field)s: enter a number."),
+    "size": N_("%(field)s: the file is larger than 5 MB."),
+    "content-type": N_("%(field)s: send a photo (JPEG, PNG, WebP) or a PDF."),
+    "count": N_("%(field)s: too many files for this item."),
+    "asked": N_("%(field)s: this was not asked for."),
     "length": N_("%(field)s: this is too long."),
     "district": N_("%(field)s: choose one of the city's districts."),
 }
@@ -204,9 +209,12 @@ def field_words(request: Request, error: TwonetsError) -> dict[str, str]:
     """Each refused field's message in the page's language, keyed by the form's field name."""
     language = i18n.language_of(request).code
     words: dict[str, str] = {}
-    for problem in error.errors:
-        name = problem.field.removeprefix("data.")
+    named = [(p.field, p.rule) for p in error.errors]
+    if not named and error.extra.get("field"):  # a refused file names its field apart
+        named = [(str(error.extra["field"]), str(error.extra.get("rule", "")))]
+    for field, rule_name in named:
+        name = field.removeprefix("data.")
         label = i18n.translate(language, FIELDS.get(name, name))
-        rule = i18n.translate(language, RULES.get(problem.rule, OTHERWISE))
+        rule = i18n.translate(language, RULES.get(rule_name, OTHERWISE))
         words[name] = rule % {"field": label}
     return words

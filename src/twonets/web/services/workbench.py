@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Invalid, TwonetsError
-from twonets.core.http import Clock, Uow, require
+from twonets.core.http import Caller, Clock, Uow, require
 from twonets.core.models import Role
 from twonets.licences.service import Licensing
 from twonets.services import forms, service
-from twonets.services.api import Ctx, Gov
+from twonets.services.api import Ctx, Gov, material_response
 from twonets.web.pages import FormFields, local_time, render
 from twonets.web.services import words
 
@@ -223,3 +223,10 @@ def remote_reply_submit(
         "reply",
         run,
     )
+
+
+@router.get("/services/materials/{material_id}")
+def material_download(material_id: int, caller: Caller, uow: Uow) -> Response:
+    """A file the applicant sent, for the applicant and the department that asked for it."""
+    with uow() as session:
+        return material_response(service.open_material(session, caller, material_id))
