@@ -16,6 +16,7 @@ from builders import NOW
 from services.process_files import with_fragile_follow_on
 from services.services_world import World, build_world
 from twonets.core.db import unit_of_work
+from twonets.core.http import TOKEN_COOKIE
 from twonets.services import engine as process_engine
 from twonets.services import service
 from twonets.services.models import Application
@@ -112,7 +113,18 @@ def test_retried_with_back_off_then_parked_and_retried_by_the_desk(
     assert world.call("POST", f"/timers/{broken}/retry", "sh.police").status_code == 403
     assert world.call("POST", f"/timers/{broken}/retry", "resident").status_code == 403
     assert world.call("GET", "/timers/parked", "resident").status_code == 403
-    world.ok("POST", f"/timers/{broken}/retry", "sh.services")
+    # The figures page shows it; the desk retries it there.
+    client = world.client
+    client.cookies.set(TOKEN_COOKIE, world.tokens["sh.police"])
+    page = client.get("/services/figures")
+    assert page.status_code == 200
+    assert "ZeroDivisionError" in page.text
+    assert 'data-testid="retry"' not in page.text  # police may not retry
+    client.cookies.set(TOKEN_COOKIE, world.tokens["sh.services"])
+    assert 'data-testid="retry"' in client.get("/services/figures").text
+    retried = client.post(f"/services/timers/{broken}/retry", follow_redirects=False)
+    assert retried.status_code == 303
+    client.cookies.clear()
     assert world.ok("GET", "/timers/parked", "sh.police") == []
     assert world.call("POST", f"/timers/{broken}/retry", "sh.services").status_code == 409
     _fire(session_factory, world)

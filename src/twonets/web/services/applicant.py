@@ -208,12 +208,18 @@ async def material_submit(
 
     def work() -> None:
         with uow() as session:
-            for item, name, data in files:
+            for item, name, content in files:
                 service.upload(
-                    session, caller, application_id, item=item, name=name, data=data, now=clock()
+                    session,
+                    caller,
+                    application_id,
+                    item=item,
+                    name=name,
+                    data=content,
+                    now=clock(),
                 )
-            data = {k: v for k, v in form.items() if v}
-            service.supply_material(session, caller, application_id, data=data, now=clock())
+            typed = {k: v for k, v in form.items() if v}
+            service.supply_material(session, caller, application_id, data=typed, now=clock())
 
     try:
         await asyncio.to_thread(work)

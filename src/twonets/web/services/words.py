@@ -62,6 +62,7 @@ STEPS = {
     "review_tax": N_("Review the tax declaration"),
     "review_social_insurance": N_("Review the social insurance contributions"),
     "review_housing_fund": N_("Review the housing provident fund contributions"),
+    "payment_received": N_("Payment received"),
 }
 LANES = {
     "operations": N_("District operations centre"),

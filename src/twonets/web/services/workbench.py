@@ -8,6 +8,7 @@ region, claimant); the page only shows the answer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -49,6 +50,8 @@ def _queue(
             if Role.STAFF in caller.roles and caller.region_code is not None
             else []
         )
+    for asked in inbox:  # the signed request's time, shown in the page's time zone
+        asked["reply_by"] = datetime.fromisoformat(asked["request"]["reply_by"])
     return render(
         request,
         "services/workbench.html",
