@@ -136,6 +136,13 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
             select(Application.id, Application.process_id).where(Application.id.in_(ids))
         )
         processes = {int(row[0]): str(row[1]) for row in found}
+        for other in session.scalars(
+            select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
+                ServiceTask.application_id.in_(ids),
+                ServiceTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]),
+            )
+        ):
+            others.setdefault(other.application_id, []).append(other)
     files: dict[int, list[dict[str, Any]]] = {}
     for material in session.scalars(
         select(Material)  # governance: file names for the department working these steps
@@ -150,13 +157,6 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
                 "size": material.size,
             }
         )
-        for other in session.scalars(
-            select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
-                ServiceTask.application_id.in_(ids),
-                ServiceTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.RETURNED]),
-            )
-        ):
-            others.setdefault(other.application_id, []).append(other)
     out = []
     for task in rows:
         entry = task_json(task)

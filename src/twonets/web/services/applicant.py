@@ -30,7 +30,6 @@ from twonets.web.services import words
 
 router = APIRouter(include_in_schema=False)
 
-Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
 # Residents apply for theirs, enterprises for their own filings; the service checks which.
 Applicant = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 PROCESS = "nev_plate"
