@@ -160,3 +160,24 @@ def with_remote_step(*, time_out: str = "P5D") -> str:
   </bpmn:process>
 </bpmn:definitions>
 """
+
+
+def with_fragile_follow_on() -> str:
+    """A process that waits a day, then divides by the applicant's ``divisor`` (0 fails)."""
+    return f"""{HEADER}
+  <bpmn:process id="fragile" name="Fragile" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:timerEventDefinition id="day">
+        <bpmn:timeDuration>"P1D"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="share"/>
+    <bpmn:scriptTask id="share"><bpmn:script>share = 100 / divisor
+outcome = "shared"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="share" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""

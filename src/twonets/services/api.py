@@ -8,8 +8,9 @@ import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
 
 from twonets.core import idempotency
 from twonets.core.auth import Principal
@@ -28,7 +29,9 @@ from twonets.services.schemas import (
     CompleteIn,
     FormOut,
     MaterialIn,
+    MaterialOut,
     MonthFiguresOut,
+    ParkedTimerOut,
     PrefillOut,
     ProcessOut,
     QueueStepOut,
@@ -133,6 +136,21 @@ def figures(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
         return service.contactless_figures(session)
 
 
+@router.get("/timers/parked", response_model=list[ParkedTimerOut])
+def parked_timers(caller: Watcher, uow: Uow) -> list[dict[str, Any]]:
+    """Applications whose timers failed too often (the last error and how many attempts)."""
+    with uow() as session:
+        return service.list_parked(session)
+
+
+@router.post("/timers/{application_id}/retry", response_model=ApplicationOut)
+def retry_timers(application_id: int, caller: Watcher, uow: Uow, clock: Clock) -> dict[str, Any]:
+    """Take a parked application back into the next run of the scheduled work."""
+    with uow() as session:
+        application = service.retry_timers(session, caller, application_id, now=clock())
+        return service.application_json(session, application)
+
+
 @router.get("/processes/{process_id}/prefill", response_model=PrefillOut)
 def prefill(process_id: str, caller: Resident, uow: Uow, clock: Clock, gov: Gov) -> dict[str, Any]:
     """What the government holds for the form, read under the service's purpose (recorded)."""
@@ -191,6 +209,60 @@ def supply_material(
             session, caller, application_id, data=body.data, now=clock()
         )
         return service.application_json(session, application)
+
+
+@router.post(
+    "/applications/{application_id}/materials/{item}", response_model=MaterialOut, status_code=201
+)
+async def upload_material(
+    application_id: int, item: str, file: UploadFile, caller: Applicant, uow: Uow, clock: Clock
+) -> dict[str, Any]:
+    """Upload a file (multipart, field ``file``) for an item a department asked for: a photo
+    or a PDF, at most 5 MiB; then ``POST .../material`` sends what was asked."""
+    # One byte past the limit: the service refuses what is larger without reading it all.
+    data = await file.read(service.MATERIAL_MAX_BYTES + 1)
+
+    def work() -> dict[str, Any]:
+        with uow() as session:
+            found = service.upload(
+                session,
+                caller,
+                application_id,
+                item=item,
+                name=file.filename,
+                data=data,
+                now=clock(),
+            )
+            return service.material_json(found)
+
+    return await asyncio.to_thread(work)
+
+
+@router.get("/applications/{application_id}/materials", response_model=list[MaterialOut])
+def list_materials(application_id: int, caller: Caller, uow: Uow) -> list[dict[str, Any]]:
+    """The files of an application: for its applicant and the department that asked."""
+    with uow() as session:
+        return service.list_materials(session, caller, application_id)
+
+
+@router.get("/materials/{material_id}")
+def get_material(material_id: int, caller: Caller, uow: Uow) -> Response:
+    """A file's bytes, for the applicant and the department that asked for it."""
+    with uow() as session:
+        return material_response(service.open_material(session, caller, material_id))
+
+
+def material_response(material: Any) -> Response:
+    """A kept file as a download (never rendered in the page's origin as it claims to be)."""
+    return Response(
+        content=material.content,
+        media_type=material.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="material-{material.id}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private",
+        },
+    )
 
 
 @router.post("/applications/{application_id}/pay", response_model=ApplicationOut)

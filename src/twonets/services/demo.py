@@ -122,7 +122,10 @@ def grant_purposes(session: Session, *, since: datetime) -> None:
             retention_days=730,
             now=since,
         )
-        for function, dataset, fields in GRANTS:
+        for function, dataset, granted in GRANTS:
+            fields = dict(granted)
+            if dataset == prefill.CITIZENS and process_id in prefill.BIRTH_DATE_PROCESSES:
+                fields["birth_date"] = "keep"  # the retirement's form carries it
             set_policy(
                 session,
                 Catalogue(),
@@ -293,6 +296,8 @@ def _filings(city: DemoCity, ctx: Licensing, rng: random.Random) -> None:
     fund = _staff(city, "services.fund", "市公积金中心 审核员 何琳", "sh.fund")
     city.add_account("services.tax", "tax staff (tax and fees: the declaration)")
     city.add_account("services.fund", "housing fund staff (retirement, tax and fees)")
+    _staff(city, "services.medical", "市医保局 经办员 韩梅", "sh.medical")
+    city.add_account("services.medical", "medical insurance staff (retirement: the transfer)")
     payments = DemoPayments()
     for months_ago in (3, 2, 1, 0):
         moment = now - timedelta(days=30 * months_ago + rng.uniform(1, 3))

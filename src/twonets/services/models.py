@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -96,6 +105,11 @@ class Application(Base):
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The earliest BPMN timer the workflow waits on; the scheduled work fires it when due.
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Firing its timers failed this many times in a row (the last error kept, its type and
+    # message); retried with back-off, then parked until staff retry it (dead letter).
+    timer_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    timer_error: Mapped[str | None] = mapped_column(String(500))
+    timer_parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -235,3 +249,29 @@ class ReceivedRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Material(Base):
+    """A file an applicant uploaded because a department asked for it (kept in the database).
+
+    Seen by the applicant and by staff of the department whose step asked for it.
+    """
+
+    __tablename__ = "service_material"
+    __table_args__ = (
+        Index("ix_service_material_application", "application_id", "service_task_id"),
+        {"info": all_public()},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("service_application.id"))
+    # The returned step that asked for it, and which item of what it asked.
+    service_task_id: Mapped[int] = mapped_column(ForeignKey("service_task.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(128), info=personal())
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, info=personal())
+    uploaded_by: Mapped[str] = mapped_column(String(64), info=personal())
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

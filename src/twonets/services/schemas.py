@@ -86,10 +86,22 @@ class ParallelOut(BaseModel):
     due_at: datetime
 
 
+class QueueMaterialOut(BaseModel):
+    """A file uploaded for a step in the queue."""
+
+    id: int
+    item: str
+    file_name: str
+    size: int
+
+
 class QueueStepOut(StepOut):
     """A step in a queue, with the steps running beside it."""
 
     parallel: list[ParallelOut] = Field(default_factory=list)
+    process_id: str | None = None
+    # Files the applicant uploaded for this step (fetched at /materials/{id}).
+    materials: list[QueueMaterialOut] = Field(default_factory=list)
 
 
 class WaitingOut(BaseModel):
@@ -140,6 +152,10 @@ class ApplicationOut(BaseModel):
     consented_at: datetime | None = None
     # field -> verified (as the government holds it), declared (by the applicant), account
     field_origins: dict[str, str] = Field(default_factory=dict)
+    # What the process computed (the pension; the amounts due, the receipt), shown to viewers.
+    results: dict[str, Value] = Field(default_factory=dict)
+    # The amount to pay when the process waits for the payment (else null).
+    payment_due: float | None = None
 
 
 class PrefillOut(BaseModel):
@@ -206,3 +222,26 @@ class ApplicationStepOut(BaseModel):
 
     application_id: int
     status: str
+
+
+class ParkedTimerOut(BaseModel):
+    """An application whose timers failed too often: parked until staff retry it."""
+
+    application_id: int
+    process_id: str
+    attempts: int
+    error: str | None
+    parked_at: datetime
+
+
+class MaterialOut(BaseModel):
+    """A file an applicant uploaded for a returned step (its bytes are fetched apart)."""
+
+    id: int
+    application_id: int
+    task_id: int
+    item: str
+    file_name: str
+    content_type: str
+    size: int
+    uploaded_at: datetime

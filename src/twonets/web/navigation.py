@@ -111,7 +111,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "One-thing services",
         "/services",
-        frozenset({Role.CITIZEN}),
+        frozenset({Role.CITIZEN, Role.ENTERPRISE}),
         "Apply once for a service that needs several departments, and follow every step",
         primary=True,
     ),
@@ -204,7 +204,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "Service tasks",
         "/services/tasks",
-        frozenset({Role.STAFF}),
+        frozenset({Role.STAFF, Role.ENTERPRISE}),
         "Steps of applications waiting for your department: claim, complete, ask for material",
         primary=True,
     ),

@@ -1,7 +1,7 @@
 """requests: escalation up the chain, versioned policy answers over several categories
 
 Revision ID: 0024_requests_depth
-Revises: 0022_bikes_zones
+Revises: 0023_services_depth
 Create Date: 2026-12-07 07:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import twonets.core.db
 
 revision: str = "0024_requests_depth"
-down_revision: str | None = "0022_bikes_zones"
+down_revision: str | None = "0023_services_depth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,9 @@ who may see the request.
 
 A file is refused when it is larger than ``MAX_BYTES`` (413) or when its content, sniffed
 from its first bytes (``filetype``), is not a photo (JPEG, PNG, WebP) or a PDF (415): the
-name and the type the client declares are not trusted. The bytes are kept under the var
-directory by their SHA-256 (the same photo sent twice is kept once).
+name and the type the client declares are not trusted (``core.uploads`` checks it). The
+bytes are kept under the var directory by their SHA-256 (the same photo sent twice is kept
+once).
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
-import filetype
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import Invalid, NotFound, TwonetsError
+from twonets.core.errors import Invalid, NotFound
 from twonets.core.events import record_event
+from twonets.core.uploads import ALLOWED_TYPES as ALLOWED_TYPES
+from twonets.core.uploads import MAX_BYTES as MAX_BYTES
+from twonets.core.uploads import FileTooLarge, UnsupportedFile, check, safe_name
+from twonets.core.uploads import sniff as sniff
 from twonets.requests.models import Request, RequestAttachment
 from twonets.requests.service.common import (
     IllegalStatus,
@@ -35,25 +39,10 @@ from twonets.requests.service.common import (
     get_request_row,
 )
 
-MAX_BYTES = 5 * 1024 * 1024
 MAX_FILES = 10
-ALLOWED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
-
-
-class AttachmentTooLarge(TwonetsError):
-    """The file is larger than a request's attachment may be."""
-
-    status = 413
-    slug = "attachment-too-large"
-    title = "Attachment too large"
-
-
-class UnsupportedAttachment(TwonetsError):
-    """The file's content is not of a type a request's attachment may be."""
-
-    status = 415
-    slug = "unsupported-attachment-type"
-    title = "Unsupported attachment type"
+# The file checks are the platform's (core.uploads), shared with the services' material.
+AttachmentTooLarge = FileTooLarge
+UnsupportedAttachment = UnsupportedFile
 
 
 @dataclass(frozen=True)
@@ -74,22 +63,7 @@ def _path(store: Path, digest: str) -> Path:
 
 
 def _safe_name(name: str | None) -> str:
-    base = PureWindowsPath(PurePosixPath(name or "").name).name.strip()
-    cleaned = "".join(c for c in base if c.isprintable() and c not in '"\\/')
-    return cleaned[:128] or "attachment"
-
-
-def sniff(data: bytes) -> str:
-    """The type of ``data`` from its content; ``UnsupportedAttachment`` unless allowed."""
-    kind = filetype.guess(data[:8192])
-    mime = str(kind.mime) if kind is not None else None
-    if mime not in ALLOWED_TYPES:
-        found = mime or "unknown content"
-        raise UnsupportedAttachment(
-            f"file: {found} is not accepted; send a photo (JPEG, PNG, WebP) or a PDF",
-            extra={"field": "file", "rule": "content-type", "accepted": sorted(ALLOWED_TYPES)},
-        )
-    return mime
+    return safe_name(name)
 
 
 def add_attachment(
@@ -111,14 +85,7 @@ def add_attachment(
         _require_holder(caller, row)
     if row.status == RequestStatus.CLOSED.value:
         raise IllegalStatus(f"request {row.number} is closed", extra={"status": row.status})
-    if len(data) > MAX_BYTES:
-        raise AttachmentTooLarge(
-            f"file: should be at most {MAX_BYTES // (1024 * 1024)} MiB",
-            extra={"field": "file", "rule": "size", "max_bytes": MAX_BYTES},
-        )
-    if not data:
-        raise Invalid.field("file", "required", "the file is empty")
-    content_type = sniff(data)
+    content_type = check(data)
     digest = hashlib.sha256(data).hexdigest()
     same = session.scalar(
         select(RequestAttachment).where(

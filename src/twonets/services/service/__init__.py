@@ -16,7 +16,9 @@ from twonets.services.service.applications import (
     contactless_figures,
     get_application,
     list_my_applications,
+    may_apply,
     prefill_form,
+    processes_for,
     read_application_form,
     supply_material,
     task_json,
@@ -27,6 +29,13 @@ from twonets.services.service.crossing import (
     receive_message,
 )
 from twonets.services.service.inbox import answer_remote, answer_remote_request, receive_reply
+from twonets.services.service.materials import MAX_BYTES as MATERIAL_MAX_BYTES
+from twonets.services.service.materials import (
+    list_materials,
+    material_json,
+    open_material,
+    upload,
+)
 from twonets.services.service.paying import PaymentFailed, pay
 from twonets.services.service.processes import (
     Deployed,
@@ -46,10 +55,16 @@ from twonets.services.service.tasks import (
     reject_task,
     return_task,
 )
-from twonets.services.service.timers import fire_timers
+from twonets.services.service.timers import (
+    fire_timers,
+    list_parked,
+    may_retry_timers,
+    retry_timers,
+)
 
 __all__ = [
     "CHANNELS",
+    "MATERIAL_MAX_BYTES",
     "ApplicationStatus",
     "Deployed",
     "MigrationReport",
@@ -73,17 +88,26 @@ __all__ = [
     "http_post",
     "list_definitions",
     "list_inbox",
+    "list_materials",
     "list_my_applications",
+    "list_parked",
     "list_queue",
+    "material_json",
+    "may_apply",
+    "may_retry_timers",
     "migrate_applications",
+    "open_material",
     "pay",
     "prefill_form",
+    "processes_for",
     "read_application_form",
     "receive_message",
     "receive_reply",
     "reject_task",
+    "retry_timers",
     "return_task",
     "send_pending",
     "supply_material",
     "task_json",
+    "upload",
 ]

@@ -16,16 +16,17 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Forbidden, Invalid, NotFound
 from twonets.core.models import Enterprise, Role
 from twonets.governance.service import Governance
-from twonets.services import engine, figures
+from twonets.services import engine, figures, forms
 from twonets.services.models import (
     Application,
     ApplicationEvent,
     ApplicationStatus,
+    Material,
     ServiceTask,
     TaskStatus,
 )
 from twonets.services.service import prefill
-from twonets.services.service.processes import get_definition, process_of
+from twonets.services.service.processes import get_definition, list_definitions, process_of
 from twonets.services.service.records import audit, sync_tasks, version_of
 
 CHANNELS = ("online", "app", "counter")
@@ -39,6 +40,9 @@ ENTERPRISE_PROCESSES = frozenset({"tax_and_fees"})
 # Keys the platform puts in an application's data itself; an applicant cannot set them.
 PLATFORM_KEYS = frozenset({"applicant_name", "applicant_id_number", "district"})
 MAX_FIELDS = 50
+# The message a process waits on for the payment, and the data key of the amount due.
+PAYMENT_MESSAGE = "payment"
+AMOUNT_DUE = "total_due"
 
 
 def check_data(data: dict[str, Any], *, where: str = "data") -> dict[str, Any]:
@@ -82,6 +86,18 @@ def _who_applies(principal: Principal, process_id: str) -> tuple[int | None, int
             raise Forbidden(f"{process_id} is applied for by an enterprise's own account")
         return None, enterprise
     return _applicant(principal), None
+
+
+def may_apply(principal: Principal, process_id: str) -> bool:
+    """Whether the caller applies for ``process_id``: enterprises for theirs, residents else."""
+    if process_id in ENTERPRISE_PROCESSES:
+        return _enterprise_applicant(principal) is not None
+    return Role.CITIZEN in principal.roles and principal.citizen_id is not None
+
+
+def processes_for(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The services the caller may apply for (each process's newest version)."""
+    return [p for p in list_definitions(session) if may_apply(principal, p["process_id"])]
 
 
 def is_applicant(principal: Principal, application: Application) -> bool:
@@ -264,7 +280,28 @@ def get_application(session: Session, principal: Principal, application_id: int)
     application = load(session, application_id)
     if not may_see(session, principal, application):
         raise NotFound(f"application {application_id} does not exist")
-    return application_json(session, application)
+    return {
+        **application_json(session, application),
+        **outputs(application),
+        "mine": is_applicant(principal, application),
+    }
+
+
+def outputs(application: Application) -> dict[str, Any]:
+    """What the process computed for the applicant (pension, amounts due, the receipt), and
+    the amount awaiting payment when the process waits for it (else None)."""
+    workflow = engine.loads(application.state)  # governance: the application's own result
+    data = engine.data_of(workflow)
+    results = {
+        key: data[key]
+        for key in forms.RESULTS.get(application.process_id, ())
+        if data.get(key) not in (None, "")
+    }
+    waits = application.status == ApplicationStatus.RUNNING and any(
+        w.get("message") == PAYMENT_MESSAGE for w in engine.waiting_on(workflow)
+    )
+    due = float(data.get(AMOUNT_DUE) or 0) if waits else None
+    return {"results": results, "payment_due": due}
 
 
 def read_application_form(
@@ -435,6 +472,16 @@ def supply_material(
     )
     assert task is not None
     missing = json.loads(task.missing or "[]")
+    # Items answered by an uploaded file carry a reference to it (the newest per item).
+    uploaded = {
+        m.item: f"material:{m.id}"
+        for m in session.scalars(
+            select(Material)  # governance: which items have files; no content read
+            .where(Material.service_task_id == task.id)
+            .order_by(Material.id)
+        )
+    }
+    data = {**{k: v for k, v in uploaded.items() if k in missing}, **data}
     absent = [name for name in missing if data.get(name) in (None, "")]
     if absent:
         raise Invalid.field(f"data.{absent[0]}", "required", "is asked for by the department")

@@ -11,12 +11,14 @@ from twonets.core.errors import Conflict, NotFound
 from twonets.services import engine
 from twonets.services.models import Application, ApplicationStatus
 from twonets.services.payments import PaymentProvider, PaymentRefused
-from twonets.services.service.applications import finish, is_applicant, load
+from twonets.services.service.applications import (
+    AMOUNT_DUE,
+    PAYMENT_MESSAGE,
+    finish,
+    is_applicant,
+    load,
+)
 from twonets.services.service.records import audit, sync_tasks
-
-# The message a process waits on for the payment, and the data key of the amount due.
-PAYMENT_MESSAGE = "payment"
-AMOUNT_DUE = "total_due"
 
 
 class PaymentFailed(Conflict):

@@ -40,6 +40,8 @@ PLATE_LICENCE = "NP"
 CITIZENS = "core.citizen"
 LICENCES = "licences.licence"
 APPLICATIONS = "services.application"
+# Services whose form carries the applicant's birth date (from the residence register).
+BIRTH_DATE_PROCESSES = frozenset({"retirement"})
 VERIFIED = "verified"
 DECLARED = "declared"
 ACCOUNT = "account"
@@ -90,9 +92,10 @@ def read_held(
 ) -> Held:
     """The applicant's records the form of ``process_id`` needs, read with their consent.
 
-    Reads ``core.citizen`` (a residence record: district and address on file) and
-    ``licences.licence`` (licences in force, plates held) for the applicant only, under the
-    service's purpose; each read is in the ledger. ``Forbidden`` when the desk holds no grant.
+    Reads ``core.citizen`` (a residence record: district and address on file; the birth
+    date for the retirement) and, for the NEV plate, ``licences.licence`` (licences in
+    force, plates held) for the applicant only, under the service's purpose; each read is in
+    the ledger. ``Forbidden`` when the desk holds no grant.
     """
     if Role.CITIZEN not in principal.roles or principal.citizen_id is None:
         raise Forbidden("the form is prefilled for residents applying for themselves")
@@ -100,20 +103,29 @@ def read_held(
     purpose = purpose_of(process_id)
     reader = desk(session)
     held = Held(purpose)
-    # One request for both reads: the ledger shows them as one prefilling of one form.
+    # One request for all reads: the ledger shows them as one prefilling of one form.
     request_id = str(uuid.uuid4())
+    # Only what this service's form needs is read (the retirement needs the birth date).
+    fields = ["district_code", "address"] + (
+        ["birth_date"] if process_id in BIRTH_DATE_PROCESSES else []
+    )
     person = read(
         session,
         gov,
         reader,
         purpose=purpose,
         dataset=CITIZENS,
-        query=ReadQuery(fields=["district_code", "address"], subject_ids=[citizen_id], limit=1),
+        query=ReadQuery(fields=fields, subject_ids=[citizen_id], limit=1),
         now=now,
         request_id=request_id,
     )
     row = person.rows[0] if person.rows else {}
     held.district_code = row.get("district_code")
+    if process_id in BIRTH_DATE_PROCESSES:
+        if row.get("birth_date"):
+            held.values["birth_date"] = str(row["birth_date"])[:10]
+            held.sources["birth_date"] = CITIZENS
+        return held
     held.values["has_residence"] = bool(row.get("district_code") and row.get("address"))
     held.sources["has_residence"] = CITIZENS
     licences = read(

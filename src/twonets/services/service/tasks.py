@@ -16,7 +16,13 @@ from twonets.core.events import record_event
 from twonets.core.models import Role
 from twonets.licences import service as licences
 from twonets.services import engine
-from twonets.services.models import Application, ApplicationStatus, ServiceTask, TaskStatus
+from twonets.services.models import (
+    Application,
+    ApplicationStatus,
+    Material,
+    ServiceTask,
+    TaskStatus,
+)
 from twonets.services.service.applications import (
     ENTERPRISE_LANES,
     check_data,
@@ -53,7 +59,7 @@ def _task(session: Session, task_pk: int) -> ServiceTask:
     return task
 
 
-def _authorised(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
+def authorised(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
     """The task, if the caller's department works its lane in its district; else 403.
 
     A lane of an enterprise (the employer) is worked by the account of the enterprise the
@@ -83,7 +89,7 @@ def _authorised(session: Session, principal: Principal, task_pk: int) -> Service
 
 
 def _mine(session: Session, principal: Principal, task_pk: int) -> ServiceTask:
-    task = _authorised(session, principal, task_pk)
+    task = authorised(session, principal, task_pk)
     if task.status != TaskStatus.CLAIMED:
         raise Conflict(f"task {task_pk} is {task.status}: claim it first")
     if task.assignee != principal.username:
@@ -124,7 +130,12 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
     """Each step with the other live steps of its application: who else it waits on."""
     ids = sorted({t.application_id for t in rows})
     others: dict[int, list[ServiceTask]] = {}
+    processes: dict[int, str] = {}
     if ids:
+        found = session.execute(  # governance: which service each step belongs to
+            select(Application.id, Application.process_id).where(Application.id.in_(ids))
+        )
+        processes = {int(row[0]): str(row[1]) for row in found}
         for other in session.scalars(
             select(ServiceTask).where(  # governance: the steps beside the queue's, no one read
                 ServiceTask.application_id.in_(ids),
@@ -132,9 +143,25 @@ def _with_parallel(session: Session, rows: Sequence[ServiceTask]) -> list[dict[s
             )
         ):
             others.setdefault(other.application_id, []).append(other)
+    files: dict[int, list[dict[str, Any]]] = {}
+    for material in session.scalars(
+        select(Material)  # governance: file names for the department working these steps
+        .where(Material.service_task_id.in_([t.id for t in rows]))
+        .order_by(Material.id)
+    ):
+        files.setdefault(material.service_task_id, []).append(
+            {
+                "id": material.id,
+                "item": material.item,
+                "file_name": material.file_name,
+                "size": material.size,
+            }
+        )
     out = []
     for task in rows:
         entry = task_json(task)
+        entry["process_id"] = processes.get(task.application_id)
+        entry["materials"] = files.get(task.id, [])
         entry["parallel"] = [
             {"activity": o.activity, "waiting_on": waiting_on(o), "due_at": o.due_at}
             for o in others.get(task.application_id, [])
@@ -148,7 +175,7 @@ def claim_task(
     session: Session, principal: Principal, task_pk: int, *, now: datetime
 ) -> ServiceTask:
     """Take an open step into one's own hands (claiming one's own claim again is a no-op)."""
-    task = _authorised(session, principal, task_pk)
+    task = authorised(session, principal, task_pk)
     if task.status == TaskStatus.CLAIMED and task.assignee == principal.username:
         return task
     if task.status != TaskStatus.OPEN:

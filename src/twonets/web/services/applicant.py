@@ -1,17 +1,22 @@
 """The applicant's screens: the services to apply for, the one form, and each application.
 
-``/services`` lists the services and the resident's applications and holds the form of the
-NEV plate (name and ID number come from the account: the applicant never types them);
-``/services/applications/{id}`` shows every step with its department, state and due time,
-what a department asked for (and a form to supply it), the history and the result.
+``/services`` lists the services the caller applies for (a resident: the NEV plate and the
+retirement; an enterprise: tax and fees), the caller's applications, and the form of the
+chosen service (``?process=``), built from what its process needs (name and ID number come
+from the account: the applicant never types them); ``/services/applications/{id}`` shows
+every step with its department, state and due time, what a department asked for (and a
+form to supply it), the history, the result, and the pay button when the process waits for
+the payment.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from twonets.core import places
 from twonets.core.auth import Principal
@@ -25,8 +30,11 @@ from twonets.web.services import words
 
 router = APIRouter(include_in_schema=False)
 
-Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
+# Residents apply for theirs, enterprises for their own filings; the service checks which.
+Applicant = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 PROCESS = "nev_plate"
+# One byte past the limit: the service refuses a larger file without it being read whole.
+MATERIAL_LIMIT = service.MATERIAL_MAX_BYTES + 1
 
 
 def _as_text(value: Any) -> str:
@@ -36,12 +44,13 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _context() -> dict[str, Any]:
+def _context(process_id: str = PROCESS) -> dict[str, Any]:
     return {
         "words": words,
         "when": local_time,
         "districts": places.DISTRICTS,
-        "fields": forms.start_form(PROCESS),
+        "process_id": process_id,
+        "fields": forms.start_form(process_id),
     }
 
 
@@ -49,6 +58,7 @@ def _index(
     request: Request,
     caller: Principal,
     uow: Uow,
+    process_id: str,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -58,8 +68,11 @@ def _index(
     prefill_problem: str | None = None,
 ) -> HTMLResponse:
     with uow() as session:
-        processes = service.list_definitions(session)
+        processes = service.processes_for(session, caller)
         mine = service.list_my_applications(session, caller)
+    offered = [p["process_id"] for p in processes]
+    if process_id not in offered:
+        process_id = offered[0] if offered else process_id
     return render(
         request,
         "services/index.html",
@@ -72,44 +85,52 @@ def _index(
         problem=problem,
         held=held,
         prefill_problem=prefill_problem,
-        **_context(),
+        may_prefill=Role.CITIZEN in caller.roles,
+        **_context(process_id),
     )
 
 
 @router.get("/services", response_class=HTMLResponse)
 def services_page(
-    request: Request, caller: Resident, uow: Uow, clock: Clock, gov: Gov, prefill: str = ""
+    request: Request,
+    caller: Applicant,
+    uow: Uow,
+    clock: Clock,
+    gov: Gov,
+    prefill: str = "",
+    process: str = PROCESS,
 ) -> HTMLResponse:
-    """The services to apply for, the form, and the resident's applications.
+    """The services to apply for, the chosen one's form, and the caller's applications.
 
     With ``?prefill=yes`` (the applicant's consent, given by the button that asks for it) the
     form is filled from what the government holds, read under the service's purpose.
     """
     if prefill != "yes":
-        return _index(request, caller, uow)
+        return _index(request, caller, uow, process)
     try:
         with uow() as session:
-            held = service.prefill_form(session, gov, caller, PROCESS, now=clock())
+            held = service.prefill_form(session, gov, caller, process, now=clock())
     except TwonetsError as exc:
-        return _index(request, caller, uow, prefill_problem=exc.detail)
+        return _index(request, caller, uow, process, prefill_problem=exc.detail)
     values = {name: _as_text(value) for name, value in held["values"].items()}
     values["district_code"] = held["district_code"] or caller.district_code or "310101"
-    return _index(request, caller, uow, values=values, held=held)
+    return _index(request, caller, uow, process, values=values, held=held)
 
 
 @router.post("/services/apply", response_class=HTMLResponse)
 def apply_submit(
-    request: Request, caller: Resident, uow: Uow, clock: Clock, gov: Gov, form: FormFields
+    request: Request, caller: Applicant, uow: Uow, clock: Clock, gov: Gov, form: FormFields
 ) -> Response:
-    """Apply for the NEV plate with the one form; a refusal keeps what was typed."""
+    """Apply for a service with its one form; a refusal keeps what was typed."""
     district = form.get("district_code", "")
+    process = form.get("process_id", PROCESS)
     try:
-        data = forms.parse_form(PROCESS, form)
+        data = forms.parse_form(process, form)
         with uow() as session:
             application = service.apply(
                 session,
                 caller,
-                process_id=PROCESS,
+                process_id=process,
                 district_code=district,
                 data=data,
                 now=clock(),
@@ -122,12 +143,15 @@ def apply_submit(
             request,
             caller,
             uow,
+            process,
             values=form,
             errors=words.field_words(request, exc),
             status_code=422,
         )
     except TwonetsError as exc:
-        return _index(request, caller, uow, values=form, problem=exc.detail, status_code=exc.status)
+        return _index(
+            request, caller, uow, process, values=form, problem=exc.detail, status_code=exc.status
+        )
     return RedirectResponse(target, status_code=303)
 
 
@@ -139,6 +163,7 @@ def _application(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     with uow() as session:
@@ -149,10 +174,11 @@ def _application(
         caller,
         status_code=status_code,
         application=application,
-        mine=caller.citizen_id is not None and Role.CITIZEN in caller.roles,
+        mine=application["mine"],
         values=values or {},
         errors=errors or {},
-        **_context(),
+        problem=problem,
+        **_context(application["process_id"]),
     )
 
 
@@ -165,20 +191,40 @@ def application_page(
 
 
 @router.post("/services/applications/{application_id}/material", response_class=HTMLResponse)
-def material_submit(
-    request: Request,
-    application_id: int,
-    caller: Resident,
-    uow: Uow,
-    clock: Clock,
-    form: FormFields,
+async def material_submit(
+    request: Request, application_id: int, caller: Applicant, uow: Uow, clock: Clock
 ) -> Response:
-    """Supply what a department asked for; a refusal keeps what was typed."""
-    data = {k: v for k, v in form.items() if v}
-    try:
+    """Send what a department asked for: a file per item (or a document's reference), all
+    in one transaction; a refused file is named beside its item and nothing is kept."""
+    async with request.form() as submitted:  # closes the uploaded files' spools after
+        form = {k: v.strip() for k, v in submitted.items() if isinstance(v, str)}
+        # A file for item X comes as field "file.X" (the item's reference as field "X").
+        files = [
+            (key.removeprefix("file."), value.filename, await value.read(MATERIAL_LIMIT))
+            for key, value in submitted.multi_items()
+            if isinstance(value, UploadFile) and value.filename and key.startswith("file.")
+        ]
+
+    def work() -> None:
         with uow() as session:
-            service.supply_material(session, caller, application_id, data=data, now=clock())
-    except Invalid as exc:
+            for item, name, content in files:
+                service.upload(
+                    session,
+                    caller,
+                    application_id,
+                    item=item,
+                    name=name,
+                    data=content,
+                    now=clock(),
+                )
+            typed = {k: v for k, v in form.items() if v}
+            service.supply_material(session, caller, application_id, data=typed, now=clock())
+
+    try:
+        await asyncio.to_thread(work)
+    except TwonetsError as exc:
+        if exc.status in (403, 404):
+            raise
         return _application(
             request,
             caller,
@@ -186,6 +232,24 @@ def material_submit(
             application_id,
             values=form,
             errors=words.field_words(request, exc),
-            status_code=422,
+            problem=exc.detail if not exc.errors and not exc.extra.get("field") else None,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/services/applications/{application_id}", status_code=303)
+
+
+@router.post("/services/applications/{application_id}/pay", response_class=HTMLResponse)
+def pay_submit(
+    request: Request, application_id: int, caller: Applicant, uow: Uow, clock: Clock
+) -> Response:
+    """Pay what the filing computed as due, once; the receipt is the page's result."""
+    try:
+        with uow() as session:
+            service.pay(session, request.app.state.payments, caller, application_id, now=clock())
+    except TwonetsError as exc:
+        if exc.status == 404:
+            raise
+        return _application(
+            request, caller, uow, application_id, problem=exc.detail, status_code=exc.status
         )
     return RedirectResponse(f"/services/applications/{application_id}", status_code=303)

@@ -33,6 +33,20 @@ PROCESS_NOTES = {
         "the transport commission and the police handle it; the plate certificate comes to "
         "your wallet."
     ),
+    "retirement": N_(
+        "For an employee reaching retirement: your employer confirms, social security checks "
+        "the years you paid in the city and in Jiangsu and computes your pension, then medical "
+        "insurance is transferred and the housing provident fund paid out."
+    ),
+    "tax_and_fees": N_(
+        "One filing for value-added tax, social insurance and the housing provident fund: "
+        "the three are reviewed in parallel, then you pay once and get one receipt."
+    ),
+}
+# What the desk reads for each service's form, with consent (in the consent's sentence).
+PREFILL_RECORDS = {
+    "nev_plate": N_("your residence record and the licences in your wallet"),
+    "retirement": N_("your residence record and your date of birth"),
 }
 STEPS = {
     "confirm_charging_point": N_("Confirm the charging point"),
@@ -48,6 +62,7 @@ STEPS = {
     "review_tax": N_("Review the tax declaration"),
     "review_social_insurance": N_("Review the social insurance contributions"),
     "review_housing_fund": N_("Review the housing provident fund contributions"),
+    "payment_received": N_("Payment received"),
 }
 LANES = {
     "operations": N_("District operations centre"),
@@ -106,6 +121,9 @@ ACTIONS = {
     "timer-fired": N_("Time limit reached"),
     "remote-replied": N_("Another region replied"),
     "paid": N_("Paid"),
+    "material-uploaded": N_("File uploaded"),
+    "timer-parked": N_("Time limit's follow-on work failed repeatedly: stopped"),
+    "timer-retried": N_("Time limit's follow-on work retried by staff"),
 }
 FIELDS = {
     "district_code": N_("District handling the application"),
@@ -127,6 +145,33 @@ FIELDS = {
     "applicant_name": N_("Full name"),
     "applicant_id_number": N_("ID number"),
     "district": N_("District"),
+    "employer_credit_code": N_("Employer's unified social credit code"),
+    "birth_date": N_("Date of birth"),
+    "contribution_years_city": N_("Years of contributions in the city"),
+    "contribution_years_delta": N_("Years of contributions in Jiangsu"),
+    "indexed_wage": N_("Your average wage index"),
+    "account_balance": N_("Personal pension account balance (yuan)"),
+    "last_working_day": N_("Last working day"),
+    "fund_withdrawn": N_("Housing fund paid out (yuan)"),
+    "vat_sales": N_("Sales this month (yuan)"),
+    "input_vat": N_("Input VAT (yuan)"),
+    "payroll": N_("Payroll this month (yuan)"),
+    "employment_record": N_("Employment record"),
+    "delta_contribution_record": N_("Record of contributions in Jiangsu"),
+    "household_register": N_("Household register"),
+    "sales_ledger": N_("Sales ledger"),
+    "payroll_register": N_("Payroll register"),
+    "input_invoices": N_("Input VAT invoices"),
+    "years": N_("Years of contributions"),
+    "basic_pension": N_("Basic pension (yuan a month)"),
+    "account_pension": N_("Personal account pension (yuan a month)"),
+    "monthly_pension": N_("Pension (yuan a month)"),
+    "vat_due": N_("Value-added tax (yuan)"),
+    "social_insurance_due": N_("Social insurance (yuan)"),
+    "housing_fund_due": N_("Housing provident fund (yuan)"),
+    "total_due": N_("Total due (yuan)"),
+    "paid_amount": N_("Paid (yuan)"),
+    "payment_transaction": N_("Payment transaction"),
 }
 ORIGINS = {
     "verified": N_("as the government holds it"),
@@ -136,7 +181,12 @@ ORIGINS = {
 RULES = {
     "required": N_("%(field)s: please fill this in."),
     "integer": N_("%(field)s: enter a whole number."),
-    "range": N_("%(field)s: enter a number from 0 to 1000."),
+    "range": N_("%(field)s: this number is outside what the form allows."),
+    "number": N_("%(field)s: enter a number."),
+    "size": N_("%(field)s: the file is larger than 5 MB."),
+    "content-type": N_("%(field)s: send a photo (JPEG, PNG, WebP) or a PDF."),
+    "count": N_("%(field)s: too many files for this item."),
+    "asked": N_("%(field)s: this was not asked for."),
     "length": N_("%(field)s: this is too long."),
     "district": N_("%(field)s: choose one of the city's districts."),
 }
@@ -160,9 +210,12 @@ def field_words(request: Request, error: TwonetsError) -> dict[str, str]:
     """Each refused field's message in the page's language, keyed by the form's field name."""
     language = i18n.language_of(request).code
     words: dict[str, str] = {}
-    for problem in error.errors:
-        name = problem.field.removeprefix("data.")
+    named = [(p.field, p.rule) for p in error.errors]
+    if not named and error.extra.get("field"):  # a refused file names its field apart
+        named = [(str(error.extra["field"]), str(error.extra.get("rule", "")))]
+    for field, rule_name in named:
+        name = field.removeprefix("data.")
         label = i18n.translate(language, FIELDS.get(name, name))
-        rule = i18n.translate(language, RULES.get(problem.rule, OTHERWISE))
+        rule = i18n.translate(language, RULES.get(rule_name, OTHERWISE))
         words[name] = rule % {"field": label}
     return words

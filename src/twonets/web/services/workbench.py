@@ -8,6 +8,7 @@ region, claimant); the page only shows the answer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,11 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from twonets.core.auth import Principal
 from twonets.core.errors import Invalid, TwonetsError
-from twonets.core.http import Clock, Uow, require
+from twonets.core.http import Caller, Clock, Uow, require
 from twonets.core.models import Role
 from twonets.licences.service import Licensing
 from twonets.services import forms, service
-from twonets.services.api import Ctx, Gov
+from twonets.services.api import Ctx, Gov, material_response
 from twonets.web.pages import FormFields, local_time, render
 from twonets.web.services import words
 
@@ -42,13 +43,24 @@ def _queue(
 ) -> HTMLResponse:
     with uow() as session:
         tasks = service.list_queue(session, caller)
+        inbox = (
+            service.list_inbox(
+                session, request.app.state.secret_key, caller, now=request.app.state.clock()
+            )
+            if Role.STAFF in caller.roles and caller.region_code is not None
+            else []
+        )
+    for asked in inbox:  # the signed request's time, shown in the page's time zone
+        asked["reply_by"] = datetime.fromisoformat(asked["request"]["reply_by"])
     return render(
         request,
         "services/workbench.html",
         caller,
         status_code=status_code,
         tasks=tasks,
-        materials=forms.MATERIALS.get("nev_plate", ()),
+        inbox=inbox,
+        materials=forms.MATERIALS,
+        is_staff=Role.STAFF in caller.roles,
         failed=failed or {},
         errors=errors or {},
         problem=problem,
@@ -77,7 +89,7 @@ def _act(
     request: Request,
     caller: Principal,
     uow: Uow,
-    task_id: int,
+    task_id: int | str,
     form: dict[str, str],
     action: str,
     run: Any,
@@ -85,6 +97,15 @@ def _act(
     try:
         with uow() as session:
             run(session)
+        # A step that opened a request to another region's department: send it now rather
+        # than at the scheduled work's next run (which retries whatever is still pending).
+        with uow() as session:
+            service.send_pending(
+                session,
+                request.app.state.remote_transport,
+                request.app.state.secret_key,
+                now=request.app.state.clock(),
+            )
     except Invalid as exc:
         failed = {"id": task_id, "action": action, **form}
         return _queue(
@@ -128,18 +149,12 @@ def complete_submit(
 ) -> Response:
     """Complete one's claimed step with its form."""
     licensing: Licensing = ctx
-    data = {k: v for k, v in form.items() if v}
-    return _act(
-        request,
-        caller,
-        uow,
-        task_id,
-        form,
-        "complete",
-        lambda session: service.complete_task(
-            session, licensing, caller, task_id, data=data, now=clock()
-        ),
-    )
+
+    def run(session: Any) -> None:
+        data = forms.parse_step({k: v for k, v in form.items() if v})
+        service.complete_task(session, licensing, caller, task_id, data=data, now=clock())
+
+    return _act(request, caller, uow, task_id, form, "complete", run)
 
 
 async def ticked(request: Request) -> list[str]:
@@ -188,3 +203,33 @@ def reject_submit(
         "reject",
         lambda session: service.reject_task(session, caller, task_id, reason=reason, now=clock()),
     )
+
+
+@router.post("/services/remote/{message_id}/reply", response_class=HTMLResponse)
+def remote_reply_submit(
+    request: Request, message_id: str, caller: Staff, uow: Uow, clock: Clock, form: FormFields
+) -> Response:
+    """Another region's department answers a request with what it asks (signed reply)."""
+
+    def run(session: Any) -> None:
+        data = forms.parse_step({k: v for k, v in form.items() if v})
+        service.answer_remote_request(
+            session, request.app.state.secret_key, caller, message_id, data=data, now=clock()
+        )
+
+    return _act(
+        request,
+        caller,
+        uow,
+        message_id,
+        form,
+        "reply",
+        run,
+    )
+
+
+@router.get("/services/materials/{material_id}")
+def material_download(material_id: int, caller: Caller, uow: Uow) -> Response:
+    """A file the applicant sent, for the applicant and the department that asked for it."""
+    with uow() as session:
+        return material_response(service.open_material(session, caller, material_id))
