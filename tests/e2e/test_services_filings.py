@@ -64,7 +64,7 @@ def test_a_resident_retires_with_one_application(page: Page, live_server: LiveSe
         "data-origin", "declared"
     )
     expect(page.get_by_test_id("consent-record")).to_contain_text("services.retirement")
-    expect(page.get_by_test_id("waiting-message")).to_contain_text("The employer")
+    expect(page.get_by_test_id("waiting-message")).to_contain_text("waiting for the employer")
     log_out(page)
 
     log_in(page, employer.username, employer.password)

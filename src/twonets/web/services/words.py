@@ -68,7 +68,7 @@ LANES = {
     "operations": N_("District operations centre"),
     "transport": N_("Transport commission"),
     "police": N_("Public security"),
-    "employer": N_("The employer"),
+    "employer": N_("the employer"),
     "social-security": N_("Human resources and social security"),
     "medical-insurance": N_("Medical insurance"),
     "housing-fund": N_("Housing provident fund"),
