@@ -64,7 +64,8 @@ def test_sqlite_refuses_several_workers(tmp_path: Path) -> None:
     env = {"TWONETS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
     result = CliRunner().invoke(cli, ["serve", "--workers", "2"], env=env)
     assert result.exit_code == 2
-    assert "PostgreSQL" in result.output and "Traceback" not in result.output
+    assert "PostgreSQL" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_background_work_runs_once_across_two_workers(

@@ -99,7 +99,8 @@ def _passphrase(path: Path | None) -> bytes | None:
         raise typer.Exit(2) from None
     if len(value) < 12:
         typer.echo(
-            "error: --passphrase-file: the passphrase should be at least 12 characters", err=True
+            f"error: --passphrase-file: {path}: the passphrase should be at least 12 characters",
+            err=True,
         )
         raise typer.Exit(2)
     return value
@@ -162,9 +163,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[
         int,
-        typer.Option(
-            min=1, max=64, help="worker processes (PostgreSQL only for more than one)"
-        ),
+        typer.Option(min=1, max=64, help="worker processes (PostgreSQL only for more than one)"),
     ] = 1,
 ) -> None:
     """Serve the API and the pages (the database must be migrated)."""

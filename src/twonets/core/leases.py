@@ -132,9 +132,7 @@ async def _try(call: Callable[[str], bool], name: str) -> bool | None:
         return None
 
 
-async def run_leased(
-    leases: Leases, name: str, works: Sequence[Work], stop: asyncio.Event
-) -> None:
+async def run_leased(leases: Leases, name: str, works: Sequence[Work], stop: asyncio.Event) -> None:
     """Run ``works`` while this process holds lease ``name``, until ``stop`` is set.
 
     Each work gets an event of its own that is set when the lease is lost or ``stop`` is;
