@@ -228,6 +228,9 @@ def issue_licence(
                 "amend it, or revoke it first"
             )
     assert department.credit_code is not None
+    # Concurrent issues by one department take their numbers in turn (PostgreSQL: the row
+    # lock; SQLite has one writer), not the same max + 1 twice.
+    session.refresh(department, with_for_update=True)
     number = 1 + int(
         session.scalar(
             select(func.max(Licence.number)).where(
