@@ -145,7 +145,7 @@ async def run_leased(leases: Leases, name: str, works: Sequence[Work], stop: asy
             continue
         log.info("lease %s taken by %s: running %d jobs", name, leases.holder, len(works))
         inner = asyncio.Event()
-        tasks = [asyncio.create_task(work(inner)) for work in works]
+        tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(work(inner)) for work in works]
         renewed = time.monotonic()
         lost = False
         while not stop.is_set():

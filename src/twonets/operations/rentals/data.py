@@ -132,14 +132,14 @@ def records_of(name: str, content: bytes) -> tuple[list[str], Iterator[tuple[int
         raise FileProblem(name, reader.line_num, None, f"not a readable CSV file ({exc})") from None
     reader.fieldnames = columns
 
-    def rows() -> Iterator[tuple[int, Record]]:
+    def numbered() -> Iterator[tuple[int, Record]]:
         try:
             for record in reader:
                 yield reader.line_num, record
         except csv.Error as exc:
             raise FileProblem(name, reader.line_num, None, f"not readable CSV ({exc})") from None
 
-    return columns, rows()
+    return columns, numbered()
 
 
 def _require(file: str, columns: Collection[str], required: Iterable[str]) -> None:
