@@ -101,7 +101,8 @@ def _passphrase(path: Path | None) -> bytes | None:
         raise typer.Exit(2) from None
     if len(value) < 12:
         typer.echo(
-            "error: --passphrase-file: the passphrase should be at least 12 characters", err=True
+            f"error: --passphrase-file: {path}: the passphrase should be at least 12 characters",
+            err=True,
         )
         raise typer.Exit(2)
     return value
@@ -162,21 +163,56 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="worker processes (PostgreSQL only for more than one)"),
+    ] = 1,
 ) -> None:
     """Serve the API and the pages (the database must be migrated)."""
     settings: Settings = ctx.obj
-    run_server(settings, host=host, port=port)
+    run_server(settings, host=host, port=port, workers=workers)
 
 
-def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
-    """Run the app under uvicorn until interrupted."""
+WORKER_FACTORY = "twonets.web.app:create_app_from_environment"
+
+
+def run_server(
+    settings: Settings, *, host: str | None = None, port: int | None = None, workers: int = 1
+) -> None:
+    """Run the app under uvicorn until interrupted, in one process or in ``workers``.
+
+    With several workers each process builds the app from the ``TWONETS_*`` environment
+    (uvicorn imports ``WORKER_FACTORY``); the background work runs in one of them at a time,
+    under a lease in the database (core/leases.py). SQLite allows one writer, so several
+    workers are refused on it.
+    """
     from twonets.web import create_app
 
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        typer.echo(
+            f"error: --workers {workers}: several worker processes need PostgreSQL; "
+            "SQLite serves with one (set TWONETS_DATABASE_URL to a PostgreSQL database)",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
+        # Built once here even for several workers: configuration errors stop the command
+        # before any worker starts, and a demo secret is generated once, not per worker.
         application = create_app(settings)
     except TwonetsError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+    if workers > 1:
+        application.state.engine.dispose()
+        uvicorn.run(
+            WORKER_FACTORY,
+            factory=True,
+            workers=workers,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+        )
+        return
     uvicorn.run(
         application,
         host=host or settings.host,

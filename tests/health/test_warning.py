@@ -408,7 +408,7 @@ def test_cli_reports_a_bad_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["alarms", "--method", "ears-c1", "--input", str(series)])
 
     assert result.exit_code == 2
-    assert "--input: line 3: observed 'x' is not a number" in result.stderr
+    assert f"--input: {series}: line 3: observed 'x' is not a number" in result.stderr
 
 
 # --- robustness --------------------------------------------------------------------------------

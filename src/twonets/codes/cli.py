@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from twonets.codes import token
-from twonets.core.errors import TwonetsError
+from twonets.core.errors import Invalid, TwonetsError
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import load_public_key
 
@@ -30,24 +30,34 @@ def _time(value: str | None, option: str) -> datetime:
 
 
 def load_store(paths: list[Path], now: datetime) -> TrustStore:
-    """A trust store from bundle files or one region's signed list as the platform serves it."""
+    """A trust store from bundle files or one region's signed list as the platform serves it.
+
+    A file that is not one raises ``Invalid`` naming it (the verdict's ``trust`` step).
+    """
     store = TrustStore()
     for path in paths:
         try:
-            data: Any = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise typer.BadParameter(f"{path}: cannot read a JSON trust bundle ({exc})") from None
-        if isinstance(data, dict) and "anchor" in data and "trust_list" in data:
-            data = {"format": "twonets-trust-bundle", "regions": [data]}
-        if not isinstance(data, dict) or data.get("format") != "twonets-trust-bundle":
-            raise typer.BadParameter(f"{path}: not a trust bundle or a region's signed list")
-        for entry in data.get("regions", []):
-            if entry.get("kind") == "pem":
-                store.add_pem_region(entry["region"], entry["trust_list"])
-            else:
-                anchor = load_public_key(str(entry["anchor"]).encode("ascii"))
-                store.add_region(anchor, entry["trust_list"], now)
+            _load_one(store, path, now)
+        except TwonetsError as exc:
+            raise Invalid(f"{path}: {exc.detail}") from None
+        except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise Invalid(f"{path}: not a usable trust bundle ({reason})") from None
     return store
+
+
+def _load_one(store: TrustStore, path: Path, now: datetime) -> None:
+    data: Any = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "anchor" in data and "trust_list" in data:
+        data = {"format": "twonets-trust-bundle", "regions": [data]}
+    if not isinstance(data, dict) or data.get("format") != "twonets-trust-bundle":
+        raise Invalid("not a trust bundle or a region's signed list")
+    for entry in data.get("regions", []):
+        if entry.get("kind") == "pem":
+            store.add_pem_region(entry["region"], entry["trust_list"])
+        else:
+            anchor = load_public_key(str(entry["anchor"]).encode("ascii"))
+            store.add_region(anchor, entry["trust_list"], now)
 
 
 @codes_app.command("verify")

@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import NonNegativeInt, PositiveInt, SecretStr, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twonets.core.errors import ConfigurationError
@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 12
     outbox_poll_seconds: float = 0.5
     ledger_seconds: float = 2.0
+    # The background work's lease (core/leases.py): how long a worker holds it unrenewed.
+    lease_seconds: float = Field(default=15.0, gt=0.3)
     require_services: bool = False
     # How long a resolved login is reused without asking the database (0: always ask).
     principal_cache_seconds: float = 5.0

@@ -354,3 +354,21 @@ class DemoSeed(Base):
     seeded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The demo's printed logins include residents' ID numbers.
     steps: Mapped[list[str]] = mapped_column(JSON, info=personal())
+
+
+class WorkLease(Base):
+    """Who runs one piece of background work now, across the server's worker processes.
+
+    A holder renews its lease well before ``expires_at``; once a lease has expired (its holder
+    died or lost the database) another worker takes it over (see ``core/leases.py``).
+    """
+
+    __tablename__ = "work_lease"
+    __table_args__ = {"info": all_public()}
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    takeovers: Mapped[int] = mapped_column(Integer, default=0)

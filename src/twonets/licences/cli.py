@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
-from twonets.core.errors import TwonetsError
+from twonets.core.errors import Invalid, TwonetsError
 from twonets.licences.status import InvalidStatusListToken, StatusCache
 from twonets.licences.verify import StatusLookup, StatusUnavailable, verify_credential
 from twonets.trust.keys import kid_text
@@ -41,27 +41,44 @@ def load_trust(paths: list[Path], at: datetime) -> tuple[TrustStore, StatusLooku
     store = TrustStore()
     tokens: dict[str, str] = {}
     for path in paths:
-        text = path.read_text(encoding="utf-8")
-        if "-----BEGIN CERTIFICATE-----" in text:
-            # A foreign issuer's signing certificates: recognised as region "XX" unless named.
-            region = path.stem.upper()[:2] if path.stem[:2].isalpha() else "XX"
-            store.add_pem_region(region, text)
-            continue
-        bundle = json.loads(text)
-        if "anchor" in bundle and "trust_list" in bundle and "format" not in bundle:
-            # One region's signed list as GET /api/v1/trust/lists/{region} serves it.
-            bundle = {"format": "twonets-trust-bundle", "regions": [bundle]}
-        if bundle.get("format") != "twonets-trust-bundle":
-            raise typer.BadParameter(
-                f"{path}: not a trust bundle, a region's signed trust list, or a PEM file"
-            )
-        for entry in bundle.get("regions", []):
-            if entry.get("kind") == "pem":
-                store.add_pem_region(entry["region"], entry["trust_list"])
-            else:
-                anchor = load_public_key(entry["anchor"].encode("ascii"))
-                store.add_region(anchor, entry["trust_list"], at)
-        tokens.update(bundle.get("status_lists", {}))
+        try:
+            _load_one(store, tokens, path, at)
+        except TwonetsError as exc:
+            raise Invalid(f"{path}: {exc.detail}") from None
+        except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise Invalid(f"{path}: not a usable trust list ({reason})") from None
+    return _status_lookup(store, tokens, at)
+
+
+def _load_one(store: TrustStore, tokens: dict[str, str], path: Path, at: datetime) -> None:
+    """Add one trust file (a bundle, a region's signed list, or PEM certificates)."""
+    text = path.read_text(encoding="utf-8")
+    if "-----BEGIN CERTIFICATE-----" in text:
+        # A foreign issuer's signing certificates: recognised as region "XX" unless named.
+        region = path.stem.upper()[:2] if path.stem[:2].isalpha() else "XX"
+        store.add_pem_region(region, text)
+        return
+    bundle = json.loads(text)
+    if not isinstance(bundle, dict):
+        raise Invalid("not a trust bundle, a region's signed trust list, or a PEM file")
+    if "anchor" in bundle and "trust_list" in bundle and "format" not in bundle:
+        # One region's signed list as GET /api/v1/trust/lists/{region} serves it.
+        bundle = {"format": "twonets-trust-bundle", "regions": [bundle]}
+    if bundle.get("format") != "twonets-trust-bundle":
+        raise Invalid("not a trust bundle, a region's signed trust list, or a PEM file")
+    for entry in bundle.get("regions", []):
+        if entry.get("kind") == "pem":
+            store.add_pem_region(entry["region"], entry["trust_list"])
+        else:
+            anchor = load_public_key(entry["anchor"].encode("ascii"))
+            store.add_region(anchor, entry["trust_list"], at)
+    tokens.update(bundle.get("status_lists", {}))
+
+
+def _status_lookup(
+    store: TrustStore, tokens: dict[str, str], at: datetime
+) -> tuple[TrustStore, StatusLookup]:
     keys: dict[str, Any] = {
         kid_text(key.kid): key.public_key
         for region in store.regions

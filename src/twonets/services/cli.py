@@ -15,6 +15,7 @@ from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from twonets.core.errors import TwonetsError
 from twonets.services import service
+from twonets.services.engine import ProcessFileError
 from twonets.services.simulate import read_source, simulate
 
 services_app = typer.Typer(
@@ -31,7 +32,8 @@ def _session(ctx: typer.Context) -> Iterator[Session]:
             yield session
     except TwonetsError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
+        # A broken process file is bad input (2); any other refusal is 1.
+        raise typer.Exit(2 if isinstance(exc, ProcessFileError) else 1) from None
     finally:
         engine.dispose()
 

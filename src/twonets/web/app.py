@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from twonets import __version__
 from twonets.codes import api as codes_api
-from twonets.core import auth, events
+from twonets.core import auth, events, leases
 from twonets.core.api import router as core_router
 from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory, ping, unit_of_work, utcnow
@@ -87,11 +87,20 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         if relay:
             outbox = events.OutboxRelay(app.state.session_factory, publishers)
+
+            async def relay_outbox(stop: asyncio.Event) -> None:
+                await outbox.run(stop, poll_seconds=settings.outbox_poll_seconds)
+
+            async def sequence(stop: asyncio.Event) -> None:
+                await _sequence_ledger(app, stop, settings)
+
+            # Once across the server's worker processes: whoever holds the lease runs it all.
+            works = [relay_outbox, sequence, *app.state.background]
             tasks.append(
-                asyncio.create_task(outbox.run(stop, poll_seconds=settings.outbox_poll_seconds))
+                asyncio.create_task(
+                    leases.run_leased(app.state.leases, leases.BACKGROUND, works, stop)
+                )
             )
-            tasks.append(asyncio.create_task(_sequence_ledger(app, stop, settings)))
-            tasks.extend(asyncio.create_task(work(stop)) for work in app.state.background)
         try:
             yield
         finally:
@@ -116,6 +125,7 @@ def create_app(
     app.state.clock = clock
     app.state.bus = bus
     app.state.secret_key = resolve_secret_key(settings)
+    app.state.leases = leases.Leases(app.state.session_factory, seconds=settings.lease_seconds)
     app.state.principals = auth.PrincipalCache(settings.principal_cache_seconds)
     app.state.governance = Governance(Catalogue(), app.state.secret_key)
     app.state.licensing = Licensing(app.state.secret_key, gov=app.state.governance)
@@ -204,6 +214,11 @@ def create_app(
     app.add_middleware(i18n.LanguageMiddleware)
     app.add_middleware(SecurityMiddleware, image_hosts=[tiles] if tiles else [])
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app from ``TWONETS_*`` settings: the factory each of ``serve --workers N`` imports."""
+    return create_app(Settings())
 
 
 def _map_context(request: Request) -> dict[str, Any]:

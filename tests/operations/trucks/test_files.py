@@ -195,5 +195,5 @@ def test_the_command_reports_a_bad_file_and_fails(tmp_path: Path) -> None:
             str(_permits(tmp_path)),
         ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"error: {positions}: row 2: time" in result.output

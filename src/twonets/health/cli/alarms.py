@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -136,6 +137,12 @@ def alarms_command(
         raise option_error("input", f"cannot read {input}: {exc}") from None
     try:
         t, observed = read_series_csv(text)
+    except Invalid as exc:
+        detail = exc.errors[0].detail if exc.errors else exc.detail
+        raise option_error("input", f"{input}: {detail}") from None
+    except csv.Error as exc:  # e.g. a field past the csv module's limit
+        raise option_error("input", f"{input}: not a readable CSV file: {exc}") from None
+    try:
         span = None if range is None else _parse_range(range)
         given: dict[str, Any] = {
             name: value for name, value in farrington_options.items() if value is not None

@@ -8,7 +8,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -228,6 +228,15 @@ def issue_licence(
                 "amend it, or revoke it first"
             )
     assert department.credit_code is not None
+    # Concurrent issues by one department take their numbers in turn, not the same max + 1
+    # twice: a no-op write to the department's row takes its row lock (PostgreSQL) or the
+    # database's write lock (SQLite) before the number is read.
+    session.execute(
+        update(Department)
+        .where(Department.id == department.id)
+        .values(code=Department.code)
+        .execution_options(synchronize_session=False)
+    )
     number = 1 + int(
         session.scalar(
             select(func.max(Licence.number)).where(

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _bad_data(exc: trips.BikeDataError) -> typer.Exit:
-    typer.echo(f"error: {exc.detail}", err=True)
+    typer.echo(f"error: {' '.join(exc.detail.split())}", err=True)  # one line, always
     return typer.Exit(2)
 
 

@@ -126,9 +126,20 @@ def records_of(name: str, content: bytes) -> tuple[list[str], Iterator[tuple[int
     except UnicodeDecodeError:
         raise FileProblem(name, None, None, "is not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in reader.fieldnames or []]
+    try:
+        columns = [c.strip() for c in reader.fieldnames or []]
+    except csv.Error as exc:  # e.g. a field past the csv module's size limit
+        raise FileProblem(name, reader.line_num, None, f"not a readable CSV file ({exc})") from None
     reader.fieldnames = columns
-    return columns, ((reader.line_num, r) for r in reader)
+
+    def numbered() -> Iterator[tuple[int, Record]]:
+        try:
+            for record in reader:
+                yield reader.line_num, record
+        except csv.Error as exc:
+            raise FileProblem(name, reader.line_num, None, f"not readable CSV ({exc})") from None
+
+    return columns, numbered()
 
 
 def _require(file: str, columns: Collection[str], required: Iterable[str]) -> None:

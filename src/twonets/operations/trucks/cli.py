@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(detail: str) -> typer.Exit:
     typer.echo(f"error: {detail}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(2)
 
 
 @trucks_app.command("check")

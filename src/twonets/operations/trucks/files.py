@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,9 +36,20 @@ class FormatError(ValueError):
     """A file that cannot be read as its format says, naming the file and where."""
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn an undecodable or unparsable file into a ``FormatError`` naming it."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: byte {exc.start}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise FormatError(f"{path}: not a readable CSV file: {exc}") from None
+
+
 def read_positions(path: Path) -> list[Fix]:
     """Fixes from a positions CSV."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with _reading(path), path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != POSITION_HEADER:
@@ -89,7 +102,8 @@ def _number(where: str, name: str, text: str) -> float:
 
 def _features(path: Path) -> list[dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with _reading(path):
+            data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -249,7 +263,7 @@ class TruckRow:
 def read_trucks(path: Path) -> list[tuple[int, TruckRow]]:
     """Rows of a trucks CSV (header ``credit_code,company,plate,terminal_phone``), each with
     its row number; the values are checked when registered."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with _reading(path), path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != TRUCK_HEADER:
