@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import utcnow
@@ -56,10 +56,7 @@ class Event:
         ).encode()
 
 
-def record_event(
-    session: Session, topic: str, payload: dict[str, Any], *, now: datetime | None = None
-) -> str:
-    """Add an event to the outbox in the caller's transaction; returns its id."""
+def _check_topic(topic: str) -> None:
     if (
         not topic
         or len(topic) > MAX_TOPIC_LENGTH
@@ -69,6 +66,13 @@ def record_event(
         or ".." in topic
     ):
         raise Invalid.field("topic", "topic", f"not a dotted lower-case name: {topic!r}")
+
+
+def record_event(
+    session: Session, topic: str, payload: dict[str, Any], *, now: datetime | None = None
+) -> str:
+    """Add an event to the outbox in the caller's transaction; returns its id."""
+    _check_topic(topic)
     event_id = str(uuid.uuid4())
     session.add(
         OutboxEvent(
@@ -79,6 +83,56 @@ def record_event(
         )
     )
     return event_id
+
+
+def record_events(
+    session: Session,
+    topic: str,
+    payloads: Sequence[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """Add many events of one topic to the outbox in the caller's transaction, in order;
+    returns their ids.
+
+    The same rows as ``record_event`` once per payload, written in one go: ``COPY`` on
+    PostgreSQL, one executemany elsewhere. Events added earlier in the session are flushed
+    first, so the outbox keeps the order in which they were recorded.
+    """
+    _check_topic(topic)
+    if not payloads:
+        return []
+    created_at = now or utcnow()
+    event_ids = [str(uuid.uuid4()) for _ in payloads]
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        table = OutboxEvent.__table__.name
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with (
+            cursor,
+            cursor.copy(
+                f"COPY {table} (event_id, topic, payload, created_at, attempts) FROM STDIN"
+            ) as copy,
+        ):
+            dumps = json.dumps
+            for event_id, payload in zip(event_ids, payloads, strict=True):
+                copy.write_row((event_id, topic, dumps(payload), created_at, 0))
+    else:
+        session.execute(
+            insert(OutboxEvent),
+            [
+                {
+                    "event_id": event_id,
+                    "topic": topic,
+                    "payload": payload,
+                    "created_at": created_at,
+                    "attempts": 0,
+                }
+                for event_id, payload in zip(event_ids, payloads, strict=True)
+            ],
+        )
+    return event_ids
 
 
 Handler = Callable[[Event], Awaitable[None] | None]
@@ -202,11 +256,12 @@ class OutboxRelay:
         with self.factory() as session, session.begin():
             now = utcnow()
             if delivered:
-                for row in session.scalars(
-                    select(OutboxEvent).where(OutboxEvent.event_id.in_(delivered))
-                ):
-                    row.dispatched_at = now
-                    row.attempts += 1
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.event_id.in_(delivered))
+                    .values(dispatched_at=now, attempts=OutboxEvent.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
             if failed is not None:
                 failing = session.scalar(
                     select(OutboxEvent).where(OutboxEvent.event_id == failed[0])
