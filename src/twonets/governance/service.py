@@ -23,7 +23,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -82,6 +82,9 @@ class PurposeState(StrEnum):
 KEY_VERSIONS_INFO = "twonets.governance.key_versions"
 
 
+_KEY_VERSIONS = select(DatasetKey.dataset, DatasetKey.version)
+
+
 @dataclass
 class Governance:
     """What the door needs besides a session: the catalogue and the root secret's keys."""
@@ -106,7 +109,7 @@ class Governance:
         if transaction is not None and kept is not None and kept[0] is transaction:
             versions: tuple[tuple[str, int], ...] = kept[1]
         else:
-            rows = session.execute(select(DatasetKey.dataset, DatasetKey.version)).all()
+            rows = session.execute(_KEY_VERSIONS).all()
             versions = tuple(sorted((str(d), int(v)) for d, v in rows))
             session.info[KEY_VERSIONS_INFO] = (session.get_transaction(), versions)
         keyring = self._keyrings.get(versions)
@@ -751,20 +754,48 @@ def _in_force(
     return None
 
 
+# The statement of ``active_grant`` per number of candidates, built once with parameters
+# (building and keying a statement per read costs more than running it).
+_GRANT_STATEMENTS: dict[int, Select[Any]] = {}
+
+
+def _grant_statement(count: int) -> Select[Any]:
+    statement = _GRANT_STATEMENTS.get(count)
+    if statement is None:
+        statement = (
+            select(Policy, Purpose)
+            .join(Purpose, Purpose.code == Policy.purpose_code)
+            .where(
+                Policy.purpose_code == bindparam("purpose"),
+                Policy.dataset == bindparam("dataset"),
+                or_(
+                    *(
+                        and_(
+                            Policy.grantee_kind
+                            == bindparam(f"kind{i}", type_=Policy.grantee_kind.type),
+                            Policy.grantee == bindparam(f"grantee{i}"),
+                        )
+                        for i in range(count)
+                    )
+                ),
+            )
+        )
+        _GRANT_STATEMENTS[count] = statement
+    return statement
+
+
 def active_grant(
     session: Session, principal: Principal, purpose_code: str, dataset: str, now: datetime
 ) -> Policy | None:
     """``check_purpose_active`` then ``grant_for``, in one query when policies exist: the
     candidates' policy versions with their purpose (the same errors, in the same order)."""
     candidates = _grant_candidates(principal)
+    parameters: dict[str, Any] = {"purpose": purpose_code, "dataset": dataset}
+    for i, (kind, grantee) in enumerate(candidates):
+        parameters[f"kind{i}"] = kind
+        parameters[f"grantee{i}"] = grantee
     rows = (
-        session.execute(
-            _policies_of(candidates, purpose_code, dataset)
-            .add_columns(Purpose)
-            .join(Purpose, Purpose.code == Policy.purpose_code)
-        ).all()
-        if candidates
-        else []
+        session.execute(_grant_statement(len(candidates)), parameters).all() if candidates else []
     )
     if not rows:
         check_purpose_active(session, purpose_code, now)
