@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import sys
@@ -156,17 +157,19 @@ def _writes(phone: str, reports: int, offset: int) -> list[bytes]:
     return [b"".join(frames[i : i + FRAMES_PER_WRITE]) for i in range(0, reports, FRAMES_PER_WRITE)]
 
 
-async def _push(clients: list[_Client], reports: int) -> float:
-    """Every client pushes its reports, a write at a time; returns the seconds taken."""
+async def _push(clients: list[_Client], reports: int) -> tuple[float, float]:
+    """Every client pushes its reports, a write at a time, each waiting for its
+    acknowledgements; returns when the first write went (``perf_counter`` and
+    ``process_time``): the frames are made before, outside the time measured."""
     plans = {c.phone: _writes(c.phone, reports, n * reports) for n, c in enumerate(clients)}
 
     async def one(client: _Client) -> None:
         for data in plans[client.phone]:
             await client.exchange(data, data.count(b"\x7e") // 2)
 
-    started = time.perf_counter()
+    started = time.perf_counter(), time.process_time()
     await asyncio.wait_for(asyncio.gather(*(one(c) for c in clients)), timeout=TIME_LIMIT_SECONDS)
-    return time.perf_counter() - started
+    return started
 
 
 async def _gateway_run(
@@ -176,8 +179,7 @@ async def _gateway_run(
     await gateway.start()
     try:
         clients = [await _login(gateway.port, _phone(n)) for n in range(terminals)]
-        started = time.perf_counter()
-        await _push(clients, reports)
+        started, _ = await _push(clients, reports)
         await asyncio.wait_for(until_done(), timeout=TIME_LIMIT_SECONDS)
         elapsed = time.perf_counter() - started
         for client in clients:
@@ -201,7 +203,8 @@ async def _echo_run(terminals: int, reports: int) -> float:
     for n in range(terminals):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         clients.append(_Client(_phone(n), reader, writer))
-    elapsed = await _push(clients, reports)
+    started, _ = await _push(clients, reports)
+    elapsed = time.perf_counter() - started
     for client in clients:
         client.writer.close()
     server.close()
@@ -232,11 +235,62 @@ def database(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
-async def _database_run(kind: str, terminals: int, reports: int) -> tuple[float, float, int]:
+def _bare_copy(url: str, total: int) -> float:
+    """Seconds to COPY ``total`` outbox rows like the gateway's (a location payload each),
+    in batches of 500, one transaction each: what PostgreSQL takes in on this machine with
+    no gateway, codec or TCP in front."""
+    payload = {
+        "terminal": _phone(1),
+        "plate": _plate(_phone(1)),
+        "wgs84": {"lon": 121.45, "lat": 31.2},
+        "gcj02": {"lon": 121.4544, "lat": 31.198},
+        "speed_kmh": 30.0,
+        "heading": 90,
+        "altitude_m": 5,
+        "time": T0.astimezone(UTC).isoformat(),
+        "alarm_flags": 0,
+        "alarms": [],
+        "status_flags": 3,
+        "status": ["acc_on", "positioned"],
+        "mileage_km": 10000.0,
+        "fuel_l": 50.0,
+        "signal_strength": 25,
+        "satellites": 12,
+    }
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            started = time.perf_counter()
+            for start in range(0, total, 500):
+                with (
+                    driver.transaction(),
+                    driver.cursor() as cursor,
+                    cursor.copy(
+                        "COPY outbox_event (event_id, topic, payload, created_at, attempts)"
+                        " FROM STDIN"
+                    ) as copy,
+                ):
+                    for _ in range(min(500, total - start)):
+                        copy.write_row(
+                            (str(uuid.uuid4()), "bench.copy", json.dumps(payload), now, 0)
+                        )
+            return time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+async def _database_run(
+    kind: str, terminals: int, reports: int
+) -> tuple[float, float, int, float | None, float]:
     """Seconds until every position was acknowledged (stored), until the bus saw every
-    event, and the number of transactions."""
+    event, the number of transactions, (PostgreSQL) the seconds of the bare COPY, and the
+    CPU seconds this process spent until every position was acknowledged."""
     total = terminals * reports
     with database(kind) as url:
+        bare = _bare_copy(url, total) if kind == "postgresql" else None
         engine = make_engine(url)
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
@@ -255,6 +309,8 @@ async def _database_run(kind: str, terminals: int, reports: int) -> tuple[float,
 
         bus = InProcessBus()
         bus.subscribe("ops.device.location", count)
+        with unit_of_work(factory) as session:  # the baseline's rows are not the gateway's
+            session.execute(text("DELETE FROM outbox_event WHERE topic = 'bench.copy'"))
         stop = asyncio.Event()
         relay = asyncio.create_task(
             OutboxRelay(factory, [bus], batch_size=1000).run(stop, poll_seconds=0.01)
@@ -264,9 +320,9 @@ async def _database_run(kind: str, terminals: int, reports: int) -> tuple[float,
         await gateway.start()
         try:
             clients = [await _login(gateway.port, _phone(n)) for n in range(terminals)]
-            started = time.perf_counter()
-            await _push(clients, reports)
+            started, cpu_started = await _push(clients, reports)
             stored = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
             while seen < total:
                 await asyncio.sleep(0.005)
             relayed = time.perf_counter() - started
@@ -279,7 +335,7 @@ async def _database_run(kind: str, terminals: int, reports: int) -> tuple[float,
             stop.set()
             await relay
             engine.dispose()
-    return stored, relayed, backend.batcher.batches
+    return stored, relayed, backend.batcher.batches, bare, cpu
 
 
 async def end_to_end(terminals: int, reports: int, kinds: list[str]) -> None:
@@ -306,16 +362,27 @@ async def end_to_end(terminals: int, reports: int, kinds: list[str]) -> None:
         f"({in_memory / echo:.1f}x the echo time)"
     )
     for kind in kinds:
-        stored, relayed, batches = await _database_run(kind, terminals, reports)
+        stored, relayed, batches, bare, cpu = await _database_run(kind, terminals, reports)
+        if bare is not None:
+            print(
+                f"  bare COPY of as many outbox rows into PostgreSQL, 500 per transaction "
+                f"(baseline): {total / bare:,.0f} rows/s"
+            )
         name = "PostgreSQL" if kind == "postgresql" else "SQLite"
         aim = ""
         if kind == "postgresql":
             met = "meets" if total / stored >= AIM_POSITIONS else "misses"
             aim = f"; aim >= {AIM_POSITIONS:,}/s: {met}"
+            if bare is not None:
+                aim += f"; {bare / stored:.0%} of the bare COPY's rate"
         print(
             f"  gateway -> {name} (outbox + last positions, acknowledged after commit): "
             f"{total / stored:,.0f} positions/s ({stored / echo:.1f}x the echo time; "
             f"{batches} transactions, {total / max(batches, 1):.0f} positions each{aim})"
+        )
+        print(
+            f"    CPU of this process (gateway, clients, relay; not the database's) until "
+            f"acknowledged: {total / cpu:,.0f} positions per CPU second"
         )
         print(
             f"    ... and relayed from the outbox to the in-process bus: "

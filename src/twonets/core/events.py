@@ -85,6 +85,18 @@ def record_event(
     return event_id
 
 
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and return escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return value
+
+
 def record_events(
     session: Session,
     topic: str,
@@ -107,6 +119,14 @@ def record_events(
     session.flush()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # COPY's text format, built here and sent in one write: the thread holding the
+        # session then gives up the interpreter lock once per batch, not once per row.
+        created = created_at.isoformat()
+        dumps = json.dumps
+        data = "".join(
+            f"{event_id}\t{topic}\t{_copy_text(dumps(payload))}\t{created}\t0\n"
+            for event_id, payload in zip(event_ids, payloads, strict=True)
+        ).encode()
         table = OutboxEvent.__table__.name
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with (
@@ -115,9 +135,7 @@ def record_events(
                 f"COPY {table} (event_id, topic, payload, created_at, attempts) FROM STDIN"
             ) as copy,
         ):
-            dumps = json.dumps
-            for event_id, payload in zip(event_ids, payloads, strict=True):
-                copy.write_row((event_id, topic, dumps(payload), created_at, 0))
+            copy.write(data)
     else:
         session.execute(
             insert(OutboxEvent),

@@ -100,6 +100,9 @@ class RawBody:
         return self.data
 
 
+_GENERAL = struct.Struct(">HHB")
+
+
 @dataclass(frozen=True)
 class GeneralResponse:
     """Terminal (0x0001) or platform (0x8001) general response to one message."""
@@ -124,10 +127,15 @@ class GeneralResponse:
 
     def encode(self, protocol_version: int | None) -> bytes:
         """The body's bytes."""
-        _check_range(self.reply_serial, 0xFFFF, "body.reply_serial")
-        _check_range(self.reply_id, 0xFFFF, "body.reply_id")
-        _check_range(self.result, 0xFF, "body.result")
-        return struct.pack(">HHB", self.reply_serial, self.reply_id, self.result)
+        if not (
+            0 <= self.reply_serial <= 0xFFFF
+            and 0 <= self.reply_id <= 0xFFFF
+            and 0 <= self.result <= 0xFF
+        ):
+            _check_range(self.reply_serial, 0xFFFF, "body.reply_serial")
+            _check_range(self.reply_id, 0xFFFF, "body.reply_id")
+            _check_range(self.result, 0xFF, "body.result")
+        return _GENERAL.pack(self.reply_serial, self.reply_id, self.result)
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,21 @@ def _bcd_decode(data: bytes, where: str) -> str:
     return text
 
 
+# Phone numbers encoded lately (a gateway answers the same terminals over and over).
+_BCD_ENCODED: dict[tuple[str, int], bytes] = {}
+
+
 def _bcd_encode(digits: str, size: int, where: str) -> bytes:
+    encoded = _BCD_ENCODED.get((digits, size))
+    if encoded is None:
+        encoded = _bcd_encode_uncached(digits, size, where)
+        if len(_BCD_ENCODED) >= _PHONES_MAX:
+            _BCD_ENCODED.clear()
+        _BCD_ENCODED[digits, size] = encoded
+    return encoded
+
+
+def _bcd_encode_uncached(digits: str, size: int, where: str) -> bytes:
     if not digits.isascii() or not digits.isdigit() or len(digits) > 2 * size:
         raise FrameError("bcd", where, f"should be at most {2 * size} decimal digits")
     return bytes.fromhex(digits.rjust(2 * size, "0"))
@@ -251,9 +265,14 @@ def _decode_header(data: bytes) -> tuple[Header, int, int]:
 
 
 def _encode_header(header: Header, body_length: int) -> bytes:
-    _check_range(header.message_id, 0xFFFF, "header.message_id")
-    _check_range(header.serial, 0xFFFF, "header.serial")
-    _check_range(header.encryption, 0x7, "header.encryption")
+    if not (
+        0 <= header.message_id <= 0xFFFF
+        and 0 <= header.serial <= 0xFFFF
+        and 0 <= header.encryption <= 0x7
+    ):
+        _check_range(header.message_id, 0xFFFF, "header.message_id")
+        _check_range(header.serial, 0xFFFF, "header.serial")
+        _check_range(header.encryption, 0x7, "header.encryption")
     if body_length > MAX_BODY:
         raise FrameError("length", "body", f"{body_length} bytes, at most {MAX_BODY} per frame")
     props = body_length | (header.encryption << 10)
