@@ -50,6 +50,8 @@ MIN_ROOT_SECRET_BYTES = 16
 _TOKEN = re.compile(r"gcm1:([1-9][0-9]{0,8}):([A-Za-z0-9_-]+)", re.ASCII)
 # url-safe base64 to the standard alphabet (what ``base64.urlsafe_b64decode`` does first).
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+# The "=" that make an unpadded base64 text's length a multiple of 4, by its length mod 4.
+_PADDING = ("", "", "==", "=")
 
 
 class SealError(ValueError):
@@ -191,8 +193,10 @@ class Keyring:
         _check_name("field", field)
         current = self.current_version(dataset)
         aad = f"{dataset}.{field}".encode()
-        ciphers: dict[int, AESGCM] = {}
+        # Ciphers by the version as written in the token; None for versions not yet in use.
+        ciphers: dict[str, AESGCM | None] = {}
         fullmatch = _TOKEN.fullmatch
+        a2b = binascii.a2b_base64
         out: list[str | None] = []
         append = out.append
         for token in tokens:
@@ -201,16 +205,18 @@ class Keyring:
                 continue
             match = fullmatch(token) if type(token) is str else None
             if match is not None:
-                payload = match.group(2)
-                version = int(match.group(1))
-                if len(payload) % 4 != 1 and version <= current:
+                written, payload = match.groups()
+                cipher = ciphers.get(written)
+                if cipher is None and written not in ciphers:
+                    version = int(written)
+                    cipher = ciphers[written] = (
+                        self._cipher(dataset, version) if version <= current else None
+                    )
+                if cipher is not None and len(payload) % 4 != 1:
                     try:
-                        raw = binascii.a2b_base64(
-                            (payload + "=" * (-len(payload) % 4)).encode().translate(_URLSAFE)
+                        raw = a2b(
+                            (payload + _PADDING[len(payload) % 4]).encode().translate(_URLSAFE)
                         )
-                        cipher = ciphers.get(version)
-                        if cipher is None:
-                            cipher = ciphers[version] = self._cipher(dataset, version)
                         if len(raw) >= NONCE_BYTES + TAG_BYTES:
                             append(
                                 cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode(
