@@ -127,7 +127,7 @@ def record_events(
             f"{event_id}\t{topic}\t{_copy_text(dumps(payload))}\t{created}\t0\n"
             for event_id, payload in zip(event_ids, payloads, strict=True)
         ).encode()
-        table = OutboxEvent.__table__.name
+        table = OutboxEvent.__tablename__
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with (
             cursor,

@@ -756,13 +756,13 @@ def _in_force(
 
 # The statement of ``active_grant`` per number of candidates, built once with parameters
 # (building and keying a statement per read costs more than running it).
-_GRANT_STATEMENTS: dict[int, Select[Any]] = {}
+_GRANT_STATEMENTS: dict[int, Select[Policy, Purpose]] = {}
 
 
-def _grant_statement(count: int) -> Select[Any]:
-    statement = _GRANT_STATEMENTS.get(count)
-    if statement is None:
-        statement = (
+def _grant_statement(count: int) -> Select[Policy, Purpose]:
+    cached = _GRANT_STATEMENTS.get(count)
+    if cached is None:
+        cached = (
             select(Policy, Purpose)
             .join(Purpose, Purpose.code == Policy.purpose_code)
             .where(
@@ -780,8 +780,8 @@ def _grant_statement(count: int) -> Select[Any]:
                 ),
             )
         )
-        _GRANT_STATEMENTS[count] = statement
-    return statement
+        _GRANT_STATEMENTS[count] = cached
+    return cached
 
 
 def active_grant(
