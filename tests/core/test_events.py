@@ -24,6 +24,7 @@ from twonets.core.events import (
     NatsJetStreamPublisher,
     OutboxRelay,
     record_event,
+    record_events,
     topic_matches,
 )
 from twonets.core.models import OutboxEvent
@@ -514,3 +515,29 @@ async def test_jetstream_round_trip_and_deduplication(
             with contextlib.suppress(Exception):  # the stream may never have been created
                 await js.delete_stream(stream)
             await nc.close()
+
+
+def test_events_recorded_in_bulk_are_the_events_recorded_one_by_one(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """``record_events`` (COPY on PostgreSQL) stores each payload as ``record_event`` does,
+    escapes included, after the events recorded before it in the same transaction."""
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    payloads: list[dict[str, Any]] = [
+        {"plate": "沪D12345", "note": 'tab\there, "quoted", back\\slash', "n": 1.5},
+        {"lines": "one\ntwo\r\nthree", "list": [1, None, True], "nested": {"a": {}}},
+        {},
+    ]
+    with unit_of_work(session_factory) as session:
+        first = record_event(session, "core.bulk", {"n": 0}, now=now)
+        bulk = record_events(session, "core.bulk", payloads, now=now)
+        single = [record_event(session, "core.single", p, now=now) for p in payloads]
+    assert len(set(bulk)) == len(payloads)
+    rows = _rows(session_factory, [first, *bulk, *single])
+    assert [rows[e].payload for e in bulk] == payloads == [rows[e].payload for e in single]
+    assert all(rows[e].created_at == now and rows[e].attempts == 0 for e in bulk)
+    assert all(rows[e].dispatched_at is None for e in bulk)
+    order = [rows[e].id for e in (first, *bulk, *single)]
+    assert order == sorted(order)
+    with pytest.raises(Invalid):
+        record_events(session_factory(), "Not A Topic", payloads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twonets.core.errors import Invalid
-from twonets.governance.masking import MaskKind, MaskRule, apply, parse_rule
+from twonets.governance.masking import MaskKind, MaskRule, apply, column_masker, parse_rule
 from twonets.governance.sealing import Keyring
 
 ID_NUMBER = "11010519491231002X"
@@ -389,3 +390,50 @@ def test_masker_masks_exactly_like_apply(spec: str, value: object) -> None:
             return ("invalid", exc.errors)
 
     assert outcome(masker(rule)) == outcome(lambda v: apply(rule, v))
+
+
+def _masked(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except Invalid as exc:
+        return ("error", exc.detail)
+
+
+@given(
+    st.sampled_from(
+        [
+            "keep",
+            "redact",
+            "partial:3:4",
+            "partial:0:1",
+            "partial:6:4",
+            "year",
+            "grid:500",
+            "grid:10",
+            "pseudonym",
+        ]
+    ),
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=12),
+            st.integers(-(10**6), 10**6),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(-181, 181).map(lambda x: f"{x:.6f}"),
+            st.dates(),
+            st.booleans(),
+            st.decimals(allow_nan=False, allow_infinity=False, places=3),
+        ),
+        max_size=8,
+    ),
+)
+def test_masking_a_column_is_masking_each_value(spec: str, values: list[object]) -> None:
+    """``column_masker`` gives what ``apply`` gives value by value, errors included."""
+    rule = parse_rule(spec)
+    key = b"k" * 32
+    one_by_one = [
+        _masked(lambda v=value: apply(rule, v, pseudonym_key=key, field="f")) for value in values
+    ]
+    errors = [value for value in one_by_one if isinstance(value, tuple)]
+    column = _masked(lambda: column_masker(rule, pseudonym_key=key, field="f")(values))
+    assert column == (errors[0] if errors else one_by_one)

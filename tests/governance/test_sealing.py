@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -281,3 +282,37 @@ def test_short_root_secret_is_refused_without_showing_it(root: bytes) -> None:
 def test_bad_configured_version_is_refused(version: int) -> None:
     with pytest.raises(ValueError, match="must be an integer >= 1"):
         Keyring(ROOT, versions={DATASET: version})
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except SealError as exc:
+        return ("error", str(exc))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=20),
+            st.sampled_from(["gcm1:1:", "gcm1:2:AAAA", "gcm1:1:A", "gcm1:01:AAAA", "x"]),
+            st.binary(min_size=0, max_size=40).map(lambda raw: _token(1, raw)),
+        ),
+        max_size=6,
+    )
+)
+def test_opening_a_column_is_opening_each_value(junk: list[str | None]) -> None:
+    """``unseal_many`` gives what ``unseal`` gives value by value, errors included."""
+    keyring = Keyring(ROOT, {DATASET: 2})
+    good = [keyring.seal(DATASET, FIELD, f"31010119900101{n:04d}") for n in range(3)]
+    for column in ([*good, None], [*good, *junk], junk):
+        one_by_one = [
+            None if token is None else _outcome(lambda t=token: keyring.unseal(DATASET, FIELD, t))
+            for token in column
+        ]
+        errors = [value for value in one_by_one if isinstance(value, tuple)]
+        if errors:
+            assert _outcome(lambda c=column: keyring.unseal_many(DATASET, FIELD, c)) == errors[0]
+        else:
+            assert keyring.unseal_many(DATASET, FIELD, column) == one_by_one

@@ -118,11 +118,16 @@ def verify_tree_head(public_key: Ed25519PublicKey, head: TreeHead) -> bool:
     return True
 
 
+_INSERT_PENDING = insert(_PENDING)
+
+
 def record_reads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Record reads (each with its ``subject_ids``) in the caller's transaction."""
-    if rows:
+    if len(rows) == 1:
         # Core insert, not the ORM: a read must not pay for unit-of-work bookkeeping.
-        session.execute(insert(_PENDING), list(rows))
+        session.execute(_INSERT_PENDING, rows[0])
+    elif rows:
+        session.execute(_INSERT_PENDING, list(rows))
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:

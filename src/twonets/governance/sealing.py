@@ -31,7 +31,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -48,6 +48,10 @@ MIN_ROOT_SECRET_BYTES = 16
 
 # Version: a positive decimal without leading zeros; payload: url-safe base64, unpadded.
 _TOKEN = re.compile(r"gcm1:([1-9][0-9]{0,8}):([A-Za-z0-9_-]+)", re.ASCII)
+# url-safe base64 to the standard alphabet (what ``base64.urlsafe_b64decode`` does first).
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# The "=" that make an unpadded base64 text's length a multiple of 4, by its length mod 4.
+_PADDING = ("", "", "==", "=")
 
 
 class SealError(ValueError):
@@ -179,6 +183,51 @@ class Keyring:
         except UnicodeDecodeError:
             # Authentic but not text: sealed by something other than ``seal``.
             raise SealError("the sealed value is not UTF-8 text") from None
+
+    def unseal_many(self, dataset: str, field: str, tokens: Iterable[object]) -> list[str | None]:
+        """``unseal`` of each token of one column (``None`` stays ``None``), in order.
+
+        The checks, the key and the associated data are worked out once for the column; a
+        token that fails any check goes through ``unseal``, which raises its error.
+        """
+        _check_name("field", field)
+        current = self.current_version(dataset)
+        aad = f"{dataset}.{field}".encode()
+        # Ciphers by the version as written in the token; None for versions not yet in use.
+        ciphers: dict[str, AESGCM | None] = {}
+        fullmatch = _TOKEN.fullmatch
+        a2b = binascii.a2b_base64
+        out: list[str | None] = []
+        append = out.append
+        for token in tokens:
+            if token is None:
+                append(None)
+                continue
+            match = fullmatch(token) if type(token) is str else None
+            if match is not None:
+                written, payload = match.groups()
+                cipher = ciphers.get(written)
+                if cipher is None and written not in ciphers:
+                    version = int(written)
+                    cipher = ciphers[written] = (
+                        self._cipher(dataset, version) if version <= current else None
+                    )
+                if cipher is not None and len(payload) % 4 != 1:
+                    try:
+                        raw = a2b(
+                            (payload + _PADDING[len(payload) % 4]).encode().translate(_URLSAFE)
+                        )
+                        if len(raw) >= NONCE_BYTES + TAG_BYTES:
+                            append(
+                                cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode(
+                                    "utf-8"
+                                )
+                            )
+                            continue
+                    except (binascii.Error, ValueError, InvalidTag):
+                        pass  # UnicodeDecodeError is a ValueError
+            append(self.unseal(dataset, field, token))  # type: ignore[arg-type]
+        return out
 
     def rotate(self, dataset: str) -> int:
         """Make a new key version current for ``dataset`` and return it."""

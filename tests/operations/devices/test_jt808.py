@@ -395,3 +395,53 @@ def test_escape_round_trips_and_removes_delimiters(data: bytes) -> None:
     escaped = jt808.escape(data)
     assert b"\x7e" not in escaped
     assert jt808.unescape(escaped) == data
+
+
+@unhurried
+@given(st.binary(max_size=1100))
+def test_the_checksum_is_the_xor_of_every_byte(data: bytes) -> None:
+    expected = 0
+    for byte in data:
+        expected ^= byte
+    assert jt808.checksum(data) == expected
+
+
+@unhurried
+@given(st.binary(max_size=60))
+def test_unescaping_refuses_what_escaping_never_makes(data: bytes) -> None:
+    """Bytes that are not an escaped frame: the error of the step-by-step reading, else the
+    same bytes as reading them pair by pair."""
+    valid = b"\x7e" not in data and data.count(b"\x7d") == data.count(b"\x7d\x01") + data.count(
+        b"\x7d\x02"
+    )
+    if valid:
+        assert jt808.escape(jt808.unescape(data)) == data
+    else:
+        with pytest.raises(FrameError) as caught:
+            jt808.unescape(data)
+        assert caught.value.rule in {"delimiter", "escape"}
+
+
+def test_reports_whose_extras_differ_but_have_the_same_length_decode_apart() -> None:
+    """Decoding remembers the layout of extra items per length: another layout of the same
+    length (vehicle signals instead of mileage, both four bytes) is read as itself."""
+    base = {
+        "alarm_flags": 0,
+        "status_flags": 3,
+        "latitude_e6": 31_200_000,
+        "longitude_e6": 121_400_000,
+        "altitude_m": 5,
+        "speed_dkmh": 300,
+        "direction": 90,
+        "time": _cst(2026, 11, 30, 8, 0, 0),
+    }
+    reports = [
+        Location(**base, mileage=1234),  # type: ignore[arg-type]
+        Location(**base, vehicle_signals=1234),  # type: ignore[arg-type]
+        Location(**base, mileage=99),  # type: ignore[arg-type]
+        Location(**base, other_extras=((0x2B, b"\x00\x00\x00\x07"),)),  # type: ignore[arg-type]
+        Location(**base, mileage=7),  # type: ignore[arg-type]
+    ]
+    for n, report in enumerate(reports):
+        frame = Frame(Header(0x0200, "13912345678", n), report)
+        assert jt808.decode(jt808.encode(frame)) == frame

@@ -19,11 +19,11 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import TwonetsError
-from twonets.core.events import record_event
+from twonets.core.events import record_event, record_events
 from twonets.core.geo import locate_district, wgs84_to_gcj02_arrays
 from twonets.operations.cases import service as cases
 from twonets.operations.cases.elements import Urgency
@@ -151,6 +151,20 @@ def _to_gcj02(lons: Sequence[float], lats: Sequence[float]) -> tuple[list[float]
     return [round(float(v), 7) for v in gcj_lon], [round(float(v), 7) for v in gcj_lat]
 
 
+# The names of alarm and status flags by their value: a fleet sends few distinct values.
+_FLAG_NAMES: dict[tuple[int, bool], list[str]] = {}
+
+
+def _flag_names(flags: int, alarm: bool) -> list[str]:
+    names = _FLAG_NAMES.get((flags, alarm))
+    if names is None:
+        names = jt808.flag_names(flags, jt808.ALARM_BITS if alarm else jt808.STATUS_BITS)
+        if len(_FLAG_NAMES) >= 4096:
+            _FLAG_NAMES.clear()
+        _FLAG_NAMES[flags, alarm] = names
+    return list(names)  # each payload gets its own list
+
+
 def location_payload(position: Position, gcj_lon: float, gcj_lat: float) -> dict[str, Any]:
     """The ``ops.device.location`` event payload of one position."""
     payload: dict[str, Any] = {
@@ -163,14 +177,18 @@ def location_payload(position: Position, gcj_lon: float, gcj_lat: float) -> dict
         "altitude_m": position.altitude_m,
         "time": position.time.isoformat(),
         "alarm_flags": position.alarm_flags,
-        "alarms": jt808.flag_names(position.alarm_flags, jt808.ALARM_BITS),
+        "alarms": _flag_names(position.alarm_flags, True),
         "status_flags": position.status_flags,
-        "status": jt808.flag_names(position.status_flags, jt808.STATUS_BITS),
+        "status": _flag_names(position.status_flags, False),
     }
-    for name in ("mileage_km", "fuel_l", "satellites", "signal_strength"):
-        value = getattr(position, name)
-        if value is not None:
-            payload[name] = value
+    if position.mileage_km is not None:
+        payload["mileage_km"] = position.mileage_km
+    if position.fuel_l is not None:
+        payload["fuel_l"] = position.fuel_l
+    if position.satellites is not None:
+        payload["satellites"] = position.satellites
+    if position.signal_strength is not None:
+        payload["signal_strength"] = position.signal_strength
     return payload
 
 
@@ -255,23 +273,35 @@ def record_positions(session: Session, positions: Sequence[Position], *, now: da
         if not positions:
             return Recorded(0, stale)
     gcj_lon, gcj_lat = _to_gcj02([p.lon for p in positions], [p.lat for p in positions])
+    # The events in one go (COPY on PostgreSQL), in the order the positions came.
+    event_ids = record_events(
+        session,
+        LOCATION_TOPIC,
+        [
+            location_payload(position, glon, glat)
+            for position, glon, glat in zip(positions, gcj_lon, gcj_lat, strict=True)
+        ],
+        now=now,
+    )
     by_terminal: dict[int, list[tuple[Position, float, float, str]]] = {}
-    for position, glon, glat in zip(positions, gcj_lon, gcj_lat, strict=True):
-        payload = location_payload(position, glon, glat)
-        event_id = record_event(session, LOCATION_TOPIC, payload, now=now)
+    for position, glon, glat, event_id in zip(positions, gcj_lon, gcj_lat, event_ids, strict=True):
         by_terminal.setdefault(position.terminal.pk, []).append((position, glon, glat, event_id))
-    rows = {
-        row.terminal_pk: row
-        for row in session.scalars(
-            select(LastPosition).where(LastPosition.terminal_pk.in_(by_terminal))
+    known: dict[int, tuple[datetime, int]] = {
+        pk: (reported_at, flags)
+        for pk, reported_at, flags in session.execute(
+            select(
+                LastPosition.terminal_pk, LastPosition.reported_at, LastPosition.alarm_flags
+            ).where(LastPosition.terminal_pk.in_(by_terminal))
         )
     }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for pk, reports in by_terminal.items():
         reports.sort(key=lambda item: item[0].time)
-        row = rows.get(pk)
-        flags = row.alarm_flags if row is not None else 0
+        last = known.get(pk)
+        flags = last[1] if last is not None else 0
         for position, _, _, event_id in reports:
-            if row is not None and position.time <= row.reported_at:
+            if last is not None and position.time <= last[0]:
                 continue  # a late batch (blind-area upload) does not replay old alarms
             for bit, rule in VEHICLE_ALARM_CASES.items():
                 if position.alarm_flags & ~flags & (1 << bit):
@@ -287,20 +317,29 @@ def record_positions(session: Session, positions: Sequence[Position], *, now: da
                     )
             flags = position.alarm_flags
         position, glon, glat, _ = reports[-1]
-        if row is None:
-            row = LastPosition(terminal_pk=pk)
-            session.add(row)
-        elif row.reported_at > position.time:
+        if last is not None and last[0] > position.time:
             continue  # a late batch must not move the truck backwards
-        row.lon, row.lat, row.gcj_lon, row.gcj_lat = position.lon, position.lat, glon, glat
-        row.speed_kmh = position.speed_kmh
-        row.heading = position.heading
-        row.altitude_m = position.altitude_m
-        row.alarm_flags = position.alarm_flags
-        row.status_flags = position.status_flags
-        row.reported_at = position.time
-        row.received_at = now
-    session.flush()
+        (updates if last is not None else inserts).append(
+            {
+                "terminal_pk": pk,
+                "lon": position.lon,
+                "lat": position.lat,
+                "gcj_lon": glon,
+                "gcj_lat": glat,
+                "speed_kmh": position.speed_kmh,
+                "heading": position.heading,
+                "altitude_m": position.altitude_m,
+                "alarm_flags": position.alarm_flags,
+                "status_flags": position.status_flags,
+                "reported_at": position.time,
+                "received_at": now,
+            }
+        )
+    # Last positions by primary key, one executemany each for new and known terminals.
+    if inserts:
+        session.execute(insert(LastPosition), inserts)
+    if updates:
+        session.execute(update(LastPosition), updates)
     return Recorded(len(positions), stale)
 
 

@@ -100,6 +100,9 @@ class RawBody:
         return self.data
 
 
+_GENERAL = struct.Struct(">HHB")
+
+
 @dataclass(frozen=True)
 class GeneralResponse:
     """Terminal (0x0001) or platform (0x8001) general response to one message."""
@@ -124,10 +127,15 @@ class GeneralResponse:
 
     def encode(self, protocol_version: int | None) -> bytes:
         """The body's bytes."""
-        _check_range(self.reply_serial, 0xFFFF, "body.reply_serial")
-        _check_range(self.reply_id, 0xFFFF, "body.reply_id")
-        _check_range(self.result, 0xFF, "body.result")
-        return struct.pack(">HHB", self.reply_serial, self.reply_id, self.result)
+        if not (
+            0 <= self.reply_serial <= 0xFFFF
+            and 0 <= self.reply_id <= 0xFFFF
+            and 0 <= self.result <= 0xFF
+        ):
+            _check_range(self.reply_serial, 0xFFFF, "body.reply_serial")
+            _check_range(self.reply_id, 0xFFFF, "body.reply_id")
+            _check_range(self.result, 0xFF, "body.result")
+        return _GENERAL.pack(self.reply_serial, self.reply_id, self.result)
 
 
 @dataclass(frozen=True)
@@ -321,20 +329,46 @@ _EXTRA_FIELDS: dict[int, tuple[str, int]] = {
     0x31: ("satellites", 1),
 }
 _LOCATION = struct.Struct(">IIIIHHH6s")
+# The extra fields of a location report that carries none of them.
+_NO_EXTRAS: dict[str, Any] = {name: None for name, _ in _EXTRA_FIELDS.values()} | {
+    "other_extras": ()
+}
 
 
-# Each BCD byte that holds two decimal digits, and their value (0x59 → 59).
-_BCD_VALUES = {(v // 10) << 4 | v % 10: v for v in range(100)}
+# The value of each byte that holds two BCD digits (0x59 → 59), None for the others.
+_BCD_VALUES: tuple[int | None, ...] = tuple(
+    (b >> 4) * 10 + (b & 0xF) if b >> 4 < 10 and b & 0xF < 10 else None for b in range(256)
+)
+# Times decoded lately, by their six BCD bytes: terminals reporting in the same second share
+# one (datetimes are immutable); bounded.
+_TIMES: dict[bytes, datetime] = {}
+_TIMES_MAX = 4096
 
 
 def _decode_time(raw: bytes, where: str) -> datetime:
+    """The time of a location report; ``where`` names the report in errors."""
+    cached = _TIMES.get(raw)
+    if cached is not None:
+        return cached
+    year, month, day, hour, minute, second = map(_BCD_VALUES.__getitem__, raw)
     try:
-        year, month, day, hour, minute, second = (_BCD_VALUES[b] for b in raw)
-        return datetime(2000 + year, month, day, hour, minute, second, tzinfo=CHINA_STANDARD_TIME)
-    except KeyError:
-        raise FrameError("bcd", where, f"not BCD digits: {raw.hex()}") from None
+        value = datetime(
+            2000 + year,  # type: ignore[operator]
+            month,  # type: ignore[arg-type]
+            day,  # type: ignore[arg-type]
+            hour,  # type: ignore[arg-type]
+            minute,  # type: ignore[arg-type]
+            second,  # type: ignore[arg-type]
+            tzinfo=CHINA_STANDARD_TIME,
+        )
+    except TypeError:  # a byte that is not two BCD digits
+        raise FrameError("bcd", f"{where}.time", f"not BCD digits: {raw.hex()}") from None
     except ValueError:
-        raise FrameError("time", where, f"not a date and time: {raw.hex()}") from None
+        raise FrameError("time", f"{where}.time", f"not a date and time: {raw.hex()}") from None
+    if len(_TIMES) >= _TIMES_MAX:
+        _TIMES.clear()
+    _TIMES[raw] = value
+    return value
 
 
 def _encode_time(value: datetime, where: str) -> bytes:
@@ -344,6 +378,65 @@ def _encode_time(value: datetime, where: str) -> bytes:
     if not 2000 <= local.year <= 2099:
         raise FrameError("time", where, f"year {local.year} is outside 2000..2099")
     return bytes.fromhex(local.strftime("%y%m%d%H%M%S"))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The extra items of a location report as one struct: item headers and values."""
+
+    struct: struct.Struct
+    items: tuple[bytes, ...]
+    names: tuple[str, ...]
+
+
+# The layout of extra items last seen per length of the extras (terminals of one make send
+# the same items in the same order): one unpack and a comparison of the item headers read
+# them, else the items are walked one by one and, when all are known, the layout learnt.
+_LAYOUTS: dict[int, _Layout] = {}
+_LAYOUTS_MAX = 256
+_FORMATS = {1: "B", 2: "H", 4: "I"}
+
+
+def _decode_extras(data: bytes, where: str, fields: dict[str, Any]) -> None:
+    """Walk the extra items of a location report into ``fields``; learn their layout."""
+    other: list[tuple[int, bytes]] = []
+    layout: list[tuple[bytes, str, str]] = []
+    pos = _LOCATION.size
+    end = len(data)
+    while pos < end:
+        if pos + 2 > end:
+            raise FrameError("truncated", f"{where}.extra", f"item header cut at {pos}")
+        item = data[pos]
+        size = data[pos + 1]
+        pos += 2
+        stop = pos + size
+        if stop > end:
+            raise FrameError(
+                "truncated",
+                f"{where}.extra[0x{item:02x}]",
+                f"announces {size} bytes, {end - pos} left",
+            )
+        spec = _EXTRA_FIELDS.get(item)
+        if spec is None:
+            other.append((item, data[pos:stop]))
+        elif size != spec[1]:
+            raise FrameError(
+                "extra-length",
+                f"{where}.extra[0x{item:02x}]",
+                f"{spec[0]} should be {spec[1]} bytes, got {size}",
+            )
+        else:
+            fields[spec[0]] = int.from_bytes(data[pos:stop])
+            layout.append((data[pos - 2 : pos], _FORMATS[size], spec[0]))
+        pos = stop
+    if other:
+        fields["other_extras"] = tuple(other)
+    elif len(_LAYOUTS) < _LAYOUTS_MAX or end - _LOCATION.size in _LAYOUTS:
+        _LAYOUTS[end - _LOCATION.size] = _Layout(
+            struct.Struct(_LOCATION.format + "".join(f"2s{f}" for _, f, _ in layout)),
+            tuple(h for h, _, _ in layout),
+            tuple(n for _, _, n in layout),
+        )
 
 
 @dataclass(frozen=True)
@@ -400,53 +493,39 @@ class Location:
 
     @classmethod
     def _decode(cls, data: bytes, where: str) -> Location:
-        if len(data) < _LOCATION.size:
-            raise FrameError(
-                "truncated", where, f"{len(data)} bytes, a location needs {_LOCATION.size}"
-            )
-        alarm, status, lat, lon, alt, speed, direction, raw_time = _LOCATION.unpack_from(data)
-        time = _decode_time(raw_time, f"{where}.time")
-        known: dict[str, int] = {}
-        other: list[tuple[int, bytes]] = []
-        pos = _LOCATION.size
         end = len(data)
-        while pos < end:
-            if pos + 2 > end:
-                raise FrameError("truncated", f"{where}.extra", f"item header cut at {pos}")
-            item, size = data[pos], data[pos + 1]
-            pos += 2
-            if pos + size > end:
-                raise FrameError(
-                    "truncated",
-                    f"{where}.extra[0x{item:02x}]",
-                    f"announces {size} bytes, {end - pos} left",
-                )
-            value = data[pos : pos + size]
-            pos += size
-            spec = _EXTRA_FIELDS.get(item)
-            if spec is None:
-                other.append((item, value))
-                continue
-            name, width = spec
-            if size != width:
-                raise FrameError(
-                    "extra-length",
-                    f"{where}.extra[0x{item:02x}]",
-                    f"{name} should be {width} bytes, got {size}",
-                )
-            known[name] = int.from_bytes(value)
-        return cls(
-            alarm_flags=alarm,
-            status_flags=status,
-            latitude_e6=lat,
-            longitude_e6=lon,
-            altitude_m=alt,
-            speed_dkmh=speed,
-            direction=direction,
-            time=time,
-            other_extras=tuple(other),
-            **known,
-        )
+        if end < _LOCATION.size:
+            raise FrameError("truncated", where, f"{end} bytes, a location needs {_LOCATION.size}")
+        layout = _LAYOUTS.get(end - _LOCATION.size)
+        if layout is not None:
+            values = layout.struct.unpack_from(data)
+            if values[8::2] != layout.items:
+                layout = None
+        else:
+            values = _LOCATION.unpack_from(data)
+        alarm, status, lat, lon, alt, speed, direction, raw_time = values[:8]
+        fields: dict[str, Any] = {
+            "alarm_flags": alarm,
+            "status_flags": status,
+            "latitude_e6": lat,
+            "longitude_e6": lon,
+            "altitude_m": alt,
+            "speed_dkmh": speed,
+            "direction": direction,
+            "time": _decode_time(raw_time, where),
+            **_NO_EXTRAS,
+        }
+        extras = end - _LOCATION.size
+        if layout is not None:
+            fields.update(zip(layout.names, values[9::2], strict=True))
+            extras = 0
+        if extras:
+            _decode_extras(data, where, fields)
+        # Built without the frozen dataclass's per-field __init__ (the same attributes,
+        # equal and hashed alike): a gateway makes one per position.
+        location = object.__new__(cls)
+        object.__setattr__(location, "__dict__", fields)
+        return location
 
     def encode(self, protocol_version: int | None) -> bytes:
         """The body's bytes; extra items in ascending id order."""

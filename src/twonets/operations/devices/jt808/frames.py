@@ -50,10 +50,11 @@ def decode(data: bytes) -> Frame:
     raw = unescape(data)
     if len(raw) < 13:
         raise FrameError("length", "frame", f"{len(raw)} bytes, a frame needs at least 13")
-    expected = raw[-1]
+    # The XOR of header, body and check code is 0 exactly when the check code is right.
     content = raw[:-1]
-    actual = checksum(content)
-    if actual != expected:
+    if checksum(raw):
+        expected = raw[-1]
+        actual = checksum(content)
         raise FrameError(
             "checksum", "frame.checksum", f"should be 0x{actual:02x}, got 0x{expected:02x}"
         )
@@ -64,7 +65,7 @@ def decode(data: bytes) -> Frame:
             "length", "header.body_length", f"announces {body_length} bytes, body has {len(body)}"
         )
     decoder = _DECODERS.get(header.message_id)
-    if decoder is None or header.encryption or header.is_subpackage:
+    if decoder is None or header.encryption or header.packet_total is not None:
         return Frame(header, RawBody(body))
     return Frame(header, decoder.decode(body, header.protocol_version))
 
