@@ -21,17 +21,15 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_db import database
 from sqlalchemy import text
 
-from twonets import migrations
 from twonets.core.auth import Principal
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.events import Event, InProcessBus, OutboxRelay
@@ -41,9 +39,6 @@ from twonets.operations.devices import enrolment as device_enrolment
 from twonets.operations.devices import jt808
 from twonets.operations.devices.gateway import Backend, DatabaseBackend, Gateway, MemoryBackend
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TWONETS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 AIM_POSITIONS = 20_000
 AIM_DECODED = 150_000
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=jt808.CHINA_STANDARD_TIME)
@@ -210,29 +205,6 @@ async def _echo_run(terminals: int, reports: int) -> float:
     server.close()
     await server.wait_closed()
     return elapsed
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A migrated, empty database of ``kind`` for this run, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="twonets-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            migrations.upgrade(url)
-            yield url
-        return
-    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"twonets_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _bare_copy(url: str, total: int) -> float:

@@ -20,21 +20,17 @@ with ``--database postgresql``, a temporary PostgreSQL database (dropped afterwa
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from bench_db import database
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from twonets import migrations
 from twonets.core import auth
 from twonets.core import service as core_service
 from twonets.core.auth import Principal
@@ -48,9 +44,6 @@ from twonets.services.models import Application, ServiceTask, TaskStatus
 from twonets.services.service.records import audit
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TWONETS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 FORM: dict[str, Any] = {
     "has_residence": True,
     "social_insurance_months": 0,
@@ -59,29 +52,6 @@ FORM: dict[str, Any] = {
     "vin": "LSVAU2180N2183294",
     "vehicle_model": "荣威 Ei5",
 }
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A migrated, empty database of ``kind`` for this run, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="twonets-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            migrations.upgrade(url)
-            yield url
-        return
-    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"twonets_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def setup(factory: sessionmaker[Session], applications: int) -> tuple[Principal, list[int]]:
