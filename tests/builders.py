@@ -216,3 +216,14 @@ def purpose_for_function(
         reason=reason,
         now=since,
     )
+
+
+def tiny_png(shade: int = 200) -> bytes:
+    """A real PNG of a few pixels (photos are decoded when kept, so a fake header will not do)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), (shade, shade, shade)).save(out, format="PNG")
+    return out.getvalue()

@@ -12,6 +12,7 @@ file joins by construction. The API's uploads are in tests/test_bad_uploads.py.
 
 from __future__ import annotations
 
+import io
 import json
 import typing
 from collections.abc import Callable, Iterator
@@ -314,3 +315,18 @@ def test_a_broken_file_is_one_clear_line(
     said = (result.stderr if reader.exit_code == 2 else result.stdout).strip().splitlines()
     assert len(said) == 1, output
     assert path.name in said[0] or str(path) in said[0], f"does not name the file: {said[0]}"
+
+
+def photo_corpus() -> Corpus:
+    """Broken photos for the pages that read a QR code from a picture."""
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), "white").save(png, format="PNG")
+    whole = png.getvalue()
+    return [
+        *_common(".png"),
+        ("truncated image", "cut.png", whole[: len(whole) // 2]),
+        ("no qr code", "blank.png", whole),
+        ("text named jpeg", "notes.jpg", b"not a picture\n"),
+    ]

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +62,33 @@ TESTED_ELSEWHERE = {
     "/api/v1/ops/cases/{case_id}/feedback": "photos are checked as images and their size "
     "(tests/operations/cases/test_api.py)",
 }
+
+
+# The pages' uploads (forms, not the API), and the tests that post broken files to them.
+PAGE_UPLOADS = {
+    "/verify": "the photo corpus (tests/web/test_licence_pages.py)",
+    "/code/scan": "the photo corpus (tests/web/codes/test_gate.py)",
+    "/ops/report": "the photo corpus (tests/web/operations/test_pages.py)",
+    "/ops/tasks/{case_id}/feedback": "photos are checked as images by the same rule as the "
+    "report's (tests/web/operations/test_pages.py)",
+    "/requests/new": "attachments by type and size (tests/requests/test_pages.py)",
+    "/requests/{request_id}/files": "attachments (tests/requests/test_request_files_pages.py)",
+    "/requests/work/{request_id}/files": "attachments (tests/requests/test_request_files_pages.py)",
+}
+
+
+def test_every_page_upload_has_its_broken_files_tested(app: FastAPI) -> None:
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or route.include_in_schema:
+            continue
+        dependant = getattr(context, "dependant", None) or route.dependant
+        if any("UploadFile" in repr(p.field_info.annotation) for p in dependant.body_params):
+            found.add(str(context.path))
+    assert {"/verify", "/code/scan"} <= found, "the walk must see the pages' uploads"
+    assert found - set(PAGE_UPLOADS) == set(), "page uploads without broken files tested"
+    assert set(PAGE_UPLOADS) - found == set(), "entries for pages that take no upload"
 
 
 def test_every_upload_route_has_a_corpus(app: FastAPI) -> None:

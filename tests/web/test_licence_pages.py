@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import NOW, PASSWORD, create_citizen, create_staff, next_id_number
+from test_bad_files import photo_corpus
 from twonets.core import service as core_service
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
@@ -787,3 +788,19 @@ def test_every_word_of_the_licence_catalogue_waits_in_the_translations() -> None
     }
 
     assert words <= set(CATALOGUE_WORDS)
+
+
+@pytest.mark.parametrize(("kind", "name", "data"), photo_corpus(), ids=lambda v: str(v)[:20])
+def test_a_broken_photo_is_a_clear_error_naming_it(
+    client: TestClient, desk: Desk, kind: str, name: str, data: bytes
+) -> None:
+    response = client.post(
+        "/verify",
+        files={"image": (name, data, "application/octet-stream")},
+        headers=_as(client, desk.verifier),
+    )
+
+    assert response.status_code in {413, 422}, (kind, response.status_code)
+    assert 'data-testid="error-image"' in response.text
+    assert f'data-testid="error-image-file">{name}<' in response.text
+    assert 'data-testid="verdict"' not in response.text

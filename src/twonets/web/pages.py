@@ -109,26 +109,32 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
 
-def decode_qr_image(data: bytes) -> str:
-    """The text of the QR code in an image (PNG, JPEG, ...), or ``Invalid`` saying why not."""
+def decode_qr_image(data: bytes, name: str | None = None) -> str:
+    """The text of the QR code in an image (PNG, JPEG, ...), or ``Invalid`` saying why not.
+
+    ``name``, the uploaded file's name, leads each refusal, so the person knows which file.
+    """
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 
+    of = f"{name}: " if name else ""
+    if not data:
+        raise Invalid.field("image", "empty", f"{of}the file is empty")
     if len(data) > MAX_IMAGE_BYTES:
         raise Invalid.field(
-            "image", "size", f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
+            "image", "size", f"{of}the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB"
         )
     try:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise Invalid.field(
-                    "image", "size", f"the image is too large ({width} × {height} pixels)"
+                    "image", "size", f"{of}the image is too large ({width} × {height} pixels)"
                 )
             image = opened.convert("L")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         raise Invalid.field(
-            "image", "image", "the file is not an image that can be read (use PNG or JPEG)"
+            "image", "image", f"{of}the file is not an image that can be read (use PNG or JPEG)"
         ) from None
     found = zxingcpp.read_barcodes(
         image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -138,7 +144,7 @@ def decode_qr_image(data: bytes) -> str:
         raise Invalid.field(
             "image",
             "no-qr-code",
-            "no QR code was found in the image: photograph the code straight on, close enough "
-            "that it fills most of the picture, without glare",
+            f"{of}no QR code was found in the image: photograph the code straight on, close "
+            "enough that it fills most of the picture, without glare",
         )
     return texts[0]

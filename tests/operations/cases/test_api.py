@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import PASSWORD, create_staff
+from builders import PASSWORD, create_staff, tiny_png
 from operations.conftest import BUND, MONDAY_10, Login
 from twonets.core.db import unit_of_work
 from twonets.core.models import Role
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = tiny_png()
 
 
 def patrol(**changes: object) -> dict[str, object]:

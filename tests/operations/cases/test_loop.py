@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_citizen, create_department
+from builders import create_citizen, create_department, tiny_png
 from operations.conftest import BUND, MONDAY_10, OpsWorld
 from twonets.core.auth import principal_of
 from twonets.core.db import unit_of_work
@@ -418,7 +418,7 @@ def test_a_residents_report_keeps_photos_and_their_name_out_of_the_history(
     citizen_report = report(category="E0102", source=SourceKind.CITIZEN).model_copy(
         update={"address": "人民大道 200号 People's Avenue 200"}
     )
-    png = Photo(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png", "rubbish.png")
+    png = Photo(tiny_png(), "image/png", "rubbish.png")
 
     with pytest.raises(Invalid) as caught:
         service.report_problem(

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from codes.world import T
+from test_bad_files import photo_corpus
 from twonets.codes import service, token
 from twonets.core.auth import Principal
 from twonets.web.codes import gate as gate_page
@@ -223,3 +224,20 @@ def test_the_gate_speaks_chinese_with_the_scenarios_chinese_names(desk: Desk) ->
     assert "这是健康状态码。本入口核验图书馆入馆码" in shown
     assert "Library" not in shown
     assert 'placeholder="例如：上海图书馆 东门"' in wrong.text
+
+
+@pytest.mark.parametrize(("kind", "name", "data"), photo_corpus(), ids=lambda v: str(v)[:20])
+def test_a_broken_photo_is_a_clear_error_naming_it_and_no_scan_is_kept(
+    desk: Desk, kind: str, name: str, data: bytes
+) -> None:
+    gate = desk.browser(desk.world.library)
+    response = gate.post(
+        "/code/scan",
+        data={"code": "", "place": "east gate"},
+        files={"image": (name, data, "application/octet-stream")},
+    )
+
+    assert response.status_code in {413, 422}, (kind, response.status_code)
+    assert 'data-testid="form-error"' in response.text
+    assert f"{name}: " in response.text
+    assert desk.scans() == []

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from builders import PASSWORD, create_department, create_staff
 from operations.cases.test_api import PNG, patrol
 from operations.conftest import BUND, Login
+from test_bad_files import photo_corpus
 from twonets.core.db import unit_of_work
 from twonets.core.models import Role
 
@@ -438,3 +439,21 @@ def test_the_operations_pages_speak_chinese_first(
     assert "地图位置：请在地图上点击问题所在位置" in no_image
     assert "城市运行管理中心" in dashboard
     assert "Report a problem" not in chinese
+
+
+@pytest.mark.parametrize(("kind", "name", "data"), photo_corpus(), ids=lambda v: str(v)[:20])
+def test_a_broken_photo_of_a_report_is_named_and_nothing_is_filed(
+    client: TestClient, people: dict[str, str], kind: str, name: str, data: bytes
+) -> None:
+    log_in(client, people["resident"])
+
+    sent = client.post(
+        "/ops/report", data=_report(), files=[("photos", (name, io.BytesIO(data), "image/png"))]
+    )
+
+    if kind == "no qr code":  # a picture without a QR code is a fine photo of a street
+        assert sent.status_code == 200, sent.text[:300]
+        return
+    assert sent.status_code in {413, 422}, (kind, sent.status_code)
+    assert f"({name})" in sent.text
+    assert "You have not reported anything yet." in client.get("/ops/report").text

@@ -1,9 +1,12 @@
-"""Handlers' photos: checked by their first bytes, kept on disk by their SHA-256."""
+"""Handlers' photos: checked by their first bytes and decoded whole, kept by their SHA-256."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
 
 from twonets.core.errors import Invalid
 
@@ -43,6 +46,13 @@ def check_photo(photo: Photo, index: int) -> str:
         magic_ok = magic_ok and photo.content[8:12] == b"WEBP"
     if not magic_ok:
         raise Invalid.field(field, "photo-type", f"the content is not {photo.content_type}")
+    try:  # a damaged or cut-short file starts right but does not decode
+        with Image.open(io.BytesIO(photo.content)) as image:
+            image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        raise Invalid.field(
+            field, "photo-type", f"the content is not a whole {photo.content_type} picture"
+        ) from None
     return kind[0]
 
 

@@ -315,7 +315,7 @@ def scan_submit(
     names: dict[str, str] = {}
     try:
         if not form["code"] and image is not None and image.filename:
-            form["code"] = decode_qr_image(image.file.read(MAX_IMAGE_BYTES + 1))
+            form["code"] = decode_qr_image(image.file.read(MAX_IMAGE_BYTES + 1), image.filename)
         with uow() as session:
             if chinese:
                 names = {s.name_en: s.name for s in service.list_scenarios(session)}

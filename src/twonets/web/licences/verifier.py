@@ -41,6 +41,7 @@ def _verify_page(
     source: str = "",
     error: TwonetsError | None = None,
     status_code: int = 200,
+    photo: str | None = None,
 ) -> HTMLResponse:
     if places is None:
         with uow() as session:
@@ -54,6 +55,7 @@ def _verify_page(
         caller,
         status_code=status_code,
         form=form or {},
+        photo=photo,
         verdict=verdict,
         headline=headline,
         explanation=explanation,
@@ -79,13 +81,13 @@ def verify_submit(
     image: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
     """Verify what was shown (one unit of work: the verification is counted)."""
-    data = image.file.read(MAX_IMAGE_BYTES + 1) if image is not None and image.filename else b""
+    photo = image.filename if image is not None and image.filename else None
     form = {"credential": credential.strip(), "audience": audience.strip(), "nonce": nonce.strip()}
     now = clock()
     source = "pasted"
     try:
-        if data:
-            form["credential"] = decode_qr_image(data)
+        if image is not None and photo is not None:
+            form["credential"] = decode_qr_image(image.file.read(MAX_IMAGE_BYTES + 1), photo)
             source = "image"
         if not form["credential"]:
             raise Invalid.field(
@@ -95,7 +97,9 @@ def verify_submit(
                 "the QR code",
             )
     except Invalid as exc:
-        return _verify_page(request, caller, uow, form=form, error=exc, status_code=exc.status)
+        return _verify_page(
+            request, caller, uow, form=form, error=exc, status_code=exc.status, photo=photo
+        )
     with uow() as session:
         verdict = service.verify(
             session,

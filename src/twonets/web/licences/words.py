@@ -174,6 +174,7 @@ FIELD_WORDS: dict[tuple[str, str], str] = {
     ("credential", "required"): N_(
         "paste the QR code's text or the shared presentation, or choose a photo of the QR code"
     ),
+    ("image", "empty"): N_("the file is empty: choose a photo of the QR code"),
     ("image", "size"): N_("the image is too large: use a photo under 10 MB"),
     ("image", "image"): N_("the file is not an image that can be read (use PNG or JPEG)"),
     ("image", "no-qr-code"): N_(
