@@ -61,6 +61,8 @@ TESTED_ELSEWHERE = {
     "(tests/requests/test_attachments.py)",
     "/api/v1/ops/cases/{case_id}/feedback": "photos are checked as images and their size "
     "(tests/operations/cases/test_api.py)",
+    "/api/v1/services/applications/{application_id}/materials/{item}": "kept as given after "
+    "core.uploads' type and size check (tests/services/test_materials.py)",
 }
 
 

@@ -123,5 +123,5 @@ def test_deploy_command_reads_the_file_and_its_tables(
 
     assert first.output == "two_steps: deployed as version 1\n"
     assert again.output == "two_steps: unchanged, still version 1\n"
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # bad input, as every command that reads a file
     assert bad.output.startswith(f"error: {path}:1: not well-formed XML")

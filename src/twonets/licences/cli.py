@@ -330,6 +330,12 @@ def recognise(
     except (OSError, UnicodeError) as exc:
         typer.echo(f"error: --anchor: cannot read {anchor}: {exc}", err=True)
         raise typer.Exit(2) from None
+    try:  # checked here too, so that a broken file is named
+        load_public_key(anchor_text.encode("ascii"))
+    except (TwonetsError, ValueError) as exc:
+        reason = exc.detail if isinstance(exc, TwonetsError) else str(exc)
+        typer.echo(f"error: --anchor: {anchor}: {reason}", err=True)
+        raise typer.Exit(2) from None
 
     def use(session: Session, licensing: Any) -> str:
         from sqlalchemy import select

@@ -181,7 +181,7 @@ def present(
             at=datetime.now(UTC),
         )
     except Invalid as exc:
-        _fail(exc.detail)
+        _fail(f"{credential}: {exc.detail}")
     except ValueError as exc:
         _fail(f"{credential}: {exc}")
     typer.echo(shown)
