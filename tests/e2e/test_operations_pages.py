@@ -11,17 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from builders import tiny_png
 from e2e.browser import submit_login
 
 if TYPE_CHECKING:
     from e2e.conftest import LiveServer
 
 PHONE = {"width": 390, "height": 844}
-PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a3e1b3"
-    "0a0000000049454e44ae426082"
-)
+PNG_1PX = tiny_png()  # a real picture: photos are decoded before they are kept
 
 
 def log_in_to(page: Page, path: str, username: str, password: str) -> None:

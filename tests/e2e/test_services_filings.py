@@ -148,6 +148,7 @@ def test_an_enterprise_files_pays_once_and_reads_the_receipt(
     )
     sending.get_by_role("button", name="Send the material").click()
     expect(page.get_by_test_id("material-form")).to_have_count(0)
+    expect(page.get_by_test_id("files-sent")).to_contain_text("ledger.pdf")
     log_out(page)
 
     as_staff(page, live_server, "tax staff")

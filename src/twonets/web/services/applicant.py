@@ -168,6 +168,9 @@ def _application(
 ) -> HTMLResponse:
     with uow() as session:
         application = service.get_application(session, caller, application_id)
+        sent = (
+            service.list_materials(session, caller, application_id) if application["mine"] else []
+        )
     return render(
         request,
         "services/application.html",
@@ -175,6 +178,7 @@ def _application(
         status_code=status_code,
         application=application,
         mine=application["mine"],
+        sent=sent,
         values=values or {},
         errors=errors or {},
         problem=problem,
