@@ -1,0 +1,158 @@
+"""Grants: the policy in force for a reader, a purpose and a dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from twonets.core.auth import Principal
+from twonets.core.errors import (
+    Forbidden,
+)
+from twonets.governance.models import (
+    GranteeKind as GranteeKind,  # re-exported: domains set policies with it
+)
+from twonets.governance.models import (
+    LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
+)
+from twonets.governance.models import (
+    Policy,
+    Purpose,
+)
+from twonets.governance.service.context import (
+    PurposeState,
+)
+from twonets.governance.service.purposes import (
+    purpose_state,
+)
+
+
+def _grant_candidates(principal: Principal) -> list[tuple[GranteeKind, str]]:
+    """Who a reader's policy may name, in order: its department, its function, its roles."""
+    candidates: list[tuple[GranteeKind, str]] = []
+    if principal.department_code:
+        candidates.append((GranteeKind.DEPARTMENT, principal.department_code))
+    if principal.department_function:
+        candidates.append((GranteeKind.FUNCTION, principal.department_function))
+    candidates.extend((GranteeKind.ROLE, r.value) for r in sorted(principal.roles))
+    return candidates
+
+
+def _policies_of(
+    candidates: Sequence[tuple[GranteeKind, str]], purpose_code: str, dataset: str
+) -> Select[Any]:
+    return select(Policy).where(
+        Policy.purpose_code == purpose_code,
+        Policy.dataset == dataset,
+        or_(*(and_(Policy.grantee_kind == k, Policy.grantee == g) for k, g in candidates)),
+    )
+
+
+def grant_for(
+    session: Session, principal: Principal, purpose_code: str, dataset: str
+) -> Policy | None:
+    """The policy in force for this reader: its department's, else its function's, else a role's."""
+    candidates = _grant_candidates(principal)
+    if not candidates:
+        return None
+    # One query for every candidate's versions; the newest version of each is the one in force.
+    versions = session.scalars(_policies_of(candidates, purpose_code, dataset)).all()
+    return _in_force(candidates, versions)
+
+
+def _in_force(
+    candidates: Sequence[tuple[GranteeKind, str]], versions: Sequence[Policy]
+) -> Policy | None:
+    newest: dict[tuple[str, str], Policy] = {}
+    for policy in versions:
+        slot = (str(policy.grantee_kind), policy.grantee)
+        if slot not in newest or policy.version > newest[slot].version:
+            newest[slot] = policy
+    for kind, grantee in candidates:
+        found = newest.get((str(kind), grantee))
+        if found is not None and not found.revoked:
+            return found
+    return None
+
+
+# The statement of ``active_grant`` per number of candidates, built once with parameters
+# (building and keying a statement per read costs more than running it).
+_GRANT_STATEMENTS: dict[int, Select[Policy, Purpose]] = {}
+
+
+def _grant_statement(count: int) -> Select[Policy, Purpose]:
+    cached = _GRANT_STATEMENTS.get(count)
+    if cached is None:
+        cached = (
+            select(Policy, Purpose)
+            .join(Purpose, Purpose.code == Policy.purpose_code)
+            .where(
+                Policy.purpose_code == bindparam("purpose"),
+                Policy.dataset == bindparam("dataset"),
+                or_(
+                    *(
+                        and_(
+                            Policy.grantee_kind
+                            == bindparam(f"kind{i}", type_=Policy.grantee_kind.type),
+                            Policy.grantee == bindparam(f"grantee{i}"),
+                        )
+                        for i in range(count)
+                    )
+                ),
+            )
+        )
+        _GRANT_STATEMENTS[count] = cached
+    return cached
+
+
+def active_grant(
+    session: Session, principal: Principal, purpose_code: str, dataset: str, now: datetime
+) -> Policy | None:
+    """``check_purpose_active`` then ``grant_for``, in one query when policies exist: the
+    candidates' policy versions with their purpose (the same errors, in the same order)."""
+    candidates = _grant_candidates(principal)
+    parameters: dict[str, Any] = {"purpose": purpose_code, "dataset": dataset}
+    for i, (kind, grantee) in enumerate(candidates):
+        parameters[f"kind{i}"] = kind
+        parameters[f"grantee{i}"] = grantee
+    rows = (
+        session.execute(_grant_statement(len(candidates)), parameters).all() if candidates else []
+    )
+    if not rows:
+        check_purpose_active(session, purpose_code, now)
+        return None
+    _check_purpose_state(rows[0][1], purpose_code, now)
+    return _in_force(candidates, [policy for policy, _ in rows])
+
+
+def holds_policy_for_purpose(session: Session, principal: Principal, purpose_code: str) -> bool:
+    """Whether the reader holds a grant in force for ``purpose_code`` on any dataset."""
+    datasets = session.scalars(
+        select(Policy.dataset).where(Policy.purpose_code == purpose_code).distinct()
+    ).all()
+    return any(grant_for(session, principal, purpose_code, d) is not None for d in datasets)
+
+
+def check_purpose_active(session: Session, purpose_code: str, now: datetime) -> Purpose:
+    """The purpose, if it grants anything at ``now``; else ``Forbidden`` saying why not."""
+    purpose = session.get(Purpose, purpose_code)
+    if purpose is None:
+        raise Forbidden(f"no grant: purpose {purpose_code} does not exist")
+    return _check_purpose_state(purpose, purpose_code, now)
+
+
+def _check_purpose_state(purpose: Purpose, purpose_code: str, now: datetime) -> Purpose:
+    state = purpose_state(purpose, now)
+    if state is PurposeState.EXPIRED:
+        assert purpose.valid_until is not None
+        raise Forbidden(
+            f"purpose {purpose_code} expired on {purpose.valid_until.isoformat()} "
+            "and grants nothing"
+        )
+    if state is not PurposeState.ACTIVE:
+        raise Forbidden(f"purpose {purpose_code} is {state} and grants nothing")
+    return purpose

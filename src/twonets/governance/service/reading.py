@@ -1,0 +1,392 @@
+"""The one door: governed reads and exports, and the ledger entries they leave."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from twonets.core.auth import Principal
+from twonets.core.errors import (
+    FieldProblem,
+    Forbidden,
+    Invalid,
+)
+from twonets.governance import ledger, masking
+from twonets.governance.catalogue import Dataset
+from twonets.governance.models import (
+    GranteeKind as GranteeKind,  # re-exported: domains set policies with it
+)
+from twonets.governance.models import (
+    LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
+)
+from twonets.governance.models import (
+    Policy,
+)
+from twonets.governance.service.context import (
+    MAX_EXPORT_ROWS,
+    MAX_READ_ROWS,
+    MINOR_AGE,
+    SUBJECT_ACCESS,
+    Governance,
+    check_may_read,
+)
+from twonets.governance.service.grants import (
+    active_grant,
+)
+from twonets.governance.service.purposes import (
+    log_change,
+)
+
+# --- the one door -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadQuery:
+    """What a reader asks for: fields (default: all granted), equality filters, a page."""
+
+    fields: Sequence[str] | None = None
+    where: Mapping[str, Any] = field(default_factory=dict)
+    subject_ids: Sequence[int] | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass
+class ReadResult:
+    """Masked rows and what was applied to them."""
+
+    dataset: str
+    purpose: str
+    request_id: str
+    fields: list[str]
+    masks: dict[str, str]
+    rows: list[dict[str, Any]]
+    policy_id: int
+    policy_version: int
+
+
+def subject_access_entry(
+    principal: Principal,
+    *,
+    subject_kind: str,
+    subject_id: int,
+    dataset: str,
+    fields: Sequence[str],
+    now: datetime,
+    request_id: str,
+) -> dict[str, Any]:
+    """The ledger record of a data subject reading their own records (``subject.access``).
+
+    A resident's own page (their scans, their call-ups, a copy of their data) reads personal
+    data without a department or purpose; the read is still recorded, so that their report
+    shows it as "your own request". Pass the entries to ``ledger.record_reads``.
+    """
+    return {
+        "read_at": now,
+        "actor": principal.username,
+        "department_code": None,
+        "purpose_code": SUBJECT_ACCESS,
+        "dataset": dataset,
+        "subject_kind": subject_kind,
+        "subject_ids": [subject_id],
+        "fields": list(fields),
+        "request_id": request_id,
+        "kind": "copy",
+    }
+
+
+def _forbid_missing_grant(principal: Principal, purpose_code: str, dataset: str) -> Forbidden:
+    who = principal.department_code or principal.username
+    return Forbidden(
+        f"no grant: {who} holds no policy for purpose {purpose_code} on dataset {dataset}",
+        extra={
+            "missing_grant": {
+                "department": principal.department_code,
+                "function": principal.department_function,
+                "roles": sorted(r.value for r in principal.roles),
+                "purpose": purpose_code,
+                "dataset": dataset,
+            }
+        },
+    )
+
+
+def _check_filters(
+    purpose: str, dataset: str, granted: Mapping[str, str], where: Mapping[str, Any]
+) -> None:
+    """A filter may use only a field granted in full.
+
+    Testing a masked field for equality would reveal more than the mask shows (a partial
+    phone number tested against every full number is the full number), so it is refused.
+    """
+    masked = sorted(
+        name
+        for name in where
+        if masking.parse_rule(granted[name]).kind is not masking.MaskKind.KEEP
+    )
+    if masked:
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} grants {', '.join(masked)} only masked: "
+            "a filter may use only fields granted in full",
+            errors=[
+                FieldProblem(
+                    f"where.{name}",
+                    "granted-in-full",
+                    f"{name} is granted masked ({granted[name]}); filter only on fields "
+                    "granted in full",
+                )
+                for name in masked
+            ],
+            extra={"refused_filters": masked, "rule": "filter-on-fields-granted-in-full"},
+        )
+
+
+def minor_cutoff(now: datetime) -> date:
+    """The latest birth date of someone no longer a minor (14 or older) at ``now``."""
+    today = now.date()
+    try:
+        return today.replace(year=today.year - MINOR_AGE)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - MINOR_AGE, day=28)
+
+
+def _build_select(
+    target: Dataset,
+    columns: Sequence[str],
+    policy: Policy,
+    principal: Principal,
+    query: ReadQuery,
+    now: datetime,
+) -> Select[Any]:
+    table = target.table
+    subject = table.c[target.subject_field]
+    statement = select(subject.label("_subject"), *(table.c[c] for c in columns))
+    row_filter = policy.row_filter or {}
+    if row_filter.get("district") == "own":
+        if not principal.district_code:
+            raise Forbidden(
+                "the policy limits reads to the reader's own district, "
+                "and this account belongs to no district"
+            )
+        assert target.district_field is not None
+        statement = statement.where(table.c[target.district_field] == principal.district_code)
+    for name, value in (row_filter.get("equals") or {}).items():
+        statement = statement.where(table.c[name] == value)
+    if target.minor_field is not None and row_filter.get("minors") != "include":
+        # Minors' data is sensitive: only a policy that names them reads their rows.
+        statement = statement.where(table.c[target.minor_field] <= minor_cutoff(now))
+    for name, value in query.where.items():
+        if name in target.sealed_fields:
+            raise Invalid.field(f"where.{name}", "not-sealed", "sealed fields cannot be filtered")
+        statement = statement.where(table.c[name] == value)
+    if query.subject_ids is not None:
+        statement = statement.where(subject.in_(list(query.subject_ids)))
+    # Subject first, then the primary key: pages are stable across calls.
+    order = [subject, *(c for c in table.primary_key.columns if c is not subject)]
+    return statement.order_by(*order).limit(query.limit).offset(query.offset)
+
+
+def open_and_mask(
+    session: Session,
+    gov: Governance,
+    principal: Principal,
+    purpose: str,
+    target: Dataset,
+    rows: Sequence[Any],
+    rules: Mapping[str, masking.MaskRule],
+) -> list[dict[str, Any]]:
+    """Rows selected as (subject, *fields in ``rules``' order), opened and masked by ``rules``."""
+    wanted = list(rules)
+    needs_keys = any(f in target.sealed_fields for f in wanted) or any(
+        r.kind is masking.MaskKind.PSEUDONYM for r in rules.values()
+    )
+    keyring = gov.keyring(session) if needs_keys else None
+    # Pseudonyms are keyed per department and purpose: two departments cannot join them.
+    key = (
+        keyring.pseudonym_key(principal.department_code or principal.username, purpose)
+        if keyring is not None
+        else None
+    )
+    sealed = set(target.sealed_fields)
+    # Work out once per read what each column needs (opening, masking, or nothing), then
+    # open and mask a column at a time: one loop per column, not a call per value.
+    plan = [
+        (
+            i,
+            name,
+            name in sealed,
+            None
+            if rules[name].kind is masking.MaskKind.KEEP
+            else masking.column_masker(rules[name], pseudonym_key=key, field=name),
+        )
+        for i, name in enumerate(wanted, start=1)
+    ]
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    opened: list[Sequence[Any]] = []
+    for i, name, is_sealed, mask in plan:
+        column: Sequence[Any] = columns[i]
+        if is_sealed:
+            assert keyring is not None
+            column = keyring.unseal_many(target.name, name, column)
+        if mask is not None:
+            column = mask(column)
+        opened.append(column)
+    names = ("subject_id", *wanted)
+    return list(map(dict, map(zip, repeat(names), zip(columns[0], *opened, strict=True))))
+
+
+def record_subject_reads(
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str,
+    target: Dataset,
+    rows: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    request_id: str,
+    kind: str,
+    now: datetime,
+) -> list[int]:
+    """Record one ledger entry per data subject among ``rows`` (however many rows each had)."""
+    subjects = list(dict.fromkeys(map(int, map(itemgetter("subject_id"), rows))))
+    if subjects:
+        ledger.record_reads(
+            session,
+            [
+                {
+                    "read_at": now,
+                    "actor": principal.username,
+                    "department_code": principal.department_code,
+                    "purpose_code": purpose,
+                    "dataset": target.name,
+                    "subject_kind": target.subject_kind,
+                    "subject_ids": subjects,
+                    "fields": list(fields),
+                    "request_id": request_id,
+                    "kind": kind,
+                }
+            ],
+        )
+    return subjects
+
+
+def read(
+    session: Session,
+    gov: Governance,
+    principal: Principal,
+    *,
+    purpose: str,
+    dataset: str,
+    query: ReadQuery | None = None,
+    now: datetime,
+    request_id: str | None = None,
+    kind: str = "read",
+    max_rows: int = MAX_READ_ROWS,
+) -> ReadResult:
+    """The one door: masked rows of ``dataset`` for ``purpose``, each subject's read recorded."""
+    check_may_read(principal)
+    query = query or ReadQuery()
+    if not 1 <= query.limit <= max_rows:
+        raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
+    target = gov.catalogue.get(dataset)
+    policy = active_grant(session, principal, purpose, dataset, now)
+    if policy is None:
+        raise _forbid_missing_grant(principal, purpose, dataset)
+    granted = dict(policy.fields)
+    wanted = list(query.fields) if query.fields is not None else list(granted)
+    refused = [f for f in wanted if f not in granted]
+    refused += [f for f in query.where if f not in granted]
+    if refused:
+        names = ", ".join(sorted(set(refused)))
+        raise Forbidden(
+            f"the policy for {purpose} on {dataset} does not grant: {names}",
+            extra={"refused_fields": sorted(set(refused))},
+        )
+    _check_filters(purpose, dataset, granted, query.where)
+    rows = session.execute(_build_select(target, wanted, policy, principal, query, now)).all()
+    rules = {name: masking.parse_rule(granted[name]) for name in wanted}
+    out = open_and_mask(session, gov, principal, purpose, target, rows, rules)
+    request_id = request_id or str(uuid.uuid4())
+    record_subject_reads(
+        session,
+        principal,
+        purpose=purpose,
+        target=target,
+        rows=out,
+        fields=wanted,
+        request_id=request_id,
+        kind=kind,
+        now=now,
+    )
+    return ReadResult(
+        dataset=dataset,
+        purpose=purpose,
+        request_id=request_id,
+        fields=wanted,
+        masks={name: rules[name].spec for name in wanted},
+        rows=out,
+        policy_id=policy.id,
+        policy_version=policy.version,
+    )
+
+
+def export(
+    session: Session,
+    gov: Governance,
+    principal: Principal,
+    *,
+    purpose: str,
+    dataset: str,
+    query: ReadQuery,
+    now: datetime,
+) -> tuple[str, str]:
+    """A CSV export through the same door, watermarked with requester and purpose; logged."""
+    result = read(
+        session,
+        gov,
+        principal,
+        purpose=purpose,
+        dataset=dataset,
+        query=query,
+        now=now,
+        kind="export",
+        max_rows=MAX_EXPORT_ROWS,
+    )
+    mark = hmac.new(
+        gov.root_secret, f"export:{result.request_id}".encode(), hashlib.sha256
+    ).hexdigest()[:16]
+    watermark = (
+        f"exported by {principal.username} ({principal.department_code}) for {purpose} "
+        f"at {now.isoformat()}; request {result.request_id}; mark {mark}"
+    )
+    buffer = io.StringIO()
+    buffer.write(f"# {watermark}\n")
+    writer = csv.writer(buffer)
+    writer.writerow(["subject_id", *result.fields, "watermark"])
+    for row in result.rows:
+        writer.writerow([row["subject_id"], *(row[f] for f in result.fields), mark])
+    log_change(
+        session,
+        actor=principal.username,
+        action="export.made",
+        target=f"{purpose}/{dataset}",
+        before=None,
+        after={"rows": len(result.rows), "request_id": result.request_id},
+        reason=watermark,
+        now=now,
+    )
+    return buffer.getvalue(), watermark
