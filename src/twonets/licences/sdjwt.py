@@ -23,18 +23,34 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, TypeAlias
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from twonets.core.errors import FieldProblem, Invalid, ProblemList
+from twonets.licences.jwk import P256_BYTES as _P256_BYTES
+from twonets.licences.jwk import (
+    PRIVATE_JWK_MEMBERS,
+    JwsSigner,
+    KeySigner,
+    PrivateKey,
+    PublicKey,
+    eddsa_signer,
+    es256_signer,
+    jwk_thumbprint,
+    key_from_jwk,
+    public_jwk,
+    public_only_jwk,
+    sign_jwt,
+)
+from twonets.licences.jwk import b64url_decode as _b64url_decode
+from twonets.licences.jwk import b64url_problem as _b64url_problem
+from twonets.licences.jwk import is_p256 as _is_p256
+from twonets.licences.jwk import value_kind as _kind
 from twonets.trust import jws
 from twonets.trust.times import iso as _iso
 from twonets.trust.times import numeric_date as _numeric_date
 from twonets.trust.times import require_aware as _require_aware
-
-PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 SD_JWT_TYP = "dc+sd-jwt"
 KB_JWT_TYP = "kb+jwt"
@@ -51,7 +67,6 @@ _RESERVED = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
 # Kept out of a verdict's ``claims``: they have fields of their own, or are SD-JWT machinery.
 _NOT_CLAIMS = _NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg"}
 _JWS_ALGS = jws.ALGS
-_P256_BYTES = 32
 
 
 class SdJwtStep(StrEnum):
@@ -106,121 +121,6 @@ class UnreadableSdJwt(Invalid):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"sd_jwt: {detail}", errors=[FieldProblem("sd_jwt", "format", detail)])
-
-
-# --- keys and signing ----------------------------------------------------------------------
-
-
-class JwsSigner(Protocol):
-    """Signs a JWS signing input; a key in memory, an HSM or a KMS can stand behind it."""
-
-    @property
-    def alg(self) -> str:
-        """The JWS alg: "ES256" or "EdDSA"."""
-        ...
-
-    @property
-    def kid(self) -> str | None:
-        """The key id put in the JWS header, or None for none."""
-        ...
-
-    def sign(self, signing_input: bytes) -> bytes:
-        """The raw JWS signature of ``signing_input`` (ES256: r || s, 64 bytes)."""
-        ...
-
-
-@dataclass(frozen=True)
-class KeySigner:
-    """A :class:`JwsSigner` over a private key held in memory."""
-
-    alg: str
-    kid: str | None
-    private_key: PrivateKey = field(repr=False)
-
-    def sign(self, signing_input: bytes) -> bytes:
-        """The raw JWS signature of ``signing_input``."""
-        return jws.sign_bytes(self.private_key, signing_input)
-
-
-def es256_signer(private_key: ec.EllipticCurvePrivateKey, kid: str | None) -> KeySigner:
-    """An ES256 signer for a P-256 private key, announcing ``kid`` in the header."""
-    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not _is_p256(private_key.curve):
-        raise ValueError("ES256 needs an EC P-256 private key")
-    return KeySigner("ES256", kid, private_key)
-
-
-def eddsa_signer(private_key: ed25519.Ed25519PrivateKey, kid: str | None) -> KeySigner:
-    """An EdDSA signer for an Ed25519 private key, announcing ``kid`` in the header."""
-    if not isinstance(private_key, ed25519.Ed25519PrivateKey):
-        raise ValueError("EdDSA needs an Ed25519 private key")
-    return KeySigner("EdDSA", kid, private_key)
-
-
-def public_jwk(public_key: PublicKey) -> dict[str, str]:
-    """The public JWK of a key: EC P-256 as kty EC (x, y), Ed25519 as kty OKP (x)."""
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        raw = public_key.public_bytes_raw()
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
-    if isinstance(public_key, ec.EllipticCurvePublicKey) and _is_p256(public_key.curve):
-        numbers = public_key.public_numbers()
-        return {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": _b64url(numbers.x.to_bytes(_P256_BYTES, "big")),
-            "y": _b64url(numbers.y.to_bytes(_P256_BYTES, "big")),
-        }
-    raise ValueError(f"unsupported key {type(public_key).__name__}; use EC P-256 or Ed25519")
-
-
-def key_from_jwk(jwk: Mapping[str, Any]) -> PublicKey:
-    """The public key of an EC P-256 or Ed25519 JWK; ValueError says what is wrong with it."""
-    if not isinstance(jwk, Mapping):
-        raise ValueError(f"a JWK is a JSON object, not {_kind(jwk)}")
-    kty, crv = jwk.get("kty"), jwk.get("crv")
-    if kty == "OKP" and crv == "Ed25519":
-        return ed25519.Ed25519PublicKey.from_public_bytes(_jwk_coordinate(jwk, "x"))
-    if kty == "EC" and crv == "P-256":
-        x = int.from_bytes(_jwk_coordinate(jwk, "x"), "big")
-        y = int.from_bytes(_jwk_coordinate(jwk, "y"), "big")
-        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()  # checks the curve
-    raise ValueError(f"unsupported JWK kty {kty!r} crv {crv!r}; use EC P-256 or OKP Ed25519")
-
-
-# Members a JWK of a private key carries (RFC 7518 6.2.2, 6.3.2; RFC 8037 2).
-PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-
-
-def public_only_jwk(jwk: Mapping[str, Any]) -> dict[str, str]:
-    """The public members of a P-256 or Ed25519 JWK (``kty``, ``crv``, ``x``, ``y``), checked.
-
-    A JWK holding any private member is refused (ValueError) rather than stripped: a wallet
-    that sends its private key has already lost it, and must make a new one.
-    """
-    if not isinstance(jwk, Mapping):
-        raise ValueError(f"a JWK is a JSON object, not {_kind(jwk)}")
-    private = sorted(PRIVATE_JWK_MEMBERS & set(jwk))
-    if private:
-        raise ValueError(
-            f"the JWK holds private member(s) {', '.join(private)}: send the public key only"
-        )
-    return public_jwk(key_from_jwk(jwk))
-
-
-def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
-    """The RFC 7638 SHA-256 thumbprint of a public JWK (base64url), from its required members."""
-    public = public_only_jwk(jwk)
-    required = {name: public[name] for name in ("crv", "kty", "x", "y") if name in public}
-    return _b64url(hashlib.sha256(_dumps(required, sort_keys=True)).digest())
-
-
-def sign_jwt(payload: Mapping[str, Any], *, typ: str, signer: JwsSigner) -> str:
-    """A compact JWS of ``payload`` with header {alg, typ, kid}, compact JSON, base64url."""
-    if signer.alg not in _JWS_ALGS:
-        raise ValueError(f"unsupported alg {signer.alg!r}; use one of {', '.join(_JWS_ALGS)}")
-    header: dict[str, str] = {"alg": signer.alg, "typ": typ}
-    if signer.kid is not None:
-        header["kid"] = signer.kid
-    return jws.sign_compact(header, payload, signer.sign)
 
 
 # --- issuance and presentation -------------------------------------------------------------
@@ -746,43 +646,34 @@ _dumps = jws.json_bytes
 _loads = jws.loads
 
 
-def _b64url_problem(detail: str) -> str:
-    return "non-canonical base64url" if "non-canonical" in detail else "not unpadded base64url"
-
-
-def _b64url_decode(text: str) -> bytes:
-    try:
-        return jws.b64url_decode(text)
-    except ValueError as exc:
-        raise ValueError(_b64url_problem(str(exc))) from None
-
-
-def _is_p256(curve: ec.EllipticCurve) -> bool:
-    return curve.name == ec.SECP256R1.name
-
-
-def _jwk_coordinate(jwk: Mapping[str, Any], name: str) -> bytes:
-    value = jwk.get(name)
-    if not isinstance(value, str):
-        raise ValueError(f"JWK member {name!r} is {_kind(value)}, not base64url text")
-    raw = _b64url_decode(value)
-    if len(raw) != _P256_BYTES:
-        raise ValueError(f"JWK member {name!r} is {len(raw)} bytes, not {_P256_BYTES}")
-    return raw
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "missing (null)"
-    names = {str: "text", bool: "a boolean", int: "an integer", float: "a number"}
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return f"an array of {len(value)}"
-    return names.get(type(value), type(value).__name__)
-
-
 def _key_kind(key: object) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return f"an EC {key.curve.name} key"
     return f"a {type(key).__name__}"
+
+
+__all__ = [
+    "KB_CLOCK_SKEW",
+    "KB_JWT_TYP",
+    "MAX_PRESENTATION_CHARS",
+    "PRIVATE_JWK_MEMBERS",
+    "SD_ALG",
+    "SD_JWT_TYP",
+    "JwsSigner",
+    "KeySigner",
+    "PrivateKey",
+    "PublicKey",
+    "SdJwtStep",
+    "SdJwtVerdict",
+    "UnreadableSdJwt",
+    "eddsa_signer",
+    "es256_signer",
+    "issue",
+    "jwk_thumbprint",
+    "key_from_jwk",
+    "present",
+    "public_jwk",
+    "public_only_jwk",
+    "sign_jwt",
+    "verify_presentation",
+]
