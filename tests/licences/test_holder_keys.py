@@ -22,6 +22,7 @@ from twonets.core import service as core_service
 from twonets.core.db import unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, Role
+from twonets.licences import jwk as jwk_codec
 from twonets.licences import sdjwt
 from twonets.licences.models import HolderKey
 from twonets.trust import service as trust
@@ -122,7 +123,7 @@ def verify(client: TestClient, people: People, presentation: str) -> dict[str, A
 def payload_of(credential: str) -> dict[str, Any]:
     jwt = credential.split("~", 1)[0]
     part = jwt.split(".")[1]
-    loaded: dict[str, Any] = json.loads(sdjwt._b64url_decode(part))
+    loaded: dict[str, Any] = json.loads(jwk_codec.b64url_decode(part))
     return loaded
 
 

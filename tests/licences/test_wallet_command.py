@@ -29,6 +29,7 @@ from twonets.core import service as core_service
 from twonets.core.db import unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, Role
+from twonets.licences import jwk as jwk_codec
 from twonets.licences import sdjwt
 
 HOTEL = "hotel-42"
@@ -281,7 +282,7 @@ def test_request_fetches_a_credential_bound_to_the_key_file_from_a_running_platf
 
     assert (verdict["valid"], verdict["key_custody"]) == (True, "holder"), verdict
     assert set(verdict["claims"]) == {"name"}
-    assert json.loads(sdjwt._b64url_decode(out.read_text().split(".")[1]))["cnf"] == {"jwk": jwk}
+    assert json.loads(jwk_codec.b64url_decode(out.read_text().split(".")[1]))["cnf"] == {"jwk": jwk}
     wrong = run(
         "request", "--key", str(path), "--licence", str(licence_id), "--out",
         str(tmp_path / "again.sdjwt"), "--api", platform, "--token", hotel,
