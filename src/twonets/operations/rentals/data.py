@@ -6,7 +6,9 @@ The columns are the contract of ``twonets ops rentals detect`` and of the import
   use`` (``residential`` or ``commercial``); optional ``address``, ``lon``, ``lat``,
   ``street`` (whose team inspects it);
 - readings: ``household_id, month`` (``YYYY-MM``), ``water_m3, electricity_kwh, gas_m3``;
-  optional ``night_share``, ``weekend_share`` (0-1, from hourly electricity).
+  optional ``night_share``, ``weekend_share``, ``peak_valley`` (0-1, from hourly electricity:
+  ``peak_valley`` is 1 - the mean hourly use in the valley hours 22:00-06:00 over that in the
+  peak hours 06:00-22:00).
 
 Every problem is a :class:`FileProblem` naming the file, the row (the line of a CSV file,
 the header being line 1; the record number plus one in a Parquet file, so both count alike)
@@ -38,7 +40,7 @@ HOUSEHOLD_COLUMNS = (
 )
 HOUSEHOLD_OPTIONAL = ("address", "lon", "lat", "street")
 READING_COLUMNS = ("household_id", "month", "water_m3", "electricity_kwh", "gas_m3")
-READING_OPTIONAL = ("night_share", "weekend_share")
+READING_OPTIONAL = ("night_share", "weekend_share", "peak_valley")
 USES = frozenset({"residential", "commercial"})
 MONTH = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})")
 DISTRICT = re.compile(r"\d{6}")
@@ -96,6 +98,7 @@ class ReadingRow:
     gas_m3: float
     night_share: float | None = None
     weekend_share: float | None = None
+    peak_valley: float | None = None  # 1 - valley hours' mean use over peak hours', in [0, 1]
 
 
 Record = Mapping[str, Any]
@@ -287,6 +290,9 @@ def parse_readings(
                     _share(file, row, record, "weekend_share")
                     if "weekend_share" in columns
                     else None
+                ),
+                peak_valley=(
+                    _share(file, row, record, "peak_valley") if "peak_valley" in columns else None
                 ),
             )
         )

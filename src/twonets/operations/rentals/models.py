@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime
@@ -20,6 +28,9 @@ from twonets.core.privacy import DataClass, all_public, dataset, personal, publi
 
 HOUSEHOLD_DATASET = "rentals.household"
 READING_DATASET = "rentals.reading"
+METER_DATASET = "rentals.meter"
+METER_MESSAGE_DATASET = "rentals.meter-message"
+HOURLY_DATASET = "rentals.hourly"
 
 
 class Household(Base):
@@ -80,6 +91,8 @@ class Reading(Base):
     # From hourly electricity, where the meter sends it: share used 23:00-07:00 and at weekends.
     night_share: Mapped[float | None] = mapped_column(Float)
     weekend_share: Mapped[float | None] = mapped_column(Float)
+    # 1 - the mean hourly use in the valley hours (22:00-06:00) over the peak hours' (06:00-22:00).
+    peak_valley: Mapped[float | None] = mapped_column(Float)
 
 
 class Lead(Base):
@@ -139,3 +152,106 @@ class ThresholdSet(Base):
     min_score: Mapped[float] = mapped_column(Float)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(64))
+
+
+class Meter(Base):
+    """A household's meter of one utility as the feed knows it: its register and its faults.
+
+    ``last_register`` is the baseline a cumulative register's next message is measured from;
+    ``last_at`` the time of the newest message taken. The counters say how often the meter
+    double-sent, reset, sent a jump too large to be true (held back, ``held`` in total) or a
+    register older than the baseline; they are about the device, not the household's use.
+    """
+
+    __tablename__ = "rental_meter"
+    __table_args__ = (
+        UniqueConstraint("household_pk", "utility"),
+        {
+            "info": dataset(
+                METER_DATASET,
+                subject="household_pk",
+                subject_kind="household",
+                default=DataClass.PERSONAL,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, info=public())
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
+    )
+    utility: Mapped[str] = mapped_column(String(16), info=public())  # water | electricity | gas
+    last_register: Mapped[float | None] = mapped_column(Float)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken: Mapped[int] = mapped_column(Integer, default=0, info=public())
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, info=public())
+    resets: Mapped[int] = mapped_column(Integer, default=0, info=public())
+    implausible: Mapped[int] = mapped_column(Integer, default=0, info=public())
+    late: Mapped[int] = mapped_column(Integer, default=0, info=public())
+    held: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class MeterMessage(Base):
+    """A meter message already taken, by its key, so a repeat is refused (pruned after days).
+
+    The key is the message's ``id`` or, without one, a digest of its time, value and kind.
+    The unique constraint is what keeps two workers from both adding the same message.
+    """
+
+    __tablename__ = "rental_meter_message"
+    __table_args__ = (
+        UniqueConstraint("household_pk", "utility", "key"),
+        {
+            "info": dataset(
+                METER_MESSAGE_DATASET,
+                subject="household_pk",
+                subject_kind="household",
+                default=DataClass.PERSONAL,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, info=public())
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
+    )
+    utility: Mapped[str] = mapped_column(String(16), info=public())
+    key: Mapped[str] = mapped_column(String(64), info=public())  # a SHA-256 digest, hex
+    # The later of the message's time and its receipt: the key is pruned from this on.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, info=public())
+
+
+class HourlyMonth(Base):
+    """A household-month's electricity from timed feed messages, summed by hour of the day.
+
+    Valley hours are 22:00-06:00 and peak hours 06:00-22:00 (Shanghai's residential tariff),
+    night 23:00-07:00, weekend Saturday and Sunday, all in Shanghai time; ``hours`` are the
+    hours the messages covered. The month's shares and peak-valley difference come from these.
+    """
+
+    __tablename__ = "rental_hourly_month"
+    __table_args__ = (
+        UniqueConstraint("household_pk", "month"),
+        {
+            "info": dataset(
+                HOURLY_DATASET,
+                subject="household_pk",
+                subject_kind="household",
+                default=DataClass.PERSONAL,
+            )
+        },
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, info=public())
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
+    )
+    month: Mapped[str] = mapped_column(String(7), info=public())  # YYYY-MM
+    kwh: Mapped[float] = mapped_column(Float, default=0.0)
+    hours: Mapped[float] = mapped_column(Float, default=0.0)
+    valley_kwh: Mapped[float] = mapped_column(Float, default=0.0)
+    valley_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    peak_kwh: Mapped[float] = mapped_column(Float, default=0.0)
+    peak_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    night_kwh: Mapped[float] = mapped_column(Float, default=0.0)
+    weekend_kwh: Mapped[float] = mapped_column(Float, default=0.0)

@@ -159,6 +159,7 @@ def import_rows(
         reading.gas_m3 = r.gas_m3
         reading.night_share = r.night_share
         reading.weekend_share = r.weekend_share
+        reading.peak_valley = r.peak_valley
     session.flush()
     record_event(
         session,
@@ -246,6 +247,7 @@ def _stored(
             Reading.gas_m3,
             Reading.night_share,
             Reading.weekend_share,
+            Reading.peak_valley,
         )
         .join(Household, Household.id == Reading.household_pk)
         .where(*where)
@@ -272,6 +274,7 @@ def _stored(
                 r.gas_m3,
                 r.night_share,
                 r.weekend_share,
+                r.peak_valley,
             )
             for r in readings
         ],

@@ -1,7 +1,8 @@
 """The closed loop of group rentals: the meter feed, street teams' daily caps, outcomes.
 
 - **Meter feed**: readings from the operations centre's MQTT feed add to a household's month
-  (:func:`add_meter_readings`, the platform's own work: nobody is shown anything).
+  once each, with registers, resets and implausible jumps told apart
+  (:mod:`service_meters`, re-exported here: the platform's own work, nobody is shown anything).
 - **Daily cap**: a street team (the household's street, else its district) inspects at most
   its cap of referred leads a day (Shanghai's day); :func:`check_cap` refuses the one more.
   The housing department sets a team's cap (:func:`set_cap`).
@@ -14,7 +15,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,59 +26,19 @@ from twonets.core.auth import Principal
 from twonets.core.errors import Conflict, Invalid
 from twonets.core.events import record_event
 from twonets.operations.rentals import model
-from twonets.operations.rentals.models import Household, Lead, Reading, Team, ThresholdSet
+from twonets.operations.rentals.models import Household, Lead, Team, ThresholdSet
+from twonets.operations.rentals.service_meters import (
+    Applied,
+    MeterReading,
+    MeterRules,
+    add_meter_readings,
+)
+
+# The meter feed's writes live in service_meters; kept importable from here.
+__all__ = ["Applied", "MeterReading", "MeterRules", "add_meter_readings"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_DAILY_CAP = 5
-COLUMN = {"water": "water_m3", "electricity": "electricity_kwh", "gas": "gas_m3"}
-
-
-# --- the meter feed ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeterReading:
-    """Consumption a household's meter published: since its last message, at ``at`` (UTC)."""
-
-    household_id: str
-    utility: str  # water | electricity | gas
-    value: float
-    at: datetime
-
-
-def add_meter_readings(session: Session, readings: Sequence[MeterReading], *, now: datetime) -> int:
-    """Add each reading to its household's month (Shanghai time); how many were households'."""
-    ids = {r.household_id for r in readings}
-    pks = dict(
-        session.execute(
-            select(Household.household_id, Household.id).where(Household.household_id.in_(ids))
-        ).all()
-    )
-    rows: dict[tuple[int, str], Reading] = {}
-    added = 0
-    for r in readings:
-        pk = pks.get(r.household_id)
-        if pk is None:
-            continue  # another part's meter
-        month = r.at.astimezone(SHANGHAI).strftime("%Y-%m")
-        row = rows.get((pk, month))
-        if row is None:
-            row = session.scalar(
-                select(Reading).where(Reading.household_pk == pk, Reading.month == month)
-            )  # governance: the feed adds to a month; nothing is shown
-            if row is None:
-                row = Reading(
-                    household_pk=pk, month=month, water_m3=0.0, electricity_kwh=0.0, gas_m3=0.0
-                )
-                session.add(row)
-            rows[(pk, month)] = row
-        column = COLUMN[r.utility]
-        setattr(row, column, round(getattr(row, column) + r.value, 6))
-        added += 1
-    session.flush()
-    if added:
-        record_event(session, "ops.rentals.metered", {"readings": added}, now=now)
-    return added
 
 
 # --- street teams' daily caps ------------------------------------------------------------------
