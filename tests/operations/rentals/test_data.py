@@ -183,3 +183,105 @@ def test_one_broken_cell_is_found_where_it_is(index: int, column: str, value: ob
         index + 2,
         column,
     )
+
+
+SHARES = (
+    "household_id,month,water_m3,electricity_kwh,gas_m3,night_share,weekend_share,peak_valley\n"
+    "H1,2026-01,7.5,210,12,0.3,0.28,0.55\n"
+    "H2,2026-01,9,400,20,,,\n"
+)
+
+
+def test_peak_valley_is_read_like_the_shares(tmp_path: Path) -> None:
+    rows = data.read_readings(_write(tmp_path / "r.csv", SHARES), {"H1", "H2"})
+    assert [(r.night_share, r.weekend_share, r.peak_valley) for r in rows] == [
+        (0.3, 0.28, 0.55),
+        (None, None, None),
+    ]
+    assert (
+        data.read_readings(_write(tmp_path / "r.csv", READINGS), {"H1", "H2"})[0].peak_valley
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "words"),
+    [("1.5", "between 0 and 1"), ("-0.1", "between 0 and 1"), ("high", "not a number")],
+)
+def test_a_broken_peak_valley_names_file_row_and_column(
+    tmp_path: Path, cell: str, words: str
+) -> None:
+    path = tmp_path / "readings.csv"
+    problem = _problem(path, SHARES.replace(",0.55", f",{cell}"), known={"H1", "H2"})
+    assert (problem.file, problem.row, problem.column) == (str(path), 2, "peak_valley")
+    assert words in problem.detail
+    assert f"{path}: row 2, column peak_valley" in problem.detail
+
+
+_share_cell = st.one_of(st.none(), st.floats(0, 1).map(lambda x: round(x, 4)))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 12), _share_cell, _share_cell),
+        max_size=12,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_shares_and_peak_valley_round_trip(
+    rows: list[tuple[int, float | None, float | None]],
+) -> None:
+    records = [
+        (
+            i + 2,
+            {
+                "household_id": "H1",
+                "month": f"2026-{m:02d}",
+                "water_m3": "1",
+                "electricity_kwh": "2",
+                "gas_m3": "3",
+                "night_share": "" if night is None else str(night),
+                "peak_valley": "" if pv is None else str(pv),
+            },
+        )
+        for i, (m, night, pv) in enumerate(rows)
+    ]
+    columns = (*data.READING_COLUMNS, "night_share", "peak_valley")
+    parsed = data.parse_readings(columns, records, file="r.csv", known={"H1"})
+    assert [(r.night_share, r.weekend_share, r.peak_valley) for r in parsed] == [
+        (night, None, pv) for _, night, pv in rows
+    ]
+
+
+@given(
+    st.integers(0, 9),
+    st.one_of(
+        st.floats(min_value=1.0001, max_value=1e6),
+        st.floats(max_value=-0.0001, min_value=-1e6),
+        st.text(alphabet="abcxyz-", min_size=1, max_size=5),
+    ),
+)
+def test_one_broken_peak_valley_is_found_where_it_is(index: int, value: object) -> None:
+    records = [
+        (
+            i + 2,
+            {
+                "household_id": "H1",
+                "month": f"2025-{i + 1:02d}",
+                "water_m3": "1",
+                "electricity_kwh": "2",
+                "gas_m3": "3",
+                "peak_valley": "0.5",
+            },
+        )
+        for i in range(10)
+    ]
+    records[index][1]["peak_valley"] = str(value)
+    columns = (*data.READING_COLUMNS, "peak_valley")
+    with pytest.raises(FileProblem) as caught:
+        data.parse_readings(columns, records, file="r.csv", known={"H1"})
+    assert (caught.value.file, caught.value.row, caught.value.column) == (
+        "r.csv",
+        index + 2,
+        "peak_valley",
+    )

@@ -21,7 +21,14 @@ from twonets.core.http import Clock, Uow, require
 from twonets.core.models import Role
 from twonets.governance.service import Governance
 from twonets.operations.cases.api import Layer, add_layer
-from twonets.operations.rentals import feed, model, service, service_loop, service_views
+from twonets.operations.rentals import (
+    feed,
+    model,
+    service,
+    service_loop,
+    service_meters,
+    service_views,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -144,6 +151,29 @@ def list_teams(caller: Staff, uow: Uow, clock: Clock) -> list[dict[str, Any]]:
     """The street teams, each with its daily cap and the leads it was sent today."""
     with uow() as session:
         return [vars(t) for t in service_views.teams(session, caller, now=clock())]
+
+
+@router.get("/api/v1/ops/rentals/meters")
+def meters(
+    request: Request, caller: Staff, uow: Uow, faulty: bool = True, limit: int = 200
+) -> dict[str, Any]:
+    """The caller's households' meters with the feed's counters (no use), the most faults
+    first; and what this server's feed has seen since it started, when it runs."""
+    with uow() as session:
+        views = service_meters.list_meters(session, caller, faulty_only=faulty, limit=limit)
+    running: feed.MeterFeed | None = getattr(request.app.state, "rentals_feed", None)
+    return {
+        "meters": [vars(v) for v in views],
+        "feed": None
+        if running is None
+        else {
+            "messages": running.stats.messages,
+            "added": running.stats.added,
+            "not_households": running.stats.not_households,
+            "rejected": dict(running.stats.rejected),
+            "refused": dict(running.stats.refused),
+        },
+    }
 
 
 @router.get("/ops/layers/rentals")
