@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -552,3 +553,27 @@ async def test_the_broker_s_repeats_resets_and_jumps_are_told_apart(
             for m in session.scalars(select(Meter))
         }
     assert counters == {"water": (1, 0, 0), "gas": (0, 1, 0), "electricity": (0, 0, 1)}
+
+
+def test_the_page_shows_the_district_s_faulty_meters(
+    client: TestClient,
+    frozen_app: FastAPI,
+    session_factory: sessionmaker[Session],
+    housing: Housing,
+) -> None:
+    _faults(session_factory, housing)
+    client.cookies.clear()
+    logged_in = client.post(
+        "/login",
+        data={"username": housing.pudong.username, "password": PASSWORD, "next": "/ops/rentals"},
+        follow_redirects=False,
+    )
+    assert logged_in.status_code == 303
+    client.headers["Accept-Language"] = "zh-CN"
+    page = client.get("/ops/rentals")
+    assert page.status_code == 200
+    assert "异常表计" in page.text
+    rows = re.findall(r'<tr data-meter="([^"]+)">(.*?)</tr>', page.text, re.S)
+    assert [meter for meter, _ in rows] == ["H0/water"]  # Xuhui's meter is not Pudong's
+    cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])
+    assert cells[2:] == ["用水", "1", "1", "0", "0", "0"]

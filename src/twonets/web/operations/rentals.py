@@ -25,6 +25,7 @@ from twonets.operations.rentals import detection
 from twonets.operations.rentals import model as rentals_model
 from twonets.operations.rentals import service as rentals
 from twonets.operations.rentals import service_loop as rentals_loop
+from twonets.operations.rentals import service_meters as rentals_meters
 from twonets.operations.rentals import service_views as rentals_views
 from twonets.web.i18n import N_
 from twonets.web.operations.common import Gettext, gettext_of
@@ -97,6 +98,7 @@ def _page(
         months = rentals_loop.precision_over_time(session, caller)
         counts = rentals_views.leads_by_district(session, caller)
         teams = rentals_views.teams(session, caller, now=clock())
+        meters = rentals_meters.list_meters(session, caller, limit=50)
     kind, _sep, value = (done or "").partition(":")
     return render(
         request,
@@ -108,6 +110,8 @@ def _page(
         months=months,
         counts=json.dumps(counts),
         teams=teams,
+        meters=meters,
+        utilities=UTILITIES,
         reasons=lambda view: reasons_in(view.reason_parts, gettext),
         states=STATES,
         state=state or "",
