@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,11 @@ from twonets import migrations
 from twonets.core.config import Settings
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.service import ensure_reference_data
+
+# Property tests judge what is computed, never how fast: a shared machine can stall any
+# example past Hypothesis's default 200 ms deadline, which would fail a correct test.
+hypothesis_settings.register_profile("twonets", deadline=None)
+hypothesis_settings.load_profile("twonets")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TWONETS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
