@@ -227,35 +227,8 @@ class PreparedSigner:
         body = _bstr_head(len(payload)) + payload
         signature = self.sign(self._sig_head + body)
         message = self._message_head + body + _bstr_head(len(signature)) + signature
-        return prefix + b45encode(compress(message))
+        return prefix + b45encode(zlib.compress(message, 9))
 
-
-def compress(message: bytes) -> bytes:
-    """zlib at level 9, with the window and the buffers sized to ``message``.
-
-    The deflate data is the same as ``zlib.compress(message, 9)`` writes (no match reaches
-    further back than the message, and one block holds all its symbols); only the header's
-    window size differs, which every inflater accepts. Setting up zlib's default 256 KiB of
-    state cost more than compressing a credential, and freeing it slowed the next signature.
-    """
-    size = len(message)
-    if size > _SMALL_MESSAGE:
-        return zlib.compress(message, 9)
-    bits = 9
-    while (1 << bits) - _MIN_LOOKAHEAD < size:
-        bits += 1
-    # The symbol buffer holds 1 << (memory + 6) symbols; one more than the message has.
-    memory = 1
-    while (1 << (memory + 6)) <= size:
-        memory += 1
-    deflater = zlib.compressobj(9, zlib.DEFLATED, bits, memory)
-    return deflater.compress(message) + deflater.flush()
-
-
-# zlib's MIN_LOOKAHEAD: a match may reach back at most the window size less this.
-_MIN_LOOKAHEAD = 262
-# Up to this size the sized window and buffers apply (a QR code holds under 3 KB).
-_SMALL_MESSAGE = 8192
 
 # Prefixes already checked (a region's few): the check is then one set lookup.
 _CHECKED_PREFIXES: set[str] = set()

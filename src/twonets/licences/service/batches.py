@@ -21,11 +21,18 @@ from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, tex
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from twonets.core.auth import Principal
-from twonets.core.errors import Conflict, FieldProblem, Forbidden, Invalid, TwonetsError
+from twonets.core.auth import Principal, principal_of
+from twonets.core.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TwonetsError,
+)
 from twonets.core.events import record_events
 from twonets.core.ids import validate_credit_code
-from twonets.core.models import Citizen, Department, Enterprise
+from twonets.core.models import Account, Citizen, Department, Enterprise
 from twonets.licences import catalogue
 from twonets.licences.dates import add_years
 from twonets.licences.identifiers import LicenceId, make_licence_id
@@ -404,3 +411,41 @@ def issue_licences(
         now=now,
     )
     return [IssuedLicence(i, str(row["identifier"])) for i, row in zip(ids, rows, strict=True)]
+
+
+def issuing_clerk(session: Session, username: str) -> Principal:
+    """The principal of an active account, for the command line to issue as (the rules of
+    ``issue_licences`` then apply to it as to any caller)."""
+    account = session.scalar(
+        select(Account).where(Account.username == username)  # governance: staff login name
+    )
+    if account is None or not account.active:
+        raise NotFound(f"no active account {username!r}")
+    return principal_of(account)
+
+
+def item_of(record: object, where: str) -> LicenceItem:
+    """One item from its JSON form ``{"type", "claims", "valid_from", "valid_until"?}``;
+    ``Invalid`` names ``where`` and the field."""
+    if not isinstance(record, dict):
+        raise Invalid.field(where, "object", "should be a JSON object")
+    unknown = sorted(set(record) - {"type", "claims", "valid_from", "valid_until"})
+    if unknown:
+        raise Invalid.field(f"{where}.{unknown[0]}", "known-field", "is not a field of an item")
+    type_code, claims = record.get("type"), record.get("claims")
+    if not isinstance(type_code, str):
+        raise Invalid.field(f"{where}.type", "text", "should be a licence type code, e.g. ID")
+    if not isinstance(claims, dict):
+        raise Invalid.field(f"{where}.claims", "object", "should be a JSON object")
+    dates: list[date | None] = []
+    for name in ("valid_from", "valid_until"):
+        value = record.get(name)
+        if value is None and name == "valid_until":
+            dates.append(None)
+            continue
+        try:
+            dates.append(date.fromisoformat(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise Invalid.field(f"{where}.{name}", "date", "should be a date YYYY-MM-DD") from None
+    assert dates[0] is not None
+    return LicenceItem(type_code, claims, dates[0], dates[1])
