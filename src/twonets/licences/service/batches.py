@@ -337,6 +337,8 @@ def issue_licences(
     """Issue every item, or none: the same licences, history and events as ``issue_licence``
     once per item, in order, under the caller's department and its region's keys."""
     _require_staff(principal)
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given as the time of issue")
     if len(items) > MAX_BATCH:
         raise Invalid.field(
             "items", "max-items", f"at most {MAX_BATCH:,} licences a batch, not {len(items):,}"
