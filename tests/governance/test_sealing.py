@@ -316,3 +316,22 @@ def test_opening_a_column_is_opening_each_value(junk: list[str | None]) -> None:
             assert _outcome(lambda c=column: keyring.unseal_many(DATASET, FIELD, c)) == errors[0]
         else:
             assert keyring.unseal_many(DATASET, FIELD, column) == one_by_one
+
+
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_seal_many_seals_each_value_as_seal_does(values: list[str]) -> None:
+    keyring = Keyring(ROOT, {"core.citizen": 3})
+    tokens = keyring.seal_many("core.citizen", "name", values)
+    assert len(tokens) == len(values)
+    assert all(version_of(t) == 3 and is_sealed(t) for t in tokens)
+    assert [keyring.unseal("core.citizen", "name", t) for t in tokens] == values
+    # Each value its own nonce: equal plaintexts never give equal tokens.
+    assert len(set(tokens)) == len(tokens)
+    for token in tokens:
+        with pytest.raises(SealError):
+            keyring.unseal("core.citizen", "address", token)
+
+
+def test_seal_many_refuses_a_lone_surrogate_as_seal_does() -> None:
+    with pytest.raises(SealError, match="lone surrogate"):
+        Keyring(ROOT).seal_many("core.citizen", "name", ["ok", "\ud800"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -263,6 +264,62 @@ def withdraw_delegation(
         return f"delegation {delegation_id} withdrawn"
 
     _as_admin(ctx, admin, use)
+
+
+@licences_app.command("issue-batch")
+def issue_batch(
+    ctx: typer.Context,
+    staff: Annotated[str, typer.Option("--as", help="user name of the issuing clerk acting")],
+    path: Annotated[Path, typer.Argument(help="JSON Lines: one licence a line", exists=True)],
+    batch_size: Annotated[int, typer.Option(help="licences a transaction", min=1, max=5000)] = 1000,
+) -> None:
+    """Issue the licences of a file as a clerk: a department's register brought onto the
+    platform. Each line is ``{"type", "claims", "valid_from", "valid_until"?}``; each batch
+    is issued whole or not at all, and a refusal names the line and the field."""
+    from twonets.core.config import Settings, resolve_secret_key
+    from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
+    from twonets.licences import service
+    from twonets.licences.service.batches import issuing_clerk, item_of
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    settings: Settings = ctx.obj
+    licensing = service.Licensing(resolve_secret_key(settings))
+    engine = make_engine(settings.effective_database_url)
+    issued = 0
+    try:
+        factory = make_session_factory(engine)
+        for start in range(0, len(numbered), batch_size):
+            chunk = numbered[start : start + batch_size]
+            try:
+                items = []
+                for n, line in chunk:
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise Invalid.field(f"line {n}", "json", exc.msg) from None
+                    items.append(item_of(record, f"line {n}"))
+                with unit_of_work(factory) as session:
+                    clerk = issuing_clerk(session, staff)
+                    service.issue_licences(session, licensing, clerk, items, now=utcnow())
+            except TwonetsError as exc:
+                first = chunk[0][0]
+                typer.echo(
+                    f"error: the batch from line {first} is refused, none of it written "
+                    f"({issued:,} licences of earlier lines were issued): "
+                    f"{_lines_named(exc.detail, chunk)}",
+                    err=True,
+                )
+                raise typer.Exit(1) from None
+            issued += len(items)
+    finally:
+        engine.dispose()
+    typer.echo(f"issued {issued:,} licences")
+
+
+def _lines_named(detail: str, chunk: list[tuple[int, str]]) -> str:
+    """The refusal with each ``items[i]`` named by its line of the file."""
+    return re.sub(r"items\[(\d+)\]", lambda m: f"line {chunk[int(m.group(1))][0]}", detail)
 
 
 @trust_app.command("rotate")

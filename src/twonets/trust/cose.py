@@ -58,7 +58,6 @@ from twonets.trust.cose_steps import (
     jsonable,
     kid_of,
     pss,
-    sig_structure,
 )
 from twonets.trust.suites import der_to_raw
 from twonets.trust.times import iso as _iso
@@ -144,15 +143,109 @@ def cose_signer(private_key: PrivateKey) -> tuple[CoseAlg, Callable[[bytes], byt
     if alg is None:
         raise ValueError(f"unsupported curve {private_key.curve.name}; use P-256, P-384 or P-521")
     curve, hash_algorithm = EC_ALGS[alg]
-    ec_key, size = private_key, (curve.key_size + 7) // 8
+    ec_key, size, ecdsa = private_key, (curve.key_size + 7) // 8, ec.ECDSA(hash_algorithm)
 
     def sign(data: bytes) -> bytes:
-        return der_to_raw(ec_key.sign(data, ec.ECDSA(hash_algorithm)), size)
+        return der_to_raw(ec_key.sign(data, ecdsa), size)
 
     return alg, sign
 
 
 # --- encoding ------------------------------------------------------------------------------
+
+
+def _bstr_head(length: int) -> bytes:
+    """The CBOR head of a byte string of ``length`` bytes (major type 2, shortest form)."""
+    if length < 24:
+        return bytes((0x40 + length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    return b"\x5a" + length.to_bytes(4, "big")
+
+
+_SIG_STRUCTURE_HEAD = b"\x84" + cbor2.dumps("Signature1")
+# Tag 18 (COSE_Sign1, major type 6 in one byte) and an array of four.
+_SIGN1_HEAD = bytes((0xC0 + COSE_SIGN1_TAG, 0x84))
+
+
+@dataclass(frozen=True)
+class PreparedSigner:
+    """A signing key made ready for many credentials: the protected header ``{1: alg, 4:
+    kid}`` and the constant heads of the Sig_structure and of the COSE_Sign1 message are
+    encoded once, so each credential costs its payload, one signature, zlib and base45.
+
+    ``sign`` receives the Sig_structure bytes and returns the COSE signature (for ECDSA raw
+    ``r || s``). The bytes are those ``cbor2`` writes for the same structures.
+    """
+
+    alg: int
+    kid: bytes
+    sign: Callable[[bytes], bytes] = field(repr=False)
+    protected: bytes = field(init=False, repr=False)
+    _sig_head: bytes = field(init=False, repr=False)
+    _message_head: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.kid:
+            raise ValueError("kid must be a non-empty byte string")
+        protected = cbor2.dumps({ALG_LABEL: int(CoseAlg(self.alg)), KID_LABEL: bytes(self.kid)})
+        head = _bstr_head(len(protected)) + protected
+        object.__setattr__(self, "protected", protected)
+        # Sig_structure: ["Signature1", protected, b"" (external_aad), payload].
+        object.__setattr__(self, "_sig_head", _SIG_STRUCTURE_HEAD + head + b"\x40")
+        # COSE_Sign1: 18([protected, {} (unprotected), payload, signature]).
+        object.__setattr__(self, "_message_head", _SIGN1_HEAD + head + b"\xa0")
+
+    @classmethod
+    def of(cls, private_key: PrivateKey, kid: bytes) -> PreparedSigner:
+        """The prepared signer of ``private_key`` under ``kid`` (see :func:`cose_signer`)."""
+        alg, sign = cose_signer(private_key)
+        return cls(alg, kid, sign)
+
+    def encode(
+        self,
+        claims: Mapping[Any, Any],
+        *,
+        prefix: str,
+        issuer: str,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> str:
+        """The QR text of ``claims`` signed with this key (as :func:`encode` makes it)."""
+        _check_times_and_prefix(prefix, issued_at, expires_at)
+        payload = cbor2.dumps(
+            {
+                CLAIM_ISS: issuer,
+                CLAIM_IAT: _numeric_date(issued_at),
+                CLAIM_EXP: _numeric_date(expires_at),
+                # A plain dict goes in as it is: no copy of the claims.
+                CLAIM_HCERT: {HCERT_PAYLOAD: claims if type(claims) is dict else dict(claims)},
+            }
+        )
+        body = _bstr_head(len(payload)) + payload
+        signature = self.sign(self._sig_head + body)
+        message = self._message_head + body + _bstr_head(len(signature)) + signature
+        return prefix + b45encode(zlib.compress(message, 9))
+
+
+# Prefixes already checked (a region's few): the check is then one set lookup.
+_CHECKED_PREFIXES: set[str] = set()
+
+
+def _check_times_and_prefix(prefix: str, issued_at: datetime, expires_at: datetime) -> None:
+    _require_aware(issued_at, "issued_at")
+    _require_aware(expires_at, "expires_at")
+    if expires_at <= issued_at:
+        raise ValueError("expires_at must be after issued_at")
+    if prefix not in _CHECKED_PREFIXES:
+        if not prefix or not is_base45_text(prefix):
+            raise ValueError(
+                f"prefix {prefix!r} must be non-empty QR alphanumeric text, e.g. 'SH1:'"
+            )
+        if len(_CHECKED_PREFIXES) < 1024:
+            _CHECKED_PREFIXES.add(prefix)
 
 
 def encode(
@@ -169,28 +262,13 @@ def encode(
     """The QR text of ``claims``: a CWT signed as COSE_Sign1, zlib-compressed, base45, prefixed.
 
     ``sign`` receives the Sig_structure bytes and returns the COSE signature (for ECDSA raw
-    ``r || s``; :func:`cose_signer` makes one from a private key).
+    ``r || s``; :func:`cose_signer` makes one from a private key). Signing many credentials
+    with one key: :class:`PreparedSigner` encodes the constant parts once.
     """
-    _require_aware(issued_at, "issued_at")
-    _require_aware(expires_at, "expires_at")
-    if expires_at <= issued_at:
-        raise ValueError("expires_at must be after issued_at")
-    if not prefix or not is_base45_text(prefix):
-        raise ValueError(f"prefix {prefix!r} must be non-empty QR alphanumeric text, e.g. 'SH1:'")
-    if not kid:
-        raise ValueError("kid must be a non-empty byte string")
-    protected = cbor2.dumps({ALG_LABEL: int(CoseAlg(alg)), KID_LABEL: bytes(kid)})
-    payload = cbor2.dumps(
-        {
-            CLAIM_ISS: issuer,
-            CLAIM_IAT: _numeric_date(issued_at),
-            CLAIM_EXP: _numeric_date(expires_at),
-            CLAIM_HCERT: {HCERT_PAYLOAD: dict(claims)},
-        }
+    _check_times_and_prefix(prefix, issued_at, expires_at)
+    return PreparedSigner(alg, kid, sign).encode(
+        claims, prefix=prefix, issuer=issuer, issued_at=issued_at, expires_at=expires_at
     )
-    signature = sign(sig_structure(protected, payload))
-    message = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-    return prefix + b45encode(zlib.compress(message, 9))
 
 
 # --- verification --------------------------------------------------------------------------

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Conflict, FieldProblem, Invalid, NotFound, TwonetsError
 from twonets.core.events import record_event
+from twonets.trust.cose import PreparedSigner
 from twonets.trust.keys import IssuingKey, RegionKeyring, parse_time
 from twonets.trust.models import IssuingRegion, RecognisedRegion, RemoteDocument, RemoteRegion
 
@@ -44,29 +46,70 @@ def _keyring(record: IssuingRegion, root_secret: bytes) -> RegionKeyring:
 
 # Opening a keyring decrypts each private key (PBKDF2 in PKCS#8): about a millisecond a
 # key, which dominated signing a credential. Signing reads the keyring opened once per
-# stored version: the cache key is the region, a digest of the stored keyring (a rotation
-# stores a new one, so it can never serve a retired version) and a digest of the root
-# secret. Entries are never mutated: rotation opens its own copy through ``_keyring``.
+# stored version. The cache is kept per region and root secret (a digest of it); each entry
+# holds a copy of the stored keyring it was opened from, and serves only while the stored
+# keyring read in the caller's transaction equals that copy: a rotation or a revocation
+# stores a new keyring, so a retired or revoked version is never served. Entries are never
+# mutated but for the prepared signers they keep: rotation opens its own copy (``_keyring``).
 _OPENED_KEYRINGS_MAX = 64
-_opened_keyrings: OrderedDict[tuple[str, bytes, bytes], RegionKeyring] = OrderedDict()
+_KEYRINGS_INFO = "twonets.trust.stored_keyrings"
+
+
+@dataclass
+class _Opened:
+    """A keyring opened from ``stored``, with its keys' prepared COSE signers."""
+
+    stored: dict[str, Any]
+    keyring: RegionKeyring
+    signers: dict[int, PreparedSigner] = field(default_factory=dict)
+
+
+_opened_keyrings: OrderedDict[tuple[str, bytes], _Opened] = OrderedDict()
 _opened_lock = threading.Lock()
 
 
-def _signing_keyring(record: IssuingRegion, root_secret: bytes) -> RegionKeyring:
-    stored = json.dumps(record.keyring, sort_keys=True, separators=(",", ":")).encode()
-    cache_key = (
-        record.region_code,
-        hashlib.sha256(stored).digest(),
-        hashlib.sha256(b"twonets-keyring-cache" + root_secret).digest(),
+def _stored_keyring(session: Session, region: str) -> dict[str, Any]:
+    """The region's stored keyring, read with one select on a transaction's first use and
+    kept in ``session.info`` for the rest of that transaction (``rotate_region_key`` forgets
+    it in its own)."""
+    kept: tuple[object, dict[str, dict[str, Any]]] | None = session.info.get(_KEYRINGS_INFO)
+    transaction = session.get_transaction()
+    if kept is not None and kept[0] is transaction and transaction is not None:
+        found = kept[1].get(region)
+        if found is not None:
+            return found
+    stored: dict[str, Any] | None = session.scalar(
+        select(IssuingRegion.keyring).where(  # governance: the platform's own keys
+            IssuingRegion.region_code == region
+        )
     )
+    if stored is None:
+        raise NotFound(f"this platform holds no issuing keys of region {region!r}")
+    transaction = session.get_transaction()
+    kept = session.info.get(_KEYRINGS_INFO)
+    if kept is None or kept[0] is not transaction:
+        kept = (transaction, {})
+        session.info[_KEYRINGS_INFO] = kept
+    kept[1][region] = stored
+    return stored
+
+
+def _forget_stored_keyrings(session: Session) -> None:
+    session.info.pop(_KEYRINGS_INFO, None)
+
+
+def _opened(session: Session, region: str, root_secret: bytes) -> _Opened:
+    stored = _stored_keyring(session, region)
+    cache_key = (region, hashlib.sha256(b"twonets-keyring-cache" + root_secret).digest())
     with _opened_lock:
         opened = _opened_keyrings.get(cache_key)
-        if opened is not None:
+        if opened is not None and opened.stored == stored:
             _opened_keyrings.move_to_end(cache_key)
             return opened
-    opened = _keyring(record, root_secret)
+    opened = _Opened(copy.deepcopy(stored), RegionKeyring.from_json(stored, root_secret))
     with _opened_lock:
         _opened_keyrings[cache_key] = opened
+        _opened_keyrings.move_to_end(cache_key)
         while len(_opened_keyrings) > _OPENED_KEYRINGS_MAX:
             _opened_keyrings.popitem(last=False)
     return opened
@@ -170,8 +213,21 @@ def signing_key(
     session: Session, *, region: str, root_secret: bytes, now: datetime, valid_for: timedelta
 ) -> IssuingKey:
     """The key that signs credentials of the region now (the newest active one)."""
-    record = get_issuing_region(session, region)
-    return _signing_keyring(record, root_secret).signing_key(now, valid_for=valid_for)
+    return _opened(session, region, root_secret).keyring.signing_key(now, valid_for=valid_for)
+
+
+def prepared_signer(
+    session: Session, *, region: str, root_secret: bytes, now: datetime, valid_for: timedelta
+) -> PreparedSigner:
+    """The COSE signer of ``signing_key``, its constant parts encoded once per key."""
+    opened = _opened(session, region, root_secret)
+    key = opened.keyring.signing_key(now, valid_for=valid_for)
+    signer = opened.signers.get(id(key))
+    if signer is None:
+        assert key.private_key is not None
+        signer = PreparedSigner.of(key.private_key, key.kid)  # type: ignore[arg-type]
+        opened.signers[id(key)] = signer
+    return signer
 
 
 def rotate_region_key(
@@ -182,6 +238,7 @@ def rotate_region_key(
     keyring = _keyring(record, root_secret)
     key = keyring.rotate(record.suite, now)
     record.keyring = keyring.to_json(root_secret)
+    _forget_stored_keyrings(session)
     publish_trust_list(session, region=region, root_secret=root_secret, now=now)
     return key
 

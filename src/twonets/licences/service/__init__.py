@@ -12,6 +12,12 @@ a revocation within the list's cache period without the index telling anything a
 from __future__ import annotations
 
 from twonets.licences.models import LicenceStatus  # re-exported for callers
+from twonets.licences.service.batches import (
+    MAX_BATCH,
+    IssuedLicence,
+    LicenceItem,
+    issue_licences,
+)
 from twonets.licences.service.context import (
     ALWAYS_SHOWN,
     BUNDLE_LIFETIME,
@@ -83,6 +89,7 @@ __all__ = [
     "BUNDLE_LIFETIME",
     "CHANGES",
     "DATASET",
+    "MAX_BATCH",
     "QR_LIFETIME",
     "SD_JWT_LIFETIME",
     "STATUS_BITS",
@@ -91,6 +98,8 @@ __all__ = [
     "STATUS_TTL_SECONDS",
     "STORE_MAX_AGE",
     "TRANSITIONS",
+    "IssuedLicence",
+    "LicenceItem",
     "LicenceStatus",
     "Licensing",
     "VerificationTotal",
@@ -113,6 +122,7 @@ __all__ = [
     "holder_key_json",
     "holder_keys",
     "issue_licence",
+    "issue_licences",
     "issuing_types",
     "licence_history",
     "licence_json",

@@ -44,7 +44,6 @@ from twonets.licences.verify import (
     KeyCustody,
     region_prefix,
 )
-from twonets.trust import cose
 from twonets.trust import service as trust
 from twonets.trust.keys import kid_text
 
@@ -138,23 +137,15 @@ def qr_code(
 
 def sign_qr(session: Session, ctx: Licensing, licence: Licence, *, now: datetime) -> str:
     """The QR text of a licence (base45 CWT in COSE_Sign1 with the region prefix)."""
+    region = licence.region_code
     expires = _expiry(licence, now, QR_LIFETIME)
-    key = trust.signing_key(
-        session,
-        region=licence.region_code,
-        root_secret=ctx.root_secret,
-        now=now,
-        valid_for=expires - now,
+    signer = trust.prepared_signer(
+        session, region=region, root_secret=ctx.root_secret, now=now, valid_for=expires - now
     )
-    assert key.private_key is not None
-    alg, sign = cose.cose_signer(key.private_key)  # type: ignore[arg-type]
-    return cose.encode(
+    return signer.encode(
         _payload(session, ctx, licence),
-        prefix=region_prefix(licence.region_code),
-        kid=key.kid,
-        sign=sign,
-        alg=alg,
-        issuer=f"{licence.region_code}:{licence.issuer_department_code}",
+        prefix=region_prefix(region),
+        issuer=f"{region}:{licence.issuer_department_code}",
         issued_at=now,
         expires_at=expires,
     )
