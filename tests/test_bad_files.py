@@ -124,6 +124,8 @@ READERS = [
            "http://127.0.0.1:9", "--token", "t"], "pem"),
     Reader("trust recognise", ("anchor",), lambda f: ["trust", "recognise", "JS", "--url",
            "http://127.0.0.1:9", "--anchor", str(f), "--admin", "admin.clerk"], "pem"),
+    Reader("licences issue-batch", ("path",), lambda f: ["licences", "issue-batch", "--as",
+           "licence.clerk", str(f)], "jsonl"),
     Reader(
         "services simulate", ("bpmn",),
         lambda f: ["services", "simulate", "--bpmn", str(f), "--process", "p", "--data", "{}"],
@@ -258,6 +260,15 @@ def corpus(reader: Reader) -> Corpus:
             *_common(".txt"),
             ("not a credential", "text.txt", b"hello~world~\n"),
             ("truncated", "cut.txt", b"eyJhbGciOiJFUzI1NiJ9.eyJpc3Mi"),
+        ]
+    if reader.fmt == "jsonl":
+        item = b'{"type": "ID", "claims": {}, "valid_from": "2026-01-01"}'
+        return [
+            *_common(".jsonl"),
+            ("truncated", "truncated.jsonl", item + b'\n{"type": "ID", "cla'),
+            ("not json", "text.jsonl", b"hello, world\n"),
+            ("wrong types", "types.jsonl", b'[1, 2]\n{"type": 5, "claims": []}\n'),
+            ("bad date", "date.jsonl", item.replace(b"2026-01-01", b"01/01/2026") + b"\n"),
         ]
     if reader.fmt == "passphrase":
         return [("empty", "empty.txt", b""), ("blank", "blank.txt", b" \n \n")]

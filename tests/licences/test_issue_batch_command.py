@@ -115,6 +115,7 @@ def test_a_clerk_of_another_department_or_a_bad_line_is_refused(
     broken = runner.invoke(
         app, ["licences", "issue-batch", "--as", "police.clerk", str(path)], env=env
     )
-    assert broken.exit_code == 1
-    assert "line 2" in broken.output
+    # A broken file is refused whole before anything is issued: exit 2, file and line named.
+    assert broken.exit_code == 2
+    assert "register.jsonl: line 2" in broken.output
     assert _count(session_factory) == 0

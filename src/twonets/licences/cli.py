@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from twonets.licences.verify import StatusLookup, StatusUnavailable, verify_cred
 from twonets.trust.keys import kid_text
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import load_public_key
+
+if TYPE_CHECKING:
+    from twonets.licences.service.batches import LicenceItem
 
 licences_app = typer.Typer(
     help="Electronic licences: verify a presented licence offline; a region's delegations."
@@ -275,49 +278,78 @@ def issue_batch(
 ) -> None:
     """Issue the licences of a file as a clerk: a department's register brought onto the
     platform. Each line is ``{"type", "claims", "valid_from", "valid_until"?}``; each batch
-    is issued whole or not at all, and a refusal names the line and the field."""
+    is issued whole or not at all, and a refusal names the line and the field. The file is
+    read and checked whole before any licence is issued."""
     from twonets.core.config import Settings, resolve_secret_key
     from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
     from twonets.licences import service
-    from twonets.licences.service.batches import issuing_clerk, item_of
+    from twonets.licences.service.batches import issuing_clerk
 
-    lines = path.read_text(encoding="utf-8").splitlines()
-    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    try:
+        items = _read_items(path)
+    except _BrokenFile as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings: Settings = ctx.obj
     licensing = service.Licensing(resolve_secret_key(settings))
     engine = make_engine(settings.effective_database_url)
     issued = 0
     try:
         factory = make_session_factory(engine)
-        for start in range(0, len(numbered), batch_size):
-            chunk = numbered[start : start + batch_size]
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
             try:
-                items = []
-                for n, line in chunk:
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise Invalid.field(f"line {n}", "json", exc.msg) from None
-                    items.append(item_of(record, f"line {n}"))
                 with unit_of_work(factory) as session:
                     clerk = issuing_clerk(session, staff)
-                    service.issue_licences(session, licensing, clerk, items, now=utcnow())
+                    service.issue_licences(
+                        session, licensing, clerk, [item for _, item in chunk], now=utcnow()
+                    )
             except TwonetsError as exc:
-                first = chunk[0][0]
                 typer.echo(
-                    f"error: the batch from line {first} is refused, none of it written "
-                    f"({issued:,} licences of earlier lines were issued): "
+                    f"error: {path}: the batch from line {chunk[0][0]} is refused, none of it "
+                    f"written ({issued:,} licences of earlier lines were issued): "
                     f"{_lines_named(exc.detail, chunk)}",
                     err=True,
                 )
                 raise typer.Exit(1) from None
-            issued += len(items)
+            issued += len(chunk)
     finally:
         engine.dispose()
     typer.echo(f"issued {issued:,} licences")
 
 
-def _lines_named(detail: str, chunk: list[tuple[int, str]]) -> str:
+class _BrokenFile(ValueError):
+    """A licence file that cannot be read as JSON Lines of items; says where."""
+
+
+def _read_items(path: Path) -> list[tuple[int, LicenceItem]]:
+    """Every item of a JSON Lines file with its line number, all read before any is issued."""
+    from twonets.licences.service.batches import item_of
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BrokenFile(f"is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise _BrokenFile(exc.strerror or type(exc).__name__) from None
+    items: list[tuple[int, LicenceItem]] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _BrokenFile(f"line {n}: not JSON ({exc.msg})") from None
+        try:
+            items.append((n, item_of(record, f"line {n}")))
+        except TwonetsError as exc:
+            raise _BrokenFile(exc.detail) from None
+    if not items:
+        raise _BrokenFile("holds no licence (one JSON object a line)")
+    return items
+
+
+def _lines_named(detail: str, chunk: list[tuple[int, LicenceItem]]) -> str:
     """The refusal with each ``items[i]`` named by its line of the file."""
     return re.sub(r"items\[(\d+)\]", lambda m: f"line {chunk[int(m.group(1))][0]}", detail)
 
