@@ -156,7 +156,7 @@ def features_differ(cold: pa.Table, kept: pa.Table) -> int:
     """How many feature values of the kept path differ from the cold path's (beyond 1e-9)."""
     kept = kept.sort_by("household_id")
     if kept.num_rows != cold.num_rows:
-        return abs(kept.num_rows - cold.num_rows)
+        return int(abs(kept.num_rows - cold.num_rows))
     differ = 0
     for name in engine.FEATURE_COLUMNS:
         a, b = cold.column(name), kept.column(name)
