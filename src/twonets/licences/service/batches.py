@@ -132,7 +132,8 @@ def _find_holders(session: Session, checked: list[_Checked]) -> None:
     enterprises = [c.claims["credit_code"] for c in checked if c.kind.holder is not _CITIZEN]
     citizen_ids: dict[str, int] = {}
     for part in _chunks(sorted(set(citizens))):
-        found = select(Citizen.id_number, Citizen.id).where(
+        # The clerk's own input matched to holders' ids; no number leaves here.
+        found = select(Citizen.id_number, Citizen.id).where(  # governance: clerk's own input
             _among(session, Citizen.id_number, part)
         )
         citizen_ids.update((n, i) for n, i in session.execute(found))

@@ -95,6 +95,8 @@ class Features:
     last_month: str
     # The last months' mean ratio to the peers over the first months' (0 when unknown).
     step: dict[str, float] = field(default_factory=dict)
+    # The peak-valley difference over the district's, where hourly data exists: a flat day.
+    peak_valley_ratio: float | None = None
 
     @property
     def estimated_people(self) -> float:
@@ -239,6 +241,9 @@ REASON_PEOPLE = (
     "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
 )
 REASON_NIGHT = "night electricity %(ratio)s× the district's share"
+REASON_FLAT = "a flat day: peak–valley difference %(ratio)s× the district's"
+# A peak-valley difference at most this share of the district's is worth a reason.
+FLAT = 0.7
 ReasonPart = tuple[str, dict[str, str]]
 
 
@@ -273,6 +278,8 @@ def reason_parts(f: Features, agree: Sequence[str] | None = None) -> list[Reason
         parts.append((REASON_STEP, {"utility": u, "ratio": f"{f.step[u]:.1f}"}))
     if f.night_share_ratio is not None and f.night_share_ratio >= 1.3:
         parts.append((REASON_NIGHT, {"ratio": f"{f.night_share_ratio:.1f}"}))
+    if f.peak_valley_ratio is not None and f.peak_valley_ratio <= FLAT:
+        parts.append((REASON_FLAT, {"ratio": f"{f.peak_valley_ratio:.1f}"}))
     return parts
 
 
@@ -312,6 +319,7 @@ REASON_COLUMNS = (
     "registered_occupants",
     "we_ratio",
     "night_ratio",
+    "peak_valley_ratio",
     "last_month",
     *(f"{u}_{name}" for u in UTILITIES for name in ("ratio", "district_ratio", "m2_ratio")),
     *(f"{u}_{name}" for u in UTILITIES for name in ("high", "people", "step")),
@@ -325,6 +333,7 @@ def _features_of(row: dict[str, Any]) -> Features:
         return {u: float(row[f"{u}_{name}"] or 0.0) for u in UTILITIES}
 
     night = row["night_ratio"]
+    flat = row["peak_valley_ratio"]
     return Features(
         household_id=row["household_id"],
         building_id=row["building_id"],
@@ -342,6 +351,7 @@ def _features_of(row: dict[str, Any]) -> Features:
         night_share_ratio=None if night is None else float(night),
         last_month=row["last_month"],
         step=per("step"),
+        peak_valley_ratio=None if flat is None else float(flat),
     )
 
 

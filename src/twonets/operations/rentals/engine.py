@@ -45,6 +45,9 @@ RECENT = 3
 Z_CLIP = 10.0
 MAD_SCALE = 1.4826
 EPSILON = 1e-9
+# Electricity's shares of the month from hourly readings, and their columns (null: unknown).
+SHARES = ("night", "weekend", "peak_valley")
+SHARE = {"night": "night_share", "weekend": "weekend_share", "peak_valley": "peak_valley"}
 
 HOUSEHOLD_SCHEMA = pa.schema(
     [
@@ -66,6 +69,7 @@ READING_SCHEMA = pa.schema(
         ("gas_m3", pa.float64()),
         ("night_share", pa.float64()),
         ("weekend_share", pa.float64()),
+        ("peak_valley", pa.float64()),
     ]
 )
 
@@ -97,6 +101,7 @@ def readings_arrow(readings: Sequence[ReadingRow]) -> pa.Table:
             "gas_m3": [float(r.gas_m3) for r in readings],
             "night_share": [r.night_share for r in readings],
             "weekend_share": [r.weekend_share for r in readings],
+            "peak_valley": [r.peak_valley for r in readings],
         },
         schema=READING_SCHEMA,
     )
@@ -118,8 +123,20 @@ def _log_ratio(x: ir.Table, u: str) -> ir.FloatingValue:
     return (_building_ratio(x, u) + EPSILON).ln()
 
 
-def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
-    """One row per residential household with readings: the features of detection."""
+def _peak_valley(readings: ir.Table) -> ir.FloatingValue:
+    """The readings' peak–valley figure, null where the readings have no such column."""
+    if "peak_valley" in readings.columns:
+        return readings.peak_valley.cast("float64")
+    return ibis.null("float64")
+
+
+def narrow(
+    households: ir.Table, readings: ir.Table, months: Sequence[str] | None = None
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """Residential households, the readings with their month index, and the two joined.
+
+    ``months`` (``YYYY-MM``) keeps only those months' readings (the kept monthly figures).
+    """
     h = households.filter(households.use == "residential").select(
         "household_id",
         "building_id",
@@ -128,12 +145,15 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         "rooms",
         "registered_occupants",
     )
+    if months is not None:
+        readings = readings.filter(readings.month.isin(list(months)))
     r = readings.select(
         "household_id",
         "month",
         *COLUMN.values(),
         "night_share",
         "weekend_share",
+        peak_valley=_peak_valley(readings),
         idx=readings.month.substr(0, 4).cast("int64") * 12
         + readings.month.substr(5, 2).cast("int64"),
     )
@@ -143,8 +163,12 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
     # A column of its own, so that the engines keep this join as one relation (joined
     # once) instead of flattening it into the joins below.
     hm = hm.mutate(registered=hm.registered_occupants.nullif(0).cast("float64"))
-    registered = hm.registered
+    return h, r, hm
 
+
+def peers_of(hm: ir.Table) -> ir.Table:
+    """What each reading is compared with, per building and month."""
+    registered = hm.registered
     # Peers per building and month: the median per registered occupant (homes with somebody
     # registered), the mean per m², shares and water/electricity. The district's reference is
     # the median over its buildings' figures that month: exact medians over a whole district
@@ -153,15 +177,13 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         peers=registered.count(),
         **{f"{u}_b": (hm[COLUMN[u]] / registered).median() for u in UTILITIES},
         **{f"{u}_m2b": (hm[COLUMN[u]] / hm.area_m2).mean() for u in UTILITIES},
-        night_b=hm.night_share.mean(),
-        weekend_b=hm.weekend_share.mean(),
+        **{f"{s}_b": hm[SHARE[s]].mean() for s in SHARES},
         we_b=_div(hm.water_m3, hm.electricity_kwh).mean(),
     )
     district = building.group_by(["district", "idx"]).aggregate(
         **{f"{u}_d": building[f"{u}_b"].median() for u in UTILITIES},
         **{f"{u}_m2d": building[f"{u}_m2b"].median() for u in UTILITIES},
-        night_d=building.night_b.median(),
-        weekend_d=building.weekend_b.median(),
+        **{f"{s}_d": building[f"{s}_b"].median() for s in SHARES},
         we_d=building.we_b.median(),
     )
     # Each building's month beside its district's: the readings are joined once, on two keys.
@@ -173,7 +195,7 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
     # per 100,000 households) rather than once per reading: the peers' median (the
     # district's where the building has too few), and the district's references (0 unknown).
     enough = peers.peers.fill_null(0) >= MIN_PEERS
-    peers = peers.select(
+    return peers.select(
         "building_id",
         "idx",
         "we_d",
@@ -185,28 +207,25 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         },
         **{f"{u}_d": peers[f"{u}_d"].fill_null(0.0) for u in UTILITIES},
         **{f"{u}_m2d": peers[f"{u}_m2d"].fill_null(0.0) for u in UTILITIES},
-        night_d=peers.night_d.fill_null(0.0),
-        weekend_d=peers.weekend_d.fill_null(0.0),
+        **{f"{s}_d": peers[f"{s}_d"].fill_null(0.0) for s in SHARES},
     )
-    # The data's first and last months: "now" and "before" are the same for every household.
-    bounds = r.aggregate(first_idx=r.idx.min(), last_idx=r.idx.max())
 
-    # The robust scale: the median absolute deviation of the log ratio, per district and
-    # month. Only the recent months' z-scores are used, so only their scales are computed,
-    # from the recent rows alone (a pass of its own: the wide rows below are never stored).
-    now = hm.cross_join(bounds)
-    now = now.filter(now.idx > now.last_idx - RECENT).join(peers, ["building_id", "idx"])
+
+def month_scale(rows: ir.Table, peers: ir.Table) -> ir.Table:
+    """The median absolute deviation of the log ratio, per district and month of ``rows``."""
+    now = rows.join(peers, ["building_id", "idx"])
     now = now.select("district", "idx", **{f"{u}_log": _log_ratio(now, u) for u in UTILITIES})
-    mad = now.group_by(["district", "idx"]).aggregate(
+    return now.group_by(["district", "idx"]).aggregate(
         **{f"{u}_mad": now[f"{u}_log"].abs().median() for u in UTILITIES}
     )
 
-    x = (
-        hm.join(peers, ["building_id", "idx"])
-        .cross_join(bounds)
-        .left_join(mad, ["district", "idx"])
-        .drop("district_right", "idx_right")
-    )
+
+def figures(x: ir.Table, **keep: ir.Value) -> ir.Table:
+    """Per reading: the ratios, z-scores and shares the per-household features aggregate.
+
+    ``x`` is the readings beside their peers and their district's MAD; ``keep`` adds more
+    columns (named expressions over ``x``). A share's ratio is null where the reading has no share.
+    """
     occupants = ibis.greatest(x.registered_occupants, 1).cast("float64")
     ratios = {}
     for u in UTILITIES:
@@ -219,18 +238,19 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         "month",
         "water_m3",
         "electricity_kwh",
-        "night_share",
-        "weekend_share",
         "we_d",
         *(f"{u}_mad" for u in UTILITIES),
-        recent=x.idx > x.last_idx - RECENT,
-        early=x.idx < x.first_idx + RECENT,
-        night_r=_div(x.night_share, x.night_d),
-        weekend_r=_div(x.weekend_share, x.weekend_d),
+        **keep,
+        **{
+            f"{s}_r": ibis.ifelse(
+                x[SHARE[s]].notnull(), _div(x[SHARE[s]], x[f"{s}_d"]), ibis.null("float64")
+            )
+            for s in SHARES
+        },
         **ratios,
     )
     # The z-scores from the ratios just computed (each expression evaluated once per row).
-    x = x.mutate(
+    return x.mutate(
         **{
             f"{u}_z": ibis.greatest(
                 ibis.least(
@@ -241,7 +261,15 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
             )
             for u in UTILITIES
         }
-    )
+    ).drop(*(f"{u}_mad" for u in UTILITIES))
+
+
+def per_household(x: ir.Table, h: ir.Table) -> ir.Table:
+    """The features: per household, sums, counts and means over its months' figures.
+
+    ``x`` holds one row per household and month with the figures of :data:`KEPT_COLUMNS`
+    and the flags ``recent`` and ``early``; ``h`` the residential households.
+    """
     recent, early = x.recent, x.early
     per_utility: dict[str, Any] = {}
     for u in UTILITIES:
@@ -260,8 +288,7 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
         water=x.water_m3.sum(),
         power=x.electricity_kwh.sum(),
         we_d=x.we_d.mean(),
-        night_ratio=x.night_r.mean(where=x.night_share.notnull()),
-        weekend_ratio=x.weekend_r.mean(where=x.weekend_share.notnull()),
+        **{f"{s}_ratio": x[f"{s}_r"].mean() for s in SHARES},
         **per_utility,
     )
     out = out.join(h, "household_id")
@@ -272,6 +299,29 @@ def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
             for u in UTILITIES
         },
     ).drop("water", "power", "we_d", *(f"{u}_early" for u in UTILITIES))
+
+
+def feature_table(households: ir.Table, readings: ir.Table) -> ir.Table:
+    """One row per residential household with readings: the features of detection."""
+    h, r, hm = narrow(households, readings)
+    peers = peers_of(hm)
+    # The data's first and last months: "now" and "before" are the same for every household.
+    bounds = r.aggregate(first_idx=r.idx.min(), last_idx=r.idx.max())
+
+    # The robust scale: the median absolute deviation of the log ratio, per district and
+    # month. Only the recent months' z-scores are used, so only their scales are computed,
+    # from the recent rows alone (a pass of its own: the wide rows below are never stored).
+    now = hm.cross_join(bounds)
+    mad = month_scale(now.filter(now.idx > now.last_idx - RECENT), peers)
+
+    x = (
+        hm.join(peers, ["building_id", "idx"])
+        .cross_join(bounds)
+        .left_join(mad, ["district", "idx"])
+        .drop("district_right", "idx_right")
+    )
+    x = figures(x, recent=x.idx > x.last_idx - RECENT, early=x.idx < x.first_idx + RECENT)
+    return per_household(x, h)
 
 
 FEATURE_COLUMNS = (
@@ -285,6 +335,7 @@ FEATURE_COLUMNS = (
     "last_month",
     "night_ratio",
     "weekend_ratio",
+    "peak_valley_ratio",
     "we_ratio",
     *(
         f"{u}_{name}"

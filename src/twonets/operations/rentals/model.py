@@ -12,7 +12,8 @@ The rules decide *whether* a household is a lead; the model helps decide *how hi
   a large registered family's use per *registered* occupant is ordinary, a vacant flat's is
   nothing;
 - the **model**: an IsolationForest (scikit-learn) fitted on every residential household's
-  features (log ratios, z-scores, steps, people over capacity, night and weekend shares) says
+  features (log ratios, z-scores, steps, people over capacity, night and weekend shares, the
+  peak-valley difference) says
   how unusual the household is among all; it never makes a lead on its own.
 
 The score, in [0, 1): ``(1 - weight) × rule + weight × anomaly`` for households that pass the
@@ -163,7 +164,10 @@ def people(table: FeatureTable) -> Array:
 
 
 def matrix(table: FeatureTable) -> Array:
-    """The model's inputs: log ratios, z-scores, log steps, people over capacity, shares."""
+    """The model's inputs: log ratios, z-scores, log steps, people over capacity, shares.
+
+    The shares (night, weekend, peak-valley) are over the district's; 0 where unknown.
+    """
     cols: list[Array] = []
     for u in UTILITIES:
         cols.append(np.log(_col(table, f"{u}_ratio") + 1e-3))
@@ -172,7 +176,7 @@ def matrix(table: FeatureTable) -> Array:
         cols.append(np.log(_col(table, f"{u}_step") + 1e-3))
         cols.append(np.log(_col(table, f"{u}_m2_ratio") + 1e-3))
     cols.append(np.log(people(table) / capacity(table) + 1e-3))
-    for name in ("night_ratio", "weekend_ratio", "we_ratio"):
+    for name in ("night_ratio", "weekend_ratio", "peak_valley_ratio", "we_ratio"):
         cols.append(np.log(_col(table, name) + 1e-3))
     return np.column_stack(cols)
 

@@ -14,14 +14,18 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    event,
+    or_,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, attributes, mapped_column
 
 from twonets.core.db import Base, UTCDateTime
 from twonets.core.privacy import DataClass, all_public, dataset, personal, public
@@ -31,6 +35,7 @@ READING_DATASET = "rentals.reading"
 METER_DATASET = "rentals.meter"
 METER_MESSAGE_DATASET = "rentals.meter-message"
 HOURLY_DATASET = "rentals.hourly"
+FIGURE_DATASET = "rentals.figure"
 
 
 class Household(Base):
@@ -255,3 +260,91 @@ class HourlyMonth(Base):
     peak_hours: Mapped[float] = mapped_column(Float, default=0.0)
     night_kwh: Mapped[float] = mapped_column(Float, default=0.0)
     weekend_kwh: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class KeptFigure(Base):
+    """A household's month as detection compares it with its peers (monthly.KEPT_COLUMNS).
+
+    Computed once per district and month (the peers never cross either) and kept, so that
+    detection computes only the months whose readings are new or changed. Ratios to the
+    peers, robust z-scores, shares over the district's, and the month's water and
+    electricity (the features' water/electricity ratio sums them): personal, like the readings.
+    """
+
+    __tablename__ = "rental_kept_figure"
+    __table_args__ = (
+        {
+            "info": dataset(
+                FIGURE_DATASET,
+                subject="household_pk",
+                subject_kind="household",
+                default=DataClass.PERSONAL,
+            )
+        },
+    )
+
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), primary_key=True, info=public()
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, info=public())
+    idx: Mapped[int] = mapped_column(Integer, info=public())  # year × 12 + month
+    water_m3: Mapped[float | None] = mapped_column(Float)
+    electricity_kwh: Mapped[float | None] = mapped_column(Float)
+    we_d: Mapped[float | None] = mapped_column(Float, info=public())  # the district's
+    night_r: Mapped[float | None] = mapped_column(Float)
+    weekend_r: Mapped[float | None] = mapped_column(Float)
+    peak_valley_r: Mapped[float | None] = mapped_column(Float)
+    water_rb: Mapped[float | None] = mapped_column(Float)
+    water_rd: Mapped[float | None] = mapped_column(Float)
+    water_rm2: Mapped[float | None] = mapped_column(Float)
+    water_people: Mapped[float | None] = mapped_column(Float)
+    water_z: Mapped[float | None] = mapped_column(Float)
+    electricity_rb: Mapped[float | None] = mapped_column(Float)
+    electricity_rd: Mapped[float | None] = mapped_column(Float)
+    electricity_rm2: Mapped[float | None] = mapped_column(Float)
+    electricity_people: Mapped[float | None] = mapped_column(Float)
+    electricity_z: Mapped[float | None] = mapped_column(Float)
+    gas_rb: Mapped[float | None] = mapped_column(Float)
+    gas_rd: Mapped[float | None] = mapped_column(Float)
+    gas_rm2: Mapped[float | None] = mapped_column(Float)
+    gas_people: Mapped[float | None] = mapped_column(Float)
+    gas_z: Mapped[float | None] = mapped_column(Float)
+
+
+class KeptMonth(Base):
+    """A district's month whose figures are kept; ``stale`` once a reading or household of
+    it was written after them (marked on every flush that writes one, see below)."""
+
+    __tablename__ = "rental_kept_month"
+    __table_args__ = {"info": all_public()}
+
+    district_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_kept_months_stale(session: Session, _: UOWTransaction, __: object) -> None:
+    """A reading written makes its month's kept figures stale (every district's: the
+    reading's district would cost a query), a household written its district's months
+    (old and new district): whoever writes them, the import or the meter feed."""
+    months: set[str] = set()
+    districts: set[str] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Reading):
+            months.add(obj.month)
+        elif isinstance(obj, Household):
+            history = attributes.get_history(obj, "district_code")
+            districts.update(d for d in (*history.added, *history.unchanged, *history.deleted) if d)
+    if months or districts:
+        session.connection().execute(
+            update(KeptMonth)
+            .where(
+                or_(
+                    KeptMonth.month.in_(sorted(months)),
+                    KeptMonth.district_code.in_(sorted(districts)),
+                )
+            )
+            .values(stale=True)
+        )

@@ -32,7 +32,7 @@ from twonets.governance.service import Governance, ReadQuery, read
 from twonets.operations.cases import service as cases
 from twonets.operations.cases.schemas import IntakeReport, SourceKind
 from twonets.operations.cases.states import CaseState, get_case
-from twonets.operations.rentals import data, detection, service_loop
+from twonets.operations.rentals import data, detection, service_kept, service_loop
 from twonets.operations.rentals.models import (
     HOUSEHOLD_DATASET,
     Household,
@@ -286,12 +286,20 @@ def detect_leads(session: Session, caller: Principal, *, now: datetime) -> list[
     """Score the stored households (the caller's district's, for a district department).
 
     A lead is kept per household and period (the last month scored); scoring again updates
-    an open lead's score and reasons and leaves decided ones as they are.
+    an open lead's score and reasons and leaves decided ones as they are. Each district's
+    month is computed once and kept (``service_kept``): only new or changed months are.
     """
     check_housing(caller)
-    homes, readings, pks = _stored(session, caller.district_code)
+    # The months without kept figures (or whose readings changed since) are computed and
+    # kept; the features are then sums and means over every month's kept figures.
+    service_kept.refresh(session, caller.district_code, now=now)
+    table = service_kept.features(session, caller.district_code)
     thresholds = service_loop.thresholds_for(session, caller.district_code)
-    found = detection.detect(homes, readings, thresholds=thresholds)
+    found = detection.rank(table, thresholds=thresholds) if table.num_rows else []
+    where = (
+        [] if caller.district_code is None else [Household.district_code == caller.district_code]
+    )
+    pks = dict(session.execute(select(Household.household_id, Household.id).where(*where)).all())
     existing = {
         (lead.household_pk, lead.period): lead
         for lead in session.scalars(select(Lead).where(Lead.household_pk.in_(list(pks.values()))))

@@ -12,6 +12,12 @@ planted cases, each with its kind:
   ``family`` (a large registered family living as registered), ``vacant`` (almost nothing);
 - ``normal``: everyone else.
 
+Each month also has its **peak–valley** figure (1 − mean hourly electricity 22:00–06:00 over
+06:00–22:00): about 0.35–0.55 for a family's day, flatter (0.12–0.3) for a crowded home's
+shifts, and low too for an electric car charged at night (0.05–0.2) or a vacant flat's
+refrigerator (0–0.15), look-alikes. It is drawn
+from a generator of its own, so every other figure of a seed is as before.
+
 The same seed gives the same city on every machine (``random.Random``, no global state).
 """
 
@@ -71,6 +77,8 @@ def generate(
     # The buildings' points from a generator of their own: the households stay those of
     # the seed whether or not they are placed.
     places = random.Random(f"{seed}:places")
+    # The peak-valley figures from one of their own too: the other figures stay the seed's.
+    hours = random.Random(f"{seed}:hours")
     points: dict[int, tuple[float, float]] = {}
     homes: list[HouseholdRow] = []
     readings: list[ReadingRow] = []
@@ -130,6 +138,16 @@ def generate(
             power = use["electricity"] * (75 * here + 40)
             gas = use["gas"] * (5.0 * here + 2.0)
             night = rng.uniform(0.25, 0.35)
+            if kind == "ev":
+                peak_valley = hours.uniform(0.05, 0.2)
+            elif kind == "vacant":  # a refrigerator's day and night are alike
+                peak_valley = hours.uniform(0.0, 0.15)
+            elif here > registered:
+                peak_valley = hours.uniform(0.12, 0.3)
+            elif kind == "business":
+                peak_valley = hours.uniform(0.55, 0.75)
+            else:
+                peak_valley = hours.uniform(0.35, 0.55)
             if kind == "business":
                 power *= 3.0
                 water *= 1.3
@@ -148,6 +166,7 @@ def generate(
                     gas_m3=round(gas, 2),
                     night_share=round(night, 3),
                     weekend_share=round(rng.uniform(0.25, 0.33), 3),
+                    peak_valley=round(peak_valley, 3),
                 )
             )
     return City(homes, readings, kinds, starts)

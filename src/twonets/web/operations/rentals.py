@@ -46,6 +46,7 @@ REASON_TEXTS = {
         "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
     ),
     detection.REASON_NIGHT: N_("night electricity %(ratio)s× the district's share"),
+    detection.REASON_FLAT: N_("a flat day: peak–valley difference %(ratio)s× the district's"),
     detection.REASON_STEP: N_("%(utility)s rose %(ratio)s× against the first months"),
 }
 UTILITIES = {"water": N_("water"), "electricity": N_("electricity"), "gas": N_("gas")}

@@ -1,0 +1,162 @@
+"""Detection's kept monthly figures in the database: computed per district and month, once.
+
+A district's month is computed (:func:`monthly.month_figures`, on DuckDB over that district's
+households and that month's readings) when it has readings but no kept figures, or when its
+figures are stale: a reading or a household of it was written after them (``KeptMonth.stale``,
+marked on the flush that writes it, the import's or the meter feed's). The features are then
+a GROUP BY household over the kept rows (:func:`monthly.features_from_kept`), equal to the
+cold path's (``engine.feature_table`` over every reading).
+
+Everything here runs inside the platform for detection: nobody is shown a figure; only the
+leads' scores and reasons leave it (``# governance:`` on each read).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from twonets.operations.rentals import engine, monthly
+from twonets.operations.rentals.models import Household, KeptFigure, KeptMonth, Reading
+
+FIGURES = monthly.KEPT_COLUMNS[2:]  # after household_id and month
+
+
+def _scope(district: str | None) -> list[Any]:
+    return [] if district is None else [Household.district_code == district]
+
+
+def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
+    """The households as the engine reads them, and each one's primary key."""
+    homes = session.execute(
+        select(
+            Household.id,
+            Household.household_id,
+            Household.building_id,
+            Household.district_code,
+            Household.area_m2,
+            Household.rooms,
+            Household.registered_occupants,  # governance: detection; only scores leave
+            Household.use,
+        ).where(*where)
+    ).all()
+    table = pa.table(
+        {
+            "household_id": [h.household_id for h in homes],
+            "building_id": [h.building_id for h in homes],
+            "district": [h.district_code for h in homes],
+            "area_m2": [float(h.area_m2) for h in homes],
+            "rooms": [h.rooms for h in homes],
+            "registered_occupants": [h.registered_occupants for h in homes],
+            "use": [h.use for h in homes],
+        },
+        schema=engine.HOUSEHOLD_SCHEMA,
+    )
+    return table, {h.household_id: h.id for h in homes}
+
+
+def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
+    """A district's readings of some months, as the engine reads them."""
+    rows = session.execute(
+        select(
+            Household.household_id,
+            Reading.month,
+            Reading.water_m3,  # governance: detection; only scores leave
+            Reading.electricity_kwh,
+            Reading.gas_m3,
+            Reading.night_share,
+            Reading.weekend_share,
+            Reading.peak_valley,
+        )
+        .join(Household, Household.id == Reading.household_pk)
+        .where(Household.district_code == district, Reading.month.in_(months))
+    ).all()
+    names = engine.READING_SCHEMA.names
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for row in rows:
+        for name, value in zip(names, row, strict=True):
+            columns[name].append(value)
+    return pa.table(columns, schema=engine.READING_SCHEMA)
+
+
+def refresh(session: Session, district: str | None, *, now: datetime) -> list[tuple[str, str]]:
+    """Compute the kept figures of every district's month (in scope) that needs it.
+
+    Returns the (district, month) pairs computed, in order.
+    """
+    where = _scope(district)
+    present = set(
+        session.execute(
+            select(Household.district_code, Reading.month)
+            .join(Household, Household.id == Reading.household_pk)
+            .where(*where)
+            .distinct()
+        ).all()
+    )
+    kept = select(KeptMonth.district_code, KeptMonth.month).where(KeptMonth.stale.is_(False))
+    if district is not None:
+        kept = kept.where(KeptMonth.district_code == district)
+    todo: dict[str, list[str]] = defaultdict(list)
+    for d, month in sorted(present - set(session.execute(kept).all())):
+        todo[d].append(month)
+    for d, months in todo.items():
+        homes, pks = _households(session, [Household.district_code == d])
+        figures = monthly.duckdb_month_figures(homes, _readings(session, d, months), months)
+        session.execute(
+            delete(KeptFigure).where(
+                KeptFigure.household_pk.in_(
+                    select(Household.id).where(Household.district_code == d)
+                ),
+                KeptFigure.month.in_(months),
+            )
+        )
+        rows = figures.to_pylist()
+        if rows:
+            session.execute(
+                insert(KeptFigure),
+                [
+                    {"household_pk": pks[row["household_id"]], "month": row["month"]}
+                    | {name: row[name] for name in FIGURES}
+                    for row in rows
+                ],
+            )
+        session.execute(
+            delete(KeptMonth).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
+        )
+        session.execute(
+            insert(KeptMonth),
+            [{"district_code": d, "month": m, "computed_at": now, "stale": False} for m in months],
+        )
+    return [(d, m) for d, months in todo.items() for m in months]
+
+
+def features(session: Session, district: str | None) -> pa.Table:
+    """The features (``engine.FEATURE_COLUMNS``) from the kept figures, by household id.
+
+    Call :func:`refresh` first: a month without kept figures is not in them.
+    """
+    where = _scope(district)
+    homes, _ = _households(session, where)
+    first, last = session.execute(
+        select(func.min(Reading.month), func.max(Reading.month))
+        .join(Household, Household.id == Reading.household_pk)
+        .where(*where)
+    ).one()
+    if first is None:
+        return homes.schema.empty_table()
+    columns = [getattr(KeptFigure, name) for name in monthly.KEPT_COLUMNS[1:]]
+    rows = session.execute(
+        select(Household.household_id, *columns)  # governance: detection; only scores leave
+        .join(Household, Household.id == KeptFigure.household_pk)
+        .where(*where)
+    ).all()
+    kept = pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(monthly.KEPT_COLUMNS)},
+        schema=monthly.KEPT_SCHEMA,
+    )
+    return monthly.duckdb_features_from_kept(homes, kept, (first, last))
