@@ -43,7 +43,7 @@ from twonets.governance.service.context import (
     check_may_read,
 )
 from twonets.governance.service.grants import (
-    active_grant,
+    kept_grant,
 )
 from twonets.governance.service.purposes import (
     log_change,
@@ -303,7 +303,7 @@ def read(
     if not 1 <= query.limit <= max_rows:
         raise Invalid.field("limit", "range", f"should be between 1 and {max_rows}")
     target = gov.catalogue.get(dataset)
-    policy = active_grant(session, principal, purpose, dataset, now)
+    policy = kept_grant(session, gov.kept_grants, principal, purpose, dataset, now)
     if policy is None:
         raise _forbid_missing_grant(principal, purpose, dataset)
     granted = dict(policy.fields)
