@@ -128,9 +128,7 @@ def new_grant_stamp(session: Session) -> None:
     values = {"id": GRANT_STAMP_ID, "stamp": uuid.uuid4().hex}
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table).values(
-            values
-        )
+        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table).values(values)
         connection.execute(
             upsert.on_conflict_do_update(
                 index_elements=[table.c.id], set_={"stamp": upsert.excluded.stamp}

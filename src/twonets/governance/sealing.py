@@ -305,9 +305,7 @@ class Keyring:
         found = iter(texts)
         return [None if token is None else next(found) for token in tokens]
 
-    def _unseal_each(
-        self, dataset: str, field: str, tokens: Iterable[object]
-    ) -> list[str | None]:
+    def _unseal_each(self, dataset: str, field: str, tokens: Iterable[object]) -> list[str | None]:
         """``unseal_many`` a token at a time: the reference the column pass must agree with."""
         current = self.current_version(dataset)
         aad = f"{dataset}.{field}".encode()

@@ -61,6 +61,8 @@ _KEY_VERSIONS = select(DatasetKey.dataset, DatasetKey.version)
 # it commits), a bounded number of (reader, purpose, dataset) per stamp.
 KEPT_STAMPS = 4
 KEPT_GRANTS = 4096
+# Read statements kept for reuse (``reading._read_statement``).
+KEPT_STATEMENTS = 512
 
 
 class KeptGrants:
@@ -101,6 +103,7 @@ class Governance:
     def __post_init__(self) -> None:
         self.signer = ledger.LedgerSigner(self.root_secret)
         self.kept_grants = KeptGrants()
+        self.read_statements: dict[Hashable, tuple[Any, Any]] = {}
         self._keyrings: dict[tuple[tuple[str, int], ...], Keyring] = {}
 
     def keyring(self, session: Session) -> Keyring:
