@@ -167,7 +167,7 @@ def test_opening_a_column_of_tokens_is_opening_each(column: list[object]) -> Non
 
 def test_a_column_of_one_version_opens_in_one_pass() -> None:
     keyring = Keyring(ROOT, {DATASET: 2})
-    column = [keyring.seal(DATASET, FIELD, f"gate {n}") for n in range(5)]
+    column: list[object] = [keyring.seal(DATASET, FIELD, f"gate {n}") for n in range(5)]
     column.insert(2, None)
     opened = keyring._open_column(DATASET, FIELD, column)
     assert opened == ["gate 0", "gate 1", None, "gate 2", "gate 3", "gate 4"]

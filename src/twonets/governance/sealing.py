@@ -31,6 +31,7 @@ import base64
 import binascii
 import os
 import re
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter
@@ -101,20 +102,63 @@ def _split_column(data: bytes, count: int) -> tuple[Sequence[bytes], bytes] | No
     if data.count(b"\n" + prefix) == count - 1:
         # Every line starts with the same prefix: what is left are the payloads.
         body = data[len(prefix) :].replace(b"\n" + prefix, b"\n")
-        if (
-            not body
-            or body.translate(None, _PAYLOAD_LINES)
-            or body.startswith(b"\n")
-            or body.endswith(b"\n")
-            or b"\n\n" in body
-        ):
-            return None
+        if body.translate(None, _PAYLOAD_LINES):
+            return None  # an empty payload passes here and is refused as too short
         return (first.group(1),), body
     parts = _COLUMN_TOKENS.findall(data)
     if len(parts) != count:
         return None
     written, encoded = zip(*parts, strict=True)
     return written, b"\n".join(encoded)
+
+
+def _nonces_and_sealed(lines: bytes, count: int) -> tuple[Iterator[bytes], Iterator[bytes]] | None:
+    """The nonces and the sealed bytes of ``count`` payloads (standard base64, one a line).
+
+    Payloads of one length (a column of like values) are decoded in one call: each is
+    completed to whole base64 quads with ``A`` (the bytes a quad's padding stands for come
+    out the same; the filler's byte is skipped), and the decoder passes over line breaks.
+    Payloads of several lengths are decoded one by one, padded. ``None`` if a payload
+    cannot be a token's (a length no base64 has, too short for a nonce and a tag).
+    """
+    length = lines.find(b"\n")
+    if length < 0:
+        length = len(lines)
+    if len(lines) == count * (length + 1) - 1 and lines[length :: length + 1] == b"\n" * (
+        count - 1
+    ):
+        if length % 4 == 1:
+            return None
+        size = length * 3 // 4  # the bytes of one payload
+        if size < NONCE_BYTES + TAG_BYTES:
+            return None
+        filler = b"A" * (-length % 4)
+        stride = (length + len(filler)) * 3 // 4
+        try:
+            raw = binascii.a2b_base64(lines.replace(b"\n", filler + b"\n") + filler)
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) != stride * count:
+            return None
+        # Each stride: the nonce, the sealed bytes, the filler's bytes (skipped).
+        layout = struct.Struct(f"{NONCE_BYTES}s{size - NONCE_BYTES}s{stride - size}x")
+        nonces, sealed = zip(*layout.iter_unpack(raw), strict=True)
+        return iter(nonces), iter(sealed)
+    payloads = lines.split(b"\n")
+    if any(len(payload) % 4 == 1 for payload in payloads):
+        return None
+    padded = map(
+        bytes.__add__,
+        payloads,
+        map(_PADDING_BYTES.__getitem__, map((3).__and__, map(len, payloads))),
+    )
+    try:
+        raws = list(map(binascii.a2b_base64, padded))
+    except (binascii.Error, ValueError):
+        return None
+    if min(map(len, raws)) < NONCE_BYTES + TAG_BYTES:
+        return None
+    return map(_NONCE, raws), map(_SEALED, raws)
 
 
 def is_sealed(value: object) -> bool:
@@ -270,26 +314,12 @@ class Keyring:
             if int(version) > current:
                 return None
             ciphers[version] = self._cipher(dataset, int(version))
-        payloads = encoded.translate(_URLSAFE).split(b"\n")
-        lengths = set(map(len, payloads))
-        if any(size % 4 == 1 for size in lengths):
+        parts = _nonces_and_sealed(encoded.translate(_URLSAFE), count)
+        if parts is None:
             return None
-        padded: Iterator[bytes]
-        if len(lengths) == 1:
-            padded = map(bytes.__add__, payloads, repeat(_PADDING_BYTES[lengths.pop() % 4]))
-        else:
-            padded = map(
-                bytes.__add__,
-                payloads,
-                map(_PADDING_BYTES.__getitem__, map((3).__and__, map(len, payloads))),
-            )
+        nonces, sealed = parts
         aad = f"{dataset}.{field}".encode()
         try:
-            raws = list(map(binascii.a2b_base64, padded))
-            if min(map(len, raws)) < NONCE_BYTES + TAG_BYTES:
-                return None
-            nonces = map(_NONCE, raws)
-            sealed = map(_SEALED, raws)
             if len(ciphers) == 1:
                 (cipher,) = ciphers.values()
                 plain = list(map(cipher.decrypt, nonces, sealed, repeat(aad)))
