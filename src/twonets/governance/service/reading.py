@@ -8,12 +8,13 @@ import hmac
 import io
 import json
 import uuid
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, setitem
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -292,8 +293,15 @@ def open_and_mask(
         if mask is not None:
             column = mask(column)
         opened.append(column)
-    names = ("subject_id", *wanted)
-    return list(map(dict, map(zip, repeat(names), zip(columns[0], *opened, strict=True))))
+    # Each row a copy of one dict of the names (its keys in order, sized once), then its
+    # values set a column at a time: no zip per row, no Python loop per value.
+    template = dict.fromkeys(("subject_id", *wanted))
+    out = list(map(dict.copy, repeat(template, len(rows))))
+    for name, column in zip(template, (columns[0], *opened), strict=True):
+        if len(column) != len(out):
+            raise ValueError(f"the column {name} has {len(column)} values for {len(out)} rows")
+        deque(map(setitem, out, repeat(name), column), maxlen=0)
+    return out
 
 
 def record_subject_reads(
