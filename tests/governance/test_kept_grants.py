@@ -3,6 +3,7 @@ sees it, whether it was written through this engine or another one on the same d
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from builders import NOW
 from scan_world import World, build_world, scan_tables
+from twonets.core.auth import Principal
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.errors import Forbidden
 from twonets.governance import service
@@ -213,3 +215,28 @@ def test_without_the_stamp_every_read_works_its_grant_out(
     with session_factory() as session:
         assert session.scalar(select(GrantStamp.stamp)) is not None
     assert _read_police(session_factory, world).rows[0]["phone"] is None
+
+
+def test_a_kept_read_statement_serves_only_its_own_district_and_page(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """Readers of two districts under one policy, and two pages, never share a statement."""
+    other_district = dataclasses.replace(world.district_ops, district_code="310104")
+
+    def districts(principal: Principal, **page: int) -> list[str]:
+        with unit_of_work(session_factory) as session:
+            result = read(
+                session,
+                world.gov,
+                principal,
+                purpose=PURPOSE,
+                dataset="health.scan",
+                query=ReadQuery(**page),
+                now=NOW,
+            )
+        return [row["district_code"] for row in result.rows]
+
+    for _ in range(2):
+        assert districts(world.district_ops) == ["310101"] * 6
+        assert districts(other_district) == ["310104"] * 3
+        assert districts(world.district_ops, limit=2, offset=5) == ["310101"]

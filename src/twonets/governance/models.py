@@ -122,7 +122,7 @@ GRANT_STAMP_ID = 1
 
 def new_grant_stamp(session: Session) -> None:
     """Put a new stamp in ``gov_grant_stamp`` in ``session``'s transaction (the row if none)."""
-    connection = session.connection()
+    connection = session.connection(bind_arguments={"mapper": GrantStamp})
     table = GrantStamp.__table__
     assert isinstance(table, Table)
     values = {"id": GRANT_STAMP_ID, "stamp": uuid.uuid4().hex}

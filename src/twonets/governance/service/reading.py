@@ -189,12 +189,17 @@ def _read_statement(
     rows; reads without filters or subjects (listing pages) reuse the one built for the
     same dataset, columns, row filter, district, minors' cutoff and page.
     """
-    if query.where or query.subject_ids is not None:
+    try:
+        # A policy's row filter is JSON: its text tells filters apart, values' types included.
+        row_filter = json.dumps(policy.row_filter or {}, sort_keys=True)
+    except (TypeError, ValueError):
+        row_filter = None
+    if query.where or query.subject_ids is not None or row_filter is None:
         return _build_select(target, columns, policy, principal, query, now)
     key = (
         target.name,
         tuple(columns),
-        json.dumps(policy.row_filter or {}, sort_keys=True, default=str),
+        row_filter,
         principal.district_code,
         minor_cutoff(now),
         query.limit,
