@@ -47,6 +47,7 @@ _ODD = st.one_of(
     st.integers(-200, 200),
     st.text(max_size=5),
     st.just(float("nan")),
+    st.just(float("-inf")),
     st.just("abc"),
     st.just(" 12.5 "),
 )

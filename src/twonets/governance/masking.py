@@ -45,7 +45,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, truediv
 from typing import cast
 
 from twonets.core.errors import Invalid
@@ -414,13 +414,14 @@ def _grid_column(cell_m: int, field: str) -> Callable[[Sequence[object]], list[o
                 numbers = list(map(float, values))  # type: ignore[arg-type]
             except ValueError:
                 numbers = []  # a text that is no number: the loop below raises its error
+            # A finite sum means no number is NaN or infinite (else the loop below decides).
             if (
                 numbers
-                and all(map(isfinite, numbers))
+                and isfinite(sum(numbers))
                 and min(numbers) >= -180.0
                 and max(numbers) <= 180.0
             ):
-                cells = list(map(floor, map(float.__truediv__, numbers, repeat(size))))
+                cells = list(map(floor, map(truediv, numbers, repeat(size))))
                 centre_of = {
                     cell: round(max(-180.0, min(180.0, (cell + 0.5) * size)), _GRID_DIGITS)
                     for cell in set(cells)
