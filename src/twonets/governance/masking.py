@@ -44,6 +44,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import repeat
+from operator import attrgetter, truediv
+from typing import cast
 
 from twonets.core.errors import Invalid
 
@@ -339,10 +342,31 @@ def column_masker(
     return lambda values: [None if value is None else one(value) for value in values]
 
 
+_TEXT = frozenset({str})
+_DATES = frozenset({date, datetime})
+_DEGREES = frozenset({str, float})
+_YEAR = attrgetter("year")
+
+
+def _all_of(values: Sequence[object], types: frozenset[type]) -> bool:
+    """Whether every value is exactly of one of ``types`` (``None`` is not), in one C pass."""
+    return set(map(type, values)) <= types
+
+
 def _partial_column(first: int, last: int) -> Callable[[Sequence[object]], list[object]]:
     keep = first + last
 
     def partial(values: Sequence[object]) -> list[object]:
+        if values and _all_of(values, _TEXT):
+            sizes = set(map(len, values))  # type: ignore[arg-type]
+            if len(sizes) == 1:
+                # Texts of one length (phone, ID numbers): two slices and a join, by map.
+                size = sizes.pop()
+                if size <= keep:
+                    return ["*" * size] * len(values)
+                texts = cast("Sequence[str]", values)
+                stars, cut = "*" * (size - keep), size - last
+                return [text[:first] + stars + text[cut:] for text in texts]
         out: list[object] = []
         append = out.append
         for value in values:
@@ -362,6 +386,11 @@ def _partial_column(first: int, last: int) -> Callable[[Sequence[object]], list[
 
 def _year_column(field: str) -> Callable[[Sequence[object]], list[object]]:
     def year(values: Sequence[object]) -> list[object]:
+        if _all_of(values, _DATES):
+            # Few distinct years in a column: each is written once.
+            years = list(map(_YEAR, values))
+            written = {year: f"{year:04d}" for year in set(years)}
+            return list(map(written.__getitem__, years))
         return [
             None
             if value is None
@@ -379,6 +408,25 @@ def _grid_column(cell_m: int, field: str) -> Callable[[Sequence[object]], list[o
     floor, isfinite = math.floor, math.isfinite
 
     def grid(values: Sequence[object]) -> list[object]:
+        if values and _all_of(values, _DEGREES):
+            # Numbers or decimal texts, all of them: float, cell and centre by map.
+            try:
+                numbers = list(map(float, values))  # type: ignore[arg-type]
+            except ValueError:
+                numbers = []  # a text that is no number: the loop below raises its error
+            # A finite sum means no number is NaN or infinite (else the loop below decides).
+            if (
+                numbers
+                and isfinite(sum(numbers))
+                and min(numbers) >= -180.0
+                and max(numbers) <= 180.0
+            ):
+                cells = list(map(floor, map(truediv, numbers, repeat(size))))
+                centre_of = {
+                    cell: round(max(-180.0, min(180.0, (cell + 0.5) * size)), _GRID_DIGITS)
+                    for cell in set(cells)
+                }
+                return list(map(centre_of.__getitem__, cells))
         # Neighbours share cells: each cell's centre is worked out once per column.
         centres: dict[int, float] = {}
         out: list[object] = []

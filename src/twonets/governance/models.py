@@ -3,6 +3,7 @@ and break-glass reads waiting for the officer's review."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -14,10 +15,16 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    event,
+    insert,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
 from twonets.core.privacy import all_public, personal
@@ -91,6 +98,61 @@ class Policy(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GrantStamp(Base):
+    """One row whose ``stamp`` changes with every write of a purpose or a policy.
+
+    The door keeps the grants it has worked out per stamp (``service.grants``): reading this
+    one row tells it whether anything that grants may have changed since. Each write puts a
+    new random stamp (not a counter), so a write rolled back leaves no stamp behind that a
+    later write could take again. Without the row (a database emptied by hand) the door
+    works its grants out on every read.
+    """
+
+    __tablename__ = "gov_grant_stamp"
+    __table_args__ = {"info": all_public()}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
+GRANT_STAMP_ID = 1
+
+
+def new_grant_stamp(session: Session) -> None:
+    """Put a new stamp in ``gov_grant_stamp`` in ``session``'s transaction (the row if none)."""
+    connection = session.connection(bind_arguments={"mapper": GrantStamp})
+    table = GrantStamp.__table__
+    assert isinstance(table, Table)
+    values = {"id": GRANT_STAMP_ID, "stamp": uuid.uuid4().hex}
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table).values(values)
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.id], set_={"stamp": upsert.excluded.stamp}
+            )
+        )
+        return
+    changed = connection.execute(
+        update(table).where(table.c.id == GRANT_STAMP_ID).values(stamp=values["stamp"])
+    )
+    if changed.rowcount == 0:
+        connection.execute(insert(table).values(values))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_grant_writes(session: Session, flush_context: object, instances: object) -> None:
+    """Every flush that writes a purpose or a policy puts a new grant stamp, in its transaction.
+
+    Listening on every session, whoever writes (the services, the demo, a test, a script)
+    cannot forget it; writes that bypass the ORM must call ``new_grant_stamp`` themselves.
+    """
+    for changed in (session.new, session.dirty, session.deleted):
+        if any(isinstance(row, Purpose | Policy) for row in changed):
+            new_grant_stamp(session)
+            return
 
 
 class DatasetKey(Base):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +57,40 @@ KEY_VERSIONS_INFO = "twonets.governance.key_versions"
 
 
 _KEY_VERSIONS = select(DatasetKey.dataset, DatasetKey.version)
+# Grants kept per stamp: a few stamps (a writer's own transaction sees its new stamp before
+# it commits), a bounded number of (reader, purpose, dataset) per stamp.
+KEPT_STAMPS = 4
+KEPT_GRANTS = 4096
+# Read statements kept for reuse (``reading._read_statement``).
+KEPT_STATEMENTS = 512
+
+
+class KeptGrants:
+    """The grants the door worked out, per grant stamp (``models.GrantStamp``).
+
+    A kept grant is valid for exactly the stamp it was worked out under: every write of a
+    purpose or a policy puts a new stamp, so the next read, in this process or another,
+    reads the new stamp and works the grant out again. Safe to share between threads: each
+    step is one dictionary operation, and a full table is replaced, never emptied in place.
+    """
+
+    def __init__(self) -> None:
+        self._by_stamp: dict[str, dict[Hashable, Any]] = {}
+
+    def get(self, stamp: str, key: Hashable) -> Any:
+        """What was kept for ``key`` under ``stamp``, or ``None``."""
+        kept = self._by_stamp.get(stamp)
+        return None if kept is None else kept.get(key)
+
+    def put(self, stamp: str, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` under ``stamp`` (older stamps are let go first)."""
+        kept = self._by_stamp.get(stamp)
+        if kept is None:
+            if len(self._by_stamp) >= KEPT_STAMPS:
+                self._by_stamp = {}
+            kept = self._by_stamp.setdefault(stamp, {})
+        if len(kept) < KEPT_GRANTS:
+            kept[key] = value
 
 
 @dataclass
@@ -66,6 +102,8 @@ class Governance:
 
     def __post_init__(self) -> None:
         self.signer = ledger.LedgerSigner(self.root_secret)
+        self.kept_grants = KeptGrants()
+        self.read_statements: dict[Hashable, tuple[Any, Any]] = {}
         self._keyrings: dict[tuple[tuple[str, int], ...], Keyring] = {}
 
     def keyring(self, session: Session) -> Keyring:

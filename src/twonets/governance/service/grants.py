@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -14,16 +14,19 @@ from twonets.core.errors import (
     Forbidden,
 )
 from twonets.governance.models import (
+    GRANT_STAMP_ID,
+    GrantStamp,
+    Policy,
+    Purpose,
+)
+from twonets.governance.models import (
     GranteeKind as GranteeKind,  # re-exported: domains set policies with it
 )
 from twonets.governance.models import (
     LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
 )
-from twonets.governance.models import (
-    Policy,
-    Purpose,
-)
 from twonets.governance.service.context import (
+    KeptGrants,
     PurposeState,
 )
 from twonets.governance.service.purposes import (
@@ -109,24 +112,113 @@ def _grant_statement(count: int) -> Select[Policy, Purpose]:
     return cached
 
 
+def _grant_rows(
+    session: Session,
+    candidates: Sequence[tuple[GranteeKind, str]],
+    purpose_code: str,
+    dataset: str,
+) -> Sequence[Row[Policy, Purpose]]:
+    """The candidates' policy versions for the purpose and dataset, each with the purpose."""
+    if not candidates:
+        return []
+    parameters: dict[str, Any] = {"purpose": purpose_code, "dataset": dataset}
+    for i, (kind, grantee) in enumerate(candidates):
+        parameters[f"kind{i}"] = kind
+        parameters[f"grantee{i}"] = grantee
+    return session.execute(_grant_statement(len(candidates)), parameters).all()
+
+
 def active_grant(
     session: Session, principal: Principal, purpose_code: str, dataset: str, now: datetime
 ) -> Policy | None:
     """``check_purpose_active`` then ``grant_for``, in one query when policies exist: the
     candidates' policy versions with their purpose (the same errors, in the same order)."""
     candidates = _grant_candidates(principal)
-    parameters: dict[str, Any] = {"purpose": purpose_code, "dataset": dataset}
-    for i, (kind, grantee) in enumerate(candidates):
-        parameters[f"kind{i}"] = kind
-        parameters[f"grantee{i}"] = grantee
-    rows = (
-        session.execute(_grant_statement(len(candidates)), parameters).all() if candidates else []
-    )
+    rows = _grant_rows(session, candidates, purpose_code, dataset)
     if not rows:
         check_purpose_active(session, purpose_code, now)
         return None
     _check_purpose_state(rows[0][1], purpose_code, now)
     return _in_force(candidates, [policy for policy, _ in rows])
+
+
+_STAMP = select(GrantStamp.stamp).where(GrantStamp.id == GRANT_STAMP_ID)
+
+
+def kept_grant(
+    session: Session,
+    kept: KeptGrants,
+    principal: Principal,
+    purpose_code: str,
+    dataset: str,
+    now: datetime,
+) -> Policy | None:
+    """``active_grant``, kept across transactions while the grant stamp stays the same.
+
+    One single-row read of the stamp per call; the grant query only when the stamp is new to
+    ``kept`` (a purpose or a policy was written since, here or in another process) or the
+    database has no stamp. The purpose's window is checked at ``now`` on every call. The
+    policy returned is a detached copy: read it, never change or add it.
+    """
+    stamp = session.scalar(_STAMP)
+    if stamp is None:
+        return active_grant(session, principal, purpose_code, dataset, now)
+    candidates = _grant_candidates(principal)
+    key = (purpose_code, dataset, tuple(candidates))
+    found: tuple[Purpose | None, Policy | None] | None = kept.get(stamp, key)
+    if found is None:
+        found = _work_out(session, candidates, purpose_code, dataset)
+        kept.put(stamp, key, found)
+    purpose, policy = found
+    if purpose is None:
+        raise Forbidden(f"no grant: purpose {purpose_code} does not exist")
+    _check_purpose_state(purpose, purpose_code, now)
+    return policy
+
+
+def _work_out(
+    session: Session,
+    candidates: Sequence[tuple[GranteeKind, str]],
+    purpose_code: str,
+    dataset: str,
+) -> tuple[Purpose | None, Policy | None]:
+    """The purpose and the policy in force (detached copies), as ``active_grant`` finds them."""
+    rows = _grant_rows(session, candidates, purpose_code, dataset)
+    if rows:
+        purpose: Purpose | None = rows[0][1]
+        policy = _in_force(candidates, [p for p, _ in rows])
+    else:
+        purpose, policy = session.get(Purpose, purpose_code), None
+    return _purpose_copy(purpose), _policy_copy(policy)
+
+
+def _purpose_copy(purpose: Purpose | None) -> Purpose | None:
+    """What ``purpose_state`` reads of a purpose, in an object of no session."""
+    if purpose is None:
+        return None
+    return Purpose(
+        code=purpose.code,
+        status=purpose.status,
+        valid_from=purpose.valid_from,
+        valid_until=purpose.valid_until,
+    )
+
+
+def _policy_copy(policy: Policy | None) -> Policy | None:
+    """What the door reads of a policy, in an object of no session."""
+    if policy is None:
+        return None
+    return Policy(
+        id=policy.id,
+        grantee_kind=policy.grantee_kind,
+        grantee=policy.grantee,
+        purpose_code=policy.purpose_code,
+        dataset=policy.dataset,
+        version=policy.version,
+        fields=dict(policy.fields),
+        row_filter=dict(policy.row_filter or {}),
+        revoked=policy.revoked,
+    )
 
 
 def holds_policy_for_purpose(session: Session, principal: Principal, purpose_code: str) -> bool:
