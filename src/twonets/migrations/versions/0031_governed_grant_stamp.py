@@ -1,7 +1,7 @@
 """grant stamp: one row the door reads to know whether its kept grants still hold
 
-Revision ID: 0029_governed_grant_stamp
-Revises: 0028_work_leases
+Revision ID: 0031_governed_grant_stamp
+Revises: 0030_kept_rentals_months
 Create Date: 2026-12-07 10:45:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029_governed_grant_stamp"
-down_revision: str | None = "0028_work_leases"
+revision: str = "0031_governed_grant_stamp"
+down_revision: str | None = "0030_kept_rentals_months"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
