@@ -19,7 +19,7 @@ from twonets.core.events import record_event
 from twonets.trust.keys import IssuingKey, RegionKeyring, parse_time
 from twonets.trust.models import IssuingRegion, RecognisedRegion, RemoteDocument, RemoteRegion
 
-__all__ = ["IssuingRegion", "RecognisedRegion"]
+__all__ = ["IssuingRegion", "Prepared", "RecognisedRegion"]
 from twonets.trust.errors import InvalidKey, InvalidTrustList, StaleTrustList, UntrustedTrustList
 from twonets.trust.prepared import Prepared
 from twonets.trust.store import TrustStore

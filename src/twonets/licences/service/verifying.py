@@ -43,7 +43,6 @@ from twonets.licences.verify import (
     verify_credential,
 )
 from twonets.trust import service as trust
-from twonets.trust.prepared import Prepared
 
 
 def status_list(session: Session, *, region: str) -> StatusList:
@@ -87,7 +86,7 @@ def status_list_token(
 
 
 # What an online verification asks the database, built once and run on the driver
-# (``trust.prepared``): the status of the licence at an index of a region's list (one row of
+# (``trust.Prepared``): the status of the licence at an index of a region's list (one row of
 # the unique index on region and index), alone or beside the rows that confirm the kept trust
 # store; and one more verification of a kind.
 _licence = cast(Table, Licence.__table__)
@@ -95,8 +94,8 @@ _STATUS_AT = (
     _licence.c.region_code == bindparam("region", ""),
     _licence.c.status_index == bindparam("index", 0),
 )
-_STATUS = Prepared(select(_licence.c.status).where(*_STATUS_AT))
-_TRUST_AND_STATUS = Prepared(
+_STATUS = trust.Prepared(select(_licence.c.status).where(*_STATUS_AT))
+_TRUST_AND_STATUS = trust.Prepared(
     union_all(
         *trust.STATE_SELECTS,
         select(
@@ -106,7 +105,7 @@ _TRUST_AND_STATUS = Prepared(
 )
 _counts = cast(Table, VerificationCount.__table__)
 _COUNT_KEY = ("day", "type_code", "verifier", "region_code", "result")
-_COUNT_ONE_MORE = Prepared(
+_COUNT_ONE_MORE = trust.Prepared(
     update(_counts)
     .where(
         *(
