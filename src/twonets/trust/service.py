@@ -7,12 +7,12 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Conflict, FieldProblem, Invalid, NotFound, TwonetsError
@@ -21,8 +21,9 @@ from twonets.trust.cose import PreparedSigner
 from twonets.trust.keys import IssuingKey, RegionKeyring, parse_time
 from twonets.trust.models import IssuingRegion, RecognisedRegion, RemoteDocument, RemoteRegion
 
-__all__ = ["IssuingRegion", "RecognisedRegion"]
+__all__ = ["IssuingRegion", "Prepared", "RecognisedRegion"]
 from twonets.trust.errors import InvalidKey, InvalidTrustList, StaleTrustList, UntrustedTrustList
+from twonets.trust.prepared import Prepared
 from twonets.trust.store import TrustStore
 from twonets.trust.suites import PublicKey, load_public_key
 from twonets.trust.trustlist import (
@@ -389,13 +390,64 @@ def trust_store(session: Session, *, now: datetime, root_secret: bytes | None = 
     return store
 
 
+# What a kept trust store stands for, read in one statement: per recognised region its kind,
+# when it changed, its anchor and the length and end of its list (a signed list ends with its
+# signature, a PEM bundle with its last certificate's); the regions whose keys are held here;
+# the regions running their own deployment. Any write to those tables changes the answer.
+# The first column tags the part; callers may add parts of their own with other tags.
+_TAIL = 96
+_recognised = RecognisedRegion.__table__
+_issuing = IssuingRegion.__table__
+_remote = RemoteRegion.__table__
+_list_length = func.length(_recognised.c.trust_list)
+STATE_SELECTS = (
+    select(
+        literal_column("'recognised'"),
+        _recognised.c.region_code,
+        _recognised.c.kind,
+        _recognised.c.updated_at,
+        _recognised.c.anchor_pem,
+        _list_length,
+        case(
+            (
+                _list_length > literal_column(str(_TAIL)),
+                func.substr(
+                    _recognised.c.trust_list, _list_length - literal_column(str(_TAIL - 1))
+                ),
+            ),
+            else_=_recognised.c.trust_list,
+        ),
+    ),
+    select(
+        literal_column("'issuing'"), _issuing.c.region_code, null(), null(), null(), null(), null()
+    ),
+    select(
+        literal_column("'remote'"), _remote.c.region_code, null(), null(), null(), null(), null()
+    ),
+)
+STATE_TAGS = frozenset({"recognised", "issuing", "remote"})
+_STATE = Prepared(union_all(*STATE_SELECTS))
+
+
+@dataclass(frozen=True)
+class TrustState:
+    """The trust store kept for verifiers, with what verification asks beside it: the regions
+    whose keys this platform holds (their status is read here) and the regions that run a
+    deployment of their own (their status lists are fetched)."""
+
+    store: TrustStore
+    held: frozenset[str]
+    remote: frozenset[str]
+
+
 class CachedTrustStore:
     """A verifier's trust store kept between verifications, rebuilt only when it must be.
 
-    Rebuilt when a recognised list changes (a region added, dropped or republished), when a
-    list in it goes stale, and at least every ``max_age``. Whether the lists changed is asked
-    of the database at most every ``recheck`` (0: on every call), so a busy scan path need not
-    query per request; a dropped region then stops verifying within ``recheck``.
+    Rebuilt when a recognised list changes (a region added, dropped or republished, in this
+    process or another one), when a list in it goes stale, and at least every ``max_age``.
+    Whether anything changed is one statement of a few short columns per region, asked at
+    most every ``recheck`` (0: on every call), so a busy scan path need not query per
+    request; a dropped region then stops verifying within ``recheck``.
     """
 
     def __init__(
@@ -408,11 +460,15 @@ class CachedTrustStore:
         self.root_secret = root_secret
         self.max_age = max_age
         self.recheck = recheck
-        self._built: tuple[tuple[object, ...], datetime, TrustStore] | None = None
+        self._built: tuple[frozenset[tuple[object, ...]], datetime, TrustState] | None = None
         self._checked_at: datetime | None = None
 
     def get(self, session: Session, now: datetime) -> TrustStore:
         """The trust store as of ``now``."""
+        return self.state(session, now).store
+
+    def state(self, session: Session, now: datetime) -> TrustState:
+        """The trust store as of ``now``, with the regions held here and the remote ones."""
         built = self._built
         checked = self._checked_at
         if (
@@ -421,20 +477,46 @@ class CachedTrustStore:
             and timedelta(0) <= now - checked < self.recheck
         ):
             return built[2]
-        key = tuple(
-            (r.region_code, r.updated_at, r.trust_list[-16:]) for r in list_recognised(session)
-        )
+        # Unflushed changes of this session count, as they did for an ORM query.
+        if session.autoflush:
+            session.flush()
+        key = frozenset(_STATE.rows(session))
         self._checked_at = now
-        if (
-            built is not None
-            and built[0] == key
-            and timedelta(0) <= now - built[1] < self.max_age
-            and not built[2].stale_regions(now)
-        ):
+        if built is not None and built[0] == key and self.kept(now) is built[2]:
             return built[2]
         store = trust_store(session, now=now, root_secret=self.root_secret)
-        self._built = (key, now, store)
-        return store
+        state = TrustState(
+            store,
+            held=frozenset(r[1] for r in key if r[0] == "issuing"),
+            remote=frozenset(r[1] for r in key if r[0] == "remote"),
+        )
+        self._built = (key, now, state)
+        return state
+
+    def kept(self, now: datetime) -> TrustState | None:
+        """The kept state, if only a change recorded in the database could make it wrong at
+        ``now`` (built within ``max_age``, no list in it stale); ``confirm`` it before use."""
+        built = self._built
+        if built is None or not timedelta(0) <= now - built[1] < self.max_age:
+            return None
+        if built[2].store.stale_regions(now):
+            return None
+        return built[2]
+
+    def confirm(self, rows: Iterable[tuple[object, ...]], now: datetime) -> bool:
+        """Whether the rows of ``STATE_SELECTS`` (run through ``Prepared``, maybe beside rows
+        of other tags) are those the kept state was built from: if so, it holds at ``now``."""
+        built = self._built
+        if built is None or frozenset(r for r in rows if r[0] in STATE_TAGS) != built[0]:
+            return False
+        self._checked_at = now
+        return True
+
+    def confirm_now(self, session: Session, now: datetime) -> bool:
+        """``confirm`` with the rows read now."""
+        if session.autoflush:
+            session.flush()
+        return self.confirm(_STATE.rows(session), now)
 
     def forget(self) -> None:
         """Drop the kept store (the next call rebuilds it)."""

@@ -54,9 +54,17 @@ class Licensing:
 
     def trust_store(self, session: Session, now: datetime) -> TrustStore:
         """The platform's trust store, rebuilt when a recognised list changes or hourly."""
+        return self.trust_state(session, now).store
+
+    def trust_state(self, session: Session, now: datetime) -> trust.TrustState:
+        """The trust store with the regions held here and the remote ones (see ``trust``)."""
+        return self.trust_cache().state(session, now)
+
+    def trust_cache(self) -> trust.CachedTrustStore:
+        """The trust store kept between verifications (made on first use)."""
         if self._store is None:
             self._store = trust.CachedTrustStore(self.root_secret, max_age=STORE_MAX_AGE)
-        return self._store.get(session, now)
+        return self._store
 
     def keyring(self, session: Session) -> Keyring:
         """The at-rest keyring, at the key versions governance keeps."""

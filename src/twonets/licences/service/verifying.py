@@ -6,9 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from twonets.licences.models import (
@@ -74,6 +85,95 @@ def status_list_token(
     )
 
 
+# What an online verification asks the database, built once and run on the driver
+# (``trust.Prepared``): the status of the licence at an index of a region's list (one row of
+# the unique index on region and index), alone or beside the rows that confirm the kept trust
+# store; and one more verification of a kind.
+_licence = cast(Table, Licence.__table__)
+_STATUS_AT = (
+    _licence.c.region_code == bindparam("region", ""),
+    _licence.c.status_index == bindparam("index", 0),
+)
+_STATUS = trust.Prepared(select(_licence.c.status).where(*_STATUS_AT))
+_TRUST_AND_STATUS = trust.Prepared(
+    union_all(
+        *trust.STATE_SELECTS,
+        select(
+            literal_column("'status'"), _licence.c.status, null(), null(), null(), null(), null()
+        ).where(*_STATUS_AT),
+    )
+)
+_counts = cast(Table, VerificationCount.__table__)
+_COUNT_KEY = ("day", "type_code", "verifier", "region_code", "result")
+_COUNT_ONE_MORE = trust.Prepared(
+    update(_counts)
+    .where(
+        *(
+            _counts.c[name] == bindparam(f"k_{name}", type_=_counts.c[name].type)
+            for name in _COUNT_KEY
+        )
+    )
+    .values(count=_counts.c.count + 1)
+)
+_FIRST_COUNTS = {
+    "sqlite": sqlite.insert(_counts)
+    .values(count=1)
+    .on_conflict_do_update(index_elements=_COUNT_KEY, set_={"count": _counts.c.count + 1}),
+    "postgresql": postgresql.insert(_counts)
+    .values(count=1)
+    .on_conflict_do_update(index_elements=_COUNT_KEY, set_={"count": _counts.c.count + 1}),
+}
+
+
+def _status_type(status: str | None) -> int:
+    if status is None or status == LicenceStatus.ACTIVE:
+        return StatusType.VALID
+    if status == LicenceStatus.SUSPENDED:
+        return StatusType.SUSPENDED
+    return StatusType.INVALID
+
+
+class _Online:
+    """The status lookup of one online verification against one trust state.
+
+    With ``confirming``, the state is the one kept from earlier verifications: the status of
+    a licence of a region held here is read in the same statement as the rows that say
+    whether that state still holds, and ``confirmed`` tells the caller what they said.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        ctx: Licensing,
+        state: trust.TrustState,
+        now: datetime,
+        *,
+        confirming: bool,
+    ) -> None:
+        self.session, self.ctx, self.state, self.now = session, ctx, state, now
+        self.confirming = confirming
+        self.confirmed: bool | None = None
+
+    def status_of(self, uri: str, idx: int) -> int | None:
+        # Online, the status comes straight from the licence at that index (one indexed row),
+        # not from rebuilding the whole list.
+        region = uri.rsplit("/", 1)[-1]
+        if uri != status_uri(region):
+            return None
+        if region in self.state.remote:
+            # Another region's own deployment: its list as fetched and kept here.
+            return other_regions.remote_status_of(self.session, self.ctx, uri, idx, now=self.now)
+        if region not in self.state.held:
+            return None
+        if not self.confirming or self.confirmed is not None:
+            rows = _STATUS.rows(self.session, region=region, index=idx)
+            return _status_type(rows[0][0] if rows else None)
+        rows = _TRUST_AND_STATUS.rows(self.session, region=region, index=idx)
+        self.confirmed = self.ctx.trust_cache().confirm(rows, self.now)
+        found = [r[1] for r in rows if r[0] == "status"]
+        return _status_type(found[0] if found else None)
+
+
 def verify(
     session: Session,
     ctx: Licensing,
@@ -84,31 +184,46 @@ def verify(
     audience: str | None = None,
     nonce: str | None = None,
 ) -> CredentialVerdict:
-    """Verify a presented licence online (live status) and count the verification."""
-    store = ctx.trust_store(session, now)
+    """Verify a presented licence online (live status) and count the verification.
 
-    def status_of(uri: str, idx: int) -> int | None:
-        # Online, the status comes straight from the licence at that index (one indexed row),
-        # not from rebuilding the whole list.
-        region = uri.rsplit("/", 1)[-1]
-        if uri != status_uri(region):
-            return None
-        # Another region's own deployment: its list as fetched and kept here.
-        remote_status = other_regions.remote_status_of(session, ctx, uri, idx, now=now)
-        if remote_status is not None or not trust.holds_region(session, region):
-            return remote_status
-        found = session.scalar(
-            select(Licence.status).where(Licence.region_code == region, Licence.status_index == idx)
+    The trust store kept from earlier verifications is used first, and confirmed by the
+    database in the statement that reads the licence's status (or on its own when no status
+    is read); if a region, a list or a key changed meanwhile, here or in another process, the
+    verdict is worked out again with the store rebuilt. A revocation is read from the
+    licence's row, so the next verification anywhere sees it.
+    """
+    cache = ctx.trust_cache()
+    kept = cache.kept(now)
+    verdict: CredentialVerdict | None = None
+    if kept is not None:
+        # Unflushed changes of this session count, as they did for an ORM query.
+        if session.autoflush:
+            session.flush()
+        online = _Online(session, ctx, kept, now, confirming=True)
+        verdict = verify_credential(
+            text,
+            store=kept.store,
+            at=now,
+            status_of=online.status_of,
+            audience=audience,
+            nonce=nonce,
         )
-        if found is None or found == LicenceStatus.ACTIVE:
-            return StatusType.VALID
-        if found == LicenceStatus.SUSPENDED:
-            return StatusType.SUSPENDED
-        return StatusType.INVALID
-
-    verdict = verify_credential(
-        text, store=store, at=now, status_of=status_of, audience=audience, nonce=nonce
-    )
+        confirmed = online.confirmed
+        if confirmed is None:
+            confirmed = cache.confirm_now(session, now)
+        if not confirmed:
+            verdict = None
+    if verdict is None:
+        state = cache.state(session, now)
+        online = _Online(session, ctx, state, now, confirming=False)
+        verdict = verify_credential(
+            text,
+            store=state.store,
+            at=now,
+            status_of=online.status_of,
+            audience=audience,
+            nonce=nonce,
+        )
     count_verification(
         session,
         type_code=verdict.type_code or "unknown",
@@ -123,30 +238,27 @@ def verify(
 def count_verification(
     session: Session, *, type_code: str, verifier: str, region: str, result: str, day: date
 ) -> None:
-    """Add one to the count of verifications of this kind."""
-    row = session.scalar(
-        select(VerificationCount).where(
-            VerificationCount.day == day,
-            VerificationCount.type_code == type_code[:16],
-            VerificationCount.verifier == verifier,
-            VerificationCount.region_code == region[:8],
-            VerificationCount.result == result[:32],
-        )
-    )
-    if row is None:
-        session.add(
-            VerificationCount(
-                day=day,
-                type_code=type_code[:16],
-                verifier=verifier,
-                region_code=region[:8],
-                result=result[:32],
-                count=1,
-            )
-        )
+    """Add one to the count of verifications of this kind, in the caller's transaction.
+
+    One UPDATE of the kind's row; the first verification of a kind on a day inserts the row
+    (an insert that adds one if another transaction inserted it meanwhile), so a count is
+    never lost and no row is read into the session.
+    """
+    key = {
+        "day": day,
+        "type_code": type_code[:16],
+        "verifier": verifier,
+        "region_code": region[:8],
+        "result": result[:32],
+    }
+    if _COUNT_ONE_MORE.rowcount(session, **{f"k_{k}": v for k, v in key.items()}):
+        return
+    connection = session.connection()
+    first = _FIRST_COUNTS.get(connection.dialect.name)
+    if first is None:
+        connection.execute(insert(_counts).values(count=1), key)
     else:
-        row.count += 1
-    session.flush()
+        connection.execute(first, key)
 
 
 @dataclass(frozen=True)
@@ -184,6 +296,8 @@ def verification_counts(session: Session, *, since: date) -> Sequence[Verificati
         select(VerificationCount)
         .where(VerificationCount.day >= since)
         .order_by(VerificationCount.day.desc(), VerificationCount.count.desc())
+        # Counts are added by statements, not through the session's objects: read them anew.
+        .execution_options(populate_existing=True)
     ).all()
 
 
