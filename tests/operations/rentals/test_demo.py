@@ -10,7 +10,7 @@ from twonets.core.models import Department
 from twonets.core.seeding import DemoCity
 from twonets.operations.cases.models import Case
 from twonets.operations.rentals import demo
-from twonets.operations.rentals.models import Household, Lead
+from twonets.operations.rentals.models import Household, Lead, Meter
 
 from .conftest import NOW, Housing
 
@@ -30,3 +30,8 @@ def test_the_demo_refers_its_best_leads(
         assert states["open"] > 3
         categories = session.scalars(select(Case.category_code)).all()
         assert categories == ["E0550"] * demo.REFERRED
+        # Three meters with one fault each, for the page's table of faulty meters.
+        faults = session.execute(
+            select(Meter.utility, Meter.duplicates, Meter.resets, Meter.implausible)
+        ).all()
+        assert sorted(faults) == [("electricity", 0, 1, 0), ("gas", 0, 0, 1), ("water", 1, 0, 0)]
