@@ -253,9 +253,8 @@ def profile_scan_path(url: str, seeded: Seeded, count: int = 1000) -> None:
     factory = make_session_factory(engine)
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
-        bearer, _ = core_service.log_in(
-            session, username="library.gate", password=PASSWORD, now=now, ttl=timedelta(hours=1)
-        )
+        account = auth.authenticate(session, "library.gate", PASSWORD)
+        bearer = auth.issue_token(session, account, now=now, ttl=timedelta(hours=1))
     codes = sign_codes(url, seeded, count + 50)
 
     def one(i: int) -> None:

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Forbidden, Unauthenticated
-from twonets.core.models import Account, AccountKind, AuthToken, Role
+from twonets.core.models import Account, AccountKind, AccountRole, AuthToken, Department, Role
 
 _hasher = PasswordHasher()
 _dummy: tuple[PasswordHasher, str] | None = None
@@ -148,17 +148,82 @@ def resolve_token_until(
     session: Session, token: str, *, now: datetime
 ) -> tuple[Principal, datetime]:
     """The principal a bearer token stands for and when the token expires."""
-    record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
-    if record is None:
+    principal, expires_at, _ = resolve_token_state(session, token, now=now)
+    return principal, expires_at
+
+
+# The token, its account, the account's department and roles in one statement (one row per
+# role): what a principal is built from, and what tells whether a remembered one still holds.
+_TOKEN_STATE = (
+    select(  # governance: the caller's own token and account
+        AuthToken.expires_at,
+        AuthToken.revoked_at,
+        Account.id,
+        Account.username,
+        Account.display_name,
+        Account.kind,
+        Account.active,
+        Account.citizen_id,
+        Account.enterprise_id,
+        Department.id,
+        Department.code,
+        Department.function,
+        Department.level,
+        Department.region_code,
+        Department.district_code,
+        AccountRole.role,
+    )
+    .select_from(AuthToken)
+    .outerjoin(Account, Account.id == AuthToken.account_id)
+    .outerjoin(Department, Department.id == Account.department_id)
+    .outerjoin(AccountRole, AccountRole.account_id == Account.id)
+    .where(AuthToken.token_hash == bindparam("digest"))
+)
+
+# What a principal was built from: the rows of ``_TOKEN_STATE`` (roles in a fixed order).
+TokenState = tuple[tuple[object, ...], ...]
+
+
+def resolve_token_state(
+    session: Session, token: str, *, now: datetime, known: dict[TokenState, Principal] | None = None
+) -> tuple[Principal, datetime, TokenState]:
+    """The principal of a bearer token, its expiry, and the state it was built from.
+
+    One Core statement (token, account, department, roles), checked as ``resolve_token``
+    does. ``known`` maps a state to the principal already built from it, which is then
+    returned as is: a role removed, a department moved or the account deactivated changes
+    the state, so a remembered principal is never used past a change.
+    """
+    rows = session.execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
+    if not rows:
         raise Unauthenticated("the token is not known")
-    if record.revoked_at is not None:
+    first = rows[0]
+    if first.revoked_at is not None:
         raise Unauthenticated("the token was revoked (logged out)")
-    if record.expires_at <= now:
+    expires_at: datetime = first.expires_at
+    if expires_at <= now:
         raise Unauthenticated("the token has expired; log in again")
-    account = session.get(Account, record.account_id)  # governance: the token holder's account
-    if account is None or not account.active:
+    if first[2] is None or not first.active:
         raise Unauthenticated("the account is no longer active")
-    return principal_of(account), record.expires_at
+    state: TokenState = tuple(sorted((tuple(row) for row in rows), key=lambda r: str(r[-1])))
+    principal = None if known is None else known.get(state)
+    if principal is None:
+        principal = Principal(
+            account_id=first[2],
+            username=first.username,
+            display_name=first.display_name,
+            kind=AccountKind(first.kind),
+            roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+            department_id=first[9],
+            department_code=first.code,
+            department_function=first.function,
+            department_level=first.level,
+            region_code=first.region_code,
+            district_code=first.district_code,
+            citizen_id=first.citizen_id,
+            enterprise_id=first.enterprise_id,
+        )
+    return principal, expires_at, state
 
 
 class PrincipalCache:
@@ -169,13 +234,42 @@ class PrincipalCache:
     token's expiry; logging out on this process drops it at once, while a token revoked
     elsewhere (another process, an account deactivated) keeps working here for at most
     ``ttl_seconds``. A ``ttl_seconds`` of 0 turns the cache off.
+
+    ``confirm`` is for routes that must see a revocation at once (a gate admitting on a
+    scan): one statement in the route's own transaction, the principal built once per token
+    and reused while its token, account, department and roles read the same.
     """
 
     def __init__(self, ttl_seconds: float, *, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, datetime, Principal]] = {}
+        self._states: dict[str, tuple[TokenState, Principal]] = {}
         self._lock = threading.Lock()
+
+    def confirm(self, session: Session, token: str, *, now: datetime) -> Principal:
+        """The principal of ``token`` as the database has it now (``Unauthenticated`` if not).
+
+        A revoked or expired token, a deactivated account, a role removed: seen at once,
+        here and (the remembered login dropped or replaced) on this process's other routes.
+        """
+        key = _token_digest(token)
+        known = self._states.get(key)
+        try:
+            principal, expires_at, state = resolve_token_state(
+                session, token, now=now, known=None if known is None else {known[0]: known[1]}
+            )
+        except Unauthenticated:
+            self.drop(token)
+            raise
+        if known is None or known[0] != state:
+            with self._lock:
+                if len(self._states) >= self.max_entries:
+                    self._states.clear()
+                self._states[key] = (state, principal)
+            if key in self._entries:
+                self.put(token, principal, expires_at=expires_at)
+        return principal
 
     def get(self, token: str, *, now: datetime) -> Principal | None:
         """The cached principal of ``token``, if it is fresh and the token has not expired."""
@@ -209,6 +303,7 @@ class PrincipalCache:
         """Forget ``token`` (it was logged out)."""
         with self._lock:
             self._entries.pop(_token_digest(token), None)
+            self._states.pop(_token_digest(token), None)
 
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> None:

@@ -104,6 +104,30 @@ def _principal(request: Request) -> auth.Principal | None:
     return principal
 
 
+def confirmed(request: Request, session: Session, *roles: Role) -> auth.Principal:
+    """The caller as the database has it now, read in the route's own transaction.
+
+    For routes that must see at once a logout elsewhere, a deactivated account or a removed
+    role (the principal of ``require`` may be a few seconds old): one statement on the
+    route's connection, the principal reused while nothing about the login changed. Raises
+    ``Unauthenticated`` (401) or ``Forbidden`` (403) naming ``roles``.
+    """
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "log in first: no bearer token (API) or session cookie (pages) came with the request"
+        )
+    now = get_clock(request)()
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if principals is None:
+        principal = auth.resolve_token(session, token, now=now)
+    else:
+        principal = principals.confirm(session, token, now=now)
+    principal.require(*roles)
+    request.state.principal = principal
+    return principal
+
+
 def forget_token(request: Request, token: str) -> None:
     """Drop a logged-out token from this process's cache of principals."""
     principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
