@@ -239,10 +239,10 @@ def server(url: str, folder: Path, port: int) -> Iterator[str]:
 
 
 def profile_scan_path(url: str, seeded: Seeded, count: int = 1000) -> None:
-    """Where one scan's time goes, in this process: token resolution, then ``service.scan``.
+    """Where one scan's time goes, in this process: the token confirmed, then ``service.scan``.
 
     The server runs handlers in a thread pool, where a profiler of the main thread sees
-    nothing; this replays the same two steps the scan route runs, under cProfile.
+    nothing; this replays the same unit of work the scan route runs, under cProfile.
     """
     import cProfile
     import pstats
@@ -257,10 +257,11 @@ def profile_scan_path(url: str, seeded: Seeded, count: int = 1000) -> None:
         bearer = auth.issue_token(session, account, now=now, ttl=timedelta(hours=1))
     codes = sign_codes(url, seeded, count + 50)
 
+    principals = auth.PrincipalCache(5.0)
+
     def one(i: int) -> None:
-        with factory() as session:
-            principal = auth.resolve_token(session, bearer, now=datetime.now(UTC))
         with unit_of_work(factory) as session:
+            principal = principals.confirm(session, bearer, now=datetime.now(UTC))
             service.scan(
                 session, seeded.ctx, principal, text=codes[i], place="gate", now=datetime.now(UTC)
             )
@@ -352,6 +353,7 @@ async def measure(
         answer.raise_for_status()
         headers = {"Authorization": "Bearer " + answer.json()["access_token"]}
         codes: list[str] = []
+        failures: list[str] = []
 
         async def bare(c: httpx.AsyncClient, i: int) -> int:
             return (await c.get("/healthz")).status_code
@@ -359,6 +361,9 @@ async def measure(
         async def scan(c: httpx.AsyncClient, i: int) -> int:
             body = {"code": codes[i % len(codes)], "place": f"gate {i % 4}"}
             response = await c.post("/api/v1/codes/scans", json=body, headers=headers)
+            failed = response.status_code != 200 or not response.json()["admit"]
+            if failed and len(failures) < 3:
+                failures.append(f"{response.status_code} {response.text[:300]}")
             if response.status_code == 200 and not response.json()["admit"]:
                 return 299
             return response.status_code
@@ -410,6 +415,7 @@ async def measure(
         "bare_p50": percentile(bare_lat, 50),
         "bare_p99": percentile(bare_lat, 99),
         "steady_count": len(scan_lat),
+        "failures": failures,
     }
 
 
@@ -444,6 +450,13 @@ def main() -> None:
             with server(url, folder, free_port()) as base:
                 figures = asyncio.run(measure(base, lambda n: sign_codes(url, seeded, n), args))
             per_row = scan_row_bytes(url)
+            if figures["failures"]:
+                log = (folder / "server.log").read_text(errors="replace").splitlines()
+                errors = [i for i, line in enumerate(log) if line.startswith("Traceback")]
+                if errors:  # the last failure's innermost frames and its exception
+                    block = log[errors[-1] + 1 :]
+                    end = next((i for i, line in enumerate(block) if line[:1].isalpha()), 0)
+                    print("\n".join(block[max(0, end - 8) : end + 1]), file=sys.stderr)
     report(figures, args, per_row)
 
 
@@ -473,6 +486,8 @@ def report(f: dict[str, Any], args: argparse.Namespace, per_row: float | None) -
         f"(aim p99 < {AIM_P99_MS:.0f} ms: {p99_met})"
     )
     print(f"    bare  p50 {f['bare_p50']:6.1f} ms   p99 {f['bare_p99']:6.1f} ms   (same rate)")
+    for failure in f["failures"]:
+        print(f"  not admitted or failed, e.g.: {failure}")
     per_day = SIZING_SCANS / SIZING_DAYS
     average = per_day / 86_400
     peak = average * SIZING_PEAK

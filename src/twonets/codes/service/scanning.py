@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -222,7 +223,9 @@ _SCANS: Table = ScanRecord.__table__  # type: ignore[assignment]
 _INSERT_SCAN = insert(_SCANS).returning(_SCANS.c.id)
 # The insert of an admitted scan: nothing (no id back) when this code was already admitted,
 # by the unique index ``uq_code_scan_admitted``, even by a scan committing at this moment.
-_ADMITTED = _SCANS.c.result == "admitted"
+# (A literal, not a parameter: PostgreSQL matches a prepared statement's ON CONFLICT target
+# to the partial index only by its text.)
+_ADMITTED = sql_text("result = 'admitted'")
 _ADMIT_ONCE: dict[str, Any] = {
     "postgresql": postgresql.insert(_SCANS)
     .on_conflict_do_nothing(index_elements=[_SCANS.c.code_id], index_where=_ADMITTED)
