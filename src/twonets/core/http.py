@@ -194,11 +194,27 @@ def iter_calls(dependant: Any) -> Iterator[Callable[..., Any]]:
         yield from iter_calls(sub)
 
 
+# The dependencies that only read the app's state, as coroutines: FastAPI runs a plain
+# function dependency in its thread pool, a hop that costs more than what they do.
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _uow(request: Request) -> UnitOfWork:
+    return get_uow(request)
+
+
+async def _clock(request: Request) -> Callable[[], datetime]:
+    return get_clock(request)
+
+
 Caller = Annotated[auth.Principal, Depends(authenticated)]
 MaybeCaller = Annotated[auth.Principal | None, Depends(public)]
-Uow = Annotated[UnitOfWork, Depends(get_uow)]
-Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+Uow = Annotated[UnitOfWork, Depends(_uow)]
+Clock = Annotated[Callable[[], datetime], Depends(_clock)]
+AppSettings = Annotated[Settings, Depends(_settings)]
 Sms = Annotated[SmsSender, Depends(get_sms)]
 ClientAddress = Annotated[str, Depends(client_address)]
 # A client's key for a write it may retry (core.idempotency.once): the retry gets the first answer.
