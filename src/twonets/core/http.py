@@ -84,16 +84,17 @@ def get_sms(request: Request) -> SmsSender:
     return sender
 
 
-def _principal(request: Request) -> auth.Principal | None:
+def _principal(request: Request, *, fresh: bool = False) -> auth.Principal | None:
+    """The caller, from this process's cache of logins unless ``fresh`` (then the database)."""
     cached: auth.Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
+    if cached is not None and not fresh:
         return cached
     token = bearer_token(request)
     if token is None:
         return None
     now = get_clock(request)()
     principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
-    principal = None if principals is None else principals.get(token, now=now)
+    principal = None if principals is None or fresh else principals.get(token, now=now)
     if principal is None:
         factory: sessionmaker[Session] = request.app.state.session_factory
         with factory() as session:
@@ -174,6 +175,9 @@ def require(*roles: Role) -> Callable[[Request], auth.Principal]:
     @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
     def dependency(request: Request) -> auth.Principal:
         principal = authenticated(request)
+        if not principal.has_any(roles):
+            # Refused only on what the database says now: a role granted moments ago counts.
+            principal = _principal(request, fresh=True) or principal
         principal.require(*roles)
         return principal
 
