@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -444,7 +444,7 @@ def _decided(
     ctx: Coding,
     rule: ScenarioRule,
     verdict: token.CodeVerdict,
-    seen: Sequence[Row[Any]],
+    seen: Sequence[Any],
     place_key: str,
     scan_id: int | None,
 ) -> ScanOutcome:
