@@ -194,7 +194,10 @@ def resolve_token_state(
     returned as is: a role removed, a department moved or the account deactivated changes
     the state, so a remembered principal is never used past a change.
     """
-    rows = session.execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    # On the connection: a Core statement needs none of the ORM's result processing.
+    rows = session.connection().execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
     if not rows:
         raise Unauthenticated("the token is not known")
     first = rows[0]
