@@ -25,7 +25,7 @@ from twonets.codes.models import ScanRecord
 from twonets.codes.service.scanning import ScanOutcome
 from twonets.core import auth
 from twonets.core.errors import Unauthenticated
-from twonets.core.models import Account, AccountRole, AuthToken, Role
+from twonets.core.models import Account, AccountRole, AuthToken, Department, Role
 
 __all__ = ["api"]
 
@@ -105,6 +105,16 @@ def test_the_principal_is_built_once_per_token_and_again_after_a_change(world: W
         third = cache.confirm(session, token, now=T)
     assert third is not first
     assert third.roles == {Role.VERIFIER, Role.STAFF}
+    with world.session() as session:
+        health = session.scalar(select(Department.id).where(Department.code == "sh.health"))
+        session.execute(
+            update(Account)
+            .where(Account.id == _library_account(world))
+            .values(department_id=health)
+        )
+    with world.session() as session:
+        moved = cache.confirm(session, token, now=T)
+    assert moved.department_code == "sh.health"
     with world.session() as session, pytest.raises(Unauthenticated, match="expired"):
         cache.confirm(session, token, now=T + timedelta(hours=2))
 

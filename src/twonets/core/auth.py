@@ -6,9 +6,10 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -148,24 +149,23 @@ def resolve_token_until(
     session: Session, token: str, *, now: datetime
 ) -> tuple[Principal, datetime]:
     """The principal a bearer token stands for and when the token expires."""
-    principal, expires_at, _ = resolve_token_state(session, token, now=now)
-    return principal, expires_at
+    return resolve_token_state(session, token, now=now)
 
 
 # The token, its account, the account's department and roles in one statement (one row per
-# role): what a principal is built from, and what tells whether a remembered one still holds.
+# role): what a principal is built from.
 _TOKEN_STATE = (
     select(  # governance: the caller's own token and account
         AuthToken.expires_at,
         AuthToken.revoked_at,
-        Account.id,
+        Account.id.label("account_id"),
         Account.username,
         Account.display_name,
         Account.kind,
         Account.active,
         Account.citizen_id,
         Account.enterprise_id,
-        Department.id,
+        Department.id.label("department_id"),
         Department.code,
         Department.function,
         Department.level,
@@ -180,24 +180,26 @@ _TOKEN_STATE = (
     .where(AuthToken.token_hash == bindparam("digest"))
 )
 
-# What a principal was built from: the rows of ``_TOKEN_STATE`` (roles in a fixed order).
-TokenState = tuple[tuple[object, ...], ...]
+# The cheap check of a remembered principal: is the token still good, and do the account's
+# department and roles still read the same (five narrow columns, one row per role).
+_TOKEN_CHECK = (
+    select(
+        AuthToken.expires_at,
+        AuthToken.revoked_at,
+        Account.id.label("account_id"),
+        Account.active,
+        Account.department_id,
+        AccountRole.role,
+    )
+    .select_from(AuthToken)
+    .outerjoin(Account, Account.id == AuthToken.account_id)
+    .outerjoin(AccountRole, AccountRole.account_id == Account.id)
+    .where(AuthToken.token_hash == bindparam("digest"))
+)
 
 
-def resolve_token_state(
-    session: Session, token: str, *, now: datetime, known: dict[TokenState, Principal] | None = None
-) -> tuple[Principal, datetime, TokenState]:
-    """The principal of a bearer token, its expiry, and the state it was built from.
-
-    One Core statement (token, account, department, roles), checked as ``resolve_token``
-    does. ``known`` maps a state to the principal already built from it, which is then
-    returned as is: a role removed, a department moved or the account deactivated changes
-    the state, so a remembered principal is never used past a change.
-    """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    # On the connection: a Core statement needs none of the ORM's result processing.
-    rows = session.connection().execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
+def _checked(rows: Sequence[Any], now: datetime) -> datetime:
+    """The token's expiry, after the checks of ``resolve_token`` (``Unauthenticated``)."""
     if not rows:
         raise Unauthenticated("the token is not known")
     first = rows[0]
@@ -206,27 +208,41 @@ def resolve_token_state(
     expires_at: datetime = first.expires_at
     if expires_at <= now:
         raise Unauthenticated("the token has expired; log in again")
-    if first[2] is None or not first.active:
+    if first.account_id is None or not first.active:
         raise Unauthenticated("the account is no longer active")
-    state: TokenState = tuple(sorted((tuple(row) for row in rows), key=lambda r: str(r[-1])))
-    principal = None if known is None else known.get(state)
-    if principal is None:
-        principal = Principal(
-            account_id=first[2],
-            username=first.username,
-            display_name=first.display_name,
-            kind=AccountKind(first.kind),
-            roles=frozenset(Role(row.role) for row in rows if row.role is not None),
-            department_id=first[9],
-            department_code=first.code,
-            department_function=first.function,
-            department_level=first.level,
-            region_code=first.region_code,
-            district_code=first.district_code,
-            citizen_id=first.citizen_id,
-            enterprise_id=first.enterprise_id,
-        )
-    return principal, expires_at, state
+    return expires_at
+
+
+def resolve_token_state(
+    session: Session, token: str, *, now: datetime
+) -> tuple[Principal, datetime]:
+    """The principal of a bearer token and its expiry, read by one Core statement.
+
+    Token, account, department and roles come in one statement (one row per role), checked
+    as ``resolve_token`` says.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    # On the connection: a Core statement needs none of the ORM's result processing.
+    rows = session.connection().execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
+    expires_at = _checked(rows, now)
+    first = rows[0]
+    principal = Principal(
+        account_id=first.account_id,
+        username=first.username,
+        display_name=first.display_name,
+        kind=AccountKind(first.kind),
+        roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+        department_id=first.department_id,
+        department_code=first.code,
+        department_function=first.function,
+        department_level=first.level,
+        region_code=first.region_code,
+        district_code=first.district_code,
+        citizen_id=first.citizen_id,
+        enterprise_id=first.enterprise_id,
+    )
+    return principal, expires_at
 
 
 class PrincipalCache:
@@ -247,31 +263,40 @@ class PrincipalCache:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, datetime, Principal]] = {}
-        self._states: dict[str, tuple[TokenState, Principal]] = {}
+        self._states: dict[str, tuple[tuple[int | None, frozenset[Role]], Principal]] = {}
         self._lock = threading.Lock()
 
     def confirm(self, session: Session, token: str, *, now: datetime) -> Principal:
         """The principal of ``token`` as the database has it now (``Unauthenticated`` if not).
 
-        A revoked or expired token, a deactivated account, a role removed: seen at once,
-        here and (the remembered login dropped or replaced) on this process's other routes.
+        One narrow statement checks the token (revoked, expired), the account (active) and
+        what a principal holds that an administrator changes (department, roles); the
+        principal itself is built once per token and again only after such a change. A
+        revoked token or a removed role is seen at once, here and (the remembered login
+        dropped or replaced) on this process's other routes.
         """
         key = _token_digest(token)
-        known = self._states.get(key)
+        rows = session.connection().execute(_TOKEN_CHECK, {"digest": key}).all()
         try:
-            principal, expires_at, state = resolve_token_state(
-                session, token, now=now, known=None if known is None else {known[0]: known[1]}
-            )
+            _checked(rows, now)
         except Unauthenticated:
             self.drop(token)
             raise
-        if known is None or known[0] != state:
-            with self._lock:
-                if len(self._states) >= self.max_entries:
-                    self._states.clear()
-                self._states[key] = (state, principal)
-            if key in self._entries:
-                self.put(token, principal, expires_at=expires_at)
+        check = (rows[0].department_id, frozenset(Role(r.role) for r in rows if r.role))
+        known = self._states.get(key)
+        if known is not None and known[0] == check:
+            return known[1]
+        try:
+            principal, expires_at = resolve_token_state(session, token, now=now)
+        except Unauthenticated:
+            self.drop(token)
+            raise
+        with self._lock:
+            if len(self._states) >= self.max_entries:
+                self._states.clear()
+            self._states[key] = ((principal.department_id, principal.roles), principal)
+        if key in self._entries:
+            self.put(token, principal, expires_at=expires_at)
         return principal
 
     def get(self, token: str, *, now: datetime) -> Principal | None:
