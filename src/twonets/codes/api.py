@@ -30,7 +30,7 @@ from twonets.codes.schemas import (
 from twonets.core import idempotency
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
-from twonets.core.http import Clock, Uow, public, require
+from twonets.core.http import Clock, Uow, confirmed, public, require
 from twonets.core.models import Role
 
 log = logging.getLogger(__name__)
@@ -208,18 +208,26 @@ def file_appeal(
 
 @router.post("/scans", response_model=ScanOut)
 def scan(
-    body: ScanIn, caller: Scanner, uow: Uow, clock: Clock, ctx: Ctx, key: IdempotencyKey = None
+    request: Request,
+    body: ScanIn,
+    caller: Scanner,
+    uow: Uow,
+    clock: Clock,
+    ctx: Ctx,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
 
     with uow() as session:
+        # A gate admits on this answer: a logout elsewhere or a removed role counts at once.
+        scanner = confirmed(request, session, *service.SCAN_ROLES)
 
         def write() -> dict[str, Any]:
             return service.scan(
-                session, ctx, caller, text=body.code, place=body.place, now=clock()
+                session, ctx, scanner, text=body.code, place=body.place, now=clock()
             ).to_json()
 
-        scope = f"codes.scan:{caller.account_id}"
+        scope = f"codes.scan:{scanner.account_id}"
         return idempotency.once(session, scope, key, body.model_dump(), write)
 
 

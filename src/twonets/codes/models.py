@@ -7,7 +7,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -175,6 +186,15 @@ class ScanRecord(Base):
         # Replay detection looks up the sightings of one code; retention deletes by keep_until;
         # statistics group by day and scenario.
         Index("ix_code_scan_code_id", "code_id"),
+        # A code admits once: of concurrent first scans of one code, one insert wins and the
+        # other is decided again (a repeat at the same checkpoint, a replay at another).
+        Index(
+            "uq_code_scan_admitted",
+            "code_id",
+            unique=True,
+            sqlite_where=text("result = 'admitted'"),
+            postgresql_where=text("result = 'admitted'"),
+        ),
         Index("ix_code_scan_day_scenario", "day", "scenario_code"),
         {
             "info": dataset(

@@ -6,17 +6,18 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Forbidden, Unauthenticated
-from twonets.core.models import Account, AccountKind, AuthToken, Role
+from twonets.core.models import Account, AccountKind, AccountRole, AuthToken, Department, Role
 
 _hasher = PasswordHasher()
 _dummy: tuple[PasswordHasher, str] | None = None
@@ -148,17 +149,100 @@ def resolve_token_until(
     session: Session, token: str, *, now: datetime
 ) -> tuple[Principal, datetime]:
     """The principal a bearer token stands for and when the token expires."""
-    record = session.get(AuthToken, _token_digest(token))  # governance: the caller's own token
-    if record is None:
+    return resolve_token_state(session, token, now=now)
+
+
+# The token, its account, the account's department and roles in one statement (one row per
+# role): what a principal is built from.
+_TOKEN_STATE = (
+    select(  # governance: the caller's own token and account
+        AuthToken.expires_at,
+        AuthToken.revoked_at,
+        Account.id.label("account_id"),
+        Account.username,
+        Account.display_name,
+        Account.kind,
+        Account.active,
+        Account.citizen_id,
+        Account.enterprise_id,
+        Department.id.label("department_id"),
+        Department.code,
+        Department.function,
+        Department.level,
+        Department.region_code,
+        Department.district_code,
+        AccountRole.role,
+    )
+    .select_from(AuthToken)
+    .outerjoin(Account, Account.id == AuthToken.account_id)
+    .outerjoin(Department, Department.id == Account.department_id)
+    .outerjoin(AccountRole, AccountRole.account_id == Account.id)
+    .where(AuthToken.token_hash == bindparam("digest"))
+)
+
+# The cheap check of a remembered principal: is the token still good, and do the account's
+# department and roles still read the same (five narrow columns, one row per role).
+_TOKEN_CHECK = (
+    select(
+        AuthToken.expires_at,
+        AuthToken.revoked_at,
+        Account.id.label("account_id"),
+        Account.active,
+        Account.department_id,
+        AccountRole.role,
+    )
+    .select_from(AuthToken)
+    .outerjoin(Account, Account.id == AuthToken.account_id)
+    .outerjoin(AccountRole, AccountRole.account_id == Account.id)
+    .where(AuthToken.token_hash == bindparam("digest"))
+)
+
+
+def _checked(rows: Sequence[Any], now: datetime) -> datetime:
+    """The token's expiry, after the checks of ``resolve_token`` (``Unauthenticated``)."""
+    if not rows:
         raise Unauthenticated("the token is not known")
-    if record.revoked_at is not None:
+    first = rows[0]
+    if first.revoked_at is not None:
         raise Unauthenticated("the token was revoked (logged out)")
-    if record.expires_at <= now:
+    expires_at: datetime = first.expires_at
+    if expires_at <= now:
         raise Unauthenticated("the token has expired; log in again")
-    account = session.get(Account, record.account_id)  # governance: the token holder's account
-    if account is None or not account.active:
+    if first.account_id is None or not first.active:
         raise Unauthenticated("the account is no longer active")
-    return principal_of(account), record.expires_at
+    return expires_at
+
+
+def resolve_token_state(
+    session: Session, token: str, *, now: datetime
+) -> tuple[Principal, datetime]:
+    """The principal of a bearer token and its expiry, read by one Core statement.
+
+    Token, account, department and roles come in one statement (one row per role), checked
+    as ``resolve_token`` says.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    # On the connection: a Core statement needs none of the ORM's result processing.
+    rows = session.connection().execute(_TOKEN_STATE, {"digest": _token_digest(token)}).all()
+    expires_at = _checked(rows, now)
+    first = rows[0]
+    principal = Principal(
+        account_id=first.account_id,
+        username=first.username,
+        display_name=first.display_name,
+        kind=AccountKind(first.kind),
+        roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+        department_id=first.department_id,
+        department_code=first.code,
+        department_function=first.function,
+        department_level=first.level,
+        region_code=first.region_code,
+        district_code=first.district_code,
+        citizen_id=first.citizen_id,
+        enterprise_id=first.enterprise_id,
+    )
+    return principal, expires_at
 
 
 class PrincipalCache:
@@ -169,13 +253,51 @@ class PrincipalCache:
     token's expiry; logging out on this process drops it at once, while a token revoked
     elsewhere (another process, an account deactivated) keeps working here for at most
     ``ttl_seconds``. A ``ttl_seconds`` of 0 turns the cache off.
+
+    ``confirm`` is for routes that must see a revocation at once (a gate admitting on a
+    scan): one statement in the route's own transaction, the principal built once per token
+    and reused while its token, account, department and roles read the same.
     """
 
     def __init__(self, ttl_seconds: float, *, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, datetime, Principal]] = {}
+        self._states: dict[str, tuple[tuple[int | None, frozenset[Role]], Principal]] = {}
         self._lock = threading.Lock()
+
+    def confirm(self, session: Session, token: str, *, now: datetime) -> Principal:
+        """The principal of ``token`` as the database has it now (``Unauthenticated`` if not).
+
+        One narrow statement checks the token (revoked, expired), the account (active) and
+        what a principal holds that an administrator changes (department, roles); the
+        principal itself is built once per token and again only after such a change. A
+        revoked token or a removed role is seen at once, here and (the remembered login
+        dropped or replaced) on this process's other routes.
+        """
+        key = _token_digest(token)
+        rows = session.connection().execute(_TOKEN_CHECK, {"digest": key}).all()
+        try:
+            _checked(rows, now)
+        except Unauthenticated:
+            self.drop(token)
+            raise
+        check = (rows[0].department_id, frozenset(Role(r.role) for r in rows if r.role))
+        known = self._states.get(key)
+        if known is not None and known[0] == check:
+            return known[1]
+        try:
+            principal, expires_at = resolve_token_state(session, token, now=now)
+        except Unauthenticated:
+            self.drop(token)
+            raise
+        with self._lock:
+            if len(self._states) >= self.max_entries:
+                self._states.clear()
+            self._states[key] = ((principal.department_id, principal.roles), principal)
+        if key in self._entries:
+            self.put(token, principal, expires_at=expires_at)
+        return principal
 
     def get(self, token: str, *, now: datetime) -> Principal | None:
         """The cached principal of ``token``, if it is fresh and the token has not expired."""
@@ -209,6 +331,7 @@ class PrincipalCache:
         """Forget ``token`` (it was logged out)."""
         with self._lock:
             self._entries.pop(_token_digest(token), None)
+            self._states.pop(_token_digest(token), None)
 
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> None:

@@ -84,22 +84,47 @@ def get_sms(request: Request) -> SmsSender:
     return sender
 
 
-def _principal(request: Request) -> auth.Principal | None:
+def _principal(request: Request, *, fresh: bool = False) -> auth.Principal | None:
+    """The caller, from this process's cache of logins unless ``fresh`` (then the database)."""
     cached: auth.Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
+    if cached is not None and not fresh:
         return cached
     token = bearer_token(request)
     if token is None:
         return None
     now = get_clock(request)()
     principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
-    principal = None if principals is None else principals.get(token, now=now)
+    principal = None if principals is None or fresh else principals.get(token, now=now)
     if principal is None:
         factory: sessionmaker[Session] = request.app.state.session_factory
         with factory() as session:
             principal, expires_at = auth.resolve_token_until(session, token, now=now)
         if principals is not None:
             principals.put(token, principal, expires_at=expires_at)
+    request.state.principal = principal
+    return principal
+
+
+def confirmed(request: Request, session: Session, *roles: Role) -> auth.Principal:
+    """The caller as the database has it now, read in the route's own transaction.
+
+    For routes that must see at once a logout elsewhere, a deactivated account or a removed
+    role (the principal of ``require`` may be a few seconds old): one statement on the
+    route's connection, the principal reused while nothing about the login changed. Raises
+    ``Unauthenticated`` (401) or ``Forbidden`` (403) naming ``roles``.
+    """
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "log in first: no bearer token (API) or session cookie (pages) came with the request"
+        )
+    now = get_clock(request)()
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if principals is None:
+        principal = auth.resolve_token(session, token, now=now)
+    else:
+        principal = principals.confirm(session, token, now=now)
+    principal.require(*roles)
     request.state.principal = principal
     return principal
 
@@ -150,6 +175,9 @@ def require(*roles: Role) -> Callable[[Request], auth.Principal]:
     @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
     def dependency(request: Request) -> auth.Principal:
         principal = authenticated(request)
+        if not principal.has_any(roles):
+            # Refused only on what the database says now: a role granted moments ago counts.
+            principal = _principal(request, fresh=True) or principal
         principal.require(*roles)
         return principal
 
@@ -170,11 +198,27 @@ def iter_calls(dependant: Any) -> Iterator[Callable[..., Any]]:
         yield from iter_calls(sub)
 
 
+# The dependencies that only read the app's state, as coroutines: FastAPI runs a plain
+# function dependency in its thread pool, a hop that costs more than what they do.
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _uow(request: Request) -> UnitOfWork:
+    return get_uow(request)
+
+
+async def _clock(request: Request) -> Callable[[], datetime]:
+    return get_clock(request)
+
+
 Caller = Annotated[auth.Principal, Depends(authenticated)]
 MaybeCaller = Annotated[auth.Principal | None, Depends(public)]
-Uow = Annotated[UnitOfWork, Depends(get_uow)]
-Clock = Annotated[Callable[[], datetime], Depends(get_clock)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+Uow = Annotated[UnitOfWork, Depends(_uow)]
+Clock = Annotated[Callable[[], datetime], Depends(_clock)]
+AppSettings = Annotated[Settings, Depends(_settings)]
 Sms = Annotated[SmsSender, Depends(get_sms)]
 ClientAddress = Annotated[str, Depends(client_address)]
 # A client's key for a write it may retry (core.idempotency.once): the retry gets the first answer.

@@ -172,11 +172,13 @@ def create_app(
             raise Unavailable(f"database: schema at {current}, expected {head}; run db upgrade")
         return JSONResponse({"status": "ready", "database": "ok", "schema": current})
 
+    # Routes are tried in order: the codes API, whose scans every gate of the city sends,
+    # comes first (after the probes), not after the hundred routes of the other domains.
+    app.include_router(codes_api.router)
     app.include_router(core_router)
     app.include_router(governance_router)
     app.include_router(licences_router)
     app.include_router(health_api.router)
-    app.include_router(codes_api.router)
     app.include_router(operations_api.router)
     app.include_router(device_api.router)
     app.include_router(rentals_api.router)

@@ -14,12 +14,15 @@ answered like the first (with the time of the first) and not counted as a second
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from twonets.codes import token
@@ -28,7 +31,7 @@ from twonets.codes.models import CodeHolder, Revocation, ScanRecord
 from twonets.codes.scenarios import ANY_RESIDENT, IDENTITY, HolderKind
 from twonets.codes.service import holder_status
 from twonets.core.auth import Principal
-from twonets.core.errors import Forbidden, ProblemList
+from twonets.core.errors import Conflict, Forbidden, ProblemList
 from twonets.core.events import record_event
 from twonets.core.models import Department, Enterprise, Role
 from twonets.governance import ledger
@@ -218,6 +221,20 @@ _SIGHTINGS = (
 )
 _SCANS: Table = ScanRecord.__table__  # type: ignore[assignment]
 _INSERT_SCAN = insert(_SCANS).returning(_SCANS.c.id)
+# The insert of an admitted scan: nothing (no id back) when this code was already admitted,
+# by the unique index ``uq_code_scan_admitted``, even by a scan committing at this moment.
+# (A literal, not a parameter: PostgreSQL matches a prepared statement's ON CONFLICT target
+# to the partial index only by its text.)
+_ADMITTED = sql_text("result = 'admitted'")
+_ADMIT_ONCE: dict[str, Any] = {
+    "postgresql": postgresql.insert(_SCANS)
+    .on_conflict_do_nothing(index_elements=[_SCANS.c.code_id], index_where=_ADMITTED)
+    .returning(_SCANS.c.id),
+    "sqlite": sqlite.insert(_SCANS)
+    .on_conflict_do_nothing(index_elements=[_SCANS.c.code_id], index_where=_ADMITTED)
+    .returning(_SCANS.c.id),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def verifier_of(session: Session, ctx: Coding, principal: Principal) -> str:
@@ -376,9 +393,66 @@ def scan(
         # An enterprise's code scanned by a resident: the record is about that resident.
         citizen_id = principal.citizen_id
     place_key = ctx.place_key(organisation, checkpoint)
-    seen = connection.execute(
-        _SIGHTINGS, {"code_id": verdict.code_id, "since": now - ctx.window}
-    ).all()
+    keyring = ctx.keyring(session, now)
+    row = {
+        "scenario_code": rule.code,
+        "purpose_code": rule.purpose_code,
+        "citizen_id": citizen_id,
+        "enterprise_id": enterprise_id,
+        "holder_token": verdict.token,
+        "holder_region": verdict.region,
+        "verifier_code": organisation,
+        "place": keyring.seal(SCAN_DATASET, "place", checkpoint),
+        "place_key": place_key,
+        "district_code": principal.district_code,
+        "code_id": verdict.code_id,
+        "scanned_at": now,
+        "day": now.date(),
+        "minute": int(now.timestamp()) // 60,
+        "keep_until": now + timedelta(days=rule.retention_days),
+    }
+    admit_once = _ADMIT_ONCE[connection.dialect.name]
+    if _status_reason(rule, verdict.status) is Reason.ADMIT:
+        # The common case, a code's first scan, in one statement: an admission is the first
+        # sighting of a code (any later one is a repeat or a replay), so if no admitted scan
+        # of this code exists, there is no sighting to read back.
+        scan_id = connection.execute(admit_once, {**row, "result": "admitted"}).scalar()
+        if scan_id is not None:
+            return _decided(ctx, rule, verdict, [], place_key, int(scan_id))
+    since = now - ctx.window
+    for _ in range(3):
+        seen = connection.execute(_SIGHTINGS, {"code_id": verdict.code_id, "since": since}).all()
+        outcome = _decided(ctx, rule, verdict, seen, place_key, None)
+        if not outcome.recorded:
+            return outcome
+        result = _result(outcome)
+        statement = admit_once if result == "admitted" else _INSERT_SCAN
+        scan_id = connection.execute(statement, {**row, "result": result}).scalar()
+        if scan_id is not None:
+            return _decided(ctx, rule, verdict, seen, place_key, int(scan_id))
+        # Another scan of this code was admitted meanwhile (or before a shortened replay
+        # window): read its sightings again, whenever they were, and decide once more.
+        since = _EPOCH
+    raise Conflict("this code is being scanned elsewhere at this moment; scan it again")
+
+
+def _result(outcome: ScanOutcome) -> str:
+    return "replayed" if outcome.replay else ("admitted" if outcome.admit else "refused")
+
+
+def _decided(
+    ctx: Coding,
+    rule: ScenarioRule,
+    verdict: token.CodeVerdict,
+    seen: Sequence[Any],
+    place_key: str,
+    scan_id: int | None,
+) -> ScanOutcome:
+    """The outcome of a genuine code given its sightings; ``scan_id`` once it is recorded.
+
+    Without ``scan_id``, ``recorded`` says whether the scan is to be recorded: not when it
+    repeats the first scan at this checkpoint with the same result.
+    """
     replay = any(row.place_key != place_key for row in seen)
     here = next((row for row in seen if row.place_key == place_key), None)
     reason = Reason.REPLAY if replay else _status_reason(rule, verdict.status)
@@ -404,7 +478,7 @@ def scan(
     )
     result = "replayed" if replay else ("admitted" if admit else "refused")
     repeat = Repeat(int(here.id), here.scanned_at) if here is not None else None
-    if repeat is not None and here is not None and here.result == result:
+    if scan_id is None and repeat is not None and here is not None and here.result == result:
         # The same holder at the same gate within the code's minute: one entry, told twice.
         return ScanOutcome(
             shown,
@@ -416,28 +490,6 @@ def scan(
             scan_id=repeat.scan_id,
             repeat=repeat,
         )
-    keyring = ctx.keyring(session, now)
-    scan_id = connection.execute(
-        _INSERT_SCAN,
-        {
-            "scenario_code": rule.code,
-            "purpose_code": rule.purpose_code,
-            "citizen_id": citizen_id,
-            "enterprise_id": enterprise_id,
-            "holder_token": verdict.token,
-            "holder_region": verdict.region,
-            "verifier_code": organisation,
-            "place": keyring.seal(SCAN_DATASET, "place", checkpoint),
-            "place_key": place_key,
-            "district_code": principal.district_code,
-            "code_id": verdict.code_id,
-            "result": result,
-            "scanned_at": now,
-            "day": now.date(),
-            "minute": int(now.timestamp()) // 60,
-            "keep_until": now + timedelta(days=rule.retention_days),
-        },
-    ).scalar_one()
     return ScanOutcome(
         shown,
         reason,
@@ -445,7 +497,7 @@ def scan(
         replay=replay,
         recorded=True,
         scenario_name=rule.name_en,
-        scan_id=int(scan_id),
+        scan_id=scan_id,
         repeat=repeat,
     )
 
