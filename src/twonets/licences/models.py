@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -45,7 +45,8 @@ class Licence(Base):
 
     __tablename__ = "licence"
     __table_args__ = (
-        UniqueConstraint("region_code", "status_index"),
+        # One licence a position: a list of the region, and an index in it.
+        UniqueConstraint("region_code", "status_list", "status_index"),
         # The next licence number of a type and issuer is found through this index.
         Index("ix_licence_type_issuer_number", "type_code", "issuer_credit_code", "number"),
         {
@@ -73,7 +74,9 @@ class Licence(Base):
     # Every claim of the licence as JSON, sealed with the dataset's key.
     claims: Mapped[str] = mapped_column(Text, info=sensitive(SensitiveKind.IDENTITY))
     status: Mapped[LicenceStatus] = mapped_column(String(16), default=LicenceStatus.ACTIVE)
-    # Position in the region's status list, drawn at random so it reveals nothing.
+    # Which of the region's numbered status lists holds the licence (0: the first, at the
+    # URI without a number), and its position there, drawn at random so it reveals nothing.
+    status_list: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     status_index: Mapped[int] = mapped_column(Integer)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
