@@ -6,9 +6,9 @@ A region's status lists are published at ``status_uri(region, n)`` on its platfo
 fetched with the region's trust list; a list n > 0 the first time a licence names it, then
 refreshed as list 0 is); each token is verified under that region's keys (from its trust
 list, itself verified under the pinned anchor) when it is fetched, and kept with its ``exp``
-and ``ttl``. A verification reads the
-list kept while it is current; once it has expired (the region unreachable for longer than
-the list's lifetime) the verdict is "cannot check revocation", never a pass.
+and ``ttl``. A verification reads the list kept while it is current; once it has expired
+(the region unreachable for longer than the list's lifetime) the verdict is "cannot check
+revocation", never a pass.
 """
 
 from __future__ import annotations
