@@ -60,6 +60,10 @@ class Licence(Base):
         },
     )
 
+    # A list number left to the database's default is read when first used, not returned by
+    # every insert.
+    __mapper_args__ = {"eager_defaults": False}
+
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(64), unique=True)
     type_code: Mapped[str] = mapped_column(String(6), index=True)
@@ -76,7 +80,8 @@ class Licence(Base):
     status: Mapped[LicenceStatus] = mapped_column(String(16), default=LicenceStatus.ACTIVE)
     # Which of the region's numbered status lists holds the licence (0: the first, at the
     # URI without a number), and its position there, drawn at random so it reveals nothing.
-    status_list: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # (The database's default, so that a row written without it is in list 0.)
+    status_list: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     status_index: Mapped[int] = mapped_column(Integer)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
