@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -45,6 +46,7 @@ class Office:
     ctx: service.Licensing
     police: Principal
     market: Principal
+    border: Principal
     people: list[tuple[Principal, str]]
 
 
@@ -61,6 +63,7 @@ def _office(session_factory: sessionmaker[Session], root: bytes) -> Office:
         for code, function, body in (
             ("sh.police", "police", "00240001"),
             ("sh.market", "market-regulation", "00240002"),
+            ("sh.border", "police", "00240003"),
         ):
             core_service.create_department(
                 session,
@@ -80,7 +83,7 @@ def _office(session_factory: sessionmaker[Session], root: bytes) -> Office:
         for i in range(14):
             number = next_id_number(birth=date(1970 + i, 3, 4))
             people.append((principal_of(create_citizen(session, id_number=number)), number))
-    return Office(service.Licensing(root), clerks[0], clerks[1], people)
+    return Office(service.Licensing(root), clerks[0], clerks[1], clerks[2], people)
 
 
 @pytest.fixture
@@ -171,6 +174,37 @@ def test_a_batch_crosses_into_the_next_lists(
         assert service.region_lists(session, "SH") == 3
         listed = service.status_list(session, region="SH", n=2)
     assert all(listed.get(i) == StatusType.VALID for i in range(8))
+
+
+def test_two_departments_issuing_at_once_take_their_positions_in_turn(
+    office: Office, engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing runs at once")
+    first = [_item(number) for _, number in office.people[:3]]
+    second = [_item(number) for _, number in office.people[3:6]]
+    done: list[object] = []
+
+    def other_department() -> None:
+        try:
+            with unit_of_work(session_factory) as session:
+                service.issue_licences(session, office.ctx, office.border, second, now=T)
+            done.append("ok")
+        except Exception as exc:  # reported below, in the test's own thread
+            done.append(exc)
+
+    with unit_of_work(session_factory) as session:
+        service.issue_licences(session, office.ctx, office.police, first, now=T)
+        # The other department issues while this transaction still holds its positions: it
+        # waits on the region's row until this commits, then draws among what is taken.
+        racer = threading.Thread(target=other_department)
+        racer.start()
+        racer.join(timeout=0.5)
+    racer.join()
+    assert done == ["ok"]
+    positions = _positions(session_factory)
+    assert Counter(n for n, _ in positions) == {0: 4, 1: 2}
+    assert len(set(positions)) == 6
 
 
 def test_an_amendment_takes_its_position_in_the_current_list(

@@ -1,5 +1,6 @@
-"""Migration 0032: licences issued before numbered lists are in list 0, and a position is
-unique per region, list and index."""
+"""Migration 0032: licences issued before numbered lists are in list 0, their region goes on
+there with the positions taken counted, and a position is unique per region, list and
+index."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from twonets.core import service as core_service
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel
-from twonets.licences.models import Licence
+from twonets.licences.models import Licence, StatusListFill
 
 T = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -78,7 +79,12 @@ def test_existing_licences_are_in_list_0(empty_url: str) -> None:
                     Licence.identifier
                 )
             ).all()
+            fill = session.get(StatusListFill, "SH")
+            assert fill is not None
+            kept = (fill.current_list, fill.used)
         assert [tuple(r) for r in rows] == [("ID-1", 0, 7), ("ID-2", 0, 9)]
+        # The region goes on in its list 0, two positions of which are taken.
+        assert kept == (0, 2)
         # The same index in another list is another position; in the same list it is taken.
         with unit_of_work(factory) as session:
             session.add(licence(3, 7, status_list=1))

@@ -91,6 +91,19 @@ class Licence(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class StatusListFill(Base):
+    """Where a region's new licences go: its current status list and how many positions of it
+    are taken. Issuing locks the region's row while it draws, so issuers of one region take
+    their positions in turn and the next list is opened once."""
+
+    __tablename__ = "licence_status_list_fill"
+    __table_args__ = {"info": all_public()}
+
+    region_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    current_list: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer)
+
+
 class VerificationCount(Base):
     """How many verifications of one type, by one verifier, of one region, gave one result."""
 

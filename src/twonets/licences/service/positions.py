@@ -7,10 +7,13 @@ A region thus has lists 0, 1, 2, … of ``STATUS_LIST_SIZE`` positions each, eve
 a free position in two tries on average, and the position says nothing about when a licence
 was issued. Positions are never given again (a revoked or superseded licence keeps its own).
 
-Two issuers of one department take their positions in turn (both hold the department's row
-lock, taken before the numbers are read); issuers of different departments may draw at the
-same time, and the unique constraint on (region, list, index) refuses the second of two that
-drew the same position (its transaction fails and nothing of it is written).
+The region's current list and how many of its positions are taken are kept in one row
+(``StatusListFill``), so that no issue counts a list's licences. Issuers of one region take
+their positions in turn: each locks that row (after its department's row, always in that
+order) until its transaction ends, and draws among the positions committed before it. The
+unique constraint on (region, list, index) stays the last word: a position taken twice all
+the same (a row written around this module) fails the second transaction, nothing of it
+written.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Conflict
-from twonets.licences.models import Licence
+from twonets.licences.models import Licence, StatusListFill
 from twonets.licences.service import context
 
 # Values per IN (...) list when looking holders and positions up.
@@ -45,9 +49,20 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     return column.in_(values)  # type: ignore[no-any-return]
 
 
-def current_list(session: Session, region: str) -> tuple[int, int]:
-    """The region's current list (its highest-numbered one, 0 when it has none) and how many
-    of its positions are used; two index range reads of the unique index."""
+def _fill(session: Session, region: str) -> StatusListFill:
+    """The region's current list and how full it is, its row locked until commit (PostgreSQL;
+    SQLite has one writer at a time). A region without the row gets it, worked out from its
+    licences; of two issuers adding it at once, the second waits for the first and uses its."""
+    # Read anew under the lock, never from what the session kept of an earlier transaction.
+    locked = (
+        select(StatusListFill)
+        .where(StatusListFill.region_code == region)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    fill = session.scalar(locked)
+    if fill is not None:
+        return fill
     last = session.scalar(
         select(func.max(Licence.status_list)).where(Licence.region_code == region)
     )
@@ -57,7 +72,17 @@ def current_list(session: Session, region: str) -> tuple[int, int]:
         .select_from(Licence)
         .where(Licence.region_code == region, Licence.status_list == number)
     )
-    return number, int(used or 0)
+    row = {"region_code": region, "current_list": number, "used": int(used or 0)}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(StatusListFill).values(row).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(StatusListFill).values(row).on_conflict_do_nothing())
+    else:
+        session.execute(insert(StatusListFill).values(row))
+    fill = session.scalar(locked)
+    assert fill is not None
+    return fill
 
 
 def free_status_indexes(
@@ -102,15 +127,21 @@ def free_status_indexes(
 
 def status_positions(session: Session, region: str, count: int) -> list[tuple[int, int]]:
     """``count`` free positions ``(list, index)`` for new licences of the region, in the
-    current list up to its fill limit and in the next lists after it (a batch may cross)."""
-    number, used = current_list(session, region)
-    fill = context.list_fill()
+    current list up to its fill limit and in the next lists after it (a batch may cross).
+
+    Reads and moves on the region's fill row, locked until the caller's transaction ends:
+    another issuer of the region waits there, then draws among the positions taken by this
+    one (no position is drawn twice, no list opened twice)."""
+    fill = _fill(session, region)
+    limit = context.list_fill()
+    number, used = fill.current_list, fill.used
     out: list[tuple[int, int]] = []
     while len(out) < count:
-        if used >= fill:
+        if used >= limit:
             number, used = number + 1, 0
-        take = min(fill - used, count - len(out))
+        take = min(limit - used, count - len(out))
         indexes = free_status_indexes(session, region, take, status_list=number)
         out.extend((number, index) for index in indexes)
         used += take
+    fill.current_list, fill.used = number, used
     return out

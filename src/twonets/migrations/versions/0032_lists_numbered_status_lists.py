@@ -28,10 +28,24 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(
             "uq_licence_region_code", ["region_code", "status_list", "status_index"]
         )
+    op.create_table(
+        "licence_status_list_fill",
+        sa.Column("region_code", sa.String(length=8), nullable=False),
+        sa.Column("current_list", sa.Integer(), nullable=False),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("region_code", name=op.f("pk_licence_status_list_fill")),
+        info={"data_class_default": "public"},
+    )
+    # Each region with licences goes on in its list 0, with the positions taken there.
+    op.execute(
+        "INSERT INTO licence_status_list_fill (region_code, current_list, used) "
+        "SELECT region_code, 0, COUNT(*) FROM licence GROUP BY region_code"
+    )
 
 
 def downgrade() -> None:
     """Revert this revision (only while every licence is in list 0)."""
+    op.drop_table("licence_status_list_fill")
     with op.batch_alter_table("licence", schema=None) as batch_op:
         batch_op.drop_constraint("uq_licence_region_code", type_="unique")
         batch_op.create_unique_constraint("uq_licence_region_code", ["region_code", "status_index"])
