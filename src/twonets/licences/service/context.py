@@ -24,8 +24,8 @@ DATASET = "licences.licence"
 # Positions in one status list; a region has as many numbered lists as its licences need.
 STATUS_LIST_SIZE = 1 << 17
 # A list takes new licences until this many of its positions are used, then the region's next
-# list is opened: at half full a random draw finds a free position in two tries on average
-# (one in 2**64 draws needs more than 64), and the list still says nothing about who came when.
+# list is opened: at half full a random draw finds a free position in two tries on average,
+# whereas each one gets dearer as a list fills (ten tries at 90%); see docs/licences.md.
 STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 STATUS_BITS = 2
 STATUS_TTL_SECONDS = 300
