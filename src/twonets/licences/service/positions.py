@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -33,6 +33,8 @@ from twonets.licences.service import context
 
 # Values per IN (...) list when looking holders and positions up.
 CHUNK = 1000
+# The fill rows, read and written by statements (one row a region, never kept in a session).
+_fills = cast(Table, StatusListFill.__table__)
 
 
 def chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
@@ -49,20 +51,19 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     return column.in_(values)  # type: ignore[no-any-return]
 
 
-def _fill(session: Session, region: str) -> StatusListFill:
-    """The region's current list and how full it is, its row locked until commit (PostgreSQL;
-    SQLite has one writer at a time). A region without the row gets it, worked out from its
-    licences; of two issuers adding it at once, the second waits for the first and uses its."""
-    # Read anew under the lock, never from what the session kept of an earlier transaction.
+def _fill(session: Session, region: str) -> tuple[int, int]:
+    """The region's current list and how many of its positions are used, its row locked until
+    commit (PostgreSQL; SQLite has one writer at a time). A region without the row gets it,
+    worked out from its licences; of two issuers adding it at once, the second waits for the
+    first and uses its."""
     locked = (
-        select(StatusListFill)
-        .where(StatusListFill.region_code == region)
+        select(_fills.c.current_list, _fills.c.used)
+        .where(_fills.c.region_code == region)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    fill = session.scalar(locked)
-    if fill is not None:
-        return fill
+    found = session.execute(locked).first()
+    if found is not None:
+        return int(found[0]), int(found[1])
     last = session.scalar(
         select(func.max(Licence.status_list)).where(Licence.region_code == region)
     )
@@ -75,14 +76,14 @@ def _fill(session: Session, region: str) -> StatusListFill:
     row = {"region_code": region, "current_list": number, "used": int(used or 0)}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(postgresql.insert(StatusListFill).values(row).on_conflict_do_nothing())
+        session.execute(postgresql.insert(_fills).values(row).on_conflict_do_nothing())
     elif dialect == "sqlite":
-        session.execute(sqlite.insert(StatusListFill).values(row).on_conflict_do_nothing())
+        session.execute(sqlite.insert(_fills).values(row).on_conflict_do_nothing())
     else:
-        session.execute(insert(StatusListFill).values(row))
-    fill = session.scalar(locked)
-    assert fill is not None
-    return fill
+        session.execute(insert(_fills).values(row))
+    found = session.execute(locked).first()
+    assert found is not None
+    return int(found[0]), int(found[1])
 
 
 def free_status_indexes(
@@ -132,9 +133,8 @@ def status_positions(session: Session, region: str, count: int) -> list[tuple[in
     Reads and moves on the region's fill row, locked until the caller's transaction ends:
     another issuer of the region waits there, then draws among the positions taken by this
     one (no position is drawn twice, no list opened twice)."""
-    fill = _fill(session, region)
+    number, used = _fill(session, region)
     limit = context.list_fill()
-    number, used = fill.current_list, fill.used
     out: list[tuple[int, int]] = []
     while len(out) < count:
         if used >= limit:
@@ -143,5 +143,7 @@ def status_positions(session: Session, region: str, count: int) -> list[tuple[in
         indexes = free_status_indexes(session, region, take, status_list=number)
         out.extend((number, index) for index in indexes)
         used += take
-    fill.current_list, fill.used = number, used
+    session.execute(
+        update(_fills).where(_fills.c.region_code == region).values(current_list=number, used=used)
+    )
     return out
