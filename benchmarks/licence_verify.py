@@ -26,11 +26,14 @@ rounds on one core, medians, in CPU time of the process). On PostgreSQL (below) 
 batches, some ID cards one by one, and a bare executemany of ``BATCH`` licence rows.
 
 Sizes: the QR text length and QR version (error correction M) of an ID card and of a
-business licence, the compressed status list for 95 million licences in lists of
-``service.STATUS_LIST_SIZE`` at 1% revoked (one list sampled, multiplied), and storage per
-licence on PostgreSQL (a temporary database ``twonets_bench_<hex>`` on the server at
-``--postgres-url``, migrated, ``--licences`` ID cards issued, ``VACUUM ANALYZE``, then
-``pg_total_relation_size('licence')`` and each index over the count; dropped afterwards).
+business licence, the compressed status lists for 95 million licences in lists of
+``service.STATUS_LIST_SIZE`` positions each filled to ``service.STATUS_LIST_FILL``, as issuing
+fills them, at 1% revoked (one list sampled, multiplied), with a check that issuing does so
+(``licence_lists.py``: small lists, batches crossing them, a revocation in its list's
+token), and storage per licence on PostgreSQL (a temporary database
+``twonets_bench_<hex>`` on the server at ``--postgres-url``, migrated, ``--licences`` ID
+cards issued, ``VACUUM ANALYZE``, then ``pg_total_relation_size('licence')`` and each index
+over the count; dropped afterwards).
 Without PostgreSQL the storage figure is the SQLite file growth per licence, and says so.
 The last section scales the measured figures to 95 million licences and 140 million
 verifications a year (10x peak); ``docs/licences.md`` explains them.
@@ -68,6 +71,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from licence_lists import check_numbered_lists
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,6 +112,8 @@ BATCH = 1000
 # ID cards issued one by one on PostgreSQL, against the batches.
 PG_SINGLES = 500
 NONCE = "bench-nonce-0001"
+# ID cards issued into small numbered lists, for the check of where they go.
+LISTS_CHECK = 100
 
 
 # --- the city ------------------------------------------------------------------------------
@@ -843,21 +849,29 @@ def sizes(p: Presented, figures: dict[str, Any]) -> None:
         print(f"  QR of {label:<20} {len(text_):>5} characters, QR version {version} (ECC M)")
     sd = p.presentations[0]
     print(f"  SD-JWT presentation of an ID card (name, birth date shown): {len(sd):,} characters")
-    size, bits = service.STATUS_LIST_SIZE, service.STATUS_BITS
+    # Issuing fills each list to STATUS_LIST_FILL positions, then opens the next one: a list
+    # holds that many licences, of which REVOKED_SHARE are revoked.
+    size, fill, bits = service.STATUS_LIST_SIZE, service.STATUS_LIST_FILL, service.STATUS_BITS
     started = time.perf_counter()
-    one = status.compressed_size(size, REVOKED_SHARE, bits=bits, seed=2026)
-    lists = math.ceil(SIZING_LICENCES / size)
+    one = status.compressed_size(size, REVOKED_SHARE * fill / size, bits=bits, seed=2026)
+    lists = math.ceil(SIZING_LICENCES / fill)
     total = one * lists
     print(
-        f"  status list of {size:,} licences at {bits} bits: {size * bits // 8:,} bytes raw, "
-        f"{one:,} bytes zlib at {REVOKED_SHARE:.0%} revoked "
-        f"(sampled in {time.perf_counter() - started:.2f} s)"
+        f"  status list of {size:,} positions at {bits} bits, {fill:,} used: "
+        f"{size * bits // 8:,} bytes raw, {one:,} bytes zlib at {REVOKED_SHARE:.0%} of its "
+        f"licences revoked (sampled in {time.perf_counter() - started:.2f} s)"
     )
     print(
         f"  {SIZING_LICENCES:,} licences: {lists:,} lists, {total / 1e6:.1f} MB compressed "
         f"(the base64url 'lst' about 4/3 of it: {total * 4 / 3 / 1e6:.1f} MB)"
     )
-    found["status_list"] = {"size": size, "bits": bits, "compressed": one, "lists": lists}
+    found["status_list"] = {
+        "size": size,
+        "fill": fill,
+        "bits": bits,
+        "compressed": one,
+        "lists": lists,
+    }
     found["presentation_characters"] = len(sd)
     figures["sizes"] = found
 
@@ -1083,6 +1097,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         online_rows("SQLite", rates, online_count, figures)
         figures["verification"]["online_per_s"] = rates.online
         sizes(presented, figures)
+        small = build_city(f"sqlite:///{Path(folder) / 'lists.db'}", LISTS_CHECK)
+        figures["sizes"]["lists_check"] = check_numbered_lists(
+            small.factory,
+            small.ctx,
+            small.police,
+            [id_card_claims(r) for r in small.residents],
+            region=REGION,
+            now=NOW,
+        )
+        small.engine.dispose()
         if args.profile:
             print(profile(presented, args.iterations))
             print(profile_online(city, presented, max(200, args.iterations // 5)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -305,10 +305,21 @@ def verification_counts(uow: Uow, clock: Clock) -> list[dict[str, Any]]:
 
 @router.get("/status-lists/{region}", dependencies=[Depends(public)])
 def status_list(region: str, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
-    """A region's signed Status List Token (verifiers cache it for its ttl)."""
+    """A region's first signed Status List Token, list 0 (verifiers cache it for its ttl)."""
     with uow() as session:
         token = service.status_list_token(session, ctx, region=region, now=clock())
-    now = clock()
+    return _status_list_response(token, clock())
+
+
+@router.get("/status-lists/{region}/{n}", dependencies=[Depends(public)])
+def numbered_status_list(region: str, n: int, uow: Uow, clock: Clock, ctx: Ctx) -> Response:
+    """A region's status list ``n`` (1, 2, …), cached as list 0 is."""
+    with uow() as session:
+        token = service.numbered_status_list_token(session, ctx, region=region, n=n, now=clock())
+    return _status_list_response(token, clock())
+
+
+def _status_list_response(token: str, now: datetime) -> Response:
     return Response(
         token,
         media_type="application/statuslist+jwt",

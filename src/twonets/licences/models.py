@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twonets.core.db import Base, UTCDateTime, utcnow
@@ -45,7 +45,8 @@ class Licence(Base):
 
     __tablename__ = "licence"
     __table_args__ = (
-        UniqueConstraint("region_code", "status_index"),
+        # One licence a position: a list of the region, and an index in it.
+        UniqueConstraint("region_code", "status_list", "status_index"),
         # The next licence number of a type and issuer is found through this index.
         Index("ix_licence_type_issuer_number", "type_code", "issuer_credit_code", "number"),
         {
@@ -58,6 +59,10 @@ class Licence(Base):
             )
         },
     )
+
+    # A list number left to the database's default is read when first used, not returned by
+    # every insert.
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(64), unique=True)
@@ -73,7 +78,10 @@ class Licence(Base):
     # Every claim of the licence as JSON, sealed with the dataset's key.
     claims: Mapped[str] = mapped_column(Text, info=sensitive(SensitiveKind.IDENTITY))
     status: Mapped[LicenceStatus] = mapped_column(String(16), default=LicenceStatus.ACTIVE)
-    # Position in the region's status list, drawn at random so it reveals nothing.
+    # Which of the region's numbered status lists holds the licence (0: the first, at the
+    # URI without a number), and its position there, drawn at random so it reveals nothing.
+    # (The database's default, so that a row written without it is in list 0.)
+    status_list: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     status_index: Mapped[int] = mapped_column(Integer)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
@@ -81,6 +89,19 @@ class Licence(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class StatusListFill(Base):
+    """Where a region's new licences go: its current status list and how many positions of it
+    are taken. Issuing locks the region's row while it draws, so issuers of one region take
+    their positions in turn and the next list is opened once."""
+
+    __tablename__ = "licence_status_list_fill"
+    __table_args__ = {"info": all_public()}
+
+    region_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    current_list: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer)
 
 
 class VerificationCount(Base):

@@ -11,14 +11,12 @@ in one step, seals the claims, and writes the licences, their history entries an
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal, principal_of
@@ -37,15 +35,14 @@ from twonets.licences import catalogue
 from twonets.licences.dates import add_years
 from twonets.licences.identifiers import LicenceId, make_licence_id
 from twonets.licences.models import Licence, LicenceAction, LicenceHistory, LicenceStatus
-from twonets.licences.service import context
 from twonets.licences.service.context import DATASET, Licensing
 from twonets.licences.service.issuing import _issuing_department, _require_staff
+from twonets.licences.service.positions import among, chunks, status_positions
+from twonets.licences.service.positions import free_status_indexes as free_status_indexes
 from twonets.trust import service as trust
 
 # The most licences one call issues: a transaction of this size stays short on PostgreSQL.
 MAX_BATCH = 5000
-# Values per IN (...) list when looking holders and positions up.
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -85,19 +82,6 @@ def _at(index: int, error: TwonetsError) -> TwonetsError:
     return type(error)(f"{where}: {error.detail}", errors=problems, extra=error.extra)
 
 
-def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
-
-
-def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``: on PostgreSQL ``= ANY`` of one array parameter (the driver
-    places one value, not a thousand), elsewhere an IN list."""
-    if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(column.type))
-        return column == any_(array)  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
-
-
 def _kinds(items: Sequence[LicenceItem]) -> list[catalogue.LicenceType]:
     kinds = []
     for i, item in enumerate(items):
@@ -131,16 +115,16 @@ def _find_holders(session: Session, checked: list[_Checked]) -> None:
     citizens = [c.claims["id_number"] for c in checked if c.kind.holder is _CITIZEN]
     enterprises = [c.claims["credit_code"] for c in checked if c.kind.holder is not _CITIZEN]
     citizen_ids: dict[str, int] = {}
-    for part in _chunks(sorted(set(citizens))):
+    for part in chunks(sorted(set(citizens))):
         # The clerk's own input matched to holders' ids; no number leaves here.
         found = select(Citizen.id_number, Citizen.id).where(  # governance: clerk's own input
-            _among(session, Citizen.id_number, part)
+            among(session, Citizen.id_number, part)
         )
         citizen_ids.update((n, i) for n, i in session.execute(found))
     enterprise_ids: dict[str, int] = {}
-    for part in _chunks(sorted(set(enterprises))):
+    for part in chunks(sorted(set(enterprises))):
         found = select(Enterprise.credit_code, Enterprise.id).where(
-            _among(session, Enterprise.credit_code, part)
+            among(session, Enterprise.credit_code, part)
         )
         enterprise_ids.update((n, i) for n, i in session.execute(found))
     for i, item in enumerate(checked):
@@ -194,13 +178,13 @@ def _check_one_per_holder(session: Session, checked: list[_Checked]) -> None:
         (Licence.citizen_id, citizen_holders),
         (Licence.enterprise_id, enterprise_holders),
     ):
-        for part in _chunks(holders):
+        for part in chunks(holders):
             rows = session.execute(
                 select(  # governance: the issuer's own register, checked before issuing
                     Licence.type_code, Licence.citizen_id, Licence.enterprise_id, Licence.identifier
                 ).where(
                     Licence.type_code.in_(types),
-                    _among(session, column, part),
+                    among(session, column, part),
                     Licence.status.in_(in_force),
                 )
             )
@@ -237,42 +221,6 @@ def _next_numbers(session: Session, department: Department, types: Sequence[str]
     )
     found = {type_code: int(number or 0) for type_code, number in last}
     return {type_code: found.get(type_code, 0) for type_code in types}
-
-
-def free_status_indexes(session: Session, region: str, count: int) -> list[int]:
-    """``count`` free positions of the region's status list, drawn at random (as a single
-    issue draws one), checked against the stored ones a thousand at a time."""
-    size = context.STATUS_LIST_SIZE
-    chosen: list[int] = []
-    drawn: set[int] = set()
-    for _ in range(64):
-        need = count - len(chosen)
-        if need == 0 or len(drawn) >= size:
-            break
-        want = min(2 * need + 8, size - len(drawn))
-        candidates: list[int] = []
-        for _ in range(want * 16):
-            candidate = secrets.randbelow(size)
-            if candidate not in drawn:
-                drawn.add(candidate)
-                candidates.append(candidate)
-                if len(candidates) == want:
-                    break
-        taken: set[int] = set()
-        for part in _chunks(candidates):
-            taken.update(
-                session.scalars(
-                    select(Licence.status_index).where(
-                        Licence.region_code == region, _among(session, Licence.status_index, part)
-                    )
-                )
-            )
-        chosen.extend([c for c in candidates if c not in taken][:need])
-    if len(chosen) < count:
-        raise Conflict(
-            f"the status list of {region} has no room for {count} more licences; start a new list"
-        )
-    return chosen
 
 
 def _write(
@@ -367,7 +315,7 @@ def issue_licences(
     credit_code = department.credit_code
     assert credit_code is not None
     numbers = _next_numbers(session, department, sorted(departments))
-    positions = free_status_indexes(session, region, len(checked))
+    positions = status_positions(session, region, len(checked))
     keyring = ctx.keyring(session)
     sealed = keyring.seal_many(
         DATASET, "claims", [json.dumps(c.claims, ensure_ascii=False) for c in checked]
@@ -377,7 +325,7 @@ def issue_licences(
     last = max(numbers.values()) + len(checked)
     make_licence_id(checked[0].kind.code, issuer, last, 1)  # in range, or ValueError
     rows = []
-    for item, claims, position in zip(checked, sealed, positions, strict=True):
+    for item, claims, (status_list, position) in zip(checked, sealed, positions, strict=True):
         type_code = item.kind.code
         numbers[type_code] += 1
         number = numbers[type_code]
@@ -394,6 +342,7 @@ def issue_licences(
                 "enterprise_id": item.enterprise_id,
                 "claims": claims,
                 "status": LicenceStatus.ACTIVE.value,
+                "status_list": status_list,
                 "status_index": position,
                 "valid_from": item.valid_from,
                 "valid_until": item.valid_until,

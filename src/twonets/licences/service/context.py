@@ -21,7 +21,12 @@ from twonets.trust import service as trust
 from twonets.trust.store import TrustStore
 
 DATASET = "licences.licence"
+# Positions in one status list; a region has as many numbered lists as its licences need.
 STATUS_LIST_SIZE = 1 << 17
+# A list takes new licences until this many of its positions are used, then the region's next
+# list is opened: at half full a random draw finds a free position in two tries on average,
+# whereas each one gets dearer as a list fills (ten tries at 90%); see docs/licences.md.
+STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 STATUS_BITS = 2
 STATUS_TTL_SECONDS = 300
 QR_LIFETIME = timedelta(days=365)
@@ -73,9 +78,37 @@ class Licensing:
         return self.gov.keyring(session)
 
 
-def status_uri(region: str) -> str:
-    """Where a region's status list is published (also its key in an offline bundle)."""
-    return f"/api/v1/status-lists/{region}"
+STATUS_LISTS_PATH = "/api/v1/status-lists/"
+
+
+def status_uri(region: str, n: int = 0) -> str:
+    """Where a region's status list ``n`` is published (also its key in an offline bundle):
+    list 0 at the URI the first credentials named, list n > 0 under it by number."""
+    if n == 0:
+        return f"{STATUS_LISTS_PATH}{region}"
+    return f"{STATUS_LISTS_PATH}{region}/{n}"
+
+
+def parse_status_uri(uri: str) -> tuple[str, int] | None:
+    """The region and list number a status ``uri`` names; None when it names no list here
+    (only the exact form ``status_uri`` writes is read, so one list has one URI)."""
+    if not uri.startswith(STATUS_LISTS_PATH):
+        return None
+    parts = uri[len(STATUS_LISTS_PATH) :].split("/")
+    if len(parts) == 1:
+        region, n = parts[0], 0
+    elif len(parts) == 2 and parts[1].isdecimal() and parts[1].isascii():
+        region, n = parts[0], int(parts[1])
+    else:
+        return None
+    if not region or status_uri(region, n) != uri:
+        return None
+    return region, n
+
+
+def list_fill() -> int:
+    """How many positions of a list are used before the next list is opened."""
+    return min(STATUS_LIST_FILL, STATUS_LIST_SIZE)
 
 
 def claims_of(session: Session, ctx: Licensing, licence: Licence) -> dict[str, str]:

@@ -4,7 +4,6 @@ region), under which region's keys, and the history every change leaves."""
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +25,8 @@ from twonets.licences.models import (
     LicenceHistory,
     LicenceStatus,
 )
-from twonets.licences.service.context import DATASET, STATUS_LIST_SIZE, Licensing
+from twonets.licences.service.context import DATASET, Licensing
+from twonets.licences.service.positions import status_positions
 from twonets.trust import service as trust
 
 
@@ -164,18 +164,9 @@ def _holder(
     return None, enterprise_id
 
 
-def _free_status_index(session: Session, region: str) -> int:
-    # Random positions: at the fill levels of a list this finds a free one in a try or two.
-    for _ in range(64):
-        candidate = secrets.randbelow(STATUS_LIST_SIZE)
-        taken = session.scalar(
-            select(Licence.id).where(
-                Licence.region_code == region, Licence.status_index == candidate
-            )
-        )
-        if taken is None:
-            return candidate
-    raise Conflict(f"the status list of {region} is nearly full; start a new list")
+def _free_position(session: Session, region: str) -> tuple[int, int]:
+    """A free (list, index) of the region's current list, or of its next one (``positions``)."""
+    return status_positions(session, region, 1)[0]
 
 
 def issue_licence(
@@ -246,6 +237,7 @@ def issue_licence(
         )
         or 0
     )
+    status_list, status_index = _free_position(session, region)
     licence = Licence(
         identifier=make_licence_id(type_code, department.credit_code, number, 1),
         type_code=type_code,
@@ -260,7 +252,8 @@ def issue_licence(
             DATASET, "claims", json.dumps(checked, ensure_ascii=False)
         ),
         status=LicenceStatus.ACTIVE,
-        status_index=_free_status_index(session, region),
+        status_list=status_list,
+        status_index=status_index,
         valid_from=valid_from,
         valid_until=valid_until,
         issued_at=now,
@@ -343,6 +336,7 @@ def amend_licence(
     old.status = LicenceStatus.SUPERSEDED
     old.status_changed_at = now
     old.status_reason = reason
+    status_list, status_index = _free_position(session, old.region_code)
     new = Licence(
         identifier=make_licence_id(
             old.type_code, old.issuer_credit_code, old.number, old.version + 1
@@ -359,7 +353,8 @@ def amend_licence(
             DATASET, "claims", json.dumps(checked, ensure_ascii=False)
         ),
         status=LicenceStatus.ACTIVE,
-        status_index=_free_status_index(session, old.region_code),
+        status_list=status_list,
+        status_index=status_index,
         valid_from=old.valid_from,
         valid_until=old.valid_until,
         issued_at=now,

@@ -2,11 +2,13 @@
 anchor, fetching its status lists (on the server's schedule, and on demand when a licence
 names a list due for refresh), and reading a licence's status from the list kept here.
 
-A region's status list is published at ``status_uri(region)`` on its platform; the token is
-verified under that region's keys (from its trust list, itself verified under the pinned
-anchor) when it is fetched, and kept with its ``exp`` and ``ttl``. A verification reads the
-list kept while it is current; once it has expired (the region unreachable for longer than
-the list's lifetime) the verdict is "cannot check revocation", never a pass.
+A region's status lists are published at ``status_uri(region, n)`` on its platform (list 0
+fetched with the region's trust list; a list n > 0 the first time a licence names it, then
+refreshed as list 0 is); each token is verified under that region's keys (from its trust
+list, itself verified under the pinned anchor) when it is fetched, and kept with its ``exp``
+and ``ttl``. A verification reads the list kept while it is current; once it has expired
+(the region unreachable for longer than the list's lifetime) the verdict is "cannot check
+revocation", never a pass.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
 from twonets.core.errors import TwonetsError
-from twonets.licences.service.context import Licensing, status_uri
+from twonets.licences.service.context import Licensing, parse_status_uri, status_uri
 from twonets.licences.status import PublicKey, StatusList, open_status_list_token
 from twonets.licences.verify import StatusUnavailable
 from twonets.trust import remote
@@ -49,13 +52,13 @@ def _region_keys(
     }
 
 
-def _check(session: Session, ctx: Licensing, region: str, now: datetime) -> remote.Check:
+def _check(session: Session, ctx: Licensing, region: str, uri: str, now: datetime) -> remote.Check:
     def check(body: str) -> tuple[datetime, datetime, datetime]:
         token = open_status_list_token(
             body.strip(),
             public_keys=_region_keys(session, ctx, region, now),
             at=now,
-            uri=status_uri(region),
+            uri=uri,
         )
         expires = token.expires_at or token.issued_at + DEFAULT_LIFETIME
         ttl = timedelta(seconds=token.ttl) if token.ttl else expires - now
@@ -65,18 +68,26 @@ def _check(session: Session, ctx: Licensing, region: str, now: datetime) -> remo
 
 
 def status_document(
-    session: Session, ctx: Licensing, region: str, *, now: datetime, force: bool = False
+    session: Session,
+    ctx: Licensing,
+    region: str,
+    *,
+    now: datetime,
+    force: bool = False,
+    n: int = 0,
 ) -> RemoteDocument | None:
-    """The status list of a remote region as kept here, refetched when due (or ``force``)."""
+    """The status list ``n`` of a remote region as kept here, fetched when due or never
+    fetched (or ``force``)."""
     found = remote.remote_region(session, region)
     if found is None:
         return None
-    check = _check(session, ctx, region, now)
+    uri = status_uri(region, n)
+    check = _check(session, ctx, region, uri, now)
     if force:
         return remote.fetch_document(
             session,
             found,
-            status_uri(region),
+            uri,
             kind=STATUS_LIST,
             now=now,
             fetch=ctx.fetcher(),
@@ -85,7 +96,7 @@ def status_document(
     return remote.remote_document(
         session,
         region,
-        status_uri(region),
+        uri,
         kind=STATUS_LIST,
         now=now,
         fetch=ctx.fetcher(),
@@ -100,22 +111,24 @@ def remote_status_of(
 
     Raises ``StatusUnavailable`` when the list was never had or has expired.
     """
-    region = uri.rsplit("/", 1)[-1]
-    if uri != status_uri(region):
+    named = parse_status_uri(uri)
+    if named is None:
         return None
+    region, n = named
     found = remote.remote_region(session, region)
     if found is None:
         return None
-    doc = status_document(session, ctx, region, now=now)
+    doc = status_document(session, ctx, region, now=now, n=n)
     since = format_time(found.last_success_at) if found.last_success_at else "never"
+    which = "the status list" if n == 0 else f"status list {n}"
     if doc is None:
         raise StatusUnavailable(
-            f"the status list of {region} could not be fetched from {found.base_url} "
+            f"{which} of {region} could not be fetched from {found.base_url} "
             f"({found.last_error or 'not fetched yet'})"
         )
     if now >= doc.expires_at:
         raise StatusUnavailable(
-            f"the status list of {region} kept here went stale at {format_time(doc.expires_at)}"
+            f"{which} of {region} kept here went stale at {format_time(doc.expires_at)}"
             f"; {region} ({found.base_url}) last answered at {since}"
         )
     key = (doc.url, doc.body.strip().rsplit(".", 1)[-1])  # the token's signature
@@ -135,13 +148,31 @@ def remote_status_of(
     return opened.get(idx)
 
 
+def kept_lists(session: Session, found: RemoteRegion) -> list[int]:
+    """The numbers of a remote region's status lists kept here (list 0 first, always)."""
+    numbers = {0}
+    for url in session.scalars(
+        select(RemoteDocument.url).where(
+            RemoteDocument.region_code == found.region_code,
+            RemoteDocument.kind == STATUS_LIST,
+        )
+    ):
+        named = parse_status_uri(url.removeprefix(found.base_url))
+        if named is not None and named[0] == found.region_code:
+            numbers.add(named[1])
+    return sorted(numbers)
+
+
 def current_status_tokens(session: Session, *, now: datetime) -> dict[str, str]:
-    """The remote status list tokens kept here and still current (for an offline bundle)."""
+    """The remote status list tokens kept here and still current, every list of each remote
+    region (for an offline bundle)."""
     out = {}
     for found in remote.remote_regions(session):
-        doc = session.get(RemoteDocument, found.base_url + status_uri(found.region_code))
-        if doc is not None and now < doc.expires_at:
-            out[status_uri(found.region_code)] = doc.body.strip()
+        for n in kept_lists(session, found):
+            uri = status_uri(found.region_code, n)
+            doc = session.get(RemoteDocument, found.base_url + uri)
+            if doc is not None and now < doc.expires_at:
+                out[uri] = doc.body.strip()
     return out
 
 
@@ -175,7 +206,8 @@ def _refresh_one(
         held = session.get(RemoteDocument, found.base_url + remote.trust_list_path(region))
         if force or held is None or now >= held.refresh_after:
             remote.refresh_trust_list(session, found, now=now, fetch=ctx.fetcher())
-        status_document(session, ctx, region, now=now, force=force)
+        for n in kept_lists(session, found):
+            status_document(session, ctx, region, now=now, force=force, n=n)
     except TwonetsError as exc:
         return exc.detail
     if found.last_error:

@@ -22,19 +22,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from twonets.core.errors import NotFound
 from twonets.licences.models import (
     Licence,
     LicenceStatus,
     VerificationCount,
 )
+from twonets.licences.service import context
 from twonets.licences.service import regions as other_regions
 from twonets.licences.service.context import (
     BUNDLE_LIFETIME,
     STATUS_BITS,
     STATUS_LIST_LIFETIME,
-    STATUS_LIST_SIZE,
     STATUS_TTL_SECONDS,
     Licensing,
+    parse_status_uri,
     status_uri,
 )
 from twonets.licences.status import KeySigner, StatusList, StatusType, sign_status_list_token
@@ -45,12 +47,15 @@ from twonets.licences.verify import (
 from twonets.trust import service as trust
 
 
-def status_list(session: Session, *, region: str) -> StatusList:
-    """The region's status list as it stands: revoked and superseded invalid, suspended marked."""
-    lst = StatusList(STATUS_LIST_SIZE, bits=STATUS_BITS)
+def status_list(session: Session, *, region: str, n: int = 0) -> StatusList:
+    """The region's status list ``n`` as it stands: revoked and superseded invalid, suspended
+    marked (a list not opened yet is all valid)."""
+    lst = StatusList(context.STATUS_LIST_SIZE, bits=STATUS_BITS)
     rows = session.execute(
         select(Licence.status_index, Licence.status).where(
-            Licence.region_code == region, Licence.status != LicenceStatus.ACTIVE
+            Licence.region_code == region,
+            Licence.status_list == n,
+            Licence.status != LicenceStatus.ACTIVE,
         )
     ).all()
     for index, status in rows:
@@ -59,15 +64,25 @@ def status_list(session: Session, *, region: str) -> StatusList:
     return lst
 
 
+def region_lists(session: Session, region: str) -> int:
+    """How many status lists the region has (lists 0 to this less one; at least list 0)."""
+    last = session.scalar(
+        select(func.max(Licence.status_list)).where(Licence.region_code == region)
+    )
+    return int(last or 0) + 1
+
+
 def status_list_token(
     session: Session,
     ctx: Licensing,
     *,
     region: str,
     now: datetime,
+    n: int = 0,
     lifetime: timedelta = STATUS_LIST_LIFETIME,
 ) -> str:
-    """The signed Status List Token of a region, for verifiers to cache (``ttl`` 5 minutes)."""
+    """The signed Status List Token of a region's list ``n``, for verifiers to cache (``ttl``
+    5 minutes); its ``sub`` is the list's own URI."""
     key = trust.signing_key(
         session, region=region, root_secret=ctx.root_secret, now=now, valid_for=lifetime
     )
@@ -75,8 +90,8 @@ def status_list_token(
     from twonets.trust.keys import kid_text
 
     return sign_status_list_token(
-        status_list(session, region=region),
-        uri=status_uri(region),
+        status_list(session, region=region, n=n),
+        uri=status_uri(region, n),
         issued_at=now,
         expires_at=now + lifetime,
         ttl=STATUS_TTL_SECONDS,
@@ -85,13 +100,24 @@ def status_list_token(
     )
 
 
+def numbered_status_list_token(
+    session: Session, ctx: Licensing, *, region: str, n: int, now: datetime
+) -> str:
+    """The token of the region's list ``n`` > 0, as published at ``status_uri(region, n)``;
+    ``NotFound`` for a list the region has not opened (list 0 has its own URI, unnumbered)."""
+    if n < 1 or n >= region_lists(session, region):
+        raise NotFound(f"region {region} has no status list {n}")
+    return status_list_token(session, ctx, region=region, n=n, now=now)
+
+
 # What an online verification asks the database, built once and run on the driver
 # (``trust.Prepared``): the status of the licence at an index of a region's list (one row of
-# the unique index on region and index), alone or beside the rows that confirm the kept trust
-# store; and one more verification of a kind.
+# the unique index on region, list and index), alone or beside the rows that confirm the kept
+# trust store; and one more verification of a kind.
 _licence = cast(Table, Licence.__table__)
 _STATUS_AT = (
     _licence.c.region_code == bindparam("region", ""),
+    _licence.c.status_list == bindparam("list_number", 0),
     _licence.c.status_index == bindparam("index", 0),
 )
 _STATUS = trust.Prepared(select(_licence.c.status).where(*_STATUS_AT))
@@ -157,18 +183,19 @@ class _Online:
     def status_of(self, uri: str, idx: int) -> int | None:
         # Online, the status comes straight from the licence at that index (one indexed row),
         # not from rebuilding the whole list.
-        region = uri.rsplit("/", 1)[-1]
-        if uri != status_uri(region):
+        named = parse_status_uri(uri)
+        if named is None:
             return None
+        region, n = named
         if region in self.state.remote:
             # Another region's own deployment: its list as fetched and kept here.
             return other_regions.remote_status_of(self.session, self.ctx, uri, idx, now=self.now)
         if region not in self.state.held:
             return None
         if not self.confirming or self.confirmed is not None:
-            rows = _STATUS.rows(self.session, region=region, index=idx)
+            rows = _STATUS.rows(self.session, region=region, list_number=n, index=idx)
             return _status_type(rows[0][0] if rows else None)
-        rows = _TRUST_AND_STATUS.rows(self.session, region=region, index=idx)
+        rows = _TRUST_AND_STATUS.rows(self.session, region=region, list_number=n, index=idx)
         self.confirmed = self.ctx.trust_cache().confirm(rows, self.now)
         found = [r[1] for r in rows if r[0] == "status"]
         return _status_type(found[0] if found else None)
@@ -317,9 +344,16 @@ def trust_bundle(session: Session, ctx: Licensing, *, now: datetime) -> dict[str
         )
         if trust.holds_region(session, record.region_code):
             # An offline verifier goes a day between bundles; revocations wait that long.
-            status_lists[status_uri(record.region_code)] = status_list_token(
-                session, ctx, region=record.region_code, now=now, lifetime=BUNDLE_LIFETIME
-            )
+            # Every list of the region: list 0 always (the URI the first credentials name).
+            for n in range(region_lists(session, record.region_code)):
+                status_lists[status_uri(record.region_code, n)] = status_list_token(
+                    session,
+                    ctx,
+                    region=record.region_code,
+                    n=n,
+                    now=now,
+                    lifetime=BUNDLE_LIFETIME,
+                )
     # Other regions' lists as kept here, while current: their own lifetimes apply offline.
     for uri, token in other_regions.current_status_tokens(session, now=now).items():
         status_lists.setdefault(uri, token)

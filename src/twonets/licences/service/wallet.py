@@ -116,7 +116,10 @@ def _payload(session: Session, ctx: Licensing, licence: Licence) -> dict[str, An
         PAYLOAD_LICENCE: licence.identifier,
         PAYLOAD_TYPE: licence.type_code,
         PAYLOAD_CLAIMS: claims_of(session, ctx, licence),
-        PAYLOAD_STATUS: {"idx": licence.status_index, "uri": status_uri(licence.region_code)},
+        PAYLOAD_STATUS: {
+            "idx": licence.status_index,
+            "uri": status_uri(licence.region_code, licence.status_list),
+        },
     }
 
 
@@ -203,7 +206,10 @@ def _issue_sd_jwt(
         issued_at=now,
         expires_at=expires,
         status={
-            "status_list": {"idx": licence.status_index, "uri": status_uri(licence.region_code)}
+            "status_list": {
+                "idx": licence.status_index,
+                "uri": status_uri(licence.region_code, licence.status_list),
+            }
         },
     )
 

@@ -1,9 +1,10 @@
 """Licence status lists (IETF Token Status List): the list, the signed token, a verifier's cache.
 
 ``codec`` is the list itself (bits per licence, zlib, base64url); ``token`` signs and checks
-the Status List Token around it; ``cache`` holds verified lists for a verifier. Issuance gives
-each licence version a random free index (``licences.service.issuing``), so an index says
-nothing about when a licence was issued.
+the Status List Token around it; ``cache`` holds verified lists for a verifier, one per URI
+(a region has numbered lists, each its own URI). Issuance gives each licence version a
+random free index in its region's current list (``licences.service.positions``), so an
+index says nothing about when a licence was issued.
 """
 
 from twonets.licences.status.cache import StatusCache
