@@ -31,7 +31,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_existing_licences_are_in_list_0(empty_url: str) -> None:
-    migrations.upgrade(empty_url, "0031_governed_grant_stamp")
+    migrations.upgrade(empty_url, "0032_scans_admit_once")
     engine = make_engine(empty_url)
     factory = make_session_factory(engine)
     credit = make_credit_code(

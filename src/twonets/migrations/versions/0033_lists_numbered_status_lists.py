@@ -1,7 +1,7 @@
 """numbered status lists: a licence's position is (region, list, index), list 0 for those held
 
-Revision ID: 0032_lists_numbered_status_lists
-Revises: 0031_governed_grant_stamp
+Revision ID: 0033_lists_numbered_status_lists
+Revises: 0032_scans_admit_once
 Create Date: 2026-12-07 11:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032_lists_numbered_status_lists"
-down_revision: str | None = "0031_governed_grant_stamp"
+revision: str = "0033_lists_numbered_status_lists"
+down_revision: str | None = "0032_scans_admit_once"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
