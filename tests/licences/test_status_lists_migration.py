@@ -1,4 +1,4 @@
-"""Migration 0032: licences issued before numbered lists are in list 0, their region goes on
+"""Migration 0033: licences issued before numbered lists are in list 0, their region goes on
 there with the positions taken counted, and a position is unique per region, list and
 index."""
 
