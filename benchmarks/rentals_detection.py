@@ -198,6 +198,8 @@ class Kept:
         self.store = monthly.KeptMonths()
         earlier = sorted(set(pc.unique(months).to_pylist()) - {self.last})
         self.store.add(homes, readings.filter(pc.not_equal(months, self.last)), earlier)
+        # The features as detection computed them last month: the early months' means kept.
+        self.store.features(homes, (self.first, earlier[-1]))
         self.before = (dict(self.store.months), self.store.totals)
         # Seconds of the last detect's steps: the month's figures, the features, scoring.
         self.split: tuple[float, float, float] = (0.0, 0.0, 0.0)

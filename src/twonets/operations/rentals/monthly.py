@@ -91,6 +91,26 @@ def totals(kept: ir.Table) -> ir.Table:
     return kept.group_by("household_id").aggregate(**sums).select(*TOTALS_COLUMNS)
 
 
+def row_totals(kept: ir.Table) -> ir.Table:
+    """:func:`totals` of kept rows with one row per household (one month): no GROUP BY."""
+
+    def count(value: ir.Value) -> ir.FloatingValue:
+        return ibis.ifelse(value.notnull(), 1.0, 0.0)
+
+    values: dict[str, ir.Value] = {
+        "months": count(kept.month),
+        "last_month": kept.month,
+        "water": kept.water_m3,
+        "power": kept.electricity_kwh,
+    }
+    for name in _SUMMED:
+        values[f"{name}_sum"] = kept[name]
+        values[f"{name}_n"] = count(kept[name])
+    for u in UTILITIES:
+        values[f"{u}_high"] = ibis.ifelse(kept[f"{u}_rb"] >= engine.HIGH, 1.0, 0.0)
+    return kept.select("household_id", **values).select(*TOTALS_COLUMNS)
+
+
 def add_totals(kept_totals: ir.Table, more: ir.Table) -> ir.Table:
     """Two sets of totals (:func:`totals`' columns, of different months) added up.
 
@@ -143,8 +163,8 @@ def _mean(t: ir.Table, name: str) -> ir.FloatingValue:
 Bounds: TypeAlias = "tuple[str, str] | ir.Table | None"
 
 
-def _windowed(kept: ir.Table, bounds: Bounds) -> ir.Table:
-    """Kept rows of the recent and early months only, flagged ``recent`` and ``early``.
+def _windowed(kept: ir.Table, bounds: Bounds, *, early: bool = True) -> ir.Table:
+    """Kept rows of the recent (and early) months only, flagged ``recent`` and ``early``.
 
     ``bounds``: the first and last months, or a one-row table of their indexes (``first_idx``,
     ``last_idx``), or None for the kept rows' own.
@@ -157,8 +177,23 @@ def _windowed(kept: ir.Table, bounds: Bounds) -> ir.Table:
     else:
         x = kept
         first, last = (ibis.literal(month_index(m), "int64") for m in bounds)
-    x = x.filter((x.idx > last - RECENT) | (x.idx < first + RECENT))
+    x = x.filter(
+        (x.idx > last - RECENT) | (x.idx < first + RECENT) if early else x.idx > last - RECENT
+    )
     return x.mutate(recent=x.idx > last - RECENT, early=x.idx < first + RECENT)
+
+
+def early_means(kept: ir.Table, bounds: Bounds = None) -> ir.Table:
+    """Per household, the mean ratio to the peers of the early months (``{u}_early``).
+
+    The first :data:`engine.RECENT` months of ``bounds`` (as :func:`features_from_totals`'):
+    they change only when one of those months does, so they may be kept too.
+    """
+    x = _windowed(kept, bounds)
+    x = x.filter(x.early)
+    return x.group_by("household_id").aggregate(
+        **{f"{u}_early": x[f"{u}_rb"].mean() for u in UTILITIES}
+    )
 
 
 def features_from_totals(
@@ -166,12 +201,14 @@ def features_from_totals(
     totals_: ir.Table,
     kept: ir.Table,
     bounds: Bounds = None,
+    early: ir.Table | None = None,
 ) -> ir.Table:
     """The features from the households' totals and the kept rows of the months they need.
 
     ``totals_`` are :func:`totals` over every kept month; of ``kept`` only the recent and the
     early months' rows are read (the last and first :data:`engine.RECENT` months of
-    ``bounds``, the data's first and last months, by default the kept rows' own).
+    ``bounds``, the data's first and last months, by default the kept rows' own); only the
+    recent ones when ``early`` (:func:`early_means` for the same bounds) is given.
     """
     h = households.filter(households.use == "residential").select(
         "household_id",
@@ -181,16 +218,19 @@ def features_from_totals(
         "rooms",
         "registered_occupants",
     )
-    x = _windowed(kept, bounds)
+    x = _windowed(kept, bounds, early=early is None)
     now: dict[str, ir.Value] = {}
     for u in UTILITIES:
         rb = x[f"{u}_rb"]
         now[f"{u}_recent"] = rb.mean(where=x.recent)
-        now[f"{u}_early"] = rb.mean(where=x.early)
+        if early is None:
+            now[f"{u}_early"] = rb.mean(where=x.early)
         now[f"{u}_z"] = x[f"{u}_z"].mean(where=x.recent)
         now[f"{u}_people"] = x[f"{u}_people"].mean(where=x.recent)
     window = x.group_by("household_id").aggregate(**now)
     t = totals_.left_join(window, "household_id").drop("household_id_right")
+    if early is not None:
+        t = t.left_join(early, "household_id").drop("household_id_right")
     t = t.join(h, "household_id")
     we_d = _mean(t, "we_d")
     return t.select(
@@ -248,6 +288,8 @@ class KeptMonths:
         self.con = ibis.duckdb.connect()
         self.months: dict[str, pa.Table] = {}
         self.totals: pa.Table | None = None
+        # The early months' means, and the first month they are of.
+        self.early: tuple[str, pa.Table] | None = None
         self._compiled: dict[str, str] = {}
 
     def _run(self, key: str, build: Callable[[], ir.Table], **tables: pa.Table) -> pa.Table:
@@ -276,15 +318,21 @@ class KeptMonths:
             readings=chosen,
         ).cast(KEPT_SCHEMA)
         stale = self.totals is None or any(m in self.months for m in months)
+        if self.early is not None and (
+            stale or min(month_index(m) for m in months) < month_index(self.early[0]) + RECENT
+        ):
+            self.early = None
         for m in months:
             self.months[m] = figures.filter(pc.equal(figures.column("month"), m))
         if stale:
             self.totals = self._run("totals", lambda: totals(t("kept")), kept=self.kept())
         else:
-            assert self.totals is not None
+            # A household's row of one month is its totals of that month (no GROUP BY).
+            ids = figures.column("household_id")
+            alone = len(months) == 1 and pc.count_distinct(ids).as_py() == figures.num_rows
             self.totals = self._run(
-                "more",
-                lambda: add_totals(t("totals"), totals(t("new"))),
+                "row" if alone else "more",
+                lambda: add_totals(t("totals"), (row_totals if alone else totals)(t("new"))),
                 totals=self.totals,
                 new=figures,
             )
@@ -295,23 +343,35 @@ class KeptMonths:
         ``bounds``: the data's first and last months.
         """
         first, last = (month_index(m) for m in bounds)
-        window = [
-            self.months[m]
-            for m in sorted(self.months)
-            if month_index(m) > last - RECENT or month_index(m) < first + RECENT
-        ]
+        span = pa.table({"first_idx": [first], "last_idx": [last]})
         t = self.con.table
+
+        def months(keep: Callable[[int], bool]) -> pa.Table:
+            chosen = [self.months[m] for m in sorted(self.months) if keep(month_index(m))]
+            return pa.concat_tables(chosen or [KEPT_SCHEMA.empty_table()])
+
+        if self.early is None or self.early[0] != bounds[0]:
+            early = self._run(
+                "early",
+                lambda: early_means(t("window"), t("bounds")),
+                window=months(lambda i: i < first + RECENT),
+                bounds=span,
+            )
+            self.early = (bounds[0], early)
         return self._run(
             "features",
             lambda: (
-                features_from_totals(t("households"), t("totals"), t("window"), t("bounds"))
+                features_from_totals(
+                    t("households"), t("totals"), t("window"), t("bounds"), t("early")
+                )
                 .order_by("household_id")
                 .select(*engine.FEATURE_COLUMNS)
             ),
             households=households,
-            totals=self.totals if self.totals is not None else pa.table({}),
-            window=pa.concat_tables(window or [KEPT_SCHEMA.empty_table()]),
-            bounds=pa.table({"first_idx": [first], "last_idx": [last]}),
+            totals=self.totals if self.totals is not None else KEPT_SCHEMA.empty_table(),
+            window=months(lambda i: i > last - RECENT),
+            bounds=span,
+            early=self.early[1],
         )
 
 
