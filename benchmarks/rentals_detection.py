@@ -10,11 +10,13 @@ rentals, generated with numpy so that generating is not what is measured):
   per building and district and month, MAD, robust z-scores, steps, shares) and
   ``detection.rank`` with ``--top`` (the rules and the IsolationForest over every household,
   reasons worded for the ``--top`` leads returned, as ``twonets ops rentals detect --top``);
-- **new month, kept** (``monthly``): the kept figures of the first 11 months prepared
-  beforehand in a DuckDB database (not timed: each was computed when its readings arrived),
-  then timed: the 12th month's figures computed from its readings and added to the kept
-  ones, the year's features from the kept rows (a GROUP BY household), the rules, the
-  forest and the reasons for the ``--top`` leads. Its features are compared with the cold
+- **new month, kept** (``monthly.KeptMonths``): the kept figures of the first 11 months,
+  each household's totals over them and the early months' means prepared beforehand (not
+  timed: each was computed when its readings arrived, the early means by last month's
+  detection), then timed: the 12th month's figures computed from its readings and kept, its
+  totals added to the households' (a join), the year's features from the totals, the early
+  means and the recent months' rows, the rules, the forest and the reasons for the
+  ``--top`` leads. Its features are compared with the cold
   path's (how many values differ beyond 1e-9) and its top leads with the cold path's.
 
 Aim: detection at most 3× the bare GROUP BY. Each is measured ``--repeat`` times, the two
@@ -27,8 +29,8 @@ blind run cannot pass for a good one and a slow one says why.
     .venv/bin/python benchmarks/rentals_detection.py [--households N] [--top K] [--seed S]
         [--repeat R]
 
-The new month's readings are handed over alone (as they arrive), and the bare GROUP BY reads
-an Arrow table where the kept figures are a DuckDB table: both as detection would meet them.
+The new month's readings are handed over alone (as they arrive); the bare GROUP BY and the
+kept figures are Arrow tables read by DuckDB: both as detection would meet them.
 """
 
 from __future__ import annotations

@@ -6,7 +6,13 @@ its robust z-scores, its shares over the district's — never change once the mo
 are in. :func:`month_figures` computes them for some months (one row per household and
 month, :data:`KEPT_COLUMNS`); the platform keeps them and computes only a month whose
 readings are new or changed. :func:`features_from_kept` turns the kept rows of every month
-into exactly :func:`engine.feature_table`'s features: a GROUP BY household over narrow rows.
+into exactly :func:`engine.feature_table`'s features (to rounding: means as sums over counts).
+
+Most features are means over every month, so they come from each household's sums and counts
+(:func:`totals`), which add up month by month (:func:`row_totals`, :func:`add_totals`); only
+the recent and the early months' rows are read again (:func:`features_from_totals`, and
+:func:`early_means`, which change only when an early month does). :class:`KeptMonths` keeps
+a new month that way: its figures, the totals with the month's added, the early means.
 
 The z-score of a month is kept for every month (the cold path computes it for the recent
 months only, the only ones used): the same figures, since a month's MAD is that month's.
