@@ -8,6 +8,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from sqlalchemy.engine import make_url
 
 from twonets.operations.rentals import detection, engine, monthly, synthetic
@@ -170,3 +171,40 @@ def test_kept_months_on_postgresql_give_duckdb_s_cold_features(fresh_postgres_ur
     finally:
         con.disconnect()
     assert _differing(on_duckdb, rows) == []
+
+
+def test_months_kept_one_by_one_with_their_totals_give_the_cold_features() -> None:
+    households, readings = _city()
+    months = _months(readings)
+    store = monthly.KeptMonths()
+    for month in months:  # each month as its readings arrive: its totals added to the kept
+        store.add(households, readings, [month])
+        store.features(households, (months[0], month))  # as detection that month did
+    cold = engine.duckdb_features(households, readings)
+    given = store.features(households, (months[0], months[-1]))
+    assert given.schema == cold.schema
+    assert _differing(cold.to_pylist(), given.to_pylist()) == []
+
+
+@pytest.mark.parametrize("changed_month", [0, 4])  # an early month (kept means) and a later one
+def test_a_month_kept_again_with_changed_readings_gives_the_cold_features_of_the_new_ones(
+    changed_month: int,
+) -> None:
+    households, readings = _city()
+    months = _months(readings)
+    store = monthly.KeptMonths()
+    store.add(households, readings, months)
+    # One household's month replaced: a crowded home then (six times the water).
+    home = readings.column("household_id")[0].as_py()
+    fifth = pc.and_(
+        pc.equal(readings.column("household_id"), home),
+        pc.equal(readings.column("month"), months[changed_month]),
+    )
+    water = pc.if_else(fifth, pc.multiply(readings.column("water_m3"), 6.0), readings["water_m3"])
+    changed = readings.set_column(readings.schema.get_field_index("water_m3"), "water_m3", water)
+    before = store.features(households, (months[0], months[-1]))
+    store.add(households, changed, [months[changed_month]])
+    cold = engine.duckdb_features(households, changed).to_pylist()
+    after = store.features(households, (months[0], months[-1])).to_pylist()
+    assert _differing(cold, after) == []
+    assert _differing(before.to_pylist(), after)  # the change reached the features

@@ -107,7 +107,7 @@ def readings_arrow(readings: Sequence[ReadingRow]) -> pa.Table:
     )
 
 
-def _div(a: ir.NumericValue, b: ir.NumericValue) -> ir.FloatingValue:
+def div(a: ir.NumericValue, b: ir.NumericValue) -> ir.FloatingValue:
     """``a / b``, 0 where ``b`` is not positive (no division by zero on any engine)."""
     return ibis.ifelse(b > 0, a / b, 0.0)
 
@@ -115,7 +115,7 @@ def _div(a: ir.NumericValue, b: ir.NumericValue) -> ir.FloatingValue:
 def _building_ratio(x: ir.Table, u: str) -> ir.FloatingValue:
     """Use per registered occupant over the peers' (building's, or district's if too few)."""
     occupants = ibis.greatest(x.registered_occupants, 1).cast("float64")
-    return _div(x[COLUMN[u]] / occupants, x[f"{u}_peer"])
+    return div(x[COLUMN[u]] / occupants, x[f"{u}_peer"])
 
 
 def _log_ratio(x: ir.Table, u: str) -> ir.FloatingValue:
@@ -178,7 +178,7 @@ def peers_of(hm: ir.Table) -> ir.Table:
         **{f"{u}_b": (hm[COLUMN[u]] / registered).median() for u in UTILITIES},
         **{f"{u}_m2b": (hm[COLUMN[u]] / hm.area_m2).mean() for u in UTILITIES},
         **{f"{s}_b": hm[SHARE[s]].mean() for s in SHARES},
-        we_b=_div(hm.water_m3, hm.electricity_kwh).mean(),
+        we_b=div(hm.water_m3, hm.electricity_kwh).mean(),
     )
     district = building.group_by(["district", "idx"]).aggregate(
         **{f"{u}_d": building[f"{u}_b"].median() for u in UTILITIES},
@@ -230,9 +230,9 @@ def figures(x: ir.Table, **keep: ir.Value) -> ir.Table:
     ratios = {}
     for u in UTILITIES:
         ratios[f"{u}_rb"] = _building_ratio(x, u)
-        ratios[f"{u}_rd"] = _div(x[COLUMN[u]] / occupants, x[f"{u}_d"])
-        ratios[f"{u}_rm2"] = _div(x[COLUMN[u]] / x.area_m2, x[f"{u}_m2d"])
-        ratios[f"{u}_people"] = _div(x[COLUMN[u]], x[f"{u}_d"])
+        ratios[f"{u}_rd"] = div(x[COLUMN[u]] / occupants, x[f"{u}_d"])
+        ratios[f"{u}_rm2"] = div(x[COLUMN[u]] / x.area_m2, x[f"{u}_m2d"])
+        ratios[f"{u}_people"] = div(x[COLUMN[u]], x[f"{u}_d"])
     x = x.select(
         "household_id",
         "month",
@@ -243,7 +243,7 @@ def figures(x: ir.Table, **keep: ir.Value) -> ir.Table:
         **keep,
         **{
             f"{s}_r": ibis.ifelse(
-                x[SHARE[s]].notnull(), _div(x[SHARE[s]], x[f"{s}_d"]), ibis.null("float64")
+                x[SHARE[s]].notnull(), div(x[SHARE[s]], x[f"{s}_d"]), ibis.null("float64")
             )
             for s in SHARES
         },
@@ -254,7 +254,7 @@ def figures(x: ir.Table, **keep: ir.Value) -> ir.Table:
         **{
             f"{u}_z": ibis.greatest(
                 ibis.least(
-                    _div((x[f"{u}_rb"] + EPSILON).ln(), MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
+                    div((x[f"{u}_rb"] + EPSILON).ln(), MAD_SCALE * x[f"{u}_mad"].fill_null(0.0)),
                     Z_CLIP,
                 ),
                 -Z_CLIP,
@@ -293,9 +293,9 @@ def per_household(x: ir.Table, h: ir.Table) -> ir.Table:
     )
     out = out.join(h, "household_id")
     return out.mutate(
-        we_ratio=_div(_div(out.water, out.power), out.we_d.fill_null(0.0)),
+        we_ratio=div(div(out.water, out.power), out.we_d.fill_null(0.0)),
         **{
-            f"{u}_step": _div(out[f"{u}_recent"].fill_null(0.0), out[f"{u}_early"].fill_null(0.0))
+            f"{u}_step": div(out[f"{u}_recent"].fill_null(0.0), out[f"{u}_early"].fill_null(0.0))
             for u in UTILITIES
         },
     ).drop("water", "power", "we_d", *(f"{u}_early" for u in UTILITIES))
