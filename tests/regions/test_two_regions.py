@@ -166,11 +166,11 @@ def test_a_wrong_anchor_or_an_unreachable_url_recognises_nothing(regions: Region
 
 
 def test_the_published_lists_carry_their_validity_in_cache_headers(regions: Regions) -> None:
-    listed = httpx.get(regions.js.url + "/api/v1/trust/lists/JS")
+    listed = httpx.get(regions.js.url + "/api/v1/trust/lists/JS", timeout=60)
     assert listed.status_code == 200
     assert "max-age=" in listed.headers["cache-control"]
     assert listed.headers["expires"].endswith("GMT")
-    status = httpx.get(regions.js.url + "/api/v1/status-lists/JS")
+    status = httpx.get(regions.js.url + "/api/v1/status-lists/JS", timeout=60)
     assert status.headers["content-type"].startswith("application/statuslist+jwt")
     assert status.headers["cache-control"] == "public, max-age=300"
     assert status.headers["expires"].endswith("GMT")

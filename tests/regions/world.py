@@ -31,6 +31,9 @@ from twonets.core.models import DepartmentLevel, Role
 from twonets.core.service import ensure_reference_data
 from twonets.trust import service as trust
 
+# Seconds a test waits for the other platform's answer: a loaded machine, not a rule.
+SLOW_MACHINE = 60.0
+
 
 @dataclass
 class Clock:
@@ -132,12 +135,15 @@ class Served:
 
     def bearer(self, username: str) -> dict[str, str]:
         answer = httpx.post(
-            f"{self.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+            f"{self.url}/api/v1/auth/token",
+            json={"username": username, "password": PASSWORD},
+            timeout=SLOW_MACHINE,
         )
         assert answer.status_code == 200, answer.text
         return {"authorization": f"Bearer {answer.json()['access_token']}"}
 
     def call(self, method: str, path: str, username: str, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("timeout", SLOW_MACHINE)
         return httpx.request(
             method, f"{self.url}/api/v1{path}", headers=self.bearer(username), **kwargs
         )
