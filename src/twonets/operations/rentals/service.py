@@ -224,34 +224,9 @@ def _stored(
     session: Session, district: str | None
 ) -> tuple[list[data.HouseholdRow], list[data.ReadingRow], dict[str, int]]:
     """Households and readings as detection reads them (the district's peers only if given)."""
-    where = [] if district is None else [Household.district_code == district]
-    homes = session.execute(
-        select(
-            Household.id,
-            Household.household_id,
-            Household.building_id,
-            Household.district_code,
-            Household.area_m2,
-            Household.rooms,
-            Household.registered_occupants,  # governance: detection; only scores leave
-            Household.use,
-        ).where(*where)
-    ).all()
-    ids = {h.id: h.household_id for h in homes}
-    readings = session.execute(
-        select(
-            Reading.household_pk,
-            Reading.month,
-            Reading.water_m3,  # governance: detection; only scores leave
-            Reading.electricity_kwh,
-            Reading.gas_m3,
-            Reading.night_share,
-            Reading.weekend_share,
-            Reading.peak_valley,
-        )
-        .join(Household, Household.id == Reading.household_pk)
-        .where(*where)
-    ).all()
+    where = service_kept.scope(district)
+    homes = service_kept.stored_households(session, where)
+    readings = service_kept.stored_readings(session, where)
     return (
         [
             data.HouseholdRow(
@@ -267,7 +242,7 @@ def _stored(
         ],
         [
             data.ReadingRow(
-                ids[r.household_pk],
+                r.household_id,
                 r.month,
                 r.water_m3,
                 r.electricity_kwh,
@@ -278,7 +253,7 @@ def _stored(
             )
             for r in readings
         ],
-        {v: k for k, v in ids.items()},
+        {h.household_id: h.id for h in homes},
     )
 
 

@@ -14,6 +14,7 @@ leads' scores and reasons leave it (``# governance:`` on each read).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,13 +28,14 @@ from twonets.operations.rentals.models import Household, KeptFigure, KeptMonth, 
 FIGURES = monthly.KEPT_COLUMNS[2:]  # after household_id and month
 
 
-def _scope(district: str | None) -> list[Any]:
+def scope(district: str | None) -> list[Any]:
+    """The condition on households of a district (none: every household)."""
     return [] if district is None else [Household.district_code == district]
 
 
-def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
-    """The households as the engine reads them, and each one's primary key."""
-    homes = session.execute(
+def stored_households(session: Session, where: list[Any]) -> Sequence[Any]:
+    """The households detection reads, with their primary keys (``id``)."""
+    return session.execute(
         select(
             Household.id,
             Household.household_id,
@@ -45,6 +47,29 @@ def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str,
             Household.use,
         ).where(*where)
     ).all()
+
+
+def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
+    """The readings detection reads, by household id, in :data:`engine.READING_SCHEMA`'s order."""
+    return session.execute(
+        select(
+            Household.household_id,
+            Reading.month,
+            Reading.water_m3,  # governance: detection; only scores leave
+            Reading.electricity_kwh,
+            Reading.gas_m3,
+            Reading.night_share,
+            Reading.weekend_share,
+            Reading.peak_valley,
+        )
+        .join(Household, Household.id == Reading.household_pk)
+        .where(*where)
+    ).all()
+
+
+def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
+    """The households as the engine reads them, and each one's primary key."""
+    homes = stored_households(session, where)
     table = pa.table(
         {
             "household_id": [h.household_id for h in homes],
@@ -62,20 +87,9 @@ def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str,
 
 def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
     """A district's readings of some months, as the engine reads them."""
-    rows = session.execute(
-        select(
-            Household.household_id,
-            Reading.month,
-            Reading.water_m3,  # governance: detection; only scores leave
-            Reading.electricity_kwh,
-            Reading.gas_m3,
-            Reading.night_share,
-            Reading.weekend_share,
-            Reading.peak_valley,
-        )
-        .join(Household, Household.id == Reading.household_pk)
-        .where(Household.district_code == district, Reading.month.in_(months))
-    ).all()
+    rows = stored_readings(
+        session, [Household.district_code == district, Reading.month.in_(months)]
+    )
     names = engine.READING_SCHEMA.names
     columns: dict[str, list[Any]] = {name: [] for name in names}
     for row in rows:
@@ -89,7 +103,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
 
     Returns the (district, month) pairs computed, in order.
     """
-    where = _scope(district)
+    where = scope(district)
     present = set(
         session.execute(
             select(Household.district_code, Reading.month)
@@ -140,7 +154,7 @@ def features(session: Session, district: str | None) -> pa.Table:
 
     Call :func:`refresh` first: a month without kept figures is not in them.
     """
-    where = _scope(district)
+    where = scope(district)
     homes, _ = _households(session, where)
     first, last = session.execute(
         select(func.min(Reading.month), func.max(Reading.month))
