@@ -41,8 +41,10 @@ def create_department(
     function: str = "health",
     level: DepartmentLevel = DepartmentLevel.CITY,
     district_code: str | None = None,
+    credit_code: str | None = None,
 ) -> Department:
-    """A department (city level unless told otherwise)."""
+    """A department (city level unless told otherwise); an issuer of licences needs its
+    ``credit_code``."""
     code = code or f"dept{next(_counter)}"
     return service.create_department(
         session,
@@ -53,6 +55,7 @@ def create_department(
         level=level,
         region_code="SH",
         district_code=district_code,
+        credit_code=credit_code,
     )
 
 

@@ -14,13 +14,12 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_citizen, create_staff, next_id_number
-from twonets.core import service as core_service
+from builders import create_citizen, create_department, create_staff, next_id_number
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
 from twonets.core.ids import make_credit_code
-from twonets.core.models import DepartmentLevel, OutboxEvent
+from twonets.core.models import OutboxEvent
 from twonets.licences import service
 from twonets.licences.models import Licence, LicenceHistory
 from twonets.licences.service import batches, context
@@ -53,19 +52,14 @@ def office(engine: Engine, session_factory: sessionmaker[Session]) -> Office:
             ("sh.police", "police", "00240001"),
             ("sh.market", "market-regulation", "00240002"),
         ):
-            core_service.create_department(
+            department = create_department(
                 session,
                 code=code,
-                name=code,
-                name_en=code,
                 function=function,
-                level=DepartmentLevel.CITY,
-                region_code="SH",
                 credit_code=make_credit_code(
                     authority="1", kind="1", region_code="310000", organisation_body=body
                 ),
             )
-            department = core_service.get_department(session, code)
             clerks.append(principal_of(create_staff(session, department=department)))
         people = []
         for i in range(6):

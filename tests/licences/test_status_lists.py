@@ -20,14 +20,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from builders import create_citizen, create_staff, next_id_number
+from builders import create_citizen, create_department, create_staff, next_id_number
 from twonets.cli import app as cli_app
-from twonets.core import service as core_service
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, NotFound
 from twonets.core.ids import make_credit_code
-from twonets.core.models import DepartmentLevel
 from twonets.licences import service
 from twonets.licences.models import Licence
 from twonets.licences.service import context
@@ -65,19 +63,14 @@ def _office(session_factory: sessionmaker[Session], root: bytes) -> Office:
             ("sh.market", "market-regulation", "00240002"),
             ("sh.border", "police", "00240003"),
         ):
-            core_service.create_department(
+            department = create_department(
                 session,
                 code=code,
-                name=code,
-                name_en=code,
                 function=function,
-                level=DepartmentLevel.CITY,
-                region_code="SH",
                 credit_code=make_credit_code(
                     authority="1", kind="1", region_code="310000", organisation_body=body
                 ),
             )
-            department = core_service.get_department(session, code)
             clerks.append(principal_of(create_staff(session, department=department)))
         people = []
         for i in range(14):
