@@ -16,10 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from twonets import migrations
+from demo_city import copy_of_demo
 from twonets.core.config import Settings
 from twonets.core.models import Citizen
-from twonets.demo import run_demo
 from twonets.licences.models import Licence
 from twonets.web import create_app
 
@@ -44,10 +43,8 @@ class City:
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     folder: Path = tmp_path_factory.mktemp("review")
-    url = f"sqlite:///{folder / 'city.db'}"
-    settings = Settings(var_dir=folder / "var", database_url=url, events_url=None)
-    migrations.upgrade(url)
-    run_demo(settings, scale=1, seed=11)
+    url, var = copy_of_demo(tmp_path_factory, folder)
+    settings = Settings(var_dir=var, database_url=url, events_url=None)
     app = create_app(settings, relay=False)
     with TestClient(app, headers={"Origin": "http://testserver"}) as client:
         yield City(client, settings)

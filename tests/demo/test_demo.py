@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from demo_city import copy_of_demo
 from twonets.core import geo, places
 from twonets.core.config import Mode, Settings, SmsAdapter, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory
@@ -48,21 +49,16 @@ def _citizens(settings: Settings) -> list[tuple[str, str, str | None]]:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = _settings(tmp_path_factory.mktemp("demo"), "a.db")
-    run_demo(settings, scale=1, seed=11)
-    return settings
+    """A copy of this run's demo city of seed 11 (see tests/demo_city.py)."""
+    folder = tmp_path_factory.mktemp("demo")
+    copy_of_demo(tmp_path_factory, folder, seed=11, database="a.db")
+    return _settings(folder, "a.db")
 
 
 def test_the_same_seed_builds_the_same_city(seeded: Settings, tmp_path: Path) -> None:
     other = _settings(tmp_path, "b.db")
     run_demo(other, scale=1, seed=11)
     assert _citizens(other) == _citizens(seeded)
-
-
-def test_a_different_seed_builds_another_city(seeded: Settings, tmp_path: Path) -> None:
-    other = _settings(tmp_path, "c.db")
-    run_demo(other, scale=1, seed=12)
-    assert _citizens(other)[:50] != _citizens(seeded)[:50]
 
 
 def test_residents_follow_the_census_and_carry_valid_numbers(seeded: Settings) -> None:
@@ -166,13 +162,17 @@ def test_rerun_with_the_same_seed_keeps_the_data(seeded: Settings) -> None:
         engine.dispose()
 
 
-def test_another_seed_needs_reset(tmp_path: Path) -> None:
+def test_another_seed_needs_reset_and_builds_another_city(
+    seeded: Settings, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    copy_of_demo(tmp_path_factory, tmp_path, seed=11, database="d.db")
     settings = _settings(tmp_path, "d.db")
-    run_demo(settings, scale=1, seed=1)
     with pytest.raises(Conflict, match="--reset"):
-        run_demo(settings, scale=1, seed=2)
-    run_demo(settings, scale=1, seed=2, reset=True)
-    assert len(_citizens(settings)) == RESIDENTS_PER_SCALE
+        run_demo(settings, scale=1, seed=12)
+    run_demo(settings, scale=1, seed=12, reset=True)
+    citizens = _citizens(settings)
+    assert len(citizens) == RESIDENTS_PER_SCALE
+    assert citizens[:50] != _citizens(seeded)[:50]
 
 
 def test_production_mode_refuses_the_demo(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import threading
 import time
 import urllib.request
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from demo_city import SEED, copy_of_demo
 from local_servers import free_port
 
 if TYPE_CHECKING:
@@ -100,8 +100,12 @@ def _wait_until_healthy(base_url: str, thread: threading.Thread) -> None:
 
 
 @contextlib.contextmanager
-def serve_demo(folder: Path) -> Iterator[LiveServer]:
-    """Seed the demo city (scale 1, seed 7) into SQLite under ``folder`` and serve it."""
+def serve_demo(folder: Path, *, seeded: tuple[str, Path] | None = None) -> Iterator[LiveServer]:
+    """Serve the demo city (scale 1, seed 11) from SQLite under ``folder``.
+
+    ``seeded`` is the database URL and var folder of a copy of the city already seeded (see
+    tests/demo_city.py); without it the city is seeded here.
+    """
     import uvicorn
 
     from twonets import migrations
@@ -109,14 +113,12 @@ def serve_demo(folder: Path) -> Iterator[LiveServer]:
     from twonets.demo import run_demo
     from twonets.web import create_app
 
-    url = f"sqlite:///{folder / 'e2e.db'}"
-    settings = Settings(
-        var_dir=folder / "var", database_url=url, events_url=None, sms_adapter=SmsAdapter.FILE
-    )
+    url, var = seeded or (f"sqlite:///{folder / 'e2e.db'}", folder / "var")
+    settings = Settings(var_dir=var, database_url=url, events_url=None, sms_adapter=SmsAdapter.FILE)
     migrations.upgrade(url)
     accounts = tuple(
         DemoLogin(a.username, a.password, a.description)
-        for a in run_demo(settings, scale=1, seed=7)
+        for a in run_demo(settings, scale=1, seed=SEED)
     )
     app = create_app(settings)
     port = free_port()
@@ -178,12 +180,10 @@ def chromium_path() -> str:
 # running in the main thread while it is open, so it must close before the tests in other
 # folders that run their own event loops.
 @pytest.fixture(scope="package")
-def live_server() -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo city served on 127.0.0.1 for the browser tests."""
-    with (
-        tempfile.TemporaryDirectory(prefix="twonets-e2e-") as folder,
-        serve_demo(Path(folder)) as server,
-    ):
+    folder = tmp_path_factory.mktemp("e2e")
+    with serve_demo(folder, seeded=copy_of_demo(tmp_path_factory, folder, seed=SEED)) as server:
         yield server
 
 

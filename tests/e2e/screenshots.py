@@ -14,7 +14,9 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
 
-# Run as a script, this file's folder is first on sys.path: ``conftest`` is tests/e2e's.
+# Run as a script, this file's folder is first on sys.path: ``conftest`` is tests/e2e's, and
+# the helpers it imports are in tests/.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from conftest import find_chromium, launch_chromium, serve_demo
 
 DEFAULT_FOLDER = Path("/tmp/twonets-shots")

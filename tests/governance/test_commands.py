@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from demo_city import copy_of_demo
 from twonets.cli import app
 from twonets.core.config import Settings, resolve_secret_key
 from twonets.core.db import make_engine, make_session_factory
 from twonets.core.models import Citizen
-from twonets.demo import run_demo
 from twonets.governance.sealing import Keyring
 
 runner = CliRunner()
@@ -21,13 +21,8 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("city")
-    settings = Settings(var_dir=folder / "var", database_url=f"sqlite:///{folder / 'city.db'}")
-    run_demo(settings, scale=1, seed=5)
-    return {
-        "TWONETS_DATABASE_URL": settings.effective_database_url,
-        "TWONETS_VAR_DIR": str(folder / "var"),
-    }
+    url, var = copy_of_demo(tmp_path_factory, tmp_path_factory.mktemp("city"))
+    return {"TWONETS_DATABASE_URL": url, "TWONETS_VAR_DIR": str(var)}
 
 
 def test_the_demo_ledger_verifies(city: dict[str, str]) -> None:
