@@ -160,7 +160,8 @@ _FIRST_COUNTS = {
 
 # The result a verdict counts when the licence's status is not in force: the step at which
 # ``verify_credential`` then refuses it. Only a guess made in SQL (below); the verdict worked
-# out after the statement decides, and a different one is counted again (``_settle``).
+# out after the statement decides, and ``verify`` takes back a kind counted that differs
+# from the verdict's (``_uncount``) and counts the verdict's.
 _REFUSED_AT_STATUS = "status"
 
 
