@@ -16,7 +16,8 @@ store confirmed by the database, the licence's status read from its row, the ver
 counted), in one transaction, against the offline full QR path of the same credentials,
 interleaved rounds on one core; the aim is at least 50% of the offline rate. Measured on the
 SQLite database and again on the temporary PostgreSQL one, each beside the cost of one bare
-``SELECT 1`` on the same connection (an online verification asks two statements).
+``SELECT 1`` on the same connection (an online verification asks two statements on SQLite,
+one on PostgreSQL).
 
 Issuance: ``service.issue_licence`` of ID cards in a temporary SQLite database, many in one
 transaction (against a bare executemany of the same rows) and some committed one by one;
@@ -595,7 +596,7 @@ class OnlineRates:
     offline_again: float
     committed: float
     # ``SELECT 1`` on the driver's cursor of the same connection: what a statement costs at
-    # least (an online verification asks two).
+    # least (an online verification asks two on SQLite, one on PostgreSQL).
     round_trip: float
     pinned: str
 

@@ -11,6 +11,9 @@ from typing import Any, cast
 from sqlalchemy import (
     Table,
     bindparam,
+    case,
+    delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -113,7 +116,8 @@ def numbered_status_list_token(
 # What an online verification asks the database, built once and run on the driver
 # (``trust.Prepared``): the status of the licence at an index of a region's list (one row of
 # the unique index on region, list and index), alone or beside the rows that confirm the kept
-# trust store; and one more verification of a kind.
+# trust store; and one more verification of a kind (one less, when a verdict counted at once
+# was worked out again; the row goes when its count is back to none).
 _licence = cast(Table, Licence.__table__)
 _STATUS_AT = (
     _licence.c.region_code == bindparam("region", ""),
@@ -131,16 +135,20 @@ _TRUST_AND_STATUS = trust.Prepared(
 )
 _counts = cast(Table, VerificationCount.__table__)
 _COUNT_KEY = ("day", "type_code", "verifier", "region_code", "result")
+
+
+def _key_param(name: str) -> Any:
+    return bindparam(f"k_{name}", type_=_counts.c[name].type)
+
+
+_COUNT_IS = tuple(_counts.c[name] == _key_param(name) for name in _COUNT_KEY)
 _COUNT_ONE_MORE = trust.Prepared(
-    update(_counts)
-    .where(
-        *(
-            _counts.c[name] == bindparam(f"k_{name}", type_=_counts.c[name].type)
-            for name in _COUNT_KEY
-        )
-    )
-    .values(count=_counts.c.count + 1)
+    update(_counts).where(*_COUNT_IS).values(count=_counts.c.count + 1)
 )
+_COUNT_ONE_LESS = trust.Prepared(
+    update(_counts).where(*_COUNT_IS).values(count=_counts.c.count - 1)
+)
+_DROP_UNCOUNTED = trust.Prepared(delete(_counts).where(*_COUNT_IS, _counts.c.count == 0))
 _FIRST_COUNTS = {
     "sqlite": sqlite.insert(_counts)
     .values(count=1)
@@ -149,6 +157,76 @@ _FIRST_COUNTS = {
     .values(count=1)
     .on_conflict_do_update(index_elements=_COUNT_KEY, set_={"count": _counts.c.count + 1}),
 }
+
+# The result a verdict counts when the licence's status is not in force: the step at which
+# ``verify_credential`` then refuses it. Only a guess made in SQL (below); the verdict worked
+# out after the statement decides, and ``verify`` takes back a kind counted that differs
+# from the verdict's (``_uncount``) and counts the verdict's.
+_REFUSED_AT_STATUS = "status"
+
+
+def _one_round_trip() -> trust.Prepared:
+    """PostgreSQL: one statement that confirms the kept trust store, reads the licence's
+    status and counts the verification, so a kept verification waits on one round trip.
+
+    The verdict is worked out first as if the licence were in force (the status step is
+    ``verify_credential``'s last), and its kind counted here: ``k_result`` when the status
+    read is in force or no licence is at that index, ``k_refused`` when it is not (a verdict
+    without a status to read passes the same result twice and an index that reads nothing).
+    The count is an UPDATE of the kind's row and, when that found none, an insert that adds
+    one if another transaction inserted the row meanwhile; no sequence value is spent unless
+    a row is inserted. The status is read in the statement's snapshot, so a change made
+    earlier in the caller's transaction is seen. Rows come back tagged as in
+    ``trust.STATE_SELECTS``, then ``status`` and ``counted`` (the result counted).
+    """
+    asked = select(_licence.c.status).where(*_STATUS_AT).cte("asked")
+    not_in_force = exists(
+        select(literal_column("1"))
+        .select_from(asked)
+        .where(asked.c.status != LicenceStatus.ACTIVE.value)
+    )
+    kind = select(
+        case(
+            (not_in_force, bindparam("k_refused", type_=_counts.c.result.type)),
+            else_=_key_param("result"),
+        ).label("result")
+    ).cte("kind")
+    same_kind = (*_COUNT_IS[:-1], _counts.c.result == kind.c.result)
+    bumped = (
+        update(_counts)
+        .where(*same_kind)
+        .values(count=_counts.c.count + literal_column("1"))
+        .returning(_counts.c.result)
+        .cte("bumped")
+    )
+    first = select(
+        *(_key_param(name) for name in _COUNT_KEY[:-1]), kind.c.result, literal_column("1")
+    ).where(~exists(select(literal_column("1")).select_from(bumped)))
+    added = (
+        postgresql.insert(_counts)
+        .from_select([*_COUNT_KEY, "count"], first)
+        .on_conflict_do_update(
+            index_elements=_COUNT_KEY, set_={"count": _counts.c.count + literal_column("1")}
+        )
+        .returning(_counts.c.result)
+        .cte("added")
+    )
+    return trust.Prepared(
+        union_all(
+            *trust.STATE_SELECTS,
+            *(
+                select(literal_column(f"'{tag}'"), column, null(), null(), null(), null(), null())
+                for tag, column in (
+                    ("status", asked.c.status),
+                    ("counted", bumped.c.result),
+                    ("counted", added.c.result),
+                )
+            ),
+        )
+    )
+
+
+_CONFIRM_STATUS_AND_COUNT = _one_round_trip()
 
 
 def _status_type(status: str | None) -> int:
@@ -159,12 +237,20 @@ def _status_type(status: str | None) -> int:
     return StatusType.INVALID
 
 
+# Where a status was asked: the region, the list's number and the index in it.
+_Asked = tuple[str, int, int]
+
+
 class _Online:
     """The status lookup of one online verification against one trust state.
 
     With ``confirming``, the state is the one kept from earlier verifications: the status of
     a licence of a region held here is read in the same statement as the rows that say
     whether that state still holds, and ``confirmed`` tells the caller what they said.
+
+    With ``deferring`` (PostgreSQL, a kept state), such a status is not read here: the lookup
+    notes where it was asked (``asked``) and answers that the licence is in force, or what
+    the caller has put in ``read`` since; the caller reads it with the count.
     """
 
     def __init__(
@@ -175,10 +261,14 @@ class _Online:
         now: datetime,
         *,
         confirming: bool,
+        deferring: bool = False,
     ) -> None:
         self.session, self.ctx, self.state, self.now = session, ctx, state, now
         self.confirming = confirming
         self.confirmed: bool | None = None
+        self.deferring = deferring
+        self.asked: _Asked | None = None
+        self.read: dict[_Asked, int] = {}
 
     def status_of(self, uri: str, idx: int) -> int | None:
         # Online, the status comes straight from the licence at that index (one indexed row),
@@ -192,6 +282,12 @@ class _Online:
             return other_regions.remote_status_of(self.session, self.ctx, uri, idx, now=self.now)
         if region not in self.state.held:
             return None
+        if self.deferring:
+            at = (region, n, idx)
+            if at in self.read:
+                return self.read[at]
+            self.asked = at
+            return StatusType.VALID
         if not self.confirming or self.confirmed is not None:
             rows = _STATUS.rows(self.session, region=region, list_number=n, index=idx)
             return _status_type(rows[0][0] if rows else None)
@@ -199,6 +295,17 @@ class _Online:
         self.confirmed = self.ctx.trust_cache().confirm(rows, self.now)
         found = [r[1] for r in rows if r[0] == "status"]
         return _status_type(found[0] if found else None)
+
+    def verdict(self, text: str, audience: str | None, nonce: str | None) -> CredentialVerdict:
+        """``verify_credential`` of ``text`` against this state, statuses looked up here."""
+        return verify_credential(
+            text,
+            store=self.state.store,
+            at=self.now,
+            status_of=self.status_of,
+            audience=audience,
+            nonce=nonce,
+        )
 
 
 def verify(
@@ -217,49 +324,105 @@ def verify(
     database in the statement that reads the licence's status (or on its own when no status
     is read); if a region, a list or a key changed meanwhile, here or in another process, the
     verdict is worked out again with the store rebuilt. A revocation is read from the
-    licence's row, so the next verification anywhere sees it.
+    licence's row, so the next verification anywhere sees it. On PostgreSQL that statement
+    also counts the verification (one round trip); a verdict worked out again after it is
+    counted instead of the one counted there, never beside it.
     """
     cache = ctx.trust_cache()
     kept = cache.kept(now)
     verdict: CredentialVerdict | None = None
+    counted: dict[str, object] | None = None
     if kept is not None:
         # Unflushed changes of this session count, as they did for an ORM query.
         if session.autoflush:
             session.flush()
-        online = _Online(session, ctx, kept, now, confirming=True)
-        verdict = verify_credential(
-            text,
-            store=kept.store,
-            at=now,
-            status_of=online.status_of,
-            audience=audience,
-            nonce=nonce,
-        )
-        confirmed = online.confirmed
-        if confirmed is None:
-            confirmed = cache.confirm_now(session, now)
-        if not confirmed:
-            verdict = None
+        if session.connection().dialect.name == "postgresql":
+            verdict, counted = _verify_counting(
+                session, ctx, kept, text, verifier=verifier, audience=audience, nonce=nonce, now=now
+            )
+        else:
+            online = _Online(session, ctx, kept, now, confirming=True)
+            verdict = online.verdict(text, audience, nonce)
+            confirmed = online.confirmed
+            if confirmed is None:
+                confirmed = cache.confirm_now(session, now)
+            if not confirmed:
+                verdict = None
     if verdict is None:
         state = cache.state(session, now)
-        online = _Online(session, ctx, state, now, confirming=False)
-        verdict = verify_credential(
-            text,
-            store=state.store,
-            at=now,
-            status_of=online.status_of,
-            audience=audience,
-            nonce=nonce,
-        )
-    count_verification(
+        verdict = _Online(session, ctx, state, now, confirming=False).verdict(text, audience, nonce)
+    key = _count_key(verdict, verifier=verifier, day=now.date())
+    if counted != key:
+        if counted is not None:
+            _uncount(session, counted)
+        _count(session, key)
+    return verdict
+
+
+def _verify_counting(
+    session: Session,
+    ctx: Licensing,
+    kept: trust.TrustState,
+    text: str,
+    *,
+    verifier: str,
+    audience: str | None,
+    nonce: str | None,
+    now: datetime,
+) -> tuple[CredentialVerdict | None, dict[str, object] | None]:
+    """The verdict against the kept state (None if the database no longer confirms it) and
+    the kind counted, by ``_CONFIRM_STATUS_AND_COUNT``: one statement on PostgreSQL.
+
+    The verdict is worked out with the licence taken to be in force; if the status read says
+    otherwise, it is worked out again with that status (no further statement).
+    """
+    online = _Online(session, ctx, kept, now, confirming=False, deferring=True)
+    verdict = online.verdict(text, audience, nonce)
+    key = _count_key(verdict, verifier=verifier, day=now.date())
+    asked = online.asked
+    region, n, idx = asked if asked is not None else ("", -1, -1)
+    rows = _CONFIRM_STATUS_AND_COUNT.rows(
         session,
+        region=region,
+        list_number=n,
+        index=idx,
+        k_refused=_REFUSED_AT_STATUS if asked is not None else key["result"],
+        **{f"k_{name}": value for name, value in key.items()},
+    )
+    results = [r[1] for r in rows if r[0] == "counted"]
+    counted = key | {"result": results[0]} if len(results) == 1 else None
+    if not ctx.trust_cache().confirm(rows, now):
+        return None, counted
+    if asked is not None:
+        found = [r[1] for r in rows if r[0] == "status"]
+        status = _status_type(found[0] if found else None)
+        if status != StatusType.VALID:
+            online.read[asked] = status
+            verdict = online.verdict(text, audience, nonce)
+    return verdict, counted
+
+
+def _count_key(verdict: CredentialVerdict, *, verifier: str, day: date) -> dict[str, object]:
+    """The key of the counter row a verdict adds one to."""
+    return _kind(
         type_code=verdict.type_code or "unknown",
         verifier=verifier,
         region=verdict.region or "unknown",
         result="valid" if verdict.valid else verdict.step,
-        day=now.date(),
+        day=day,
     )
-    return verdict
+
+
+def _kind(
+    *, type_code: str, verifier: str, region: str, result: str, day: date
+) -> dict[str, object]:
+    return {
+        "day": day,
+        "type_code": type_code[:16],
+        "verifier": verifier,
+        "region_code": region[:8],
+        "result": result[:32],
+    }
 
 
 def count_verification(
@@ -271,13 +434,13 @@ def count_verification(
     (an insert that adds one if another transaction inserted it meanwhile), so a count is
     never lost and no row is read into the session.
     """
-    key = {
-        "day": day,
-        "type_code": type_code[:16],
-        "verifier": verifier,
-        "region_code": region[:8],
-        "result": result[:32],
-    }
+    _count(
+        session,
+        _kind(type_code=type_code, verifier=verifier, region=region, result=result, day=day),
+    )
+
+
+def _count(session: Session, key: dict[str, object]) -> None:
     if _COUNT_ONE_MORE.rowcount(session, **{f"k_{k}": v for k, v in key.items()}):
         return
     connection = session.connection()
@@ -286,6 +449,14 @@ def count_verification(
         connection.execute(insert(_counts).values(count=1), key)
     else:
         connection.execute(first, key)
+
+
+def _uncount(session: Session, key: dict[str, object]) -> None:
+    """Take back one verification of this kind counted earlier in the caller's transaction
+    (whose row it still holds locked); a row it inserted goes again."""
+    params = {f"k_{k}": v for k, v in key.items()}
+    _COUNT_ONE_LESS.rowcount(session, **params)
+    _DROP_UNCOUNTED.rowcount(session, **params)
 
 
 @dataclass(frozen=True)
