@@ -259,7 +259,8 @@ def open_and_mask(
 ) -> list[dict[str, Any]]:
     """Rows selected as (subject, *fields in ``rules``' order), opened and masked by ``rules``."""
     wanted = list(rules)
-    needs_keys = any(f in target.sealed_fields for f in wanted) or any(
+    sealed = set(target.sealed_fields)  # worked out from the fields at each access: once
+    needs_keys = not sealed.isdisjoint(wanted) or any(
         r.kind is masking.MaskKind.PSEUDONYM for r in rules.values()
     )
     keyring = gov.keyring(session) if needs_keys else None
@@ -269,7 +270,6 @@ def open_and_mask(
         if keyring is not None
         else None
     )
-    sealed = set(target.sealed_fields)
     # Work out once per read what each column needs (opening, masking, or nothing), then
     # open and mask a column at a time: one loop per column, not a call per value.
     plan = [
