@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from twonets.core.errors import Invalid, NotFound
 from twonets.governance import merkle
 from twonets.governance.models import LedgerEntry, PendingAccess, TreeHead
+from twonets.governance.prepared import Prepared
 
 GENESIS = bytes(32)
 ENTRY_FIELDS = (
@@ -119,13 +120,21 @@ def verify_tree_head(public_key: Ed25519PublicKey, head: TreeHead) -> bool:
 
 
 _INSERT_PENDING = insert(_PENDING)
+# Every column of a pending read but its key: a read's record names them all.
+_PENDING_KEYS = frozenset(c.key for c in _PENDING.columns if not c.primary_key)
+_INSERT_ONE = Prepared(_INSERT_PENDING.inline(), column_keys=sorted(_PENDING_KEYS))
 
 
 def record_reads(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Record reads (each with its ``subject_ids``) in the caller's transaction."""
     if len(rows) == 1:
-        # Core insert, not the ORM: a read must not pay for unit-of-work bookkeeping.
-        session.execute(_INSERT_PENDING, rows[0])
+        row = rows[0]
+        if row.keys() == _PENDING_KEYS:
+            # One read, every column given: on the driver's cursor, the insert compiled once
+            # (a read must not pay for SQLAlchemy's execution, let alone the ORM's).
+            _INSERT_ONE.execute(session, row)
+        else:
+            session.execute(_INSERT_PENDING, row)
     elif rows:
         session.execute(_INSERT_PENDING, list(rows))
 

@@ -53,6 +53,9 @@ MIN_ROOT_SECRET_BYTES = 16
 _TOKEN = re.compile(r"gcm1:([1-9][0-9]{0,8}):([A-Za-z0-9_-]+)", re.ASCII)
 # url-safe base64 to the standard alphabet (what ``base64.urlsafe_b64decode`` does first).
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+# The same, and each line break the one "A" that completes the payload before it to whole
+# quads (payloads of one length 3 mod 4): one pass instead of a translation and a replace.
+_URLSAFE_FILLED = bytes.maketrans(b"-_\n", b"+/A")
 # The "=" that make an unpadded base64 text's length a multiple of 4, by its length mod 4.
 _PADDING = ("", "", "==", "=")
 _PADDING_BYTES = tuple(pad.encode() for pad in _PADDING)
@@ -113,7 +116,7 @@ def _split_column(data: bytes, count: int) -> tuple[Sequence[bytes], bytes] | No
 
 
 def _nonces_and_sealed(lines: bytes, count: int) -> tuple[Iterator[bytes], Iterator[bytes]] | None:
-    """The nonces and the sealed bytes of ``count`` payloads (standard base64, one a line).
+    """The nonces and the sealed bytes of ``count`` payloads (url-safe base64, one a line).
 
     Payloads of one length (a column of like values) are decoded in one call: each is
     completed to whole base64 quads with ``A`` (the bytes a quad's padding stands for come
@@ -134,8 +137,12 @@ def _nonces_and_sealed(lines: bytes, count: int) -> tuple[Iterator[bytes], Itera
             return None
         filler = b"A" * (-length % 4)
         stride = (length + len(filler)) * 3 // 4
+        if len(filler) == 1:
+            standard = lines.translate(_URLSAFE_FILLED) + filler
+        else:
+            standard = lines.translate(_URLSAFE).replace(b"\n", filler + b"\n") + filler
         try:
-            raw = binascii.a2b_base64(lines.replace(b"\n", filler + b"\n") + filler)
+            raw = binascii.a2b_base64(standard)
         except (binascii.Error, ValueError):
             return None
         if len(raw) != stride * count:
@@ -144,7 +151,7 @@ def _nonces_and_sealed(lines: bytes, count: int) -> tuple[Iterator[bytes], Itera
         layout = struct.Struct(f"{NONCE_BYTES}s{size - NONCE_BYTES}s{stride - size}x")
         nonces, sealed = zip(*layout.iter_unpack(raw), strict=True)
         return iter(nonces), iter(sealed)
-    payloads = lines.split(b"\n")
+    payloads = lines.translate(_URLSAFE).split(b"\n")
     if any(len(payload) % 4 == 1 for payload in payloads):
         return None
     padded = map(
@@ -336,7 +343,7 @@ class Keyring:
             if int(version) > current:
                 return None
             ciphers[version] = self._cipher(dataset, int(version))
-        parts = _nonces_and_sealed(encoded.translate(_URLSAFE), count)
+        parts = _nonces_and_sealed(encoded, count)
         if parts is None:
             return None
         nonces, sealed = parts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -114,20 +114,38 @@ class Governance:
         values reads them once. A new transaction reads them again, and
         ``keys.rotate_dataset_key`` forgets them in its own.
         """
-        transaction = session.get_transaction()
-        kept = session.info.get(KEY_VERSIONS_INFO)
-        if transaction is not None and kept is not None and kept[0] is transaction:
-            versions: tuple[tuple[str, int], ...] = kept[1]
-        else:
-            rows = session.execute(_KEY_VERSIONS).all()
-            versions = tuple(sorted((str(d), int(v)) for d, v in rows))
-            session.info[KEY_VERSIONS_INFO] = (session.get_transaction(), versions)
+        versions = kept_key_versions(session)
+        if versions is None:
+            versions = keep_key_versions(session, session.execute(_KEY_VERSIONS).all())
         keyring = self._keyrings.get(versions)
         if keyring is None:
             # Derived keys are cached inside a keyring; keep one per set of versions.
             keyring = Keyring(self.root_secret, dict(versions))
             self._keyrings = {versions: keyring}
         return keyring
+
+
+def kept_key_versions(session: Session) -> tuple[tuple[str, int], ...] | None:
+    """The key versions this transaction has read (``Governance.keyring``), or ``None``."""
+    transaction = session.get_transaction()
+    kept = session.info.get(KEY_VERSIONS_INFO)
+    if transaction is not None and kept is not None and kept[0] is transaction:
+        versions: tuple[tuple[str, int], ...] = kept[1]
+        return versions
+    return None
+
+
+def keep_key_versions(
+    session: Session, rows: Iterable[tuple[Any, Any]]
+) -> tuple[tuple[str, int], ...]:
+    """Keep the (dataset, version) rows of ``gov_dataset_key`` for the rest of the transaction.
+
+    Read by ``Governance.keyring`` on a transaction's first use, or by the door together with
+    the grant stamp (``grants.kept_grant``); ``keys.rotate_dataset_key`` forgets them.
+    """
+    versions = tuple(sorted((str(d), int(v)) for d, v in rows))
+    session.info[KEY_VERSIONS_INFO] = (session.get_transaction(), versions)
+    return versions
 
 
 # --- separation of duties ---------------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, and_, bindparam, or_, select
+from sqlalchemy import Row, Select, Table, and_, bindparam, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from twonets.core.auth import Principal
@@ -15,6 +15,7 @@ from twonets.core.errors import (
 )
 from twonets.governance.models import (
     GRANT_STAMP_ID,
+    DatasetKey,
     GrantStamp,
     Policy,
     Purpose,
@@ -25,9 +26,12 @@ from twonets.governance.models import (
 from twonets.governance.models import (
     LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
 )
+from twonets.governance.prepared import Prepared
 from twonets.governance.service.context import (
     KeptGrants,
     PurposeState,
+    keep_key_versions,
+    kept_key_versions,
 )
 from twonets.governance.service.purposes import (
     purpose_state,
@@ -142,7 +146,31 @@ def active_grant(
     return _in_force(candidates, [policy for policy, _ in rows])
 
 
-_STAMP = select(GrantStamp.stamp).where(GrantStamp.id == GRANT_STAMP_ID)
+_STAMPS = cast(Table, GrantStamp.__table__)
+_KEYS = cast(Table, DatasetKey.__table__)
+_STAMP_ONLY = select(_STAMPS.c.stamp).where(_STAMPS.c.id == bindparam("stamp_id"))
+# Run on every read, on the driver (``prepared``): the stamp alone, or the stamp (its row
+# first, with no dataset) and the datasets' key versions after it, in one statement.
+_STAMP = Prepared(_STAMP_ONLY)
+_STAMP_AND_KEYS = Prepared(
+    union_all(
+        select(_STAMPS.c.stamp, null().label("dataset"), null().label("version")).where(
+            _STAMPS.c.id == bindparam("stamp_id")
+        ),
+        select(null(), _KEYS.c.dataset, _KEYS.c.version),
+    )
+)
+
+
+def _read_stamp(session: Session, with_key_versions: bool) -> str | None:
+    """The grant stamp; the key versions too, kept for the transaction, if asked and unread."""
+    if not with_key_versions or kept_key_versions(session) is not None:
+        stamps = [stamp for (stamp,) in _STAMP.rows(session, stamp_id=GRANT_STAMP_ID)]
+    else:
+        rows = _STAMP_AND_KEYS.rows(session, stamp_id=GRANT_STAMP_ID)
+        keep_key_versions(session, [(d, v) for _, d, v in rows if d is not None])
+        stamps = [stamp for stamp, d, _ in rows if d is None]
+    return None if not stamps or stamps[0] is None else str(stamps[0])
 
 
 def kept_grant(
@@ -152,15 +180,20 @@ def kept_grant(
     purpose_code: str,
     dataset: str,
     now: datetime,
+    *,
+    with_key_versions: bool = False,
 ) -> Policy | None:
     """``active_grant``, kept across transactions while the grant stamp stays the same.
 
     One single-row read of the stamp per call; the grant query only when the stamp is new to
     ``kept`` (a purpose or a policy was written since, here or in another process) or the
     database has no stamp. The purpose's window is checked at ``now`` on every call. The
-    policy returned is a detached copy: read it, never change or add it.
+    policy returned is a detached copy: read it, never change or add it. With
+    ``with_key_versions`` (a read of sealed fields) the datasets' key versions are read in
+    the same statement, unless this transaction has read them, and kept for it
+    (``Governance.keyring`` then reads nothing).
     """
-    stamp = session.scalar(_STAMP)
+    stamp = _read_stamp(session, with_key_versions)
     if stamp is None:
         return active_grant(session, principal, purpose_code, dataset, now)
     candidates = _grant_candidates(principal)
