@@ -11,6 +11,7 @@ VENDOR_STAMP := $(VENDOR)/.built-stamp
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 # The tests run on two workers (the machines have two cores); each file stays on one worker.
+# The 25 slowest steps are listed at the end, to keep the run short.
 TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck unit assets install lock clean messages
@@ -29,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(VENDOR_STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 install: $(STAMP)
 
