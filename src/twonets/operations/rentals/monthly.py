@@ -381,29 +381,101 @@ class KeptMonths:
         )
 
 
+def _on_duckdb(
+    build: Callable[[Callable[[str], ir.Table]], ir.Table], **tables: pa.Table
+) -> pa.Table:
+    """``build``'s expression over ``tables`` (Arrow, by name), computed by DuckDB in memory."""
+    con = ibis.duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.con.register(name, table)
+        return build(con.table).to_pyarrow()
+    finally:
+        con.disconnect()
+
+
 def duckdb_month_figures(
     households: pa.Table, readings: pa.Table, months: Sequence[str] | None = None
 ) -> pa.Table:
     """The kept figures of ``months`` computed by DuckDB in memory (:data:`KEPT_SCHEMA`)."""
-    con = ibis.duckdb.connect()
-    try:
-        con.con.register("households", households)
-        con.con.register("readings", readings)
-        expr = month_figures(con.table("households"), con.table("readings"), months)
-        return expr.to_pyarrow().cast(KEPT_SCHEMA)
-    finally:
-        con.disconnect()
+    return _on_duckdb(
+        lambda t: month_figures(t("households"), t("readings"), months),
+        households=households,
+        readings=readings,
+    ).cast(KEPT_SCHEMA)
 
 
 def duckdb_features_from_kept(
     households: pa.Table, kept: pa.Table, bounds: tuple[str, str] | None = None
 ) -> pa.Table:
     """The features from kept rows, by DuckDB in memory, ordered by household id."""
-    con = ibis.duckdb.connect()
-    try:
-        con.con.register("households", households)
-        con.con.register("kept", kept)
-        expr = features_from_kept(con.table("households"), con.table("kept"), bounds)
-        return expr.order_by("household_id").select(*engine.FEATURE_COLUMNS).to_pyarrow()
-    finally:
-        con.disconnect()
+    return _on_duckdb(
+        lambda t: (
+            features_from_kept(t("households"), t("kept"), bounds)
+            .order_by("household_id")
+            .select(*engine.FEATURE_COLUMNS)
+        ),
+        households=households,
+        kept=kept,
+    )
+
+
+TOTALS_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("months", pa.float64()),
+        ("last_month", pa.string()),
+        *((name, pa.float64()) for name in TOTALS_COLUMNS[3:]),
+    ]
+)
+EARLY_COLUMNS = tuple(f"{u}_early" for u in UTILITIES)
+EARLY_SCHEMA = pa.schema(
+    [("household_id", pa.string()), *((name, pa.float64()) for name in EARLY_COLUMNS)]
+)
+
+
+def duckdb_totals(
+    kept: pa.Table, more: pa.Table | None = None, *, one_month: bool = False
+) -> pa.Table:
+    """:func:`totals` of kept rows (:data:`TOTALS_SCHEMA`), by DuckDB in memory.
+
+    With ``more`` (totals already kept), the kept rows' totals added to them
+    (:func:`add_totals`); ``one_month``: the kept rows are of one month, one row per
+    household (the source's unique household and month promise it), so no GROUP BY.
+    """
+    if more is None:
+        return _on_duckdb(lambda t: totals(t("kept")), kept=kept).cast(TOTALS_SCHEMA)
+    of_rows = row_totals if one_month else totals
+    return _on_duckdb(
+        lambda t: add_totals(t("more"), of_rows(t("kept"))), kept=kept, more=more
+    ).cast(TOTALS_SCHEMA)
+
+
+def duckdb_early_means(kept: pa.Table, bounds: tuple[str, str]) -> pa.Table:
+    """:func:`early_means` of kept rows for ``bounds`` (:data:`EARLY_SCHEMA`), by DuckDB."""
+    return _on_duckdb(lambda t: early_means(t("kept"), bounds), kept=kept).cast(EARLY_SCHEMA)
+
+
+def duckdb_features_from_totals(
+    households: pa.Table,
+    totals_: pa.Table,
+    recent: pa.Table,
+    bounds: tuple[str, str],
+    early: pa.Table,
+) -> pa.Table:
+    """:func:`features_from_totals` by DuckDB in memory, ordered by household id.
+
+    ``recent``: the kept rows of (at least) the recent months of ``bounds``; ``early``: the
+    early means (:data:`EARLY_SCHEMA`) for the same bounds.
+    """
+    return _on_duckdb(
+        lambda t: (
+            features_from_totals(t("households"), t("totals"), t("recent"), bounds, t("early"))
+            .order_by("household_id")
+            .select(*engine.FEATURE_COLUMNS)
+        ),
+        households=households,
+        totals=totals_,
+        recent=recent,
+        early=early,
+    )
