@@ -381,25 +381,54 @@ class KeptMonths:
         )
 
 
+# Each query's DuckDB SQL, by what it computes and its tables' schemas: compiled once per
+# process (Ibis's compiling costs about as much as running it on a district's month).
+_COMPILED: dict[tuple[object, ...], str] = {}
+
+
 def _on_duckdb(
-    build: Callable[[Callable[[str], ir.Table]], ir.Table], **tables: pa.Table
+    key: str, build: Callable[[Callable[[str], ir.Table]], ir.Table], **tables: pa.Table
 ) -> pa.Table:
-    """``build``'s expression over ``tables`` (Arrow, by name), computed by DuckDB in memory."""
-    con = ibis.duckdb.connect()
+    """``build``'s expression over ``tables`` (Arrow, by name), computed by DuckDB in memory.
+
+    ``key`` names what ``build`` computes; with the tables' schemas it says when the SQL
+    compiled before serves again (``build`` holds no literal that ``key`` does not name).
+    """
+    schemas = {name: table.schema for name, table in tables.items()}
+    whole = (key, *((name, tuple(schema)) for name, schema in schemas.items()))
+    sql = _COMPILED.get(whole)
+    if sql is None:
+
+        def table(name: str) -> ir.Table:
+            return ibis.table(ibis.Schema.from_pyarrow(schemas[name]), name=name)
+
+        sql = _COMPILED[whole] = str(ibis.to_sql(build(table), dialect="duckdb"))
+    con = duckdb.connect()
     try:
-        for name, table in tables.items():
-            con.con.register(name, table)
-        return build(con.table).to_pyarrow()
+        for name, arrow in tables.items():
+            con.register(name, arrow)
+        return con.sql(sql).to_arrow_table()
     finally:
-        con.disconnect()
+        con.close()
+
+
+def _span(bounds: tuple[str, str]) -> pa.Table:
+    """``bounds`` as the one-row table of their month indexes that :data:`Bounds` takes."""
+    first, last = (month_index(m) for m in bounds)
+    return pa.table({"first_idx": [first], "last_idx": [last]})
 
 
 def duckdb_month_figures(
     households: pa.Table, readings: pa.Table, months: Sequence[str] | None = None
 ) -> pa.Table:
     """The kept figures of ``months`` computed by DuckDB in memory (:data:`KEPT_SCHEMA`)."""
+    if months is not None:
+        readings = readings.filter(
+            pc.is_in(readings.column("month"), pa.array(sorted(set(months)), pa.string()))
+        )
     return _on_duckdb(
-        lambda t: month_figures(t("households"), t("readings"), months),
+        "figures",
+        lambda t: month_figures(t("households"), t("readings")),
         households=households,
         readings=readings,
     ).cast(KEPT_SCHEMA)
@@ -409,14 +438,17 @@ def duckdb_features_from_kept(
     households: pa.Table, kept: pa.Table, bounds: tuple[str, str] | None = None
 ) -> pa.Table:
     """The features from kept rows, by DuckDB in memory, ordered by household id."""
+    spans = {} if bounds is None else {"bounds": _span(bounds)}
     return _on_duckdb(
+        "features from kept",
         lambda t: (
-            features_from_kept(t("households"), t("kept"), bounds)
+            features_from_kept(t("households"), t("kept"), t("bounds") if spans else None)
             .order_by("household_id")
             .select(*engine.FEATURE_COLUMNS)
         ),
         households=households,
         kept=kept,
+        **spans,
     )
 
 
@@ -444,16 +476,21 @@ def duckdb_totals(
     household (the source's unique household and month promise it), so no GROUP BY.
     """
     if more is None:
-        return _on_duckdb(lambda t: totals(t("kept")), kept=kept).cast(TOTALS_SCHEMA)
+        return _on_duckdb("totals", lambda t: totals(t("kept")), kept=kept).cast(TOTALS_SCHEMA)
     of_rows = row_totals if one_month else totals
     return _on_duckdb(
-        lambda t: add_totals(t("more"), of_rows(t("kept"))), kept=kept, more=more
+        f"added {of_rows.__name__}",
+        lambda t: add_totals(t("more"), of_rows(t("kept"))),
+        kept=kept,
+        more=more,
     ).cast(TOTALS_SCHEMA)
 
 
 def duckdb_early_means(kept: pa.Table, bounds: tuple[str, str]) -> pa.Table:
     """:func:`early_means` of kept rows for ``bounds`` (:data:`EARLY_SCHEMA`), by DuckDB."""
-    return _on_duckdb(lambda t: early_means(t("kept"), bounds), kept=kept).cast(EARLY_SCHEMA)
+    return _on_duckdb(
+        "early", lambda t: early_means(t("kept"), t("bounds")), kept=kept, bounds=_span(bounds)
+    ).cast(EARLY_SCHEMA)
 
 
 def duckdb_features_from_totals(
@@ -469,13 +506,15 @@ def duckdb_features_from_totals(
     early means (:data:`EARLY_SCHEMA`) for the same bounds.
     """
     return _on_duckdb(
+        "features from totals",
         lambda t: (
-            features_from_totals(t("households"), t("totals"), t("recent"), bounds, t("early"))
+            features_from_totals(t("households"), t("totals"), t("recent"), t("bounds"), t("early"))
             .order_by("household_id")
             .select(*engine.FEATURE_COLUMNS)
         ),
         households=households,
         totals=totals_,
         recent=recent,
+        bounds=_span(bounds),
         early=early,
     )

@@ -213,7 +213,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         todo[d].append(month)
     for d, months in todo.items():
         homes, pks = _households(session, [Household.district_code == d])
-        figures = monthly.duckdb_month_figures(homes, _readings(session, d, months), months)
+        figures = monthly.duckdb_month_figures(homes, _readings(session, d, months))
         session.execute(
             delete(KeptFigure).where(
                 KeptFigure.household_pk.in_(
