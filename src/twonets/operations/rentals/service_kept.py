@@ -180,7 +180,7 @@ def _keep_totals(
     rows = totals.to_pylist()
     if rows:
         session.execute(
-            insert(KeptTotal),
+            insert(KeptTotal.__table__),
             [
                 {"household_pk": pks[row["household_id"]]}
                 | {name: row[name] for name in TOTALS}
@@ -225,7 +225,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         rows = figures.to_pylist()
         if rows:
             session.execute(
-                insert(KeptFigure),
+                insert(KeptFigure.__table__),  # Core: no ORM bookkeeping per row
                 [
                     {"household_pk": pks[row["household_id"]], "month": row["month"]}
                     | {name: row[name] for name in FIGURES}
