@@ -220,7 +220,8 @@ class Kept:
     def detect(self, top: int) -> tuple[pa.Table, list[detection.Lead]]:
         """The new month's figures kept, the year's features from kept rows, the leads."""
         began = time.perf_counter()
-        self.store.add(self.homes, self.new, [self.last])
+        # One reading per household and month, as the platform's unique constraint promises.
+        self.store.add(self.homes, self.new, [self.last], unique=True)
         kept = time.perf_counter()
         # Ordered as the cold path's: the forest's sample is drawn by row, so the same order
         # gives the same leads.

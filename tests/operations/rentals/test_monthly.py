@@ -173,12 +173,13 @@ def test_kept_months_on_postgresql_give_duckdb_s_cold_features(fresh_postgres_ur
     assert _differing(on_duckdb, rows) == []
 
 
-def test_months_kept_one_by_one_with_their_totals_give_the_cold_features() -> None:
+@pytest.mark.parametrize("unique", [False, True])  # checked, or promised by the source
+def test_months_kept_one_by_one_with_their_totals_give_the_cold_features(unique: bool) -> None:
     households, readings = _city()
     months = _months(readings)
     store = monthly.KeptMonths()
     for month in months:  # each month as its readings arrive: its totals added to the kept
-        store.add(households, readings, [month])
+        store.add(households, readings, [month], unique=unique)
         store.features(households, (months[0], month))  # as detection that month did
     cold = engine.duckdb_features(households, readings)
     given = store.features(households, (months[0], months[-1]))

@@ -312,8 +312,20 @@ class KeptMonths:
             [self.months[m] for m in sorted(self.months)] or [KEPT_SCHEMA.empty_table()]
         )
 
-    def add(self, households: pa.Table, readings: pa.Table, months: Sequence[str]) -> None:
-        """Compute ``months``' figures from ``readings`` and keep them (replacing any kept)."""
+    def add(
+        self,
+        households: pa.Table,
+        readings: pa.Table,
+        months: Sequence[str],
+        *,
+        unique: bool = False,
+    ) -> None:
+        """Compute ``months``' figures from ``readings`` and keep them (replacing any kept).
+
+        ``unique``: the source promises one reading per household and month (a unique
+        constraint, as the platform's readings have), so a new month's rows are not checked
+        for it.
+        """
         months = sorted(set(months))
         chosen = readings.filter(pc.is_in(readings.column("month"), pa.array(months, pa.string())))
         t = self.con.table
@@ -328,14 +340,17 @@ class KeptMonths:
             stale or min(month_index(m) for m in months) < month_index(self.early[0]) + RECENT
         ):
             self.early = None
-        for m in months:
-            self.months[m] = figures.filter(pc.equal(figures.column("month"), m))
+        for m in months:  # the figures of the month itself when it is the only one
+            one = len(months) == 1
+            self.months[m] = figures if one else figures.filter(pc.equal(figures["month"], m))
         if stale:
             self.totals = self._run("totals", lambda: totals(t("kept")), kept=self.kept())
         else:
             # A household's row of one month is its totals of that month (no GROUP BY).
             ids = figures.column("household_id")
-            alone = len(months) == 1 and pc.count_distinct(ids).as_py() == figures.num_rows
+            alone = len(months) == 1 and (
+                unique or pc.count_distinct(ids).as_py() == figures.num_rows
+            )
             self.totals = self._run(
                 "row" if alone else "more",
                 lambda: add_totals(t("totals"), (row_totals if alone else totals)(t("new"))),
@@ -366,19 +381,15 @@ class KeptMonths:
             self.early = (bounds[0], early)
         return self._run(
             "features",
-            lambda: (
-                features_from_totals(
-                    t("households"), t("totals"), t("window"), t("bounds"), t("early")
-                )
-                .order_by("household_id")
-                .select(*engine.FEATURE_COLUMNS)
-            ),
+            lambda: features_from_totals(
+                t("households"), t("totals"), t("window"), t("bounds"), t("early")
+            ).select(*engine.FEATURE_COLUMNS),
             households=households,
             totals=self.totals if self.totals is not None else KEPT_SCHEMA.empty_table(),
             window=months(lambda i: i > last - RECENT),
             bounds=span,
             early=self.early[1],
-        )
+        ).sort_by("household_id")  # by Arrow: cheaper than the query's ORDER BY (engine's)
 
 
 # Each query's DuckDB SQL, by what it computes and its tables' schemas: compiled once per
@@ -441,15 +452,13 @@ def duckdb_features_from_kept(
     spans = {} if bounds is None else {"bounds": _span(bounds)}
     return _on_duckdb(
         "features from kept",
-        lambda t: (
-            features_from_kept(t("households"), t("kept"), t("bounds") if spans else None)
-            .order_by("household_id")
-            .select(*engine.FEATURE_COLUMNS)
-        ),
+        lambda t: features_from_kept(
+            t("households"), t("kept"), t("bounds") if spans else None
+        ).select(*engine.FEATURE_COLUMNS),
         households=households,
         kept=kept,
         **spans,
-    )
+    ).sort_by("household_id")
 
 
 TOTALS_SCHEMA = pa.schema(
@@ -507,14 +516,12 @@ def duckdb_features_from_totals(
     """
     return _on_duckdb(
         "features from totals",
-        lambda t: (
-            features_from_totals(t("households"), t("totals"), t("recent"), t("bounds"), t("early"))
-            .order_by("household_id")
-            .select(*engine.FEATURE_COLUMNS)
-        ),
+        lambda t: features_from_totals(
+            t("households"), t("totals"), t("recent"), t("bounds"), t("early")
+        ).select(*engine.FEATURE_COLUMNS),
         households=households,
         totals=totals_,
         recent=recent,
         bounds=_span(bounds),
         early=early,
-    )
+    ).sort_by("household_id")
