@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.operations.rentals import engine, monthly
@@ -32,6 +32,9 @@ from twonets.operations.rentals.models import (
 )
 
 FIGURES = monthly.KEPT_COLUMNS[2:]  # after household_id and month
+# Written as Core tables: an insert of many rows without the ORM's bookkeeping per row.
+_FIGURE_TABLE = cast(Table, KeptFigure.__table__)
+_TOTAL_TABLE = cast(Table, KeptTotal.__table__)
 
 
 def scope(district: str | None) -> list[Any]:
@@ -180,7 +183,7 @@ def _keep_totals(
     rows = totals.to_pylist()
     if rows:
         session.execute(
-            insert(KeptTotal.__table__),
+            insert(_TOTAL_TABLE),
             [
                 {"household_pk": pks[row["household_id"]]}
                 | {name: row[name] for name in TOTALS}
@@ -225,7 +228,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         rows = figures.to_pylist()
         if rows:
             session.execute(
-                insert(KeptFigure.__table__),  # Core: no ORM bookkeeping per row
+                insert(_FIGURE_TABLE),
                 [
                     {"household_pk": pks[row["household_id"]], "month": row["month"]}
                     | {name: row[name] for name in FIGURES}
