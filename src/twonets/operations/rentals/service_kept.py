@@ -3,9 +3,12 @@
 A district's month is computed (:func:`monthly.month_figures`, on DuckDB over that district's
 households and that month's readings) when it has readings but no kept figures, or when its
 figures are stale: a reading or a household of it was written after them (``KeptMonth.stale``,
-marked on the flush that writes it, the import's or the meter feed's). The features are then
-a GROUP BY household over the kept rows (:func:`monthly.features_from_kept`), equal to the
-cold path's (``engine.feature_table`` over every reading).
+marked on the flush that writes it, the import's or the meter feed's). Each household's
+totals over its kept months and its early means are kept too (``KeptTotal``): a district's
+new months are added to them, a month computed again has them summed again. The features
+are then computed from the totals, the early means and the recent months' kept figures
+(:func:`monthly.features_from_totals`), not the year's rows, equal to the cold path's
+(``engine.feature_table`` over every reading).
 
 Everything here runs inside the platform for detection: nobody is shown a figure; only the
 leads' scores and reasons leave it (``# governance:`` on each read).
