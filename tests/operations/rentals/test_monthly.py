@@ -173,12 +173,13 @@ def test_kept_months_on_postgresql_give_duckdb_s_cold_features(fresh_postgres_ur
     assert _differing(on_duckdb, rows) == []
 
 
-def test_months_kept_one_by_one_with_their_totals_give_the_cold_features() -> None:
+@pytest.mark.parametrize("unique", [False, True])  # checked, or promised by the source
+def test_months_kept_one_by_one_with_their_totals_give_the_cold_features(unique: bool) -> None:
     households, readings = _city()
     months = _months(readings)
     store = monthly.KeptMonths()
     for month in months:  # each month as its readings arrive: its totals added to the kept
-        store.add(households, readings, [month])
+        store.add(households, readings, [month], unique=unique)
         store.features(households, (months[0], month))  # as detection that month did
     cold = engine.duckdb_features(households, readings)
     given = store.features(households, (months[0], months[-1]))
@@ -208,3 +209,38 @@ def test_a_month_kept_again_with_changed_readings_gives_the_cold_features_of_the
     after = store.features(households, (months[0], months[-1])).to_pylist()
     assert _differing(cold, after) == []
     assert _differing(before.to_pylist(), after)  # the change reached the features
+
+
+def test_totals_kept_month_by_month_on_postgresql_give_duckdb_s_cold_features(
+    fresh_postgres_url: str,
+) -> None:
+    """Each month's totals added to the kept ones (no GROUP BY: one row per household),
+    the early means kept once, all on PostgreSQL: DuckDB's cold features."""
+    households, readings = _city()
+    on_duckdb = engine.duckdb_features(households, readings).to_pylist()
+    url = make_url(fresh_postgres_url)
+    con = ibis.postgres.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password or "",
+        database=url.database,
+    )
+    try:
+        h = con.create_table("households", households)
+        r = con.create_table("readings", readings)
+        months = _months(readings)
+        bounds = (months[0], months[-1])
+        con.create_table("kept", monthly.month_figures(h, r, months[:1]))
+        totals = con.create_table("totals", monthly.totals(con.table("kept")))
+        for i, month in enumerate(months[1:]):  # each month as its readings arrive
+            new = con.create_table(f"month{i}", monthly.month_figures(h, r, [month]))
+            con.insert("kept", new)
+            added = monthly.add_totals(totals, monthly.row_totals(new))
+            totals = con.create_table(f"totals{i}", added)  # kept in the database
+        early = con.create_table("early", monthly.early_means(con.table("kept"), bounds))
+        expr = monthly.features_from_totals(h, totals, con.table("kept"), bounds, early)
+        rows = expr.order_by("household_id").select(*engine.FEATURE_COLUMNS).to_pyarrow()
+    finally:
+        con.disconnect()
+    assert _differing(on_duckdb, rows.to_pylist()) == []

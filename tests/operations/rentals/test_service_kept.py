@@ -5,14 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import unit_of_work
-from twonets.operations.rentals import detection, service, service_kept, service_loop, synthetic
-from twonets.operations.rentals.models import KeptMonth, Lead
+from twonets.operations.rentals import (
+    detection,
+    engine,
+    service,
+    service_kept,
+    service_loop,
+    synthetic,
+)
+from twonets.operations.rentals.models import KeptFigure, KeptMonth, KeptTotal, Lead
 
 from .conftest import NOW, Housing
+from .test_monthly import _same
 
 LATER = NOW + timedelta(days=1)
 
@@ -82,3 +90,89 @@ def test_a_household_written_makes_its_district_s_months_stale(
         assert stale == {(home.district, f"2026-{m:02d}") for m in range(1, 13)}
         computed = service_kept.refresh(session, home.district, now=LATER)
         assert computed == sorted(stale)
+
+
+def _features_now(session: Session, district: str | None = None) -> list[dict[str, object]]:
+    """The platform's features from its kept totals, and (asserted equal to 1e-9) the cold
+    path's over the readings as stored."""
+    service_kept.refresh(session, district, now=LATER)
+    kept = service_kept.features(session, district)
+    homes, stored, _ = service._stored(session, district)
+    cold = engine.duckdb_features(engine.households_arrow(homes), engine.readings_arrow(stored))
+    assert kept.schema == cold.schema
+    assert kept.num_rows == cold.num_rows > 50
+    differing = [
+        (row["household_id"], key, row[key], theirs[key])
+        for row, theirs in zip(cold.to_pylist(), kept.to_pylist(), strict=True)
+        for key in engine.FEATURE_COLUMNS
+        if not _same(row[key], theirs[key])
+    ]
+    assert differing == []
+    rows: list[dict[str, object]] = kept.to_pylist()
+    return rows
+
+
+def test_months_kept_one_by_one_with_their_totals_give_the_cold_features(
+    session_factory: sessionmaker[Session], housing: Housing
+) -> None:
+    city = synthetic.generate(seed=11, households=240)
+    months = sorted({r.month for r in city.readings})
+    with unit_of_work(session_factory) as session:
+        service.import_rows(session, housing.city, city.households, [], now=NOW)
+    for month in months:  # each month's readings as they arrive, detection after each
+        with unit_of_work(session_factory) as session:
+            arrived = [r for r in city.readings if r.month == month]
+            service.import_rows(session, housing.city, [], arrived, now=NOW)
+            _features_now(session)
+            # The month was added to the kept totals: every household has one, with the
+            # early means of the first months.
+            totals = session.execute(select(KeptTotal.months, KeptTotal.early_from)).all()
+            assert {tuple(t) for t in totals} == {(months.index(month) + 1.0, months[0])}
+
+    with unit_of_work(session_factory) as session:
+        # The features read the totals and the recent months only: a middle month's kept
+        # figures no longer matter to them (here made absurd, and the features stay the same).
+        before = _features_now(session)
+        session.execute(
+            update(KeptFigure).where(KeptFigure.month == months[5]).values(water_rb=1e6)
+        )
+        assert service_kept.features(session, None).to_pylist() == before
+        session.rollback()
+
+    # An earlier (early) month changed: a crowded home then; the totals are summed again.
+    home = city.households[0]
+    march = next(
+        r for r in city.readings if r.household_id == home.household_id and r.month == months[2]
+    )
+    with unit_of_work(session_factory) as session:
+        service.import_rows(
+            session, housing.city, [], [replace(march, water_m3=march.water_m3 * 6)], now=LATER
+        )
+        after = _features_now(session)
+    assert after != before
+
+    # A household changed (fewer registered occupants): its district's months and totals.
+    with unit_of_work(session_factory) as session:
+        service.import_rows(
+            session, housing.city, [replace(home, registered_occupants=1)], [], now=LATER
+        )
+        assert _features_now(session) != after
+        # A district department's detection: its own district's households only.
+        assert {row["district"] for row in _features_now(session, home.district)} == {home.district}
+
+
+def test_totals_kept_before_the_early_months_arrive_are_computed_again_for_them(
+    session_factory: sessionmaker[Session], housing: Housing
+) -> None:
+    """Months arriving out of order: a later month first, then the earlier ones; the first
+    month (and so the early means) moves."""
+    city = synthetic.generate(seed=11, households=240)
+    months = sorted({r.month for r in city.readings})
+    with unit_of_work(session_factory) as session:
+        service.import_rows(session, housing.city, city.households, [], now=NOW)
+    for chosen in (months[6:], months[3:6], months[:3]):
+        with unit_of_work(session_factory) as session:
+            arrived = [r for r in city.readings if r.month in chosen]
+            service.import_rows(session, housing.city, [], arrived, now=NOW)
+            _features_now(session)
+            assert set(session.scalars(select(KeptTotal.early_from))) == {chosen[0]}

@@ -362,7 +362,8 @@ def duckdb_features(households: pa.Table, readings: pa.Table) -> pa.Table:
         con.con.register("households", households)
         con.con.register("readings", readings)
         h, r = con.table("households"), con.table("readings")
-        expr = feature_table(h, r).order_by("household_id").select(*FEATURE_COLUMNS)
-        return expr.to_pyarrow()
+        # Sorted by Arrow, not by the query: DuckDB's ORDER BY moves every column of every
+        # row (about 1 s of CPU at a million households), Arrow sorts the ids and takes.
+        return feature_table(h, r).select(*FEATURE_COLUMNS).to_pyarrow().sort_by("household_id")
     finally:
         con.disconnect()

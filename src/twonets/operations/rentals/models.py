@@ -36,6 +36,7 @@ METER_DATASET = "rentals.meter"
 METER_MESSAGE_DATASET = "rentals.meter-message"
 HOURLY_DATASET = "rentals.hourly"
 FIGURE_DATASET = "rentals.figure"
+TOTAL_DATASET = "rentals.total"
 
 
 class Household(Base):
@@ -322,6 +323,69 @@ class KeptMonth(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KeptTotal(Base):
+    """A household's totals over its kept months (monthly.TOTALS_COLUMNS) and its early means.
+
+    Detection's features are means over every month: sums and counts kept here, so a new
+    month adds its figures to them and detection reads these, not the year's kept figures.
+    Kept in step with ``KeptFigure`` by ``service_kept.refresh``: a district's totals are
+    added to when its new months are kept, and summed again from its kept figures when one
+    of its months was computed again (stale). ``{utility}_early`` are the mean ratios to the
+    building's peers over the first months from ``early_from`` (null: to be computed again).
+    """
+
+    __tablename__ = "rental_kept_total"
+    __table_args__ = {
+        "info": dataset(
+            TOTAL_DATASET,
+            subject="household_pk",
+            subject_kind="household",
+            default=DataClass.PERSONAL,
+        )
+    }
+
+    household_pk: Mapped[int] = mapped_column(
+        ForeignKey("rental_household.id", ondelete="CASCADE"), primary_key=True, info=public()
+    )
+    months: Mapped[float] = mapped_column(Float, info=public())  # how many months are kept
+    last_month: Mapped[str] = mapped_column(String(7), info=public())
+    water: Mapped[float | None] = mapped_column(Float)
+    power: Mapped[float | None] = mapped_column(Float)
+    we_d_sum: Mapped[float | None] = mapped_column(Float)
+    we_d_n: Mapped[float | None] = mapped_column(Float)
+    night_r_sum: Mapped[float | None] = mapped_column(Float)
+    night_r_n: Mapped[float | None] = mapped_column(Float)
+    weekend_r_sum: Mapped[float | None] = mapped_column(Float)
+    weekend_r_n: Mapped[float | None] = mapped_column(Float)
+    peak_valley_r_sum: Mapped[float | None] = mapped_column(Float)
+    peak_valley_r_n: Mapped[float | None] = mapped_column(Float)
+    water_rb_sum: Mapped[float | None] = mapped_column(Float)
+    water_rb_n: Mapped[float | None] = mapped_column(Float)
+    water_rd_sum: Mapped[float | None] = mapped_column(Float)
+    water_rd_n: Mapped[float | None] = mapped_column(Float)
+    water_rm2_sum: Mapped[float | None] = mapped_column(Float)
+    water_rm2_n: Mapped[float | None] = mapped_column(Float)
+    electricity_rb_sum: Mapped[float | None] = mapped_column(Float)
+    electricity_rb_n: Mapped[float | None] = mapped_column(Float)
+    electricity_rd_sum: Mapped[float | None] = mapped_column(Float)
+    electricity_rd_n: Mapped[float | None] = mapped_column(Float)
+    electricity_rm2_sum: Mapped[float | None] = mapped_column(Float)
+    electricity_rm2_n: Mapped[float | None] = mapped_column(Float)
+    gas_rb_sum: Mapped[float | None] = mapped_column(Float)
+    gas_rb_n: Mapped[float | None] = mapped_column(Float)
+    gas_rd_sum: Mapped[float | None] = mapped_column(Float)
+    gas_rd_n: Mapped[float | None] = mapped_column(Float)
+    gas_rm2_sum: Mapped[float | None] = mapped_column(Float)
+    gas_rm2_n: Mapped[float | None] = mapped_column(Float)
+    water_high: Mapped[float | None] = mapped_column(Float)
+    electricity_high: Mapped[float | None] = mapped_column(Float)
+    gas_high: Mapped[float | None] = mapped_column(Float)
+    water_early: Mapped[float | None] = mapped_column(Float)
+    electricity_early: Mapped[float | None] = mapped_column(Float)
+    gas_early: Mapped[float | None] = mapped_column(Float)
+    early_from: Mapped[str | None] = mapped_column(String(7), info=public())
 
 
 @event.listens_for(Session, "before_flush")

@@ -312,8 +312,20 @@ class KeptMonths:
             [self.months[m] for m in sorted(self.months)] or [KEPT_SCHEMA.empty_table()]
         )
 
-    def add(self, households: pa.Table, readings: pa.Table, months: Sequence[str]) -> None:
-        """Compute ``months``' figures from ``readings`` and keep them (replacing any kept)."""
+    def add(
+        self,
+        households: pa.Table,
+        readings: pa.Table,
+        months: Sequence[str],
+        *,
+        unique: bool = False,
+    ) -> None:
+        """Compute ``months``' figures from ``readings`` and keep them (replacing any kept).
+
+        ``unique``: the source promises one reading per household and month (a unique
+        constraint, as the platform's readings have), so a new month's rows are not checked
+        for it.
+        """
         months = sorted(set(months))
         chosen = readings.filter(pc.is_in(readings.column("month"), pa.array(months, pa.string())))
         t = self.con.table
@@ -328,14 +340,17 @@ class KeptMonths:
             stale or min(month_index(m) for m in months) < month_index(self.early[0]) + RECENT
         ):
             self.early = None
-        for m in months:
-            self.months[m] = figures.filter(pc.equal(figures.column("month"), m))
+        for m in months:  # the figures of the month itself when it is the only one
+            one = len(months) == 1
+            self.months[m] = figures if one else figures.filter(pc.equal(figures["month"], m))
         if stale:
             self.totals = self._run("totals", lambda: totals(t("kept")), kept=self.kept())
         else:
             # A household's row of one month is its totals of that month (no GROUP BY).
             ids = figures.column("household_id")
-            alone = len(months) == 1 and pc.count_distinct(ids).as_py() == figures.num_rows
+            alone = len(months) == 1 and (
+                unique or pc.count_distinct(ids).as_py() == figures.num_rows
+            )
             self.totals = self._run(
                 "row" if alone else "more",
                 lambda: add_totals(t("totals"), (row_totals if alone else totals)(t("new"))),
@@ -366,44 +381,147 @@ class KeptMonths:
             self.early = (bounds[0], early)
         return self._run(
             "features",
-            lambda: (
-                features_from_totals(
-                    t("households"), t("totals"), t("window"), t("bounds"), t("early")
-                )
-                .order_by("household_id")
-                .select(*engine.FEATURE_COLUMNS)
-            ),
+            lambda: features_from_totals(
+                t("households"), t("totals"), t("window"), t("bounds"), t("early")
+            ).select(*engine.FEATURE_COLUMNS),
             households=households,
             totals=self.totals if self.totals is not None else KEPT_SCHEMA.empty_table(),
             window=months(lambda i: i > last - RECENT),
             bounds=span,
             early=self.early[1],
-        )
+        ).sort_by("household_id")  # by Arrow: cheaper than the query's ORDER BY (engine's)
+
+
+# Each query's DuckDB SQL, by what it computes and its tables' schemas: compiled once per
+# process (Ibis's compiling costs about as much as running it on a district's month).
+_COMPILED: dict[tuple[object, ...], str] = {}
+
+
+def _on_duckdb(
+    key: str, build: Callable[[Callable[[str], ir.Table]], ir.Table], **tables: pa.Table
+) -> pa.Table:
+    """``build``'s expression over ``tables`` (Arrow, by name), computed by DuckDB in memory.
+
+    ``key`` names what ``build`` computes; with the tables' schemas it says when the SQL
+    compiled before serves again (``build`` holds no literal that ``key`` does not name).
+    """
+    schemas = {name: table.schema for name, table in tables.items()}
+    whole = (key, *((name, tuple(schema)) for name, schema in schemas.items()))
+    sql = _COMPILED.get(whole)
+    if sql is None:
+
+        def table(name: str) -> ir.Table:
+            return ibis.table(ibis.Schema.from_pyarrow(schemas[name]), name=name)
+
+        sql = _COMPILED[whole] = str(ibis.to_sql(build(table), dialect="duckdb"))
+    con = duckdb.connect()
+    try:
+        for name, arrow in tables.items():
+            con.register(name, arrow)
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _span(bounds: tuple[str, str]) -> pa.Table:
+    """``bounds`` as the one-row table of their month indexes that :data:`Bounds` takes."""
+    first, last = (month_index(m) for m in bounds)
+    return pa.table({"first_idx": [first], "last_idx": [last]})
 
 
 def duckdb_month_figures(
     households: pa.Table, readings: pa.Table, months: Sequence[str] | None = None
 ) -> pa.Table:
     """The kept figures of ``months`` computed by DuckDB in memory (:data:`KEPT_SCHEMA`)."""
-    con = ibis.duckdb.connect()
-    try:
-        con.con.register("households", households)
-        con.con.register("readings", readings)
-        expr = month_figures(con.table("households"), con.table("readings"), months)
-        return expr.to_pyarrow().cast(KEPT_SCHEMA)
-    finally:
-        con.disconnect()
+    if months is not None:
+        readings = readings.filter(
+            pc.is_in(readings.column("month"), pa.array(sorted(set(months)), pa.string()))
+        )
+    return _on_duckdb(
+        "figures",
+        lambda t: month_figures(t("households"), t("readings")),
+        households=households,
+        readings=readings,
+    ).cast(KEPT_SCHEMA)
 
 
 def duckdb_features_from_kept(
     households: pa.Table, kept: pa.Table, bounds: tuple[str, str] | None = None
 ) -> pa.Table:
     """The features from kept rows, by DuckDB in memory, ordered by household id."""
-    con = ibis.duckdb.connect()
-    try:
-        con.con.register("households", households)
-        con.con.register("kept", kept)
-        expr = features_from_kept(con.table("households"), con.table("kept"), bounds)
-        return expr.order_by("household_id").select(*engine.FEATURE_COLUMNS).to_pyarrow()
-    finally:
-        con.disconnect()
+    spans = {} if bounds is None else {"bounds": _span(bounds)}
+    return _on_duckdb(
+        "features from kept",
+        lambda t: features_from_kept(
+            t("households"), t("kept"), t("bounds") if spans else None
+        ).select(*engine.FEATURE_COLUMNS),
+        households=households,
+        kept=kept,
+        **spans,
+    ).sort_by("household_id")
+
+
+TOTALS_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("months", pa.float64()),
+        ("last_month", pa.string()),
+        *((name, pa.float64()) for name in TOTALS_COLUMNS[3:]),
+    ]
+)
+EARLY_COLUMNS = tuple(f"{u}_early" for u in UTILITIES)
+EARLY_SCHEMA = pa.schema(
+    [("household_id", pa.string()), *((name, pa.float64()) for name in EARLY_COLUMNS)]
+)
+
+
+def duckdb_totals(
+    kept: pa.Table, more: pa.Table | None = None, *, one_month: bool = False
+) -> pa.Table:
+    """:func:`totals` of kept rows (:data:`TOTALS_SCHEMA`), by DuckDB in memory.
+
+    With ``more`` (totals already kept), the kept rows' totals added to them
+    (:func:`add_totals`); ``one_month``: the kept rows are of one month, one row per
+    household (the source's unique household and month promise it), so no GROUP BY.
+    """
+    if more is None:
+        return _on_duckdb("totals", lambda t: totals(t("kept")), kept=kept).cast(TOTALS_SCHEMA)
+    of_rows = row_totals if one_month else totals
+    return _on_duckdb(
+        f"added {of_rows.__name__}",
+        lambda t: add_totals(t("more"), of_rows(t("kept"))),
+        kept=kept,
+        more=more,
+    ).cast(TOTALS_SCHEMA)
+
+
+def duckdb_early_means(kept: pa.Table, bounds: tuple[str, str]) -> pa.Table:
+    """:func:`early_means` of kept rows for ``bounds`` (:data:`EARLY_SCHEMA`), by DuckDB."""
+    return _on_duckdb(
+        "early", lambda t: early_means(t("kept"), t("bounds")), kept=kept, bounds=_span(bounds)
+    ).cast(EARLY_SCHEMA)
+
+
+def duckdb_features_from_totals(
+    households: pa.Table,
+    totals_: pa.Table,
+    recent: pa.Table,
+    bounds: tuple[str, str],
+    early: pa.Table,
+) -> pa.Table:
+    """:func:`features_from_totals` by DuckDB in memory, ordered by household id.
+
+    ``recent``: the kept rows of (at least) the recent months of ``bounds``; ``early``: the
+    early means (:data:`EARLY_SCHEMA`) for the same bounds.
+    """
+    return _on_duckdb(
+        "features from totals",
+        lambda t: features_from_totals(
+            t("households"), t("totals"), t("recent"), t("bounds"), t("early")
+        ).select(*engine.FEATURE_COLUMNS),
+        households=households,
+        totals=totals_,
+        recent=recent,
+        bounds=_span(bounds),
+        early=early,
+    ).sort_by("household_id")

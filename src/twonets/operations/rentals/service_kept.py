@@ -3,9 +3,12 @@
 A district's month is computed (:func:`monthly.month_figures`, on DuckDB over that district's
 households and that month's readings) when it has readings but no kept figures, or when its
 figures are stale: a reading or a household of it was written after them (``KeptMonth.stale``,
-marked on the flush that writes it, the import's or the meter feed's). The features are then
-a GROUP BY household over the kept rows (:func:`monthly.features_from_kept`), equal to the
-cold path's (``engine.feature_table`` over every reading).
+marked on the flush that writes it, the import's or the meter feed's). Each household's
+totals over its kept months and its early means are kept too (``KeptTotal``): a district's
+new months are added to them, a month computed again has them summed again. The features
+are then computed from the totals, the early means and the recent months' kept figures
+(:func:`monthly.features_from_totals`), not the year's rows, equal to the cold path's
+(``engine.feature_table`` over every reading).
 
 Everything here runs inside the platform for detection: nobody is shown a figure; only the
 leads' scores and reasons leave it (``# governance:`` on each read).
@@ -16,16 +19,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.operations.rentals import engine, monthly
-from twonets.operations.rentals.models import Household, KeptFigure, KeptMonth, Reading
+from twonets.operations.rentals.models import (
+    Household,
+    KeptFigure,
+    KeptMonth,
+    KeptTotal,
+    Reading,
+)
 
 FIGURES = monthly.KEPT_COLUMNS[2:]  # after household_id and month
+# Written as Core tables: an insert of many rows without the ORM's bookkeeping per row.
+_FIGURE_TABLE = cast(Table, KeptFigure.__table__)
+_TOTAL_TABLE = cast(Table, KeptTotal.__table__)
 
 
 def scope(district: str | None) -> list[Any]:
@@ -98,8 +110,95 @@ def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
     return pa.table(columns, schema=engine.READING_SCHEMA)
 
 
+def _kept_rows(session: Session, where: list[Any]) -> pa.Table:
+    """Kept figures (:data:`monthly.KEPT_SCHEMA`) of the households and months ``where`` says."""
+    columns = [getattr(KeptFigure, name) for name in monthly.KEPT_COLUMNS[1:]]
+    rows = session.execute(
+        select(Household.household_id, *columns)  # governance: detection; only scores leave
+        .join(Household, Household.id == KeptFigure.household_pk)
+        .where(*where)
+    ).all()
+    return pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(monthly.KEPT_COLUMNS)},
+        schema=monthly.KEPT_SCHEMA,
+    )
+
+
+TOTALS = monthly.TOTALS_COLUMNS[1:]  # after household_id
+
+
+def _kept_totals(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, Any]]:
+    """Kept totals (:data:`monthly.TOTALS_SCHEMA`) of the households ``where`` says, and each
+    one's early means as kept (``household_id -> row``)."""
+    columns = [getattr(KeptTotal, name) for name in (*TOTALS, *EARLY, "early_from")]
+    rows = session.execute(
+        select(Household.household_id, *columns)  # governance: detection; only scores leave
+        .join(Household, Household.id == KeptTotal.household_pk)
+        .where(*where)
+    ).all()
+    names = monthly.TOTALS_COLUMNS
+    table = pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(names)},
+        schema=monthly.TOTALS_SCHEMA,
+    )
+    return table, {row[0]: row for row in rows}
+
+
+EARLY = monthly.EARLY_COLUMNS
+
+
+def _keep_totals(
+    session: Session,
+    district: str,
+    pks: dict[str, int],
+    figures: pa.Table,
+    months: list[str],
+    *,
+    added: bool,
+) -> None:
+    """Keep the district's totals once ``months``' figures (``figures``) are kept.
+
+    ``added``: none of the months was kept before, so the kept totals (of the district's
+    other months, all fresh) take the months' figures added; otherwise (a month computed
+    again) they are summed again from every kept figure of the district. The early means are
+    kept where no added month is among their months, marked to be computed again otherwise.
+    """
+    where = [Household.district_code == district]
+    before, early = _kept_totals(session, where)
+    if added and before.num_rows:
+        first_added = min(monthly.month_index(m) for m in months)
+        totals = monthly.duckdb_totals(figures, before, one_month=len(months) == 1)
+    else:
+        first_added, early = 0, {}
+        totals = monthly.duckdb_totals(_kept_rows(session, where))
+
+    def kept_early(household_id: str) -> dict[str, Any]:
+        row = early.get(household_id)
+        if row is None or row.early_from is None:
+            return {"early_from": None}
+        if first_added < monthly.month_index(row.early_from) + engine.RECENT:
+            return {"early_from": None}
+        return {name: getattr(row, name) for name in (*EARLY, "early_from")}
+
+    session.execute(
+        delete(KeptTotal).where(KeptTotal.household_pk.in_(select(Household.id).where(*where)))
+    )
+    rows = totals.to_pylist()
+    if rows:
+        session.execute(
+            insert(_TOTAL_TABLE),
+            [
+                {"household_pk": pks[row["household_id"]]}
+                | {name: row[name] for name in TOTALS}
+                | kept_early(row["household_id"])
+                for row in rows
+            ],
+        )
+
+
 def refresh(session: Session, district: str | None, *, now: datetime) -> list[tuple[str, str]]:
-    """Compute the kept figures of every district's month (in scope) that needs it.
+    """Compute the kept figures of every district's month (in scope) that needs it, and keep
+    each such district's totals (``KeptTotal``) in step.
 
     Returns the (district, month) pairs computed, in order.
     """
@@ -120,7 +219,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         todo[d].append(month)
     for d, months in todo.items():
         homes, pks = _households(session, [Household.district_code == d])
-        figures = monthly.duckdb_month_figures(homes, _readings(session, d, months), months)
+        figures = monthly.duckdb_month_figures(homes, _readings(session, d, months))
         session.execute(
             delete(KeptFigure).where(
                 KeptFigure.household_pk.in_(
@@ -132,13 +231,17 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         rows = figures.to_pylist()
         if rows:
             session.execute(
-                insert(KeptFigure),
+                insert(_FIGURE_TABLE),
                 [
                     {"household_pk": pks[row["household_id"]], "month": row["month"]}
                     | {name: row[name] for name in FIGURES}
                     for row in rows
                 ],
             )
+        again = session.scalars(
+            select(KeptMonth.month).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
+        ).all()
+        _keep_totals(session, d, pks, figures, months, added=not again)
         session.execute(
             delete(KeptMonth).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         )
@@ -149,10 +252,57 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
     return [(d, m) for d, months in todo.items() for m in months]
 
 
-def features(session: Session, district: str | None) -> pa.Table:
-    """The features (``engine.FEATURE_COLUMNS``) from the kept figures, by household id.
+def _early_means(session: Session, where: list[Any], bounds: tuple[str, str]) -> pa.Table:
+    """The early means (:data:`monthly.EARLY_SCHEMA`) for ``bounds``: kept ones, and those
+    not kept for these bounds computed from the early months' kept figures and kept."""
+    first = monthly.month_index(bounds[0])
+    stale = (KeptTotal.early_from.is_(None)) | (KeptTotal.early_from != bounds[0])
+    districts = sorted(
+        session.scalars(
+            select(Household.district_code)
+            .join(KeptTotal, KeptTotal.household_pk == Household.id)
+            .where(*where, stale)
+            .distinct()
+        )
+    )
+    if districts:
+        # Those districts' early means, from the kept figures of the first months only.
+        again = [Household.district_code.in_(districts)]
+        means = monthly.duckdb_early_means(
+            _kept_rows(session, [*again, KeptFigure.idx < first + engine.RECENT]), bounds
+        )
+        found = {row["household_id"]: row for row in means.to_pylist()}
+        pks = session.execute(
+            select(Household.household_id, Household.id)
+            .join(KeptTotal, KeptTotal.household_pk == Household.id)
+            .where(*again)
+        ).all()
+        session.execute(
+            update(KeptTotal),
+            [
+                {"household_pk": pk, "early_from": bounds[0]}
+                | {name: found.get(household_id, {}).get(name) for name in EARLY}
+                for household_id, pk in pks
+            ],
+        )
+    rows = session.execute(
+        select(
+            Household.household_id, *(getattr(KeptTotal, n) for n in EARLY)
+        )  # governance: detection; only scores leave
+        .join(Household, Household.id == KeptTotal.household_pk)
+        .where(*where)
+    ).all()
+    return pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(monthly.EARLY_SCHEMA.names)},
+        schema=monthly.EARLY_SCHEMA,
+    )
 
-    Call :func:`refresh` first: a month without kept figures is not in them.
+
+def features(session: Session, district: str | None) -> pa.Table:
+    """The features (``engine.FEATURE_COLUMNS``) from the kept totals, by household id.
+
+    Call :func:`refresh` first: a month without kept figures is not in them. Reads each
+    household's kept totals and early means, and the kept figures of the recent months only.
     """
     where = scope(district)
     homes, _ = _households(session, where)
@@ -163,14 +313,10 @@ def features(session: Session, district: str | None) -> pa.Table:
     ).one()
     if first is None:
         return homes.schema.empty_table()
-    columns = [getattr(KeptFigure, name) for name in monthly.KEPT_COLUMNS[1:]]
-    rows = session.execute(
-        select(Household.household_id, *columns)  # governance: detection; only scores leave
-        .join(Household, Household.id == KeptFigure.household_pk)
-        .where(*where)
-    ).all()
-    kept = pa.table(
-        {name: [row[i] for row in rows] for i, name in enumerate(monthly.KEPT_COLUMNS)},
-        schema=monthly.KEPT_SCHEMA,
+    bounds = (first, last)
+    early = _early_means(session, where, bounds)
+    totals, _ = _kept_totals(session, where)
+    recent = _kept_rows(
+        session, [*where, KeptFigure.idx > monthly.month_index(last) - engine.RECENT]
     )
-    return monthly.duckdb_features_from_kept(homes, kept, (first, last))
+    return monthly.duckdb_features_from_totals(homes, totals, recent, bounds, early)
