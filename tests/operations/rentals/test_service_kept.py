@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.db import unit_of_work
@@ -17,7 +17,7 @@ from twonets.operations.rentals import (
     service_loop,
     synthetic,
 )
-from twonets.operations.rentals.models import KeptFigure, KeptMonth, KeptTotal, Lead
+from twonets.operations.rentals.models import KeptFigure, KeptMonth, KeptTotal, Lead, Reading
 
 from .conftest import NOW, Housing
 from .test_monthly import _same
@@ -176,3 +176,26 @@ def test_totals_kept_before_the_early_months_arrive_are_computed_again_for_them(
             service.import_rows(session, housing.city, [], arrived, now=NOW)
             _features_now(session)
             assert set(session.scalars(select(KeptTotal.early_from))) == {chosen[0]}
+
+
+def test_a_month_whose_readings_are_all_deleted_leaves_the_totals(
+    session_factory: sessionmaker[Session], housing: Housing
+) -> None:
+    """A month withdrawn whole (a middle one, then the first): its kept figures and mark go,
+    and the totals and early means are those of the months that remain."""
+    city = synthetic.generate(seed=11, households=240)
+    months = sorted({r.month for r in city.readings})
+    with unit_of_work(session_factory) as session:
+        service.import_rows(session, housing.city, city.households, city.readings, now=NOW)
+        _features_now(session)
+    for withdrawn in (months[5], months[0]):
+        with unit_of_work(session_factory) as session:
+            session.execute(delete(Reading).where(Reading.month == withdrawn))
+            _features_now(session)
+            left = set(session.scalars(select(KeptMonth.month)))
+            assert withdrawn not in left
+            assert withdrawn not in set(session.scalars(select(KeptFigure.month)))
+    with unit_of_work(session_factory) as session:
+        remaining = [m for m in months if m not in (months[5], months[0])]
+        assert {t for (t,) in session.execute(select(KeptTotal.months))} == {float(len(remaining))}
+        assert set(session.scalars(select(KeptTotal.early_from))) == {remaining[0]}

@@ -211,23 +211,29 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
             .distinct()
         ).all()
     )
-    kept = select(KeptMonth.district_code, KeptMonth.month).where(KeptMonth.stale.is_(False))
+    kept = select(KeptMonth.district_code, KeptMonth.month, KeptMonth.stale)
     if district is not None:
         kept = kept.where(KeptMonth.district_code == district)
+    kept_rows = session.execute(kept).all()
     todo: dict[str, list[str]] = defaultdict(list)
-    for d, month in sorted(present - set(session.execute(kept).all())):
+    fresh = {(d, month) for d, month, stale in kept_rows if not stale}
+    for d, month in sorted(present - fresh):
         todo[d].append(month)
+    # A kept month whose readings are all gone is forgotten, and its district's totals are
+    # summed again from the months that remain.
+    gone: dict[str, list[str]] = defaultdict(list)
+    for d, month, _ in sorted(kept_rows):
+        if (d, month) not in present:
+            gone[d].append(month)
+    for d, months in gone.items():
+        _forget(session, d, months)
+        if d not in todo:
+            _, pks = _households(session, [Household.district_code == d])
+            _keep_totals(session, d, pks, pa.table({}), [], added=False)
     for d, months in todo.items():
         homes, pks = _households(session, [Household.district_code == d])
         figures = monthly.duckdb_month_figures(homes, _readings(session, d, months))
-        session.execute(
-            delete(KeptFigure).where(
-                KeptFigure.household_pk.in_(
-                    select(Household.id).where(Household.district_code == d)
-                ),
-                KeptFigure.month.in_(months),
-            )
-        )
+        _forget(session, d, months, keep_months=True)
         rows = figures.to_pylist()
         if rows:
             session.execute(
@@ -241,7 +247,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         again = session.scalars(
             select(KeptMonth.month).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         ).all()
-        _keep_totals(session, d, pks, figures, months, added=not again)
+        _keep_totals(session, d, pks, figures, months, added=not again and d not in gone)
         session.execute(
             delete(KeptMonth).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         )
@@ -250,6 +256,27 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
             [{"district_code": d, "month": m, "computed_at": now, "stale": False} for m in months],
         )
     return [(d, m) for d, months in todo.items() for m in months]
+
+
+def _forget(
+    session: Session, district: str, months: list[str], *, keep_months: bool = False
+) -> None:
+    """Delete the district's kept figures of ``months`` (and, unless ``keep_months``, the
+    months' kept marks)."""
+    session.execute(
+        delete(KeptFigure).where(
+            KeptFigure.household_pk.in_(
+                select(Household.id).where(Household.district_code == district)
+            ),
+            KeptFigure.month.in_(months),
+        )
+    )
+    if not keep_months:
+        session.execute(
+            delete(KeptMonth).where(
+                KeptMonth.district_code == district, KeptMonth.month.in_(months)
+            )
+        )
 
 
 def _early_means(session: Session, where: list[Any], bounds: tuple[str, str]) -> pa.Table:
