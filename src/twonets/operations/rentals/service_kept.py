@@ -22,10 +22,10 @@ from datetime import datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from twonets.operations.rentals import engine, monthly
+from twonets.operations.rentals import cursor, engine, monthly
 from twonets.operations.rentals.models import (
     Household,
     KeptFigure,
@@ -35,7 +35,7 @@ from twonets.operations.rentals.models import (
 )
 
 FIGURES = monthly.KEPT_COLUMNS[2:]  # after household_id and month
-# Written as Core tables: an insert of many rows without the ORM's bookkeeping per row.
+# Written on the driver's cursor (cursor.write): many rows without a dict per row.
 _FIGURE_TABLE = cast(Table, KeptFigure.__table__)
 _TOTAL_TABLE = cast(Table, KeptTotal.__table__)
 
@@ -81,46 +81,52 @@ def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
 
 def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
     """The households as the engine reads them, and each one's primary key."""
-    homes = stored_households(session, where)
-    table = pa.table(
-        {
-            "household_id": [h.household_id for h in homes],
-            "building_id": [h.building_id for h in homes],
-            "district": [h.district_code for h in homes],
-            "area_m2": [float(h.area_m2) for h in homes],
-            "rooms": [h.rooms for h in homes],
-            "registered_occupants": [h.registered_occupants for h in homes],
-            "use": [h.use for h in homes],
-        },
-        schema=engine.HOUSEHOLD_SCHEMA,
+    homes = cursor.rows(
+        session,
+        select(
+            Household.household_id,
+            Household.building_id,
+            Household.district_code,
+            Household.area_m2,
+            Household.rooms,
+            Household.registered_occupants,  # governance: detection; only scores leave
+            Household.use,
+            Household.id,
+        ).where(*where),
     )
-    return table, {h.household_id: h.id for h in homes}
+    table = cursor.table([home[:-1] for home in homes], engine.HOUSEHOLD_SCHEMA)
+    return table, {home[0]: home[-1] for home in homes}
 
 
 def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
     """A district's readings of some months, as the engine reads them."""
-    rows = stored_readings(
-        session, [Household.district_code == district, Reading.month.in_(months)]
+    return cursor.read(
+        session,
+        select(
+            Household.household_id,
+            Reading.month,
+            Reading.water_m3,  # governance: detection; only scores leave
+            Reading.electricity_kwh,
+            Reading.gas_m3,
+            Reading.night_share,
+            Reading.weekend_share,
+            Reading.peak_valley,
+        )
+        .join(Household, Household.id == Reading.household_pk)
+        .where(Household.district_code == district, Reading.month.in_(months)),
+        engine.READING_SCHEMA,
     )
-    names = engine.READING_SCHEMA.names
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for row in rows:
-        for name, value in zip(names, row, strict=True):
-            columns[name].append(value)
-    return pa.table(columns, schema=engine.READING_SCHEMA)
 
 
 def _kept_rows(session: Session, where: list[Any]) -> pa.Table:
     """Kept figures (:data:`monthly.KEPT_SCHEMA`) of the households and months ``where`` says."""
     columns = [getattr(KeptFigure, name) for name in monthly.KEPT_COLUMNS[1:]]
-    rows = session.execute(
+    return cursor.read(
+        session,
         select(Household.household_id, *columns)  # governance: detection; only scores leave
         .join(Household, Household.id == KeptFigure.household_pk)
-        .where(*where)
-    ).all()
-    return pa.table(
-        {name: [row[i] for row in rows] for i, name in enumerate(monthly.KEPT_COLUMNS)},
-        schema=monthly.KEPT_SCHEMA,
+        .where(*where),
+        monthly.KEPT_SCHEMA,
     )
 
 
@@ -131,17 +137,15 @@ def _kept_totals(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str
     """Kept totals (:data:`monthly.TOTALS_SCHEMA`) of the households ``where`` says, and each
     one's early means as kept (``household_id -> row``)."""
     columns = [getattr(KeptTotal, name) for name in (*TOTALS, *EARLY, "early_from")]
-    rows = session.execute(
+    rows = cursor.rows(
+        session,
         select(Household.household_id, *columns)  # governance: detection; only scores leave
         .join(Household, Household.id == KeptTotal.household_pk)
-        .where(*where)
-    ).all()
-    names = monthly.TOTALS_COLUMNS
-    table = pa.table(
-        {name: [row[i] for row in rows] for i, name in enumerate(names)},
-        schema=monthly.TOTALS_SCHEMA,
+        .where(*where),
     )
-    return table, {row[0]: row for row in rows}
+    width = len(monthly.TOTALS_COLUMNS)
+    table = cursor.table([row[:width] for row in rows], monthly.TOTALS_SCHEMA)
+    return table, {row[0]: row[width:] for row in rows}
 
 
 EARLY = monthly.EARLY_COLUMNS
@@ -172,28 +176,31 @@ def _keep_totals(
         first_added, early = 0, {}
         totals = monthly.duckdb_totals(_kept_rows(session, where))
 
-    def kept_early(household_id: str) -> dict[str, Any]:
+    unknown = (None,) * (len(EARLY) + 1)
+
+    def kept_early(household_id: str) -> tuple[Any, ...]:
+        """The household's early means and their first month as kept, or none."""
         row = early.get(household_id)
-        if row is None or row.early_from is None:
-            return {"early_from": None}
-        if first_added < monthly.month_index(row.early_from) + engine.RECENT:
-            return {"early_from": None}
-        return {name: getattr(row, name) for name in (*EARLY, "early_from")}
+        if row is None or row[-1] is None:
+            return unknown
+        if first_added < monthly.month_index(row[-1]) + engine.RECENT:
+            return unknown
+        return tuple(row)
 
     session.execute(
         delete(KeptTotal).where(KeptTotal.household_pk.in_(select(Household.id).where(*where)))
     )
-    rows = totals.to_pylist()
-    if rows:
-        session.execute(
-            insert(_TOTAL_TABLE),
-            [
-                {"household_pk": pks[row["household_id"]]}
-                | {name: row[name] for name in TOTALS}
-                | kept_early(row["household_id"])
-                for row in rows
-            ],
-        )
+    columns = totals.select(list(monthly.TOTALS_COLUMNS)).to_pydict()
+    ids = columns.pop("household_id")
+    cursor.write(
+        session,
+        _TOTAL_TABLE,
+        ("household_pk", *TOTALS, *EARLY, "early_from"),
+        (
+            (pks[household_id], *values, *kept_early(household_id))
+            for household_id, *values in zip(ids, *columns.values(), strict=True)
+        ),
+    )
 
 
 def refresh(session: Session, district: str | None, *, now: datetime) -> list[tuple[str, str]]:
@@ -234,16 +241,17 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
         homes, pks = _households(session, [Household.district_code == d])
         figures = monthly.duckdb_month_figures(homes, _readings(session, d, months))
         _forget(session, d, months, keep_months=True)
-        rows = figures.to_pylist()
-        if rows:
-            session.execute(
-                insert(_FIGURE_TABLE),
-                [
-                    {"household_pk": pks[row["household_id"]], "month": row["month"]}
-                    | {name: row[name] for name in FIGURES}
-                    for row in rows
-                ],
-            )
+        columns = figures.select(list(monthly.KEPT_COLUMNS)).to_pydict()
+        ids = columns.pop("household_id")
+        cursor.write(
+            session,
+            _FIGURE_TABLE,
+            ("household_pk", *monthly.KEPT_COLUMNS[1:]),
+            (
+                (pks[household_id], *values)
+                for household_id, *values in zip(ids, *columns.values(), strict=True)
+            ),
+        )
         again = session.scalars(
             select(KeptMonth.month).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         ).all()
@@ -298,30 +306,32 @@ def _early_means(session: Session, where: list[Any], bounds: tuple[str, str]) ->
         means = monthly.duckdb_early_means(
             _kept_rows(session, [*again, KeptFigure.idx < first + engine.RECENT]), bounds
         )
-        found = {row["household_id"]: row for row in means.to_pylist()}
-        pks = session.execute(
+        columns = means.select(list(monthly.EARLY_SCHEMA.names)).to_pydict()
+        found = dict(
+            zip(columns.pop("household_id"), zip(*columns.values(), strict=True), strict=True)
+        )
+        pks = cursor.rows(
+            session,
             select(Household.household_id, Household.id)
             .join(KeptTotal, KeptTotal.household_pk == Household.id)
-            .where(*again)
-        ).all()
-        session.execute(
-            update(KeptTotal),
-            [
-                {"household_pk": pk, "early_from": bounds[0]}
-                | {name: found.get(household_id, {}).get(name) for name in EARLY}
-                for household_id, pk in pks
-            ],
+            .where(*again),
         )
-    rows = session.execute(
+        unknown = (None,) * len(EARLY)
+        cursor.update(
+            session,
+            _TOTAL_TABLE,
+            "household_pk",
+            ("early_from", *EARLY),
+            ((bounds[0], *found.get(household_id, unknown), pk) for household_id, pk in pks),
+        )
+    return cursor.read(
+        session,
         select(
             Household.household_id, *(getattr(KeptTotal, n) for n in EARLY)
         )  # governance: detection; only scores leave
         .join(Household, Household.id == KeptTotal.household_pk)
-        .where(*where)
-    ).all()
-    return pa.table(
-        {name: [row[i] for row in rows] for i, name in enumerate(monthly.EARLY_SCHEMA.names)},
-        schema=monthly.EARLY_SCHEMA,
+        .where(*where),
+        monthly.EARLY_SCHEMA,
     )
 
 
