@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 
@@ -27,7 +27,7 @@ def _cursor(session: Session) -> Any:
     return session.connection().connection.cursor()
 
 
-def rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:
+def rows(session: Session, statement: ClauseElement) -> list[tuple[Any, ...]]:
     """The rows of a select, as tuples of what the driver returns."""
     dialect = session.connection().dialect
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
@@ -56,7 +56,7 @@ def table(found: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_struct_array(pa.array(found, type=pa.struct(list(schema))))
 
 
-def read(session: Session, statement: Select[Any], schema: pa.Schema) -> pa.Table:
+def read(session: Session, statement: ClauseElement, schema: pa.Schema) -> pa.Table:
     """A select's rows (in ``schema``'s column order) as an Arrow table of ``schema``."""
     return table(rows(session, statement), schema)
 
