@@ -113,6 +113,43 @@ def setup(app: FastAPI) -> None:
     app.state.background.append(holder_status)
 
 
+# Scans come first: routes are tried in order, and every gate of the city sends them.
+# The scan's answer checked against ``ScanOut`` and written as JSON in the route's own thread:
+# FastAPI would check a plain function's answer in its thread pool, one more hop per scan.
+_SCAN_OUT: TypeAdapter[ScanOut] = TypeAdapter(ScanOut)
+
+
+@router.post(
+    "/scans",
+    response_model=ScanOut,
+    dependencies=[Depends(require(*service.SCAN_ROLES))],
+)
+def scan(request: Request, body: ScanIn, key: IdempotencyKey = None) -> Response:
+    """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
+    ctx: Coding = request.app.state.coding
+    now = get_clock(request)()
+    # A gate admits on this answer: a logout elsewhere or a removed role counts at once.
+    login = login_check(request, *service.SCAN_ROLES)
+    with get_uow(request)() as session:
+        if key is None:
+            # The login is confirmed by the scan's first statement, with the holder's look-up.
+            _, outcome = service.scan_confirmed(
+                session, ctx, login, text=body.code, place=body.place, now=now
+            )
+            answer = outcome.to_json()
+        else:
+            scanner = login.principal(session, now=now)
+
+            def write() -> dict[str, Any]:
+                return service.scan(
+                    session, ctx, scanner, text=body.code, place=body.place, now=now
+                ).to_json()
+
+            scope = f"codes.scan:{scanner.account_id}"
+            answer = idempotency.once(session, scope, key, body.model_dump(), write)
+    return Response(_SCAN_OUT.dump_json(_SCAN_OUT.validate_python(answer)), media_type=JSON)
+
+
 @router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])
 def list_scenarios(uow: Uow) -> list[dict[str, Any]]:
     """Every scenario: who holds codes, what a scan discloses, who scans, how long kept."""
@@ -205,42 +242,6 @@ def file_appeal(
 
         scope = f"codes.appeal:{caller.account_id}"
         return idempotency.once(session, scope, key, body.model_dump(), write)
-
-
-# The scan's answer checked against ``ScanOut`` and written as JSON in the route's own thread:
-# FastAPI would check a plain function's answer in its thread pool, one more hop per scan.
-_SCAN_OUT: TypeAdapter[ScanOut] = TypeAdapter(ScanOut)
-
-
-@router.post(
-    "/scans",
-    response_model=ScanOut,
-    dependencies=[Depends(require(*service.SCAN_ROLES))],
-)
-def scan(request: Request, body: ScanIn, key: IdempotencyKey = None) -> Response:
-    """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
-    ctx: Coding = request.app.state.coding
-    now = get_clock(request)()
-    # A gate admits on this answer: a logout elsewhere or a removed role counts at once.
-    login = login_check(request, *service.SCAN_ROLES)
-    with get_uow(request)() as session:
-        if key is None:
-            # The login is confirmed by the scan's first statement, with the holder's look-up.
-            _, outcome = service.scan_confirmed(
-                session, ctx, login, text=body.code, place=body.place, now=now
-            )
-            answer = outcome.to_json()
-        else:
-            scanner = login.principal(session, now=now)
-
-            def write() -> dict[str, Any]:
-                return service.scan(
-                    session, ctx, scanner, text=body.code, place=body.place, now=now
-                ).to_json()
-
-            scope = f"codes.scan:{scanner.account_id}"
-            answer = idempotency.once(session, scope, key, body.model_dump(), write)
-    return Response(_SCAN_OUT.dump_json(_SCAN_OUT.validate_python(answer)), media_type=JSON)
 
 
 @router.post("/health-facts", status_code=201)

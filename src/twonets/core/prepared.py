@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select
+from sqlalchemy import Dialect, Select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -52,8 +52,7 @@ class Prepared:
         self._columns = list(columns) if columns is not None else None
         self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, session: Session, params: Mapping[str, Any]) -> _Compiled:
-        dialect = session.connection().dialect
+    def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is not None:
             return found
@@ -86,11 +85,12 @@ class Prepared:
         return found
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
-        compiled = self._compile(session, params)
+        connection = session.connection()
+        compiled = self._compile(connection.dialect, params)
         values = compiled.defaults | dict(params)
         for name, process in compiled.processors.items():
             values[name] = process(values[name])
-        cursor = session.connection().connection.cursor()
+        cursor = connection.connection.cursor()
         if compiled.order is None:
             cursor.execute(compiled.sql, values)
         else:
