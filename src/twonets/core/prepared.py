@@ -69,7 +69,7 @@ class Prepared:
         results: tuple[Callable[[Any], Any] | None, ...] = ()
         if isinstance(self._statement, Select):
             columns = list(self._statement.selected_columns)
-            record = namedtuple("Record", [c.key for c in columns])  # type: ignore[misc]
+            record = _row_type([str(c.key) for c in columns])
             results = tuple(
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
             )
@@ -132,3 +132,10 @@ class Prepared:
 
 def _processed(process: Callable[[Any], Any] | None, value: Any) -> Any:
     return value if process is None or value is None else process(value)
+
+
+def _row_type(names: list[str]) -> type[tuple[Any, ...]]:
+    """A named tuple type of these column names (made at run time, so typed loosely)."""
+    make: Any = namedtuple
+    row_type: type[tuple[Any, ...]] = make("Record", names)
+    return row_type
