@@ -10,6 +10,7 @@ from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from pydantic import TypeAdapter
 
 from twonets.codes import service
 from twonets.codes.context import Coding
@@ -30,7 +31,7 @@ from twonets.codes.schemas import (
 from twonets.core import idempotency
 from twonets.core.auth import Principal
 from twonets.core.db import unit_of_work
-from twonets.core.http import Clock, Uow, confirmed, public, require
+from twonets.core.http import Clock, Uow, get_clock, get_uow, login_check, public, require
 from twonets.core.models import Role
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,13 @@ HOLDER_STATUS_EVERY = timedelta(minutes=1)
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Holder = Annotated[Principal, Depends(require(Role.CITIZEN, Role.ENTERPRISE))]
 Resident = Annotated[Principal, Depends(require(Role.CITIZEN))]
-Scanner = Annotated[Principal, Depends(require(*service.SCAN_ROLES))]
 Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Authority = Annotated[Principal, Depends(require(Role.CODES_AUTHORITY))]
 Watcher = Annotated[Principal, Depends(require(Role.STAFF, Role.OPERATOR))]
 Officer = Annotated[Principal, Depends(require(Role.DPO))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 RETENTION_EVERY = timedelta(hours=1)
+JSON = "application/json"
 
 
 async def get_coding(request: Request) -> Coding:
@@ -110,6 +111,43 @@ def setup(app: FastAPI) -> None:
 
     app.state.background.append(retention)
     app.state.background.append(holder_status)
+
+
+# Scans come first: routes are tried in order, and every gate of the city sends them.
+# The scan's answer checked against ``ScanOut`` and written as JSON in the route's own thread:
+# FastAPI would check a plain function's answer in its thread pool, one more hop per scan.
+_SCAN_OUT: TypeAdapter[ScanOut] = TypeAdapter(ScanOut)
+
+
+@router.post(
+    "/scans",
+    response_model=ScanOut,
+    dependencies=[Depends(require(*service.SCAN_ROLES))],
+)
+def scan(request: Request, body: ScanIn, key: IdempotencyKey = None) -> Response:
+    """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
+    ctx: Coding = request.app.state.coding
+    now = get_clock(request)()
+    # A gate admits on this answer: a logout elsewhere or a removed role counts at once.
+    login = login_check(request, *service.SCAN_ROLES)
+    with get_uow(request)() as session:
+        if key is None:
+            # The login is confirmed by the scan's first statement, with the holder's look-up.
+            _, outcome = service.scan_confirmed(
+                session, ctx, login, text=body.code, place=body.place, now=now
+            )
+            answer = outcome.to_json()
+        else:
+            scanner = login.principal(session, now=now)
+
+            def write() -> dict[str, Any]:
+                return service.scan(
+                    session, ctx, scanner, text=body.code, place=body.place, now=now
+                ).to_json()
+
+            scope = f"codes.scan:{scanner.account_id}"
+            answer = idempotency.once(session, scope, key, body.model_dump(), write)
+    return Response(_SCAN_OUT.dump_json(_SCAN_OUT.validate_python(answer)), media_type=JSON)
 
 
 @router.get("/scenarios", response_model=list[ScenarioOut], dependencies=[Depends(public)])
@@ -203,31 +241,6 @@ def file_appeal(
             }
 
         scope = f"codes.appeal:{caller.account_id}"
-        return idempotency.once(session, scope, key, body.model_dump(), write)
-
-
-@router.post("/scans", response_model=ScanOut)
-def scan(
-    request: Request,
-    body: ScanIn,
-    caller: Scanner,
-    uow: Uow,
-    clock: Clock,
-    ctx: Ctx,
-    key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    """Verify a scanned code online (scanner, revocation, replay) and record the scan."""
-
-    with uow() as session:
-        # A gate admits on this answer: a logout elsewhere or a removed role counts at once.
-        scanner = confirmed(request, session, *service.SCAN_ROLES)
-
-        def write() -> dict[str, Any]:
-            return service.scan(
-                session, ctx, scanner, text=body.code, place=body.place, now=clock()
-            ).to_json()
-
-        scope = f"codes.scan:{scanner.account_id}"
         return idempotency.once(session, scope, key, body.model_dump(), write)
 
 

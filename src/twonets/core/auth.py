@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.errors import Forbidden, Unauthenticated
 from twonets.core.models import Account, AccountKind, AccountRole, AuthToken, Department, Role
+from twonets.core.prepared import Prepared
 
 _hasher = PasswordHasher()
 _dummy: tuple[PasswordHasher, str] | None = None
@@ -181,8 +182,10 @@ _TOKEN_STATE = (
 )
 
 # The cheap check of a remembered principal: is the token still good, and do the account's
-# department and roles still read the same (five narrow columns, one row per role).
-_TOKEN_CHECK = (
+# department and roles still read the same (five narrow columns, one row per role). A use
+# case may fold it into its own first statement (``LoginCheck``): these columns first, in
+# this order, with outer joins of its own after them.
+TOKEN_CHECK = (
     select(
         AuthToken.expires_at,
         AuthToken.revoked_at,
@@ -196,6 +199,7 @@ _TOKEN_CHECK = (
     .outerjoin(AccountRole, AccountRole.account_id == Account.id)
     .where(AuthToken.token_hash == bindparam("digest"))
 )
+_TOKEN_CHECK = Prepared(TOKEN_CHECK)
 
 
 def _checked(rows: Sequence[Any], now: datetime) -> datetime:
@@ -266,17 +270,26 @@ class PrincipalCache:
         self._states: dict[str, tuple[tuple[int | None, frozenset[Role]], Principal]] = {}
         self._lock = threading.Lock()
 
-    def confirm(self, session: Session, token: str, *, now: datetime) -> Principal:
+    def confirm(
+        self,
+        session: Session,
+        token: str,
+        *,
+        now: datetime,
+        rows: Sequence[Any] | None = None,
+    ) -> Principal:
         """The principal of ``token`` as the database has it now (``Unauthenticated`` if not).
 
         One narrow statement checks the token (revoked, expired), the account (active) and
         what a principal holds that an administrator changes (department, roles); the
         principal itself is built once per token and again only after such a change. A
         revoked token or a removed role is seen at once, here and (the remembered login
-        dropped or replaced) on this process's other routes.
+        dropped or replaced) on this process's other routes. ``rows`` are that statement's
+        rows when the caller ran it as part of its own (``LoginCheck``).
         """
         key = _token_digest(token)
-        rows = session.connection().execute(_TOKEN_CHECK, {"digest": key}).all()
+        if rows is None:
+            rows = _TOKEN_CHECK.records(session, digest=key)
         try:
             _checked(rows, now)
         except Unauthenticated:
@@ -332,6 +345,40 @@ class PrincipalCache:
         with self._lock:
             self._entries.pop(_token_digest(token), None)
             self._states.pop(_token_digest(token), None)
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """A caller's login to confirm in the database within the use case's own transaction.
+
+    For a use case that must see at once a logout elsewhere, a deactivated account or a
+    removed role, and that would rather not spend a statement on it: it selects
+    ``TOKEN_CHECK``'s columns first in its own first statement (``digest`` bound to
+    ``self.digest``) and hands the rows to ``principal``.
+    """
+
+    token: str
+    roles: tuple[Role, ...]
+    principals: PrincipalCache | None = field(default=None, repr=False)
+
+    @property
+    def digest(self) -> str:
+        """The token as stored (what ``TOKEN_CHECK``'s ``digest`` is bound to)."""
+        return _token_digest(self.token)
+
+    def principal(
+        self, session: Session, *, now: datetime, rows: Sequence[Any] | None = None
+    ) -> Principal:
+        """The caller as ``rows`` (or, without them, ``TOKEN_CHECK`` now) say, holding one of
+        ``roles``: ``Unauthenticated`` (401) or ``Forbidden`` (403) naming the roles if not."""
+        if self.principals is None:
+            if rows is not None:
+                _checked(rows, now)
+            principal = resolve_token(session, self.token, now=now)
+        else:
+            principal = self.principals.confirm(session, self.token, now=now, rows=rows)
+        principal.require(*self.roles)
+        return principal
 
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> None:

@@ -7,13 +7,14 @@ declares none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from twonets.core import auth
 from twonets.core.config import Mode, Settings
@@ -105,6 +106,19 @@ def _principal(request: Request, *, fresh: bool = False) -> auth.Principal | Non
     return principal
 
 
+def login_check(request: Request, *roles: Role) -> auth.LoginCheck:
+    """The caller's login, to confirm in the route's own transaction (``Unauthenticated`` if
+    no token came): with the use case's first statement (``auth.LoginCheck``), or alone
+    (``confirmed``)."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "log in first: no bearer token (API) or session cookie (pages) came with the request"
+        )
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    return auth.LoginCheck(token, roles, principals)
+
+
 def confirmed(request: Request, session: Session, *roles: Role) -> auth.Principal:
     """The caller as the database has it now, read in the route's own transaction.
 
@@ -113,18 +127,7 @@ def confirmed(request: Request, session: Session, *roles: Role) -> auth.Principa
     route's connection, the principal reused while nothing about the login changed. Raises
     ``Unauthenticated`` (401) or ``Forbidden`` (403) naming ``roles``.
     """
-    token = bearer_token(request)
-    if token is None:
-        raise Unauthenticated(
-            "log in first: no bearer token (API) or session cookie (pages) came with the request"
-        )
-    now = get_clock(request)()
-    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
-    if principals is None:
-        principal = auth.resolve_token(session, token, now=now)
-    else:
-        principal = principals.confirm(session, token, now=now)
-    principal.require(*roles)
+    principal = login_check(request, *roles).principal(session, now=get_clock(request)())
     request.state.principal = principal
     return principal
 
@@ -167,19 +170,45 @@ def authenticated(request: Request) -> auth.Principal:
     return principal
 
 
-def require(*roles: Role) -> Callable[[Request], auth.Principal]:
+def _remembered(request: Request) -> auth.Principal | None:
+    """The caller as this request or this process's cache of logins already knows it, or None
+    (then only the database can tell); never a database read, so never a wait."""
+    cached: auth.Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    token = bearer_token(request)
+    if principals is None or token is None:
+        return None
+    principal = principals.get(token, now=get_clock(request)())
+    if principal is not None:
+        request.state.principal = principal
+    return principal
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[auth.Principal]]:
     """Only accounts holding one of ``roles`` may call (no role implies another)."""
     if not roles:
         raise ValueError("require() needs at least one role")
 
-    @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
-    def dependency(request: Request) -> auth.Principal:
+    def check(request: Request) -> auth.Principal:
         principal = authenticated(request)
         if not principal.has_any(roles):
             # Refused only on what the database says now: a role granted moments ago counts.
             principal = _principal(request, fresh=True) or principal
         principal.require(*roles)
         return principal
+
+    # A coroutine: FastAPI runs a plain function dependency in its thread pool, a hop that
+    # costs more than the check itself. A login this process already knows, holding one of
+    # the roles, passes here; anything that needs the database (a login not yet known, a
+    # role missing) is checked in the thread pool, as before.
+    @_declare("roles:" + ",".join(sorted(r.value for r in roles)))
+    async def dependency(request: Request) -> auth.Principal:
+        principal = _remembered(request)
+        if principal is not None and principal.has_any(roles):
+            return principal
+        return await run_in_threadpool(check, request)
 
     return dependency
 

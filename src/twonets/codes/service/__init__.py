@@ -12,7 +12,8 @@ One module per aggregate; callers import ``twonets.codes.service``:
 - ``scenarios``: the scenarios an administrator edits, and the default one of a holder;
 - ``holders``: holders and revocations of their codes by the scenario's codes authority;
 - ``issuing``: a holder's rotating code, and the offline verifier's trust bundle;
-- ``scanning``: the online check at a gate, its verdict, the scan records and their retention;
+- ``scanning``: the online check at a gate, the scan records and their retention;
+- ``verdicts``: what a gate is told of a scan (reason, action, repeat or replay);
 - ``statistics``: counts of scans for staff (no whereabouts);
 - ``health``: the health status: facts health departments report, the colour, appeals.
 """
@@ -55,6 +56,7 @@ from twonets.codes.service.scanning import (
     my_scans,
     purge_scans,
     scan,
+    scan_confirmed,
     verifier_of,
 )
 from twonets.codes.service.scenarios import (
@@ -104,6 +106,7 @@ __all__ = [
     "record_health_fact",
     "refresh_remote_holder_status",
     "scan",
+    "scan_confirmed",
     "scenarios_decided_by",
     "set_holder_status",
     "statistics",
