@@ -121,6 +121,11 @@ class Prepared:
             for row in fetched
         ]
 
+    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
+        """Run an insert, update or delete whose result is not read."""
+        _, cursor = self._run(session, params)
+        cursor.close()
+
     def rowcount(self, session: Session, **params: Any) -> int:
         """How many rows an update or delete touched."""
         _, cursor = self._run(session, params)

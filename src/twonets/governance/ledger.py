@@ -31,9 +31,9 @@ from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import Invalid, NotFound
+from twonets.core.prepared import Prepared
 from twonets.governance import merkle
 from twonets.governance.models import LedgerEntry, PendingAccess, TreeHead
-from twonets.governance.prepared import Prepared
 
 GENESIS = bytes(32)
 ENTRY_FIELDS = (
@@ -122,7 +122,7 @@ def verify_tree_head(public_key: Ed25519PublicKey, head: TreeHead) -> bool:
 _INSERT_PENDING = insert(_PENDING)
 # Every column of a pending read but its key: a read's record names them all.
 _PENDING_KEYS = frozenset(c.key for c in _PENDING.columns if not c.primary_key)
-_INSERT_ONE = Prepared(_INSERT_PENDING.inline(), column_keys=sorted(_PENDING_KEYS))
+_INSERT_ONE = Prepared(_INSERT_PENDING.inline(), columns=sorted(_PENDING_KEYS))
 
 
 def record_reads(session: Session, rows: Sequence[dict[str, Any]]) -> None:

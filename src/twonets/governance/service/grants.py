@@ -13,6 +13,7 @@ from twonets.core.auth import Principal
 from twonets.core.errors import (
     Forbidden,
 )
+from twonets.core.prepared import Prepared
 from twonets.governance.models import (
     GRANT_STAMP_ID,
     DatasetKey,
@@ -26,7 +27,6 @@ from twonets.governance.models import (
 from twonets.governance.models import (
     LegalBasis as LegalBasis,  # re-exported: domains define purposes with it
 )
-from twonets.governance.prepared import Prepared
 from twonets.governance.service.context import (
     KeptGrants,
     PurposeState,
@@ -163,7 +163,13 @@ _STAMP_AND_KEYS = Prepared(
 
 
 def _read_stamp(session: Session, with_key_versions: bool) -> str | None:
-    """The grant stamp; the key versions too, kept for the transaction, if asked and unread."""
+    """The grant stamp; the key versions too, kept for the transaction, if asked and unread.
+
+    The session is flushed first, as the ORM does before a query: a policy written and not
+    yet flushed has stamped, and the read must see it.
+    """
+    if session.autoflush:
+        session.flush()
     if not with_key_versions or kept_key_versions(session) is not None:
         stamps = [stamp for (stamp,) in _STAMP.rows(session, stamp_id=GRANT_STAMP_ID)]
     else:

@@ -4,7 +4,7 @@ Detection reads and writes a district's kept figures and totals by the hundred t
 Through SQLAlchemy's results each row becomes a ``Row`` then a dict, and an insert of dicts
 is bound row by row: most of the platform path's time. Here a Core statement is compiled
 for the session's dialect and run on the driver's cursor of the session's connection (in
-the session's transaction, as :mod:`twonets.trust.prepared` does); the rows come back as
+the session's transaction, as :mod:`twonets.core.prepared` does); the rows come back as
 the driver gives them (the columns read are text, integers and floats, which neither driver
 nor SQLAlchemy converts) and become Arrow columns in one conversion. Rows are written
 as tuples zipped from Arrow columns: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
