@@ -76,3 +76,30 @@ def test_last_night_is_over_before_now() -> None:
     # At 06:00 the night's last trip (05:30) may still be on the road: the night before.
     early = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
     assert demo.last_night(early) == night - timedelta(days=1)
+
+
+def test_the_whole_fleet_is_on_the_map_at_any_hour_and_standing_adds_no_violation(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Seeded late at night in Shanghai (last night's first trips a day ago and more), each
+    truck still has a recent position: it stands at the yard, reporting; the violations are
+    the planted ones only."""
+    late = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 00:30 in Shanghai
+    with session_factory() as session, session.begin():
+        catalogue.ensure_elements(session)
+        city = DemoCity(session=session, seed=7, scale=1, now=late, root_secret=b"k")
+        demo.seed(city)
+    with session_factory() as session:
+        newest = dict(
+            session.execute(
+                select(Truck.plate, func.max(TruckPosition.time))
+                .join(TruckPosition, TruckPosition.truck_id == Truck.id)
+                .group_by(Truck.plate)
+            ).all()
+        )
+        assert sorted(newest) == sorted(demo.PLATES)
+        assert all(
+            late - demo.PARKED_EVERY < when.replace(tzinfo=UTC) <= late for when in newest.values()
+        )
+        kinds = sorted(session.scalars(select(TruckViolation.kind)))
+        assert kinds == sorted(["off_route"] * demo.NIGHTS + ["suspected_dumping", "out_of_hours"])

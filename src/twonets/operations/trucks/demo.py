@@ -7,7 +7,9 @@ and a school as a no-go zone by day. On each of the last ``NIGHTS`` nights each 
 the route once, a fix every 30 seconds with a few metres of GPS noise. Planted violations:
 truck 2 takes a detour 400 m off the corridor every night (on the third it is a repeat
 offender, and its alert is escalated to the city's inspectors); last night truck 4 stops ten
-minutes on the way (suspected dumping) and truck 6 leaves after the permit's hours.
+minutes on the way (suspected dumping) and truck 6 leaves after the permit's hours. Since
+its last trip each truck stands at the yard, its terminal reporting every half hour, so the
+map shows the whole fleet at whatever hour the demo is seeded.
 
 The positions arrive as device intake's location events would, in time order across the
 fleet, and take the position consumer's path: ``positions_from_events``, ``record_positions``
@@ -22,7 +24,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 from shapely.geometry import LineString, Point, Polygon
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from twonets.core import service as core_service
 from twonets.core.ids import make_credit_code
@@ -44,6 +47,7 @@ SPEED_MS = 10.0  # 36 km/h
 DETOUR, DUMPER, LATE = 1, 3, 5  # trucks 2, 4 and 6
 NIGHTS = 3
 BATCH = 50  # positions per consumer batch
+PARKED_EVERY = timedelta(minutes=30)
 
 
 def _circle(lonlat: tuple[float, float], radius_m: float) -> Polygon:
@@ -179,6 +183,7 @@ def seed(city: DemoCity) -> None:
             service.record_positions(session, rows)
             arrived = datetime.fromisoformat(str(batch[-1]["time"]))
             service.check_arrivals(session, live, rows, now=arrived)
+    _parked(session, live, trucks, city.now)
     service.check_positions(
         session,
         since=night - timedelta(days=NIGHTS, hours=1),
@@ -186,6 +191,41 @@ def seed(city: DemoCity) -> None:
         now=city.now,
     )
     _sightings(city, night)
+
+
+def _parked(
+    session: Session, live: service.LiveSupervision, trucks: list[Truck], now: datetime
+) -> None:
+    """Since its last trip each truck stands where it ended, its terminal reporting every
+    ``PARKED_EVERY`` (as terminals do with the engine off), so every truck has a recent
+    position on the map at any hour the demo is seeded."""
+    newest = dict(
+        session.execute(
+            select(TruckPosition.truck_id, func.max(TruckPosition.time)).group_by(
+                TruckPosition.truck_id
+            )
+        ).all()
+    )
+    payloads = []
+    for truck in trucks:
+        last = session.execute(
+            select(TruckPosition.lon, TruckPosition.lat).where(
+                TruckPosition.truck_id == truck.id, TruckPosition.time == newest[truck.id]
+            )
+        ).one()
+        moment = newest[truck.id] + PARKED_EVERY
+        while moment <= now:
+            row = _row(last.lon, last.lat, moment, 0.0)
+            payloads.append(_event(truck.terminal_phone or "", truck.plate, row))
+            moment += PARKED_EVERY
+    payloads.sort(key=lambda p: str(p["time"]))
+    for k in range(0, len(payloads), BATCH):
+        batch = payloads[k : k + BATCH]
+        rows = service.positions_from_events(session, batch)
+        service.record_positions(session, rows)
+        service.check_arrivals(
+            session, live, rows, now=datetime.fromisoformat(str(batch[-1]["time"]))
+        )
 
 
 def _event(phone: str, plate: str, row: dict[str, object]) -> dict[str, object]:
