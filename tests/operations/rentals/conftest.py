@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import ibis
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import create_department, create_staff, purpose_for_function
@@ -25,6 +29,23 @@ from ..conftest import MONDAY_10
 
 NOW = MONDAY_10
 GOV = Governance(Catalogue(), b"r" * 48)
+
+
+@pytest.fixture
+def ibis_postgres(fresh_postgres_url: str) -> Iterator[Any]:
+    """An Ibis connection to a new, empty PostgreSQL database (the same expressions as DuckDB's)."""
+    url = make_url(fresh_postgres_url)
+    con = ibis.postgres.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password or "",
+        database=url.database,
+    )
+    try:
+        yield con
+    finally:
+        con.disconnect()
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import ibis
 import pyarrow as pa
-from sqlalchemy.engine import make_url
 
 from twonets.operations.rentals import detection, engine, synthetic
 
@@ -27,26 +26,15 @@ def _same(a: object, b: object) -> bool:
 
 
 def test_the_same_expression_gives_the_same_features_on_duckdb_and_postgresql(
-    fresh_postgres_url: str,
+    ibis_postgres: Any,
 ) -> None:
     households, readings = _city()
     on_duckdb = engine.duckdb_features(households, readings).to_pylist()
-
-    url = make_url(fresh_postgres_url)
-    con = ibis.postgres.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password or "",
-        database=url.database,
-    )
-    try:
-        h = con.create_table("households", households)
-        r = con.create_table("readings", readings)
-        expr = engine.feature_table(h, r).order_by("household_id").select(*engine.FEATURE_COLUMNS)
-        on_postgres = expr.to_pyarrow().to_pylist()
-    finally:
-        con.disconnect()
+    con = ibis_postgres
+    h = con.create_table("households", households)
+    r = con.create_table("readings", readings)
+    expr = engine.feature_table(h, r).order_by("household_id").select(*engine.FEATURE_COLUMNS)
+    on_postgres = expr.to_pyarrow().to_pylist()
 
     assert len(on_duckdb) == len(on_postgres) > 200
     differing = [

@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from sqlalchemy.engine import make_url
 
 from twonets.operations.rentals import detection, engine, monthly, synthetic
 
@@ -147,29 +145,19 @@ def test_readings_without_the_peak_valley_column_have_none() -> None:
     assert set(table.column("peak_valley_ratio").to_pylist()) == {None}
 
 
-def test_kept_months_on_postgresql_give_duckdb_s_cold_features(fresh_postgres_url: str) -> None:
+def test_kept_months_on_postgresql_give_duckdb_s_cold_features(ibis_postgres: Any) -> None:
     households, readings = _city()
     on_duckdb = engine.duckdb_features(households, readings).to_pylist()
-    url = make_url(fresh_postgres_url)
-    con = ibis.postgres.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password or "",
-        database=url.database,
-    )
-    try:
-        h = con.create_table("households", households)
-        r = con.create_table("readings", readings)
-        months = _months(readings)
-        con.create_table("kept", monthly.month_figures(h, r, months[:1]))
-        for month in months[1:]:  # each month as its readings arrive
-            con.insert("kept", monthly.month_figures(h, r, [month]))
-        expr = monthly.features_from_kept(h, con.table("kept"))
-        on_postgres = expr.order_by("household_id").select(*engine.FEATURE_COLUMNS)
-        rows = on_postgres.to_pyarrow().to_pylist()
-    finally:
-        con.disconnect()
+    con = ibis_postgres
+    h = con.create_table("households", households)
+    r = con.create_table("readings", readings)
+    months = _months(readings)
+    con.create_table("kept", monthly.month_figures(h, r, months[:1]))
+    for month in months[1:]:  # each month as its readings arrive
+        con.insert("kept", monthly.month_figures(h, r, [month]))
+    expr = monthly.features_from_kept(h, con.table("kept"))
+    on_postgres = expr.order_by("household_id").select(*engine.FEATURE_COLUMNS)
+    rows = on_postgres.to_pyarrow().to_pylist()
     assert _differing(on_duckdb, rows) == []
 
 
@@ -212,35 +200,25 @@ def test_a_month_kept_again_with_changed_readings_gives_the_cold_features_of_the
 
 
 def test_totals_kept_month_by_month_on_postgresql_give_duckdb_s_cold_features(
-    fresh_postgres_url: str,
+    ibis_postgres: Any,
 ) -> None:
     """Each month's totals added to the kept ones (no GROUP BY: one row per household),
     the early means kept once, all on PostgreSQL: DuckDB's cold features."""
     households, readings = _city()
     on_duckdb = engine.duckdb_features(households, readings).to_pylist()
-    url = make_url(fresh_postgres_url)
-    con = ibis.postgres.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password or "",
-        database=url.database,
-    )
-    try:
-        h = con.create_table("households", households)
-        r = con.create_table("readings", readings)
-        months = _months(readings)
-        bounds = (months[0], months[-1])
-        con.create_table("kept", monthly.month_figures(h, r, months[:1]))
-        totals = con.create_table("totals", monthly.totals(con.table("kept")))
-        for i, month in enumerate(months[1:]):  # each month as its readings arrive
-            new = con.create_table(f"month{i}", monthly.month_figures(h, r, [month]))
-            con.insert("kept", new)
-            added = monthly.add_totals(totals, monthly.row_totals(new))
-            totals = con.create_table(f"totals{i}", added)  # kept in the database
-        early = con.create_table("early", monthly.early_means(con.table("kept"), bounds))
-        expr = monthly.features_from_totals(h, totals, con.table("kept"), bounds, early)
-        rows = expr.order_by("household_id").select(*engine.FEATURE_COLUMNS).to_pyarrow()
-    finally:
-        con.disconnect()
+    con = ibis_postgres
+    h = con.create_table("households", households)
+    r = con.create_table("readings", readings)
+    months = _months(readings)
+    bounds = (months[0], months[-1])
+    con.create_table("kept", monthly.month_figures(h, r, months[:1]))
+    totals = con.create_table("totals", monthly.totals(con.table("kept")))
+    for i, month in enumerate(months[1:]):  # each month as its readings arrive
+        new = con.create_table(f"month{i}", monthly.month_figures(h, r, [month]))
+        con.insert("kept", new)
+        added = monthly.add_totals(totals, monthly.row_totals(new))
+        totals = con.create_table(f"totals{i}", added)  # kept in the database
+    early = con.create_table("early", monthly.early_means(con.table("kept"), bounds))
+    expr = monthly.features_from_totals(h, totals, con.table("kept"), bounds, early)
+    rows = expr.order_by("household_id").select(*engine.FEATURE_COLUMNS).to_pyarrow()
     assert _differing(on_duckdb, rows.to_pylist()) == []

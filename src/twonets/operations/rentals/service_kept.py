@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from twonets.operations.rentals import cursor, engine, monthly
@@ -45,25 +45,23 @@ def scope(district: str | None) -> list[Any]:
     return [] if district is None else [Household.district_code == district]
 
 
-def stored_households(session: Session, where: list[Any]) -> Sequence[Any]:
-    """The households detection reads, with their primary keys (``id``)."""
-    return session.execute(
-        select(
-            Household.id,
-            Household.household_id,
-            Household.building_id,
-            Household.district_code,
-            Household.area_m2,
-            Household.rooms,
-            Household.registered_occupants,  # governance: detection; only scores leave
-            Household.use,
-        ).where(*where)
-    ).all()
+def _household_select(where: list[Any]) -> Select[*tuple[Any, ...]]:
+    """The households as the engine reads them, then each one's primary key (``id``)."""
+    return select(
+        Household.household_id,
+        Household.building_id,
+        Household.district_code,
+        Household.area_m2,
+        Household.rooms,
+        Household.registered_occupants,  # governance: detection; only scores leave
+        Household.use,
+        Household.id,
+    ).where(*where)
 
 
-def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
-    """The readings detection reads, by household id, in :data:`engine.READING_SCHEMA`'s order."""
-    return session.execute(
+def _reading_select(where: list[Any]) -> Select[*tuple[Any, ...]]:
+    """The readings by household id, in :data:`engine.READING_SCHEMA`'s order."""
+    return (
         select(
             Household.household_id,
             Reading.month,
@@ -76,46 +74,30 @@ def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
         )
         .join(Household, Household.id == Reading.household_pk)
         .where(*where)
-    ).all()
+    )
+
+
+def stored_households(session: Session, where: list[Any]) -> Sequence[Any]:
+    """The households detection reads, with their primary keys (``id``)."""
+    return session.execute(_household_select(where)).all()
+
+
+def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
+    """The readings detection reads, by household id, in :data:`engine.READING_SCHEMA`'s order."""
+    return session.execute(_reading_select(where)).all()
 
 
 def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
     """The households as the engine reads them, and each one's primary key."""
-    homes = cursor.rows(
-        session,
-        select(
-            Household.household_id,
-            Household.building_id,
-            Household.district_code,
-            Household.area_m2,
-            Household.rooms,
-            Household.registered_occupants,  # governance: detection; only scores leave
-            Household.use,
-            Household.id,
-        ).where(*where),
-    )
+    homes = cursor.rows(session, _household_select(where))
     table = cursor.table([home[:-1] for home in homes], engine.HOUSEHOLD_SCHEMA)
     return table, {home[0]: home[-1] for home in homes}
 
 
 def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
     """A district's readings of some months, as the engine reads them."""
-    return cursor.read(
-        session,
-        select(
-            Household.household_id,
-            Reading.month,
-            Reading.water_m3,  # governance: detection; only scores leave
-            Reading.electricity_kwh,
-            Reading.gas_m3,
-            Reading.night_share,
-            Reading.weekend_share,
-            Reading.peak_valley,
-        )
-        .join(Household, Household.id == Reading.household_pk)
-        .where(Household.district_code == district, Reading.month.in_(months)),
-        engine.READING_SCHEMA,
-    )
+    where = [Household.district_code == district, Reading.month.in_(months)]
+    return cursor.read(session, _reading_select(where), engine.READING_SCHEMA)
 
 
 def _kept_rows(session: Session, where: list[Any]) -> pa.Table:
