@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from twonets.core import service
-from twonets.core.auth import principal_of
+from twonets.core.auth import Principal, principal_of
 from twonets.core.ids import make_credit_code, make_id_number
 from twonets.core.models import Account, Citizen, Department, DepartmentLevel, Enterprise, Role
 from twonets.governance.catalogue import Catalogue
@@ -77,6 +77,20 @@ def create_staff(
         department_code=department.code,
         roles=roles,
     )
+
+
+def create_clerk(session: Session, *, code: str, function: str, body: str) -> Principal:
+    """A member of staff of a new city department that issues licences: its credit code is
+    the city's (310000) with the organisation ``body`` (eight characters)."""
+    department = create_department(
+        session,
+        code=code,
+        function=function,
+        credit_code=make_credit_code(
+            authority="1", kind="1", region_code="310000", organisation_body=body
+        ),
+    )
+    return principal_of(create_staff(session, department=department))
 
 
 def create_citizen(

@@ -103,6 +103,15 @@ def fresh_postgres_url(postgres_admin: Engine) -> Iterator[str]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend, for tests of the migrations themselves."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'm.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def migrated_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from twonets import migrations
 from twonets.core.db import make_engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
 
 
 def test_upgrade_matches_the_models_and_downgrade_removes_everything(empty_url: str) -> None:

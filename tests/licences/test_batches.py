@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from builders import create_citizen, create_department, create_staff, next_id_number
+from builders import create_citizen, create_clerk, next_id_number
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Conflict, Forbidden, Invalid
-from twonets.core.ids import make_credit_code
 from twonets.core.models import OutboxEvent
 from twonets.licences import service
 from twonets.licences.models import Licence, LicenceHistory
@@ -47,20 +46,13 @@ class Office:
 def office(engine: Engine, session_factory: sessionmaker[Session]) -> Office:
     with unit_of_work(session_factory) as session:
         trust.ensure_issuing_region(session, region="SH", root_secret=ROOT, now=T)
-        clerks = []
-        for code, function, body in (
-            ("sh.police", "police", "00240001"),
-            ("sh.market", "market-regulation", "00240002"),
-        ):
-            department = create_department(
-                session,
-                code=code,
-                function=function,
-                credit_code=make_credit_code(
-                    authority="1", kind="1", region_code="310000", organisation_body=body
-                ),
+        clerks = [
+            create_clerk(session, code=code, function=function, body=body)
+            for code, function, body in (
+                ("sh.police", "police", "00240001"),
+                ("sh.market", "market-regulation", "00240002"),
             )
-            clerks.append(principal_of(create_staff(session, department=department)))
+        ]
         people = []
         for i in range(6):
             number = next_id_number(birth=date(1980 + i, 3, 4))

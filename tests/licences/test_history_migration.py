@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from builders import create_citizen
@@ -18,14 +16,6 @@ from twonets.licences.models import Licence, LicenceHistory
 
 T = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 LATER = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
 
 
 def test_existing_licences_get_their_history(empty_url: str) -> None:

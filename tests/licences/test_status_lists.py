@@ -20,12 +20,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from builders import create_citizen, create_department, create_staff, next_id_number
+from builders import create_citizen, create_clerk, next_id_number
 from twonets.cli import app as cli_app
 from twonets.core.auth import Principal, principal_of
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, NotFound
-from twonets.core.ids import make_credit_code
 from twonets.licences import service
 from twonets.licences.models import Licence
 from twonets.licences.service import context
@@ -57,21 +56,14 @@ def small_lists(monkeypatch: pytest.MonkeyPatch) -> None:
 def _office(session_factory: sessionmaker[Session], root: bytes) -> Office:
     with unit_of_work(session_factory) as session:
         trust.ensure_issuing_region(session, region="SH", root_secret=root, now=T)
-        clerks = []
-        for code, function, body in (
-            ("sh.police", "police", "00240001"),
-            ("sh.market", "market-regulation", "00240002"),
-            ("sh.border", "police", "00240003"),
-        ):
-            department = create_department(
-                session,
-                code=code,
-                function=function,
-                credit_code=make_credit_code(
-                    authority="1", kind="1", region_code="310000", organisation_body=body
-                ),
+        clerks = [
+            create_clerk(session, code=code, function=function, body=body)
+            for code, function, body in (
+                ("sh.police", "police", "00240001"),
+                ("sh.market", "market-regulation", "00240002"),
+                ("sh.border", "police", "00240003"),
             )
-            clerks.append(principal_of(create_staff(session, department=department)))
+        ]
         people = []
         for i in range(14):
             number = next_id_number(birth=date(1970 + i, 3, 4))

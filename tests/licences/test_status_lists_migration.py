@@ -5,7 +5,6 @@ index."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,14 +19,6 @@ from twonets.core.models import DepartmentLevel
 from twonets.licences.models import Licence, StatusListFill
 
 T = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
 
 
 def test_existing_licences_are_in_list_0(empty_url: str) -> None:
