@@ -207,3 +207,19 @@ def build_world(factory: sessionmaker[Session], *, now: datetime = NOW) -> World
         citizens = [a.citizen_id for a in residents if a.citizen_id is not None]
         usernames = [a.username for a in residents]
     return World(gov, *principals, citizens=citizens, citizen_usernames=usernames)
+
+
+def set_police_phone(session: Session, world: World, rule: str, *, now: datetime = NOW) -> None:
+    """A new policy for the police's tracing reads of scans: the phone under ``rule``."""
+    set_policy(
+        session,
+        world.gov.catalogue,
+        actor="dpo",
+        grantee_kind=GranteeKind.DEPARTMENT,
+        grantee="sh.police",
+        purpose_code="epidemic.tracing",
+        dataset="health.scan",
+        fields={"name": "keep", "phone": rule},
+        reason="mask changed",
+        now=now,
+    )

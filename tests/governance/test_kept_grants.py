@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from builders import NOW
-from scan_world import World, build_world, scan_tables
+from scan_world import World, build_world, scan_tables, set_police_phone
 from twonets.core.auth import Principal
 from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.errors import Forbidden
@@ -54,18 +54,7 @@ def _read_police(factory: sessionmaker[Session], world: World) -> ReadResult:
 
 def _set_police_phone(factory: sessionmaker[Session], world: World, rule: str) -> None:
     with unit_of_work(factory) as session:
-        service.set_policy(
-            session,
-            world.gov.catalogue,
-            actor="dpo",
-            grantee_kind=GranteeKind.DEPARTMENT,
-            grantee="sh.police",
-            purpose_code=PURPOSE,
-            dataset="health.scan",
-            fields={"name": "keep", "phone": rule},
-            reason="mask changed",
-            now=NOW,
-        )
+        set_police_phone(session, world, rule)
 
 
 def _revoke_police(factory: sessionmaker[Session]) -> None:
