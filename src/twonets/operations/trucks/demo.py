@@ -24,7 +24,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 from shapely.geometry import LineString, Point, Polygon
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from twonets.core import service as core_service
@@ -167,6 +167,7 @@ def seed(city: DemoCity) -> None:
     )
     noise = np.random.default_rng(city.rng("62-trucks").randrange(2**32))
     live = service.LiveSupervision()
+    ended: dict[str, dict[str, object]] = {}  # each truck's last fix of its last trip
     for back in range(NIGHTS - 1, -1, -1):
         evening = night - timedelta(days=back)
         payloads = []
@@ -176,14 +177,9 @@ def seed(city: DemoCity) -> None:
                 start = evening + timedelta(hours=7)  # 05:30: after the permit's hours
             for row in _trip(route, start, truck=i, rng_noise=noise, last=back == 0):
                 payloads.append(_event(truck.terminal_phone or "", truck.plate, row))
-        payloads.sort(key=lambda p: str(p["time"]))
-        for k in range(0, len(payloads), BATCH):
-            batch = payloads[k : k + BATCH]
-            rows = service.positions_from_events(session, batch)
-            service.record_positions(session, rows)
-            arrived = datetime.fromisoformat(str(batch[-1]["time"]))
-            service.check_arrivals(session, live, rows, now=arrived)
-    _parked(session, live, trucks, city.now)
+            ended[truck.plate] = row
+        _arrive(session, live, payloads)
+    _parked(session, live, trucks, ended, city.now)
     service.check_positions(
         session,
         since=night - timedelta(days=NIGHTS, hours=1),
@@ -194,38 +190,39 @@ def seed(city: DemoCity) -> None:
 
 
 def _parked(
-    session: Session, live: service.LiveSupervision, trucks: list[Truck], now: datetime
+    session: Session,
+    live: service.LiveSupervision,
+    trucks: list[Truck],
+    ended: dict[str, dict[str, object]],
+    now: datetime,
 ) -> None:
-    """Since its last trip each truck stands where it ended, its terminal reporting every
-    ``PARKED_EVERY`` (as terminals do with the engine off), so every truck has a recent
-    position on the map at any hour the demo is seeded."""
-    newest = dict(
-        session.execute(
-            select(TruckPosition.truck_id, func.max(TruckPosition.time)).group_by(
-                TruckPosition.truck_id
-            )
-        ).all()
-    )
+    """Since its last trip (``ended``: its last fix) each truck stands where it ended, its
+    terminal reporting every ``PARKED_EVERY`` (as terminals do with the engine off), so every
+    truck has a recent position on the map at any hour the demo is seeded."""
     payloads = []
     for truck in trucks:
-        last = session.execute(
-            select(TruckPosition.lon, TruckPosition.lat).where(
-                TruckPosition.truck_id == truck.id, TruckPosition.time == newest[truck.id]
-            )
-        ).one()
-        moment = newest[truck.id] + PARKED_EVERY
+        last = ended[truck.plate]
+        moment = last["time"]
+        assert isinstance(moment, datetime)
+        moment += PARKED_EVERY
         while moment <= now:
-            row = _row(last.lon, last.lat, moment, 0.0)
+            row = {**last, "time": moment, "speed_kmh": 0.0}
             payloads.append(_event(truck.terminal_phone or "", truck.plate, row))
             moment += PARKED_EVERY
+    _arrive(session, live, payloads)
+
+
+def _arrive(
+    session: Session, live: service.LiveSupervision, payloads: list[dict[str, object]]
+) -> None:
+    """The positions through the consumer's path, in time order across the fleet, in batches."""
     payloads.sort(key=lambda p: str(p["time"]))
     for k in range(0, len(payloads), BATCH):
         batch = payloads[k : k + BATCH]
         rows = service.positions_from_events(session, batch)
         service.record_positions(session, rows)
-        service.check_arrivals(
-            session, live, rows, now=datetime.fromisoformat(str(batch[-1]["time"]))
-        )
+        arrived = datetime.fromisoformat(str(batch[-1]["time"]))
+        service.check_arrivals(session, live, rows, now=arrived)
 
 
 def _event(phone: str, plate: str, row: dict[str, object]) -> dict[str, object]:
