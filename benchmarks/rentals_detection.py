@@ -43,6 +43,7 @@ import resource
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -283,6 +284,9 @@ class Platform:
                 row["household_pk"] = self.pks[row.pop("household_id")]
             session.execute(insert(Reading), rows)
 
+    def forget_new(self) -> None:
+        """Nothing to forget: each detection's writes are rolled back when it is timed."""
+
     def detect(self, top: int) -> tuple[pa.Table, list[detection.Lead]]:
         """The new month's figures and totals kept, the features from them, the leads."""
         with self.factory() as session:
@@ -297,6 +301,37 @@ class Platform:
         return table, leads
 
 
+@dataclass
+class Timed:
+    """The bare GROUP BY and a case's detection, each the best of the rounds (wall and CPU)."""
+
+    bare: float = float("inf")
+    bare_cpu: float = float("inf")
+    took: float = float("inf")
+    took_cpu: float = float("inf")
+    split: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the case's, in its fastest round
+    table: pa.Table = field(default_factory=lambda: pa.table({}))
+    leads: list[detection.Lead] = field(default_factory=list)
+
+
+def paired(case: Kept | Platform, readings: pa.Table, top: int, repeat: int) -> Timed:
+    """``repeat`` rounds of the bare GROUP BY, then the case's detection of the new month."""
+    timed = Timed()
+    for _ in range(repeat):
+        began, cpu = time.perf_counter(), cpu_seconds()
+        bare_group_by(readings)
+        timed.bare = min(timed.bare, time.perf_counter() - began)
+        timed.bare_cpu = min(timed.bare_cpu, cpu_seconds() - cpu)
+        case.forget_new()
+        began, cpu = time.perf_counter(), cpu_seconds()
+        timed.table, timed.leads = case.detect(top)
+        wall, cpu = time.perf_counter() - began, cpu_seconds() - cpu
+        if wall < timed.took:
+            timed.took, timed.split = wall, case.split
+        timed.took_cpu = min(timed.took_cpu, cpu)
+    return timed
+
+
 def platform_case(households: int, top: int, repeat: int, rng: np.random.Generator) -> None:
     """The platform's new month (:class:`Platform`) against the bare GROUP BY, same run."""
     homes, readings, _ = synthetic_city(households, rng)
@@ -309,34 +344,19 @@ def platform_case(households: int, top: int, repeat: int, rng: np.random.Generat
             f"platform ({households:,} households, SQLite): the {MONTHS - 1} earlier months "
             f"kept in {time.perf_counter() - began:.1f} s (not timed)"
         )
-        bare = took = float("inf")
-        bare_cpu = took_cpu = float("inf")
-        split = (0.0, 0.0, 0.0)
-        table = pa.table({})
-        leads: list[detection.Lead] = []
-        for _ in range(repeat):
-            began, cpu = time.perf_counter(), cpu_seconds()
-            bare_group_by(readings)
-            bare = min(bare, time.perf_counter() - began)
-            bare_cpu = min(bare_cpu, cpu_seconds() - cpu)
-            began, cpu = time.perf_counter(), cpu_seconds()
-            table, leads = kept.detect(top)
-            wall, cpu = time.perf_counter() - began, cpu_seconds() - cpu
-            if wall < took:
-                took, split = wall, kept.split
-            took_cpu = min(took_cpu, cpu)
+        t = paired(kept, readings, top, repeat)
         kept.engine.dispose()
-    same = [lead.household_id for lead in leads] == [lead.household_id for lead in cold_leads]
-    print(f"bare GROUP BY      {bare:7.2f} s  (CPU {bare_cpu:.2f} s)")
+    same = [lead.household_id for lead in t.leads] == [lead.household_id for lead in cold_leads]
+    print(f"bare GROUP BY      {t.bare:7.2f} s  (CPU {t.bare_cpu:.2f} s)")
     print(
-        f"platform new month {took:7.2f} s  ({took / bare:.1f}x; "
-        f"CPU {took_cpu:.2f} s, {took_cpu / bare_cpu:.1f}x)"
+        f"platform new month {t.took:7.2f} s  ({t.took / t.bare:.1f}x; "
+        f"CPU {t.took_cpu:.2f} s, {t.took_cpu / t.bare_cpu:.1f}x)"
     )
     print(
-        f"  of which: refresh (figures and totals kept) {split[0]:.2f} s, the features from "
-        f"the kept totals {split[1]:.2f} s, scoring and reasons {split[2]:.2f} s"
+        f"  of which: refresh (figures and totals kept) {t.split[0]:.2f} s, the features from "
+        f"the kept totals {t.split[1]:.2f} s, scoring and reasons {t.split[2]:.2f} s"
     )
-    print(f"features differing from the cold path: {features_differ(cold, table)}")
+    print(f"features differing from the cold path: {features_differ(cold, t.table)}")
     print(f"the same top {len(cold_leads):,} leads in the same order: {same}")
 
 
@@ -411,35 +431,18 @@ def main() -> None:
         f"kept figures of the {MONTHS - 1} earlier months prepared in "
         f"{time.perf_counter() - began:.1f} s (not timed)"
     )
-    bare = incremental = float("inf")
-    bare_cpu = incremental_cpu = float("inf")
-    split = (0.0, 0.0, 0.0)
-    kept_table = pa.table({})
-    kept_leads: list[detection.Lead] = []
-    for _ in range(args.repeat):
-        began, cpu = time.perf_counter(), cpu_seconds()
-        bare_group_by(readings)
-        bare = min(bare, time.perf_counter() - began)
-        bare_cpu = min(bare_cpu, cpu_seconds() - cpu)
-
-        kept.forget_new()
-        began, cpu = time.perf_counter(), cpu_seconds()
-        kept_table, kept_leads = kept.detect(args.top)
-        took, cpu = time.perf_counter() - began, cpu_seconds() - cpu
-        if took < incremental:
-            incremental, split = took, kept.split
-        incremental_cpu = min(incremental_cpu, cpu)
-    same = [lead.household_id for lead in kept_leads] == [lead.household_id for lead in leads]
-    print(f"bare GROUP BY      {bare:7.2f} s  (CPU {bare_cpu:.2f} s)")
+    t = paired(kept, readings, args.top, args.repeat)
+    same = [lead.household_id for lead in t.leads] == [lead.household_id for lead in leads]
+    print(f"bare GROUP BY      {t.bare:7.2f} s  (CPU {t.bare_cpu:.2f} s)")
     print(
-        f"new month, kept    {incremental:7.2f} s  ({incremental / bare:.1f}x; aim at most 3x; "
-        f"CPU {incremental_cpu:.2f} s, {incremental_cpu / bare_cpu:.1f}x)"
+        f"new month, kept    {t.took:7.2f} s  ({t.took / t.bare:.1f}x; aim at most 3x; "
+        f"CPU {t.took_cpu:.2f} s, {t.took_cpu / t.bare_cpu:.1f}x)"
     )
     print(
-        f"  of which: the month's figures {split[0]:.2f} s, the features from kept rows "
-        f"{split[1]:.2f} s, scoring and reasons {split[2]:.2f} s"
+        f"  of which: the month's figures {t.split[0]:.2f} s, the features from kept rows "
+        f"{t.split[1]:.2f} s, scoring and reasons {t.split[2]:.2f} s"
     )
-    print(f"features differing from the cold path: {features_differ(table, kept_table)}")
+    print(f"features differing from the cold path: {features_differ(table, t.table)}")
     print(f"the same top {len(leads):,} leads in the same order: {same}")
 
 
