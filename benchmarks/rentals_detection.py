@@ -46,18 +46,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
+import bench_db
 import duckdb
 import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import sessionmaker
 
 from twonets import migrations
 from twonets.core.db import make_engine, unit_of_work
-from twonets.operations.rentals import detection, engine, monthly, service_kept
+from twonets.operations.rentals import cursor, detection, engine, monthly, service_kept
 from twonets.operations.rentals.models import Household, Reading
 
 DISTRICTS = np.array(["310115", "310104", "310112"])
@@ -234,7 +236,7 @@ class Kept:
 
 
 class Platform:
-    """The platform's detection of a new month (``service_kept``) over a SQLite file.
+    """The platform's detection of a new month (``service_kept``) on SQLite or PostgreSQL.
 
     Prepared (not timed): the schema by the migrations, the households and the first 11
     months' readings inserted, those months' figures and the households' totals kept
@@ -254,22 +256,20 @@ class Platform:
         months = readings.column("month")
         last = str(pc.max(months).as_py())
         with unit_of_work(self.factory) as session:
-            session.execute(
-                insert(Household),
-                [
-                    {
-                        "household_id": h["household_id"],
-                        "building_id": h["building_id"],
-                        "district_code": h["district"],
-                        "area_m2": h["area_m2"],
-                        "rooms": h["rooms"],
-                        "registered_occupants": h["registered_occupants"],
-                        "use": h["use"],
-                    }
-                    for h in homes.to_pylist()
-                ],
+            # Arrow tables on the driver's cursor (COPY on PostgreSQL): preparing a million
+            # households through the ORM's inserts would take most of an hour.
+            cursor.write_table(
+                session,
+                cast(Table, Household.__table__),
+                homes.rename_columns(
+                    ["district_code" if n == "district" else n for n in homes.column_names]
+                ),
             )
-            self.pks = dict(session.execute(select(Household.household_id, Household.id)).all())
+            self.keys = cursor.read(
+                session,
+                select(Household.household_id, Household.id),
+                pa.schema([("household_id", pa.string()), ("household_pk", pa.int64())]),
+            )
         self._insert(readings.filter(pc.not_equal(months, last)))
         with unit_of_work(self.factory) as session:
             service_kept.refresh(session, None, now=NOW)
@@ -278,11 +278,13 @@ class Platform:
         self.split: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def _insert(self, readings: pa.Table) -> None:
+        # The readings' columns are the table's, the household's id turned into its key.
         with unit_of_work(self.factory) as session:
-            rows = readings.to_pylist()
-            for row in rows:
-                row["household_pk"] = self.pks[row.pop("household_id")]
-            session.execute(insert(Reading), rows)
+            cursor.write_table(
+                session,
+                cast(Table, Reading.__table__),
+                service_kept.keyed(self.keys, readings),
+            )
 
     def forget_new(self) -> None:
         """Nothing to forget: each detection's writes are rolled back when it is timed."""
@@ -332,16 +334,18 @@ def paired(case: Kept | Platform, readings: pa.Table, top: int, repeat: int) -> 
     return timed
 
 
-def platform_case(households: int, top: int, repeat: int, rng: np.random.Generator) -> None:
+def platform_case(
+    households: int, top: int, repeat: int, rng: np.random.Generator, kind: str
+) -> None:
     """The platform's new month (:class:`Platform`) against the bare GROUP BY, same run."""
     homes, readings, _ = synthetic_city(households, rng)
     cold = engine.duckdb_features(homes, readings)
     cold_leads = detection.rank(cold, top=top)
-    with tempfile.TemporaryDirectory() as tmp:
+    with bench_db.database(kind) as url:
         began = time.perf_counter()
-        kept = Platform(homes, readings, f"sqlite:///{Path(tmp) / 'platform.db'}")
+        kept = Platform(homes, readings, url)
         print(
-            f"platform ({households:,} households, SQLite): the {MONTHS - 1} earlier months "
+            f"platform ({households:,} households, {kind}): the {MONTHS - 1} earlier months "
             f"kept in {time.perf_counter() - began:.1f} s (not timed)"
         )
         t = paired(kept, readings, top, repeat)
@@ -372,14 +376,26 @@ def main() -> None:
         type=int,
         default=0,
         metavar="N",
-        help="also time the platform's new month over N households in SQLite (0: not)",
+        help="also time the platform's new month over N households in a database (0: not)",
     )
     parser.add_argument("--platform-only", action="store_true")
+    parser.add_argument(
+        "--platform-database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the platform's database: a SQLite file, or a PostgreSQL database made for the run",
+    )
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, DuckDB {duckdb.__version__}")
     rng = np.random.default_rng(args.seed)
     if args.platform:
-        platform_case(args.platform, args.top, args.repeat, np.random.default_rng(args.seed))
+        platform_case(
+            args.platform,
+            args.top,
+            args.repeat,
+            np.random.default_rng(args.seed),
+            args.platform_database,
+        )
         if args.platform_only:
             return
     began = time.perf_counter()

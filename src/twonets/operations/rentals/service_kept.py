@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -87,11 +88,21 @@ def stored_readings(session: Session, where: list[Any]) -> Sequence[Any]:
     return session.execute(_reading_select(where)).all()
 
 
-def _households(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, int]]:
-    """The households as the engine reads them, and each one's primary key."""
-    homes = cursor.rows(session, _household_select(where))
-    table = cursor.table([home[:-1] for home in homes], engine.HOUSEHOLD_SCHEMA)
-    return table, {home[0]: home[-1] for home in homes}
+_HOMES_AND_KEYS = engine.HOUSEHOLD_SCHEMA.append(pa.field("household_pk", pa.int64()))
+
+
+def _households(session: Session, where: list[Any]) -> tuple[pa.Table, pa.Table]:
+    """The households as the engine reads them, and each one's primary key
+    (``household_id``, ``household_pk``)."""
+    found = cursor.read(session, _household_select(where), _HOMES_AND_KEYS)
+    return found.drop_columns(["household_pk"]), found.select(["household_id", "household_pk"])
+
+
+def keyed(keys: pa.Table, rows: pa.Table) -> pa.Table:
+    """``rows`` with each household's primary key (``household_pk``) for its ``household_id``."""
+    at = pc.index_in(rows.column("household_id"), value_set=keys.column("household_id"))
+    pks = keys.column("household_pk").take(at)
+    return rows.drop_columns(["household_id"]).add_column(0, "household_pk", pks)
 
 
 def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
@@ -115,28 +126,33 @@ def _kept_rows(session: Session, where: list[Any]) -> pa.Table:
 TOTALS = monthly.TOTALS_COLUMNS[1:]  # after household_id
 
 
-def _kept_totals(session: Session, where: list[Any]) -> tuple[pa.Table, dict[str, Any]]:
-    """Kept totals (:data:`monthly.TOTALS_SCHEMA`) of the households ``where`` says, and each
-    one's early means as kept (``household_id -> row``)."""
-    columns = [getattr(KeptTotal, name) for name in (*TOTALS, *EARLY, "early_from")]
-    rows = cursor.rows(
+EARLY = monthly.EARLY_COLUMNS
+_TOTALS_AND_EARLY = pa.schema(
+    [
+        *monthly.TOTALS_SCHEMA,
+        *(pa.field(name, pa.float64()) for name in EARLY),
+        pa.field("early_from", pa.string()),
+    ]
+)
+
+
+def _kept_totals(session: Session, where: list[Any]) -> pa.Table:
+    """Kept totals (:data:`monthly.TOTALS_SCHEMA`) of the households ``where`` says, then
+    each one's early means and their first month as kept (``early_from``)."""
+    columns = [getattr(KeptTotal, name) for name in _TOTALS_AND_EARLY.names[1:]]
+    return cursor.read(
         session,
         select(Household.household_id, *columns)  # governance: detection; only scores leave
         .join(Household, Household.id == KeptTotal.household_pk)
         .where(*where),
+        _TOTALS_AND_EARLY,
     )
-    width = len(monthly.TOTALS_COLUMNS)
-    table = cursor.table([row[:width] for row in rows], monthly.TOTALS_SCHEMA)
-    return table, {row[0]: row[width:] for row in rows}
-
-
-EARLY = monthly.EARLY_COLUMNS
 
 
 def _keep_totals(
     session: Session,
     district: str,
-    pks: dict[str, int],
+    keys: pa.Table,
     figures: pa.Table,
     months: list[str],
     *,
@@ -150,39 +166,37 @@ def _keep_totals(
     kept where no added month is among their months, marked to be computed again otherwise.
     """
     where = [Household.district_code == district]
-    before, early = _kept_totals(session, where)
+    kept = _kept_totals(session, where)
+    before = kept.select(list(monthly.TOTALS_COLUMNS))
     if added and before.num_rows:
         first_added = min(monthly.month_index(m) for m in months)
         totals = monthly.duckdb_totals(figures, before, one_month=len(months) == 1)
+        early = kept.select(["household_id", *EARLY, "early_from"])
     else:
-        first_added, early = 0, {}
+        first_added = 0
         totals = monthly.duckdb_totals(_kept_rows(session, where))
-
-    unknown = (None,) * (len(EARLY) + 1)
-
-    def kept_early(household_id: str) -> tuple[Any, ...]:
-        """The household's early means and their first month as kept, or none."""
-        row = early.get(household_id)
-        if row is None or row[-1] is None:
-            return unknown
-        if first_added < monthly.month_index(row[-1]) + engine.RECENT:
-            return unknown
-        return tuple(row)
-
+        early = _TOTALS_AND_EARLY.empty_table().select(["household_id", *EARLY, "early_from"])
+    # Each household's early means as kept, unless an added month is among their months
+    # (then unknown: computed again by the next features).
+    rows = totals.select(list(monthly.TOTALS_COLUMNS)).join(
+        early, "household_id", join_type="left outer"
+    )
+    since = rows.column("early_from")
+    index = pc.add(
+        pc.multiply(pc.cast(pc.utf8_slice_codeunits(since, 0, 4), pa.int64()), 12),
+        pc.cast(pc.utf8_slice_codeunits(since, 5, 7), pa.int64()),
+    )
+    keep = pc.fill_null(pc.greater_equal(first_added, pc.add(index, engine.RECENT)), False)
+    for name in (*EARLY, "early_from"):
+        position = rows.schema.get_field_index(name)
+        column = rows.column(name)
+        rows = rows.set_column(
+            position, name, pc.if_else(keep, column, pa.nulls(len(column), column.type))
+        )
     session.execute(
         delete(KeptTotal).where(KeptTotal.household_pk.in_(select(Household.id).where(*where)))
     )
-    columns = totals.select(list(monthly.TOTALS_COLUMNS)).to_pydict()
-    ids = columns.pop("household_id")
-    cursor.write(
-        session,
-        _TOTAL_TABLE,
-        ("household_pk", *TOTALS, *EARLY, "early_from"),
-        (
-            (pks[household_id], *values, *kept_early(household_id))
-            for household_id, *values in zip(ids, *columns.values(), strict=True)
-        ),
-    )
+    cursor.write_table(session, _TOTAL_TABLE, keyed(keys, rows))
 
 
 def refresh(session: Session, district: str | None, *, now: datetime) -> list[tuple[str, str]]:
@@ -217,27 +231,19 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
     for d, months in gone.items():
         _forget(session, d, months)
         if d not in todo:
-            _, pks = _households(session, [Household.district_code == d])
-            _keep_totals(session, d, pks, pa.table({}), [], added=False)
+            _, keys = _households(session, [Household.district_code == d])
+            _keep_totals(session, d, keys, pa.table({}), [], added=False)
     for d, months in todo.items():
-        homes, pks = _households(session, [Household.district_code == d])
+        homes, keys = _households(session, [Household.district_code == d])
         figures = monthly.duckdb_month_figures(homes, _readings(session, d, months))
         _forget(session, d, months, keep_months=True)
-        columns = figures.select(list(monthly.KEPT_COLUMNS)).to_pydict()
-        ids = columns.pop("household_id")
-        cursor.write(
-            session,
-            _FIGURE_TABLE,
-            ("household_pk", *monthly.KEPT_COLUMNS[1:]),
-            (
-                (pks[household_id], *values)
-                for household_id, *values in zip(ids, *columns.values(), strict=True)
-            ),
+        cursor.write_table(
+            session, _FIGURE_TABLE, keyed(keys, figures.select(list(monthly.KEPT_COLUMNS)))
         )
         again = session.scalars(
             select(KeptMonth.month).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         ).all()
-        _keep_totals(session, d, pks, figures, months, added=not again and d not in gone)
+        _keep_totals(session, d, keys, figures, months, added=not again and d not in gone)
         session.execute(
             delete(KeptMonth).where(KeptMonth.district_code == d, KeptMonth.month.in_(months))
         )
@@ -334,7 +340,7 @@ def features(session: Session, district: str | None) -> pa.Table:
         return homes.schema.empty_table()
     bounds = (first, last)
     early = _early_means(session, where, bounds)
-    totals, _ = _kept_totals(session, where)
+    totals = _kept_totals(session, where).select(list(monthly.TOTALS_COLUMNS))
     recent = _kept_rows(
         session, [*where, KeptFigure.idx > monthly.month_index(last) - engine.RECENT]
     )
