@@ -27,7 +27,11 @@ where DuckDB spends the features' time (its profiler, per kind of operator), so 
 blind run cannot pass for a good one and a slow one says why.
 
     .venv/bin/python benchmarks/rentals_detection.py [--households N] [--top K] [--seed S]
-        [--repeat R]
+        [--repeat R] [--platform N [--platform-only] [--platform-database sqlite|postgresql]]
+
+``--platform N`` adds the platform's own path for a new month (``service_kept``: the
+database's reads and writes included) over a city of N households, on a SQLite file or on
+a PostgreSQL database made for the run (``--platform-database postgresql``).
 
 The new month's readings are handed over alone (as they arrive); the bare GROUP BY and the
 kept figures are Arrow tables read by DuckDB: both as detection would meet them.
