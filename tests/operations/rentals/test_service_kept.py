@@ -17,7 +17,14 @@ from twonets.operations.rentals import (
     service_loop,
     synthetic,
 )
-from twonets.operations.rentals.models import KeptFigure, KeptMonth, KeptTotal, Lead, Reading
+from twonets.operations.rentals.models import (
+    Household,
+    KeptFigure,
+    KeptMonth,
+    KeptTotal,
+    Lead,
+    Reading,
+)
 
 from .conftest import NOW, Housing
 from .test_monthly import _same
@@ -199,3 +206,45 @@ def test_a_month_whose_readings_are_all_deleted_leaves_the_totals(
         remaining = [m for m in months if m not in (months[5], months[0])]
         assert {t for (t,) in session.execute(select(KeptTotal.months))} == {float(len(remaining))}
         assert set(session.scalars(select(KeptTotal.early_from))) == {remaining[0]}
+
+
+def test_the_months_present_are_the_pairs_a_full_scan_finds(
+    session_factory: sessionmaker[Session], housing: Housing
+) -> None:
+    """The months walked on the index and asked per district are exactly the (district,
+    month) pairs of a DISTINCT over every reading: a month one district lacks, a month only
+    one district has, the first and the last month, a district scoped alone."""
+    city = synthetic.generate(seed=11, households=240)
+    months = sorted({r.month for r in city.readings})
+    district_of = {h.household_id: h.district for h in city.households}
+    districts = sorted(set(district_of.values()))
+    assert len(districts) >= 2
+    lone, other = districts[0], districts[1]
+    readings = [
+        r
+        for r in city.readings
+        # The first month only in `lone`; a middle month nowhere in `other`.
+        if not (r.month == months[0] and district_of[r.household_id] != lone)
+        and not (r.month == months[4] and district_of[r.household_id] == other)
+    ]
+    with unit_of_work(session_factory) as session:
+        service.import_rows(session, housing.city, city.households, readings, now=NOW)
+    with unit_of_work(session_factory) as session:
+        for scope in (None, lone, other):
+            where = service_kept.scope(scope)
+            scanned = set(
+                session.execute(
+                    select(Household.district_code, Reading.month)
+                    .join(Household, Household.id == Reading.household_pk)
+                    .where(*where)
+                    .distinct()
+                ).all()
+            )
+            walked = set(session.execute(service_kept._months_present(where)).all())
+            assert walked == scanned
+        everywhere = set(session.execute(service_kept._months_present([])).all())
+        assert (lone, months[0]) in everywhere
+        assert (other, months[0]) not in everywhere
+        assert (other, months[4]) not in everywhere
+        assert (lone, months[4]) in everywhere
+        assert (other, months[-1]) in everywhere

@@ -90,7 +90,8 @@ class Reading(Base):
     household_pk: Mapped[int] = mapped_column(
         ForeignKey("rental_household.id", ondelete="CASCADE"), index=True
     )
-    month: Mapped[str] = mapped_column(String(7), info=public())  # YYYY-MM
+    # Indexed: detection finds the months present by the index, not by reading every row.
+    month: Mapped[str] = mapped_column(String(7), index=True, info=public())  # YYYY-MM
     water_m3: Mapped[float] = mapped_column(Float)
     electricity_kwh: Mapped[float] = mapped_column(Float)
     gas_m3: Mapped[float] = mapped_column(Float)
