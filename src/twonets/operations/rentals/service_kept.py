@@ -252,8 +252,8 @@ def _months_present(where: list[Any]) -> Select[str, str]:
 
     Not a ``DISTINCT`` over every reading, which grows with the history: the months are
     walked on the index (the next month after each one, a "loose index scan"), and each
-    district is asked whether it has a reading of each month (``EXISTS``, which stops at
-    the first).
+    district is asked whether it has a reading of each month (its households in turn, each by
+    the readings' unique index, stopping at the first).
     """
     walked = select(func.min(Reading.month).label("month")).cte("months", recursive=True)
     previous = walked.alias("previous")
@@ -262,14 +262,26 @@ def _months_present(where: list[Any]) -> Select[str, str]:
         select(following.scalar_subquery()).where(previous.c.month.is_not(None))
     )
     districts = select(Household.district_code).where(*where).distinct().subquery("districts")
-    has_reading = (
+    # Scalar subqueries with LIMIT 1, not EXISTS (PostgreSQL turns an EXISTS into a join that
+    # reads every reading): the district's households are taken in turn, each asked by the
+    # readings' unique (household, month) index; the first with a reading ends the probe.
+    month_of_household = (
         select(Reading.id)
-        .join(Household, Household.id == Reading.household_pk)
+        .where(Reading.household_pk == Household.id, Reading.month == walked.c.month)
+        .correlate_except(Reading)  # the household and the month are the enclosing ones
+        .limit(1)
+        .scalar_subquery()
+    )
+    has_reading = (
+        select(Household.id)
         .where(
-            Reading.month == walked.c.month,
             Household.district_code == districts.c.district_code,
+            month_of_household.is_not(None),
         )
-        .exists()
+        .correlate_except(Household)
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
     # Every district with every month (joined on no column), kept where it has a reading.
     pairs = districts.join(walked, walked.c.month.is_not(None))
