@@ -111,16 +111,30 @@ def _readings(session: Session, district: str, months: list[str]) -> pa.Table:
     return cursor.read(session, _reading_select(where), engine.READING_SCHEMA)
 
 
-def _kept_rows(session: Session, where: list[Any]) -> pa.Table:
-    """Kept figures (:data:`monthly.KEPT_SCHEMA`) of the households and months ``where`` says."""
-    columns = [getattr(KeptFigure, name) for name in monthly.KEPT_COLUMNS[1:]]
+def _kept_rows(
+    session: Session, where: list[Any], names: Sequence[str] = monthly.KEPT_COLUMNS
+) -> pa.Table:
+    """Kept figures (``names`` of :data:`monthly.KEPT_SCHEMA`) of the households and months
+    ``where`` says."""
+    columns = [getattr(KeptFigure, name) for name in names[1:]]
     return cursor.read(
         session,
         select(Household.household_id, *columns)  # governance: detection; only scores leave
         .join(Household, Household.id == KeptFigure.household_pk)
         .where(*where),
-        monthly.KEPT_SCHEMA,
+        pa.schema([monthly.KEPT_SCHEMA.field(name) for name in names]),
     )
+
+
+# What the features read of the recent months' figures, and the early means of the early
+# months' (``monthly.features_from_totals`` with the early means given, ``early_means``):
+# half of the figures' columns or less, which is half of what crosses from the database.
+RECENT_READ = (
+    "household_id",
+    "idx",
+    *(f"{u}_{name}" for u in engine.UTILITIES for name in ("rb", "z", "people")),
+)
+EARLY_READ = ("household_id", "idx", *(f"{u}_rb" for u in engine.UTILITIES))
 
 
 TOTALS = monthly.TOTALS_COLUMNS[1:]  # after household_id
@@ -326,7 +340,8 @@ def _early_means(session: Session, where: list[Any], bounds: tuple[str, str]) ->
         # Those districts' early means, from the kept figures of the first months only.
         again = [Household.district_code.in_(districts)]
         means = monthly.duckdb_early_means(
-            _kept_rows(session, [*again, KeptFigure.idx < first + engine.RECENT]), bounds
+            _kept_rows(session, [*again, KeptFigure.idx < first + engine.RECENT], EARLY_READ),
+            bounds,
         )
         columns = means.select(list(monthly.EARLY_SCHEMA.names)).to_pydict()
         found = dict(
@@ -376,6 +391,6 @@ def features(session: Session, district: str | None) -> pa.Table:
     early = _early_means(session, where, bounds)
     totals = _kept_totals(session, where).select(list(monthly.TOTALS_COLUMNS))
     recent = _kept_rows(
-        session, [*where, KeptFigure.idx > monthly.month_index(last) - engine.RECENT]
+        session, [*where, KeptFigure.idx > monthly.month_index(last) - engine.RECENT], RECENT_READ
     )
     return monthly.duckdb_features_from_totals(homes, totals, recent, bounds, early)
