@@ -137,9 +137,6 @@ RECENT_READ = (
 EARLY_READ = ("household_id", "idx", *(f"{u}_rb" for u in engine.UTILITIES))
 
 
-TOTALS = monthly.TOTALS_COLUMNS[1:]  # after household_id
-
-
 EARLY = monthly.EARLY_COLUMNS
 _TOTALS_AND_EARLY = pa.schema(
     [
@@ -195,7 +192,7 @@ def _keep_totals(
     rows = totals.select(list(monthly.TOTALS_COLUMNS)).join(
         early, "household_id", join_type="left outer"
     )
-    since = rows.column("early_from")
+    since = rows.column("early_from")  # YYYY-MM, as monthly.month_index reads it
     index = pc.add(
         pc.multiply(pc.cast(pc.utf8_slice_codeunits(since, 0, 4), pa.int64()), 12),
         pc.cast(pc.utf8_slice_codeunits(since, 5, 7), pa.int64()),
