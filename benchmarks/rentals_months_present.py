@@ -2,7 +2,7 @@
 
 Each refresh of the kept monthly figures (``service_kept.refresh``) first asks which
 (district, month) pairs have readings. The platform walks the readings' month index and
-probes each district per month (``service_kept._months_present``); the baseline is the
+probes each district per month (``service_kept.months_present``); the baseline is the
 plain ``SELECT DISTINCT district, month`` over every reading joined to its household, which
 grows with the history. Both run on the same database in the same run, alternately
 ``--repeat`` times; the script prints each time, the ratio, and whether the pairs are the
@@ -53,7 +53,7 @@ def main() -> dict[str, Any]:
             .join(Household, Household.id == Reading.household_pk)
             .distinct()
         )
-        walk = service_kept._months_present([])
+        walk = service_kept.months_present([])
         scanned: list[float] = []
         walked: list[float] = []
         with Session(city.engine) as session:

@@ -22,7 +22,7 @@ from codes.test_api import _auth, _code, api
 from codes.world import T, World
 from twonets.codes import service
 from twonets.codes.models import ScanRecord
-from twonets.codes.service.scanning import ScanOutcome
+from twonets.codes.service.verdicts import ScanOutcome
 from twonets.core import auth
 from twonets.core.errors import Unauthenticated
 from twonets.core.models import Account, AccountRole, AuthToken, Department, Role

@@ -85,23 +85,40 @@ def get_sms(request: Request) -> SmsSender:
     return sender
 
 
+_NO_LOGIN = "log in first: no bearer token (API) or session cookie (pages) came with the request"
+
+
+def _remembered(request: Request) -> auth.Principal | None:
+    """The caller as this request or this process's cache of logins already knows it, or None
+    (then only the database can tell); never a database read, so never a wait."""
+    cached: auth.Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
+    token = bearer_token(request)
+    if principals is None or token is None:
+        return None
+    principal = principals.get(token, now=get_clock(request)())
+    if principal is not None:
+        request.state.principal = principal
+    return principal
+
+
 def _principal(request: Request, *, fresh: bool = False) -> auth.Principal | None:
     """The caller, from this process's cache of logins unless ``fresh`` (then the database)."""
-    cached: auth.Principal | None = getattr(request.state, "principal", None)
-    if cached is not None and not fresh:
-        return cached
+    if not fresh:
+        remembered = _remembered(request)
+        if remembered is not None:
+            return remembered
     token = bearer_token(request)
     if token is None:
         return None
-    now = get_clock(request)()
     principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
-    principal = None if principals is None or fresh else principals.get(token, now=now)
-    if principal is None:
-        factory: sessionmaker[Session] = request.app.state.session_factory
-        with factory() as session:
-            principal, expires_at = auth.resolve_token_until(session, token, now=now)
-        if principals is not None:
-            principals.put(token, principal, expires_at=expires_at)
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        principal, expires_at = auth.resolve_token_until(session, token, now=get_clock(request)())
+    if principals is not None:
+        principals.put(token, principal, expires_at=expires_at)
     request.state.principal = principal
     return principal
 
@@ -112,9 +129,7 @@ def login_check(request: Request, *roles: Role) -> auth.LoginCheck:
     (``confirmed``)."""
     token = bearer_token(request)
     if token is None:
-        raise Unauthenticated(
-            "log in first: no bearer token (API) or session cookie (pages) came with the request"
-        )
+        raise Unauthenticated(_NO_LOGIN)
     principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
     return auth.LoginCheck(token, roles, principals)
 
@@ -164,25 +179,7 @@ def authenticated(request: Request) -> auth.Principal:
     """Any logged-in account may call."""
     principal = _principal(request)
     if principal is None:
-        raise Unauthenticated(
-            "log in first: no bearer token (API) or session cookie (pages) came with the request"
-        )
-    return principal
-
-
-def _remembered(request: Request) -> auth.Principal | None:
-    """The caller as this request or this process's cache of logins already knows it, or None
-    (then only the database can tell); never a database read, so never a wait."""
-    cached: auth.Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    principals: auth.PrincipalCache | None = getattr(request.app.state, "principals", None)
-    token = bearer_token(request)
-    if principals is None or token is None:
-        return None
-    principal = principals.get(token, now=get_clock(request)())
-    if principal is not None:
-        request.state.principal = principal
+        raise Unauthenticated(_NO_LOGIN)
     return principal
 
 

@@ -240,9 +240,9 @@ def test_the_months_present_are_the_pairs_a_full_scan_finds(
                     .distinct()
                 ).all()
             )
-            walked = set(session.execute(service_kept._months_present(where)).all())
+            walked = set(session.execute(service_kept.months_present(where)).all())
             assert walked == scanned
-        everywhere = set(session.execute(service_kept._months_present([])).all())
+        everywhere = set(session.execute(service_kept.months_present([])).all())
         assert (lone, months[0]) in everywhere
         assert (other, months[0]) not in everywhere
         assert (other, months[4]) not in everywhere

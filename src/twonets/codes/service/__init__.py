@@ -47,12 +47,6 @@ from twonets.codes.service.scanning import (
     MAX_PLACE_CHARS,
     SCAN_DATASET,
     SCAN_ROLES,
-    Action,
-    NotThisGate,
-    Reason,
-    Repeat,
-    ScanOutcome,
-    action_of,
     my_scans,
     purge_scans,
     scan,
@@ -68,6 +62,14 @@ from twonets.codes.service.scenarios import (
     scenarios_decided_by,
 )
 from twonets.codes.service.statistics import statistics
+from twonets.codes.service.verdicts import (
+    Action,
+    NotThisGate,
+    Reason,
+    Repeat,
+    ScanOutcome,
+    action_of,
+)
 
 __all__ = [
     "HOLDER_STATUS_LIFETIME",

@@ -29,14 +29,10 @@ from twonets.codes.models import CodeHolder, Revocation, ScanRecord
 from twonets.codes.scenarios import ANY_RESIDENT, IDENTITY, HolderKind
 from twonets.codes.service import holder_status
 from twonets.codes.service.verdicts import (
-    ACTIONS,
     STEP_REASONS,
-    Action,
     NotThisGate,
     Reason,
-    Repeat,
     ScanOutcome,
-    action_of,
     decided,
     refused,
     result_of,
@@ -51,17 +47,10 @@ from twonets.governance import ledger
 from twonets.governance.service import subject_access_entry
 
 __all__ = [
-    "ACTIONS",
     "MAX_CODE_CHARS",
     "MAX_PLACE_CHARS",
     "SCAN_DATASET",
     "SCAN_ROLES",
-    "Action",
-    "NotThisGate",
-    "Reason",
-    "Repeat",
-    "ScanOutcome",
-    "action_of",
     "my_scans",
     "purge_scans",
     "scan",

@@ -198,7 +198,12 @@ def status_reason(rule: ScenarioRule, status: str | None) -> Reason:
 
 
 def result_of(outcome: ScanOutcome) -> str:
-    return "replayed" if outcome.replay else ("admitted" if outcome.admit else "refused")
+    return _result(replay=outcome.replay, admit=outcome.admit)
+
+
+def _result(*, replay: bool, admit: bool) -> str:
+    """The result a scan is recorded with."""
+    return "replayed" if replay else ("admitted" if admit else "refused")
 
 
 def decided(
@@ -237,27 +242,18 @@ def decided(
         expires_at=verdict.expires_at,
         in_grace=verdict.in_grace,
     )
-    result = "replayed" if replay else ("admitted" if admit else "refused")
     repeat = Repeat(int(here.id), here.scanned_at) if here is not None else None
-    if scan_id is None and repeat is not None and here is not None and here.result == result:
-        # The same holder at the same gate within the code's minute: one entry, told twice.
-        return ScanOutcome(
-            shown,
-            reason,
-            admit=admit,
-            replay=replay,
-            recorded=False,
-            scenario_name=rule.name_en,
-            scan_id=repeat.scan_id,
-            repeat=repeat,
-        )
+    # The same holder at the same gate within the code's minute: one entry, told twice.
+    told_twice = (
+        scan_id is None and here is not None and here.result == _result(replay=replay, admit=admit)
+    )
     return ScanOutcome(
         shown,
         reason,
         admit=admit,
         replay=replay,
-        recorded=True,
+        recorded=not told_twice,
         scenario_name=rule.name_en,
-        scan_id=scan_id,
+        scan_id=repeat.scan_id if told_twice and repeat is not None else scan_id,
         repeat=repeat,
     )

@@ -217,7 +217,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
     Returns the (district, month) pairs computed, in order.
     """
     where = scope(district)
-    present = set(session.execute(_months_present(where)).all())
+    present = set(session.execute(months_present(where)).all())
     kept = select(KeptMonth.district_code, KeptMonth.month, KeptMonth.stale)
     if district is not None:
         kept = kept.where(KeptMonth.district_code == district)
@@ -258,7 +258,7 @@ def refresh(session: Session, district: str | None, *, now: datetime) -> list[tu
     return [(d, m) for d, months in todo.items() for m in months]
 
 
-def _months_present(where: list[Any]) -> Select[str, str]:
+def months_present(where: list[Any]) -> Select[str, str]:
     """The (district, month) pairs that have readings, found through the month's index.
 
     Not a ``DISTINCT`` over every reading, which grows with the history: the months are
