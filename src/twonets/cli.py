@@ -14,7 +14,13 @@ from twonets.codes.cli import codes_app
 from twonets.core import backup
 from twonets.core.cli import accounts_app, ids_app
 from twonets.core.config import Settings
-from twonets.core.db import make_engine, make_session_factory, unit_of_work, utcnow
+from twonets.core.db import (
+    connection_budget_problem,
+    make_engine,
+    make_session_factory,
+    unit_of_work,
+    utcnow,
+)
 from twonets.core.errors import TwonetsError
 from twonets.core.service import ensure_reference_data
 from twonets.governance.cli import governance_app, ledger_app
@@ -202,6 +208,10 @@ def run_server(
     except TwonetsError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+    per_process = settings.database_pool_size + settings.database_max_overflow
+    problem = connection_budget_problem(application.state.engine, workers, per_process)
+    if problem is not None:
+        typer.echo(f"warning: {problem}", err=True)
     if workers > 1:
         application.state.engine.dispose()
         uvicorn.run(

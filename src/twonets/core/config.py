@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     mode: Mode = Mode.DEMO
     var_dir: Path = Path("var")
     database_url: str | None = None
+    # Database connections one process keeps open for its requests, and how many more it may
+    # open at a busy moment (closed again as each request ends). A request's database work
+    # holds one connection; the web app runs up to 40 requests' database work at once (its
+    # thread pool), so 20 + 20 never makes a request wait for a connection, and the 20 kept
+    # spare the cost of opening one (a new server process on PostgreSQL) at every request.
+    # Several worker processes each hold their own: workers × (both) must stay within
+    # PostgreSQL's max_connections (`twonets serve` checks).
+    database_pool_size: PositiveInt = 20
+    database_max_overflow: NonNegativeInt = 20
     secret_key: SecretStr | None = None
     events_url: str | None = None
     events_stream: str = "TWONETS"

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -53,9 +54,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+def make_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None, **kwargs: Any
+) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout.
+
+    ``pool_size`` and ``max_overflow`` size the pool of connections (SQLAlchemy's defaults,
+    5 and 10, where not given): the web app passes its settings', commands keep the defaults
+    (they hold one connection at a time). An in-memory SQLite database has no such pool.
+    """
     parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+        if max_overflow is not None:
+            kwargs["max_overflow"] = max_overflow
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -100,3 +113,33 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def connection_budget_problem(engine: Engine, processes: int, per_process: int) -> str | None:
+    """Why ``processes`` pools of ``per_process`` connections may not fit the server, or None.
+
+    PostgreSQL refuses connections past ``max_connections`` less those reserved for its
+    superusers; SQLite has no such limit. An unreachable server is not this check's problem
+    (``/readyz`` reports it): None.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect() as connection:
+            limit = int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
+            reserved = int(
+                connection.exec_driver_sql("SHOW superuser_reserved_connections").scalar_one()
+            )
+    except OperationalError:
+        return None
+    available = limit - reserved
+    needed = processes * per_process
+    if needed <= available:
+        return None
+    return (
+        f"{processes} worker process(es) may open {per_process} database connections each "
+        f"(TWONETS_DATABASE_POOL_SIZE + TWONETS_DATABASE_MAX_OVERFLOW), {needed} in all, "
+        f"but PostgreSQL accepts {available} (max_connections {limit}, {reserved} reserved): "
+        "at a busy moment requests would be refused; lower those settings or raise "
+        "max_connections"
+    )

@@ -68,7 +68,11 @@ def create_app(
     relay: bool = True,
 ) -> FastAPI:
     """Build the platform's app; nothing connects until the app starts."""
-    engine = engine or make_engine(settings.effective_database_url)
+    engine = engine or make_engine(
+        settings.effective_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     bus = bus or events.InProcessBus()
 
     @contextlib.asynccontextmanager
