@@ -8,12 +8,14 @@ PostgreSQL, the pragmas on SQLite, at every request. The pool is sized by the se
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from twonets.core.config import Settings
 from twonets.core.db import connection_budget_problem, make_engine
@@ -156,3 +158,91 @@ def test_serve_prints_the_warning_and_still_serves(
     cli.run_server(settings, workers=1)
     assert "warning" not in capsys.readouterr().err
     assert len(served) == 2
+
+
+def _backend(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(admin: Engine, *pids: int) -> None:
+    with admin.connect() as connection:
+        for pid in pids:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def _counting_pings(engine: Engine) -> list[int]:
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        pings.append(1)
+        return ping(dbapi_connection)
+
+    engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    return pings
+
+
+def test_a_connection_back_moments_ago_is_taken_without_a_ping(postgres_admin: Engine) -> None:
+    engine = make_engine(_url(postgres_admin), ping_after_idle=0.3)
+    pings = _counting_pings(engine)
+    try:
+        first = _backend(engine)  # a new connection: no ping
+        assert [_backend(engine) for _ in range(5)] == [first] * 5
+        assert pings == []
+        time.sleep(0.4)  # idle longer than the window: pinged once when taken again
+        assert _backend(engine) == first
+        assert pings == [1]
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_broken_while_idle_is_replaced_before_anyone_uses_it(
+    postgres_admin: Engine,
+) -> None:
+    engine = make_engine(_url(postgres_admin), ping_after_idle=0.1)
+    try:
+        broken = _backend(engine)
+        _terminate(postgres_admin, broken)
+        time.sleep(0.2)
+        assert _backend(engine) != broken  # the ping failed, the pool opened another
+    finally:
+        engine.dispose()
+
+
+def test_a_break_the_ping_did_not_see_fails_one_request_and_renews_the_pool(
+    postgres_admin: Engine,
+) -> None:
+    engine = make_engine(_url(postgres_admin), ping_after_idle=3600)
+    try:
+        with engine.connect() as a, engine.connect() as b:
+            pids = {int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) for c in (a, b)}
+        _terminate(postgres_admin, *pids)
+        time.sleep(0.2)
+        with pytest.raises(DBAPIError) as failed:
+            _backend(engine)
+        assert failed.value.connection_invalidated
+        # Both pooled connections predate the break: neither is handed out again.
+        with engine.connect() as a, engine.connect() as b:
+            renewed = {
+                int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) for c in (a, b)
+            }
+        assert not renewed & pids
+    finally:
+        engine.dispose()
+
+
+def test_without_the_window_every_checkout_is_pinged(postgres_admin: Engine) -> None:
+    engine = make_engine(_url(postgres_admin), ping_after_idle=0)
+    try:
+        assert engine.pool._pre_ping  # type: ignore[attr-defined]
+        broken = _backend(engine)
+        _terminate(postgres_admin, broken)
+        time.sleep(0.2)
+        assert _backend(engine) != broken
+    finally:
+        engine.dispose()
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)

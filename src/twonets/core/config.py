@@ -6,7 +6,14 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twonets.core.errors import ConfigurationError
@@ -43,6 +50,9 @@ class Settings(BaseSettings):
     # PostgreSQL's max_connections (`twonets serve` checks).
     database_pool_size: PositiveInt = 20
     database_max_overflow: NonNegativeInt = 20
+    # A PostgreSQL connection back in the pool for less than this is taken again without a
+    # ping first (one round trip saved per request under load); 0: ping at every checkout.
+    database_ping_after_idle_seconds: NonNegativeFloat = 1.0
     secret_key: SecretStr | None = None
     events_url: str | None = None
     events_stream: str = "TWONETS"

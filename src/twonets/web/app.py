@@ -72,6 +72,7 @@ def create_app(
         settings.effective_database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        ping_after_idle=settings.database_ping_after_idle_seconds,
     )
     bus = bus or events.InProcessBus()
 
