@@ -111,10 +111,7 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
     """
     dialect = engine.dialect
 
-    def opened(_dbapi: Any, record: ConnectionPoolEntry) -> None:
-        record.info["returned_at"] = time.monotonic()
-
-    def returned(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+    def idle_from_now(_dbapi: Any, record: ConnectionPoolEntry) -> None:
         record.info["returned_at"] = time.monotonic()
 
     def taken(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
@@ -129,8 +126,8 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
                 raise InvalidatePoolError() from exc
             raise
 
-    event.listen(engine, "connect", opened)
-    event.listen(engine, "checkin", returned)
+    event.listen(engine, "connect", idle_from_now)  # a new connection needs no ping
+    event.listen(engine, "checkin", idle_from_now)
     event.listen(engine, "checkout", taken)
 
 
