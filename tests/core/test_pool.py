@@ -197,11 +197,14 @@ def test_a_connection_back_moments_ago_is_taken_without_a_ping(postgres_admin: E
         engine.dispose()
 
 
+# 0: SQLAlchemy's own ping at every checkout; otherwise ours, after the connection idled.
+@pytest.mark.parametrize("ping_after_idle", [0.1, 0])
 def test_a_connection_broken_while_idle_is_replaced_before_anyone_uses_it(
-    postgres_admin: Engine,
+    postgres_admin: Engine, ping_after_idle: float
 ) -> None:
-    engine = make_engine(_url(postgres_admin), ping_after_idle=0.1)
+    engine = make_engine(_url(postgres_admin), ping_after_idle=ping_after_idle)
     try:
+        assert engine.pool._pre_ping is (ping_after_idle == 0)  # type: ignore[attr-defined]
         broken = _backend(engine)
         _terminate(postgres_admin, broken)
         time.sleep(0.2)
@@ -228,18 +231,6 @@ def test_a_break_the_ping_did_not_see_fails_one_request_and_renews_the_pool(
                 int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) for c in (a, b)
             }
         assert not renewed & pids
-    finally:
-        engine.dispose()
-
-
-def test_without_the_window_every_checkout_is_pinged(postgres_admin: Engine) -> None:
-    engine = make_engine(_url(postgres_admin), ping_after_idle=0)
-    try:
-        assert engine.pool._pre_ping  # type: ignore[attr-defined]
-        broken = _backend(engine)
-        _terminate(postgres_admin, broken)
-        time.sleep(0.2)
-        assert _backend(engine) != broken
     finally:
         engine.dispose()
 
