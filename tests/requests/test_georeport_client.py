@@ -26,6 +26,11 @@ from requests_world import HUANGPU, World
 from twonets.core.db import unit_of_work, utcnow
 from twonets.requests import service
 
+# How long a filing may take to be answered. Alone it takes under half a second; once, with the
+# whole suite and a benchmark sharing the two cores, it took over 10 s. These tests check
+# the answer's shape, not its speed (benchmarks/ does that).
+ANSWER_SECONDS = 30
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -81,7 +86,7 @@ def test_the_georeport_client_reads_what_a_form_post_filed(
         data=form,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(post, timeout=10) as answer:
+    with urllib.request.urlopen(post, timeout=ANSWER_SECONDS) as answer:
         assert answer.status == 201
         number = json.loads(answer.read())[0]["service_request_id"]
 
@@ -119,7 +124,7 @@ def test_the_georeport_client_reads_xml_the_required_format(
         data=form,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(post, timeout=10) as answer:
+    with urllib.request.urlopen(post, timeout=ANSWER_SECONDS) as answer:
         assert answer.status == 201
         assert answer.headers["Content-Type"].startswith("text/xml")
         created = ElementTree.fromstring(answer.read())
