@@ -237,3 +237,27 @@ def test_a_break_the_ping_did_not_see_fails_one_request_and_renews_the_pool(
 
 def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+def test_readyz_shows_the_processs_connections(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from twonets.web import create_app
+
+    app = create_app(
+        settings.model_copy(update={"database_pool_size": 6, "database_max_overflow": 4}),
+        relay=False,
+    )
+    engine: Engine = app.state.engine
+    try:
+        with TestClient(app) as client:
+            idle = client.get("/readyz").json()["connections"]
+            assert idle["in_use"] == 0
+            assert idle["open"] >= 1  # readyz's own, back in the pool
+            assert (idle["kept_at_most"], idle["more_at_most"]) == (6, 4)
+            with engine.connect(), engine.connect():
+                busy = client.get("/readyz").json()["connections"]
+            assert busy["in_use"] == 2
+            assert busy["open"] >= 3  # the two held, and the one readyz used
+    finally:
+        engine.dispose()

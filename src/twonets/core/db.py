@@ -13,7 +13,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so that Alembic migrations read the same on SQLite and PostgreSQL.
@@ -193,3 +193,20 @@ def connection_budget_problem(engine: Engine, processes: int, per_process: int) 
         "at a busy moment requests would be refused; lower those settings or raise "
         "max_connections"
     )
+
+
+def pool_figures(engine: Engine) -> dict[str, int] | None:
+    """The engine's connections now: open, in use, and the most it keeps and opens beyond.
+
+    None for a pool that keeps no count (an in-memory SQLite database's).
+    """
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    in_use = pool.checkedout()
+    return {
+        "open": in_use + pool.checkedin(),
+        "in_use": in_use,
+        "kept_at_most": pool.size(),
+        "more_at_most": pool._max_overflow,
+    }

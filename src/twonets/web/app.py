@@ -21,7 +21,14 @@ from twonets.codes import api as codes_api
 from twonets.core import auth, events, leases
 from twonets.core.api import router as core_router
 from twonets.core.config import Settings, resolve_secret_key
-from twonets.core.db import make_engine, make_session_factory, ping, unit_of_work, utcnow
+from twonets.core.db import (
+    make_engine,
+    make_session_factory,
+    ping,
+    pool_figures,
+    unit_of_work,
+    utcnow,
+)
 from twonets.core.errors import Unavailable
 from twonets.core.http import public
 from twonets.governance import ledger
@@ -175,7 +182,13 @@ def create_app(
         head = head_revision()
         if current != head:
             raise Unavailable(f"database: schema at {current}, expected {head}; run db upgrade")
-        return JSONResponse({"status": "ready", "database": "ok", "schema": current})
+        answer: dict[str, Any] = {"status": "ready", "database": "ok", "schema": current}
+        # This process's database connections: "in_use" near kept + more means requests are
+        # about to wait for one (docs/runbook.md).
+        connections = pool_figures(engine)
+        if connections is not None:
+            answer["connections"] = connections
+        return JSONResponse(answer)
 
     # Routes are tried in order: the codes API, whose scans every gate of the city sends,
     # comes first (after the probes), not after the hundred routes of the other domains.
