@@ -261,3 +261,27 @@ def test_readyz_shows_the_processs_connections(settings: Settings) -> None:
             assert busy["open"] >= 3  # the two held, and the one readyz used
     finally:
         engine.dispose()
+
+
+def test_a_request_that_finds_every_connection_taken_is_503_to_retry(
+    settings: Settings,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from twonets.web import create_app
+
+    engine = make_engine(
+        settings.effective_database_url, pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    app = create_app(settings, engine=engine, relay=False)
+    try:
+        with TestClient(app) as client:
+            with engine.connect():  # the only connection, held
+                busy = client.get("/api/v1/codes/scenarios")
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["content-type"].startswith("application/problem+json")
+            assert busy.headers["Retry-After"]
+            assert "every database connection is in use" in busy.json()["detail"]
+            assert client.get("/api/v1/codes/scenarios").status_code == 200
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.core.errors import (
@@ -170,7 +171,18 @@ def install_error_handlers(app: FastAPI) -> None:
         # The database refused the connection or dropped it (restarted, failed over, busy):
         # nothing was written, and the pool reconnects by itself once it answers again.
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        problem = Unavailable("the database cannot be reached just now; try again shortly")
+        return _database_busy(request, "the database cannot be reached just now; try again shortly")
+
+    async def on_connections_taken(request: Request, exc: Exception) -> Response:
+        # Every connection of this process's pool stayed in use for the pool's whole wait:
+        # nothing was written; /readyz shows the pool, the runbook what to change.
+        log.warning("no database connection free on %s %s", request.method, request.url.path)
+        return _database_busy(
+            request, "the server is busy: every database connection is in use; try again shortly"
+        )
+
+    def _database_busy(request: Request, detail: str) -> Response:
+        problem = Unavailable(detail)
         response = _problem_response(
             request, problem.to_problem(instance=request.url.path), problem.status
         )
@@ -194,6 +206,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_away)
     app.add_exception_handler(InterfaceError, on_database_away)
+    app.add_exception_handler(PoolTimeout, on_connections_taken)
     app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
