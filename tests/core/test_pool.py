@@ -70,21 +70,6 @@ def test_a_pool_as_large_as_the_requests_at_once_opens_each_connection_once(
         engine.dispose()
 
 
-def test_the_web_app_sizes_its_pool_by_the_settings(settings: Settings) -> None:
-    from twonets.web import create_app
-
-    app = create_app(
-        settings.model_copy(update={"database_pool_size": 7, "database_max_overflow": 3}),
-        relay=False,
-    )
-    engine: Engine = app.state.engine
-    try:
-        assert engine.pool.size() == 7  # type: ignore[attr-defined]
-        assert engine.pool._max_overflow == 3  # type: ignore[attr-defined]
-    finally:
-        engine.dispose()
-
-
 def test_the_default_pool_covers_the_web_apps_thread_pool() -> None:
     defaults = Settings()
     # The web app runs up to 40 requests' database work at once (anyio's thread pool).
@@ -239,7 +224,7 @@ def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def test_readyz_shows_the_processs_connections(settings: Settings) -> None:
+def test_the_app_sizes_its_pool_by_the_settings_and_readyz_shows_it(settings: Settings) -> None:
     from fastapi.testclient import TestClient
 
     from twonets.web import create_app
