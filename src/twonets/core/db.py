@@ -76,15 +76,16 @@ def make_engine(
     back to the pool less than that long ago is taken as it is (:func:`_ping_when_idle`).
     """
     parsed = make_url(url)
-    if parsed.database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+    database = parsed.database
+    on_file = bool(database) and database != ":memory:"  # a server's database, or a file
+    if on_file and "poolclass" not in kwargs:
         if pool_size is not None:
             kwargs["pool_size"] = pool_size
         if max_overflow is not None:
             kwargs["max_overflow"] = max_overflow
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if on_file:
+            Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
