@@ -20,8 +20,8 @@ from twonets.health.centres import (
     plan_json,
     provenance,
 )
+from twonets.health.mip import SitingStatus
 from twonets.health.service.planning import PLANS_KEPT
-from twonets.health.siting import SitingStatus
 
 
 def test_the_dataset_states_its_provenance_and_holds_plausible_cities() -> None:

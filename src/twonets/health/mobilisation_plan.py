@@ -34,7 +34,7 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 
 from twonets.core.errors import Invalid
-from twonets.health.siting import SitingStatus, _solve_mip
+from twonets.health.mip import SitingStatus, solve_mip
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -163,7 +163,7 @@ def plan_mobilisation(
             np.full(n_lines, penalty),
         ]
     )
-    outcome = _solve_mip(
+    outcome = solve_mip(
         cost=cost,
         lower=np.zeros(n_pairs + n_lines),
         upper=np.concatenate([np.ones(n_pairs), demand]),

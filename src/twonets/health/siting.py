@@ -1,4 +1,4 @@
-"""Centre siting as exact MIPs: p-median and capacitated facility location, solved by HiGHS.
+"""Centre siting as exact MIPs: OR-Library instances and capacitated facility location.
 
 Choices, and why:
 
@@ -12,15 +12,8 @@ Choices, and why:
 - **OR-Library edges: the last occurrence of a repeated edge counts.** That is how Beasley's
   own generator overwrote its matrix, and only that rule reproduces the published optima
   (taking the minimum gives 5718 instead of 5819 for pmed1).
-- **p-median: the classic assignment formulation** (ReVelle and Swain 1970) with the strong
-  disaggregated links ``x_ij <= y_j``, whose LP bound is nearly always tight on OR-Library
-  instances, **reduced**: some open median always lies among the ``m - p + 1`` candidates
-  nearest to a client, so assignment columns beyond those are dropped (a third fewer for
-  pmed5). The Elloumi (2010) radius formulation was measured too and was 3-10x slower on
-  pmed1-5: with n = 100 its covering rows are dense (~300,000 non-zeros), and HiGHS solves
-  the sparse assignment LP faster.
-- **A heuristic start** (greedy, then vertex interchange) is handed to HiGHS: it prunes the
-  tree from the first node and guarantees a "feasible" answer when a time limit strikes.
+- **p-median** (``twonets.health.pmedian``): each client's nearest candidates and a column
+  for every farther one, grown until no client needs a farther one; its docstring says why.
 - **Exactness:** with integral costs and weights the objective is integral, so a gap below
   1 proves optimality (``mip_abs_gap = 1 - 1e-6``); otherwise the gap is 1e-6 absolute.
   The relative gap is 0 (HiGHS' default of 1e-4 would stop early on objectives of ~5,000).
@@ -33,33 +26,15 @@ Choices, and why:
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 
-import highspy
 import numpy as np
-import numpy.typing as npt
-from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from twonets.core.errors import Invalid
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-class SitingStatus(StrEnum):
-    """How a siting solve ended."""
-
-    OPTIMAL = "optimal"  # proven optimum
-    FEASIBLE = "feasible"  # a solution, stopped (time limit) before proving it optimal
-    INFEASIBLE = "infeasible"  # no solution exists
-    TIME_LIMIT = "time-limit"  # stopped by the time limit without any solution
+from twonets.health.mip import FloatArray, SitingStatus, solve_mip
 
 
 @dataclass(frozen=True)
@@ -69,17 +44,6 @@ class OrlibInstance:
     n: int
     p: int
     edges: tuple[tuple[int, int, float], ...]  # 0-based (i, j, cost), last repetition kept
-
-
-@dataclass(frozen=True)
-class SitingResult:
-    """A p-median solution: ``medians`` are 0-based candidate indices, sorted."""
-
-    objective: float
-    medians: tuple[int, ...]
-    status: SitingStatus
-    gap: float  # absolute gap between the solution and the proven bound (0 when optimal)
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -96,14 +60,6 @@ class CapacitatedResult:
     unserved: FloatArray  # unserved[i]: demand of city i served by no centre
     served_within: float  # the largest distance over which any demand is served
     travel: float  # demand-weighted distance of the served demand
-
-
-@dataclass(frozen=True)
-class _MipOutcome:
-    values: FloatArray
-    status: SitingStatus
-    gap: float
-    seconds: float
 
 
 # ---------------------------------------------------------------------------- OR-Library
@@ -190,174 +146,6 @@ def distances(instance: OrlibInstance) -> FloatArray:
     d: FloatArray = np.asarray(result, dtype=np.float64)
     d[d < 1e-200] = 0.0
     return d
-
-
-# ---------------------------------------------------------------------------- p-median
-
-
-def solve_p_median(
-    d: FloatArray,
-    p: int,
-    *,
-    weights: FloatArray | None = None,
-    time_limit: float | None = None,
-) -> SitingResult:
-    """Exact p-median: choose ``p`` of the candidate columns of ``d`` minimising weighted travel.
-
-    ``d[i, j]`` is the distance from client ``i`` to candidate ``j`` (square for OR-Library,
-    rectangular allowed); ``weights[i]`` the client's weight (population), 1 by default.
-    """
-    started = time.perf_counter()
-    d, w = _check_p_median(d, p, weights)
-    clients, candidates = d.shape
-    start = np.array(sorted(_heuristic_medians(d, w, p)), dtype=np.int64)
-    # The nearest open median of a client lies among its (candidates - p + 1) nearest ones:
-    # assignment columns beyond those can never be needed.
-    keep = candidates - p + 1
-    order = np.argsort(d, axis=1, kind="stable")[:, :keep]
-    pair_i = np.repeat(np.arange(clients), keep)
-    pair_j = order.ravel()
-    pairs = pair_i.size
-    x_cols = candidates + np.arange(pairs)
-    links = clients + np.arange(pairs)
-    count_row = clients + pairs
-    rows = np.concatenate([pair_i, links, links, np.full(candidates, count_row)])
-    cols = np.concatenate([x_cols, x_cols, pair_j, np.arange(candidates)])
-    vals = np.concatenate([np.ones(pairs), np.ones(pairs), -np.ones(pairs), np.ones(candidates)])
-    n_cols = candidates + pairs
-    # The start: the heuristic's medians, each client on its nearest one.
-    nearest = start[np.argmin(d[:, start], axis=1)]
-    x_start = (pair_j == nearest[pair_i]).astype(np.float64)
-    for i in range(clients):  # ties: keep exactly one assignment per client
-        hits = np.flatnonzero(x_start[i * keep : (i + 1) * keep])
-        x_start[i * keep + hits[1:]] = 0.0
-    y_start = np.isin(np.arange(candidates), start).astype(np.float64)
-    outcome = _solve_mip(
-        cost=np.concatenate([np.zeros(candidates), w[pair_i] * d[pair_i, pair_j]]),
-        lower=np.zeros(n_cols),
-        upper=np.ones(n_cols),
-        integer=np.arange(candidates),
-        row_lower=np.concatenate([np.ones(clients), np.full(pairs, -math.inf), [float(p)]]),
-        row_upper=np.concatenate([np.ones(clients), np.zeros(pairs), [float(p)]]),
-        matrix=coo_matrix((vals, (rows, cols)), shape=(count_row + 1, n_cols)).tocsc(),
-        integral_objective=_integral(d, w),
-        time_limit=time_limit,
-        start=np.concatenate([y_start, x_start]),
-    )
-    return _p_median_result(d, w, outcome, started)
-
-
-def textbook_p_median(
-    d: FloatArray,
-    p: int,
-    *,
-    weights: FloatArray | None = None,
-    time_limit: float | None = None,
-) -> SitingResult:
-    """The plain textbook assignment MIP (ReVelle and Swain 1970), the benchmark's baseline.
-
-    ``min sum w_i d_ij x_ij`` with ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_j y_j = p``,
-    ``y`` binary, ``x`` in [0, 1]; no start, no reduction.
-    """
-    started = time.perf_counter()
-    d, w = _check_p_median(d, p, weights)
-    clients, candidates = d.shape
-    x_count = clients * candidates
-    x = np.arange(x_count).reshape(clients, candidates) + candidates  # column of x_ij
-    assign_rows = np.repeat(np.arange(clients), candidates)
-    link_rows = clients + np.arange(x_count)
-    count_row = clients + x_count
-    rows = np.concatenate([assign_rows, link_rows, link_rows, np.full(candidates, count_row)])
-    cols = np.concatenate(
-        [x.ravel(), x.ravel(), np.tile(np.arange(candidates), clients), np.arange(candidates)]
-    )
-    vals = np.concatenate(
-        [np.ones(x_count), np.ones(x_count), -np.ones(x_count), np.ones(candidates)]
-    )
-    n_rows = count_row + 1
-    n_cols = candidates + x_count
-    outcome = _solve_mip(
-        cost=np.concatenate([np.zeros(candidates), (w[:, None] * d).ravel()]),
-        lower=np.zeros(n_cols),
-        upper=np.ones(n_cols),
-        integer=np.arange(candidates),
-        row_lower=np.concatenate([np.ones(clients), np.full(x_count, -math.inf), [float(p)]]),
-        row_upper=np.concatenate([np.ones(clients), np.zeros(x_count), [float(p)]]),
-        matrix=coo_matrix((vals, (rows, cols)), shape=(n_rows, n_cols)).tocsc(),
-        integral_objective=_integral(d, w),
-        time_limit=time_limit,
-        start=None,
-    )
-    return _p_median_result(d, w, outcome, started)
-
-
-def _check_p_median(
-    d: FloatArray, p: int, weights: FloatArray | None
-) -> tuple[FloatArray, FloatArray]:
-    d = np.asarray(d, dtype=np.float64)
-    if d.ndim != 2 or d.size == 0:
-        raise Invalid.field("d", "shape", "expected a non-empty clients x candidates matrix")
-    if not np.all(np.isfinite(d)) or np.any(d < 0):
-        raise Invalid.field("d", "values", "distances must be finite and >= 0 (graph connected)")
-    if not 1 <= p <= d.shape[1]:
-        raise Invalid.field("p", "range", f"p must be between 1 and {d.shape[1]}, got {p}")
-    w = np.ones(d.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (d.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise Invalid.field("weights", "values", "one finite weight >= 0 per client expected")
-    return d, w
-
-
-def _integral(*arrays: FloatArray) -> bool:
-    return all(bool(np.all(a == np.round(a))) for a in arrays)
-
-
-def _heuristic_medians(d: FloatArray, w: FloatArray, p: int) -> set[int]:
-    """Greedy addition, then first-improvement vertex interchange (Teitz and Bart 1968)."""
-    wd = w[:, None] * d
-    chosen: list[int] = []
-    nearest = np.full(d.shape[0], np.inf)
-    for _ in range(p):
-        totals = np.minimum(nearest[:, None], d) * w[:, None]
-        totals[:, chosen] = np.inf
-        best = int(np.argmin(totals.sum(axis=0)))
-        chosen.append(best)
-        nearest = np.minimum(nearest, d[:, best])
-
-    def cost(medians: list[int]) -> float:
-        return float(wd[:, medians].min(axis=1).sum())
-
-    current = cost(chosen)
-    improved = True
-    while improved:
-        improved = False
-        for position in range(p):
-            others = chosen[:position] + chosen[position + 1 :]
-            base = d[:, others].min(axis=1) if others else np.full(d.shape[0], np.inf)
-            totals = (np.minimum(base[:, None], d) * w[:, None]).sum(axis=0)
-            totals[others] = np.inf
-            best = int(np.argmin(totals))
-            if totals[best] < current - 1e-9:
-                chosen[position] = best
-                current = float(totals[best])
-                improved = True
-    return set(chosen)
-
-
-def _p_median_result(
-    d: FloatArray, w: FloatArray, outcome: _MipOutcome, started: float
-) -> SitingResult:
-    candidates = d.shape[1]
-    if outcome.values.size == 0:
-        return SitingResult(math.nan, (), outcome.status, math.inf, time.perf_counter() - started)
-    medians = tuple(int(j) for j in np.flatnonzero(outcome.values[:candidates] > 0.5))
-    objective = float((w * d[:, list(medians)].min(axis=1)).sum())
-    return SitingResult(
-        objective=objective,
-        medians=medians,
-        status=outcome.status,
-        gap=outcome.gap,
-        seconds=time.perf_counter() - started,
-    )
 
 
 # ---------------------------------------------------------------------------- capacitated
@@ -458,7 +246,7 @@ def solve_capacitated(
     cost = np.concatenate(
         [np.zeros(sites), demand[pair_i] * d[pair_i, pair_j], demand * unserved_penalty]
     )
-    outcome = _solve_mip(
+    outcome = solve_mip(
         cost=cost,
         lower=np.zeros(n_cols),
         upper=np.ones(n_cols),
@@ -499,84 +287,3 @@ def solve_capacitated(
         served_within=float(d[used].max()) if used.any() else 0.0,
         travel=travel,
     )
-
-
-# ---------------------------------------------------------------------------- HiGHS
-
-
-@contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """Silence file descriptor 1: HiGHS prints its banner from C the first time it starts."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _solve_mip(
-    *,
-    cost: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    integer: IntArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    matrix: csc_matrix,
-    integral_objective: bool,
-    time_limit: float | None,
-    start: FloatArray | None,
-) -> _MipOutcome:
-    """Minimise ``cost @ x`` subject to the rows and bounds, ``x[integer]`` integral."""
-    started = time.perf_counter()
-    with _stdout_silenced():
-        highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highs.py: no annotation
-        highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if integral_objective else 1e-6)
-    if time_limit is not None:
-        highs.setOptionValue("time_limit", float(time_limit))
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(cost.size)
-    lp.num_row_ = int(row_lower.size)
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
-    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = int(cost.size)
-    lp.a_matrix_.num_row_ = int(row_lower.size)
-    lp.a_matrix_.start_ = np.asarray(matrix.indptr, dtype=np.int32)
-    lp.a_matrix_.index_ = np.asarray(matrix.indices, dtype=np.int32)
-    lp.a_matrix_.value_ = np.asarray(matrix.data, dtype=np.float64)
-    kinds = [highspy.HighsVarType.kContinuous] * int(cost.size)
-    for j in integer.tolist():
-        kinds[j] = highspy.HighsVarType.kInteger
-    lp.integrality_ = kinds
-    highs.passModel(lp)
-    if start is not None:
-        solution = highspy.HighsSolution()
-        solution.col_value = start
-        highs.setSolution(solution)
-    highs.run()
-    model_status = highs.getModelStatus()
-    info = highs.getInfo()
-    has_solution = info.primal_solution_status == highspy.kSolutionStatusFeasible
-    values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-    if model_status == highspy.HighsModelStatus.kOptimal:
-        status, gap = SitingStatus.OPTIMAL, 0.0
-    elif model_status == highspy.HighsModelStatus.kInfeasible:
-        status, gap = SitingStatus.INFEASIBLE, math.inf
-    elif has_solution:
-        status = SitingStatus.FEASIBLE
-        gap = float(info.objective_function_value - info.mip_dual_bound)
-    else:
-        status, gap = SitingStatus.TIME_LIMIT, math.inf
-    if not has_solution or status is SitingStatus.INFEASIBLE:
-        values = np.zeros(0)
-    return _MipOutcome(values, status, gap, time.perf_counter() - started)

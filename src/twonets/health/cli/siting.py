@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from twonets.core.errors import TwonetsError
-from twonets.health.siting import distances, read_orlib, solve_p_median
+from twonets.health.pmedian import solve_p_median
+from twonets.health.siting import distances, read_orlib
 
 
 def register(app: typer.Typer) -> None:
