@@ -89,13 +89,7 @@ def solve_mip(
     of ~5,000).
     """
     started = time.perf_counter()
-    with _stdout_silenced():
-        highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highs.py: no annotation
-        highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if integral_objective else 1e-6)
-    if time_limit is not None:
-        highs.setOptionValue("time_limit", float(time_limit))
+    highs = new_highs(integral_objective)
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
     lp.num_row_ = int(row_lower.size)
@@ -116,6 +110,32 @@ def solve_mip(
             kinds[j] = highspy.HighsVarType.kInteger
         lp.integrality_ = kinds
     highs.passModel(lp)
+    return run(highs, integer=bool(integer.size), time_limit=time_limit, start=start, since=started)
+
+
+def new_highs(integral_objective: bool) -> highspy.Highs:
+    """A silent HiGHS whose MIP gap proves the optimum (see :func:`solve_mip`)."""
+    with _stdout_silenced():
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highs.py: no annotation
+        highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("mip_abs_gap", 1.0 - 1e-6 if integral_objective else 1e-6)
+    return highs
+
+
+def run(
+    highs: highspy.Highs,
+    *,
+    integer: bool,
+    time_limit: float | None,
+    start: FloatArray | None,
+    since: float,
+) -> MipOutcome:
+    """Solve the model ``highs`` holds (a MIP when ``integer``), from ``start`` if given.
+
+    ``since``: when the work began (``time.perf_counter``), for the outcome's seconds.
+    """
+    highs.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start
@@ -133,11 +153,11 @@ def solve_mip(
         status, gap = SitingStatus.INFEASIBLE, math.inf
     elif has_solution:
         status = SitingStatus.FEASIBLE
-        if integer.size:
+        if integer:
             bound = float(info.mip_dual_bound)
         gap = float(info.objective_function_value) - bound
     else:
         status, gap = SitingStatus.TIME_LIMIT, math.inf
     if not has_solution or status is SitingStatus.INFEASIBLE:
         values = np.zeros(0)
-    return MipOutcome(values, status, gap, time.perf_counter() - started, bound)
+    return MipOutcome(values, status, gap, time.perf_counter() - since, bound)

@@ -37,11 +37,21 @@ import math
 import time
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
 from twonets.core.errors import Invalid
-from twonets.health.mip import FloatArray, IntArray, MipOutcome, SitingStatus, integral, solve_mip
+from twonets.health.mip import (
+    FloatArray,
+    IntArray,
+    MipOutcome,
+    SitingStatus,
+    integral,
+    new_highs,
+    run,
+    solve_mip,
+)
 
 # A beyond column in use (LP values are tolerances away from 0).
 _USED = 1e-6
@@ -65,10 +75,12 @@ class _Nearest:
     order: IntArray
     near: FloatArray
 
-    def with_ties(self, keep: IntArray) -> IntArray:
-        """``keep`` grown so that every candidate as near as a client's last kept is kept."""
-        last = self.near[np.arange(keep.size), keep - 1]
-        counted: IntArray = (self.near <= last[:, None]).sum(axis=1)
+    def with_ties(self, keep: IntArray, rows: IntArray | None = None) -> IntArray:
+        """``keep`` (of clients ``rows``, all by default) grown so that every candidate as
+        near as a client's last kept is kept."""
+        near = self.near if rows is None else self.near[rows]
+        last = near[np.arange(keep.size), keep - 1]
+        counted: IntArray = (near <= last[:, None]).sum(axis=1)
         return counted
 
 
@@ -95,14 +107,14 @@ def solve_p_median(
     nearest = _Nearest(order, np.take_along_axis(dc, order, axis=1))
     to_start = dc[:, start].min(axis=1) if counted.size else np.zeros(0)
     keep = nearest.with_ties((nearest.near <= to_start[:, None]).sum(axis=1))
-    exact = integral(d, w)
+    model = _NearestModel(dc, wc, p, nearest, keep, integral(d, w))
     bound = -math.inf
     integer = False
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - started)
         if left is not None and left <= 0:
             return _p_median_result(d, w, start, SitingStatus.FEASIBLE, bound, started)
-        outcome, beyond = _solve_nearest(dc, wc, p, nearest, keep, start, integer, exact, left)
+        outcome, beyond = model.solve(integer, start, left, started)
         if integer or outcome.status is SitingStatus.OPTIMAL:
             bound = max(bound, outcome.bound)
         if outcome.status is not SitingStatus.OPTIMAL:
@@ -112,90 +124,138 @@ def solve_p_median(
             best = min(found, key=lambda m: float((w * d[:, m].min(axis=1)).sum()))
             return _p_median_result(d, w, best, SitingStatus.FEASIBLE, bound, started)
         if beyond.size == 0:
-            if integer:
-                return _p_median_result(
-                    d, w, _medians(outcome, d.shape[1]), SitingStatus.OPTIMAL, bound, started
-                )
+            y = outcome.values[: d.shape[1]]
+            if integer or bool(np.all(np.minimum(y, 1.0 - y) <= _USED)):
+                # An LP optimum whose centres are whole is the MIP's: no branching needed.
+                medians = _medians(outcome, d.shape[1])
+                return _p_median_result(d, w, medians, SitingStatus.OPTIMAL, bound, started)
             integer = True
             continue
-        grown = np.maximum(2 * keep[beyond], keep[beyond] + 8)
-        keep[beyond] = np.minimum(grown, d.shape[1])
-        keep = nearest.with_ties(keep)
+        kept = model.keep[beyond]
+        grown = np.minimum(np.maximum(2 * kept, kept + 8), d.shape[1])
+        model.grow(beyond, nearest.with_ties(grown, beyond))
 
 
-def _solve_nearest(
-    d: FloatArray,
-    w: FloatArray,
-    p: int,
-    nearest: _Nearest,
-    keep: IntArray,
-    start: IntArray,
-    integer: bool,
-    exact: bool,
-    time_limit: float | None,
-) -> tuple[MipOutcome, IntArray]:
-    """The model of each client's ``keep`` nearest candidates and its beyond column.
+class _NearestModel:
+    """The model of each client's kept nearest candidates and its beyond column, held by one
+    HiGHS instance and grown in place, so that each round starts from the last one's basis.
 
-    Columns: ``y`` (one per candidate), ``x`` (the kept pairs, client by client), ``f`` (the
-    clients that may be served beyond). Rows: each client served once, ``x_ij <= y_j``,
-    ``sum y = p``. Returns the outcome and the clients (rows of ``d``) whose beyond column
-    is in use.
+    Columns: ``y`` (one per candidate), ``f`` (one per client: served beyond its kept
+    candidates, at the nearest of those's cost; fixed at 0 once a client keeps ``m - p + 1``
+    or more), then the ``x`` of the kept pairs as they are added. Rows: each client served
+    once, ``sum y = p``, then ``x_ij <= y_j`` for each pair as it is added.
     """
-    clients, candidates = d.shape
-    pair_i = np.repeat(np.arange(clients), keep)
-    firsts = np.cumsum(keep) - keep  # where each client's pairs begin
-    pair_j = nearest.order[pair_i, np.arange(pair_i.size) - np.repeat(firsts, keep)]
-    pairs = pair_i.size
-    far = np.flatnonzero(keep < candidates - p + 1)
-    x_cols = candidates + np.arange(pairs)
-    f_cols = candidates + pairs + np.arange(far.size)
-    links = clients + np.arange(pairs)
-    count_row = clients + pairs
-    rows = np.concatenate([pair_i, far, links, links, np.full(candidates, count_row)])
-    cols = np.concatenate([x_cols, f_cols, x_cols, pair_j, np.arange(candidates)])
-    vals = np.concatenate(
-        [np.ones(pairs), np.ones(far.size), np.ones(pairs), -np.ones(pairs), np.ones(candidates)]
-    )
-    n_cols = candidates + pairs + far.size
-    outcome = solve_mip(
-        cost=np.concatenate(
-            [
-                np.zeros(candidates),
-                w[pair_i] * d[pair_i, pair_j],
-                w[far] * nearest.near[far, keep[far]],
-            ]
-        ),
-        lower=np.zeros(n_cols),
-        upper=np.ones(n_cols),
-        integer=np.arange(candidates) if integer else np.zeros(0, dtype=np.int64),
-        row_lower=np.concatenate([np.ones(clients), np.full(pairs, -math.inf), [float(p)]]),
-        row_upper=np.concatenate([np.ones(clients), np.zeros(pairs), [float(p)]]),
-        matrix=coo_matrix((vals, (rows, cols)), shape=(count_row + 1, n_cols)).tocsc(),
-        integral_objective=exact,
-        time_limit=time_limit,
-        start=_start(d, start, pair_i, pair_j, far) if integer else None,
-    )
-    if outcome.values.size == 0:
-        return outcome, np.zeros(0, dtype=np.int64)
-    used: IntArray = far[outcome.values[candidates + pairs :] > _USED]
-    return outcome, used
 
+    def __init__(
+        self, d: FloatArray, w: FloatArray, p: int, nearest: _Nearest, keep: IntArray, exact: bool
+    ) -> None:
+        clients, candidates = d.shape
+        self.d, self.w, self.nearest = d, w, nearest
+        self.cap = candidates - p + 1
+        self.keep = np.zeros(clients, dtype=np.int64)
+        self.pair_i = np.zeros(0, dtype=np.int64)
+        self.pair_j = np.zeros(0, dtype=np.int64)
+        self.highs = new_highs(exact)
+        n_cols = candidates + clients
+        rows = np.concatenate([np.arange(clients), np.full(candidates, clients)])
+        cols = np.concatenate([candidates + np.arange(clients), np.arange(candidates)])
+        matrix = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(clients + 1, n_cols)).tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = clients + 1
+        lp.col_cost_ = np.zeros(n_cols)
+        lp.col_lower_ = np.zeros(n_cols)
+        lp.col_upper_ = np.ones(n_cols)
+        lp.row_lower_ = np.concatenate([np.ones(clients), [float(p)]])
+        lp.row_upper_ = np.concatenate([np.ones(clients), [float(p)]])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_ = n_cols
+        lp.a_matrix_.num_row_ = clients + 1
+        lp.a_matrix_.start_ = np.asarray(matrix.indptr, dtype=np.int32)
+        lp.a_matrix_.index_ = np.asarray(matrix.indices, dtype=np.int32)
+        lp.a_matrix_.value_ = np.asarray(matrix.data, dtype=np.float64)
+        self.highs.passModel(lp)
+        self.grow(np.arange(clients), keep)
 
-def _start(
-    d: FloatArray, start: IntArray, pair_i: IntArray, pair_j: IntArray, far: IntArray
-) -> FloatArray:
-    """The heuristic's medians, each client on its nearest one (a kept pair: the first
-    candidates kept are those as near as it)."""
-    candidates = d.shape[1]
-    nearest = start[np.argmin(d[:, start], axis=1)]
-    hits = np.flatnonzero(pair_j == nearest[pair_i])
-    _, first = np.unique(pair_i[hits], return_index=True)  # ties: one assignment per client
-    x = np.zeros(pair_i.size)
-    x[hits[first]] = 1.0
-    served = np.zeros(d.shape[0], dtype=bool)
-    served[pair_i[hits[first]]] = True
-    y = np.isin(np.arange(candidates), start).astype(np.float64)
-    return np.concatenate([y, x, (~served[far]).astype(np.float64)])
+    def grow(self, who: IntArray, keep: IntArray) -> None:
+        """Clients ``who`` keep their ``keep`` nearest candidates (more than before)."""
+        d, w = self.d, self.w
+        candidates = d.shape[1]
+        old = self.keep[who]
+        counts = keep - old
+        pair_i = np.repeat(who, counts)
+        pair_j = self.nearest.order[
+            pair_i, np.arange(pair_i.size) - np.repeat(np.cumsum(counts) - counts - old, counts)
+        ]
+        n = pair_i.size
+        first = self.highs.getNumCol()
+        self.highs.addCols(
+            n,
+            w[pair_i] * d[pair_i, pair_j],
+            np.zeros(n),
+            np.ones(n),
+            n,
+            np.arange(n, dtype=np.int32),
+            pair_i.astype(np.int32),
+            np.ones(n),
+        )
+        links = np.column_stack([first + np.arange(n), pair_j]).ravel()
+        self.highs.addRows(
+            n,
+            np.full(n, -highspy.kHighsInf),
+            np.zeros(n),
+            2 * n,
+            np.arange(0, 2 * n, 2, dtype=np.int32),
+            links.astype(np.int32),
+            np.tile([1.0, -1.0], n),
+        )
+        self.pair_i = np.concatenate([self.pair_i, pair_i])
+        self.pair_j = np.concatenate([self.pair_j, pair_j])
+        self.keep[who] = keep
+        # The beyond columns: at the nearest farther candidate's cost, or none.
+        needed = keep < self.cap
+        far_cost = np.where(
+            needed, w[who] * self.nearest.near[who, np.minimum(keep, candidates - 1)], 0.0
+        )
+        beyond = (candidates + who).astype(np.int32)
+        self.highs.changeColsCost(who.size, beyond, far_cost)
+        upper = needed.astype(np.float64)
+        self.highs.changeColsBounds(who.size, beyond, np.zeros(who.size), upper)
+
+    def solve(
+        self, integer: bool, start: IntArray, time_limit: float | None, since: float
+    ) -> tuple[MipOutcome, IntArray]:
+        """Solve (the MIP when ``integer``, from ``start``'s medians); also the clients
+        served beyond their kept candidates."""
+        clients, candidates = self.d.shape
+        first_guess = None
+        if integer:
+            kinds = np.full(candidates, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+            self.highs.changeColsIntegrality(
+                candidates, np.arange(candidates, dtype=np.int32), kinds
+            )
+            first_guess = self._start(start)
+        outcome = run(
+            self.highs, integer=integer, time_limit=time_limit, start=first_guess, since=since
+        )
+        if outcome.values.size == 0:
+            return outcome, np.zeros(0, dtype=np.int64)
+        used: IntArray = np.flatnonzero(outcome.values[candidates : candidates + clients] > _USED)
+        return outcome, used
+
+    def _start(self, start: IntArray) -> FloatArray:
+        """``start``'s medians, each client on its nearest one (a kept pair: the candidates
+        first kept are those as near as it)."""
+        clients, candidates = self.d.shape
+        nearest = start[np.argmin(self.d[:, start], axis=1)]
+        hits = np.flatnonzero(self.pair_j == nearest[self.pair_i])
+        _, first = np.unique(self.pair_i[hits], return_index=True)  # ties: one per client
+        x = np.zeros(self.pair_i.size)
+        x[hits[first]] = 1.0
+        served = np.zeros(clients, dtype=bool)
+        served[self.pair_i[hits[first]]] = True
+        y = np.isin(np.arange(candidates), start).astype(np.float64)
+        return np.concatenate([y, (~served).astype(np.float64), x])
 
 
 def _medians(outcome: MipOutcome, candidates: int) -> IntArray:
