@@ -90,6 +90,31 @@ def solve_mip(
     """
     started = time.perf_counter()
     highs = new_highs(integral_objective)
+    pass_model(
+        highs,
+        cost=cost,
+        lower=lower,
+        upper=upper,
+        integer=integer,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        matrix=matrix,
+    )
+    return run(highs, integer=bool(integer.size), time_limit=time_limit, start=start, since=started)
+
+
+def pass_model(
+    highs: highspy.Highs,
+    *,
+    cost: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    integer: IntArray,
+    row_lower: FloatArray,
+    row_upper: FloatArray,
+    matrix: csc_matrix,
+) -> None:
+    """Hand ``highs`` the model (infinite row bounds as HiGHS' infinity)."""
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
     lp.num_row_ = int(row_lower.size)
@@ -110,7 +135,6 @@ def solve_mip(
             kinds[j] = highspy.HighsVarType.kInteger
         lp.integrality_ = kinds
     highs.passModel(lp)
-    return run(highs, integer=bool(integer.size), time_limit=time_limit, start=start, since=started)
 
 
 def new_highs(integral_objective: bool) -> highspy.Highs:

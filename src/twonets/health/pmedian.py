@@ -53,6 +53,7 @@ from twonets.health.mip import (
     SitingStatus,
     integral,
     new_highs,
+    pass_model,
     run,
     solve_mip,
 )
@@ -164,21 +165,16 @@ class _NearestModel:
         rows = np.concatenate([np.arange(clients), np.full(candidates, clients)])
         cols = np.concatenate([candidates + np.arange(clients), np.arange(candidates)])
         matrix = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(clients + 1, n_cols)).tocsc()
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_cols
-        lp.num_row_ = clients + 1
-        lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = np.zeros(n_cols)
-        lp.col_upper_ = np.ones(n_cols)
-        lp.row_lower_ = np.concatenate([np.ones(clients), [float(p)]])
-        lp.row_upper_ = np.concatenate([np.ones(clients), [float(p)]])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_ = n_cols
-        lp.a_matrix_.num_row_ = clients + 1
-        lp.a_matrix_.start_ = np.asarray(matrix.indptr, dtype=np.int32)
-        lp.a_matrix_.index_ = np.asarray(matrix.indices, dtype=np.int32)
-        lp.a_matrix_.value_ = np.asarray(matrix.data, dtype=np.float64)
-        self.highs.passModel(lp)
+        pass_model(
+            self.highs,
+            cost=np.zeros(n_cols),
+            lower=np.zeros(n_cols),
+            upper=np.ones(n_cols),
+            integer=np.zeros(0, dtype=np.int64),
+            row_lower=np.concatenate([np.ones(clients), [float(p)]]),
+            row_upper=np.concatenate([np.ones(clients), [float(p)]]),
+            matrix=matrix,
+        )
         self.grow(np.arange(clients), keep)
 
     def grow(self, who: IntArray, keep: IntArray) -> None:
