@@ -68,70 +68,61 @@ def _stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class LinearModel:
+    """``min cost @ x`` with ``lower <= x <= upper``, ``row_lower <= matrix @ x <= row_upper``
+    and ``x[integer]`` integral (a linear program when ``integer`` is empty); infinite row
+    bounds are written as ``math.inf``."""
+
+    cost: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    integer: IntArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    matrix: csc_matrix
+
+
 def solve_mip(
+    model: LinearModel,
     *,
-    cost: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    integer: IntArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    matrix: csc_matrix,
     integral_objective: bool,
     time_limit: float | None,
     start: FloatArray | None,
 ) -> MipOutcome:
-    """Minimise ``cost @ x`` subject to the rows and bounds, ``x[integer]`` integral.
+    """Solve ``model`` in a HiGHS of its own.
 
-    With no ``integer`` columns this is a linear program. With an integral objective a gap
-    below 1 proves the optimum (``mip_abs_gap = 1 - 1e-6``); otherwise the gap is 1e-6
-    absolute; the relative gap is 0 (HiGHS' default of 1e-4 would stop early on objectives
-    of ~5,000).
+    With an integral objective a gap below 1 proves the optimum (``mip_abs_gap = 1 - 1e-6``);
+    otherwise the gap is 1e-6 absolute; the relative gap is 0 (HiGHS' default of 1e-4 would
+    stop early on objectives of ~5,000).
     """
     started = time.perf_counter()
     highs = new_highs(integral_objective)
-    pass_model(
-        highs,
-        cost=cost,
-        lower=lower,
-        upper=upper,
-        integer=integer,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        matrix=matrix,
-    )
-    return run(highs, integer=bool(integer.size), time_limit=time_limit, start=start, since=started)
+    pass_model(highs, model)
+    integer = bool(model.integer.size)
+    return run(highs, integer=integer, time_limit=time_limit, start=start, since=started)
 
 
-def pass_model(
-    highs: highspy.Highs,
-    *,
-    cost: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    integer: IntArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    matrix: csc_matrix,
-) -> None:
+def pass_model(highs: highspy.Highs, model: LinearModel) -> None:
     """Hand ``highs`` the model (infinite row bounds as HiGHS' infinity)."""
+    cost, matrix = model.cost, model.matrix
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
-    lp.num_row_ = int(row_lower.size)
+    lp.num_row_ = int(model.row_lower.size)
     lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = np.where(np.isinf(row_lower), -highspy.kHighsInf, row_lower)
-    lp.row_upper_ = np.where(np.isinf(row_upper), highspy.kHighsInf, row_upper)
+    lp.col_lower_ = model.lower
+    lp.col_upper_ = model.upper
+    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower)
+    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_ = int(cost.size)
-    lp.a_matrix_.num_row_ = int(row_lower.size)
+    lp.a_matrix_.num_row_ = int(model.row_lower.size)
     lp.a_matrix_.start_ = np.asarray(matrix.indptr, dtype=np.int32)
     lp.a_matrix_.index_ = np.asarray(matrix.indices, dtype=np.int32)
     lp.a_matrix_.value_ = np.asarray(matrix.data, dtype=np.float64)
-    if integer.size:
+    if model.integer.size:
         kinds = [highspy.HighsVarType.kContinuous] * int(cost.size)
-        for j in integer.tolist():
+        for j in model.integer.tolist():
             kinds[j] = highspy.HighsVarType.kInteger
         lp.integrality_ = kinds
     highs.passModel(lp)

@@ -34,7 +34,7 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 
 from twonets.core.errors import Invalid
-from twonets.health.mip import SitingStatus, solve_mip
+from twonets.health.mip import LinearModel, SitingStatus, solve_mip
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -164,13 +164,15 @@ def plan_mobilisation(
         ]
     )
     outcome = solve_mip(
-        cost=cost,
-        lower=np.zeros(n_pairs + n_lines),
-        upper=np.concatenate([np.ones(n_pairs), demand]),
-        integer=np.arange(n_pairs, dtype=np.int64),
-        row_lower=row_lower,
-        row_upper=row_upper,
-        matrix=coo_matrix((vals, (rows, cols)), shape=(row_lower.size, cost.size)).tocsc(),
+        LinearModel(
+            cost=cost,
+            lower=np.zeros(n_pairs + n_lines),
+            upper=np.concatenate([np.ones(n_pairs), demand]),
+            integer=np.arange(n_pairs, dtype=np.int64),
+            row_lower=row_lower,
+            row_upper=row_upper,
+            matrix=coo_matrix((vals, (rows, cols)), shape=(row_lower.size, cost.size)).tocsc(),
+        ),
         integral_objective=False,
         time_limit=time_limit,
         start=None,

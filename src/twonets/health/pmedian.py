@@ -49,6 +49,7 @@ from twonets.core.errors import Invalid
 from twonets.health.mip import (
     FloatArray,
     IntArray,
+    LinearModel,
     MipOutcome,
     SitingStatus,
     integral,
@@ -110,7 +111,7 @@ def solve_p_median(
     dc, wc = d[counted], w[counted]
     order = np.argsort(dc, axis=1, kind="stable")
     nearest = _Nearest(order, np.take_along_axis(dc, order, axis=1))
-    to_start = dc[:, start].min(axis=1) if counted.size else np.zeros(0)
+    to_start = dc[:, start].min(axis=1)
     keep = nearest.with_ties((nearest.near <= to_start[:, None]).sum(axis=1))
     model = _NearestModel(dc, wc, p, nearest, keep, integral(d, w))
     bound = -math.inf
@@ -126,7 +127,7 @@ def solve_p_median(
             # Stopped by the time limit: the better of the start and the MIP's incumbent
             # (whose clients served beyond may cost more than the relaxation said).
             found = [start] + ([_medians(outcome, d.shape[1])] if outcome.values.size else [])
-            best = min(found, key=lambda m: float((w * d[:, m].min(axis=1)).sum()))
+            best = min(found, key=lambda medians: _travel(d, w, medians))
             return _p_median_result(d, w, best, SitingStatus.FEASIBLE, bound, started)
         if beyond.size == 0:
             y = outcome.values[: d.shape[1]]
@@ -167,13 +168,15 @@ class _NearestModel:
         matrix = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(clients + 1, n_cols)).tocsc()
         pass_model(
             self.highs,
-            cost=np.zeros(n_cols),
-            lower=np.zeros(n_cols),
-            upper=np.ones(n_cols),
-            integer=np.zeros(0, dtype=np.int64),
-            row_lower=np.concatenate([np.ones(clients), [float(p)]]),
-            row_upper=np.concatenate([np.ones(clients), [float(p)]]),
-            matrix=matrix,
+            LinearModel(
+                cost=np.zeros(n_cols),
+                lower=np.zeros(n_cols),
+                upper=np.ones(n_cols),
+                integer=np.zeros(0, dtype=np.int64),
+                row_lower=np.concatenate([np.ones(clients), [float(p)]]),
+                row_upper=np.concatenate([np.ones(clients), [float(p)]]),
+                matrix=matrix,
+            ),
         )
         self.grow(np.arange(clients), keep)
 
@@ -293,13 +296,15 @@ def textbook_p_median(
     n_rows = count_row + 1
     n_cols = candidates + x_count
     outcome = solve_mip(
-        cost=np.concatenate([np.zeros(candidates), (w[:, None] * d).ravel()]),
-        lower=np.zeros(n_cols),
-        upper=np.ones(n_cols),
-        integer=np.arange(candidates),
-        row_lower=np.concatenate([np.ones(clients), np.full(x_count, -math.inf), [float(p)]]),
-        row_upper=np.concatenate([np.ones(clients), np.zeros(x_count), [float(p)]]),
-        matrix=coo_matrix((vals, (rows, cols)), shape=(n_rows, n_cols)).tocsc(),
+        LinearModel(
+            cost=np.concatenate([np.zeros(candidates), (w[:, None] * d).ravel()]),
+            lower=np.zeros(n_cols),
+            upper=np.ones(n_cols),
+            integer=np.arange(candidates),
+            row_lower=np.concatenate([np.ones(clients), np.full(x_count, -math.inf), [float(p)]]),
+            row_upper=np.concatenate([np.ones(clients), np.zeros(x_count), [float(p)]]),
+            matrix=coo_matrix((vals, (rows, cols)), shape=(n_rows, n_cols)).tocsc(),
+        ),
         integral_objective=integral(d, w),
         time_limit=time_limit,
         start=None,
@@ -358,6 +363,11 @@ def _heuristic_medians(d: FloatArray, w: FloatArray, p: int) -> set[int]:
     return set(chosen)
 
 
+def _travel(d: FloatArray, w: FloatArray, medians: IntArray) -> float:
+    """The weighted distance of every client to its nearest of ``medians``."""
+    return float((w * d[:, medians].min(axis=1)).sum())
+
+
 def _p_median_result(
     d: FloatArray,
     w: FloatArray,
@@ -370,6 +380,6 @@ def _p_median_result(
     seconds = time.perf_counter() - started
     if medians.size == 0:
         return SitingResult(math.nan, (), status, math.inf, seconds)
-    objective = float((w * d[:, medians].min(axis=1)).sum())
+    objective = _travel(d, w, medians)
     gap = 0.0 if status is SitingStatus.OPTIMAL else max(0.0, objective - bound)
     return SitingResult(objective, tuple(int(j) for j in medians), status, gap, seconds)

@@ -34,7 +34,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from twonets.core.errors import Invalid
-from twonets.health.mip import FloatArray, SitingStatus, solve_mip
+from twonets.health.mip import FloatArray, LinearModel, SitingStatus, solve_mip
 
 
 @dataclass(frozen=True)
@@ -247,13 +247,15 @@ def solve_capacitated(
         [np.zeros(sites), demand[pair_i] * d[pair_i, pair_j], demand * unserved_penalty]
     )
     outcome = solve_mip(
-        cost=cost,
-        lower=np.zeros(n_cols),
-        upper=np.ones(n_cols),
-        integer=np.arange(sites),
-        row_lower=row_lower,
-        row_upper=row_upper,
-        matrix=coo_matrix((vals, (rows, cols)), shape=(n_rows, n_cols)).tocsc(),
+        LinearModel(
+            cost=cost,
+            lower=np.zeros(n_cols),
+            upper=np.ones(n_cols),
+            integer=np.arange(sites),
+            row_lower=row_lower,
+            row_upper=row_upper,
+            matrix=coo_matrix((vals, (rows, cols)), shape=(n_rows, n_cols)).tocsc(),
+        ),
         integral_objective=False,
         time_limit=time_limit,
         start=None,
