@@ -45,6 +45,41 @@ def test_a_crowded_flat_is_a_lead_with_reasons_a_person_can_read() -> None:
     assert leads[0].period == "2026-04"
 
 
+def _features(*, rooms: int, high_months: int) -> detection.Features:
+    ratios = {"water": 4.0, "electricity": 3.5, "gas": 3.0}
+    return detection.Features(
+        household_id="S1",
+        building_id="B1",
+        district="310115",
+        months=12,
+        rooms=rooms,
+        area_m2=30.0 * rooms,
+        registered_occupants=1,
+        building_ratio=ratios,
+        district_ratio=ratios,
+        per_m2_ratio=ratios,
+        high_months=dict.fromkeys(ratios, high_months),
+        implied_people=dict.fromkeys(ratios, 7.0),
+        water_electricity_ratio=1.0,
+        night_share_ratio=None,
+        last_month="2026-12",
+        step=dict.fromkeys(ratios, 4.0),
+    )
+
+
+def test_one_room_and_one_month_are_worded_in_the_singular() -> None:
+    # Agreeing now (after a step) with one month at least 2x so far, or sustained for two.
+    agree = ["water", "electricity", "gas"]
+    one = detection.worded(detection.reason_parts(_features(rooms=1, high_months=1), agree))
+    assert one.startswith("water 4.0× the building median per registered occupant for 1 month;")
+    assert "(registered 1); 1 room, 30 m² allow at most 2" in one
+    assert "1 rooms" not in one
+    assert "1 months" not in one
+    two = detection.worded(detection.reason_parts(_features(rooms=2, high_months=2), agree))
+    assert two.startswith("water 4.0× the building median per registered occupant for 2 months;")
+    assert "(registered 1); 2 rooms, 60 m² allow at most 4" in two
+
+
 def test_one_utility_alone_makes_no_lead() -> None:
     # Electric heating or a car charged at home: electricity 4x, water and gas as usual.
     homes, readings = _building([(_home("E1"), (7.0, 800.0, 12.0))])

@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from builders import PASSWORD
+from twonets.operations.rentals import detection
+from twonets.web import i18n
+from twonets.web.operations import rentals as rentals_page
 
 from .conftest import Housing
 
@@ -114,3 +117,28 @@ def test_thresholds_are_shown_with_their_effect_and_applied_on_the_page(
     _log_in(client, housing.other.username)
     assert client.get("/ops/rentals/thresholds").status_code == 403
     assert client.post("/ops/rentals/thresholds", data={}).status_code == 403
+
+
+def test_every_reason_is_worded_in_chinese_on_the_page() -> None:
+    templates = [
+        value
+        for name, value in vars(detection).items()
+        if name.startswith("REASON_") and isinstance(value, str)
+    ]
+    assert detection.REASON_PEOPLE_ONE_ROOM in templates
+    assert set(templates) == set(rentals_page.REASON_TEXTS)
+    chinese = i18n.translations("zh", "operations").gettext
+    values = {
+        "utility": "water",
+        "ratio": "3.0",
+        "months": "1",
+        "people": "5",
+        "registered": "1",
+        "rooms": "1",
+        "area": "30",
+        "capacity": "2",
+    }
+    for template in templates:
+        (shown,) = rentals_page.reasons_in([(template, values)], chinese)
+        assert shown != template % values, template
+        assert re.search(r"[\u4e00-\u9fff]", shown), shown

@@ -240,6 +240,14 @@ REASON_PEOPLE = (
     "use of about %(people)s people (registered %(registered)s); "
     "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
 )
+# The same for a home of one room and a utility high in one month (English needs the singular).
+REASON_PEOPLE_ONE_ROOM = (
+    "use of about %(people)s people (registered %(registered)s); "
+    "1 room, %(area)s m² allow at most %(capacity)s"
+)
+REASON_FIRST_ONE_MONTH = (
+    "%(utility)s %(ratio)s× the building median per registered occupant for 1 month"
+)
 REASON_NIGHT = "night electricity %(ratio)s× the district's share"
 REASON_FLAT = "a flat day: peak–valley difference %(ratio)s× the district's"
 # A peak-valley difference at most this share of the district's is worth a reason.
@@ -257,12 +265,14 @@ def reason_parts(f: Features, agree: Sequence[str] | None = None) -> list[Reason
     for i, u in enumerate(sorted(agree, key=lambda u: -f.building_ratio[u])):
         values = {"utility": u, "ratio": f"{f.building_ratio[u]:.1f}"}
         if i == 0:
-            parts.append((REASON_FIRST, {**values, "months": str(f.high_months[u])}))
+            months = f.high_months[u]
+            first = REASON_FIRST_ONE_MONTH if months == 1 else REASON_FIRST
+            parts.append((first, {**values, "months": str(months)}))
         else:
             parts.append((REASON_MORE, values))
     parts.append(
         (
-            REASON_PEOPLE,
+            REASON_PEOPLE_ONE_ROOM if f.rooms == 1 else REASON_PEOPLE,
             {
                 "people": f"{f.estimated_people:.0f}",
                 "registered": str(f.registered_occupants),

@@ -40,10 +40,17 @@ REASON_TEXTS = {
     detection.REASON_FIRST: N_(
         "%(utility)s %(ratio)s× the building median per registered occupant for %(months)s months"
     ),
+    detection.REASON_FIRST_ONE_MONTH: N_(
+        "%(utility)s %(ratio)s× the building median per registered occupant for 1 month"
+    ),
     detection.REASON_MORE: N_("%(utility)s %(ratio)s×"),
     detection.REASON_PEOPLE: N_(
         "use of about %(people)s people (registered %(registered)s); "
         "%(rooms)s rooms, %(area)s m² allow at most %(capacity)s"
+    ),
+    detection.REASON_PEOPLE_ONE_ROOM: N_(
+        "use of about %(people)s people (registered %(registered)s); "
+        "1 room, %(area)s m² allow at most %(capacity)s"
     ),
     detection.REASON_NIGHT: N_("night electricity %(ratio)s× the district's share"),
     detection.REASON_FLAT: N_("a flat day: peak–valley difference %(ratio)s× the district's"),
