@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -47,6 +48,11 @@ def test_the_page_lists_violations_and_companies(
     assert "上海浦东示范渣土运输有限公司" in page.text
     english = client.get("/ops/trucks", headers=_login(client, "watch", "en"))
     assert "Suspected illegal dumping" in english.text
+    # Counts agree with their nouns: "1 permit", "4 permits".
+    for noun, tail in (("truck", "registered,"), ("permit", "in force.")):
+        said = re.search(rf"(\d+) ({noun}s?) {tail}", english.text)
+        assert said is not None, noun
+        assert (said[1] == "1") == (said[2] == noun), said[0]
     refused = client.get("/ops/trucks", headers=_login(client, "clerk", "en"))
     assert refused.status_code == 403
 
