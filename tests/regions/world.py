@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from twonets.core.db import make_engine, make_session_factory, unit_of_work
 from twonets.core.ids import make_credit_code
 from twonets.core.models import DepartmentLevel, Role
 from twonets.core.service import ensure_reference_data
+from twonets.trust import remote
 from twonets.trust import service as trust
 
 # Seconds a test waits for the other platform's answer: a loaded machine, not a rule.
@@ -101,6 +103,11 @@ def platform(folder: Path, region: str, clock: Clock) -> FastAPI:
         number = next_id_number(birth=date(1985, 3, 4))
         create_citizen(session, id_number=number, name="李四", password=PASSWORD)
     app.state.resident = number
+    # Both platforms and the test share one process and two busy cores: the other region's
+    # answer may take longer than a deployment's time-out, which would fail the test at random.
+    patient = partial(remote.http_get, timeout=SLOW_MACHINE)
+    app.state.licensing.fetch = patient
+    app.state.coding.fetch = patient
     return app
 
 

@@ -62,13 +62,17 @@ def trust_list_path(region: str) -> str:
     return f"/api/v1/trust/lists/{region}"
 
 
-def http_get(url: str) -> str:
-    """The body at ``url`` over HTTP(S); ``Unavailable`` when it cannot be had now."""
+def http_get(url: str, *, timeout: float = FETCH_TIMEOUT_SECONDS) -> str:
+    """The body at ``url`` over HTTP(S); ``Unavailable`` when it cannot be had now.
+
+    ``timeout``: seconds to connect and then between bytes (a region that answers slower is
+    unavailable now; the refresh tries again when the list is due).
+    """
     if not url.startswith(("http://", "https://")):
         raise Unavailable(f"{url}: only http and https are fetched")
     request = urllib.request.Request(url, headers={"Accept": "application/json, */*"})
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as answer:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             body: bytes = answer.read(MAX_BODY_BYTES + 1)
     except HTTPError as exc:
         raise Unavailable(f"{url} answered HTTP {exc.code}") from None
