@@ -257,7 +257,8 @@ class _NearestModel:
         x[hits[first]] = 1.0
         served = np.zeros(clients, dtype=bool)
         served[self.pair_i[hits[first]]] = True
-        y = np.isin(np.arange(candidates), start).astype(np.float64)
+        y = np.zeros(candidates)
+        y[start] = 1.0
         return np.concatenate([y, (~served).astype(np.float64), x])
 
 
@@ -309,8 +310,7 @@ def textbook_p_median(
         time_limit=time_limit,
         start=None,
     )
-    if outcome.values.size == 0:
-        return SitingResult(math.nan, (), outcome.status, math.inf, time.perf_counter() - started)
+    # Without a solution there are no medians: the result says so (nan objective, inf gap).
     medians = _medians(outcome, candidates)
     return _p_median_result(d, w, medians, outcome.status, outcome.bound, started)
 
